@@ -1,0 +1,62 @@
+# Questions back, built-ins and failures.
+
+ask-service = Which service?
+ask-cluster = Which cluster?
+ask-alarm = Which alarm?
+ask-metric = Which metric: CPU, memory, errors, latency or requests?
+which-service = Did you mean { $options }?
+which-cluster = { $service } runs in { $clusters }. Which cluster?
+which-alarm = Which alarm: { $options }?
+did-you-mean = Did you mean { $service }?
+unknown-service = I don't know a service called { $spoken }. Which service?
+unknown-cluster = I don't know a cluster called { $spoken }. Which cluster?
+unknown-alarm = I can't find an alarm called { $spoken }. Which alarm?
+unknown-metric = I can't report { $spoken }. Which metric: CPU, memory, errors, latency or requests?
+welcome = Ops desk here. Ask how a service is doing, whether a deploy finished, or whether any alarms are firing.
+help = You can ask how checkout is doing, whether the payments deploy finished, whether any alarms are firing, what the CPU of search is, or what changed in the last hour.
+goodbye = Okay, goodbye.
+fallback = Sorry, I didn't get that. You can ask how a service is doing, or whether any alarms are firing.
+nothing-to-repeat = I haven't said anything yet. Ask me how a service is doing.
+unavailable = I can't reach { $system } right now, so I can't answer that. Please try again in a moment.
+too-slow = That took too long to look up. Please ask again.
+internal-error = Sorry, something went wrong on my side. Please ask again.
+reprompt = What else would you like to know?
+or = { $first } or { $last }
+
+# Slack card titles and buttons. A button's value is what the user "says" by pressing it.
+card-title = { $kind ->
+    [health] Service health
+    [deploy] Deployment
+    [alarms] Alarms
+    [alarm] Alarm
+    [metric] Metrics
+    [fleet] Fleet summary
+    [changes] What changed
+   *[other] Ops desk
+}
+button-health = Health
+button-deploy = Deploy status
+button-alarms = Alarms
+button-more = Tell me more
+button-cpu = CPU
+button-memory = Memory
+button-errors = Errors
+button-latency = Latency
+button-fleet = Fleet summary
+button-changes = What changed
+button-yes = Yes
+button-no = No
+say-health = how is { $service } doing
+say-deploy = did { $service } deploy finish
+say-service-alarms = any alarms on { $service }
+say-alarms = any alarms firing
+say-metric = what's the { $metric } of { $service }
+say-why = why is { $alarm } firing
+say-fleet = how's the fleet
+say-changes = what changed in the last hour
+say-more = tell me more
+say-yes = yes
+say-no = no
+console-service = ECS console: { $url }
+console-alarm = CloudWatch console: { $url }
+console-alarms = CloudWatch alarms: { $url }

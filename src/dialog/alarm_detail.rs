@@ -1,0 +1,115 @@
+//! AlarmDetail: "why is the checkout latency alarm firing?" The state reason, how long it
+//! has been in that state, and how often it flipped recently.
+//!
+//! Spoken alarm names are rarely exact, so the alarm is found by fuzzy match; failing an
+//! alarm name, a service's single firing alarm will do, and several are asked back.
+
+use std::time::Duration;
+
+use super::resolve::{self, Match};
+use super::{Answer, Dialog, Reply, Slot, Turn, need};
+use crate::ops::{AlarmKind, AlarmState, OpsError, ServiceRef};
+
+/// The facts of an AlarmDetail answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub name: String,
+    pub kind: AlarmKind,
+    pub state: AlarmState,
+    pub age: Duration,
+    /// The state reason, without CloudWatch's "Threshold Crossed:" preamble.
+    pub reason: String,
+    pub service: Option<ServiceRef>,
+    /// State changes in the last 24 hours.
+    pub changes_today: usize,
+}
+
+pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsError> {
+    let name = need!(target_alarm(dialog, turn).await?);
+    let Some(detail) = dialog.ops().alarm(&name).await? else {
+        return Ok(dialog.elicit(turn, Slot::Alarm, Reply::UnknownAlarm(name)));
+    };
+    let day = Duration::from_secs(24 * 3600);
+    let alarm = detail.alarm;
+    let report = Report {
+        changes_today: detail
+            .history
+            .iter()
+            .filter(|t| dialog.age(t.at) <= day)
+            .count(),
+        age: dialog.age(alarm.since),
+        reason: alarm
+            .reason
+            .trim_start_matches("Threshold Crossed:")
+            .trim()
+            .to_owned(),
+        name: alarm.name.clone(),
+        kind: alarm.kind,
+        state: alarm.state,
+        service: alarm.service.clone(),
+    };
+    let mut answer = Answer::about(turn, Reply::AlarmDetail(report), alarm.service.as_ref());
+    answer.slots.insert(Slot::Alarm, alarm.name.clone());
+    answer.context.alarm = Some(alarm.name);
+    Ok(answer)
+}
+
+/// Like `need!`, inside a function that itself returns a `Need`.
+macro_rules! need_ok {
+    ($e:expr) => {
+        match $e {
+            super::Need::Have(v) => v,
+            super::Need::Ask(answer) => return Ok(super::Need::Ask(answer)),
+        }
+    };
+}
+
+async fn target_alarm(dialog: &Dialog, turn: &Turn) -> Result<super::Need<String>, OpsError> {
+    use super::Need::{Ask, Have};
+    let ops = dialog.ops();
+    if let Some(spoken) = turn.slots.get(&Slot::Alarm) {
+        let catalog = ops.catalog().await?;
+        return Ok(match resolve::resolve(spoken, &catalog.alarms, String::as_str) {
+            Match::Found(name) | Match::Likely(name) => Have(name.clone()),
+            Match::Ambiguous(names) => Ask(Box::new(dialog.elicit(
+                turn,
+                Slot::Alarm,
+                Reply::WhichAlarm(names.into_iter().cloned().collect()),
+            ))),
+            Match::NoMatch if turn.slots.contains_key(&Slot::Service) => {
+                let mut narrower = turn.clone();
+                narrower.slots.remove(&Slot::Alarm);
+                return Box::pin(target_alarm(dialog, &narrower)).await;
+            }
+            Match::NoMatch => Ask(Box::new(dialog.elicit(
+                turn,
+                Slot::Alarm,
+                Reply::UnknownAlarm(spoken.clone()),
+            ))),
+        });
+    }
+    if turn.slots.contains_key(&Slot::Service) || turn.context.alarm.is_none() {
+        if turn.slots.contains_key(&Slot::Service) || turn.context.service.is_some() {
+            let service = need_ok!(dialog.target_service(turn).await?);
+            let firing: Vec<String> = ops
+                .service_alarms(&service)
+                .await?
+                .into_iter()
+                .filter(|a| a.state == AlarmState::Alarm)
+                .map(|a| a.name)
+                .collect();
+            return Ok(match firing.len() {
+                0 => Ask(Box::new(Answer::to(turn, Reply::NoFiringAlarm(service), super::Move::Close))),
+                1 => Have(firing.into_iter().next().unwrap_or_default()),
+                _ => Ask(Box::new(dialog.elicit(turn, Slot::Alarm, Reply::WhichAlarm(firing)))),
+            });
+        }
+        return Ok(Ask(Box::new(dialog.elicit(turn, Slot::Alarm, Reply::Ask(Slot::Alarm)))));
+    }
+    Ok(turn
+        .context
+        .alarm
+        .clone()
+        .map_or_else(|| Ask(Box::new(dialog.elicit(turn, Slot::Alarm, Reply::Ask(Slot::Alarm)))), Have))
+}
+

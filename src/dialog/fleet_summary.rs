@@ -1,0 +1,98 @@
+//! FleetSummary: "how's prod?", "anything unhealthy?" Every service of one cluster (or all
+//! of them) judged at once, the unhealthy ones named worst first, plus the alarm count.
+
+use std::collections::HashMap;
+
+use futures_util::future::try_join_all;
+
+use super::service_health::{Verdict, assess};
+use super::{Answer, Dialog, Reply, Slot, Turn, need};
+use crate::ops::{OpsError, ServiceRef};
+
+/// A service that is not healthy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub service: ServiceRef,
+    pub verdict: Verdict,
+    pub running: u32,
+    pub desired: u32,
+}
+
+/// The facts of a FleetSummary answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// The cluster asked about; `None` means the whole fleet.
+    pub cluster: Option<String>,
+    pub clusters: usize,
+    pub services: usize,
+    pub healthy: usize,
+    /// Worst first.
+    pub problems: Vec<Problem>,
+    /// Alarms firing in scope; `None` when CloudWatch could not be reached.
+    pub firing: Option<usize>,
+}
+
+pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsError> {
+    let ops = dialog.ops();
+    let catalog = ops.catalog().await?;
+    let cluster = need!(dialog.target_cluster(turn, &catalog));
+    let clusters: Vec<&String> = catalog
+        .clusters
+        .iter()
+        .filter(|c| cluster.as_ref().is_none_or(|want| want == *c))
+        .collect();
+    let (statuses, alarms) = tokio::join!(
+        try_join_all(clusters.iter().map(|c| ops.services(c))),
+        ops.firing_alarms()
+    );
+    let statuses: Vec<_> = statuses?.into_iter().flatten().collect();
+    let alarms = alarms
+        .map_err(|error| {
+            tracing::warn!(error = %super::ErrorChain(&error), "alarms left out of the summary");
+        })
+        .ok();
+    let mut firing_per_service: HashMap<&ServiceRef, usize> = HashMap::new();
+    let mut firing_in_scope = 0;
+    for alarm in alarms.iter().flatten() {
+        let in_scope = match (&alarm.service, &cluster) {
+            (Some(s), Some(c)) => &s.cluster == c,
+            (None, Some(c)) => alarm.name.contains(c.as_str()),
+            (_, None) => true,
+        };
+        if in_scope {
+            firing_in_scope += 1;
+        }
+        if let Some(service) = &alarm.service {
+            *firing_per_service.entry(service).or_default() += 1;
+        }
+    }
+    let mut problems: Vec<Problem> = statuses
+        .iter()
+        .filter_map(|s| {
+            let verdict = assess(s, firing_per_service.get(&s.service).copied().unwrap_or(0));
+            matches!(verdict, Verdict::Down | Verdict::Degraded | Verdict::Deploying).then(|| {
+                Problem {
+                    service: s.service.clone(),
+                    verdict,
+                    running: s.running,
+                    desired: s.desired,
+                }
+            })
+        })
+        .collect();
+    problems.sort_by(|a, b| a.verdict.cmp(&b.verdict).then(a.service.cmp(&b.service)));
+    let report = Report {
+        clusters: clusters.len(),
+        services: statuses.len(),
+        healthy: statuses.len() - problems.len(),
+        problems,
+        firing: alarms.as_ref().map(|_| firing_in_scope),
+        cluster: cluster.clone(),
+    };
+    let mut answer = Answer::about(turn, Reply::Fleet(report), None);
+    if let Some(cluster) = cluster {
+        answer.slots.insert(Slot::Cluster, cluster.clone());
+        answer.context.cluster = Some(cluster);
+    }
+    Ok(answer)
+}

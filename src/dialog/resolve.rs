@@ -1,0 +1,170 @@
+//! Matching spoken names to real ones: "check out" is `checkout`, "payments API" is
+//! `payments-api`, "recommendation" is `recommendations`.
+//!
+//! Speech recognition mangles hyphenated identifiers, so names are compared as normalised
+//! keys and as word sets, with a Jaro-Winkler score for near misses. The rule that matters
+//! most: when two names match about equally well the caller must ask, never pick one.
+
+/// How well a spoken name matched.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Match<T> {
+    /// One clear winner; safe to use without asking.
+    Found(T),
+    /// Probably this one, but ask first ("Did you mean checkout?").
+    Likely(T),
+    /// Several match about equally well (best first); ask which.
+    Ambiguous(Vec<T>),
+    /// Nothing close.
+    NoMatch,
+}
+
+/// Words people say around a name that are not part of it.
+const FILLER: &[&str] = &[
+    "the", "a", "an", "service", "services", "svc", "app", "application", "alarm", "alarms",
+    "alert", "alerts", "please", "one", "cluster", "my", "our",
+];
+
+/// Scores at or above this are taken without asking, when no rival is close.
+const SURE: f64 = 0.94;
+/// Scores at or above this are offered as "did you mean".
+const PLAUSIBLE: f64 = 0.84;
+/// Two candidates this close are a tie.
+const TIE: f64 = 0.03;
+
+/// The words of a name or utterance: lowercase alphanumeric runs, fillers removed.
+#[must_use]
+pub fn words(s: &str) -> Vec<String> {
+    s.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty() && !FILLER.contains(w))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A name with everything but letters and digits removed: "Payments API" -> "paymentsapi".
+#[must_use]
+pub fn key(s: &str) -> String {
+    words(s).concat()
+}
+
+fn singular(w: &str) -> &str {
+    w.strip_suffix('s').filter(|s| s.len() >= 3).unwrap_or(w)
+}
+
+fn same_word(a: &str, b: &str) -> bool {
+    a == b
+        || singular(a) == singular(b)
+        || (a.len() >= 5 && b.len() >= 5 && strsim::jaro_winkler(a, b) >= 0.93)
+}
+
+/// How well `spoken` names `name`, from 0 to 1.
+#[must_use]
+pub fn score(spoken: &str, name: &str) -> f64 {
+    let (sk, nk) = (key(spoken), key(name));
+    if sk.is_empty() || nk.is_empty() {
+        return 0.0;
+    }
+    if sk == nk {
+        return 1.0;
+    }
+    if singular(&sk) == singular(&nk) {
+        return 0.97;
+    }
+    let jw = strsim::jaro_winkler(&sk, &nk);
+    let (sw, nw) = (words(spoken), words(name));
+    let matched = sw
+        .iter()
+        .filter(|s| nw.iter().any(|n| same_word(s, n)))
+        .count();
+    let containment = if matched == sw.len() {
+        // Every spoken word is in the name: "sender" in email-sender, "checkout latency" in
+        // checkout-p99-latency-high. Longer coverage of the name scores higher.
+        0.86 + 0.1 * (matched as f64 / nw.len() as f64)
+    } else if matched > 0 {
+        0.55 + 0.25 * (matched as f64 / sw.len() as f64)
+    } else {
+        0.0
+    };
+    jw.max(containment)
+}
+
+/// Finds the candidate `spoken` refers to. `name` says how to read each candidate's name.
+pub fn resolve<'a, T>(spoken: &str, candidates: &'a [T], name: impl Fn(&T) -> &str) -> Match<&'a T> {
+    let mut scored: Vec<(f64, &T)> = candidates
+        .iter()
+        .map(|c| (score(spoken, name(c)), c))
+        .filter(|(s, _)| *s >= PLAUSIBLE)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let Some(&(best, first)) = scored.first() else {
+        return Match::NoMatch;
+    };
+    let rivals: Vec<&T> = scored
+        .iter()
+        .take_while(|(s, _)| best - s <= TIE)
+        .map(|(_, c)| *c)
+        .take(3)
+        .collect();
+    if rivals.len() > 1 {
+        Match::Ambiguous(rivals)
+    } else if best >= SURE {
+        Match::Found(first)
+    } else {
+        Match::Likely(first)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NAMES: &[&str] = &[
+        "checkout",
+        "payments",
+        "payments-api",
+        "recommendations",
+        "email-sender",
+        "sms-sender",
+        "image-resizer",
+        "image-cache",
+        "search",
+        "search-indexer",
+    ];
+
+    fn r(spoken: &str) -> Match<&str> {
+        match resolve(spoken, NAMES, |n| n) {
+            Match::Found(n) => Match::Found(*n),
+            Match::Likely(n) => Match::Likely(*n),
+            Match::Ambiguous(v) => Match::Ambiguous(v.into_iter().copied().collect()),
+            Match::NoMatch => Match::NoMatch,
+        }
+    }
+
+    #[test]
+    fn spoken_forms_of_hyphenated_names_resolve() {
+        assert_eq!(r("check out"), Match::Found("checkout"));
+        assert_eq!(r("payments API"), Match::Found("payments-api"));
+        assert_eq!(r("the payments service"), Match::Found("payments"));
+        assert_eq!(r("recommendation"), Match::Found("recommendations"));
+        assert_eq!(r("search"), Match::Found("search"));
+        assert_eq!(r("search indexer"), Match::Found("search-indexer"));
+    }
+
+    #[test]
+    fn near_misses_resolve_or_are_offered() {
+        assert_eq!(r("chekout"), Match::Found("checkout"));
+        assert!(matches!(r("imagecash"), Match::Found("image-cache") | Match::Likely("image-cache")));
+    }
+
+    #[test]
+    fn near_ties_are_asked_back_never_guessed() {
+        assert_eq!(r("sender"), Match::Ambiguous(vec!["email-sender", "sms-sender"]));
+        assert!(matches!(r("image"), Match::Ambiguous(v) if v.len() == 2));
+    }
+
+    #[test]
+    fn unrelated_words_do_not_match() {
+        assert_eq!(r("kubernetes"), Match::NoMatch);
+        assert_eq!(r(""), Match::NoMatch);
+    }
+}

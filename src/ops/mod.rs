@@ -1,0 +1,406 @@
+//! Operational facts about the fleet: the [`OpsSource`] trait, its domain types, and
+//! the implementations behind it (the embedded [`demo`] fleet; `aws` comes next).
+//!
+//! Types here are what the dialog reasons about. They say nothing about the wire:
+//! ECS and CloudWatch shapes are mapped into them by each implementation.
+
+pub mod demo;
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+
+/// The source of "now" for everything that ages: alarm ages, deploy ages, cache TTLs.
+///
+/// Injected so tests are deterministic and need no sleeps.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// The current wall-clock time.
+    fn now(&self) -> SystemTime;
+}
+
+/// The real wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+/// A clock that stands still at a chosen instant (tests, benches, reproducible demos).
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub SystemTime);
+
+impl Clock for FixedClock {
+    fn now(&self) -> SystemTime {
+        self.0
+    }
+}
+
+/// Time elapsed from `then` to `now`, zero if `then` is in the future (clock skew).
+#[must_use]
+pub fn age(now: SystemTime, then: SystemTime) -> Duration {
+    now.duration_since(then).unwrap_or_default()
+}
+
+/// A service, identified by its cluster and name (ECS names are unique per cluster only).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct ServiceRef {
+    pub cluster: String,
+    pub name: String,
+}
+
+impl ServiceRef {
+    #[must_use]
+    pub fn new(cluster: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            cluster: cluster.into(),
+            name: name.into(),
+        }
+    }
+}
+
+impl fmt::Display for ServiceRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.cluster, self.name)
+    }
+}
+
+/// The names the dialog can resolve spoken words against.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    pub clusters: Vec<String>,
+    pub services: Vec<ServiceRef>,
+    pub alarms: Vec<String>,
+}
+
+/// `PRIMARY` is the deployment ECS is moving towards; `ACTIVE` ones are being drained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeploymentRole {
+    Primary,
+    Active,
+}
+
+/// ECS `rolloutState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RolloutState {
+    InProgress,
+    Completed,
+    Failed,
+}
+
+/// One entry of a service's `deployments[]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deployment {
+    pub id: String,
+    pub role: DeploymentRole,
+    pub rollout: RolloutState,
+    pub rollout_reason: Option<String>,
+    pub task_definition: String,
+    pub desired: u32,
+    pub running: u32,
+    pub pending: u32,
+    pub failed_tasks: u32,
+    pub created_at: SystemTime,
+    pub updated_at: SystemTime,
+}
+
+/// One of a service's recent `events[]` ("has reached a steady state", "unable to place a task").
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceEvent {
+    pub at: SystemTime,
+    pub message: String,
+}
+
+/// What ECS says about one service right now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceStatus {
+    pub service: ServiceRef,
+    /// `ACTIVE`, `DRAINING` or `INACTIVE`.
+    pub status: String,
+    pub desired: u32,
+    pub running: u32,
+    pub pending: u32,
+    pub deployments: Vec<Deployment>,
+    /// Newest first.
+    pub events: Vec<ServiceEvent>,
+}
+
+impl ServiceStatus {
+    /// The deployment ECS is rolling towards, if any.
+    #[must_use]
+    pub fn primary(&self) -> Option<&Deployment> {
+        self.deployments
+            .iter()
+            .find(|d| d.role == DeploymentRole::Primary)
+    }
+}
+
+/// CloudWatch alarm state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlarmState {
+    Alarm,
+    Ok,
+    InsufficientData,
+}
+
+/// Metric alarms watch one metric; composite alarms combine other alarms with a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlarmKind {
+    Metric,
+    Composite,
+}
+
+/// A CloudWatch alarm as the dialog needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alarm {
+    pub name: String,
+    pub kind: AlarmKind,
+    pub state: AlarmState,
+    pub reason: String,
+    /// `StateUpdatedTimestamp`: when the alarm entered its current state.
+    pub since: SystemTime,
+    /// The service the alarm is about, when it can be associated with one.
+    pub service: Option<ServiceRef>,
+    /// `Namespace/MetricName` for metric alarms.
+    pub metric: Option<String>,
+}
+
+/// One transition from `DescribeAlarmHistory`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmTransition {
+    pub at: SystemTime,
+    pub summary: String,
+}
+
+/// An alarm plus its recent history, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmDetail {
+    pub alarm: Alarm,
+    pub history: Vec<AlarmTransition>,
+}
+
+/// The metrics a user can ask about (the `metric` slot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MetricKind {
+    Cpu,
+    Memory,
+    Errors,
+    Latency,
+    Requests,
+}
+
+impl MetricKind {
+    pub const ALL: [MetricKind; 5] = [
+        MetricKind::Cpu,
+        MetricKind::Memory,
+        MetricKind::Errors,
+        MetricKind::Latency,
+        MetricKind::Requests,
+    ];
+
+    /// The slot value used in Lex, Alexa and intents/.
+    #[must_use]
+    pub fn slot_value(self) -> &'static str {
+        match self {
+            MetricKind::Cpu => "cpu",
+            MetricKind::Memory => "memory",
+            MetricKind::Errors => "errors",
+            MetricKind::Latency => "latency",
+            MetricKind::Requests => "requests",
+        }
+    }
+
+    /// Parses a slot value or a common spoken synonym ("5xx", "p99", "traffic").
+    #[must_use]
+    pub fn parse(spoken: &str) -> Option<Self> {
+        let s = spoken.trim().to_ascii_lowercase();
+        let s = s.trim_end_matches(" usage").trim_end_matches(" utilization");
+        Some(match s {
+            "cpu" | "c p u" | "processor" | "cpu utilisation" | "compute" => MetricKind::Cpu,
+            "memory" | "mem" | "ram" | "memory utilisation" => MetricKind::Memory,
+            "errors" | "error" | "error rate" | "5xx" | "five hundreds" | "500s" | "5xxs"
+            | "failures" | "http errors" => MetricKind::Errors,
+            "latency" | "p99" | "p 99" | "p99 latency" | "response time" | "response times"
+            | "slowness" => MetricKind::Latency,
+            "requests" | "request" | "traffic" | "request rate" | "throughput" | "rps"
+            | "load" => MetricKind::Requests,
+            _ => return None,
+        })
+    }
+}
+
+/// The unit a metric's values are in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricUnit {
+    Percent,
+    Milliseconds,
+    /// A count per minute (errors, requests).
+    PerMinute,
+}
+
+/// A metric series over a window, oldest point first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricSeries {
+    pub kind: MetricKind,
+    pub unit: MetricUnit,
+    pub points: Vec<(SystemTime, f64)>,
+}
+
+impl MetricSeries {
+    /// The most recent value, if there is any data.
+    #[must_use]
+    pub fn latest(&self) -> Option<f64> {
+        self.points.last().map(|(_, v)| *v)
+    }
+
+    /// The largest value in the window.
+    #[must_use]
+    pub fn peak(&self) -> Option<f64> {
+        self.points.iter().map(|(_, v)| *v).reduce(f64::max)
+    }
+
+    /// The mean over the window.
+    #[must_use]
+    pub fn mean(&self) -> Option<f64> {
+        if self.points.is_empty() {
+            return None;
+        }
+        let sum: f64 = self.points.iter().map(|(_, v)| *v).sum();
+        Some(sum / self.points.len() as f64)
+    }
+}
+
+/// How a deployment in the history ended (or where it is now).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeploymentOutcome {
+    InProgress,
+    Succeeded,
+    Failed,
+    RolledBack,
+}
+
+/// One deployment from the history (`ListServiceDeployments`), for "what changed".
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeploymentRecord {
+    pub service: ServiceRef,
+    pub task_definition: String,
+    pub outcome: DeploymentOutcome,
+    pub started_at: SystemTime,
+    pub finished_at: Option<SystemTime>,
+    pub reason: Option<String>,
+}
+
+/// Why the source could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum OpsError {
+    #[error("{api} is unavailable")]
+    Unavailable {
+        api: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("{api} throttled the request")]
+    Throttled { api: &'static str },
+    #[error("{api} did not answer within {after:?}")]
+    Timeout { api: &'static str, after: Duration },
+}
+
+impl OpsError {
+    /// Which upstream system failed, as the user would call it ("ECS", "CloudWatch").
+    #[must_use]
+    pub fn system(&self) -> &'static str {
+        let api = match self {
+            OpsError::Unavailable { api, .. }
+            | OpsError::Throttled { api }
+            | OpsError::Timeout { api, .. } => api,
+        };
+        if api.starts_with("ecs") || api.starts_with("ECS") {
+            "ECS"
+        } else {
+            "CloudWatch"
+        }
+    }
+}
+
+/// The operational data opsvoice answers from.
+///
+/// Implementations return facts, never text. Each call is a single logical question;
+/// batching, paging and caching are the implementation's business.
+#[async_trait]
+pub trait OpsSource: Send + Sync + fmt::Debug {
+    /// What this source is, for logs and `/readyz` ("demo", "aws").
+    fn name(&self) -> &'static str;
+
+    /// Every cluster, service and alarm name the dialog may resolve spoken words against.
+    ///
+    /// # Errors
+    /// When the upstream listing fails.
+    async fn catalog(&self) -> Result<Catalog, OpsError>;
+
+    /// The current state of every service in `cluster`.
+    ///
+    /// # Errors
+    /// When ECS cannot be reached.
+    async fn services(&self, cluster: &str) -> Result<Vec<ServiceStatus>, OpsError>;
+
+    /// The current state of one service, `None` if it does not exist.
+    ///
+    /// # Errors
+    /// When ECS cannot be reached.
+    async fn service(&self, service: &ServiceRef) -> Result<Option<ServiceStatus>, OpsError>;
+
+    /// Alarms currently in `ALARM`, metric and composite, newest first.
+    ///
+    /// # Errors
+    /// When CloudWatch cannot be reached.
+    async fn firing_alarms(&self) -> Result<Vec<Alarm>, OpsError>;
+
+    /// Every alarm associated with `service`, in any state.
+    ///
+    /// # Errors
+    /// When CloudWatch cannot be reached.
+    async fn service_alarms(&self, service: &ServiceRef) -> Result<Vec<Alarm>, OpsError>;
+
+    /// One alarm with its recent history, `None` if it does not exist.
+    ///
+    /// # Errors
+    /// When CloudWatch cannot be reached.
+    async fn alarm(&self, name: &str) -> Result<Option<AlarmDetail>, OpsError>;
+
+    /// A metric of a service over the trailing `window`. `None` when the metric is not
+    /// mapped for that service (e.g. no load balancer, so no 5xx or latency).
+    ///
+    /// # Errors
+    /// When CloudWatch cannot be reached.
+    async fn metric(
+        &self,
+        service: &ServiceRef,
+        kind: MetricKind,
+        window: Duration,
+    ) -> Result<Option<MetricSeries>, OpsError>;
+
+    /// Deployments started or finished since `since`, across every cluster, newest first.
+    ///
+    /// # Errors
+    /// When ECS cannot be reached.
+    async fn deployments_since(&self, since: SystemTime)
+    -> Result<Vec<DeploymentRecord>, OpsError>;
+
+    /// The recent deployments of one service, newest first (rollbacks included).
+    ///
+    /// # Errors
+    /// When ECS cannot be reached.
+    async fn service_deployments(
+        &self,
+        service: &ServiceRef,
+    ) -> Result<Vec<DeploymentRecord>, OpsError>;
+
+    /// Whether the source can answer at all (for `/readyz`).
+    ///
+    /// # Errors
+    /// The reason it cannot.
+    async fn ready(&self) -> Result<(), OpsError>;
+}

@@ -1,0 +1,8 @@
+//! Turning an [`Answer`](crate::dialog::Answer) into words: Polly-ready SSML for voice and
+//! plain text (with cards and buttons) for chat. Sentences live in `prompts/`, not here.
+
+pub mod render;
+pub mod ssml;
+
+pub use render::{Rendered, Renderer};
+pub use ssml::{Engine, Ssml, SsmlBuilder};
