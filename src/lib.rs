@@ -13,6 +13,8 @@
 //! - [`server`]: the axum router, middleware, `/healthz`, `/readyz`, `/metrics`.
 //! - [`config`] and [`telemetry`]: settings and logs, loaded once at start.
 
+pub mod channel;
 pub mod dialog;
+pub mod nlu;
 pub mod ops;
 pub mod speech;

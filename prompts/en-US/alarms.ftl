@@ -26,4 +26,5 @@ alarm-changes = { $count ->
    *[other] It changed state { $count } times in the last day.
 }
 alarm-service = It belongs to { $service }.
+alarm-composite = It's a composite alarm.
 no-firing-alarm = { $service } has no alarm firing right now.

@@ -43,7 +43,7 @@ pub const MESSAGE_IDS: &[&str] = &[
     "health-pending", "health-usage", "health-last-event", "deploy-state", "deploy-reason",
     "deploy-failed-tasks", "deploy-event", "alarms-none", "alarms-none-in", "alarms-count",
     "alarms-count-in", "alarms-item", "alarms-item-composite", "alarms-and-more", "alarm-state",
-    "alarm-reason", "alarm-changes", "alarm-service", "no-firing-alarm", "metric-value",
+    "alarm-reason", "alarm-changes", "alarm-service", "alarm-composite", "no-firing-alarm", "metric-value",
     "metric-no-data", "fleet-scope-all", "fleet-healthy", "fleet-all-healthy", "fleet-group",
     "fleet-alarms", "fleet-alarms-unknown", "fleet-problem-text", "changes-none",
     "changes-count", "changes-item", "ask-service", "ask-cluster", "ask-alarm", "ask-metric",
@@ -434,6 +434,9 @@ impl Say<'_> {
                     "alarm-state",
                     &[("state", s(state)), ("name", s(name)), ("age", s(self.duration(r.age)))],
                 )];
+                if r.kind == AlarmKind::Composite {
+                    out.push(self.msg("alarm-composite", &[]));
+                }
                 if !r.reason.is_empty() {
                     out.push(self.msg("alarm-reason", &[("reason", s(r.reason.clone()))]));
                 }

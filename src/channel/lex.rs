@@ -1,0 +1,768 @@
+//! Amazon Lex V2 code hooks (`POST /lex`): the event in, a response out.
+//!
+//! The event types are lenient, because AWS adds fields without a version change: unknown
+//! fields are ignored, optional objects may be missing or `null`, slots may be `null` or
+//! `Scalar`/`List`/`Composite`, and `nluConfidence` may be a bare number or `{score}`.
+//!
+//! The response types can only express valid responses: a [`DialogAction`] carries exactly
+//! what its type requires, [`Message`] content is always 1..=1024 UTF-16 units, cards and
+//! buttons are cut to Lex's limits, and [`LexResponse::fit`] keeps the whole response
+//! within the 25 KB Lambda output quota (12 KB of it session attributes).
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::{Assistant, Exchange};
+use crate::dialog::{
+    Confirmation, Intent, Mode, Move, Phase, SessionContext, Slot, Slots, Surface, Turn,
+};
+use crate::speech::Engine;
+use crate::speech::render::Card;
+
+/// Lex's cap on one message's content, in UTF-16 units.
+pub const MAX_MESSAGE: usize = 1024;
+/// Lex's cap on messages in one response.
+pub const MAX_MESSAGES: usize = 10;
+/// Lex's cap on a Lambda response, in bytes.
+pub const MAX_RESPONSE_BYTES: usize = 25 * 1024;
+/// Lex's cap on session attributes, in bytes.
+pub const MAX_SESSION_BYTES: usize = 12 * 1024;
+/// Lex's cap on card buttons and on their text and value.
+pub const MAX_BUTTONS: usize = 5;
+pub const MAX_BUTTON_CHARS: usize = 50;
+/// Lex's cap on a card's title and subtitle.
+pub const MAX_CARD_TITLE: usize = 250;
+/// The request attribute naming the channel (e.g. `Slack`).
+pub const PLATFORM_ATTRIBUTE: &str = "x-amz-lex:channels:platform";
+
+fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A Lex V2 code-hook event.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LexEvent {
+    #[serde(default)]
+    pub message_version: Option<String>,
+    pub invocation_source: String,
+    #[serde(default)]
+    pub input_mode: Option<String>,
+    #[serde(default)]
+    pub response_content_type: Option<String>,
+    #[serde(default)]
+    pub session_id: Option<String>,
+    #[serde(default)]
+    pub input_transcript: Option<String>,
+    #[serde(default)]
+    pub invocation_label: Option<String>,
+    #[serde(default)]
+    pub bot: Option<Bot>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub interpretations: Vec<Interpretation>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub request_attributes: HashMap<String, String>,
+    pub session_state: SessionState,
+}
+
+/// The bot that sent the event.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bot {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub alias_id: Option<String>,
+    #[serde(default)]
+    pub locale_id: Option<String>,
+    #[serde(default)]
+    pub version: Option<String>,
+}
+
+/// One of Lex's guesses at the intent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Interpretation {
+    pub intent: LexIntent,
+    #[serde(default)]
+    pub nlu_confidence: Option<Confidence>,
+}
+
+/// `nluConfidence`: a bare number in real events, `{score}` in older docs.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum Confidence {
+    Number(f64),
+    Score { score: f64 },
+}
+
+impl Confidence {
+    /// The score, 0 to 1.
+    #[must_use]
+    pub fn value(self) -> f64 {
+        match self {
+            Confidence::Number(v) | Confidence::Score { score: v } => v,
+        }
+    }
+}
+
+/// `sessionState` of the event.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionState {
+    #[serde(default, deserialize_with = "null_default")]
+    pub active_contexts: Vec<serde_json::Value>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub session_attributes: HashMap<String, String>,
+    #[serde(default)]
+    pub intent: Option<LexIntent>,
+    #[serde(default)]
+    pub originating_request_id: Option<String>,
+}
+
+/// An intent with its slots, as Lex sends it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LexIntent {
+    pub name: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub slots: HashMap<String, Option<LexSlot>>,
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub confirmation_state: Option<String>,
+}
+
+/// A filled slot: `Scalar` has a `value`, `List` has `values`, `Composite` has `subSlots`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LexSlot {
+    #[serde(default)]
+    pub shape: Option<String>,
+    #[serde(default)]
+    pub value: Option<SlotValue>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub values: Vec<LexSlot>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub sub_slots: HashMap<String, Option<LexSlot>>,
+}
+
+/// A slot's value; `interpretedValue` is the one to trust.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlotValue {
+    #[serde(default)]
+    pub original_value: Option<String>,
+    #[serde(default)]
+    pub interpreted_value: Option<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub resolved_values: Vec<String>,
+}
+
+impl LexSlot {
+    /// The value to use: the interpreted value, else the first resolved or original one; for
+    /// a `List` slot, the first item's.
+    #[must_use]
+    pub fn text(&self) -> Option<String> {
+        let own = self.value.as_ref().and_then(|v| {
+            v.interpreted_value
+                .clone()
+                .or_else(|| v.resolved_values.first().cloned())
+                .or_else(|| v.original_value.clone())
+        });
+        own.or_else(|| self.values.iter().find_map(LexSlot::text))
+            .filter(|s| !s.trim().is_empty())
+    }
+}
+
+impl LexEvent {
+    /// The intent Lex is working on: `sessionState.intent`, else the top interpretation.
+    #[must_use]
+    pub fn intent(&self) -> Option<&LexIntent> {
+        self.session_state
+            .intent
+            .as_ref()
+            .or_else(|| self.interpretations.first().map(|i| &i.intent))
+    }
+
+    /// The channel-neutral turn.
+    #[must_use]
+    pub fn to_turn(&self) -> Turn {
+        let lex_intent = self.intent();
+        let intent = lex_intent
+            .and_then(|i| Intent::parse(&i.name))
+            .unwrap_or(Intent::Fallback);
+        let mut slots = Slots::new();
+        if let Some(i) = lex_intent {
+            for (name, slot) in &i.slots {
+                if let (Some(slot_name), Some(value)) =
+                    (Slot::parse(name), slot.as_ref().and_then(LexSlot::text))
+                {
+                    slots.insert(slot_name, value);
+                }
+            }
+        }
+        let confirmation = match lex_intent.and_then(|i| i.confirmation_state.as_deref()) {
+            Some("Confirmed") => Confirmation::Confirmed,
+            Some("Denied") => Confirmation::Denied,
+            _ => Confirmation::None,
+        };
+        let voice = matches!(self.input_mode.as_deref(), Some("Speech" | "DTMF"));
+        Turn {
+            intent,
+            slots,
+            confirmation,
+            context: SessionContext::from_attributes(&self.session_state.session_attributes),
+            surface: Surface {
+                mode: if voice { Mode::Voice } else { Mode::Text },
+                platform: self.request_attributes.get(PLATFORM_ATTRIBUTE).cloned(),
+            },
+            phase: if self.invocation_source == "DialogCodeHook" {
+                Phase::Collect
+            } else {
+                Phase::Fulfil
+            },
+            transcript: self.input_transcript.clone(),
+            locale: self
+                .bot
+                .as_ref()
+                .and_then(|b| b.locale_id.as_deref())
+                .unwrap_or("en_US")
+                .replace('_', "-"),
+            detail: false,
+        }
+    }
+}
+
+/// Lex's fulfilment states for `Close`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Fulfilment {
+    Fulfilled,
+    Failed,
+}
+
+/// What Lex should do next. Each variant carries exactly what Lex requires of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DialogAction {
+    Close(Fulfilment),
+    ElicitSlot(String),
+    ConfirmIntent,
+    Delegate,
+    ElicitIntent,
+}
+
+/// A message: content is always 1..=1024 UTF-16 units.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "contentType")]
+pub enum Message {
+    PlainText { content: String },
+    #[serde(rename = "SSML")]
+    Ssml { content: String },
+    ImageResponseCard {
+        #[serde(rename = "imageResponseCard")]
+        card: ImageResponseCard,
+    },
+}
+
+impl Message {
+    /// Plain text, cut at a word boundary to Lex's limit; `None` if empty.
+    #[must_use]
+    pub fn plain(text: &str) -> Option<Self> {
+        let content = cut_utf16(text.trim(), MAX_MESSAGE);
+        (!content.is_empty()).then_some(Message::PlainText { content })
+    }
+
+    /// SSML built within Lex's limit.
+    #[must_use]
+    pub fn ssml(exchange: &Exchange) -> Self {
+        // SSML here is ASCII markup plus text; chars >= UTF-16 units only for astral
+        // characters, so keep a margin for them.
+        let ssml = exchange
+            .rendered
+            .ssml(Engine::PollyNeural, MAX_MESSAGE - 64, MAX_MESSAGE - 128);
+        Message::Ssml {
+            content: ssml.into_string(),
+        }
+    }
+}
+
+/// A response card with up to five buttons.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageResponseCard {
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subtitle: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<CardButton>,
+}
+
+/// A card button.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CardButton {
+    pub text: String,
+    pub value: String,
+}
+
+impl ImageResponseCard {
+    /// A card from the rendered one, cut to Lex's limits. Buttons whose value would not fit
+    /// are left out (a cut value would say something else).
+    #[must_use]
+    pub fn from_card(card: &Card) -> Option<Self> {
+        let title = cut_utf16(&card.title, MAX_CARD_TITLE);
+        if title.is_empty() {
+            return None;
+        }
+        Some(Self {
+            title,
+            subtitle: card
+                .subtitle
+                .as_deref()
+                .map(|s| cut_utf16(s, MAX_CARD_TITLE))
+                .filter(|s| !s.is_empty()),
+            buttons: card
+                .buttons
+                .iter()
+                .filter(|b| utf16_len(&b.value) <= MAX_BUTTON_CHARS && !b.value.is_empty())
+                .map(|b| CardButton {
+                    text: cut_utf16(&b.text, MAX_BUTTON_CHARS),
+                    value: b.value.clone(),
+                })
+                .filter(|b| !b.text.is_empty())
+                .take(MAX_BUTTONS)
+                .collect(),
+        })
+    }
+}
+
+/// The response's intent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResponseIntent {
+    pub name: String,
+    pub slots: HashMap<String, Option<ResponseSlot>>,
+    pub state: &'static str,
+    pub confirmation_state: &'static str,
+}
+
+/// A slot in the response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResponseSlot {
+    pub shape: &'static str,
+    pub value: ResponseSlotValue,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResponseSlotValue {
+    pub original_value: String,
+    pub interpreted_value: String,
+    pub resolved_values: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WireDialogAction {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    slot_to_elicit: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResponseSessionState {
+    session_attributes: HashMap<String, String>,
+    dialog_action: WireDialogAction,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    intent: Option<ResponseIntent>,
+}
+
+/// A Lex V2 code-hook response. Built by [`LexResponse::new`], which enforces Lex's rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LexResponse {
+    session_state: ResponseSessionState,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    messages: Vec<Message>,
+}
+
+/// Why a response could not be built (a programming error caught by tests, never by users).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum InvalidResponse {
+    #[error("{0:?} needs at least one message")]
+    NeedsMessage(DialogAction),
+    #[error("{0:?} needs an intent")]
+    NeedsIntent(DialogAction),
+}
+
+impl LexResponse {
+    /// Builds a response.
+    ///
+    /// # Errors
+    /// When the action lacks what Lex requires of it: `ElicitIntent` and `ConfirmIntent`
+    /// need a message; every action but `Delegate` and `ElicitIntent` needs the intent.
+    pub fn new(
+        action: DialogAction,
+        intent: Option<ResponseIntent>,
+        session_attributes: HashMap<String, String>,
+        mut messages: Vec<Message>,
+    ) -> Result<Self, InvalidResponse> {
+        messages.truncate(MAX_MESSAGES);
+        if matches!(action, DialogAction::ElicitIntent | DialogAction::ConfirmIntent)
+            && messages.is_empty()
+        {
+            return Err(InvalidResponse::NeedsMessage(action));
+        }
+        let intent = match (&action, intent) {
+            (DialogAction::ElicitIntent, _) => None,
+            (DialogAction::Delegate, intent) => intent,
+            (_, None) => return Err(InvalidResponse::NeedsIntent(action)),
+            (DialogAction::Close(state), Some(mut intent)) => {
+                intent.state = match state {
+                    Fulfilment::Fulfilled => "Fulfilled",
+                    Fulfilment::Failed => "Failed",
+                };
+                Some(intent)
+            }
+            (_, Some(mut intent)) => {
+                intent.state = "InProgress";
+                Some(intent)
+            }
+        };
+        let (kind, slot_to_elicit) = match &action {
+            DialogAction::Close(_) => ("Close", None),
+            DialogAction::ElicitSlot(slot) => ("ElicitSlot", Some(slot.clone())),
+            DialogAction::ConfirmIntent => ("ConfirmIntent", None),
+            DialogAction::Delegate => ("Delegate", None),
+            DialogAction::ElicitIntent => ("ElicitIntent", None),
+        };
+        let mut response = Self {
+            session_state: ResponseSessionState {
+                session_attributes,
+                dialog_action: WireDialogAction {
+                    kind,
+                    slot_to_elicit,
+                },
+                intent,
+            },
+            messages,
+        };
+        response.fit();
+        Ok(response)
+    }
+
+    /// The session attributes being returned.
+    #[must_use]
+    pub fn session_attributes(&self) -> &HashMap<String, String> {
+        &self.session_state.session_attributes
+    }
+
+    /// The messages being returned.
+    #[must_use]
+    pub fn messages(&self) -> &[Message] {
+        &self.messages
+    }
+
+    /// Keeps the response within Lex's quotas: session attributes within 12 KB (shedding
+    /// our own repeat buffer first), then the whole within 25 KB (dropping the card, then
+    /// trailing messages, never the first).
+    fn fit(&mut self) {
+        let attrs_bytes = |a: &HashMap<String, String>| -> usize {
+            a.iter().map(|(k, v)| k.len() + v.len() + 6).sum()
+        };
+        let attrs = &mut self.session_state.session_attributes;
+        if attrs_bytes(attrs) > MAX_SESSION_BYTES {
+            if let Some(raw) = attrs.get(crate::dialog::context::ATTRIBUTE) {
+                let mut ctx: SessionContext = serde_json::from_str(raw).unwrap_or_default();
+                ctx.said.clear();
+                attrs.insert(crate::dialog::context::ATTRIBUTE.to_owned(), ctx.encode());
+            }
+            if attrs_bytes(attrs) > MAX_SESSION_BYTES {
+                attrs.remove(crate::dialog::context::ATTRIBUTE);
+                tracing::warn!("session attributes over 12 KB even without our context");
+            }
+        }
+        let size = |r: &Self| serde_json::to_vec(r).map_or(usize::MAX, |v| v.len());
+        while size(self) > MAX_RESPONSE_BYTES && self.messages.len() > 1 {
+            let card = self
+                .messages
+                .iter()
+                .position(|m| matches!(m, Message::ImageResponseCard { .. }));
+            match card {
+                Some(i) => self.messages.remove(i),
+                None => self.messages.pop().unwrap_or(Message::PlainText { content: String::new() }),
+            };
+        }
+    }
+}
+
+fn utf16_len(s: &str) -> usize {
+    s.encode_utf16().count()
+}
+
+/// Cuts `s` to at most `max` UTF-16 units, at a word boundary with an ellipsis when cut.
+fn cut_utf16(s: &str, max: usize) -> String {
+    if utf16_len(s) <= max {
+        return s.to_owned();
+    }
+    let mut out = String::new();
+    let mut units = 0;
+    for c in s.chars() {
+        if units + c.len_utf16() > max.saturating_sub(1) {
+            break;
+        }
+        units += c.len_utf16();
+        out.push(c);
+    }
+    if let Some(space) = out.rfind(' ').filter(|i| *i > out.len() / 2) {
+        out.truncate(space);
+    }
+    out.push('…');
+    out
+}
+
+/// Splits chat text into messages of at most 1024 units, at line breaks where possible.
+fn text_messages(text: &str) -> Vec<Message> {
+    let mut chunks: Vec<String> = Vec::new();
+    for line in text.lines() {
+        match chunks.last_mut() {
+            Some(last) if utf16_len(last) + 1 + utf16_len(line) <= MAX_MESSAGE => {
+                last.push('\n');
+                last.push_str(line);
+            }
+            _ => chunks.push(line.to_owned()),
+        }
+    }
+    chunks.iter().filter_map(|c| Message::plain(c)).collect()
+}
+
+impl Assistant {
+    /// Answers a Lex V2 code-hook event.
+    pub async fn lex(&self, event: &LexEvent) -> LexResponse {
+        let turn = event.to_turn();
+        let event_intent = event.intent();
+        // Someone else's intent in the dialog phase: let Lex's own dialog carry on.
+        if turn.phase == Phase::Collect
+            && event_intent.is_some_and(|i| Intent::parse(&i.name).is_none())
+        {
+            let intent = event_intent.map(|i| echo_intent(i, &i.name, &Slots::new(), true));
+            return LexResponse::new(
+                DialogAction::Delegate,
+                intent,
+                turn.context.merge_into(&event.session_state.session_attributes),
+                vec![],
+            )
+            .unwrap_or_else(|e| unreachable_response(&e));
+        }
+        let voice = turn.surface.mode == Mode::Voice;
+        let slack = turn
+            .surface
+            .platform
+            .as_deref()
+            .is_some_and(|p| p.eq_ignore_ascii_case("slack"));
+        let exchange = self.converse(turn).await;
+        let answer = &exchange.answer;
+        let mut messages = if voice {
+            vec![Message::ssml(&exchange)]
+        } else {
+            text_messages(&exchange.rendered.text)
+        };
+        if !voice && slack {
+            if let Some(card) = exchange.rendered.card.as_ref().and_then(ImageResponseCard::from_card) {
+                messages.truncate(MAX_MESSAGES - 1);
+                messages.push(Message::ImageResponseCard { card });
+            }
+        }
+        // The name the bot knows the intent by: the event's own spelling when unchanged.
+        let name = match event_intent {
+            Some(i) if Intent::parse(&i.name) == Some(answer.intent) => i.name.clone(),
+            _ => answer.intent.name().to_owned(),
+        };
+        let same_intent = event_intent.is_some_and(|i| i.name == name);
+        let intent = match event_intent {
+            Some(i) if same_intent => echo_intent(i, &name, &answer.slots, false),
+            _ => ResponseIntent {
+                name,
+                slots: answer
+                    .slots
+                    .iter()
+                    .map(|(k, v)| (k.name().to_owned(), Some(slot_value(v))))
+                    .collect(),
+                state: "InProgress",
+                confirmation_state: "None",
+            },
+        };
+        let action = match answer.next {
+            Move::Close => DialogAction::Close(Fulfilment::Fulfilled),
+            Move::Fail => DialogAction::Close(Fulfilment::Failed),
+            Move::ElicitSlot(slot) => DialogAction::ElicitSlot(slot.name().to_owned()),
+            Move::ConfirmIntent => DialogAction::ConfirmIntent,
+            Move::ElicitIntent => DialogAction::ElicitIntent,
+            Move::Delegate => DialogAction::Delegate,
+        };
+        let attributes = answer
+            .context
+            .merge_into(&event.session_state.session_attributes);
+        LexResponse::new(action, Some(intent), attributes, messages)
+            .unwrap_or_else(|e| unreachable_response(&e))
+    }
+}
+
+/// The event's intent with our resolved slot values written in; slots we left unresolved
+/// (or cleared to ask again) are `null`.
+fn echo_intent(event: &LexIntent, name: &str, resolved: &Slots, keep: bool) -> ResponseIntent {
+    let mut slots: HashMap<String, Option<ResponseSlot>> = event
+        .slots
+        .iter()
+        .map(|(k, v)| {
+            let value = if keep {
+                v.as_ref().and_then(LexSlot::text).map(|t| slot_value(&t))
+            } else {
+                Slot::parse(k)
+                    .and_then(|s| resolved.get(&s))
+                    .map(|t| slot_value(t))
+            };
+            (k.clone(), value)
+        })
+        .collect();
+    for (slot, value) in resolved {
+        slots
+            .entry(slot.name().to_owned())
+            .or_insert_with(|| Some(slot_value(value)));
+    }
+    ResponseIntent {
+        name: name.to_owned(),
+        slots,
+        state: "InProgress",
+        confirmation_state: match event.confirmation_state.as_deref() {
+            Some("Confirmed") if !keep => "None",
+            Some("Confirmed") => "Confirmed",
+            Some("Denied") if keep => "Denied",
+            _ => "None",
+        },
+    }
+}
+
+fn slot_value(v: &str) -> ResponseSlot {
+    ResponseSlot {
+        shape: "Scalar",
+        value: ResponseSlotValue {
+            original_value: v.to_owned(),
+            interpreted_value: v.to_owned(),
+            resolved_values: vec![v.to_owned()],
+        },
+    }
+}
+
+/// `LexResponse::new` fails only on a programming error; answer with a plain apology.
+fn unreachable_response(error: &InvalidResponse) -> LexResponse {
+    tracing::error!(%error, "built an invalid Lex response");
+    LexResponse {
+        session_state: ResponseSessionState {
+            session_attributes: HashMap::new(),
+            dialog_action: WireDialogAction {
+                kind: "ElicitIntent",
+                slot_to_elicit: None,
+            },
+            intent: None,
+        },
+        messages: vec![Message::PlainText {
+            content: "Sorry, something went wrong on my side. Please ask again.".to_owned(),
+        }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn intent() -> ResponseIntent {
+        ResponseIntent {
+            name: "ServiceHealth".into(),
+            slots: HashMap::new(),
+            state: "InProgress",
+            confirmation_state: "None",
+        }
+    }
+
+    #[test]
+    fn the_builder_refuses_what_lex_would_reject() {
+        assert_eq!(
+            LexResponse::new(DialogAction::ElicitIntent, None, HashMap::new(), vec![]),
+            Err(InvalidResponse::NeedsMessage(DialogAction::ElicitIntent))
+        );
+        assert_eq!(
+            LexResponse::new(DialogAction::Close(Fulfilment::Fulfilled), None, HashMap::new(), vec![]),
+            Err(InvalidResponse::NeedsIntent(DialogAction::Close(Fulfilment::Fulfilled)))
+        );
+        let ok = LexResponse::new(
+            DialogAction::Close(Fulfilment::Failed),
+            Some(intent()),
+            HashMap::new(),
+            vec![],
+        )
+        .unwrap();
+        let json = serde_json::to_value(&ok).unwrap();
+        assert_eq!(json["sessionState"]["intent"]["state"], "Failed");
+        assert_eq!(json["sessionState"]["dialogAction"]["type"], "Close");
+    }
+
+    #[test]
+    fn messages_and_cards_are_cut_to_lex_limits() {
+        let long = "word ".repeat(400);
+        let Some(Message::PlainText { content }) = Message::plain(&long) else {
+            panic!("expected text");
+        };
+        assert!(utf16_len(&content) <= MAX_MESSAGE);
+        assert!(content.ends_with('…'));
+        let card = Card {
+            title: "t".repeat(300),
+            subtitle: None,
+            buttons: (0..8)
+                .map(|i| crate::speech::render::Button {
+                    text: format!("button {i} {}", "x".repeat(60)),
+                    value: if i == 0 { "v".repeat(51) } else { format!("value {i}") },
+                })
+                .collect(),
+        };
+        let card = ImageResponseCard::from_card(&card).unwrap();
+        assert!(utf16_len(&card.title) <= MAX_CARD_TITLE);
+        assert_eq!(card.buttons.len(), MAX_BUTTONS);
+        assert!(card.buttons.iter().all(|b| utf16_len(&b.text) <= 50 && b.value.len() <= 50));
+        assert_eq!(card.buttons[0].value, "value 1", "an overlong value is left out, not cut");
+    }
+
+    #[test]
+    fn oversized_responses_shed_trailing_messages() {
+        let messages: Vec<Message> = (0..12)
+            .map(|_| Message::plain(&"x".repeat(5000)).unwrap())
+            .collect();
+        let mut attrs = HashMap::new();
+        attrs.insert("big".to_owned(), "y".repeat(11 * 1024));
+        let response = LexResponse::new(
+            DialogAction::Close(Fulfilment::Fulfilled),
+            Some(intent()),
+            attrs,
+            messages,
+        )
+        .unwrap();
+        assert!(serde_json::to_vec(&response).unwrap().len() <= MAX_RESPONSE_BYTES);
+        assert!(!response.messages().is_empty());
+    }
+
+    #[test]
+    fn confidence_is_read_as_a_number_or_a_score() {
+        let n: Confidence = serde_json::from_str("0.8").unwrap();
+        let s: Confidence = serde_json::from_str(r#"{"score": 0.8}"#).unwrap();
+        assert_eq!(n.value(), s.value());
+    }
+}

@@ -1,0 +1,90 @@
+//! Channel adapters: each wire format in and out, around one shared [`Assistant`].
+//!
+//! An adapter parses its format (leniently: unknown fields are fine), builds a
+//! channel-neutral [`Turn`], asks the assistant, and writes the [`Exchange`] back in its own
+//! format within its own limits. Adapters never call AWS.
+
+pub mod ask;
+pub mod lex;
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::FutureExt;
+
+use crate::dialog::{Answer, Dialog, Move, Reply, Turn};
+use crate::nlu::Nlu;
+use crate::speech::{Rendered, Renderer};
+
+/// How long an answer may take before the user hears "that took too long" instead.
+/// Alexa allows about 8 seconds in all; we aim to answer well within that.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(3);
+
+/// A turn's answer, in data and in words.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub answer: Answer,
+    pub rendered: Rendered,
+}
+
+/// Everything a channel needs to hold a conversation: dialog, prompts and local NLU.
+#[derive(Debug)]
+pub struct Assistant {
+    pub dialog: Dialog,
+    pub renderer: Renderer,
+    pub nlu: Nlu,
+    pub sessions: ask::Sessions,
+    pub deadline: Duration,
+}
+
+impl Assistant {
+    /// An assistant over `dialog` with the embedded prompts and model.
+    #[must_use]
+    pub fn new(dialog: Dialog, renderer: Renderer, nlu: Nlu) -> Arc<Self> {
+        Arc::new(Self {
+            dialog,
+            renderer,
+            nlu,
+            sessions: ask::Sessions::default(),
+            deadline: DEFAULT_DEADLINE,
+        })
+    }
+
+    /// Answers `turn` within the deadline. Never fails: a panic or a timeout in the dialog
+    /// becomes a spoken apology, so Lex and Alexa never turn a 500 into a generic error.
+    pub async fn converse(&self, turn: Turn) -> Exchange {
+        let started = std::time::Instant::now();
+        let fallback = turn.clone();
+        let respond = AssertUnwindSafe(self.dialog.respond(turn)).catch_unwind();
+        let mut answer = match tokio::time::timeout(self.deadline, respond).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(_panic)) => {
+                tracing::error!(intent = %fallback.intent, "the dialog panicked; answering with an apology");
+                Answer::to(&fallback, Reply::InternalError, Move::Fail)
+            }
+            Err(_elapsed) => {
+                tracing::warn!(intent = %fallback.intent, deadline = ?self.deadline, "answer missed its deadline");
+                Answer::to(&fallback, Reply::TooSlow, Move::Fail)
+            }
+        };
+        let rendered = self.renderer.render(&answer, &fallback.locale);
+        answer.context.said = rendered.said(fallback.surface.mode);
+        let outcome = match answer.next {
+            Move::Fail => "failed",
+            Move::Close => "answered",
+            _ => "asked",
+        };
+        metrics::counter!("opsvoice_answers_total", "intent" => answer.intent.name(), "outcome" => outcome)
+            .increment(1);
+        metrics::histogram!("opsvoice_answer_seconds", "intent" => answer.intent.name())
+            .record(started.elapsed().as_secs_f64());
+        tracing::info!(
+            intent = %answer.intent,
+            outcome,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "answered"
+        );
+        Exchange { answer, rendered }
+    }
+}
