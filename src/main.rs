@@ -1,1 +1,186 @@
-fn main(){}
+//! The `opsvoice` binary: parses the command line, loads the configuration and calls into
+//! the library. Nothing else lives here.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+use opsvoice::channel::ask::{AskRequest, AskResponse};
+use opsvoice::config::{Backend, Config};
+use opsvoice::ops::SystemClock;
+
+/// Voice and chat ops assistant: answers questions about ECS services and CloudWatch alarms.
+#[derive(Debug, Parser)]
+#[command(name = "opsvoice", version, about)]
+struct Cli {
+    /// A TOML config file (environment variables OPSVOICE_* override it).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server (POST /lex, POST /v1/ask, /healthz, /readyz, /metrics).
+    Serve {
+        /// Listen address (overrides OPSVOICE_ADDR).
+        #[arg(long, value_name = "ADDR")]
+        addr: Option<std::net::SocketAddr>,
+    },
+    /// Ask one question and print the answer.
+    Ask {
+        /// The question, e.g. "how is checkout doing".
+        #[arg(required = true, num_args = 1..)]
+        question: Vec<String>,
+        /// Also print the SSML that a voice device would speak.
+        #[arg(long)]
+        ssml: bool,
+        /// Print the whole JSON answer (text, ssml, intent, slots, session).
+        #[arg(long, conflicts_with = "ssml")]
+        json: bool,
+        /// Ask a running server (e.g. http://127.0.0.1:3000) instead of answering in-process.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// Continue a conversation held by the server at --url.
+        #[arg(long, value_name = "ID", requires = "url")]
+        session: Option<String>,
+    },
+    /// Validate the configuration, the intents and the prompts.
+    Check,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut config = Config::load(cli.config.as_deref()).context("loading configuration")?;
+    match cli.command {
+        Command::Serve { addr } => {
+            if let Some(addr) = addr {
+                config.addr = addr;
+            }
+            serve(config).await
+        }
+        Command::Ask {
+            question,
+            ssml,
+            json,
+            url,
+            session,
+        } => {
+            let request = AskRequest {
+                text: question.join(" "),
+                session_id: session,
+            };
+            let answer = match url {
+                Some(url) => ask_remote(&url, &request).await?,
+                None => {
+                    opsvoice::telemetry::init_with(config.log_format, "warn");
+                    let assistant = opsvoice::assistant(&config, Arc::new(SystemClock))?;
+                    assistant.ask(request).await?
+                }
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&answer)?);
+            } else {
+                println!("{}", answer.text);
+                if ssml {
+                    println!("{}", answer.ssml);
+                }
+            }
+            Ok(())
+        }
+        Command::Check => check(&config),
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    opsvoice::telemetry::init(config.log_format);
+    match config.backend {
+        Backend::Demo => tracing::info!(
+            "serving the embedded demo fleet: simulated data, anonymous callers allowed (set OPSVOICE_BACKEND=aws for live data)"
+        ),
+        Backend::Aws => tracing::info!("serving live data from ECS and CloudWatch"),
+    }
+    for warning in config.warnings() {
+        tracing::warn!("{warning}");
+    }
+    let assistant = opsvoice::assistant(&config, Arc::new(SystemClock))?;
+    let state = opsvoice::server::AppState {
+        assistant,
+        metrics: opsvoice::telemetry::metrics(),
+    };
+    let router = opsvoice::server::router(state, &config);
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.addr))?;
+    tracing::info!(addr = %listener.local_addr()?, "listening");
+    opsvoice::server::run(listener, router, opsvoice::server::shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn ask_remote(url: &str, request: &AskRequest) -> anyhow::Result<AskResponse> {
+    let endpoint = format!("{}/v1/ask", url.trim_end_matches('/'));
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(15))
+        .build()?;
+    let response = client
+        .post(&endpoint)
+        .json(&serde_json::json!({ "text": request.text, "session_id": request.session_id }))
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {endpoint}"))?;
+    let status = response.status();
+    let body = response.text().await.context("reading the answer")?;
+    if !status.is_success() {
+        let message = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+            .unwrap_or(body);
+        bail!("{endpoint} answered {status}: {message}");
+    }
+    serde_json::from_str(&body).with_context(|| format!("{endpoint} sent an answer that is not the /v1/ask shape"))
+}
+
+fn check(config: &Config) -> anyhow::Result<()> {
+    let model = opsvoice::nlu::embedded_model()?;
+    let samples: usize = model.iter().map(|d| d.samples.len()).sum();
+    let renderer = opsvoice::speech::Renderer::embedded(config.region.clone())?;
+    drop(renderer);
+    let overlaps = opsvoice::nlu::overlaps(&model);
+    for (a, sample_a, b, sample_b) in &overlaps {
+        println!("warning: {a} \"{sample_a}\" and {b} \"{sample_b}\" read the same to the matcher");
+    }
+    for warning in config.warnings() {
+        println!("warning: {warning}");
+    }
+    println!(
+        "ok: {} intents with {samples} samples; {} prompt messages in {} locale(s); config valid (backend {:?})",
+        model.len(),
+        opsvoice::speech::render::MESSAGE_IDS.len(),
+        opsvoice::speech::render::PROMPTS
+            .iter()
+            .map(|(l, _, _)| *l)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        config.backend
+    );
+    if !overlaps.is_empty() {
+        bail!("{} sample utterances are ambiguous between intents", overlaps.len());
+    }
+    Ok(())
+}

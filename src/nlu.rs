@@ -194,6 +194,7 @@ const STOPWORDS: &[&str] = &[
     "about", "this", "that", "what", "how", "any", "service", "services", "cluster", "there",
     "do", "does", "did", "has", "have", "been", "just", "can", "you", "tell", "i", "we", "from",
     "by", "over", "during", "going", "look", "looking", "like", "doing", "up", "show", "give",
+    "something", "someone", "stuff", "us", "them", "they", "yet", "still", "again", "really",
 ];
 
 impl Nlu {
@@ -245,7 +246,18 @@ impl Nlu {
     pub fn understand(&self, text: &str, catalog: &Catalog, expecting: Option<(Intent, Slot)>) -> Understanding {
         let words = tokens(text);
         let (marked, slots) = extract(&words, catalog);
-        let canon = canonical(&marked);
+        let mut canon = canonical(&marked);
+        // Words no sample uses are most likely a name the catalog does not know or that was
+        // misheard ("chekout"): score them as the service they probably are.
+        let has_unknown = marked.iter().any(|w| {
+            !w.starts_with('{')
+                && !STOPWORDS.contains(&w.as_str())
+                && !IGNORED.contains(&w.as_str())
+                && !self.weight.contains_key(&canonical_word(w))
+        });
+        if has_unknown && !slots.contains_key(&Slot::Service) && !slots.contains_key(&Slot::Alarm) {
+            canon.push("{service}".to_owned());
+        }
         let named: Vec<Slot> = slots.keys().copied().filter(|s| *s != Slot::Window).collect();
         let known: HashSet<&String> = canon.iter().filter(|w| self.weight.contains_key(*w)).collect();
         let norm_u: f64 = known.iter().map(|w| self.weight[*w]).sum();
@@ -560,4 +572,31 @@ mod tests {
         let u = nlu.understand("any alarms firing", &catalog(), Some((Intent::DeploymentStatus, Slot::Service)));
         assert_eq!(u.intent, Intent::ActiveAlarms);
     }
+}
+
+/// Pairs of samples in different intents that the matcher cannot tell apart (the same
+/// normalised words): `(intent, sample, other intent, other sample)`.
+#[must_use]
+pub fn overlaps(defs: &[IntentDef]) -> Vec<(String, String, String, String)> {
+    let mut seen: Vec<(&str, &str, Vec<String>)> = Vec::new();
+    let mut out = Vec::new();
+    for def in defs {
+        for sample in &def.samples {
+            let mut words = canonical(&tokens(sample));
+            words.sort();
+            words.dedup();
+            for (name, other, other_words) in &seen {
+                if *name != def.name && *other_words == words {
+                    out.push((
+                        (*name).to_owned(),
+                        (*other).to_owned(),
+                        def.name.clone(),
+                        sample.clone(),
+                    ));
+                }
+            }
+            seen.push((&def.name, sample, words));
+        }
+    }
+    out
 }

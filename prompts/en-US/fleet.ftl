@@ -23,4 +23,8 @@ fleet-alarms = { $count ->
    *[other] { $count } alarms firing.
 }
 fleet-alarms-unknown = I couldn't reach CloudWatch, so alarms aren't included.
-fleet-problem-text = { $service }: { $verdict }, { $running } of { $desired } tasks running
+fleet-problem-text = { $service }: { $verdict }, { $running } of { $desired } tasks running{ $firing ->
+    [0] {""}
+    [one] , 1 alarm firing
+   *[other] , { $firing } alarms firing
+}

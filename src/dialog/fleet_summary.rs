@@ -16,6 +16,8 @@ pub struct Problem {
     pub verdict: Verdict,
     pub running: u32,
     pub desired: u32,
+    /// Alarms firing for the service.
+    pub firing: usize,
 }
 
 /// The facts of a FleetSummary answer.
@@ -69,13 +71,15 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
     let mut problems: Vec<Problem> = statuses
         .iter()
         .filter_map(|s| {
-            let verdict = assess(s, firing_per_service.get(&s.service).copied().unwrap_or(0));
+            let firing = firing_per_service.get(&s.service).copied().unwrap_or(0);
+            let verdict = assess(s, firing);
             matches!(verdict, Verdict::Down | Verdict::Degraded | Verdict::Deploying).then(|| {
                 Problem {
                     service: s.service.clone(),
                     verdict,
                     running: s.running,
                     desired: s.desired,
+                    firing,
                 }
             })
         })

@@ -762,6 +762,7 @@ impl Say<'_> {
                                 ("verdict", s(p.verdict.as_str())),
                                 ("running", n(p.running)),
                                 ("desired", n(p.desired)),
+                                ("firing", n(p.firing as f64)),
                             ],
                         )
                     ));

@@ -1,0 +1,385 @@
+//! Typed configuration, loaded once at start: an optional TOML file, then `OPSVOICE_*`
+//! environment variables over it (DESIGN.md §3 names). Nothing else reads the environment.
+//!
+//! Standard AWS variables keep their standard meaning and are read by the AWS SDK itself;
+//! the region is read here only to build console links.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Where answers come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// The embedded, simulated fleet. Fake data, so anonymous callers are allowed.
+    #[default]
+    Demo,
+    /// Live ECS and CloudWatch through the AWS SDK.
+    Aws,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable, for a terminal.
+    #[default]
+    Pretty,
+    /// One JSON object a line, for Lambda and log pipelines.
+    Json,
+}
+
+/// Cognito settings (the verifier arrives with the identity work).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cognito {
+    pub user_pool_id: Option<String>,
+    pub client_ids: Vec<String>,
+    pub region: Option<String>,
+    /// Test-only: where keys are fetched from. The issuer check still uses the pool.
+    pub jwks_url: Option<String>,
+}
+
+/// Alexa settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Alexa {
+    pub skill_ids: Vec<String>,
+    /// Test-only: extra trusted roots for certificate chains.
+    pub trust_roots: Option<PathBuf>,
+    /// Test-only: where chains are fetched from instead of `https://s3.amazonaws.com`.
+    pub cert_base_url: Option<String>,
+}
+
+/// Lex runtime settings for `/v1/ask`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lex {
+    pub bot_id: Option<String>,
+    pub bot_alias_id: Option<String>,
+    pub locale: Option<String>,
+}
+
+/// Polly settings for audio answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Polly {
+    pub voice: String,
+    pub engine: String,
+}
+
+impl Default for Polly {
+    fn default() -> Self {
+        Self {
+            voice: "Joanna".to_owned(),
+            engine: "neural".to_owned(),
+        }
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub backend: Backend,
+    /// ECS clusters to watch; `None` means all (ListClusters).
+    pub clusters: Option<Vec<String>>,
+    pub cognito: Cognito,
+    pub policy_file: Option<PathBuf>,
+    pub alexa: Alexa,
+    pub lex: Lex,
+    pub polly: Polly,
+    /// The AWS region, for console links (`AWS_REGION`, else `AWS_DEFAULT_REGION`).
+    pub region: Option<String>,
+    /// The most an HTTP request may take before the server gives up on it.
+    pub request_timeout: Duration,
+    /// The most an answer may take before the user hears "that took too long".
+    pub answer_deadline: Duration,
+    /// The largest request body accepted, in bytes.
+    pub body_limit: usize,
+    pub log_format: LogFormat,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            backend: Backend::Demo,
+            clusters: None,
+            cognito: Cognito::default(),
+            policy_file: None,
+            alexa: Alexa::default(),
+            lex: Lex::default(),
+            polly: Polly::default(),
+            region: None,
+            request_timeout: Duration::from_secs(10),
+            answer_deadline: crate::channel::DEFAULT_DEADLINE,
+            body_limit: 64 * 1024,
+            log_format: LogFormat::Pretty,
+        }
+    }
+}
+
+/// Why the configuration is unusable. Names the setting; never echoes a secret value.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: toml::de::Error,
+    },
+    #[error("{name}: {problem}")]
+    Invalid { name: &'static str, problem: String },
+}
+
+/// The file's shape: the same settings, lowercase, without the prefix.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    addr: Option<String>,
+    backend: Option<String>,
+    clusters: Option<Vec<String>>,
+    cognito_user_pool_id: Option<String>,
+    cognito_client_ids: Option<Vec<String>>,
+    cognito_region: Option<String>,
+    cognito_jwks_url: Option<String>,
+    policy_file: Option<PathBuf>,
+    alexa_skill_ids: Option<Vec<String>>,
+    alexa_trust_roots: Option<PathBuf>,
+    alexa_cert_base_url: Option<String>,
+    lex_bot_id: Option<String>,
+    lex_bot_alias_id: Option<String>,
+    lex_locale: Option<String>,
+    polly_voice: Option<String>,
+    polly_engine: Option<String>,
+    request_timeout_ms: Option<u64>,
+    answer_deadline_ms: Option<u64>,
+    body_limit_bytes: Option<usize>,
+    log_format: Option<String>,
+}
+
+fn list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty())
+}
+
+impl Config {
+    /// Loads the configuration from the process environment and, if `file` is given (or
+    /// `OPSVOICE_CONFIG` names one), a TOML file under it.
+    ///
+    /// # Errors
+    /// An unreadable file or an invalid value, naming the setting.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        Self::from_sources(file, &env)
+    }
+
+    /// Loads from an explicit environment map (what `load` and the tests use).
+    ///
+    /// # Errors
+    /// An unreadable file or an invalid value, naming the setting.
+    pub fn from_sources(file: Option<&Path>, env: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let var = |name: &str| non_empty(env.get(name).cloned());
+        let path = file.map(Path::to_path_buf).or_else(|| var("OPSVOICE_CONFIG").map(PathBuf::from));
+        let f: FileConfig = match &path {
+            Some(path) => {
+                let raw = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                toml::from_str(&raw).map_err(|source| ConfigError::Parse {
+                    path: path.clone(),
+                    source,
+                })?
+            }
+            None => FileConfig::default(),
+        };
+        let mut c = Config::default();
+        if let Some(addr) = var("OPSVOICE_ADDR").or(f.addr) {
+            c.addr = addr.parse().map_err(|e| ConfigError::Invalid {
+                name: "OPSVOICE_ADDR",
+                problem: format!("`{addr}` is not a socket address like 127.0.0.1:3000 ({e})"),
+            })?;
+        }
+        if let Some(backend) = var("OPSVOICE_BACKEND").or(f.backend) {
+            c.backend = match backend.trim().to_ascii_lowercase().as_str() {
+                "demo" => Backend::Demo,
+                "aws" => Backend::Aws,
+                other => {
+                    return Err(ConfigError::Invalid {
+                        name: "OPSVOICE_BACKEND",
+                        problem: format!("`{other}` is not `demo` or `aws`"),
+                    });
+                }
+            };
+        }
+        c.clusters = var("OPSVOICE_CLUSTERS").map(|v| list(&v)).or(f.clusters).filter(|v| !v.is_empty());
+        c.cognito = Cognito {
+            user_pool_id: var("OPSVOICE_COGNITO_USER_POOL_ID").or(f.cognito_user_pool_id),
+            client_ids: var("OPSVOICE_COGNITO_CLIENT_IDS")
+                .map(|v| list(&v))
+                .or(f.cognito_client_ids)
+                .unwrap_or_default(),
+            region: var("OPSVOICE_COGNITO_REGION").or(f.cognito_region),
+            jwks_url: var("OPSVOICE_COGNITO_JWKS_URL").or(f.cognito_jwks_url),
+        };
+        c.policy_file = var("OPSVOICE_POLICY_FILE").map(PathBuf::from).or(f.policy_file);
+        c.alexa = Alexa {
+            skill_ids: var("OPSVOICE_ALEXA_SKILL_IDS")
+                .map(|v| list(&v))
+                .or(f.alexa_skill_ids)
+                .unwrap_or_default(),
+            trust_roots: var("OPSVOICE_ALEXA_TRUST_ROOTS").map(PathBuf::from).or(f.alexa_trust_roots),
+            cert_base_url: var("OPSVOICE_ALEXA_CERT_BASE_URL").or(f.alexa_cert_base_url),
+        };
+        c.lex = Lex {
+            bot_id: var("OPSVOICE_LEX_BOT_ID").or(f.lex_bot_id),
+            bot_alias_id: var("OPSVOICE_LEX_BOT_ALIAS_ID").or(f.lex_bot_alias_id),
+            locale: var("OPSVOICE_LEX_LOCALE").or(f.lex_locale),
+        };
+        if let Some(voice) = var("OPSVOICE_POLLY_VOICE").or(f.polly_voice) {
+            c.polly.voice = voice;
+        }
+        if let Some(engine) = var("OPSVOICE_POLLY_ENGINE").or(f.polly_engine) {
+            let engine = engine.to_ascii_lowercase();
+            if !["standard", "neural", "long-form", "generative"].contains(&engine.as_str()) {
+                return Err(ConfigError::Invalid {
+                    name: "OPSVOICE_POLLY_ENGINE",
+                    problem: format!("`{engine}` is not standard, neural, long-form or generative"),
+                });
+            }
+            c.polly.engine = engine;
+        }
+        c.region = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION"));
+        let millis = |name: &'static str, v: Option<String>, file: Option<u64>| -> Result<Option<Duration>, ConfigError> {
+            let ms = match v {
+                Some(v) => Some(v.trim().parse::<u64>().map_err(|_| ConfigError::Invalid {
+                    name,
+                    problem: format!("`{v}` is not a whole number of milliseconds"),
+                })?),
+                None => file,
+            };
+            match ms {
+                Some(0) => Err(ConfigError::Invalid {
+                    name,
+                    problem: "must be more than 0".to_owned(),
+                }),
+                other => Ok(other.map(Duration::from_millis)),
+            }
+        };
+        if let Some(t) = millis("OPSVOICE_REQUEST_TIMEOUT_MS", var("OPSVOICE_REQUEST_TIMEOUT_MS"), f.request_timeout_ms)? {
+            c.request_timeout = t;
+        }
+        if let Some(t) = millis("OPSVOICE_ANSWER_DEADLINE_MS", var("OPSVOICE_ANSWER_DEADLINE_MS"), f.answer_deadline_ms)? {
+            c.answer_deadline = t;
+        }
+        if c.answer_deadline >= c.request_timeout {
+            return Err(ConfigError::Invalid {
+                name: "OPSVOICE_ANSWER_DEADLINE_MS",
+                problem: "must be shorter than the request timeout, so a late answer is still spoken".to_owned(),
+            });
+        }
+        if let Some(limit) = var("OPSVOICE_BODY_LIMIT_BYTES") {
+            c.body_limit = limit.parse().map_err(|_| ConfigError::Invalid {
+                name: "OPSVOICE_BODY_LIMIT_BYTES",
+                problem: format!("`{limit}` is not a number of bytes"),
+            })?;
+        } else if let Some(limit) = f.body_limit_bytes {
+            c.body_limit = limit;
+        }
+        let log = var("OPSVOICE_LOG_FORMAT").or(f.log_format).or_else(|| {
+            // Lambda's log pipeline wants one JSON object a line.
+            var("AWS_LAMBDA_FUNCTION_NAME").map(|_| "json".to_owned())
+        });
+        if let Some(log) = log {
+            c.log_format = match log.to_ascii_lowercase().as_str() {
+                "json" => LogFormat::Json,
+                "pretty" | "text" => LogFormat::Pretty,
+                other => {
+                    return Err(ConfigError::Invalid {
+                        name: "OPSVOICE_LOG_FORMAT",
+                        problem: format!("`{other}` is not `pretty` or `json`"),
+                    });
+                }
+            };
+        }
+        Ok(c)
+    }
+
+    /// Warnings to log at start: test-only settings in use.
+    #[must_use]
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.cognito.jwks_url.is_some() {
+            out.push("OPSVOICE_COGNITO_JWKS_URL is set: signing keys come from a test-only location (the issuer check still applies)".to_owned());
+        }
+        if self.alexa.trust_roots.is_some() {
+            out.push("OPSVOICE_ALEXA_TRUST_ROOTS is set: extra, test-only roots are trusted for Alexa certificate chains".to_owned());
+        }
+        if self.alexa.cert_base_url.is_some() {
+            out.push("OPSVOICE_ALEXA_CERT_BASE_URL is set: Alexa chains are fetched from a test-only location".to_owned());
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn no_configuration_means_the_demo_fleet_on_localhost() {
+        let c = Config::from_sources(None, &env(&[])).unwrap();
+        assert_eq!(c.backend, Backend::Demo);
+        assert_eq!(c.addr.to_string(), "127.0.0.1:3000");
+        assert!(c.warnings().is_empty());
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("opsvoice.toml");
+        std::fs::write(&path, "addr = \"127.0.0.1:4000\"\nclusters = [\"a\"]\nbackend = \"aws\"\n").unwrap();
+        let c = Config::from_sources(Some(&path), &env(&[("OPSVOICE_CLUSTERS", "prod, staging"), ("OPSVOICE_BACKEND", "demo")])).unwrap();
+        assert_eq!(c.addr.to_string(), "127.0.0.1:4000");
+        assert_eq!(c.clusters, Some(vec!["prod".to_owned(), "staging".to_owned()]));
+        assert_eq!(c.backend, Backend::Demo);
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let err = Config::from_sources(None, &env(&[("OPSVOICE_BACKEND", "mainframe")])).unwrap_err();
+        assert_eq!(err.to_string(), "OPSVOICE_BACKEND: `mainframe` is not `demo` or `aws`");
+        let err = Config::from_sources(None, &env(&[("OPSVOICE_ADDR", "localhost")])).unwrap_err();
+        assert!(err.to_string().starts_with("OPSVOICE_ADDR:"), "{err}");
+    }
+
+    #[test]
+    fn unknown_file_keys_are_rejected_and_test_only_settings_warn() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "adress = \"x\"\n").unwrap();
+        assert!(Config::from_sources(Some(&path), &env(&[])).unwrap_err().to_string().contains("adress"));
+        let c = Config::from_sources(None, &env(&[("OPSVOICE_COGNITO_JWKS_URL", "http://127.0.0.1:1/jwks")])).unwrap();
+        assert_eq!(c.warnings().len(), 1);
+    }
+}

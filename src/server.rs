@@ -1,0 +1,319 @@
+//! The HTTP server: routes, middleware and graceful shutdown.
+//!
+//! `router(state, config)` builds the whole app (tests drive it with `oneshot` or serve it
+//! on port 0); `run(listener, router, shutdown)` serves it until `shutdown` resolves, then
+//! lets requests in flight finish.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use metrics_exporter_prometheus::PrometheusHandle;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::channel::Assistant;
+use crate::channel::ask::{AskError, AskRequest};
+use crate::channel::lex::LexEvent;
+use crate::config::Config;
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub assistant: Arc<Assistant>,
+    pub metrics: PrometheusHandle,
+}
+
+/// The intent a request was answered as, for the request metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct IntentLabel(pub &'static str);
+
+/// An error a client sees: a status and a JSON body with a code and a clear message. The
+/// cause chain goes to the log, never to the client.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("the request body is empty")]
+    EmptyBody,
+    #[error("the request body is larger than {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("the request body is not valid JSON: {0}")]
+    InvalidJson(String),
+    #[error("the request body does not have the expected shape: {0}")]
+    WrongShape(String),
+    #[error("could not read the request body")]
+    Unreadable,
+    #[error("{0}")]
+    InvalidAsk(#[from] AskError),
+    #[error("no route for {method} {path}")]
+    NotFound { method: String, path: String },
+    #[error("{method} is not allowed here")]
+    MethodNotAllowed { method: String },
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::WrongShape(_) | ApiError::InvalidAsk(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::EmptyBody => "empty_body",
+            ApiError::TooLarge { .. } => "body_too_large",
+            ApiError::InvalidJson(_) => "invalid_json",
+            ApiError::WrongShape(_) => "invalid_request",
+            ApiError::Unreadable => "unreadable_body",
+            ApiError::InvalidAsk(_) => "invalid_request",
+            ApiError::NotFound { .. } => "not_found",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        tracing::info!(error = %self, code = self.code(), "request rejected");
+        let body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
+        (self.status(), Json(body)).into_response()
+    }
+}
+
+/// A JSON body read leniently about the content type and strictly about the shape, with
+/// errors that say where the problem is (`sessionState.intent.name: invalid type ...`).
+pub struct JsonBody<T>(pub T);
+
+impl<S, T> FromRequest<S> for JsonBody<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let limit = req.extensions().get::<BodyLimit>().map_or(0, |l| l.0);
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| match rejection {
+            BytesRejection::FailedToBufferBody(_) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::TooLarge { limit }
+            }
+            _ => ApiError::Unreadable,
+        })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::EmptyBody);
+        }
+        let de = &mut serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(de).map(JsonBody).map_err(|error| {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            let detail = if path == "." {
+                inner.to_string()
+            } else {
+                format!("{path}: {inner}")
+            };
+            if inner.is_syntax() || inner.is_eof() {
+                ApiError::InvalidJson(detail)
+            } else {
+                ApiError::WrongShape(detail)
+            }
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct BodyLimit(usize);
+
+async fn lex(State(state): State<AppState>, JsonBody(event): JsonBody<LexEvent>) -> Response {
+    tracing::Span::current().record("channel", "lex");
+    let response = state.assistant.lex(&event).await;
+    let intent = event
+        .intent()
+        .and_then(|i| crate::dialog::Intent::parse(&i.name))
+        .map_or("unknown", crate::dialog::Intent::name);
+    tracing::Span::current().record("intent", intent);
+    let mut response = Json(response).into_response();
+    response.extensions_mut().insert(IntentLabel(intent));
+    response
+}
+
+async fn ask(State(state): State<AppState>, JsonBody(request): JsonBody<AskRequest>) -> Result<Response, ApiError> {
+    tracing::Span::current().record("channel", "ask");
+    let answer = state.assistant.ask(request).await?;
+    let intent = crate::dialog::Intent::parse(&answer.intent).map_or("unknown", crate::dialog::Intent::name);
+    tracing::Span::current().record("intent", intent);
+    let mut response = Json(answer).into_response();
+    response.extensions_mut().insert(IntentLabel(intent));
+    Ok(response)
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    let ops = state.assistant.dialog.ops();
+    match ops.ready().await {
+        Ok(()) => Json(json!({ "status": "ready", "backend": ops.name() })).into_response(),
+        Err(error) => {
+            tracing::warn!(error = %crate::dialog::ErrorChain(&error), "not ready");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable", "backend": ops.name(), "reason": error.to_string() })),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"))],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn not_found(req: Request) -> ApiError {
+    ApiError::NotFound {
+        method: req.method().to_string(),
+        path: req.uri().path().to_owned(),
+    }
+}
+
+async fn method_not_allowed(req: Request) -> ApiError {
+    ApiError::MethodNotAllowed {
+        method: req.method().to_string(),
+    }
+}
+
+/// Counts and times every request by route, status and intent.
+async fn track(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let started = Instant::now();
+    let response = next.run(req).await;
+    let intent = response.extensions().get::<IntentLabel>().map_or("none", |i| i.0);
+    metrics::counter!(
+        "opsvoice_http_requests_total",
+        "route" => route.clone(),
+        "status" => response.status().as_u16().to_string(),
+        "intent" => intent
+    )
+    .increment(1);
+    metrics::histogram!("opsvoice_http_request_duration_seconds", "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    let body = json!({ "error": { "code": "internal", "message": "something went wrong on our side" } });
+    (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
+}
+
+/// The whole app.
+pub fn router(state: AppState, config: &Config) -> Router {
+    let limit = config.body_limit;
+    let trace = TraceLayer::new_for_http().make_span_with(|req: &Request| {
+        let id = req
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-");
+        tracing::info_span!(
+            "request",
+            id,
+            method = %req.method(),
+            path = req.uri().path(),
+            channel = tracing::field::Empty,
+            intent = tracing::field::Empty,
+        )
+    });
+    Router::new()
+        .route("/lex", post(lex))
+        .route("/v1/ask", post(ask))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(track))
+        .layer(middleware::from_fn(move |mut req: Request, next: Next| async move {
+            req.extensions_mut().insert(BodyLimit(limit));
+            next.run(req).await
+        }))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(trace)
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(CatchPanicLayer::custom(panic_response))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    config.request_timeout,
+                )),
+        )
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then drains requests in flight.
+///
+/// # Errors
+/// When the listener fails.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down; finishing requests in flight");
+}
