@@ -194,7 +194,7 @@ const STOPWORDS: &[&str] = &[
     "about", "this", "that", "what", "how", "any", "service", "services", "cluster", "there",
     "do", "does", "did", "has", "have", "been", "just", "can", "you", "tell", "i", "we", "from",
     "by", "over", "during", "going", "look", "looking", "like", "doing", "up", "show", "give",
-    "something", "someone", "stuff", "us", "them", "they", "yet", "still", "again", "really",
+    "something", "someone", "stuff", "us", "one", "first", "second", "them", "they", "yet", "still", "again", "really",
 ];
 
 impl Nlu {

@@ -46,6 +46,9 @@ pub enum Pending {
         intent: Intent,
         slots: BTreeMap<Slot, String>,
         slot: Slot,
+        /// The choices we offered, if any ("email-sender or sms-sender?").
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        options: Vec<String>,
     },
 }
 

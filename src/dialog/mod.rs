@@ -459,6 +459,7 @@ impl Dialog {
                         intent,
                         slots: turn.slots.clone(),
                         slot,
+                        options: Vec::new(),
                     };
                     return Err(Box::new(Answer::ask(
                         &turn,
@@ -473,6 +474,7 @@ impl Dialog {
                 intent,
                 slots,
                 slot,
+                options,
             } => {
                 let value = turn.slots.get(&slot).cloned().or_else(|| {
                     // A bare answer ("the email one") arrives as a fallback or as another
@@ -482,6 +484,7 @@ impl Dialog {
                         .flatten()
                 });
                 if let Some(value) = value.filter(|v| !v.trim().is_empty()) {
+                    let value = pick_option(&value, &options).unwrap_or(value);
                     let mut merged = slots;
                     for (k, v) in &turn.slots {
                         merged.insert(*k, v.clone());
@@ -595,14 +598,22 @@ impl Dialog {
         )
     }
 
-    /// Asks for `slot`, remembering to answer `turn.intent` with the value.
+    /// Asks for `slot`, remembering to answer `turn.intent` with the value (and the
+    /// options offered, if the reply offers some).
     pub(crate) fn elicit(&self, turn: &Turn, slot: Slot, reply: Reply) -> Answer {
         let mut slots = turn.slots.clone();
         slots.remove(&slot);
+        let options = match &reply {
+            Reply::WhichService(services) => services.iter().map(|s| s.name.clone()).collect(),
+            Reply::WhichCluster { clusters, .. } => clusters.clone(),
+            Reply::WhichAlarm(alarms) => alarms.clone(),
+            _ => Vec::new(),
+        };
         let pending = Pending::Fill {
             intent: turn.intent,
             slots: slots.clone(),
             slot,
+            options,
         };
         let mut answer = Answer::ask(turn, reply, Move::ElicitSlot(slot), pending);
         answer.slots = slots;
@@ -615,6 +626,22 @@ impl Dialog {
 
     pub(crate) fn age(&self, then: std::time::SystemTime) -> Duration {
         crate::ops::age(self.clock.now(), then)
+    }
+}
+
+/// The one offered option the user's reply points at ("the sms one" of email-sender and
+/// sms-sender), if exactly one matches best.
+fn pick_option(reply: &str, options: &[String]) -> Option<String> {
+    let mut scored: Vec<(f64, &String)> = options
+        .iter()
+        .map(|o| (resolve::score(reply, o), o))
+        .filter(|(s, _)| *s >= 0.55)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    match scored.as_slice() {
+        [(_, only)] => Some((*only).clone()),
+        [(best, first), (second, _), ..] if best - second > 0.05 => Some((*first).clone()),
+        _ => None,
     }
 }
 

@@ -70,3 +70,185 @@ pub fn fixture(path: &str) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("fixture {}: {e}", full.display()));
     serde_json::from_str(&raw).unwrap()
 }
+
+/// The app served on a loopback port; stops when dropped.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl TestApp {
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        self.post_raw(path, serde_json::to_vec(body).unwrap()).await
+    }
+
+    pub async fn post_raw(&self, path: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        let json = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("{path} answered {status} with a body that is not JSON: {text:?}"));
+        (status, json)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
+    }
+}
+
+/// Serves `assistant` on 127.0.0.1:0.
+pub async fn spawn(assistant: Arc<Assistant>) -> TestApp {
+    let config = opsvoice::config::Config::default();
+    let state = opsvoice::server::AppState {
+        assistant,
+        metrics: opsvoice::telemetry::metrics(),
+    };
+    let router = opsvoice::server::router(state, &config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(opsvoice::server::run(listener, router, async move {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        base: format!("http://{addr}"),
+        client: reqwest::Client::new(),
+        _stop: stop,
+    }
+}
+
+/// The demo app on a loopback port.
+pub async fn spawn_demo() -> TestApp {
+    spawn(assistant()).await
+}
+
+fn utf16(s: &str) -> usize {
+    s.encode_utf16().count()
+}
+
+/// Checks a Lex V2 code-hook response against the documented rules (REFERENCE.md).
+pub fn assert_valid_lex_response(r: &serde_json::Value) {
+    let bytes = serde_json::to_vec(r).unwrap().len();
+    assert!(bytes <= 25 * 1024, "response is {bytes} bytes");
+    let state = &r["sessionState"];
+    let action = &state["dialogAction"];
+    let kind = action["type"].as_str().expect("dialogAction.type");
+    assert!(
+        ["Close", "ConfirmIntent", "Delegate", "ElicitIntent", "ElicitSlot"].contains(&kind),
+        "bad type {kind}"
+    );
+    if kind == "ElicitSlot" {
+        assert!(action["slotToElicit"].as_str().is_some_and(|s| !s.is_empty()), "ElicitSlot needs slotToElicit");
+    }
+    if !["Delegate", "ElicitIntent"].contains(&kind) {
+        assert!(state["intent"]["name"].as_str().is_some(), "{kind} needs an intent: {r}");
+    }
+    if kind == "Close" {
+        let s = state["intent"]["state"].as_str().unwrap();
+        assert!(s == "Fulfilled" || s == "Failed", "Close with state {s}");
+    }
+    let messages = r["messages"].as_array().cloned().unwrap_or_default();
+    if ["ElicitIntent", "ConfirmIntent"].contains(&kind) {
+        assert!(!messages.is_empty(), "{kind} needs messages");
+    }
+    assert!(messages.len() <= 10);
+    for m in &messages {
+        match m["contentType"].as_str().unwrap() {
+            "PlainText" | "SSML" | "CustomPayload" => {
+                let c = m["content"].as_str().unwrap();
+                assert!((1..=1024).contains(&utf16(c)), "content length {}", utf16(c));
+                if m["contentType"] == "SSML" {
+                    assert_valid_ssml(c);
+                }
+            }
+            "ImageResponseCard" => {
+                let card = &m["imageResponseCard"];
+                let title = card["title"].as_str().unwrap();
+                assert!((1..=250).contains(&utf16(title)));
+                if let Some(sub) = card["subtitle"].as_str() {
+                    assert!((1..=250).contains(&utf16(sub)));
+                }
+                let buttons = card["buttons"].as_array().cloned().unwrap_or_default();
+                assert!(buttons.len() <= 5);
+                for b in buttons {
+                    for field in ["text", "value"] {
+                        let v = b[field].as_str().unwrap();
+                        assert!((1..=50).contains(&utf16(v)), "button {field} {v:?}");
+                    }
+                }
+            }
+            other => panic!("bad contentType {other}"),
+        }
+    }
+    let attrs = state["sessionAttributes"].as_object().expect("sessionAttributes");
+    let attr_bytes: usize = attrs.iter().map(|(k, v)| k.len() + v.as_str().expect("string attribute").len()).sum();
+    assert!(attr_bytes <= 12 * 1024);
+    assert!(!attrs.contains_key("authorization"), "a credential was echoed");
+}
+
+/// The tags Polly's neural voices accept (REFERENCE.md); we emit a subset.
+pub const NEURAL_SAFE_TAGS: &[&str] = &[
+    "speak", "s", "p", "break", "lang", "mark", "prosody", "say-as", "sub", "w", "amazon:domain",
+];
+
+/// Parses SSML as XML: one `<speak>` root, neural-safe tags only, within Polly's limits.
+/// Returns the text content.
+pub fn assert_valid_ssml(ssml: &str) -> String {
+    use quick_xml::events::Event;
+    assert!(ssml.starts_with("<speak>"), "does not start with <speak>: {ssml}");
+    assert!(ssml.chars().count() <= 6000, "over 6000 characters");
+    let mut reader = quick_xml::Reader::from_str(ssml);
+    let mut depth = 0usize;
+    let mut roots = 0;
+    let mut text = String::new();
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) => {
+                let name = String::from_utf8(e.name().as_ref().to_vec()).unwrap();
+                assert!(NEURAL_SAFE_TAGS.contains(&name.as_str()), "tag <{name}> is not neural-safe");
+                if depth == 0 {
+                    roots += 1;
+                    assert_eq!(name, "speak");
+                }
+                depth += 1;
+            }
+            Ok(Event::Empty(e)) => {
+                let name = String::from_utf8(e.name().as_ref().to_vec()).unwrap();
+                assert!(NEURAL_SAFE_TAGS.contains(&name.as_str()), "tag <{name}/> is not neural-safe");
+                assert!(depth > 0);
+            }
+            Ok(Event::End(_)) => depth -= 1,
+            Ok(Event::Text(t)) => {
+                assert!(depth > 0, "text outside <speak>");
+                text.push_str(&t.xml_content().expect("valid escapes"));
+            }
+            Ok(Event::GeneralRef(r)) => {
+                assert!(depth > 0);
+                let name = String::from_utf8(r.to_vec()).unwrap();
+                text.push(match name.as_str() {
+                    "amp" => '&',
+                    "lt" => '<',
+                    "gt" => '>',
+                    "quot" => '"',
+                    "apos" => '\'',
+                    other => panic!("unknown entity &{other};"),
+                });
+            }
+            Ok(Event::Eof) => break,
+            Ok(other) => panic!("unexpected XML {other:?} in {ssml}"),
+            Err(e) => panic!("not XML ({e}): {ssml}"),
+        }
+    }
+    assert_eq!(depth, 0);
+    assert_eq!(roots, 1);
+    assert!(text.chars().count() <= 3000, "over 3000 billed characters");
+    text
+}

@@ -1,0 +1,85 @@
+//! The `opsvoice` binary as a user runs it: `ask`, `check`, and `serve` with a graceful
+//! stop on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn opsvoice() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_opsvoice"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("OPSVOICE_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env_remove("RUST_LOG");
+    cmd
+}
+
+#[test]
+fn ask_prints_the_answer_and_the_ssml_on_request() {
+    let out = opsvoice().args(["ask", "any", "alarms", "firing?", "--ssml"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let mut lines = stdout.lines();
+    assert_eq!(lines.next(), Some("7 alarms are firing. Newest first:"));
+    assert!(stdout.contains("<speak><s>7 alarms are firing."), "{stdout}");
+    assert!(stdout.contains("&amp;"), "the alarm name with & is escaped in SSML: {stdout}");
+    assert!(out.stderr.is_empty(), "no log noise: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn ask_explains_a_bad_setting_and_an_unreachable_server() {
+    let out = opsvoice().env("OPSVOICE_BACKEND", "mainframe").args(["ask", "hi"]).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("OPSVOICE_BACKEND: `mainframe` is not `demo` or `aws`"), "{stderr}");
+
+    let out = opsvoice().args(["ask", "hi", "--url", "http://127.0.0.1:9"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8(out.stderr).unwrap().contains("cannot reach http://127.0.0.1:9/v1/ask"));
+}
+
+#[test]
+fn check_validates_the_model_and_prompts() {
+    let out = opsvoice().arg("check").output().unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8(out.stdout).unwrap().starts_with("ok: 14 intents"));
+}
+
+#[test]
+fn serve_answers_then_stops_gracefully_on_sigterm() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut child = opsvoice()
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut logs = BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = logs.next().unwrap().unwrap();
+    assert!(first.contains("demo fleet"), "the first log line says demo: {first}");
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let answer = loop {
+        let out = opsvoice()
+            .args(["ask", "how", "is", "checkout", "doing", "--url", &format!("http://127.0.0.1:{port}")])
+            .output()
+            .unwrap();
+        if out.status.success() {
+            break String::from_utf8(out.stdout).unwrap();
+        }
+        assert!(Instant::now() < deadline, "server never answered");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(answer.starts_with("checkout is degraded"), "{answer}");
+
+    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit on SIGTERM: {status}");
+    let rest: Vec<String> = logs.map_while(Result::ok).collect();
+    assert!(rest.iter().any(|l| l.contains("shutting down")), "{rest:?}");
+}
