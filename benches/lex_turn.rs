@@ -1,1 +1,58 @@
-fn main(){}
+//! The hot path for a Lex event: parse the JSON, build the turn, answer from the demo
+//! fleet, render SSML, serialize the response. Run: `cargo bench --bench lex_turn`.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use opsvoice::channel::Assistant;
+use opsvoice::channel::lex::LexEvent;
+use opsvoice::dialog::Dialog;
+use opsvoice::nlu::Nlu;
+use opsvoice::ops::FixedClock;
+use opsvoice::ops::demo::DemoFleet;
+use opsvoice::speech::Renderer;
+
+const VOICE: &str = include_str!("../tests/fixtures/lex/service-health-voice.json");
+const SLACK: &str = include_str!("../tests/fixtures/lex/service-health-slack.json");
+
+fn assistant() -> Arc<Assistant> {
+    let clock = Arc::new(FixedClock(
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_341_600),
+    ));
+    let dialog = Dialog::new(Arc::new(DemoFleet::new(clock.clone())), clock);
+    Assistant::new(
+        dialog,
+        Renderer::embedded(None).unwrap(),
+        Nlu::embedded().unwrap(),
+    )
+}
+
+fn lex_turn(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let assistant = assistant();
+    for (name, body) in [("voice", VOICE), ("slack", SLACK)] {
+        c.bench_function(&format!("lex_turn/{name}"), |b| {
+            b.iter(|| {
+                let event: LexEvent = serde_json::from_str(std::hint::black_box(body)).unwrap();
+                let response = runtime.block_on(assistant.lex(&event));
+                serde_json::to_vec(&response).unwrap()
+            });
+        });
+    }
+    c.bench_function("ask/fleet_summary", |b| {
+        b.iter(|| {
+            runtime.block_on(assistant.ask(opsvoice::channel::ask::AskRequest {
+                text: "how's prod looking".to_owned(),
+                session_id: Some("bench".to_owned()),
+            }))
+        });
+    });
+}
+
+criterion_group!(benches, lex_turn);
+criterion_main!(benches);

@@ -193,9 +193,14 @@ impl Config {
     ///
     /// # Errors
     /// An unreadable file or an invalid value, naming the setting.
-    pub fn from_sources(file: Option<&Path>, env: &HashMap<String, String>) -> Result<Self, ConfigError> {
+    pub fn from_sources(
+        file: Option<&Path>,
+        env: &HashMap<String, String>,
+    ) -> Result<Self, ConfigError> {
         let var = |name: &str| non_empty(env.get(name).cloned());
-        let path = file.map(Path::to_path_buf).or_else(|| var("OPSVOICE_CONFIG").map(PathBuf::from));
+        let path = file
+            .map(Path::to_path_buf)
+            .or_else(|| var("OPSVOICE_CONFIG").map(PathBuf::from));
         let f: FileConfig = match &path {
             Some(path) => {
                 let raw = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -228,7 +233,10 @@ impl Config {
                 }
             };
         }
-        c.clusters = var("OPSVOICE_CLUSTERS").map(|v| list(&v)).or(f.clusters).filter(|v| !v.is_empty());
+        c.clusters = var("OPSVOICE_CLUSTERS")
+            .map(|v| list(&v))
+            .or(f.clusters)
+            .filter(|v| !v.is_empty());
         c.cognito = Cognito {
             user_pool_id: var("OPSVOICE_COGNITO_USER_POOL_ID").or(f.cognito_user_pool_id),
             client_ids: var("OPSVOICE_COGNITO_CLIENT_IDS")
@@ -238,13 +246,17 @@ impl Config {
             region: var("OPSVOICE_COGNITO_REGION").or(f.cognito_region),
             jwks_url: var("OPSVOICE_COGNITO_JWKS_URL").or(f.cognito_jwks_url),
         };
-        c.policy_file = var("OPSVOICE_POLICY_FILE").map(PathBuf::from).or(f.policy_file);
+        c.policy_file = var("OPSVOICE_POLICY_FILE")
+            .map(PathBuf::from)
+            .or(f.policy_file);
         c.alexa = Alexa {
             skill_ids: var("OPSVOICE_ALEXA_SKILL_IDS")
                 .map(|v| list(&v))
                 .or(f.alexa_skill_ids)
                 .unwrap_or_default(),
-            trust_roots: var("OPSVOICE_ALEXA_TRUST_ROOTS").map(PathBuf::from).or(f.alexa_trust_roots),
+            trust_roots: var("OPSVOICE_ALEXA_TRUST_ROOTS")
+                .map(PathBuf::from)
+                .or(f.alexa_trust_roots),
             cert_base_url: var("OPSVOICE_ALEXA_CERT_BASE_URL").or(f.alexa_cert_base_url),
         };
         c.lex = Lex {
@@ -266,7 +278,10 @@ impl Config {
             c.polly.engine = engine;
         }
         c.region = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION"));
-        let millis = |name: &'static str, v: Option<String>, file: Option<u64>| -> Result<Option<Duration>, ConfigError> {
+        let millis = |name: &'static str,
+                      v: Option<String>,
+                      file: Option<u64>|
+         -> Result<Option<Duration>, ConfigError> {
             let ms = match v {
                 Some(v) => Some(v.trim().parse::<u64>().map_err(|_| ConfigError::Invalid {
                     name,
@@ -282,16 +297,26 @@ impl Config {
                 other => Ok(other.map(Duration::from_millis)),
             }
         };
-        if let Some(t) = millis("OPSVOICE_REQUEST_TIMEOUT_MS", var("OPSVOICE_REQUEST_TIMEOUT_MS"), f.request_timeout_ms)? {
+        if let Some(t) = millis(
+            "OPSVOICE_REQUEST_TIMEOUT_MS",
+            var("OPSVOICE_REQUEST_TIMEOUT_MS"),
+            f.request_timeout_ms,
+        )? {
             c.request_timeout = t;
         }
-        if let Some(t) = millis("OPSVOICE_ANSWER_DEADLINE_MS", var("OPSVOICE_ANSWER_DEADLINE_MS"), f.answer_deadline_ms)? {
+        if let Some(t) = millis(
+            "OPSVOICE_ANSWER_DEADLINE_MS",
+            var("OPSVOICE_ANSWER_DEADLINE_MS"),
+            f.answer_deadline_ms,
+        )? {
             c.answer_deadline = t;
         }
         if c.answer_deadline >= c.request_timeout {
             return Err(ConfigError::Invalid {
                 name: "OPSVOICE_ANSWER_DEADLINE_MS",
-                problem: "must be shorter than the request timeout, so a late answer is still spoken".to_owned(),
+                problem:
+                    "must be shorter than the request timeout, so a late answer is still spoken"
+                        .to_owned(),
             });
         }
         if let Some(limit) = var("OPSVOICE_BODY_LIMIT_BYTES") {
@@ -343,7 +368,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -358,17 +386,35 @@ mod tests {
     fn environment_overrides_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("opsvoice.toml");
-        std::fs::write(&path, "addr = \"127.0.0.1:4000\"\nclusters = [\"a\"]\nbackend = \"aws\"\n").unwrap();
-        let c = Config::from_sources(Some(&path), &env(&[("OPSVOICE_CLUSTERS", "prod, staging"), ("OPSVOICE_BACKEND", "demo")])).unwrap();
+        std::fs::write(
+            &path,
+            "addr = \"127.0.0.1:4000\"\nclusters = [\"a\"]\nbackend = \"aws\"\n",
+        )
+        .unwrap();
+        let c = Config::from_sources(
+            Some(&path),
+            &env(&[
+                ("OPSVOICE_CLUSTERS", "prod, staging"),
+                ("OPSVOICE_BACKEND", "demo"),
+            ]),
+        )
+        .unwrap();
         assert_eq!(c.addr.to_string(), "127.0.0.1:4000");
-        assert_eq!(c.clusters, Some(vec!["prod".to_owned(), "staging".to_owned()]));
+        assert_eq!(
+            c.clusters,
+            Some(vec!["prod".to_owned(), "staging".to_owned()])
+        );
         assert_eq!(c.backend, Backend::Demo);
     }
 
     #[test]
     fn bad_values_name_the_setting() {
-        let err = Config::from_sources(None, &env(&[("OPSVOICE_BACKEND", "mainframe")])).unwrap_err();
-        assert_eq!(err.to_string(), "OPSVOICE_BACKEND: `mainframe` is not `demo` or `aws`");
+        let err =
+            Config::from_sources(None, &env(&[("OPSVOICE_BACKEND", "mainframe")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "OPSVOICE_BACKEND: `mainframe` is not `demo` or `aws`"
+        );
         let err = Config::from_sources(None, &env(&[("OPSVOICE_ADDR", "localhost")])).unwrap_err();
         assert!(err.to_string().starts_with("OPSVOICE_ADDR:"), "{err}");
     }
@@ -378,8 +424,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");
         std::fs::write(&path, "adress = \"x\"\n").unwrap();
-        assert!(Config::from_sources(Some(&path), &env(&[])).unwrap_err().to_string().contains("adress"));
-        let c = Config::from_sources(None, &env(&[("OPSVOICE_COGNITO_JWKS_URL", "http://127.0.0.1:1/jwks")])).unwrap();
+        assert!(
+            Config::from_sources(Some(&path), &env(&[]))
+                .unwrap_err()
+                .to_string()
+                .contains("adress")
+        );
+        let c = Config::from_sources(
+            None,
+            &env(&[("OPSVOICE_COGNITO_JWKS_URL", "http://127.0.0.1:1/jwks")]),
+        )
+        .unwrap();
         assert_eq!(c.warnings().len(), 1);
     }
 }

@@ -153,7 +153,8 @@ async fn ask_remote(url: &str, request: &AskRequest) -> anyhow::Result<AskRespon
             .unwrap_or(body);
         bail!("{endpoint} answered {status}: {message}");
     }
-    serde_json::from_str(&body).with_context(|| format!("{endpoint} sent an answer that is not the /v1/ask shape"))
+    serde_json::from_str(&body)
+        .with_context(|| format!("{endpoint} sent an answer that is not the /v1/ask shape"))
 }
 
 fn check(config: &Config) -> anyhow::Result<()> {
@@ -180,7 +181,10 @@ fn check(config: &Config) -> anyhow::Result<()> {
         config.backend
     );
     if !overlaps.is_empty() {
-        bail!("{} sample utterances are ambiguous between intents", overlaps.len());
+        bail!(
+            "{} sample utterances are ambiguous between intents",
+            overlaps.len()
+        );
     }
     Ok(())
 }

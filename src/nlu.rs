@@ -21,13 +21,34 @@ use crate::ops::{Catalog, MetricKind};
 
 /// The intent files, embedded so the binary carries its conversation model.
 pub const INTENT_FILES: &[(&str, &str)] = &[
-    ("ServiceHealth.toml", include_str!("../intents/ServiceHealth.toml")),
-    ("DeploymentStatus.toml", include_str!("../intents/DeploymentStatus.toml")),
-    ("ActiveAlarms.toml", include_str!("../intents/ActiveAlarms.toml")),
-    ("AlarmDetail.toml", include_str!("../intents/AlarmDetail.toml")),
-    ("MetricQuery.toml", include_str!("../intents/MetricQuery.toml")),
-    ("FleetSummary.toml", include_str!("../intents/FleetSummary.toml")),
-    ("WhatChanged.toml", include_str!("../intents/WhatChanged.toml")),
+    (
+        "ServiceHealth.toml",
+        include_str!("../intents/ServiceHealth.toml"),
+    ),
+    (
+        "DeploymentStatus.toml",
+        include_str!("../intents/DeploymentStatus.toml"),
+    ),
+    (
+        "ActiveAlarms.toml",
+        include_str!("../intents/ActiveAlarms.toml"),
+    ),
+    (
+        "AlarmDetail.toml",
+        include_str!("../intents/AlarmDetail.toml"),
+    ),
+    (
+        "MetricQuery.toml",
+        include_str!("../intents/MetricQuery.toml"),
+    ),
+    (
+        "FleetSummary.toml",
+        include_str!("../intents/FleetSummary.toml"),
+    ),
+    (
+        "WhatChanged.toml",
+        include_str!("../intents/WhatChanged.toml"),
+    ),
 ];
 
 /// The built-in intents' samples, for the local matcher only.
@@ -178,8 +199,32 @@ pub struct Nlu {
 
 /// Words too common to say anything about the intent; left out of the comparison.
 const IGNORED: &[&str] = &[
-    "the", "a", "an", "right", "now", "currently", "please", "hey", "me", "us", "just", "so",
-    "there", "to", "for", "of", "on", "in", "at", "with", "about", "my", "our", "we", "you", "i",
+    "the",
+    "a",
+    "an",
+    "right",
+    "now",
+    "currently",
+    "please",
+    "hey",
+    "me",
+    "us",
+    "just",
+    "so",
+    "there",
+    "to",
+    "for",
+    "of",
+    "on",
+    "in",
+    "at",
+    "with",
+    "about",
+    "my",
+    "our",
+    "we",
+    "you",
+    "i",
 ];
 
 /// How much a mismatched entity lowers an intent's score.
@@ -189,12 +234,80 @@ const SLOT_MISSING: f64 = 0.85;
 
 /// Words that carry no intent by themselves; never taken as part of a name.
 const STOPWORDS: &[&str] = &[
-    "the", "a", "an", "is", "are", "was", "be", "of", "in", "on", "for", "to", "me", "my", "our",
-    "and", "its", "it", "please", "hey", "ok", "so", "now", "right", "currently", "at", "with",
-    "about", "this", "that", "what", "how", "any", "service", "services", "cluster", "there",
-    "do", "does", "did", "has", "have", "been", "just", "can", "you", "tell", "i", "we", "from",
-    "by", "over", "during", "going", "look", "looking", "like", "doing", "up", "show", "give",
-    "something", "someone", "stuff", "us", "one", "first", "second", "them", "they", "yet", "still", "again", "really",
+    "the",
+    "a",
+    "an",
+    "is",
+    "are",
+    "was",
+    "be",
+    "of",
+    "in",
+    "on",
+    "for",
+    "to",
+    "me",
+    "my",
+    "our",
+    "and",
+    "its",
+    "it",
+    "please",
+    "hey",
+    "ok",
+    "so",
+    "now",
+    "right",
+    "currently",
+    "at",
+    "with",
+    "about",
+    "this",
+    "that",
+    "what",
+    "how",
+    "any",
+    "service",
+    "services",
+    "cluster",
+    "there",
+    "do",
+    "does",
+    "did",
+    "has",
+    "have",
+    "been",
+    "just",
+    "can",
+    "you",
+    "tell",
+    "i",
+    "we",
+    "from",
+    "by",
+    "over",
+    "during",
+    "going",
+    "look",
+    "looking",
+    "like",
+    "doing",
+    "up",
+    "show",
+    "give",
+    "something",
+    "someone",
+    "stuff",
+    "us",
+    "one",
+    "first",
+    "second",
+    "them",
+    "they",
+    "yet",
+    "still",
+    "again",
+    "really",
 ];
 
 impl Nlu {
@@ -243,7 +356,12 @@ impl Nlu {
     /// Understands `text`, resolving names against `catalog`. When the conversation is
     /// waiting for a slot (`expecting`), a bare answer ("the email one") is taken as it.
     #[must_use]
-    pub fn understand(&self, text: &str, catalog: &Catalog, expecting: Option<(Intent, Slot)>) -> Understanding {
+    pub fn understand(
+        &self,
+        text: &str,
+        catalog: &Catalog,
+        expecting: Option<(Intent, Slot)>,
+    ) -> Understanding {
         let words = tokens(text);
         let (marked, slots) = extract(&words, catalog);
         let mut canon = canonical(&marked);
@@ -258,8 +376,15 @@ impl Nlu {
         if has_unknown && !slots.contains_key(&Slot::Service) && !slots.contains_key(&Slot::Alarm) {
             canon.push("{service}".to_owned());
         }
-        let named: Vec<Slot> = slots.keys().copied().filter(|s| *s != Slot::Window).collect();
-        let known: HashSet<&String> = canon.iter().filter(|w| self.weight.contains_key(*w)).collect();
+        let named: Vec<Slot> = slots
+            .keys()
+            .copied()
+            .filter(|s| *s != Slot::Window)
+            .collect();
+        let known: HashSet<&String> = canon
+            .iter()
+            .filter(|w| self.weight.contains_key(*w))
+            .collect();
         let norm_u: f64 = known.iter().map(|w| self.weight[*w]).sum();
         let mut best = (Intent::Fallback, 0.0_f64);
         for (intent, sample) in &self.samples {
@@ -291,7 +416,11 @@ impl Nlu {
         // Words no sample uses, in a row: most likely a name we do not know or misheard.
         let unknown: Vec<&str> = marked
             .iter()
-            .filter(|w| !w.starts_with('{') && !self.weight.contains_key(&canonical_word(w)) && !STOPWORDS.contains(&w.as_str()))
+            .filter(|w| {
+                !w.starts_with('{')
+                    && !self.weight.contains_key(&canonical_word(w))
+                    && !STOPWORDS.contains(&w.as_str())
+            })
             .map(String::as_str)
             .collect();
         let informative = known
@@ -300,15 +429,26 @@ impl Nlu {
 
         if let Some((intent, slot)) = expecting {
             if !informative || best.1 < THRESHOLD {
-                if !slots.contains_key(&slot) {
-                    let value = if unknown.is_empty() { text.trim().to_owned() } else { unknown.join(" ") };
-                    slots.insert(slot, value);
-                }
-                return Understanding { intent, slots, confidence: best.1.max(THRESHOLD) };
+                slots.entry(slot).or_insert_with(|| {
+                    if unknown.is_empty() {
+                        text.trim().to_owned()
+                    } else {
+                        unknown.join(" ")
+                    }
+                });
+                return Understanding {
+                    intent,
+                    slots,
+                    confidence: best.1.max(THRESHOLD),
+                };
             }
         }
         if best.1 < THRESHOLD {
-            return Understanding { intent: Intent::Fallback, slots, confidence: best.1 };
+            return Understanding {
+                intent: Intent::Fallback,
+                slots,
+                confidence: best.1,
+            };
         }
         let intent = best.0;
         let wants_service = matches!(
@@ -340,7 +480,11 @@ impl Nlu {
                 slots.insert(Slot::Alarm, describing.join(" "));
             }
         }
-        Understanding { intent, slots, confidence: best.1 }
+        Understanding {
+            intent,
+            slots,
+            confidence: best.1,
+        }
     }
 }
 
@@ -349,7 +493,9 @@ fn tokens(text: &str) -> Vec<String> {
     let lowered = text.to_lowercase().replace(['\u{2019}', '`'], "'");
     let mut expanded = String::with_capacity(lowered.len() + 8);
     for word in lowered.split_whitespace() {
-        let word = match word.trim_matches(|c: char| !c.is_alphanumeric() && c != '{' && c != '}' && c != '\'') {
+        let word = match word
+            .trim_matches(|c: char| !c.is_alphanumeric() && c != '{' && c != '}' && c != '\'')
+        {
             "what's" => "what is",
             "how's" => "how is",
             "it's" => "it is",
@@ -380,17 +526,22 @@ fn tokens(text: &str) -> Vec<String> {
 /// One word reduced to what it means for intent matching.
 fn canonical_word(w: &str) -> String {
     let c = match w {
-        "alarm" | "alarms" | "alert" | "alerts" | "alarming" | "paging" | "page" | "pages" => "alarm",
+        "alarm" | "alarms" | "alert" | "alerts" | "alarming" | "paging" | "page" | "pages" => {
+            "alarm"
+        }
         "firing" | "fire" | "fired" | "fires" | "burning" => "fire",
-        "deploy" | "deploys" | "deployed" | "deploying" | "deployment" | "deployments" | "rollout"
-        | "rollouts" | "release" | "releases" | "released" | "shipped" | "ship" | "ships" | "version"
-        | "out" | "went" => "deploy",
+        "deploy" | "deploys" | "deployed" | "deploying" | "deployment" | "deployments"
+        | "rollout" | "rollouts" | "release" | "releases" | "released" | "shipped" | "ship"
+        | "ships" | "version" | "out" | "went" => "deploy",
         "roll" | "rolled" | "rolling" | "rollback" | "reverted" | "revert" => "roll",
         "healthy" | "health" | "ok" | "okay" | "fine" | "good" | "alright" | "well" => "health",
-        "change" | "changed" | "changes" | "changing" | "new" | "lately" | "recent" | "recently" => "change",
-        "done" | "finish" | "finished" | "complete" | "completed" | "successfully" | "succeed" | "succeeded" => "done",
+        "change" | "changed" | "changes" | "changing" | "new" | "lately" | "recent"
+        | "recently" => "change",
+        "done" | "finish" | "finished" | "complete" | "completed" | "successfully" | "succeed"
+        | "succeeded" => "done",
         "why" | "reason" | "cause" | "caused" | "triggered" | "trigger" | "set" => "why",
-        "summary" | "summarize" | "summarise" | "overview" | "everything" | "all" | "fleet" | "things" => "summary",
+        "summary" | "summarize" | "summarise" | "overview" | "everything" | "all" | "fleet"
+        | "things" => "summary",
         "unhealthy" | "degraded" | "broken" | "failing" | "down" => "unhealthy",
         "services" => "service",
         "list" | "show" | "which" => "which",
@@ -409,12 +560,37 @@ fn canonical(words: &[String]) -> Vec<String> {
 
 /// Finds entities, longest first, and returns the words with placeholders plus the slots.
 fn extract(words: &[String], catalog: &Catalog) -> (Vec<String>, Slots) {
+    // Every known name by its key ("payments-api" -> "paymentsapi"); first kind wins, in
+    // the order alarms, services, clusters. Plural and singular both point at a service.
+    let mut names: HashMap<String, (Slot, &str)> = HashMap::new();
+    for alarm in &catalog.alarms {
+        names.entry(key(alarm)).or_insert((Slot::Alarm, alarm));
+    }
+    for service in &catalog.services {
+        let k = key(&service.name);
+        if let Some(singular) = k.strip_suffix('s') {
+            names
+                .entry(singular.to_owned())
+                .or_insert((Slot::Service, &service.name));
+        }
+        names
+            .entry(format!("{k}s"))
+            .or_insert((Slot::Service, &service.name));
+        names.insert(k, (Slot::Service, &service.name));
+    }
+    for cluster in &catalog.clusters {
+        names
+            .entry(key(cluster))
+            .or_insert((Slot::Cluster, cluster));
+    }
     let mut out = Vec::with_capacity(words.len());
     let mut slots = Slots::new();
     let mut i = 0;
     'outer: while i < words.len() {
         if let Some(len) = window_span(&words[i..]) {
-            slots.entry(Slot::Window).or_insert_with(|| words[i..i + len].join(" "));
+            slots
+                .entry(Slot::Window)
+                .or_insert_with(|| words[i..i + len].join(" "));
             out.push("{window}".to_owned());
             i += len;
             continue;
@@ -422,27 +598,22 @@ fn extract(words: &[String], catalog: &Catalog) -> (Vec<String>, Slots) {
         for len in (1..=8.min(words.len() - i)).rev() {
             let span = &words[i..i + len];
             let joined = span.concat();
-            let spoken = span.join(" ");
-            let found = if len >= 2 {
-                catalog.alarms.iter().find(|a| key(a) == joined).map(|a| (Slot::Alarm, a.clone()))
-            } else {
-                None
-            }
-            .or_else(|| {
-                (len <= 4)
-                    .then(|| catalog.services.iter().find(|s| same_key(&key(&s.name), &joined)).map(|s| (Slot::Service, s.name.clone())))
-                    .flatten()
-            })
-            .or_else(|| {
-                (len <= 3)
-                    .then(|| catalog.clusters.iter().find(|c| key(c) == joined).map(|c| (Slot::Cluster, c.clone())))
-                    .flatten()
-            })
-            .or_else(|| {
-                (len <= 3)
-                    .then(|| MetricKind::parse(&spoken).map(|m| (Slot::Metric, m.slot_value().to_owned())))
-                    .flatten()
-            });
+            let found = names
+                .get(&joined)
+                .filter(|(slot, _)| match slot {
+                    Slot::Alarm => len >= 2,
+                    Slot::Service => len <= 4,
+                    _ => len <= 3,
+                })
+                .map(|(slot, value)| (*slot, (*value).to_owned()))
+                .or_else(|| {
+                    (len <= 3)
+                        .then(|| {
+                            MetricKind::parse(&span.join(" "))
+                                .map(|m| (Slot::Metric, m.slot_value().to_owned()))
+                        })
+                        .flatten()
+                });
             if let Some((slot, value)) = found {
                 if slots.contains_key(&slot) {
                     // A second name of the same kind: keep the first, skip this one.
@@ -477,7 +648,10 @@ fn unmark_metric(words: &[String], marked: &[String]) -> Vec<String> {
         if token != "{metric}" {
             out.push(token.clone());
             if !token.starts_with('{') {
-                wi = words[wi..].iter().position(|w| w == token).map_or(wi, |p| wi + p + 1);
+                wi = words[wi..]
+                    .iter()
+                    .position(|w| w == token)
+                    .map_or(wi, |p| wi + p + 1);
             } else {
                 wi += 1;
             }
@@ -494,14 +668,13 @@ fn unmark_metric(words: &[String], marked: &[String]) -> Vec<String> {
     out
 }
 
-fn same_key(name: &str, spoken: &str) -> bool {
-    !spoken.is_empty() && (name == spoken || name.strip_suffix('s') == Some(spoken) || spoken.strip_suffix('s') == Some(name))
-}
-
 /// The length of a time window at the start of `words` ("last hour", "past 30 minutes",
 /// "today"), if there is one.
 fn window_span(words: &[String]) -> Option<usize> {
-    const UNITS: &[&str] = &["second", "seconds", "minute", "minutes", "min", "mins", "hour", "hours", "day", "days", "week", "weeks"];
+    const UNITS: &[&str] = &[
+        "second", "seconds", "minute", "minutes", "min", "mins", "hour", "hours", "day", "days",
+        "week", "weeks",
+    ];
     let first = words.first()?.as_str();
     if first == "today" || first == "yesterday" {
         return Some(1);
@@ -509,69 +682,7 @@ fn window_span(words: &[String]) -> Option<usize> {
     if first != "last" && first != "past" {
         return None;
     }
-    for len in 2..=4.min(words.len()) {
-        if UNITS.contains(&words[len - 1].as_str()) {
-            return Some(len);
-        }
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ops::ServiceRef;
-
-    fn catalog() -> Catalog {
-        Catalog {
-            clusters: vec!["prod".into(), "data".into()],
-            services: vec![
-                ServiceRef::new("prod", "checkout"),
-                ServiceRef::new("prod", "payments-api"),
-                ServiceRef::new("prod", "payments"),
-            ],
-            alarms: vec!["checkout-p99-latency-high".into()],
-        }
-    }
-
-    #[test]
-    fn the_embedded_model_is_valid() {
-        let defs = embedded_model().expect("valid");
-        assert_eq!(defs.iter().filter(|d| Intent::parse(&d.name).is_some_and(|i| Intent::QUESTIONS.contains(&i))).count(), 7);
-    }
-
-    #[test]
-    fn entities_are_found_in_their_spoken_forms() {
-        let (marked, slots) = extract(&tokens("how's check out doing"), &catalog());
-        assert_eq!(marked, ["how", "is", "{service}", "doing"]);
-        assert_eq!(slots[&Slot::Service], "checkout");
-        let (_, slots) = extract(&tokens("what's the p99 latency of payments API over the last 2 hours"), &catalog());
-        assert_eq!(slots[&Slot::Service], "payments-api");
-        assert_eq!(slots[&Slot::Metric], "latency");
-        assert_eq!(slots[&Slot::Window], "last 2 hours");
-    }
-
-    #[test]
-    fn a_sample_with_an_undeclared_slot_is_rejected() {
-        let def = IntentDef {
-            name: "ServiceHealth".into(),
-            description: String::new(),
-            slots: vec![],
-            samples: vec!["how is {service}".into()],
-        };
-        let err = validate("x.toml", &def, false).unwrap_err().to_string();
-        assert!(err.contains("not a slot"), "{err}");
-    }
-
-    #[test]
-    fn a_bare_answer_fills_the_expected_slot() {
-        let nlu = Nlu::embedded().unwrap();
-        let u = nlu.understand("payments api", &catalog(), Some((Intent::DeploymentStatus, Slot::Service)));
-        assert_eq!(u.intent, Intent::DeploymentStatus);
-        assert_eq!(u.slots[&Slot::Service], "payments-api");
-        let u = nlu.understand("any alarms firing", &catalog(), Some((Intent::DeploymentStatus, Slot::Service)));
-        assert_eq!(u.intent, Intent::ActiveAlarms);
-    }
+    (2..=4.min(words.len())).find(|len| UNITS.contains(&words[len - 1].as_str()))
 }
 
 /// Pairs of samples in different intents that the matcher cannot tell apart (the same
@@ -599,4 +710,77 @@ pub fn overlaps(defs: &[IntentDef]) -> Vec<(String, String, String, String)> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::ServiceRef;
+
+    fn catalog() -> Catalog {
+        Catalog {
+            clusters: vec!["prod".into(), "data".into()],
+            services: vec![
+                ServiceRef::new("prod", "checkout"),
+                ServiceRef::new("prod", "payments-api"),
+                ServiceRef::new("prod", "payments"),
+            ],
+            alarms: vec!["checkout-p99-latency-high".into()],
+        }
+    }
+
+    #[test]
+    fn the_embedded_model_is_valid() {
+        let defs = embedded_model().expect("valid");
+        assert_eq!(
+            defs.iter()
+                .filter(|d| Intent::parse(&d.name).is_some_and(|i| Intent::QUESTIONS.contains(&i)))
+                .count(),
+            7
+        );
+    }
+
+    #[test]
+    fn entities_are_found_in_their_spoken_forms() {
+        let (marked, slots) = extract(&tokens("how's check out doing"), &catalog());
+        assert_eq!(marked, ["how", "is", "{service}", "doing"]);
+        assert_eq!(slots[&Slot::Service], "checkout");
+        let (_, slots) = extract(
+            &tokens("what's the p99 latency of payments API over the last 2 hours"),
+            &catalog(),
+        );
+        assert_eq!(slots[&Slot::Service], "payments-api");
+        assert_eq!(slots[&Slot::Metric], "latency");
+        assert_eq!(slots[&Slot::Window], "last 2 hours");
+    }
+
+    #[test]
+    fn a_sample_with_an_undeclared_slot_is_rejected() {
+        let def = IntentDef {
+            name: "ServiceHealth".into(),
+            description: String::new(),
+            slots: vec![],
+            samples: vec!["how is {service}".into()],
+        };
+        let err = validate("x.toml", &def, false).unwrap_err().to_string();
+        assert!(err.contains("not a slot"), "{err}");
+    }
+
+    #[test]
+    fn a_bare_answer_fills_the_expected_slot() {
+        let nlu = Nlu::embedded().unwrap();
+        let u = nlu.understand(
+            "payments api",
+            &catalog(),
+            Some((Intent::DeploymentStatus, Slot::Service)),
+        );
+        assert_eq!(u.intent, Intent::DeploymentStatus);
+        assert_eq!(u.slots[&Slot::Service], "payments-api");
+        let u = nlu.understand(
+            "any alarms firing",
+            &catalog(),
+            Some((Intent::DeploymentStatus, Slot::Service)),
+        );
+        assert_eq!(u.intent, Intent::ActiveAlarms);
+    }
 }

@@ -109,30 +109,36 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let limit = req.extensions().get::<BodyLimit>().map_or(0, |l| l.0);
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| match rejection {
-            BytesRejection::FailedToBufferBody(_) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                ApiError::TooLarge { limit }
-            }
-            _ => ApiError::Unreadable,
-        })?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| match rejection {
+                BytesRejection::FailedToBufferBody(_)
+                    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+                {
+                    ApiError::TooLarge { limit }
+                }
+                _ => ApiError::Unreadable,
+            })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(ApiError::EmptyBody);
         }
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(de).map(JsonBody).map_err(|error| {
-            let path = error.path().to_string();
-            let inner = error.into_inner();
-            let detail = if path == "." {
-                inner.to_string()
-            } else {
-                format!("{path}: {inner}")
-            };
-            if inner.is_syntax() || inner.is_eof() {
-                ApiError::InvalidJson(detail)
-            } else {
-                ApiError::WrongShape(detail)
-            }
-        })
+        serde_path_to_error::deserialize(de)
+            .map(JsonBody)
+            .map_err(|error| {
+                let path = error.path().to_string();
+                let inner = error.into_inner();
+                let detail = if path == "." || path == "?" {
+                    inner.to_string()
+                } else {
+                    format!("{path}: {inner}")
+                };
+                if inner.is_syntax() || inner.is_eof() {
+                    ApiError::InvalidJson(detail)
+                } else {
+                    ApiError::WrongShape(detail)
+                }
+            })
     }
 }
 
@@ -140,22 +146,26 @@ where
 struct BodyLimit(usize);
 
 async fn lex(State(state): State<AppState>, JsonBody(event): JsonBody<LexEvent>) -> Response {
-    tracing::Span::current().record("channel", "lex");
-    let response = state.assistant.lex(&event).await;
     let intent = event
         .intent()
         .and_then(|i| crate::dialog::Intent::parse(&i.name))
         .map_or("unknown", crate::dialog::Intent::name);
+    tracing::Span::current().record("channel", "lex");
     tracing::Span::current().record("intent", intent);
+    let response = state.assistant.lex(&event).await;
     let mut response = Json(response).into_response();
     response.extensions_mut().insert(IntentLabel(intent));
     response
 }
 
-async fn ask(State(state): State<AppState>, JsonBody(request): JsonBody<AskRequest>) -> Result<Response, ApiError> {
+async fn ask(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<AskRequest>,
+) -> Result<Response, ApiError> {
     tracing::Span::current().record("channel", "ask");
     let answer = state.assistant.ask(request).await?;
-    let intent = crate::dialog::Intent::parse(&answer.intent).map_or("unknown", crate::dialog::Intent::name);
+    let intent =
+        crate::dialog::Intent::parse(&answer.intent).map_or("unknown", crate::dialog::Intent::name);
     tracing::Span::current().record("intent", intent);
     let mut response = Json(answer).into_response();
     response.extensions_mut().insert(IntentLabel(intent));
@@ -183,7 +193,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 async fn metrics_text(State(state): State<AppState>) -> Response {
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4"),
+        )],
         state.metrics.render(),
     )
         .into_response()
@@ -210,7 +223,10 @@ async fn track(req: Request, next: Next) -> Response {
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let started = Instant::now();
     let response = next.run(req).await;
-    let intent = response.extensions().get::<IntentLabel>().map_or("none", |i| i.0);
+    let intent = response
+        .extensions()
+        .get::<IntentLabel>()
+        .map_or("none", |i| i.0);
     metrics::counter!(
         "opsvoice_http_requests_total",
         "route" => route.clone(),
@@ -225,7 +241,8 @@ async fn track(req: Request, next: Next) -> Response {
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked");
-    let body = json!({ "error": { "code": "internal", "message": "something went wrong on our side" } });
+    let body =
+        json!({ "error": { "code": "internal", "message": "something went wrong on our side" } });
     (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
 }
 
@@ -256,10 +273,12 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(track))
-        .layer(middleware::from_fn(move |mut req: Request, next: Next| async move {
-            req.extensions_mut().insert(BodyLimit(limit));
-            next.run(req).await
-        }))
+        .layer(middleware::from_fn(
+            move |mut req: Request, next: Next| async move {
+                req.extensions_mut().insert(BodyLimit(limit));
+                next.run(req).await
+            },
+        ))
         .layer(DefaultBodyLimit::max(limit))
         .layer(
             ServiceBuilder::new()

@@ -1,5 +1,6 @@
 //! The `opsvoice` binary as a user runs it: `ask`, `check`, and `serve` with a graceful
 //! stop on SIGTERM.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -18,33 +19,73 @@ fn opsvoice() -> Command {
 
 #[test]
 fn ask_prints_the_answer_and_the_ssml_on_request() {
-    let out = opsvoice().args(["ask", "any", "alarms", "firing?", "--ssml"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = opsvoice()
+        .args(["ask", "any", "alarms", "firing?", "--ssml"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     let mut lines = stdout.lines();
     assert_eq!(lines.next(), Some("7 alarms are firing. Newest first:"));
-    assert!(stdout.contains("<speak><s>7 alarms are firing."), "{stdout}");
-    assert!(stdout.contains("&amp;"), "the alarm name with & is escaped in SSML: {stdout}");
-    assert!(out.stderr.is_empty(), "no log noise: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("<speak><s>7 alarms are firing."),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("&amp;"),
+        "the alarm name with & is escaped in SSML: {stdout}"
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "no log noise: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 fn ask_explains_a_bad_setting_and_an_unreachable_server() {
-    let out = opsvoice().env("OPSVOICE_BACKEND", "mainframe").args(["ask", "hi"]).output().unwrap();
+    let out = opsvoice()
+        .env("OPSVOICE_BACKEND", "mainframe")
+        .args(["ask", "hi"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("OPSVOICE_BACKEND: `mainframe` is not `demo` or `aws`"), "{stderr}");
+    assert!(
+        stderr.contains("OPSVOICE_BACKEND: `mainframe` is not `demo` or `aws`"),
+        "{stderr}"
+    );
 
-    let out = opsvoice().args(["ask", "hi", "--url", "http://127.0.0.1:9"]).output().unwrap();
+    let out = opsvoice()
+        .args(["ask", "hi", "--url", "http://127.0.0.1:9"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8(out.stderr).unwrap().contains("cannot reach http://127.0.0.1:9/v1/ask"));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("cannot reach http://127.0.0.1:9/v1/ask")
+    );
 }
 
 #[test]
 fn check_validates_the_model_and_prompts() {
     let out = opsvoice().arg("check").output().unwrap();
-    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8(out.stdout).unwrap().starts_with("ok: 14 intents"));
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .starts_with("ok: 14 intents")
+    );
 }
 
 #[test]
@@ -60,12 +101,23 @@ fn serve_answers_then_stops_gracefully_on_sigterm() {
         .unwrap();
     let mut logs = BufReader::new(child.stderr.take().unwrap()).lines();
     let first = logs.next().unwrap().unwrap();
-    assert!(first.contains("demo fleet"), "the first log line says demo: {first}");
+    assert!(
+        first.contains("demo fleet"),
+        "the first log line says demo: {first}"
+    );
 
     let deadline = Instant::now() + Duration::from_secs(10);
     let answer = loop {
         let out = opsvoice()
-            .args(["ask", "how", "is", "checkout", "doing", "--url", &format!("http://127.0.0.1:{port}")])
+            .args([
+                "ask",
+                "how",
+                "is",
+                "checkout",
+                "doing",
+                "--url",
+                &format!("http://127.0.0.1:{port}"),
+            ])
             .output()
             .unwrap();
         if out.status.success() {
@@ -76,7 +128,10 @@ fn serve_answers_then_stops_gracefully_on_sigterm() {
     };
     assert!(answer.starts_with("checkout is degraded"), "{answer}");
 
-    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(kill.success());
     let status = child.wait().unwrap();
     assert!(status.success(), "exit on SIGTERM: {status}");

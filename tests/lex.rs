@@ -1,5 +1,6 @@
 //! `POST /lex` end to end: the shared fixtures, the follow-up chain, elicitation, Slack
 //! cards, tolerance of real-world event shapes, and failures that must still be spoken.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 mod common;
 
@@ -13,13 +14,18 @@ use serde_json::{Value, json};
 
 fn message(r: &Value, i: usize) -> (&str, &str) {
     let m = &r["messages"][i];
-    (m["contentType"].as_str().unwrap_or(""), m["content"].as_str().unwrap_or(""))
+    (
+        m["contentType"].as_str().unwrap_or(""),
+        m["content"].as_str().unwrap_or(""),
+    )
 }
 
 #[tokio::test]
 async fn the_voice_fixture_gets_a_spoken_verdict_first_answer() {
     let app = spawn_demo().await;
-    let (status, r) = app.post_json("/lex", &fixture("lex/service-health-voice.json")).await;
+    let (status, r) = app
+        .post_json("/lex", &fixture("lex/service-health-voice.json"))
+        .await;
     assert_eq!(status, 200, "{r}");
     assert_valid_lex_response(&r);
     assert_eq!(r["sessionState"]["dialogAction"]["type"], "Close");
@@ -28,24 +34,38 @@ async fn the_voice_fixture_gets_a_spoken_verdict_first_answer() {
     let (kind, content) = message(&r, 0);
     assert_eq!(kind, "SSML");
     let spoken = common::assert_valid_ssml(content);
-    assert!(spoken.starts_with("checkout is degraded: 2 of 3 tasks running, 1 alarm firing for 12 minutes."), "{spoken}");
+    assert!(
+        spoken.starts_with(
+            "checkout is degraded: 2 of 3 tasks running, 1 alarm firing for 12 minutes."
+        ),
+        "{spoken}"
+    );
     assert!(spoken.split_whitespace().count() <= 35, "{spoken}");
 }
 
 #[tokio::test]
 async fn the_follow_up_fixture_answers_about_the_service_from_the_first_turn() {
     let app = spawn_demo().await;
-    let (_, first) = app.post_json("/lex", &fixture("lex/service-health-voice.json")).await;
+    let (_, first) = app
+        .post_json("/lex", &fixture("lex/service-health-voice.json"))
+        .await;
     let mut follow_up = fixture("lex/follow-up.json");
-    follow_up["sessionState"]["sessionAttributes"] = first["sessionState"]["sessionAttributes"].clone();
+    follow_up["sessionState"]["sessionAttributes"] =
+        first["sessionState"]["sessionAttributes"].clone();
     let (status, r) = app.post_json("/lex", &follow_up).await;
     assert_eq!(status, 200, "{r}");
     assert_valid_lex_response(&r);
     assert_eq!(r["sessionState"]["dialogAction"]["type"], "Close");
     assert_eq!(r["sessionState"]["intent"]["name"], "DeploymentStatus");
-    assert_eq!(r["sessionState"]["intent"]["slots"]["service"]["value"]["interpretedValue"], "checkout");
+    assert_eq!(
+        r["sessionState"]["intent"]["slots"]["service"]["value"]["interpretedValue"],
+        "checkout"
+    );
     let spoken = common::assert_valid_ssml(message(&r, 0).1);
-    assert!(spoken.starts_with("checkout's last deploy, revision 42, finished 44 minutes ago"), "{spoken}");
+    assert!(
+        spoken.starts_with("checkout's last deploy, revision 42, finished 44 minutes ago"),
+        "{spoken}"
+    );
 
     // Without the first turn's attributes there is nothing to follow up on.
     let (_, r) = app.post_json("/lex", &fixture("lex/follow-up.json")).await;
@@ -55,14 +75,19 @@ async fn the_follow_up_fixture_answers_about_the_service_from_the_first_turn() {
 #[tokio::test]
 async fn the_missing_slot_fixture_elicits_the_service() {
     let app = spawn_demo().await;
-    let (status, r) = app.post_json("/lex", &fixture("lex/missing-slot.json")).await;
+    let (status, r) = app
+        .post_json("/lex", &fixture("lex/missing-slot.json"))
+        .await;
     assert_eq!(status, 200);
     assert_valid_lex_response(&r);
     assert_eq!(r["sessionState"]["dialogAction"]["type"], "ElicitSlot");
     assert_eq!(r["sessionState"]["dialogAction"]["slotToElicit"], "service");
     assert_eq!(r["sessionState"]["intent"]["name"], "DeploymentStatus");
     assert_eq!(r["sessionState"]["intent"]["state"], "InProgress");
-    assert_eq!(common::assert_valid_ssml(message(&r, 0).1), "Which service?");
+    assert_eq!(
+        common::assert_valid_ssml(message(&r, 0).1),
+        "Which service?"
+    );
 
     // Lex fills the slot and calls again: the answer is about the named service.
     let mut next = fixture("lex/missing-slot.json");
@@ -71,19 +96,31 @@ async fn the_missing_slot_fixture_elicits_the_service() {
     let (_, r) = app.post_json("/lex", &next).await;
     assert_valid_lex_response(&r);
     let spoken = common::assert_valid_ssml(message(&r, 0).1);
-    assert!(spoken.starts_with("payments API is still deploying"), "{spoken}");
+    assert!(
+        spoken.starts_with("payments API is still deploying"),
+        "{spoken}"
+    );
 }
 
 #[tokio::test]
 async fn slack_gets_plain_text_and_a_card_of_follow_ups() {
     let app = spawn_demo().await;
-    let (status, r) = app.post_json("/lex", &fixture("lex/service-health-slack.json")).await;
+    let (status, r) = app
+        .post_json("/lex", &fixture("lex/service-health-slack.json"))
+        .await;
     assert_eq!(status, 200);
     assert_valid_lex_response(&r);
     let (kind, content) = message(&r, 0);
     assert_eq!(kind, "PlainText");
-    assert!(content.starts_with("payments is healthy: all 4 tasks running, no alarms firing."), "{content}");
-    assert!(content.contains("https://console.aws.amazon.com/ecs/v2/clusters/prod/services/payments/health"));
+    assert!(
+        content.starts_with("payments is healthy: all 4 tasks running, no alarms firing."),
+        "{content}"
+    );
+    assert!(
+        content.contains(
+            "https://console.aws.amazon.com/ecs/v2/clusters/prod/services/payments/health"
+        )
+    );
     let card = r["messages"]
         .as_array()
         .unwrap()
@@ -104,44 +141,62 @@ async fn slack_gets_plain_text_and_a_card_of_follow_ups() {
 async fn near_tied_names_are_asked_back_with_buttons_and_the_choice_is_answered() {
     let app = spawn_demo().await;
     let mut event = fixture("lex/service-health-slack.json");
-    event["sessionState"]["intent"]["slots"]["service"]["value"]["interpretedValue"] = json!("sender");
+    event["sessionState"]["intent"]["slots"]["service"]["value"]["interpretedValue"] =
+        json!("sender");
     let (_, r) = app.post_json("/lex", &event).await;
     assert_valid_lex_response(&r);
     assert_eq!(r["sessionState"]["dialogAction"]["type"], "ElicitSlot");
     assert_eq!(message(&r, 0).1, "Did you mean email-sender or sms-sender?");
     let card = &r["messages"][1]["imageResponseCard"];
     assert_eq!(card["buttons"][0]["value"], "email-sender");
-    assert!(r["sessionState"]["intent"]["slots"]["service"].is_null(), "the unclear value is cleared");
+    assert!(
+        r["sessionState"]["intent"]["slots"]["service"].is_null(),
+        "the unclear value is cleared"
+    );
 
     let mut next = event.clone();
     next["sessionState"]["sessionAttributes"] = r["sessionState"]["sessionAttributes"].clone();
-    next["sessionState"]["intent"]["slots"]["service"]["value"]["interpretedValue"] = json!("email-sender");
+    next["sessionState"]["intent"]["slots"]["service"]["value"]["interpretedValue"] =
+        json!("email-sender");
     let (_, r) = app.post_json("/lex", &next).await;
-    assert!(message(&r, 0).1.starts_with("email-sender is healthy"), "{r}");
+    assert!(
+        message(&r, 0).1.starts_with("email-sender is healthy"),
+        "{r}"
+    );
 }
 
 #[tokio::test]
 async fn a_likely_name_is_confirmed_before_answering() {
     let app = spawn_demo().await;
     let mut event = fixture("lex/service-health-voice.json");
-    event["sessionState"]["intent"]["slots"]["service"]["value"]["interpretedValue"] = json!("fraud");
+    event["sessionState"]["intent"]["slots"]["service"]["value"]["interpretedValue"] =
+        json!("fraud");
     let (_, r) = app.post_json("/lex", &event).await;
     assert_valid_lex_response(&r);
     assert_eq!(r["sessionState"]["dialogAction"]["type"], "ConfirmIntent");
-    assert_eq!(common::assert_valid_ssml(message(&r, 0).1), "Did you mean fraud check?");
+    assert_eq!(
+        common::assert_valid_ssml(message(&r, 0).1),
+        "Did you mean fraud check?"
+    );
 
     let mut yes = event.clone();
     yes["sessionState"]["sessionAttributes"] = r["sessionState"]["sessionAttributes"].clone();
     yes["sessionState"]["intent"]["confirmationState"] = json!("Confirmed");
     let (_, r) = app.post_json("/lex", &yes).await;
-    assert!(common::assert_valid_ssml(message(&r, 0).1).starts_with("fraud check is healthy"), "{r}");
+    assert!(
+        common::assert_valid_ssml(message(&r, 0).1).starts_with("fraud check is healthy"),
+        "{r}"
+    );
 
     let mut no = event.clone();
     let (_, asked) = app.post_json("/lex", &event).await;
     no["sessionState"]["sessionAttributes"] = asked["sessionState"]["sessionAttributes"].clone();
     no["sessionState"]["intent"]["confirmationState"] = json!("Denied");
     let (_, r) = app.post_json("/lex", &no).await;
-    assert_eq!(r["sessionState"]["dialogAction"]["slotToElicit"], "service", "{r}");
+    assert_eq!(
+        r["sessionState"]["dialogAction"]["slotToElicit"], "service",
+        "{r}"
+    );
 }
 
 #[tokio::test]
@@ -159,7 +214,8 @@ async fn real_world_event_shapes_are_tolerated() {
         "value": {"originalValue": "checkout", "interpretedValue": null, "resolvedValues": []},
         "values": [{"shape": "Scalar", "value": {"originalValue": "checkout", "interpretedValue": "checkout", "resolvedValues": ["checkout"]}}]
     });
-    event["sessionState"]["intent"]["slots"]["cluster"] = json!({"shape": "Composite", "subSlots": {"region": null}});
+    event["sessionState"]["intent"]["slots"]["cluster"] =
+        json!({"shape": "Composite", "subSlots": {"region": null}});
     let (status, r) = app.post_json("/lex", &event).await;
     assert_eq!(status, 200, "{r}");
     assert_valid_lex_response(&r);
@@ -167,7 +223,10 @@ async fn real_world_event_shapes_are_tolerated() {
 
     // No sessionState.intent: the top interpretation is used.
     let mut event = fixture("lex/service-health-slack.json");
-    event["sessionState"].as_object_mut().unwrap().remove("intent");
+    event["sessionState"]
+        .as_object_mut()
+        .unwrap()
+        .remove("intent");
     event.as_object_mut().unwrap().remove("bot");
     let (status, r) = app.post_json("/lex", &event).await;
     assert_eq!(status, 200, "{r}");
@@ -179,31 +238,45 @@ async fn someone_elses_intent_in_the_dialog_phase_is_delegated() {
     let app = spawn_demo().await;
     let mut event = fixture("lex/missing-slot.json");
     event["sessionState"]["intent"]["name"] = json!("OrderPizza");
-    event["sessionState"]["sessionAttributes"] = json!({"authorization": "Bearer abc.def.ghi", "team": "x"});
+    event["sessionState"]["sessionAttributes"] =
+        json!({"authorization": "Bearer abc.def.ghi", "team": "x"});
     let (_, r) = app.post_json("/lex", &event).await;
     assert_valid_lex_response(&r);
     assert_eq!(r["sessionState"]["dialogAction"]["type"], "Delegate");
-    assert_eq!(r["sessionState"]["sessionAttributes"]["team"], "x", "client attributes are kept");
+    assert_eq!(
+        r["sessionState"]["sessionAttributes"]["team"], "x",
+        "client attributes are kept"
+    );
 }
 
 #[tokio::test]
 async fn help_repeat_more_and_stop_work_through_lex() {
     let app = spawn_demo().await;
-    let (_, first) = app.post_json("/lex", &fixture("lex/service-health-voice.json")).await;
+    let (_, first) = app
+        .post_json("/lex", &fixture("lex/service-health-voice.json"))
+        .await;
     let attrs = first["sessionState"]["sessionAttributes"].clone();
     let turn = |name: &str| {
         let mut e = fixture("lex/follow-up.json");
-        e["sessionState"]["intent"] = json!({"name": name, "state": "InProgress", "confirmationState": "None", "slots": {}});
+        e["sessionState"]["intent"] =
+            json!({"name": name, "state": "InProgress", "confirmationState": "None", "slots": {}});
         e["invocationSource"] = json!("FulfillmentCodeHook");
         e["sessionState"]["sessionAttributes"] = attrs.clone();
         e
     };
     let (_, r) = app.post_json("/lex", &turn("AMAZON.RepeatIntent")).await;
     assert_valid_lex_response(&r);
-    assert_eq!(message(&r, 0).1, message(&first, 0).1, "repeat says the same again");
+    assert_eq!(
+        message(&r, 0).1,
+        message(&first, 0).1,
+        "repeat says the same again"
+    );
     let (_, r) = app.post_json("/lex", &turn("MoreIntent")).await;
     let more = common::assert_valid_ssml(message(&r, 0).1);
-    assert!(more.contains("The alarm is checkout P99 latency high") && more.contains("CPU is at"), "{more}");
+    assert!(
+        more.contains("The alarm is checkout P99 latency high") && more.contains("CPU is at"),
+        "{more}"
+    );
     let (_, r) = app.post_json("/lex", &turn("HelpIntent")).await;
     assert_valid_lex_response(&r);
     assert_eq!(r["sessionState"]["dialogAction"]["type"], "ElicitIntent");
@@ -222,12 +295,12 @@ impl OpsSource for Broken {
     fn name(&self) -> &'static str {
         "broken"
     }
-    async fn catalog(&self) -> Result<Catalog, OpsError> {
-        Ok(Catalog {
+    async fn catalog(&self) -> Result<Arc<Catalog>, OpsError> {
+        Ok(Arc::new(Catalog {
             clusters: vec!["prod".into()],
             services: vec![ServiceRef::new("prod", "checkout")],
             alarms: vec![],
-        })
+        }))
     }
     async fn services(&self, _: &str) -> Result<Vec<ServiceStatus>, OpsError> {
         self.fail().await
@@ -244,10 +317,18 @@ impl OpsSource for Broken {
     async fn alarm(&self, _: &str) -> Result<Option<AlarmDetail>, OpsError> {
         self.fail().await
     }
-    async fn metric(&self, _: &ServiceRef, _: MetricKind, _: Duration) -> Result<Option<MetricSeries>, OpsError> {
+    async fn metric(
+        &self,
+        _: &ServiceRef,
+        _: MetricKind,
+        _: Duration,
+    ) -> Result<Option<MetricSeries>, OpsError> {
         self.fail().await
     }
-    async fn deployments_since(&self, _: std::time::SystemTime) -> Result<Vec<DeploymentRecord>, OpsError> {
+    async fn deployments_since(
+        &self,
+        _: std::time::SystemTime,
+    ) -> Result<Vec<DeploymentRecord>, OpsError> {
         self.fail().await
     }
     async fn service_deployments(&self, _: &ServiceRef) -> Result<Vec<DeploymentRecord>, OpsError> {
@@ -294,7 +375,9 @@ async fn internal_failures_are_spoken_apologies_in_lex_format_never_5xx() {
         ("down", "I can't reach ECS right now"),
     ] {
         let app = broken_app(mode).await;
-        let (status, r) = app.post_json("/lex", &fixture("lex/service-health-voice.json")).await;
+        let (status, r) = app
+            .post_json("/lex", &fixture("lex/service-health-voice.json"))
+            .await;
         assert_eq!(status, 200, "{mode}: {r}");
         assert_valid_lex_response(&r);
         assert_eq!(r["sessionState"]["dialogAction"]["type"], "Close");
@@ -308,7 +391,7 @@ async fn internal_failures_are_spoken_apologies_in_lex_format_never_5xx() {
 async fn bad_bodies_get_a_clear_json_4xx() {
     let app = spawn_demo().await;
     let cases: Vec<(&str, Vec<u8>, u16, &str, &str)> = vec![
-        ("malformed", b"{\"messageVersion\": ".to_vec(), 400, "invalid_json", "not valid JSON"),
+        ("malformed", b"{\"messageVersion\": ".to_vec(), 400, "invalid_json", "EOF while parsing"),
         ("not json", b"hello".to_vec(), 400, "invalid_json", "not valid JSON"),
         ("empty", Vec::new(), 400, "empty_body", "empty"),
         ("whitespace", b"  \n".to_vec(), 400, "empty_body", "empty"),

@@ -57,7 +57,9 @@ pub enum AskError {
     EmptyText,
     #[error("`text` is longer than {MAX_TEXT_CHARS} characters")]
     TextTooLong,
-    #[error("`session_id` must be 1 to {MAX_SESSION_ID} characters of letters, digits, `-`, `_`, `.` or `:`")]
+    #[error(
+        "`session_id` must be 1 to {MAX_SESSION_ID} characters of letters, digits, `-`, `_`, `.` or `:`"
+    )]
     BadSessionId,
 }
 
@@ -76,7 +78,9 @@ impl AskRequest {
         if let Some(id) = &self.session_id {
             let ok = !id.is_empty()
                 && id.len() <= MAX_SESSION_ID
-                && id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
             if !ok {
                 return Err(AskError::BadSessionId);
             }
@@ -99,7 +103,7 @@ impl Assistant {
         let context = self.sessions.0.get(&session_id).unwrap_or_default();
         let catalog = self.dialog.ops().catalog().await.unwrap_or_else(|error| {
             tracing::warn!(error = %crate::dialog::ErrorChain(&error), "catalog unavailable; names will be resolved later");
-            crate::ops::Catalog::default()
+            std::sync::Arc::default()
         });
         let expecting = match &context.pending {
             Some(Pending::Fill { intent, slot, .. }) => Some((*intent, *slot)),
@@ -121,7 +125,7 @@ impl Assistant {
             locale: "en-US".to_owned(),
             detail: false,
         };
-        let exchange = self.converse(turn).await;
+        let exchange = self.converse(turn, crate::speech::Forms::Both).await;
         let answer = &exchange.answer;
         self.sessions
             .0

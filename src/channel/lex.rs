@@ -262,9 +262,13 @@ pub enum DialogAction {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "contentType")]
 pub enum Message {
-    PlainText { content: String },
+    PlainText {
+        content: String,
+    },
     #[serde(rename = "SSML")]
-    Ssml { content: String },
+    Ssml {
+        content: String,
+    },
     ImageResponseCard {
         #[serde(rename = "imageResponseCard")]
         card: ImageResponseCard,
@@ -417,8 +421,10 @@ impl LexResponse {
         mut messages: Vec<Message>,
     ) -> Result<Self, InvalidResponse> {
         messages.truncate(MAX_MESSAGES);
-        if matches!(action, DialogAction::ElicitIntent | DialogAction::ConfirmIntent)
-            && messages.is_empty()
+        if matches!(
+            action,
+            DialogAction::ElicitIntent | DialogAction::ConfirmIntent
+        ) && messages.is_empty()
         {
             return Err(InvalidResponse::NeedsMessage(action));
         }
@@ -499,7 +505,9 @@ impl LexResponse {
                 .position(|m| matches!(m, Message::ImageResponseCard { .. }));
             match card {
                 Some(i) => self.messages.remove(i),
-                None => self.messages.pop().unwrap_or(Message::PlainText { content: String::new() }),
+                None => self.messages.pop().unwrap_or(Message::PlainText {
+                    content: String::new(),
+                }),
             };
         }
     }
@@ -558,7 +566,8 @@ impl Assistant {
             return LexResponse::new(
                 DialogAction::Delegate,
                 intent,
-                turn.context.merge_into(&event.session_state.session_attributes),
+                turn.context
+                    .merge_into(&event.session_state.session_attributes),
                 vec![],
             )
             .unwrap_or_else(|e| unreachable_response(&e));
@@ -569,7 +578,12 @@ impl Assistant {
             .platform
             .as_deref()
             .is_some_and(|p| p.eq_ignore_ascii_case("slack"));
-        let exchange = self.converse(turn).await;
+        let forms = if voice {
+            crate::speech::Forms::Voice
+        } else {
+            crate::speech::Forms::Text
+        };
+        let exchange = self.converse(turn, forms).await;
         let answer = &exchange.answer;
         let mut messages = if voice {
             vec![Message::ssml(&exchange)]
@@ -577,7 +591,12 @@ impl Assistant {
             text_messages(&exchange.rendered.text)
         };
         if !voice && slack {
-            if let Some(card) = exchange.rendered.card.as_ref().and_then(ImageResponseCard::from_card) {
+            if let Some(card) = exchange
+                .rendered
+                .card
+                .as_ref()
+                .and_then(ImageResponseCard::from_card)
+            {
                 messages.truncate(MAX_MESSAGES - 1);
                 messages.push(Message::ImageResponseCard { card });
             }
@@ -701,8 +720,15 @@ mod tests {
             Err(InvalidResponse::NeedsMessage(DialogAction::ElicitIntent))
         );
         assert_eq!(
-            LexResponse::new(DialogAction::Close(Fulfilment::Fulfilled), None, HashMap::new(), vec![]),
-            Err(InvalidResponse::NeedsIntent(DialogAction::Close(Fulfilment::Fulfilled)))
+            LexResponse::new(
+                DialogAction::Close(Fulfilment::Fulfilled),
+                None,
+                HashMap::new(),
+                vec![]
+            ),
+            Err(InvalidResponse::NeedsIntent(DialogAction::Close(
+                Fulfilment::Fulfilled
+            )))
         );
         let ok = LexResponse::new(
             DialogAction::Close(Fulfilment::Failed),
@@ -730,15 +756,26 @@ mod tests {
             buttons: (0..8)
                 .map(|i| crate::speech::render::Button {
                     text: format!("button {i} {}", "x".repeat(60)),
-                    value: if i == 0 { "v".repeat(51) } else { format!("value {i}") },
+                    value: if i == 0 {
+                        "v".repeat(51)
+                    } else {
+                        format!("value {i}")
+                    },
                 })
                 .collect(),
         };
         let card = ImageResponseCard::from_card(&card).unwrap();
         assert!(utf16_len(&card.title) <= MAX_CARD_TITLE);
         assert_eq!(card.buttons.len(), MAX_BUTTONS);
-        assert!(card.buttons.iter().all(|b| utf16_len(&b.text) <= 50 && b.value.len() <= 50));
-        assert_eq!(card.buttons[0].value, "value 1", "an overlong value is left out, not cut");
+        assert!(
+            card.buttons
+                .iter()
+                .all(|b| utf16_len(&b.text) <= 50 && b.value.len() <= 50)
+        );
+        assert_eq!(
+            card.buttons[0].value, "value 1",
+            "an overlong value is left out, not cut"
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use futures_util::FutureExt;
 
 use crate::dialog::{Answer, Dialog, Move, Reply, Turn};
 use crate::nlu::Nlu;
-use crate::speech::{Rendered, Renderer};
+use crate::speech::{Forms, Rendered, Renderer};
 
 /// How long an answer may take before the user hears "that took too long" instead.
 /// Alexa allows about 8 seconds in all; we aim to answer well within that.
@@ -53,7 +53,7 @@ impl Assistant {
 
     /// Answers `turn` within the deadline. Never fails: a panic or a timeout in the dialog
     /// becomes a spoken apology, so Lex and Alexa never turn a 500 into a generic error.
-    pub async fn converse(&self, turn: Turn) -> Exchange {
+    pub async fn converse(&self, turn: Turn, forms: Forms) -> Exchange {
         let started = std::time::Instant::now();
         let fallback = turn.clone();
         let respond = AssertUnwindSafe(self.dialog.respond(turn)).catch_unwind();
@@ -68,7 +68,7 @@ impl Assistant {
                 Answer::to(&fallback, Reply::TooSlow, Move::Fail)
             }
         };
-        let rendered = self.renderer.render(&answer, &fallback.locale);
+        let rendered = self.renderer.render(&answer, &fallback.locale, forms);
         answer.context.said = rendered.said(fallback.surface.mode);
         let outcome = match answer.next {
             Move::Fail => "failed",

@@ -69,24 +69,26 @@ async fn target_alarm(dialog: &Dialog, turn: &Turn) -> Result<super::Need<String
     let ops = dialog.ops();
     if let Some(spoken) = turn.slots.get(&Slot::Alarm) {
         let catalog = ops.catalog().await?;
-        return Ok(match resolve::resolve(spoken, &catalog.alarms, String::as_str) {
-            Match::Found(name) | Match::Likely(name) => Have(name.clone()),
-            Match::Ambiguous(names) => Ask(Box::new(dialog.elicit(
-                turn,
-                Slot::Alarm,
-                Reply::WhichAlarm(names.into_iter().cloned().collect()),
-            ))),
-            Match::NoMatch if turn.slots.contains_key(&Slot::Service) => {
-                let mut narrower = turn.clone();
-                narrower.slots.remove(&Slot::Alarm);
-                return Box::pin(target_alarm(dialog, &narrower)).await;
-            }
-            Match::NoMatch => Ask(Box::new(dialog.elicit(
-                turn,
-                Slot::Alarm,
-                Reply::UnknownAlarm(spoken.clone()),
-            ))),
-        });
+        return Ok(
+            match resolve::resolve(spoken, &catalog.alarms, String::as_str) {
+                Match::Found(name) | Match::Likely(name) => Have(name.clone()),
+                Match::Ambiguous(names) => Ask(Box::new(dialog.elicit(
+                    turn,
+                    Slot::Alarm,
+                    Reply::WhichAlarm(names.into_iter().cloned().collect()),
+                ))),
+                Match::NoMatch if turn.slots.contains_key(&Slot::Service) => {
+                    let mut narrower = turn.clone();
+                    narrower.slots.remove(&Slot::Alarm);
+                    return Box::pin(target_alarm(dialog, &narrower)).await;
+                }
+                Match::NoMatch => Ask(Box::new(dialog.elicit(
+                    turn,
+                    Slot::Alarm,
+                    Reply::UnknownAlarm(spoken.clone()),
+                ))),
+            },
+        );
     }
     if turn.slots.contains_key(&Slot::Service) || turn.context.alarm.is_none() {
         if turn.slots.contains_key(&Slot::Service) || turn.context.service.is_some() {
@@ -99,17 +101,33 @@ async fn target_alarm(dialog: &Dialog, turn: &Turn) -> Result<super::Need<String
                 .map(|a| a.name)
                 .collect();
             return Ok(match firing.len() {
-                0 => Ask(Box::new(Answer::to(turn, Reply::NoFiringAlarm(service), super::Move::Close))),
+                0 => Ask(Box::new(Answer::to(
+                    turn,
+                    Reply::NoFiringAlarm(service),
+                    super::Move::Close,
+                ))),
                 1 => Have(firing.into_iter().next().unwrap_or_default()),
-                _ => Ask(Box::new(dialog.elicit(turn, Slot::Alarm, Reply::WhichAlarm(firing)))),
+                _ => Ask(Box::new(dialog.elicit(
+                    turn,
+                    Slot::Alarm,
+                    Reply::WhichAlarm(firing),
+                ))),
             });
         }
-        return Ok(Ask(Box::new(dialog.elicit(turn, Slot::Alarm, Reply::Ask(Slot::Alarm)))));
+        return Ok(Ask(Box::new(dialog.elicit(
+            turn,
+            Slot::Alarm,
+            Reply::Ask(Slot::Alarm),
+        ))));
     }
-    Ok(turn
-        .context
-        .alarm
-        .clone()
-        .map_or_else(|| Ask(Box::new(dialog.elicit(turn, Slot::Alarm, Reply::Ask(Slot::Alarm)))), Have))
+    Ok(turn.context.alarm.clone().map_or_else(
+        || {
+            Ask(Box::new(dialog.elicit(
+                turn,
+                Slot::Alarm,
+                Reply::Ask(Slot::Alarm),
+            )))
+        },
+        Have,
+    ))
 }
-

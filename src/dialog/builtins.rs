@@ -8,7 +8,9 @@ pub(super) fn answer(turn: &Turn) -> Answer {
         Intent::Launch => (Reply::Welcome, Move::ElicitIntent),
         Intent::Help => (Reply::Help, Move::ElicitIntent),
         Intent::Stop | Intent::Cancel => (Reply::Goodbye, Move::Close),
-        Intent::Repeat if turn.context.said.is_empty() => (Reply::NothingToRepeat, Move::ElicitIntent),
+        Intent::Repeat if turn.context.said.is_empty() => {
+            (Reply::NothingToRepeat, Move::ElicitIntent)
+        }
         Intent::Repeat => (Reply::Said(turn.context.said.clone()), Move::Close),
         Intent::More => (Reply::NothingToRepeat, Move::ElicitIntent),
         // A bare yes or no, or anything we did not understand.

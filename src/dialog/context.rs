@@ -82,7 +82,10 @@ impl SessionContext {
             return Self::default();
         };
         if raw.len() > MAX_BYTES * 2 {
-            tracing::warn!(bytes = raw.len(), "session context too large; starting afresh");
+            tracing::warn!(
+                bytes = raw.len(),
+                "session context too large; starting afresh"
+            );
             return Self::default();
         }
         serde_json::from_str(raw).unwrap_or_else(|error| {

@@ -60,7 +60,11 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
     let ops = dialog.ops();
     let (status, history) = tokio::join!(ops.service(&service), ops.service_deployments(&service));
     let Some(status) = status? else {
-        return Ok(dialog.elicit(turn, Slot::Service, Reply::UnknownService(service.name.clone())));
+        return Ok(dialog.elicit(
+            turn,
+            Slot::Service,
+            Reply::UnknownService(service.name.clone()),
+        ));
     };
     // The history is what tells a rollback apart; without it the current state still stands.
     let history = history.unwrap_or_else(|error| {
@@ -92,16 +96,16 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
         },
         (None, None) => State::Unknown,
     };
-    let reason = rolled_back
-        .and_then(|r| r.reason.clone())
-        .or_else(|| {
-            primary
-                .filter(|p| p.rollout == RolloutState::Failed)
-                .and_then(|p| p.rollout_reason.clone())
-        });
+    let reason = rolled_back.and_then(|r| r.reason.clone()).or_else(|| {
+        primary
+            .filter(|p| p.rollout == RolloutState::Failed)
+            .and_then(|p| p.rollout_reason.clone())
+    });
     let report = Report {
         state,
-        task_definition: primary.map(|p| p.task_definition.clone()).unwrap_or_default(),
+        task_definition: primary
+            .map(|p| p.task_definition.clone())
+            .unwrap_or_default(),
         failed_tasks: primary.map_or(0, |p| p.failed_tasks),
         reason,
         events: status
@@ -112,5 +116,9 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
             .collect(),
         service: service.clone(),
     };
-    Ok(Answer::about(turn, Reply::Deployment(report), Some(&service)))
+    Ok(Answer::about(
+        turn,
+        Reply::Deployment(report),
+        Some(&service),
+    ))
 }

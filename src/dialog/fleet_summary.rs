@@ -73,14 +73,16 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
         .filter_map(|s| {
             let firing = firing_per_service.get(&s.service).copied().unwrap_or(0);
             let verdict = assess(s, firing);
-            matches!(verdict, Verdict::Down | Verdict::Degraded | Verdict::Deploying).then(|| {
-                Problem {
-                    service: s.service.clone(),
-                    verdict,
-                    running: s.running,
-                    desired: s.desired,
-                    firing,
-                }
+            matches!(
+                verdict,
+                Verdict::Down | Verdict::Degraded | Verdict::Deploying
+            )
+            .then(|| Problem {
+                service: s.service.clone(),
+                verdict,
+                running: s.running,
+                desired: s.desired,
+                firing,
             })
         })
         .collect();

@@ -63,6 +63,8 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
         values,
     };
     let mut answer = Answer::about(turn, Reply::Metric(report), Some(&service));
-    answer.slots.insert(Slot::Metric, kind.slot_value().to_owned());
+    answer
+        .slots
+        .insert(Slot::Metric, kind.slot_value().to_owned());
     Ok(answer)
 }

@@ -340,9 +340,7 @@ impl Answer {
         let mut answer = Self::to(turn, reply, Move::Close);
         if let Some(service) = service {
             answer.context.service = Some(service.clone());
-            answer
-                .slots
-                .insert(Slot::Service, service.name.clone());
+            answer.slots.insert(Slot::Service, service.name.clone());
             answer.context.cluster = Some(service.cluster.clone());
         }
         answer.context.pending = None;
@@ -505,7 +503,11 @@ impl Dialog {
             if let Some(service) = &turn.context.service {
                 return Ok(Need::Have(service.clone()));
             }
-            return Ok(Need::Ask(Box::new(self.elicit(turn, Slot::Service, Reply::Ask(Slot::Service)))));
+            return Ok(Need::Ask(Box::new(self.elicit(
+                turn,
+                Slot::Service,
+                Reply::Ask(Slot::Service),
+            ))));
         };
         let catalog = self.ops.catalog().await?;
         let cluster = match self.target_cluster(turn, &catalog) {
@@ -524,46 +526,56 @@ impl Dialog {
                 .map(|s| s.cluster.clone())
                 .collect()
         };
-        Ok(match resolve::resolve(spoken, &candidates, |s| s.name.as_str()) {
-            Match::Found(service) => {
-                let clusters = same_name(&service.name);
-                if clusters.len() > 1 {
-                    Need::Ask(Box::new(self.which_cluster(turn, &service.name, clusters)))
-                } else {
-                    Need::Have((*service).clone())
+        Ok(
+            match resolve::resolve(spoken, &candidates, |s| s.name.as_str()) {
+                Match::Found(service) => {
+                    let clusters = same_name(&service.name);
+                    if clusters.len() > 1 {
+                        Need::Ask(Box::new(self.which_cluster(turn, &service.name, clusters)))
+                    } else {
+                        Need::Have((*service).clone())
+                    }
                 }
-            }
-            Match::Likely(service) => {
-                let mut slots = turn.slots.clone();
-                slots.insert(Slot::Cluster, service.cluster.clone());
-                let pending = Pending::Confirm {
-                    intent: turn.intent,
-                    slots,
-                    slot: Slot::Service,
-                    value: service.name.clone(),
-                };
-                Need::Ask(Box::new(Answer::ask(
+                Match::Likely(service) => {
+                    let mut slots = turn.slots.clone();
+                    slots.insert(Slot::Cluster, service.cluster.clone());
+                    let pending = Pending::Confirm {
+                        intent: turn.intent,
+                        slots,
+                        slot: Slot::Service,
+                        value: service.name.clone(),
+                    };
+                    Need::Ask(Box::new(Answer::ask(
+                        turn,
+                        Reply::DidYouMean((*service).clone()),
+                        Move::ConfirmIntent,
+                        pending,
+                    )))
+                }
+                Match::Ambiguous(services) => {
+                    if services.iter().all(|s| s.name == services[0].name) {
+                        let clusters = same_name(&services[0].name);
+                        Need::Ask(Box::new(self.which_cluster(
+                            turn,
+                            &services[0].name,
+                            clusters,
+                        )))
+                    } else {
+                        let names = services.into_iter().map(|s| (*s).clone()).collect();
+                        Need::Ask(Box::new(self.elicit(
+                            turn,
+                            Slot::Service,
+                            Reply::WhichService(names),
+                        )))
+                    }
+                }
+                Match::NoMatch => Need::Ask(Box::new(self.elicit(
                     turn,
-                    Reply::DidYouMean((*service).clone()),
-                    Move::ConfirmIntent,
-                    pending,
-                )))
-            }
-            Match::Ambiguous(services) => {
-                if services.iter().all(|s| s.name == services[0].name) {
-                    let clusters = same_name(&services[0].name);
-                    Need::Ask(Box::new(self.which_cluster(turn, &services[0].name, clusters)))
-                } else {
-                    let names = services.into_iter().map(|s| (*s).clone()).collect();
-                    Need::Ask(Box::new(self.elicit(turn, Slot::Service, Reply::WhichService(names))))
-                }
-            }
-            Match::NoMatch => Need::Ask(Box::new(self.elicit(
-                turn,
-                Slot::Service,
-                Reply::UnknownService(spoken.clone()),
-            ))),
-        })
+                    Slot::Service,
+                    Reply::UnknownService(spoken.clone()),
+                ))),
+            },
+        )
     }
 
     /// The `cluster` slot resolved against the catalog; `None` when not given.
@@ -658,7 +670,10 @@ fn parse_iso_duration(v: &str) -> Option<u64> {
     let rest = v.strip_prefix('p')?;
     let (date, time) = rest.split_once('t').unwrap_or((rest, ""));
     let mut total = 0u64;
-    for (part, units) in [(date, &[('w', 604_800u64), ('d', 86_400)][..]), (time, &[('h', 3600), ('m', 60), ('s', 1)][..])] {
+    for (part, units) in [
+        (date, &[('w', 604_800u64), ('d', 86_400)][..]),
+        (time, &[('h', 3600), ('m', 60), ('s', 1)][..]),
+    ] {
         let mut num = String::new();
         for c in part.chars() {
             if c.is_ascii_digit() {
@@ -678,10 +693,28 @@ fn parse_iso_duration(v: &str) -> Option<u64> {
 
 fn parse_spoken_duration(v: &str) -> Option<u64> {
     const NUMBERS: &[(&str, u64)] = &[
-        ("a", 1), ("an", 1), ("one", 1), ("two", 2), ("three", 3), ("four", 4), ("five", 5),
-        ("six", 6), ("seven", 7), ("eight", 8), ("nine", 9), ("ten", 10), ("twelve", 12),
-        ("fifteen", 15), ("twenty", 20), ("thirty", 30), ("forty five", 45), ("forty", 40),
-        ("sixty", 60), ("ninety", 90), ("couple of", 2), ("few", 3),
+        ("a", 1),
+        ("an", 1),
+        ("one", 1),
+        ("two", 2),
+        ("three", 3),
+        ("four", 4),
+        ("five", 5),
+        ("six", 6),
+        ("seven", 7),
+        ("eight", 8),
+        ("nine", 9),
+        ("ten", 10),
+        ("twelve", 12),
+        ("fifteen", 15),
+        ("twenty", 20),
+        ("thirty", 30),
+        ("forty five", 45),
+        ("forty", 40),
+        ("sixty", 60),
+        ("ninety", 90),
+        ("couple of", 2),
+        ("few", 3),
     ];
     if v.contains("today") || v.contains("last day") || v.contains("past day") {
         return Some(86_400);
@@ -689,9 +722,16 @@ fn parse_spoken_duration(v: &str) -> Option<u64> {
     if v.contains("half an hour") || v.contains("half hour") {
         return Some(1800);
     }
-    let unit = [("second", 1u64), ("minute", 60), ("min", 60), ("hour", 3600), ("day", 86_400), ("week", 604_800)]
-        .into_iter()
-        .find(|(u, _)| v.contains(u))?;
+    let unit = [
+        ("second", 1u64),
+        ("minute", 60),
+        ("min", 60),
+        ("hour", 3600),
+        ("day", 86_400),
+        ("week", 604_800),
+    ]
+    .into_iter()
+    .find(|(u, _)| v.contains(u))?;
     let before = &v[..v.find(unit.0)?];
     let words = before
         .trim()
@@ -746,12 +786,21 @@ mod tests {
         assert_eq!(parse_window("PT1H"), h);
         assert_eq!(parse_window("last hour"), h);
         assert_eq!(parse_window("the past hour"), h);
-        assert_eq!(parse_window("in the last 30 minutes"), Some(Duration::from_secs(1800)));
-        assert_eq!(parse_window("last two hours"), Some(Duration::from_secs(7200)));
+        assert_eq!(
+            parse_window("in the last 30 minutes"),
+            Some(Duration::from_secs(1800))
+        );
+        assert_eq!(
+            parse_window("last two hours"),
+            Some(Duration::from_secs(7200))
+        );
         assert_eq!(parse_window("P1D"), Some(Duration::from_secs(86_400)));
         assert_eq!(parse_window("PT1H30M"), Some(Duration::from_secs(5400)));
         assert_eq!(parse_window("today"), Some(Duration::from_secs(86_400)));
-        assert_eq!(parse_window("P400D"), Some(Duration::from_secs(14 * 86_400)));
+        assert_eq!(
+            parse_window("P400D"),
+            Some(Duration::from_secs(14 * 86_400))
+        );
         assert_eq!(parse_window("banana"), None);
         assert_eq!(parse_window("PT"), None);
     }

@@ -20,8 +20,23 @@ pub enum Match<T> {
 
 /// Words people say around a name that are not part of it.
 const FILLER: &[&str] = &[
-    "the", "a", "an", "service", "services", "svc", "app", "application", "alarm", "alarms",
-    "alert", "alerts", "please", "one", "cluster", "my", "our",
+    "the",
+    "a",
+    "an",
+    "service",
+    "services",
+    "svc",
+    "app",
+    "application",
+    "alarm",
+    "alarms",
+    "alert",
+    "alerts",
+    "please",
+    "one",
+    "cluster",
+    "my",
+    "our",
 ];
 
 /// Scores at or above this are taken without asking, when no rival is close.
@@ -89,7 +104,22 @@ pub fn score(spoken: &str, name: &str) -> f64 {
 }
 
 /// Finds the candidate `spoken` refers to. `name` says how to read each candidate's name.
-pub fn resolve<'a, T>(spoken: &str, candidates: &'a [T], name: impl Fn(&T) -> &str) -> Match<&'a T> {
+pub fn resolve<'a, T>(
+    spoken: &str,
+    candidates: &'a [T],
+    name: impl Fn(&T) -> &str,
+) -> Match<&'a T> {
+    // Lex and Alexa usually hand us the exact name already; skip the scoring then.
+    let exact: Vec<&T> = candidates
+        .iter()
+        .filter(|c| name(c).eq_ignore_ascii_case(spoken.trim()))
+        .take(3)
+        .collect();
+    match exact.len() {
+        0 => {}
+        1 => return Match::Found(exact[0]),
+        _ => return Match::Ambiguous(exact),
+    }
     let mut scored: Vec<(f64, &T)> = candidates
         .iter()
         .map(|c| (score(spoken, name(c)), c))
@@ -153,12 +183,18 @@ mod tests {
     #[test]
     fn near_misses_resolve_or_are_offered() {
         assert_eq!(r("chekout"), Match::Found("checkout"));
-        assert!(matches!(r("imagecash"), Match::Found("image-cache") | Match::Likely("image-cache")));
+        assert!(matches!(
+            r("imagecash"),
+            Match::Found("image-cache") | Match::Likely("image-cache")
+        ));
     }
 
     #[test]
     fn near_ties_are_asked_back_never_guessed() {
-        assert_eq!(r("sender"), Match::Ambiguous(vec!["email-sender", "sms-sender"]));
+        assert_eq!(
+            r("sender"),
+            Match::Ambiguous(vec!["email-sender", "sms-sender"])
+        );
         assert!(matches!(r("image"), Match::Ambiguous(v) if v.len() == 2));
     }
 

@@ -94,7 +94,7 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
                 .filter(|a| a.state == AlarmState::Alarm)
                 .map(|a| (a.name, dialog.age(a.since)))
                 .collect();
-            firing.sort_by(|a, b| b.1.cmp(&a.1));
+            firing.sort_by_key(|f| std::cmp::Reverse(f.1));
             Some(firing)
         }
         Err(error) => {

@@ -46,6 +46,7 @@ struct Spec {
     scenario: Scenario,
 }
 
+#[allow(clippy::too_many_arguments)] // one row of the fleet table
 const fn svc(
     cluster: &'static str,
     name: &'static str,
@@ -207,13 +208,27 @@ const ALARMS: &[AlarmSpec] = &[
 #[derive(Debug, Clone)]
 pub struct DemoFleet {
     clock: Arc<dyn Clock>,
+    catalog: Arc<Catalog>,
 }
 
 impl DemoFleet {
     /// A demo fleet whose ages are measured against `clock`.
     #[must_use]
     pub fn new(clock: Arc<dyn Clock>) -> Self {
-        Self { clock }
+        let mut clusters: Vec<String> = FLEET.iter().map(|s| s.cluster.to_owned()).collect();
+        clusters.dedup();
+        let catalog = Catalog {
+            clusters,
+            services: FLEET
+                .iter()
+                .map(|s| ServiceRef::new(s.cluster, s.name))
+                .collect(),
+            alarms: ALARMS.iter().map(|a| a.name.to_owned()).collect(),
+        };
+        Self {
+            clock,
+            catalog: Arc::new(catalog),
+        }
     }
 
     fn ago(&self, secs: u64) -> SystemTime {
@@ -397,7 +412,9 @@ impl DemoFleet {
                     0,
                     failed_ago,
                     failed_ago - 4 * MINUTE,
-                    Some("ECS deployment circuit breaker: rolled back to the last completed deployment."),
+                    Some(
+                        "ECS deployment circuit breaker: rolled back to the last completed deployment.",
+                    ),
                 )],
                 vec![
                     steady(failed_ago - 4 * MINUTE),
@@ -471,7 +488,13 @@ impl DemoFleet {
                 "",
             )],
             Deploying { started_ago, .. } => vec![
-                record(spec.revision, DeploymentOutcome::InProgress, started_ago, None, ""),
+                record(
+                    spec.revision,
+                    DeploymentOutcome::InProgress,
+                    started_ago,
+                    None,
+                    "",
+                ),
                 record(
                     spec.revision - 1,
                     DeploymentOutcome::Succeeded,
@@ -572,17 +595,8 @@ impl OpsSource for DemoFleet {
         "demo"
     }
 
-    async fn catalog(&self) -> Result<Catalog, OpsError> {
-        let mut clusters: Vec<String> = FLEET.iter().map(|s| s.cluster.to_owned()).collect();
-        clusters.dedup();
-        Ok(Catalog {
-            clusters,
-            services: FLEET
-                .iter()
-                .map(|s| ServiceRef::new(s.cluster, s.name))
-                .collect(),
-            alarms: ALARMS.iter().map(|a| a.name.to_owned()).collect(),
-        })
+    async fn catalog(&self) -> Result<Arc<Catalog>, OpsError> {
+        Ok(self.catalog.clone())
     }
 
     async fn services(&self, cluster: &str) -> Result<Vec<ServiceStatus>, OpsError> {
@@ -603,7 +617,7 @@ impl OpsSource for DemoFleet {
             .filter(|a| a.state == AlarmState::Alarm)
             .map(|a| self.alarm_from(a))
             .collect();
-        alarms.sort_by(|a, b| b.since.cmp(&a.since));
+        alarms.sort_by_key(|a| std::cmp::Reverse(a.since));
         Ok(alarms)
     }
 
@@ -649,7 +663,7 @@ impl OpsSource for DemoFleet {
             .flat_map(|s| self.records(s))
             .filter(|r| r.started_at >= since || r.finished_at.is_none_or(|f| f >= since))
             .collect();
-        records.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+        records.sort_by_key(|r| std::cmp::Reverse(r.started_at));
         Ok(records)
     }
 
@@ -657,7 +671,10 @@ impl OpsSource for DemoFleet {
         &self,
         service: &ServiceRef,
     ) -> Result<Vec<DeploymentRecord>, OpsError> {
-        Ok(self.spec(service).map(|s| self.records(s)).unwrap_or_default())
+        Ok(self
+            .spec(service)
+            .map(|s| self.records(s))
+            .unwrap_or_default())
     }
 
     async fn ready(&self) -> Result<(), OpsError> {
@@ -688,26 +705,48 @@ mod tests {
         }
         let alarms = fleet.firing_alarms().await.unwrap();
         assert!(alarms.iter().any(|a| a.kind == AlarmKind::Composite));
-        assert!(alarms.windows(2).all(|w| w[0].since >= w[1].since), "newest first");
+        assert!(
+            alarms.windows(2).all(|w| w[0].since >= w[1].since),
+            "newest first"
+        );
     }
 
     #[tokio::test]
     async fn ages_are_relative_to_the_injected_clock() {
         let fleet = fleet();
         let now = fleet.clock.now();
-        let alarm = fleet.alarm("checkout-p99-latency-high").await.unwrap().unwrap();
-        assert_eq!(crate::ops::age(now, alarm.alarm.since), Duration::from_secs(720));
+        let alarm = fleet
+            .alarm("checkout-p99-latency-high")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            crate::ops::age(now, alarm.alarm.since),
+            Duration::from_secs(720)
+        );
     }
 
     #[tokio::test]
     async fn metric_series_are_deterministic_and_unmapped_metrics_are_none() {
         let fleet = fleet();
         let checkout = ServiceRef::new("prod", "checkout");
-        let a = fleet.metric(&checkout, MetricKind::Cpu, Duration::from_secs(3600)).await.unwrap();
-        let b = fleet.metric(&checkout, MetricKind::Cpu, Duration::from_secs(3600)).await.unwrap();
+        let a = fleet
+            .metric(&checkout, MetricKind::Cpu, Duration::from_secs(3600))
+            .await
+            .unwrap();
+        let b = fleet
+            .metric(&checkout, MetricKind::Cpu, Duration::from_secs(3600))
+            .await
+            .unwrap();
         assert_eq!(a, b);
         assert_eq!(a.unwrap().points.len(), 60);
         let etl = ServiceRef::new("data", "etl-ingest");
-        assert!(fleet.metric(&etl, MetricKind::Latency, Duration::from_secs(600)).await.unwrap().is_none());
+        assert!(
+            fleet
+                .metric(&etl, MetricKind::Latency, Duration::from_secs(600))
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 }

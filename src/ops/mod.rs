@@ -46,7 +46,9 @@ pub fn age(now: SystemTime, then: SystemTime) -> Duration {
 }
 
 /// A service, identified by its cluster and name (ECS names are unique per cluster only).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct ServiceRef {
     pub cluster: String,
     pub name: String,
@@ -217,7 +219,9 @@ impl MetricKind {
     #[must_use]
     pub fn parse(spoken: &str) -> Option<Self> {
         let s = spoken.trim().to_ascii_lowercase();
-        let s = s.trim_end_matches(" usage").trim_end_matches(" utilization");
+        let s = s
+            .trim_end_matches(" usage")
+            .trim_end_matches(" utilization");
         Some(match s {
             "cpu" | "c p u" | "processor" | "cpu utilisation" | "compute" => MetricKind::Cpu,
             "memory" | "mem" | "ram" | "memory utilisation" => MetricKind::Memory,
@@ -225,8 +229,9 @@ impl MetricKind {
             | "failures" | "http errors" => MetricKind::Errors,
             "latency" | "p99" | "p 99" | "p99 latency" | "response time" | "response times"
             | "slowness" => MetricKind::Latency,
-            "requests" | "request" | "traffic" | "request rate" | "throughput" | "rps"
-            | "load" => MetricKind::Requests,
+            "requests" | "request" | "traffic" | "request rate" | "throughput" | "rps" | "load" => {
+                MetricKind::Requests
+            }
             _ => return None,
         })
     }
@@ -338,7 +343,7 @@ pub trait OpsSource: Send + Sync + fmt::Debug {
     ///
     /// # Errors
     /// When the upstream listing fails.
-    async fn catalog(&self) -> Result<Catalog, OpsError>;
+    async fn catalog(&self) -> Result<std::sync::Arc<Catalog>, OpsError>;
 
     /// The current state of every service in `cluster`.
     ///

@@ -4,5 +4,5 @@
 pub mod render;
 pub mod ssml;
 
-pub use render::{Rendered, Renderer};
+pub use render::{Forms, Rendered, Renderer};
 pub use ssml::{Engine, Ssml, SsmlBuilder};

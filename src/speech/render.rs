@@ -21,14 +21,46 @@ use crate::ops::{AlarmKind, AlarmState, DeploymentOutcome, MetricKind, MetricUni
 
 /// The embedded prompt files, by locale.
 pub const PROMPTS: &[(&str, &str, &str)] = &[
-    ("en-US", "common.ftl", include_str!("../../prompts/en-US/common.ftl")),
-    ("en-US", "health.ftl", include_str!("../../prompts/en-US/health.ftl")),
-    ("en-US", "deploy.ftl", include_str!("../../prompts/en-US/deploy.ftl")),
-    ("en-US", "alarms.ftl", include_str!("../../prompts/en-US/alarms.ftl")),
-    ("en-US", "metrics.ftl", include_str!("../../prompts/en-US/metrics.ftl")),
-    ("en-US", "fleet.ftl", include_str!("../../prompts/en-US/fleet.ftl")),
-    ("en-US", "changes.ftl", include_str!("../../prompts/en-US/changes.ftl")),
-    ("en-US", "dialog.ftl", include_str!("../../prompts/en-US/dialog.ftl")),
+    (
+        "en-US",
+        "common.ftl",
+        include_str!("../../prompts/en-US/common.ftl"),
+    ),
+    (
+        "en-US",
+        "health.ftl",
+        include_str!("../../prompts/en-US/health.ftl"),
+    ),
+    (
+        "en-US",
+        "deploy.ftl",
+        include_str!("../../prompts/en-US/deploy.ftl"),
+    ),
+    (
+        "en-US",
+        "alarms.ftl",
+        include_str!("../../prompts/en-US/alarms.ftl"),
+    ),
+    (
+        "en-US",
+        "metrics.ftl",
+        include_str!("../../prompts/en-US/metrics.ftl"),
+    ),
+    (
+        "en-US",
+        "fleet.ftl",
+        include_str!("../../prompts/en-US/fleet.ftl"),
+    ),
+    (
+        "en-US",
+        "changes.ftl",
+        include_str!("../../prompts/en-US/changes.ftl"),
+    ),
+    (
+        "en-US",
+        "dialog.ftl",
+        include_str!("../../prompts/en-US/dialog.ftl"),
+    ),
 ];
 
 /// The locale used when a turn's locale has no prompts.
@@ -36,25 +68,105 @@ pub const DEFAULT_LOCALE: &str = "en-US";
 
 /// Every message id the code uses. Each must exist in every locale.
 pub const MESSAGE_IDS: &[&str] = &[
-    "duration", "window", "list-two", "list-many", "list-more", "value-percent",
-    "value-percent-text", "value-ms", "value-ms-text", "value-per-minute",
-    "value-per-minute-text", "metric-name", "task-definition", "health-verdict",
-    "health-alarms", "health-summary", "health-summary-no-alarms", "health-alarm-names",
-    "health-pending", "health-usage", "health-last-event", "deploy-state", "deploy-reason",
-    "deploy-failed-tasks", "deploy-event", "alarms-none", "alarms-none-in", "alarms-count",
-    "alarms-count-in", "alarms-item", "alarms-item-composite", "alarms-and-more", "alarm-state",
-    "alarm-reason", "alarm-changes", "alarm-service", "alarm-composite", "no-firing-alarm", "metric-value",
-    "metric-no-data", "fleet-scope-all", "fleet-healthy", "fleet-all-healthy", "fleet-group",
-    "fleet-alarms", "fleet-alarms-unknown", "fleet-problem-text", "changes-none",
-    "changes-count", "changes-item", "ask-service", "ask-cluster", "ask-alarm", "ask-metric",
-    "which-service", "which-cluster", "which-alarm", "did-you-mean", "unknown-service",
-    "unknown-cluster", "unknown-alarm", "unknown-metric", "welcome", "help", "goodbye",
-    "fallback", "nothing-to-repeat", "unavailable", "too-slow", "internal-error", "reprompt",
-    "or", "card-title", "button-health", "button-deploy", "button-alarms", "button-more",
-    "button-cpu", "button-memory", "button-errors", "button-latency", "button-fleet",
-    "button-changes", "button-yes", "button-no", "say-health", "say-deploy",
-    "say-service-alarms", "say-alarms", "say-metric", "say-why", "say-fleet", "say-changes",
-    "say-more", "say-yes", "say-no", "console-service", "console-alarm", "console-alarms",
+    "duration",
+    "window",
+    "list-two",
+    "list-many",
+    "list-more",
+    "value-percent",
+    "value-percent-text",
+    "value-ms",
+    "value-ms-text",
+    "value-per-minute",
+    "value-per-minute-text",
+    "metric-name",
+    "task-definition",
+    "health-verdict",
+    "health-alarms",
+    "health-summary",
+    "health-summary-no-alarms",
+    "health-alarm-names",
+    "health-pending",
+    "health-usage",
+    "health-last-event",
+    "deploy-state",
+    "deploy-reason",
+    "deploy-failed-tasks",
+    "deploy-event",
+    "alarms-none",
+    "alarms-none-in",
+    "alarms-count",
+    "alarms-count-in",
+    "alarms-item",
+    "alarms-item-composite",
+    "alarms-and-more",
+    "alarm-state",
+    "alarm-reason",
+    "alarm-changes",
+    "alarm-service",
+    "alarm-composite",
+    "no-firing-alarm",
+    "metric-value",
+    "metric-no-data",
+    "fleet-scope-all",
+    "fleet-healthy",
+    "fleet-all-healthy",
+    "fleet-group",
+    "fleet-alarms",
+    "fleet-alarms-unknown",
+    "fleet-problem-text",
+    "changes-none",
+    "changes-count",
+    "changes-item",
+    "ask-service",
+    "ask-cluster",
+    "ask-alarm",
+    "ask-metric",
+    "which-service",
+    "which-cluster",
+    "which-alarm",
+    "did-you-mean",
+    "unknown-service",
+    "unknown-cluster",
+    "unknown-alarm",
+    "unknown-metric",
+    "welcome",
+    "help",
+    "goodbye",
+    "fallback",
+    "nothing-to-repeat",
+    "unavailable",
+    "too-slow",
+    "internal-error",
+    "reprompt",
+    "or",
+    "card-title",
+    "button-health",
+    "button-deploy",
+    "button-alarms",
+    "button-more",
+    "button-cpu",
+    "button-memory",
+    "button-errors",
+    "button-latency",
+    "button-fleet",
+    "button-changes",
+    "button-yes",
+    "button-no",
+    "say-health",
+    "say-deploy",
+    "say-service-alarms",
+    "say-alarms",
+    "say-metric",
+    "say-why",
+    "say-fleet",
+    "say-changes",
+    "say-more",
+    "say-yes",
+    "say-no",
+    "console-service",
+    "console-alarm",
+    "console-alarms",
 ];
 
 /// Spoken answers aim for about this many words (DESIGN.md: voice answers stay short)...
@@ -94,7 +206,28 @@ pub struct Button {
     pub value: String,
 }
 
-/// An answer in words, for every surface at once.
+/// Which forms of the answer to render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forms {
+    /// Spoken sentences only (voice channels).
+    Voice,
+    /// Chat text, card and links only.
+    Text,
+    /// Both (`/v1/ask` returns text and SSML).
+    Both,
+}
+
+impl Forms {
+    fn voice(self) -> bool {
+        matches!(self, Forms::Voice | Forms::Both)
+    }
+
+    fn text(self) -> bool {
+        matches!(self, Forms::Text | Forms::Both)
+    }
+}
+
+/// An answer in words, for the surfaces asked for (the others are left empty).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rendered {
     /// Voice sentences, within the word budget, names in spoken form.
@@ -140,7 +273,10 @@ pub struct Renderer {
 impl std::fmt::Debug for Renderer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Renderer")
-            .field("locales", &self.bundles.iter().map(|(l, _)| l).collect::<Vec<_>>())
+            .field(
+                "locales",
+                &self.bundles.iter().map(|(l, _)| l).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -166,22 +302,20 @@ impl Renderer {
                     bundles.len() - 1
                 }
             };
-            let resource = FluentResource::try_new((*source).to_owned()).map_err(|(_, errors)| {
-                PromptError::Syntax {
-                    locale: (*locale).to_owned(),
-                    file: (*file).to_owned(),
-                    errors: errors
-                        .iter()
-                        .map(|e| format!("{e:?}"))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                }
-            })?;
+            let resource =
+                FluentResource::try_new((*source).to_owned()).map_err(|(_, errors)| {
+                    PromptError::Syntax {
+                        locale: (*locale).to_owned(),
+                        file: (*file).to_owned(),
+                        errors: errors
+                            .iter()
+                            .map(|e| format!("{e:?}"))
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    }
+                })?;
             bundles[index].1.add_resource(resource).map_err(|errors| {
-                let id = errors
-                    .first()
-                    .map(|e| format!("{e:?}"))
-                    .unwrap_or_default();
+                let id = errors.first().map(|e| format!("{e:?}")).unwrap_or_default();
                 PromptError::Duplicate {
                     locale: (*locale).to_owned(),
                     id,
@@ -208,9 +342,9 @@ impl Renderer {
             .unwrap_or(&self.bundles[0].1)
     }
 
-    /// Renders `answer` for voice and for chat in `locale`.
+    /// Renders `answer` in `locale`, in the forms asked for.
     #[must_use]
-    pub fn render(&self, answer: &Answer, locale: &str) -> Rendered {
+    pub fn render(&self, answer: &Answer, locale: &str, forms: Forms) -> Rendered {
         let bundle = self.bundle(locale);
         let voice = Say {
             bundle,
@@ -222,7 +356,11 @@ impl Renderer {
             mode: Mode::Text,
             region: self.region.as_deref(),
         };
-        let spoken_all = voice.sentences(answer);
+        let spoken_all = if forms.voice() {
+            voice.sentences(answer)
+        } else {
+            Vec::new()
+        };
         let budget = if answer.detail {
             VOICE_WORDS_DETAIL
         } else {
@@ -238,20 +376,28 @@ impl Renderer {
             words += n;
             spoken.push(sentence);
         }
-        let text_sentences = text.sentences(answer);
-        let extras = text.extras(answer);
+        let (text_sentences, extras) = if forms.text() {
+            (text.sentences(answer), text.extras(answer))
+        } else {
+            (Vec::new(), Vec::new())
+        };
         let mut full = text_sentences.join(" ");
         if !extras.is_empty() {
             full.push('\n');
             full.push_str(&extras.join("\n"));
         }
         let reprompt = match answer.next {
+            _ if !forms.voice() => None,
             Move::ElicitSlot(_) | Move::ConfirmIntent => spoken.last().cloned(),
             Move::ElicitIntent => Some(voice.msg("reprompt", &[])),
             _ => None,
         };
         Rendered {
-            card: text.card(answer, text_sentences.first().map(String::as_str)),
+            card: if forms.text() {
+                text.card(answer, text_sentences.first().map(String::as_str))
+            } else {
+                None
+            },
             spoken,
             text: full,
             text_sentences,
@@ -371,10 +517,19 @@ impl Say<'_> {
         match shown.len() {
             0 => String::new(),
             1 => shown.remove(0),
-            2 => self.msg("list-two", &[("first", s(shown[0].clone())), ("last", s(shown[1].clone()))]),
+            2 => self.msg(
+                "list-two",
+                &[
+                    ("first", s(shown[0].clone())),
+                    ("last", s(shown[1].clone())),
+                ],
+            ),
             _ => {
                 let last = shown.pop().unwrap_or_default();
-                self.msg("list-many", &[("first", s(shown.join(", "))), ("last", s(last))])
+                self.msg(
+                    "list-many",
+                    &[("first", s(shown.join(", "))), ("last", s(last))],
+                )
             }
         }
     }
@@ -385,7 +540,10 @@ impl Say<'_> {
             1 => items[0].clone(),
             _ => {
                 let (last, first) = items.split_last().unwrap_or((&items[0], &[]));
-                self.msg("or", &[("first", s(first.join(", "))), ("last", s(last.clone()))])
+                self.msg(
+                    "or",
+                    &[("first", s(first.join(", "))), ("last", s(last.clone()))],
+                )
             }
         }
     }
@@ -432,7 +590,11 @@ impl Say<'_> {
                 };
                 let mut out = vec![self.msg(
                     "alarm-state",
-                    &[("state", s(state)), ("name", s(name)), ("age", s(self.duration(r.age)))],
+                    &[
+                        ("state", s(state)),
+                        ("name", s(name)),
+                        ("age", s(self.duration(r.age))),
+                    ],
                 )];
                 if r.kind == AlarmKind::Composite {
                     out.push(self.msg("alarm-composite", &[]));
@@ -491,7 +653,10 @@ impl Say<'_> {
                 let names: Vec<String> = clusters.iter().map(|c| self.name(c)).collect();
                 vec![self.msg(
                     "which-cluster",
-                    &[("service", s(self.name(service))), ("clusters", s(self.list(&names, 5)))],
+                    &[
+                        ("service", s(self.name(service))),
+                        ("clusters", s(self.list(&names, 5))),
+                    ],
                 )]
             }
             Reply::WhichAlarm(alarms) => {
@@ -538,7 +703,13 @@ impl Say<'_> {
                 ("running", n(r.running)),
                 ("desired", n(r.desired)),
                 ("new", n(r.rollout.as_ref().map_or(0, |x| x.new_running))),
-                ("age", s(r.rollout.as_ref().map(|x| self.duration(x.age)).unwrap_or_default())),
+                (
+                    "age",
+                    s(r.rollout
+                        .as_ref()
+                        .map(|x| self.duration(x.age))
+                        .unwrap_or_default()),
+                ),
             ],
         );
         let mut out = Vec::new();
@@ -548,15 +719,28 @@ impl Say<'_> {
                     "health-alarms",
                     &[
                         ("count", n(firing.len() as f64)),
-                        ("age", s(firing.first().map(|(_, age)| self.duration(*age)).unwrap_or_default())),
+                        (
+                            "age",
+                            s(firing
+                                .first()
+                                .map(|(_, age)| self.duration(*age))
+                                .unwrap_or_default()),
+                        ),
                     ],
                 );
-                out.push(self.msg("health-summary", &[("verdict", s(verdict)), ("alarms", s(alarms))]));
+                out.push(self.msg(
+                    "health-summary",
+                    &[("verdict", s(verdict)), ("alarms", s(alarms))],
+                ));
                 if !firing.is_empty() && (detail || !self.voice()) {
-                    let names: Vec<String> = firing.iter().map(|(name, _)| self.name(name)).collect();
+                    let names: Vec<String> =
+                        firing.iter().map(|(name, _)| self.name(name)).collect();
                     out.push(self.msg(
                         "health-alarm-names",
-                        &[("count", n(names.len() as f64)), ("names", s(self.list(&names, self.max_items(detail))))],
+                        &[
+                            ("count", n(names.len() as f64)),
+                            ("names", s(self.list(&names, self.max_items(detail)))),
+                        ],
                     ));
                 }
             }
@@ -578,21 +762,32 @@ impl Say<'_> {
             if let Some((event, age)) = &r.last_event {
                 out.push(self.msg(
                     "health-last-event",
-                    &[("age", s(self.duration(*age))), ("event", s(tidy_event(event)))],
+                    &[
+                        ("age", s(self.duration(*age))),
+                        ("event", s(tidy_event(event))),
+                    ],
                 ));
             }
         }
         out
     }
 
-    fn deployment(&self, r: &crate::dialog::deployment_status::Report, detail: bool) -> Vec<String> {
+    fn deployment(
+        &self,
+        r: &crate::dialog::deployment_status::Report,
+        detail: bool,
+    ) -> Vec<String> {
         let mut args: Vec<(&str, FluentValue<'_>)> = vec![
             ("state", s(r.state.as_str())),
             ("service", s(self.service(&r.service))),
             ("taskdef", s(self.taskdef(&r.task_definition))),
         ];
         match &r.state {
-            State::InProgress { new_running, desired, age } => {
+            State::InProgress {
+                new_running,
+                desired,
+                age,
+            } => {
                 args.push(("new", n(*new_running)));
                 args.push(("desired", n(*desired)));
                 args.push(("age", s(self.duration(*age))));
@@ -600,7 +795,10 @@ impl Say<'_> {
             State::Completed { age } | State::Failed { age } => {
                 args.push(("age", s(self.duration(*age))));
             }
-            State::RolledBack { failed_task_definition, age } => {
+            State::RolledBack {
+                failed_task_definition,
+                age,
+            } => {
                 args.push(("failed", s(self.taskdef(failed_task_definition))));
                 args.push(("age", s(self.duration(*age))));
             }
@@ -608,7 +806,10 @@ impl Say<'_> {
         }
         let mut out = vec![self.msg("deploy-state", &args)];
         if let Some(reason) = &r.reason {
-            out.push(self.msg("deploy-reason", &[("reason", s(reason.trim_end_matches('.')))]));
+            out.push(self.msg(
+                "deploy-reason",
+                &[("reason", s(reason.trim_end_matches('.')))],
+            ));
         }
         if r.failed_tasks > 0 && (detail || !matches!(r.state, State::Completed { .. })) {
             out.push(self.msg("deploy-failed-tasks", &[("count", n(r.failed_tasks))]));
@@ -617,7 +818,10 @@ impl Say<'_> {
             for (event, age) in r.events.iter().take(if detail { 3 } else { 1 }) {
                 out.push(self.msg(
                     "deploy-event",
-                    &[("age", s(self.duration(*age))), ("event", s(tidy_event(event)))],
+                    &[
+                        ("age", s(self.duration(*age))),
+                        ("event", s(tidy_event(event))),
+                    ],
                 ));
             }
         }
@@ -635,9 +839,10 @@ impl Say<'_> {
             (None, true) => self.msg("alarms-none", &[]),
             (Some(scope), true) => self.msg("alarms-none-in", &[("scope", s(scope.clone()))]),
             (None, false) => self.msg("alarms-count", &[("count", count)]),
-            (Some(scope), false) => {
-                self.msg("alarms-count-in", &[("count", count), ("scope", s(scope.clone()))])
-            }
+            (Some(scope), false) => self.msg(
+                "alarms-count-in",
+                &[("count", count), ("scope", s(scope.clone()))],
+            ),
         }];
         if self.voice() {
             let max = if detail { 5 } else { 2 };
@@ -645,7 +850,10 @@ impl Say<'_> {
                 out.push(self.alarm_item(alarm));
             }
             if r.firing.len() > max {
-                out.push(self.msg("alarms-and-more", &[("count", n((r.firing.len() - max) as f64))]));
+                out.push(self.msg(
+                    "alarms-and-more",
+                    &[("count", n((r.firing.len() - max) as f64))],
+                ));
             }
         }
         out
@@ -656,7 +864,13 @@ impl Say<'_> {
             AlarmKind::Composite => "alarms-item-composite",
             AlarmKind::Metric => "alarms-item",
         };
-        self.msg(id, &[("name", s(self.name(&alarm.name))), ("age", s(self.duration(alarm.age)))])
+        self.msg(
+            id,
+            &[
+                ("name", s(self.name(&alarm.name))),
+                ("age", s(self.duration(alarm.age))),
+            ],
+        )
     }
 
     fn fleet(&self, r: &crate::dialog::fleet_summary::Report, detail: bool) -> Vec<String> {
@@ -666,11 +880,18 @@ impl Say<'_> {
         };
         let mut out = Vec::new();
         if r.problems.is_empty() {
-            out.push(self.msg("fleet-all-healthy", &[("scope", s(scope)), ("total", n(r.services as f64))]));
+            out.push(self.msg(
+                "fleet-all-healthy",
+                &[("scope", s(scope)), ("total", n(r.services as f64))],
+            ));
         } else {
             out.push(self.msg(
                 "fleet-healthy",
-                &[("scope", s(scope)), ("healthy", n(r.healthy as f64)), ("total", n(r.services as f64))],
+                &[
+                    ("scope", s(scope)),
+                    ("healthy", n(r.healthy as f64)),
+                    ("total", n(r.services as f64)),
+                ],
             ));
             if self.voice() {
                 for verdict in [Verdict::Down, Verdict::Degraded, Verdict::Deploying] {
@@ -705,7 +926,10 @@ impl Say<'_> {
         if r.changes.is_empty() {
             return vec![self.msg("changes-none", &[("window", window)])];
         }
-        let mut out = vec![self.msg("changes-count", &[("count", n(r.changes.len() as f64)), ("window", window)])];
+        let mut out = vec![self.msg(
+            "changes-count",
+            &[("count", n(r.changes.len() as f64)), ("window", window)],
+        )];
         if self.voice() {
             for change in r.changes.iter().take(self.max_items(detail)) {
                 out.push(self.change_item(change));
@@ -736,21 +960,37 @@ impl Say<'_> {
     fn extras(&self, answer: &Answer) -> Vec<String> {
         let mut out = Vec::new();
         match &answer.reply {
-            Reply::Health(r) => out.push(self.msg("console-service", &[("url", s(self.ecs_url(&r.service)))])),
-            Reply::Deployment(r) => out.push(self.msg("console-service", &[("url", s(self.ecs_url(&r.service)))])),
+            Reply::Health(r) => {
+                out.push(self.msg("console-service", &[("url", s(self.ecs_url(&r.service)))]))
+            }
+            Reply::Deployment(r) => {
+                out.push(self.msg("console-service", &[("url", s(self.ecs_url(&r.service)))]))
+            }
             Reply::Alarms(r) => {
                 for alarm in r.firing.iter().take(12) {
-                    let owner = alarm.service.as_ref().map(|svc| format!(" [{svc}]")).unwrap_or_default();
+                    let owner = alarm
+                        .service
+                        .as_ref()
+                        .map(|svc| format!(" [{svc}]"))
+                        .unwrap_or_default();
                     out.push(format!("• {}{owner}", self.alarm_item(alarm)));
                 }
                 if r.firing.len() > 12 {
-                    out.push(format!("• {}", self.msg("alarms-and-more", &[("count", n((r.firing.len() - 12) as f64))])));
+                    out.push(format!(
+                        "• {}",
+                        self.msg(
+                            "alarms-and-more",
+                            &[("count", n((r.firing.len() - 12) as f64))]
+                        )
+                    ));
                 }
                 if !r.firing.is_empty() {
                     out.push(self.msg("console-alarms", &[("url", s(self.alarms_url()))]));
                 }
             }
-            Reply::AlarmDetail(r) => out.push(self.msg("console-alarm", &[("url", s(self.alarm_url(&r.name)))])),
+            Reply::AlarmDetail(r) => {
+                out.push(self.msg("console-alarm", &[("url", s(self.alarm_url(&r.name)))]))
+            }
             Reply::Fleet(r) => {
                 for p in r.problems.iter().take(12) {
                     out.push(format!(
@@ -779,7 +1019,9 @@ impl Say<'_> {
     }
 
     fn region_query(&self) -> String {
-        self.region.map(|r| format!("?region={r}")).unwrap_or_default()
+        self.region
+            .map(|r| format!("?region={r}"))
+            .unwrap_or_default()
     }
 
     fn ecs_url(&self, service: &ServiceRef) -> String {
@@ -812,9 +1054,16 @@ impl Say<'_> {
             text: self.msg(label, &[]),
             value: say,
         };
-        let say_svc = |id: &str, svc: &ServiceRef| self.msg(id, &[("service", s(svc.name.clone()))]);
+        let say_svc =
+            |id: &str, svc: &ServiceRef| self.msg(id, &[("service", s(svc.name.clone()))]);
         let metric = |svc: &ServiceRef, kind: MetricKind| {
-            self.msg("say-metric", &[("metric", s(kind.slot_value())), ("service", s(svc.name.clone()))])
+            self.msg(
+                "say-metric",
+                &[
+                    ("metric", s(kind.slot_value())),
+                    ("service", s(svc.name.clone())),
+                ],
+            )
         };
         let more = || b("button-more", self.msg("say-more", &[]));
         let (kind, buttons) = match &answer.reply {
@@ -922,7 +1171,10 @@ impl Say<'_> {
             ),
             Reply::DidYouMean(_) => (
                 "other",
-                vec![b("button-yes", self.msg("say-yes", &[])), b("button-no", self.msg("say-no", &[]))],
+                vec![
+                    b("button-yes", self.msg("say-yes", &[])),
+                    b("button-no", self.msg("say-no", &[])),
+                ],
             ),
             Reply::Ask(Slot::Metric) | Reply::UnknownMetric(_) => (
                 "metric",
@@ -1008,7 +1260,10 @@ mod tests {
     fn names_are_read_naturally() {
         assert_eq!(spoken_name("payments-api"), "payments API");
         assert_eq!(spoken_name("ml-scoring"), "ML scoring");
-        assert_eq!(spoken_name("checkout-p99-latency-high"), "checkout P99 latency high");
+        assert_eq!(
+            spoken_name("checkout-p99-latency-high"),
+            "checkout P99 latency high"
+        );
     }
 
     #[test]
@@ -1018,7 +1273,9 @@ mod tests {
             "has started 1 tasks"
         );
         assert_eq!(
-            tidy_event("(service recommendations) is unable to consistently start tasks successfully."),
+            tidy_event(
+                "(service recommendations) is unable to consistently start tasks successfully."
+            ),
             "is unable to consistently start tasks successfully"
         );
     }
@@ -1036,7 +1293,10 @@ mod tests {
                 && bundle.has_message(quoted);
             if looks_like_id {
                 found += 1;
-                assert!(MESSAGE_IDS.contains(&quoted), "`{quoted}` is used but not in MESSAGE_IDS");
+                assert!(
+                    MESSAGE_IDS.contains(&quoted),
+                    "`{quoted}` is used but not in MESSAGE_IDS"
+                );
             }
         }
         assert!(found > 40, "found only {found} ids");

@@ -190,7 +190,8 @@ fn clean(text: &str) -> String {
             space = !out.is_empty();
             continue;
         }
-        if (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+        if (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+            || matches!(c, '\u{FFFE}' | '\u{FFFF}')
         {
             continue;
         }
@@ -239,7 +240,12 @@ mod tests {
         assert!(!neural.build().as_str().contains("emphasis"));
         let mut standard = SsmlBuilder::new(Engine::PollyStandard);
         standard.emphasised_sentence("Checkout is down.");
-        assert!(standard.build().as_str().contains("<emphasis level=\"moderate\">"));
+        assert!(
+            standard
+                .build()
+                .as_str()
+                .contains("<emphasis level=\"moderate\">")
+        );
     }
 
     #[test]
@@ -248,14 +254,20 @@ mod tests {
         assert!(b.sentence("Checkout is degraded."));
         assert!(!b.sentence("Two of three tasks are running right now."));
         assert!(b.truncated());
-        assert_eq!(b.build().as_str(), "<speak><s>Checkout is degraded.</s></speak>");
+        assert_eq!(
+            b.build().as_str(),
+            "<speak><s>Checkout is degraded.</s></speak>"
+        );
     }
 
     #[test]
     fn an_overlong_first_sentence_is_cut_at_a_word() {
         let mut b = SsmlBuilder::with_limits(Engine::PollyNeural, 1000, 20);
         b.sentence("one two three four five six seven eight");
-        assert_eq!(b.build().as_str(), "<speak><s>one two three four…</s></speak>");
+        assert_eq!(
+            b.build().as_str(),
+            "<speak><s>one two three four…</s></speak>"
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests: the app on the demo fleet with a fixed clock,
 //! in-process or served on a loopback port.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -17,13 +17,19 @@ use opsvoice::speech::Renderer;
 pub const NOW: u64 = 1_795_341_600;
 
 pub fn clock() -> Arc<dyn Clock> {
-    Arc::new(FixedClock(SystemTime::UNIX_EPOCH + Duration::from_secs(NOW)))
+    Arc::new(FixedClock(
+        SystemTime::UNIX_EPOCH + Duration::from_secs(NOW),
+    ))
 }
 
 pub fn assistant() -> Arc<Assistant> {
     let clock = clock();
     let dialog = Dialog::new(Arc::new(DemoFleet::new(clock.clone())), clock);
-    Assistant::new(dialog, Renderer::embedded(None).unwrap(), Nlu::embedded().unwrap())
+    Assistant::new(
+        dialog,
+        Renderer::embedded(None).unwrap(),
+        Nlu::embedded().unwrap(),
+    )
 }
 
 pub struct Reply {
@@ -61,10 +67,10 @@ pub fn demo_app() -> DemoApp {
     }
 }
 
-/// Reads a shared fixture (../shared/fixtures).
+/// Reads a fixture from tests/fixtures (copies of the shared ones; see `fixtures.rs`).
 pub fn fixture(path: &str) -> serde_json::Value {
     let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures")
+        .join("tests/fixtures")
         .join(path);
     let raw = std::fs::read_to_string(&full)
         .unwrap_or_else(|e| panic!("fixture {}: {e}", full.display()));
@@ -79,7 +85,11 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
         self.post_raw(path, serde_json::to_vec(body).unwrap()).await
     }
 
@@ -94,13 +104,18 @@ impl TestApp {
             .unwrap();
         let status = response.status().as_u16();
         let text = response.text().await.unwrap();
-        let json = serde_json::from_str(&text)
-            .unwrap_or_else(|_| panic!("{path} answered {status} with a body that is not JSON: {text:?}"));
+        let json = serde_json::from_str(&text).unwrap_or_else(|_| {
+            panic!("{path} answered {status} with a body that is not JSON: {text:?}")
+        });
         (status, json)
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
     }
 }
 
@@ -142,14 +157,29 @@ pub fn assert_valid_lex_response(r: &serde_json::Value) {
     let action = &state["dialogAction"];
     let kind = action["type"].as_str().expect("dialogAction.type");
     assert!(
-        ["Close", "ConfirmIntent", "Delegate", "ElicitIntent", "ElicitSlot"].contains(&kind),
+        [
+            "Close",
+            "ConfirmIntent",
+            "Delegate",
+            "ElicitIntent",
+            "ElicitSlot"
+        ]
+        .contains(&kind),
         "bad type {kind}"
     );
     if kind == "ElicitSlot" {
-        assert!(action["slotToElicit"].as_str().is_some_and(|s| !s.is_empty()), "ElicitSlot needs slotToElicit");
+        assert!(
+            action["slotToElicit"]
+                .as_str()
+                .is_some_and(|s| !s.is_empty()),
+            "ElicitSlot needs slotToElicit"
+        );
     }
     if !["Delegate", "ElicitIntent"].contains(&kind) {
-        assert!(state["intent"]["name"].as_str().is_some(), "{kind} needs an intent: {r}");
+        assert!(
+            state["intent"]["name"].as_str().is_some(),
+            "{kind} needs an intent: {r}"
+        );
     }
     if kind == "Close" {
         let s = state["intent"]["state"].as_str().unwrap();
@@ -164,7 +194,11 @@ pub fn assert_valid_lex_response(r: &serde_json::Value) {
         match m["contentType"].as_str().unwrap() {
             "PlainText" | "SSML" | "CustomPayload" => {
                 let c = m["content"].as_str().unwrap();
-                assert!((1..=1024).contains(&utf16(c)), "content length {}", utf16(c));
+                assert!(
+                    (1..=1024).contains(&utf16(c)),
+                    "content length {}",
+                    utf16(c)
+                );
                 if m["contentType"] == "SSML" {
                     assert_valid_ssml(c);
                 }
@@ -188,22 +222,43 @@ pub fn assert_valid_lex_response(r: &serde_json::Value) {
             other => panic!("bad contentType {other}"),
         }
     }
-    let attrs = state["sessionAttributes"].as_object().expect("sessionAttributes");
-    let attr_bytes: usize = attrs.iter().map(|(k, v)| k.len() + v.as_str().expect("string attribute").len()).sum();
+    let attrs = state["sessionAttributes"]
+        .as_object()
+        .expect("sessionAttributes");
+    let attr_bytes: usize = attrs
+        .iter()
+        .map(|(k, v)| k.len() + v.as_str().expect("string attribute").len())
+        .sum();
     assert!(attr_bytes <= 12 * 1024);
-    assert!(!attrs.contains_key("authorization"), "a credential was echoed");
+    assert!(
+        !attrs.contains_key("authorization"),
+        "a credential was echoed"
+    );
 }
 
 /// The tags Polly's neural voices accept (REFERENCE.md); we emit a subset.
 pub const NEURAL_SAFE_TAGS: &[&str] = &[
-    "speak", "s", "p", "break", "lang", "mark", "prosody", "say-as", "sub", "w", "amazon:domain",
+    "speak",
+    "s",
+    "p",
+    "break",
+    "lang",
+    "mark",
+    "prosody",
+    "say-as",
+    "sub",
+    "w",
+    "amazon:domain",
 ];
 
 /// Parses SSML as XML: one `<speak>` root, neural-safe tags only, within Polly's limits.
 /// Returns the text content.
 pub fn assert_valid_ssml(ssml: &str) -> String {
     use quick_xml::events::Event;
-    assert!(ssml.starts_with("<speak>"), "does not start with <speak>: {ssml}");
+    assert!(
+        ssml.starts_with("<speak>"),
+        "does not start with <speak>: {ssml}"
+    );
     assert!(ssml.chars().count() <= 6000, "over 6000 characters");
     let mut reader = quick_xml::Reader::from_str(ssml);
     let mut depth = 0usize;
@@ -213,7 +268,10 @@ pub fn assert_valid_ssml(ssml: &str) -> String {
         match reader.read_event() {
             Ok(Event::Start(e)) => {
                 let name = String::from_utf8(e.name().as_ref().to_vec()).unwrap();
-                assert!(NEURAL_SAFE_TAGS.contains(&name.as_str()), "tag <{name}> is not neural-safe");
+                assert!(
+                    NEURAL_SAFE_TAGS.contains(&name.as_str()),
+                    "tag <{name}> is not neural-safe"
+                );
                 if depth == 0 {
                     roots += 1;
                     assert_eq!(name, "speak");
@@ -222,7 +280,10 @@ pub fn assert_valid_ssml(ssml: &str) -> String {
             }
             Ok(Event::Empty(e)) => {
                 let name = String::from_utf8(e.name().as_ref().to_vec()).unwrap();
-                assert!(NEURAL_SAFE_TAGS.contains(&name.as_str()), "tag <{name}/> is not neural-safe");
+                assert!(
+                    NEURAL_SAFE_TAGS.contains(&name.as_str()),
+                    "tag <{name}/> is not neural-safe"
+                );
                 assert!(depth > 0);
             }
             Ok(Event::End(_)) => depth -= 1,
