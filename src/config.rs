@@ -84,6 +84,8 @@ pub struct Config {
     pub backend: Backend,
     /// ECS clusters to watch; `None` means all (ListClusters).
     pub clusters: Option<Vec<String>>,
+    /// Also tie alarms to services by name (`<service>-...`), not only by dimensions.
+    pub alarm_name_match: bool,
     pub cognito: Cognito,
     pub policy_file: Option<PathBuf>,
     pub alexa: Alexa,
@@ -106,6 +108,7 @@ impl Default for Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
             backend: Backend::Demo,
             clusters: None,
+            alarm_name_match: true,
             cognito: Cognito::default(),
             policy_file: None,
             alexa: Alexa::default(),
@@ -146,6 +149,7 @@ struct FileConfig {
     addr: Option<String>,
     backend: Option<String>,
     clusters: Option<Vec<String>>,
+    alarm_name_match: Option<bool>,
     cognito_user_pool_id: Option<String>,
     cognito_client_ids: Option<Vec<String>>,
     cognito_region: Option<String>,
@@ -237,6 +241,20 @@ impl Config {
             .map(|v| list(&v))
             .or(f.clusters)
             .filter(|v| !v.is_empty());
+        if let Some(v) = var("OPSVOICE_ALARM_NAME_MATCH") {
+            c.alarm_name_match = match v.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => true,
+                "false" | "0" | "no" | "off" => false,
+                other => {
+                    return Err(ConfigError::Invalid {
+                        name: "OPSVOICE_ALARM_NAME_MATCH",
+                        problem: format!("`{other}` is not true or false"),
+                    });
+                }
+            };
+        } else if let Some(v) = f.alarm_name_match {
+            c.alarm_name_match = v;
+        }
         c.cognito = Cognito {
             user_pool_id: var("OPSVOICE_COGNITO_USER_POOL_ID").or(f.cognito_user_pool_id),
             client_ids: var("OPSVOICE_COGNITO_CLIENT_IDS")

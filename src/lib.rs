@@ -37,21 +37,70 @@ pub enum StartError {
     #[error("the conversation model is invalid: {0}")]
     Model(#[from] nlu::ModelError),
     #[error(
-        "OPSVOICE_BACKEND=aws is not available in this build yet; unset it to serve the demo fleet"
+        "OPSVOICE_BACKEND=aws serves live data, which must only reach verified Cognito users, \
+         and this build cannot verify sign-ins yet. Use `opsvoice ask` with your own AWS \
+         credentials, or serve the demo fleet"
     )]
-    AwsBackendUnavailable,
+    NoVerifiedCallers,
 }
 
 /// Builds the assistant the configuration describes, measuring time with `clock`.
 ///
+/// With `aws`, the AWS SDK configuration is loaded the standard way (credential and region
+/// chain, `AWS_ENDPOINT_URL`), and the live source is put behind the cache.
+///
 /// # Errors
-/// Invalid embedded prompts or model (caught by `opsvoice check` and the tests), or a
-/// backend this build cannot serve.
-pub fn assistant(config: &Config, clock: Arc<dyn Clock>) -> Result<Arc<Assistant>, StartError> {
+/// Invalid embedded prompts or model (caught by `opsvoice check` and the tests).
+pub async fn assistant(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<Assistant>, StartError> {
     let ops: Arc<dyn ops::OpsSource> = match config.backend {
         Backend::Demo => Arc::new(ops::demo::DemoFleet::new(clock.clone())),
-        Backend::Aws => return Err(StartError::AwsBackendUnavailable),
+        Backend::Aws => {
+            let sdk = ops::aws::sdk_config().await;
+            let aws = ops::aws::AwsOps::new(
+                aws_sdk_ecs::Client::new(&sdk),
+                aws_sdk_cloudwatch::Client::new(&sdk),
+                config.clusters.clone(),
+                ops::aws::Association {
+                    by_name_prefix: config.alarm_name_match,
+                },
+                clock.clone(),
+            );
+            Arc::new(cached(Arc::new(aws), clock.clone(), config))
+        }
     };
+    assemble(ops, clock, config)
+}
+
+/// The cache settings for `config`: upstream fetches must give up in time for a stale
+/// answer to make the answer deadline.
+#[must_use]
+pub fn cached(
+    source: Arc<dyn ops::OpsSource>,
+    clock: Arc<dyn Clock>,
+    config: &Config,
+) -> ops::cache::CachedOps {
+    let settings = ops::cache::Settings {
+        upstream_deadline: config
+            .answer_deadline
+            .saturating_sub(std::time::Duration::from_millis(500))
+            .max(std::time::Duration::from_millis(100)),
+        ..ops::cache::Settings::default()
+    };
+    ops::cache::CachedOps::new(source, clock, settings)
+}
+
+/// The assistant over any data source (what tests use to put moto or a fake behind it).
+///
+/// # Errors
+/// Invalid embedded prompts or model.
+pub fn assemble(
+    ops: Arc<dyn ops::OpsSource>,
+    clock: Arc<dyn Clock>,
+    config: &Config,
+) -> Result<Arc<Assistant>, StartError> {
     let dialog = Dialog::new(ops, clock);
     let renderer = speech::Renderer::embedded(config.region.clone())?;
     let nlu = nlu::Nlu::embedded()?;
@@ -60,4 +109,16 @@ pub fn assistant(config: &Config, clock: Arc<dyn Clock>) -> Result<Arc<Assistant
         a.deadline = config.answer_deadline;
     }
     Ok(assistant)
+}
+
+/// Whether `serve` may run with this configuration: live data is never served to callers
+/// who are not verified.
+///
+/// # Errors
+/// [`StartError::NoVerifiedCallers`] for the `aws` backend until sign-in verification exists.
+pub fn check_servable(config: &Config) -> Result<(), StartError> {
+    match config.backend {
+        Backend::Demo => Ok(()),
+        Backend::Aws => Err(StartError::NoVerifiedCallers),
+    }
 }

@@ -89,7 +89,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(url) => ask_remote(&url, &request).await?,
                 None => {
                     opsvoice::telemetry::init_with(config.log_format, "warn");
-                    let assistant = opsvoice::assistant(&config, Arc::new(SystemClock))?;
+                    let assistant = opsvoice::assistant(&config, Arc::new(SystemClock)).await?;
                     assistant.ask(request).await?
                 }
             };
@@ -109,6 +109,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     opsvoice::telemetry::init(config.log_format);
+    opsvoice::check_servable(&config)?;
     match config.backend {
         Backend::Demo => tracing::info!(
             "serving the embedded demo fleet: simulated data, anonymous callers allowed (set OPSVOICE_BACKEND=aws for live data)"
@@ -118,7 +119,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     for warning in config.warnings() {
         tracing::warn!("{warning}");
     }
-    let assistant = opsvoice::assistant(&config, Arc::new(SystemClock))?;
+    let assistant = opsvoice::assistant(&config, Arc::new(SystemClock)).await?;
     let state = opsvoice::server::AppState {
         assistant,
         metrics: opsvoice::telemetry::metrics(),

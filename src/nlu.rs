@@ -726,6 +726,7 @@ mod tests {
                 ServiceRef::new("prod", "payments"),
             ],
             alarms: vec!["checkout-p99-latency-high".into()],
+            partial: false,
         }
     }
 

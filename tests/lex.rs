@@ -300,7 +300,11 @@ impl OpsSource for Broken {
             clusters: vec!["prod".into()],
             services: vec![ServiceRef::new("prod", "checkout")],
             alarms: vec![],
+            partial: false,
         }))
+    }
+    async fn clusters(&self) -> Result<Arc<Vec<String>>, OpsError> {
+        Ok(Arc::new(vec!["prod".into()]))
     }
     async fn services(&self, _: &str) -> Result<Vec<ServiceStatus>, OpsError> {
         self.fail().await
@@ -349,7 +353,9 @@ impl Broken {
             }
             _ => Err(OpsError::Unavailable {
                 api: "ecs:DescribeServices",
-                source: "connection refused".into(),
+                source: Arc::from(Box::<dyn std::error::Error + Send + Sync>::from(
+                    "connection refused",
+                )),
             }),
         }
     }

@@ -21,6 +21,7 @@ unavailable = I can't reach { $system } right now, so I can't answer that. Pleas
 too-slow = That took too long to look up. Please ask again.
 internal-error = Sorry, something went wrong on my side. Please ask again.
 reprompt = What else would you like to know?
+stale = I can't reach { $system } right now, so this is from { $age } ago.
 or = { $first } or { $last }
 
 # Slack card titles and buttons. A button's value is what the user "says" by pressing it.

@@ -6,6 +6,7 @@ health-verdict = { $verdict ->
        *[other] { $service } is healthy: all { $desired } tasks running
     }
     [degraded] { $service } is degraded: { $running } of { $desired } tasks running
+    [degraded-alarms] { $service } is degraded: all { $desired } tasks running
     [down] { $service } is down: { $running } of { $desired } tasks running
     [deploying] { $service } is deploying: { $new } of { $desired } new tasks up after { $age }
    *[scaled-to-zero] { $service } is scaled to zero, with no tasks meant to run

@@ -34,8 +34,8 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
         None
     };
     let cluster = if turn.slots.contains_key(&Slot::Cluster) {
-        let catalog = ops.catalog().await?;
-        need!(dialog.target_cluster(turn, &catalog))
+        let clusters = ops.clusters().await?;
+        need!(dialog.target_cluster(turn, &clusters))
     } else {
         None
     };

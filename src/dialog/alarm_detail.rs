@@ -20,8 +20,8 @@ pub struct Report {
     /// The state reason, without CloudWatch's "Threshold Crossed:" preamble.
     pub reason: String,
     pub service: Option<ServiceRef>,
-    /// State changes in the last 24 hours.
-    pub changes_today: usize,
+    /// State changes in the last 24 hours; `None` when the history was unavailable.
+    pub changes_today: Option<usize>,
 }
 
 pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsError> {
@@ -34,9 +34,8 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
     let report = Report {
         changes_today: detail
             .history
-            .iter()
-            .filter(|t| dialog.age(t.at) <= day)
-            .count(),
+            .as_ref()
+            .map(|h| h.iter().filter(|t| dialog.age(t.at) <= day).count()),
         age: dialog.age(alarm.since),
         reason: alarm
             .reason

@@ -36,10 +36,9 @@ pub struct Report {
 
 pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsError> {
     let ops = dialog.ops();
-    let catalog = ops.catalog().await?;
-    let cluster = need!(dialog.target_cluster(turn, &catalog));
-    let clusters: Vec<&String> = catalog
-        .clusters
+    let all = ops.clusters().await?;
+    let cluster = need!(dialog.target_cluster(turn, &all));
+    let clusters: Vec<&String> = all
         .iter()
         .filter(|c| cluster.as_ref().is_none_or(|want| want == *c))
         .collect();

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 pub use context::{Pending, SessionContext};
 use resolve::Match;
 
-use crate::ops::{Catalog, Clock, MetricKind, OpsError, OpsSource, ServiceRef};
+use crate::ops::{Clock, MetricKind, OpsError, OpsSource, ServiceRef};
 
 /// Everything a user can ask. The names are the contract shared with Lex, Alexa and `intents/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -312,6 +312,8 @@ pub struct Answer {
     /// The context to carry into the next turn.
     pub context: SessionContext,
     pub detail: bool,
+    /// Set when part of the answer came from stale data because an upstream failed.
+    pub stale: Option<crate::ops::freshness::Stale>,
 }
 
 impl Answer {
@@ -325,6 +327,7 @@ impl Answer {
             next,
             context: turn.context.clone(),
             detail: turn.detail,
+            stale: None,
         }
     }
 
@@ -389,8 +392,16 @@ impl Dialog {
         &self.ops
     }
 
-    /// Answers one turn. Never fails: upstream errors become a spoken [`Reply::Unavailable`].
+    /// Answers one turn. Never fails: upstream errors become a spoken [`Reply::Unavailable`],
+    /// and an answer built from stale data says how old it is.
     pub async fn respond(&self, turn: Turn) -> Answer {
+        let (mut answer, stale) = crate::ops::freshness::observe(self.respond_now(turn)).await;
+        // Old data matters once it is older than the freshest cache would hold anyway.
+        answer.stale = stale.filter(|s| s.age >= Duration::from_secs(30));
+        answer
+    }
+
+    async fn respond_now(&self, turn: Turn) -> Answer {
         let turn = match self.resume(turn) {
             Ok(turn) => turn,
             Err(answer) => return *answer,
@@ -420,7 +431,7 @@ impl Dialog {
                 again.intent = last.intent;
                 again.slots = last.slots;
                 again.detail = true;
-                self.respond(again).await
+                self.respond_now(again).await
             }
             None => builtins::answer(&turn),
         }
@@ -510,7 +521,7 @@ impl Dialog {
             ))));
         };
         let catalog = self.ops.catalog().await?;
-        let cluster = match self.target_cluster(turn, &catalog) {
+        let cluster = match self.target_cluster(turn, &catalog.clusters) {
             Need::Have(cluster) => cluster,
             Need::Ask(answer) => return Ok(Need::Ask(answer)),
         };
@@ -579,11 +590,11 @@ impl Dialog {
     }
 
     /// The `cluster` slot resolved against the catalog; `None` when not given.
-    pub(crate) fn target_cluster(&self, turn: &Turn, catalog: &Catalog) -> Need<Option<String>> {
+    pub(crate) fn target_cluster(&self, turn: &Turn, clusters: &[String]) -> Need<Option<String>> {
         let Some(spoken) = turn.slots.get(&Slot::Cluster) else {
             return Need::Have(None);
         };
-        match resolve::resolve(spoken, &catalog.clusters, String::as_str) {
+        match resolve::resolve(spoken, clusters, String::as_str) {
             Match::Found(cluster) | Match::Likely(cluster) => Need::Have(Some(cluster.clone())),
             _ => {
                 let mut turn = turn.clone();

@@ -169,6 +169,7 @@ mod tests {
                 updated_at: SystemTime::UNIX_EPOCH,
             }],
             events: vec![],
+            target_groups: vec![],
         }
     }
 

@@ -31,8 +31,8 @@ pub struct Report {
 pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsError> {
     let ops = dialog.ops();
     let cluster = if turn.slots.contains_key(&Slot::Cluster) {
-        let catalog = ops.catalog().await?;
-        need!(dialog.target_cluster(turn, &catalog))
+        let clusters = ops.clusters().await?;
+        need!(dialog.target_cluster(turn, &clusters))
     } else {
         None
     };

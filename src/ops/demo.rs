@@ -224,6 +224,7 @@ impl DemoFleet {
                 .map(|s| ServiceRef::new(s.cluster, s.name))
                 .collect(),
             alarms: ALARMS.iter().map(|a| a.name.to_owned()).collect(),
+            partial: false,
         };
         Self {
             clock,
@@ -445,6 +446,15 @@ impl DemoFleet {
             pending,
             deployments,
             events,
+            target_groups: if spec.behind_load_balancer {
+                vec![format!(
+                    "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/{}/{:016x}",
+                    spec.name,
+                    hash(spec.name)
+                )]
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -599,6 +609,10 @@ impl OpsSource for DemoFleet {
         Ok(self.catalog.clone())
     }
 
+    async fn clusters(&self) -> Result<Arc<Vec<String>>, OpsError> {
+        Ok(Arc::new(self.catalog.clusters.clone()))
+    }
+
     async fn services(&self, cluster: &str) -> Result<Vec<ServiceStatus>, OpsError> {
         Ok(FLEET
             .iter()
@@ -632,14 +646,15 @@ impl OpsSource for DemoFleet {
     async fn alarm(&self, name: &str) -> Result<Option<AlarmDetail>, OpsError> {
         Ok(ALARMS.iter().find(|a| a.name == name).map(|a| AlarmDetail {
             alarm: self.alarm_from(a),
-            history: a
-                .history
-                .iter()
-                .map(|(ago, summary)| AlarmTransition {
-                    at: self.ago(*ago),
-                    summary: (*summary).to_owned(),
-                })
-                .collect(),
+            history: Some(
+                a.history
+                    .iter()
+                    .map(|(ago, summary)| AlarmTransition {
+                        at: self.ago(*ago),
+                        summary: (*summary).to_owned(),
+                    })
+                    .collect(),
+            ),
         }))
     }
 

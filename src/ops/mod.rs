@@ -4,9 +4,13 @@
 //! Types here are what the dialog reasons about. They say nothing about the wire:
 //! ECS and CloudWatch shapes are mapped into them by each implementation.
 
+pub mod aws;
+pub mod cache;
 pub mod demo;
+pub mod freshness;
 
 use std::fmt;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -36,6 +40,36 @@ pub struct FixedClock(pub SystemTime);
 impl Clock for FixedClock {
     fn now(&self) -> SystemTime {
         self.0
+    }
+}
+
+/// A clock that moves only when told to (tests of TTLs and ages).
+#[derive(Debug)]
+pub struct ManualClock(Mutex<SystemTime>);
+
+impl ManualClock {
+    /// A clock standing at `start`.
+    #[must_use]
+    pub fn new(start: SystemTime) -> Self {
+        Self(Mutex::new(start))
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: Duration) {
+        let mut now = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *now += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> SystemTime {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -76,6 +110,9 @@ pub struct Catalog {
     pub clusters: Vec<String>,
     pub services: Vec<ServiceRef>,
     pub alarms: Vec<String>,
+    /// Some names could not be listed (e.g. CloudWatch was down, so no alarms); the cache
+    /// keeps a partial catalog only briefly.
+    pub partial: bool,
 }
 
 /// `PRIMARY` is the deployment ECS is moving towards; `ACTIVE` ones are being drained.
@@ -128,6 +165,9 @@ pub struct ServiceStatus {
     pub deployments: Vec<Deployment>,
     /// Newest first.
     pub events: Vec<ServiceEvent>,
+    /// ARNs of the load balancer target groups in front of the service (for 5xx,
+    /// latency and request metrics).
+    pub target_groups: Vec<String>,
 }
 
 impl ServiceStatus {
@@ -177,11 +217,12 @@ pub struct AlarmTransition {
     pub summary: String,
 }
 
-/// An alarm plus its recent history, newest first.
+/// An alarm plus its recent history, newest first (`None` when the history could not be
+/// read; the answer then says nothing about it rather than something false).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlarmDetail {
     pub alarm: Alarm,
-    pub history: Vec<AlarmTransition>,
+    pub history: Option<Vec<AlarmTransition>>,
 }
 
 /// The metrics a user can ask about (the `metric` slot).
@@ -298,14 +339,15 @@ pub struct DeploymentRecord {
     pub reason: Option<String>,
 }
 
-/// Why the source could not answer.
-#[derive(Debug, thiserror::Error)]
+/// Why the source could not answer. Cheap to clone, so one failed upstream call can be
+/// handed to every caller that was waiting on it.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum OpsError {
     #[error("{api} is unavailable")]
     Unavailable {
         api: &'static str,
         #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        source: Arc<dyn std::error::Error + Send + Sync>,
     },
     #[error("{api} throttled the request")]
     Throttled { api: &'static str },
@@ -322,11 +364,13 @@ impl OpsError {
             | OpsError::Throttled { api }
             | OpsError::Timeout { api, .. } => api,
         };
-        if api.starts_with("ecs") || api.starts_with("ECS") {
-            "ECS"
-        } else {
-            "CloudWatch"
-        }
+        // SDK calls are named "service:Operation"; the cache names what it fetched.
+        let cloudwatch = api.starts_with("cloudwatch")
+            || matches!(
+                *api,
+                "firing_alarms" | "service_alarms" | "alarm" | "metric"
+            );
+        if cloudwatch { "CloudWatch" } else { "ECS" }
     }
 }
 
@@ -343,7 +387,13 @@ pub trait OpsSource: Send + Sync + fmt::Debug {
     ///
     /// # Errors
     /// When the upstream listing fails.
-    async fn catalog(&self) -> Result<std::sync::Arc<Catalog>, OpsError>;
+    async fn catalog(&self) -> Result<Arc<Catalog>, OpsError>;
+
+    /// The clusters watched (cheaper than the whole catalog).
+    ///
+    /// # Errors
+    /// When ECS cannot be reached.
+    async fn clusters(&self) -> Result<Arc<Vec<String>>, OpsError>;
 
     /// The current state of every service in `cluster`.
     ///

@@ -139,6 +139,7 @@ pub const MESSAGE_IDS: &[&str] = &[
     "too-slow",
     "internal-error",
     "reprompt",
+    "stale",
     "or",
     "card-title",
     "button-health",
@@ -356,8 +357,22 @@ impl Renderer {
             mode: Mode::Text,
             region: self.region.as_deref(),
         };
+        let stale = |say: &Say<'_>| {
+            answer.stale.map(|stale| {
+                say.msg(
+                    "stale",
+                    &[
+                        ("system", s(stale.system)),
+                        ("age", s(say.duration(stale.age))),
+                    ],
+                )
+            })
+        };
         let spoken_all = if forms.voice() {
-            voice.sentences(answer)
+            stale(&voice)
+                .into_iter()
+                .chain(voice.sentences(answer))
+                .collect()
         } else {
             Vec::new()
         };
@@ -377,7 +392,13 @@ impl Renderer {
             spoken.push(sentence);
         }
         let (text_sentences, extras) = if forms.text() {
-            (text.sentences(answer), text.extras(answer))
+            (
+                stale(&text)
+                    .into_iter()
+                    .chain(text.sentences(answer))
+                    .collect(),
+                text.extras(answer),
+            )
         } else {
             (Vec::new(), Vec::new())
         };
@@ -605,7 +626,9 @@ impl Say<'_> {
                 if let Some(service) = &r.service {
                     out.push(self.msg("alarm-service", &[("service", s(self.service(service)))]));
                 }
-                out.push(self.msg("alarm-changes", &[("count", n(r.changes_today as f64))]));
+                if let Some(changes) = r.changes_today {
+                    out.push(self.msg("alarm-changes", &[("count", n(changes as f64))]));
+                }
                 out
             }
             Reply::Metric(r) => {
@@ -695,10 +718,15 @@ impl Say<'_> {
 
     fn health(&self, r: &crate::dialog::service_health::Report, detail: bool) -> Vec<String> {
         let service = self.service(&r.service);
+        let verdict_key = if r.verdict == Verdict::Degraded && r.running >= r.desired {
+            "degraded-alarms"
+        } else {
+            r.verdict.as_str()
+        };
         let verdict = self.msg(
             "health-verdict",
             &[
-                ("verdict", s(r.verdict.as_str())),
+                ("verdict", s(verdict_key)),
                 ("service", s(service)),
                 ("running", n(r.running)),
                 ("desired", n(r.desired)),

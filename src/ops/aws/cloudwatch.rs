@@ -1,0 +1,372 @@
+//! CloudWatch: alarms (metric and composite, all pages, associated with services by
+//! dimensions or name), alarm history, and metric series through GetMetricData.
+
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_cloudwatch::primitives::DateTime;
+use aws_sdk_cloudwatch::types::{
+    AlarmType, Dimension, DimensionFilter, HistoryItemType, Metric, MetricDataQuery, MetricStat,
+    ScanBy, StateValue,
+};
+
+use super::AwsOps;
+use crate::ops::{
+    Alarm, AlarmDetail, AlarmKind, AlarmState, AlarmTransition, MetricKind, MetricSeries,
+    MetricUnit, OpsError, OpsSource, ServiceRef,
+};
+
+/// GetMetricData accepts at most 500 queries a call.
+pub const MAX_QUERIES: usize = 500;
+
+fn time(t: Option<&DateTime>) -> SystemTime {
+    t.and_then(|t| SystemTime::try_from(*t).ok())
+        .unwrap_or(SystemTime::UNIX_EPOCH)
+}
+
+fn state(s: Option<&StateValue>) -> AlarmState {
+    match s {
+        Some(StateValue::Alarm) => AlarmState::Alarm,
+        Some(StateValue::Ok) => AlarmState::Ok,
+        _ => AlarmState::InsufficientData,
+    }
+}
+
+/// Whether an alarm's name marks it as `service`'s: `<service>-...` or `<cluster>-<service>-...`.
+pub(super) fn named_for(alarm: &str, service: &ServiceRef) -> bool {
+    let lower = alarm.to_ascii_lowercase();
+    let name = service.name.to_ascii_lowercase();
+    let cluster = service.cluster.to_ascii_lowercase();
+    lower.starts_with(&format!("{name}-")) || lower.starts_with(&format!("{cluster}-{name}-"))
+}
+
+impl AwsOps {
+    /// Every alarm (metric and composite), optionally only in `state`, all pages.
+    pub(super) async fn describe_alarms(
+        &self,
+        state_filter: Option<StateValue>,
+    ) -> Result<Vec<Alarm>, OpsError> {
+        let mut alarms = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .call(
+                    "cloudwatch:DescribeAlarms",
+                    self.cloudwatch
+                        .describe_alarms()
+                        .alarm_types(AlarmType::MetricAlarm)
+                        .alarm_types(AlarmType::CompositeAlarm)
+                        .set_state_value(state_filter.clone())
+                        .max_records(100)
+                        .set_next_token(token)
+                        .send(),
+                )
+                .await?;
+            alarms.extend(alarms_of(&page));
+            token = page.next_token().map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+        if self.association.by_name_prefix {
+            let known = self.known_services();
+            for alarm in alarms.iter_mut().filter(|a| a.service.is_none()) {
+                // The longest matching name wins: "payments-api-5xx" is payments-api's.
+                alarm.service = known
+                    .iter()
+                    .filter(|s| named_for(&alarm.name, s))
+                    .max_by_key(|s| s.name.len())
+                    .cloned();
+            }
+        }
+        Ok(alarms)
+    }
+
+    /// One alarm and its state changes of the last day. The history is best effort: when
+    /// DescribeAlarmHistory fails, the alarm is still answered, without history.
+    pub(super) async fn alarm_detail(&self, name: &str) -> Result<Option<AlarmDetail>, OpsError> {
+        let since = self.now() - Duration::from_secs(24 * 3600);
+        let (alarms, history) = tokio::join!(
+            async {
+                let out = self
+                    .call(
+                        "cloudwatch:DescribeAlarms",
+                        self.cloudwatch
+                            .describe_alarms()
+                            .alarm_names(name)
+                            .alarm_types(AlarmType::MetricAlarm)
+                            .alarm_types(AlarmType::CompositeAlarm)
+                            .send(),
+                    )
+                    .await?;
+                Ok::<_, OpsError>(out)
+            },
+            self.call(
+                "cloudwatch:DescribeAlarmHistory",
+                self.cloudwatch
+                    .describe_alarm_history()
+                    .alarm_name(name)
+                    .history_item_type(HistoryItemType::StateUpdate)
+                    .start_date(DateTime::from(since))
+                    .end_date(DateTime::from(self.now()))
+                    .max_records(50)
+                    .send(),
+            )
+        );
+        let alarms = alarms?;
+        let Some(alarm) = alarms_of(&alarms).into_iter().find(|a| a.name == name) else {
+            return Ok(None);
+        };
+        let history = history.ok().map(|h| {
+            h.alarm_history_items()
+                .iter()
+                .map(|i| AlarmTransition {
+                    at: time(i.timestamp()),
+                    summary: i.history_summary().unwrap_or_default().to_owned(),
+                })
+                .collect()
+        });
+        Ok(Some(AlarmDetail { alarm, history }))
+    }
+
+    /// A metric of a service over the trailing `window`.
+    ///
+    /// CPU and memory are `AWS/ECS` with `ClusterName`/`ServiceName`. Errors, latency and
+    /// requests come from the service's load balancer target group (`AWS/ApplicationELB`),
+    /// whose `LoadBalancer` dimension is found with ListMetrics.
+    pub(super) async fn metric_series(
+        &self,
+        service: &ServiceRef,
+        kind: MetricKind,
+        window: Duration,
+    ) -> Result<Option<MetricSeries>, OpsError> {
+        let (namespace, metric_name, stat, unit, dimensions) = match kind {
+            MetricKind::Cpu | MetricKind::Memory => (
+                "AWS/ECS",
+                if kind == MetricKind::Cpu {
+                    "CPUUtilization"
+                } else {
+                    "MemoryUtilization"
+                },
+                "Average",
+                MetricUnit::Percent,
+                vec![
+                    Dimension::builder()
+                        .name("ClusterName")
+                        .value(&service.cluster)
+                        .build(),
+                    Dimension::builder()
+                        .name("ServiceName")
+                        .value(&service.name)
+                        .build(),
+                ],
+            ),
+            MetricKind::Errors | MetricKind::Latency | MetricKind::Requests => {
+                let (metric_name, stat, unit) = match kind {
+                    MetricKind::Errors => {
+                        ("HTTPCode_Target_5XX_Count", "Sum", MetricUnit::PerMinute)
+                    }
+                    MetricKind::Latency => ("TargetResponseTime", "p99", MetricUnit::Milliseconds),
+                    _ => ("RequestCount", "Sum", MetricUnit::PerMinute),
+                };
+                let Some(dimensions) = self.target_group_dimensions(service, metric_name).await?
+                else {
+                    return Ok(None);
+                };
+                ("AWS/ApplicationELB", metric_name, stat, unit, dimensions)
+            }
+        };
+        // One point a minute up to three hours, coarser beyond (GetMetricData returns at
+        // most 100,800 points; a spoken answer needs far fewer).
+        let period = if window <= Duration::from_secs(3 * 3600) {
+            60
+        } else {
+            300
+        };
+        let now = self.now();
+        let query = MetricDataQuery::builder()
+            .id("m0")
+            .metric_stat(
+                MetricStat::builder()
+                    .metric(
+                        Metric::builder()
+                            .namespace(namespace)
+                            .metric_name(metric_name)
+                            .set_dimensions(Some(dimensions))
+                            .build(),
+                    )
+                    .period(period)
+                    .stat(stat)
+                    .build(),
+            )
+            .return_data(true)
+            .build();
+        let mut results = self.metric_data(vec![query], now - window, now).await?;
+        let Some((timestamps, values)) = results.pop() else {
+            return Ok(None);
+        };
+        if values.is_empty() {
+            return Ok(None);
+        }
+        let scale = if kind == MetricKind::Latency {
+            1000.0
+        } else {
+            1.0
+        };
+        let mut points: Vec<(SystemTime, f64)> = timestamps
+            .into_iter()
+            .zip(values)
+            .map(|(t, v)| (t, v * scale))
+            .collect();
+        points.sort_by_key(|(t, _)| *t);
+        Ok(Some(MetricSeries { kind, unit, points }))
+    }
+
+    /// Runs GetMetricData for any number of queries, 500 a call, following NextToken.
+    /// Returns (timestamps, values) per query, in query order.
+    pub(super) async fn metric_data(
+        &self,
+        queries: Vec<MetricDataQuery>,
+        start: SystemTime,
+        end: SystemTime,
+    ) -> Result<Vec<(Vec<SystemTime>, Vec<f64>)>, OpsError> {
+        let mut out = Vec::with_capacity(queries.len());
+        for chunk in queries.chunks(MAX_QUERIES) {
+            let ids: Vec<String> = chunk
+                .iter()
+                .map(|q| q.id().unwrap_or_default().to_owned())
+                .collect();
+            let mut series: Vec<(Vec<SystemTime>, Vec<f64>)> =
+                vec![(Vec::new(), Vec::new()); chunk.len()];
+            let mut token = None;
+            loop {
+                let page = self
+                    .call(
+                        "cloudwatch:GetMetricData",
+                        self.cloudwatch
+                            .get_metric_data()
+                            .set_metric_data_queries(Some(chunk.to_vec()))
+                            .start_time(DateTime::from(start))
+                            .end_time(DateTime::from(end))
+                            .scan_by(ScanBy::TimestampAscending)
+                            .set_next_token(token)
+                            .send(),
+                    )
+                    .await?;
+                for result in page.metric_data_results() {
+                    if let Some(i) = ids.iter().position(|id| Some(id.as_str()) == result.id()) {
+                        series[i]
+                            .0
+                            .extend(result.timestamps().iter().map(|t| time(Some(t))));
+                        series[i].1.extend(result.values());
+                    }
+                }
+                token = page.next_token().map(str::to_owned);
+                if token.is_none() {
+                    break;
+                }
+            }
+            out.extend(series);
+        }
+        Ok(out)
+    }
+
+    /// The `LoadBalancer` and `TargetGroup` dimensions for a service's first target group,
+    /// `None` if it has none or CloudWatch has no such metric for it.
+    async fn target_group_dimensions(
+        &self,
+        service: &ServiceRef,
+        metric_name: &str,
+    ) -> Result<Option<Vec<Dimension>>, OpsError> {
+        let Some(status) = self.service(service).await? else {
+            return Ok(None);
+        };
+        let Some(arn) = status.target_groups.first() else {
+            return Ok(None);
+        };
+        // arn:aws:elasticloadbalancing:region:account:targetgroup/name/id -> targetgroup/name/id
+        let Some(target_group) = arn
+            .split(':')
+            .next_back()
+            .filter(|s| s.starts_with("targetgroup/"))
+        else {
+            return Ok(None);
+        };
+        let listed = self
+            .call(
+                "cloudwatch:ListMetrics",
+                self.cloudwatch
+                    .list_metrics()
+                    .namespace("AWS/ApplicationELB")
+                    .metric_name(metric_name)
+                    .dimensions(
+                        DimensionFilter::builder()
+                            .name("TargetGroup")
+                            .value(target_group)
+                            .build(),
+                    )
+                    .send(),
+            )
+            .await?;
+        let load_balancer = listed.metrics().iter().find_map(|m| {
+            m.dimensions()
+                .iter()
+                .find(|d| d.name() == Some("LoadBalancer"))
+                .and_then(|d| d.value())
+                .map(str::to_owned)
+        });
+        Ok(load_balancer.map(|lb| {
+            vec![
+                Dimension::builder().name("LoadBalancer").value(lb).build(),
+                Dimension::builder()
+                    .name("TargetGroup")
+                    .value(target_group)
+                    .build(),
+            ]
+        }))
+    }
+}
+
+/// Our alarms from one DescribeAlarms page: metric alarms tied to a service by their
+/// `ClusterName`/`ServiceName` dimensions, then composite alarms.
+fn alarms_of(
+    out: &aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput,
+) -> Vec<Alarm> {
+    let mut alarms: Vec<Alarm> = out
+        .metric_alarms()
+        .iter()
+        .map(|a| {
+            let dim = |n: &str| {
+                a.dimensions()
+                    .iter()
+                    .find(|d| d.name() == Some(n))
+                    .and_then(|d| d.value())
+                    .map(str::to_owned)
+            };
+            Alarm {
+                name: a.alarm_name().unwrap_or_default().to_owned(),
+                kind: AlarmKind::Metric,
+                state: state(a.state_value()),
+                reason: a.state_reason().unwrap_or_default().to_owned(),
+                since: time(a.state_updated_timestamp()),
+                service: match (dim("ClusterName"), dim("ServiceName")) {
+                    (Some(c), Some(s)) => Some(ServiceRef::new(c, s)),
+                    _ => None,
+                },
+                metric: match (a.namespace(), a.metric_name()) {
+                    (Some(ns), Some(m)) => Some(format!("{ns} {m}")),
+                    _ => None,
+                },
+            }
+        })
+        .collect();
+    alarms.extend(out.composite_alarms().iter().map(|a| Alarm {
+        name: a.alarm_name().unwrap_or_default().to_owned(),
+        kind: AlarmKind::Composite,
+        state: state(a.state_value()),
+        reason: a.state_reason().unwrap_or_default().to_owned(),
+        since: time(a.state_updated_timestamp()),
+        service: None,
+        metric: None,
+    }));
+    alarms
+}

@@ -1,0 +1,376 @@
+//! The live backend: ECS and CloudWatch through the AWS SDK.
+//!
+//! Every SDK call goes through [`AwsOps::call`], which names the API, times it in the
+//! request's trace span and in `/metrics`, counts it (tests read the counts), and maps SDK
+//! errors to [`OpsError`] (throttling and timeouts kept apart, because the cache answers
+//! them differently from a hard failure).
+//!
+//! This layer does no caching; [`super::cache::CachedOps`] sits in front of it.
+
+mod cloudwatch;
+mod ecs;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use async_trait::async_trait;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use tracing::Instrument;
+
+use super::{
+    Alarm, AlarmDetail, Catalog, Clock, DeploymentRecord, MetricKind, MetricSeries, OpsError,
+    OpsSource, ServiceRef, ServiceStatus,
+};
+
+/// The most one SDK operation may take, retries included. Below the answer deadline (3 s),
+/// so a failed call still leaves time to answer from stale data.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_millis(2000);
+/// The most one attempt may take; a hung connection is abandoned and retried once.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(900);
+
+/// Loads the standard AWS configuration (credential and region chain, `AWS_ENDPOINT_URL`,
+/// profiles) with our timeouts and retry policy.
+///
+/// Retry mode is `standard` with 2 attempts: enough to ride over a dropped connection or a
+/// single throttle, while two attempts of [`ATTEMPT_TIMEOUT`] still fit in
+/// [`OPERATION_TIMEOUT`]. Adaptive mode would sleep client-side to pace requests, which a
+/// voice answer with a 3 second budget cannot afford; the cache is what keeps our request
+/// rate low.
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts())
+        .retry_config(RetryConfig::standard().with_max_attempts(2))
+        .load()
+        .await
+}
+
+/// The timeouts every client uses.
+#[must_use]
+pub fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_millis(500))
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build()
+}
+
+/// How alarms are tied to services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Association {
+    /// After the `ClusterName`/`ServiceName` dimensions, also match alarm names that start
+    /// with `<service>-` or `<cluster>-<service>-` (composite alarms have no dimensions).
+    pub by_name_prefix: bool,
+}
+
+impl Default for Association {
+    fn default() -> Self {
+        Self {
+            by_name_prefix: true,
+        }
+    }
+}
+
+/// Upstream calls made, by API name ("ecs:DescribeServices").
+#[derive(Debug, Default)]
+pub struct CallCounts(Mutex<BTreeMap<&'static str, u64>>);
+
+impl CallCounts {
+    fn add(&self, api: &'static str) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(api)
+            .or_default() += 1;
+    }
+
+    /// A copy of the counts so far.
+    #[must_use]
+    pub fn snapshot(&self) -> BTreeMap<&'static str, u64> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Calls made to `api` so far.
+    #[must_use]
+    pub fn get(&self, api: &str) -> u64 {
+        self.snapshot().get(api).copied().unwrap_or(0)
+    }
+}
+
+/// ECS and CloudWatch behind [`OpsSource`].
+#[derive(Debug, Clone)]
+pub struct AwsOps {
+    ecs: aws_sdk_ecs::Client,
+    cloudwatch: aws_sdk_cloudwatch::Client,
+    clusters: Option<Vec<String>>,
+    association: Association,
+    clock: Arc<dyn Clock>,
+    calls: Arc<CallCounts>,
+    /// Services seen in listings, for associating alarms by name prefix.
+    known: Arc<RwLock<Vec<ServiceRef>>>,
+}
+
+impl AwsOps {
+    /// A backend over the given clients. `clusters` limits what is watched (`None`: all).
+    #[must_use]
+    pub fn new(
+        ecs: aws_sdk_ecs::Client,
+        cloudwatch: aws_sdk_cloudwatch::Client,
+        clusters: Option<Vec<String>>,
+        association: Association,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            ecs,
+            cloudwatch,
+            clusters,
+            association,
+            clock,
+            calls: Arc::default(),
+            known: Arc::default(),
+        }
+    }
+
+    /// A backend with clients built from `sdk`.
+    #[must_use]
+    pub fn from_config(
+        sdk: &SdkConfig,
+        clusters: Option<Vec<String>>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self::new(
+            aws_sdk_ecs::Client::new(sdk),
+            aws_sdk_cloudwatch::Client::new(sdk),
+            clusters,
+            Association::default(),
+            clock,
+        )
+    }
+
+    /// The upstream call counter.
+    #[must_use]
+    pub fn calls(&self) -> Arc<CallCounts> {
+        self.calls.clone()
+    }
+
+    /// Runs one SDK call: counted, timed, traced, and its error classified.
+    async fn call<T, E>(
+        &self,
+        api: &'static str,
+        request: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, OpsError>
+    where
+        E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+    {
+        self.calls.add(api);
+        let started = Instant::now();
+        let span = tracing::info_span!("upstream", api, elapsed_ms = tracing::field::Empty);
+        let result = request.instrument(span.clone()).await;
+        let elapsed = started.elapsed();
+        span.record("elapsed_ms", elapsed.as_millis() as u64);
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(e) if is_throttle(e.code()) => "throttled",
+            Err(_) => "error",
+        };
+        metrics::counter!("opsvoice_upstream_calls_total", "api" => api, "outcome" => outcome)
+            .increment(1);
+        metrics::histogram!("opsvoice_upstream_seconds", "api" => api)
+            .record(elapsed.as_secs_f64());
+        result.map_err(|error| {
+            tracing::warn!(parent: &span, api, code = error.code().unwrap_or("-"), error = %crate::dialog::ErrorChain(&error), "upstream call failed");
+            classify(api, error, elapsed)
+        })
+    }
+
+    fn now(&self) -> SystemTime {
+        self.clock.now()
+    }
+
+    fn remember(&self, services: &[ServiceRef]) {
+        let mut known = self.known.write().unwrap_or_else(PoisonError::into_inner);
+        for s in services {
+            if !known.contains(s) {
+                known.push(s.clone());
+            }
+        }
+    }
+
+    fn known_services(&self) -> Vec<ServiceRef> {
+        self.known
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+fn is_throttle(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some(
+            "Throttling"
+                | "ThrottlingException"
+                | "ThrottledException"
+                | "TooManyRequestsException"
+                | "RequestLimitExceeded"
+                | "RequestThrottled"
+                | "RequestThrottledException"
+                | "LimitExceededException"
+        )
+    )
+}
+
+fn classify<E>(api: &'static str, error: E, elapsed: Duration) -> OpsError
+where
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+{
+    if is_throttle(error.code()) {
+        return OpsError::Throttled { api };
+    }
+    // The SDK reports its own operation timeout as a dispatch/timeout error; anything that
+    // ran into the deadline is a timeout to the user ("didn't answer in time").
+    if elapsed + Duration::from_millis(50) >= OPERATION_TIMEOUT {
+        return OpsError::Timeout {
+            api,
+            after: elapsed,
+        };
+    }
+    OpsError::Unavailable {
+        api,
+        source: Arc::new(error),
+    }
+}
+
+#[async_trait]
+impl OpsSource for AwsOps {
+    fn name(&self) -> &'static str {
+        "aws"
+    }
+
+    async fn catalog(&self) -> Result<Arc<Catalog>, OpsError> {
+        let clusters = self.cluster_names().await?;
+        let (services, alarms) = tokio::join!(
+            futures_util::future::try_join_all(clusters.iter().map(|c| self.service_names(c))),
+            self.describe_alarms(None)
+        );
+        let services: Vec<ServiceRef> = services?.into_iter().flatten().collect();
+        self.remember(&services);
+        // Without CloudWatch, services can still be named and answered about.
+        let (alarms, partial) = match alarms {
+            Ok(alarms) => (alarms.into_iter().map(|a| a.name).collect(), false),
+            Err(error) => {
+                tracing::warn!(error = %crate::dialog::ErrorChain(&error), "catalog without alarm names");
+                (Vec::new(), true)
+            }
+        };
+        Ok(Arc::new(Catalog {
+            clusters,
+            services,
+            alarms,
+            partial,
+        }))
+    }
+
+    async fn clusters(&self) -> Result<Arc<Vec<String>>, OpsError> {
+        Ok(Arc::new(self.cluster_names().await?))
+    }
+
+    async fn services(&self, cluster: &str) -> Result<Vec<ServiceStatus>, OpsError> {
+        let names = self.service_names(cluster).await?;
+        self.remember(&names);
+        let names: Vec<String> = names.into_iter().map(|s| s.name).collect();
+        self.describe_services(cluster, &names).await
+    }
+
+    async fn service(&self, service: &ServiceRef) -> Result<Option<ServiceStatus>, OpsError> {
+        Ok(self
+            .describe_services(&service.cluster, std::slice::from_ref(&service.name))
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    async fn firing_alarms(&self) -> Result<Vec<Alarm>, OpsError> {
+        let mut alarms = self
+            .describe_alarms(Some(aws_sdk_cloudwatch::types::StateValue::Alarm))
+            .await?;
+        alarms.sort_by_key(|a| std::cmp::Reverse(a.since));
+        Ok(alarms)
+    }
+
+    async fn service_alarms(&self, service: &ServiceRef) -> Result<Vec<Alarm>, OpsError> {
+        Ok(self
+            .describe_alarms(None)
+            .await?
+            .into_iter()
+            .filter(|a| {
+                a.service.as_ref() == Some(service)
+                    || (a.service.is_none()
+                        && self.association.by_name_prefix
+                        && cloudwatch::named_for(&a.name, service))
+            })
+            .map(|mut a| {
+                a.service = Some(service.clone());
+                a
+            })
+            .collect())
+    }
+
+    async fn alarm(&self, name: &str) -> Result<Option<AlarmDetail>, OpsError> {
+        self.alarm_detail(name).await
+    }
+
+    async fn metric(
+        &self,
+        service: &ServiceRef,
+        kind: MetricKind,
+        window: Duration,
+    ) -> Result<Option<MetricSeries>, OpsError> {
+        self.metric_series(service, kind, window).await
+    }
+
+    async fn deployments_since(
+        &self,
+        since: SystemTime,
+    ) -> Result<Vec<DeploymentRecord>, OpsError> {
+        let clusters = self.cluster_names().await?;
+        let fleets =
+            futures_util::future::try_join_all(clusters.iter().map(|c| self.services(c))).await?;
+        let mut records: Vec<DeploymentRecord> = fleets
+            .iter()
+            .flatten()
+            .flat_map(ecs::history)
+            .filter(|r| r.started_at >= since || r.finished_at.is_some_and(|f| f >= since))
+            .collect();
+        records.sort_by_key(|r| std::cmp::Reverse(r.started_at));
+        Ok(records)
+    }
+
+    async fn service_deployments(
+        &self,
+        service: &ServiceRef,
+    ) -> Result<Vec<DeploymentRecord>, OpsError> {
+        Ok(self
+            .service(service)
+            .await?
+            .map(|s| ecs::history(&s))
+            .unwrap_or_default())
+    }
+
+    async fn ready(&self) -> Result<(), OpsError> {
+        self.call(
+            "ecs:ListClusters",
+            self.ecs.list_clusters().max_results(1).send(),
+        )
+        .await
+        .map(|_| ())
+    }
+}

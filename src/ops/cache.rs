@@ -1,0 +1,450 @@
+//! The cache in front of any [`OpsSource`]:
+//! - **TTL per kind of data**: alarms and task counts go stale in seconds, the catalog of
+//!   names in minutes.
+//! - **Single-flight**: concurrent identical questions share one upstream call. A
+//!   conference room of devices asking "any alarms?" at once costs one DescribeAlarms.
+//! - **Stale-while-error**: when the upstream fails (down, throttled, too slow), the last
+//!   good value is served, and its age is recorded in [`super::freshness`] so the answer
+//!   says "this is from 2 minutes ago". After a failure, stale data is served without
+//!   retrying for a short back-off, so an outage is not hammered.
+//! - **Deadline**: every upstream fetch is cut off after a budget shorter than the answer
+//!   deadline, so there is always time left to answer from stale data.
+//!
+//! Freshness is measured with the injected clock, so tests move time instead of sleeping.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
+
+use super::{
+    Alarm, AlarmDetail, Catalog, Clock, DeploymentRecord, MetricKind, MetricSeries, OpsError,
+    OpsSource, ServiceRef, ServiceStatus, age, freshness,
+};
+
+/// How long each kind of data is fresh.
+#[derive(Debug, Clone, Copy)]
+pub struct Ttls {
+    pub catalog: Duration,
+    pub services: Duration,
+    pub alarms: Duration,
+    pub alarm_detail: Duration,
+    pub metrics: Duration,
+    pub deployments: Duration,
+}
+
+impl Default for Ttls {
+    fn default() -> Self {
+        Self {
+            catalog: Duration::from_secs(300),
+            services: Duration::from_secs(15),
+            alarms: Duration::from_secs(15),
+            alarm_detail: Duration::from_secs(30),
+            metrics: Duration::from_secs(60),
+            deployments: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Cache settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub ttls: Ttls,
+    /// The most one upstream fetch may take before it counts as failed.
+    pub upstream_deadline: Duration,
+    /// After a failure, serve stale data for this long before trying upstream again.
+    pub failure_backoff: Duration,
+    /// Stale data older than this is not served; the answer says what is unavailable.
+    pub max_stale: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            ttls: Ttls::default(),
+            upstream_deadline: Duration::from_millis(2500),
+            failure_backoff: Duration::from_secs(5),
+            max_stale: Duration::from_secs(6 * 3600),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Catalog,
+    Clusters,
+    Services(String),
+    Service(ServiceRef),
+    Firing,
+    ServiceAlarms(ServiceRef),
+    Alarm(String),
+    Metric(ServiceRef, MetricKind, u64),
+    /// Deployments since a time, bucketed to the minute so repeats share an entry.
+    DeploymentsSince(u64),
+    ServiceDeployments(ServiceRef),
+}
+
+impl Key {
+    fn kind(&self) -> &'static str {
+        match self {
+            Key::Catalog => "catalog",
+            Key::Clusters => "clusters",
+            Key::Services(_) => "services",
+            Key::Service(_) => "service",
+            Key::Firing => "firing_alarms",
+            Key::ServiceAlarms(_) => "service_alarms",
+            Key::Alarm(_) => "alarm",
+            Key::Metric(..) => "metric",
+            Key::DeploymentsSince(_) => "deployments_since",
+            Key::ServiceDeployments(_) => "service_deployments",
+        }
+    }
+
+    /// Which system the data comes from, as the user would call it.
+    fn system(&self) -> &'static str {
+        match self {
+            Key::Firing | Key::ServiceAlarms(_) | Key::Alarm(_) | Key::Metric(..) => "CloudWatch",
+            _ => "ECS",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Value {
+    Catalog(Arc<Catalog>),
+    Clusters(Arc<Vec<String>>),
+    Services(Arc<Vec<ServiceStatus>>),
+    Service(Arc<Option<ServiceStatus>>),
+    Alarms(Arc<Vec<Alarm>>),
+    Alarm(Arc<Option<AlarmDetail>>),
+    Metric(Arc<Option<MetricSeries>>),
+    Records(Arc<Vec<DeploymentRecord>>),
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    value: Value,
+    fetched_at: SystemTime,
+}
+
+type Flight = Shared<BoxFuture<'static, Result<Value, OpsError>>>;
+
+/// An [`OpsSource`] with caching, single-flight, stale-while-error and deadlines.
+pub struct CachedOps {
+    inner: Arc<dyn OpsSource>,
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+    store: moka::sync::Cache<Key, Entry>,
+    flights: Mutex<HashMap<Key, (u64, Flight)>>,
+    failures: moka::sync::Cache<Key, SystemTime>,
+    next_flight: AtomicU64,
+}
+
+impl std::fmt::Debug for CachedOps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedOps")
+            .field("inner", &self.inner.name())
+            .field("entries", &self.store.entry_count())
+            .finish_non_exhaustive()
+    }
+}
+
+macro_rules! unwrap_value {
+    ($value:expr, $variant:ident) => {
+        match $value {
+            Value::$variant(v) => v,
+            other => unreachable!("cache key and value kinds disagree: {other:?}"),
+        }
+    };
+}
+
+impl CachedOps {
+    /// Caches `inner`, measuring freshness with `clock`.
+    #[must_use]
+    pub fn new(inner: Arc<dyn OpsSource>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+        Self {
+            inner,
+            clock,
+            store: moka::sync::Cache::builder()
+                .max_capacity(20_000)
+                .time_to_idle(settings.max_stale)
+                .build(),
+            flights: Mutex::new(HashMap::new()),
+            failures: moka::sync::Cache::builder().max_capacity(20_000).build(),
+            next_flight: AtomicU64::new(0),
+            settings,
+        }
+    }
+
+    fn ttl(&self, key: &Key, value: &Value) -> Duration {
+        let t = &self.settings.ttls;
+        if matches!(value, Value::Catalog(c) if c.partial) {
+            return t.services;
+        }
+        match key {
+            Key::Catalog | Key::Clusters => t.catalog,
+            Key::Services(_) | Key::Service(_) => t.services,
+            Key::Firing | Key::ServiceAlarms(_) => t.alarms,
+            Key::Alarm(_) => t.alarm_detail,
+            Key::Metric(..) => t.metrics,
+            Key::DeploymentsSince(_) | Key::ServiceDeployments(_) => t.deployments,
+        }
+    }
+
+    fn count(key: &Key, result: &'static str) {
+        metrics::counter!("opsvoice_cache_total", "kind" => key.kind(), "result" => result)
+            .increment(1);
+    }
+
+    /// The value for `key`: fresh from the cache, from a flight already under way, from a
+    /// new upstream call, or stale when the upstream fails.
+    async fn get<F>(&self, key: Key, fetch: F) -> Result<Value, OpsError>
+    where
+        F: FnOnce(Arc<dyn OpsSource>) -> BoxFuture<'static, Result<Value, OpsError>>,
+    {
+        let now = self.clock.now();
+        let cached = self.store.get(&key);
+        if let Some(entry) = &cached {
+            if age(now, entry.fetched_at) < self.ttl(&key, &entry.value) {
+                Self::count(&key, "hit");
+                return Ok(entry.value.clone());
+            }
+        }
+        let serve_stale = |entry: &Entry| {
+            let stale_for = age(now, entry.fetched_at);
+            (stale_for <= self.settings.max_stale).then(|| {
+                freshness::note(key.system(), stale_for);
+                entry.value.clone()
+            })
+        };
+        let backing_off = self
+            .failures
+            .get(&key)
+            .is_some_and(|failed_at| age(now, failed_at) < self.settings.failure_backoff);
+        if backing_off {
+            if let Some(value) = cached.as_ref().and_then(serve_stale) {
+                Self::count(&key, "stale");
+                return Ok(value);
+            }
+        }
+        let (id, flight, joined) = {
+            let mut flights = self.flights.lock().unwrap_or_else(PoisonError::into_inner);
+            match flights.get(&key) {
+                Some((id, flight)) => (*id, flight.clone(), true),
+                None => {
+                    let id = self.next_flight.fetch_add(1, Ordering::Relaxed);
+                    let deadline = self.settings.upstream_deadline;
+                    let fetching = fetch(self.inner.clone());
+                    let api = key.kind();
+                    let flight = async move {
+                        match tokio::time::timeout(deadline, fetching).await {
+                            Ok(result) => result,
+                            Err(_) => Err(OpsError::Timeout {
+                                api,
+                                after: deadline,
+                            }),
+                        }
+                    }
+                    .boxed()
+                    .shared();
+                    flights.insert(key.clone(), (id, flight.clone()));
+                    (id, flight, false)
+                }
+            }
+        };
+        Self::count(&key, if joined { "coalesced" } else { "miss" });
+        let result = flight.await;
+        {
+            let mut flights = self.flights.lock().unwrap_or_else(PoisonError::into_inner);
+            if flights.get(&key).is_some_and(|(current, _)| *current == id) {
+                flights.remove(&key);
+            }
+        }
+        match result {
+            Ok(value) => {
+                if !joined {
+                    self.store.insert(
+                        key.clone(),
+                        Entry {
+                            value: value.clone(),
+                            fetched_at: self.clock.now(),
+                        },
+                    );
+                    self.failures.invalidate(&key);
+                }
+                Ok(value)
+            }
+            Err(error) => {
+                self.failures.insert(key.clone(), now);
+                match cached.as_ref().and_then(serve_stale) {
+                    Some(value) => {
+                        tracing::warn!(kind = key.kind(), %error, "serving stale data");
+                        Self::count(&key, "stale");
+                        Ok(value)
+                    }
+                    None => Err(error),
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl OpsSource for CachedOps {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    async fn catalog(&self) -> Result<Arc<Catalog>, OpsError> {
+        let v = self
+            .get(Key::Catalog, |ops| {
+                async move { ops.catalog().await.map(Value::Catalog) }.boxed()
+            })
+            .await?;
+        Ok(unwrap_value!(v, Catalog))
+    }
+
+    async fn clusters(&self) -> Result<Arc<Vec<String>>, OpsError> {
+        let v = self
+            .get(Key::Clusters, |ops| {
+                async move { ops.clusters().await.map(Value::Clusters) }.boxed()
+            })
+            .await?;
+        Ok(unwrap_value!(v, Clusters))
+    }
+
+    async fn services(&self, cluster: &str) -> Result<Vec<ServiceStatus>, OpsError> {
+        let c = cluster.to_owned();
+        let v = self
+            .get(Key::Services(c.clone()), |ops| {
+                async move { ops.services(&c).await.map(|s| Value::Services(Arc::new(s))) }.boxed()
+            })
+            .await?;
+        Ok(unwrap_value!(v, Services).as_ref().clone())
+    }
+
+    async fn service(&self, service: &ServiceRef) -> Result<Option<ServiceStatus>, OpsError> {
+        let s = service.clone();
+        let v = self
+            .get(Key::Service(s.clone()), |ops| {
+                async move { ops.service(&s).await.map(|s| Value::Service(Arc::new(s))) }.boxed()
+            })
+            .await?;
+        Ok(unwrap_value!(v, Service).as_ref().clone())
+    }
+
+    async fn firing_alarms(&self) -> Result<Vec<Alarm>, OpsError> {
+        let v = self
+            .get(Key::Firing, |ops| {
+                async move {
+                    ops.firing_alarms()
+                        .await
+                        .map(|a| Value::Alarms(Arc::new(a)))
+                }
+                .boxed()
+            })
+            .await?;
+        Ok(unwrap_value!(v, Alarms).as_ref().clone())
+    }
+
+    async fn service_alarms(&self, service: &ServiceRef) -> Result<Vec<Alarm>, OpsError> {
+        let s = service.clone();
+        let v = self
+            .get(Key::ServiceAlarms(s.clone()), |ops| {
+                async move {
+                    ops.service_alarms(&s)
+                        .await
+                        .map(|a| Value::Alarms(Arc::new(a)))
+                }
+                .boxed()
+            })
+            .await?;
+        Ok(unwrap_value!(v, Alarms).as_ref().clone())
+    }
+
+    async fn alarm(&self, name: &str) -> Result<Option<AlarmDetail>, OpsError> {
+        let n = name.to_owned();
+        let v = self
+            .get(Key::Alarm(n.clone()), |ops| {
+                async move { ops.alarm(&n).await.map(|a| Value::Alarm(Arc::new(a))) }.boxed()
+            })
+            .await?;
+        Ok(unwrap_value!(v, Alarm).as_ref().clone())
+    }
+
+    async fn metric(
+        &self,
+        service: &ServiceRef,
+        kind: MetricKind,
+        window: Duration,
+    ) -> Result<Option<MetricSeries>, OpsError> {
+        let s = service.clone();
+        let v = self
+            .get(Key::Metric(s.clone(), kind, window.as_secs()), |ops| {
+                async move {
+                    ops.metric(&s, kind, window)
+                        .await
+                        .map(|m| Value::Metric(Arc::new(m)))
+                }
+                .boxed()
+            })
+            .await?;
+        Ok(unwrap_value!(v, Metric).as_ref().clone())
+    }
+
+    async fn deployments_since(
+        &self,
+        since: SystemTime,
+    ) -> Result<Vec<DeploymentRecord>, OpsError> {
+        // Share an entry across the requests of the same minute.
+        let minute = since
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs()
+            / 60;
+        let v = self
+            .get(Key::DeploymentsSince(minute), |ops| {
+                async move {
+                    ops.deployments_since(since)
+                        .await
+                        .map(|r| Value::Records(Arc::new(r)))
+                }
+                .boxed()
+            })
+            .await?;
+        Ok(unwrap_value!(v, Records).as_ref().clone())
+    }
+
+    async fn service_deployments(
+        &self,
+        service: &ServiceRef,
+    ) -> Result<Vec<DeploymentRecord>, OpsError> {
+        let s = service.clone();
+        let v = self
+            .get(Key::ServiceDeployments(s.clone()), |ops| {
+                async move {
+                    ops.service_deployments(&s)
+                        .await
+                        .map(|r| Value::Records(Arc::new(r)))
+                }
+                .boxed()
+            })
+            .await?;
+        Ok(unwrap_value!(v, Records).as_ref().clone())
+    }
+
+    async fn ready(&self) -> Result<(), OpsError> {
+        // Readiness is about the upstream now, not about what we remember.
+        match tokio::time::timeout(self.settings.upstream_deadline, self.inner.ready()).await {
+            Ok(result) => result,
+            Err(_) => Err(OpsError::Timeout {
+                api: "ready",
+                after: self.settings.upstream_deadline,
+            }),
+        }
+    }
+}

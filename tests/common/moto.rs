@@ -1,0 +1,244 @@
+//! moto server on a loopback port, for tests that drive the real AWS SDK clients.
+//!
+//! `scripts/test.sh` installs `moto[server]` into `.venv`; `OPSVOICE_MOTO_SERVER` may point
+//! elsewhere. A missing moto is a test failure naming the setup command, never a skip.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, MetricDatum, StandardUnit, StateValue, Statistic};
+use aws_sdk_ecs::types::{ContainerDefinition, LoadBalancer};
+
+/// Where the moto server executable is, or why not.
+pub fn moto_server_path() -> Result<PathBuf, String> {
+    let path = std::env::var_os("OPSVOICE_MOTO_SERVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server"));
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "moto server not found at {}. Run `scripts/test.sh`, which installs moto[server] into .venv \
+             (or set OPSVOICE_MOTO_SERVER to a moto_server executable).",
+            path.display()
+        ))
+    }
+}
+
+/// A running moto server; killed when dropped.
+pub struct Moto {
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl Moto {
+    /// Starts moto. New ECS services start with 2 running tasks, so a service that wants 2
+    /// is healthy and one that wants more is mid-rollout.
+    pub fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut moto = Self { port, child: None };
+        moto.spawn();
+        moto
+    }
+
+    fn spawn(&mut self) {
+        let path = moto_server_path().unwrap_or_else(|e| panic!("{e}"));
+        let child = Command::new(path)
+            .args(["-H", "127.0.0.1", "-p", &self.port.to_string()])
+            .env("MOTO_ECS_SERVICE_RUNNING", "2")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "moto did not start on port {}", self.port);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills moto (its state goes with it).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts moto again on the same port, empty.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    /// SDK configuration pointing at this moto, with the production timeouts.
+    pub async fn sdk(&self) -> SdkConfig {
+        sdk_for(&self.url()).await
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// SDK configuration for any endpoint, with test credentials and the production timeouts
+/// and retry policy.
+pub async fn sdk_for(url: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_ecs::config::Credentials::new("test", "test", None, None, "tests"))
+        .timeout_config(opsvoice::ops::aws::timeouts())
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
+        .load()
+        .await
+}
+
+/// Seeds moto through the SDK.
+pub struct Seed {
+    pub ecs: aws_sdk_ecs::Client,
+    pub cw: aws_sdk_cloudwatch::Client,
+}
+
+impl Seed {
+    pub async fn new(sdk: &SdkConfig) -> Self {
+        Self {
+            ecs: aws_sdk_ecs::Client::new(sdk),
+            cw: aws_sdk_cloudwatch::Client::new(sdk),
+        }
+    }
+
+    pub async fn cluster(&self, name: &str) {
+        self.ecs.create_cluster().cluster_name(name).send().await.unwrap();
+    }
+
+    /// A service wanting `desired` tasks (moto runs 2 of them), optionally behind a target group.
+    pub async fn service(&self, cluster: &str, name: &str, desired: i32, target_group: Option<&str>) {
+        let td = self
+            .ecs
+            .register_task_definition()
+            .family(name)
+            .container_definitions(
+                ContainerDefinition::builder().name("app").image("app:1").memory(256).build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let arn = td.task_definition().unwrap().task_definition_arn().unwrap().to_owned();
+        let mut create = self
+            .ecs
+            .create_service()
+            .cluster(cluster)
+            .service_name(name)
+            .task_definition(arn)
+            .desired_count(desired);
+        if let Some(tg) = target_group {
+            create = create.load_balancers(
+                LoadBalancer::builder()
+                    .target_group_arn(tg)
+                    .container_name("app")
+                    .container_port(8080)
+                    .build(),
+            );
+        }
+        create.send().await.unwrap();
+    }
+
+    /// A metric alarm on an ECS service's CPU, forced into `state` with `reason`.
+    pub async fn service_alarm(&self, name: &str, cluster: &str, service: &str, state: StateValue, reason: &str) {
+        self.cw
+            .put_metric_alarm()
+            .alarm_name(name)
+            .namespace("AWS/ECS")
+            .metric_name("CPUUtilization")
+            .dimensions(Dimension::builder().name("ClusterName").value(cluster).build())
+            .dimensions(Dimension::builder().name("ServiceName").value(service).build())
+            .statistic(Statistic::Average)
+            .period(60)
+            .evaluation_periods(1)
+            .threshold(80.0)
+            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+            .send()
+            .await
+            .unwrap();
+        self.set_state(name, state, reason).await;
+    }
+
+    /// A composite alarm over others, forced into `state`.
+    pub async fn composite_alarm(&self, name: &str, rule: &str, state: StateValue, reason: &str) {
+        self.cw.put_composite_alarm().alarm_name(name).alarm_rule(rule).send().await.unwrap();
+        self.set_state(name, state, reason).await;
+    }
+
+    pub async fn set_state(&self, name: &str, state: StateValue, reason: &str) {
+        self.cw
+            .set_alarm_state()
+            .alarm_name(name)
+            .state_value(state)
+            .state_reason(reason)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Data points for an ECS service metric, `values[i]` at `minutes_ago[i]`.
+    pub async fn ecs_metric(&self, cluster: &str, service: &str, metric: &str, points: &[(u64, f64)]) {
+        let now = std::time::SystemTime::now();
+        let data: Vec<MetricDatum> = points
+            .iter()
+            .map(|(ago, value)| {
+                MetricDatum::builder()
+                    .metric_name(metric)
+                    .dimensions(Dimension::builder().name("ClusterName").value(cluster).build())
+                    .dimensions(Dimension::builder().name("ServiceName").value(service).build())
+                    .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from(now - Duration::from_secs(ago * 60 + 30)))
+                    .value(*value)
+                    .unit(StandardUnit::Percent)
+                    .build()
+            })
+            .collect();
+        self.cw
+            .put_metric_data()
+            .namespace("AWS/ECS")
+            .set_metric_data(Some(data))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// 5xx counts for a target group behind `load_balancer`.
+    pub async fn alb_5xx(&self, load_balancer: &str, target_group: &str, points: &[(u64, f64)]) {
+        let now = std::time::SystemTime::now();
+        let data: Vec<MetricDatum> = points
+            .iter()
+            .map(|(ago, value)| {
+                MetricDatum::builder()
+                    .metric_name("HTTPCode_Target_5XX_Count")
+                    .dimensions(Dimension::builder().name("LoadBalancer").value(load_balancer).build())
+                    .dimensions(Dimension::builder().name("TargetGroup").value(target_group).build())
+                    .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from(now - Duration::from_secs(ago * 60 + 30)))
+                    .value(*value)
+                    .unit(StandardUnit::Count)
+                    .build()
+            })
+            .collect();
+        self.cw
+            .put_metric_data()
+            .namespace("AWS/ApplicationELB")
+            .set_metric_data(Some(data))
+            .send()
+            .await
+            .unwrap();
+    }
+}
