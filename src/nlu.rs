@@ -353,17 +353,18 @@ impl Nlu {
         Ok(Self::new(&embedded_model()?))
     }
 
-    /// Understands `text`, resolving names against `catalog`. When the conversation is
+    /// Understands `text`, resolving names against `catalog` and the `alarms` names. When the conversation is
     /// waiting for a slot (`expecting`), a bare answer ("the email one") is taken as it.
     #[must_use]
     pub fn understand(
         &self,
         text: &str,
         catalog: &Catalog,
+        alarms: &[String],
         expecting: Option<(Intent, Slot)>,
     ) -> Understanding {
         let words = tokens(text);
-        let (marked, slots) = extract(&words, catalog);
+        let (marked, slots) = extract(&words, catalog, alarms);
         let mut canon = canonical(&marked);
         // Words no sample uses are most likely a name the catalog does not know or that was
         // misheard ("chekout"): score them as the service they probably are.
@@ -427,21 +428,21 @@ impl Nlu {
             .iter()
             .any(|w| !w.starts_with('{') && !STOPWORDS.contains(&w.as_str()));
 
-        if let Some((intent, slot)) = expecting {
-            if !informative || best.1 < THRESHOLD {
-                slots.entry(slot).or_insert_with(|| {
-                    if unknown.is_empty() {
-                        text.trim().to_owned()
-                    } else {
-                        unknown.join(" ")
-                    }
-                });
-                return Understanding {
-                    intent,
-                    slots,
-                    confidence: best.1.max(THRESHOLD),
-                };
-            }
+        if let Some((intent, slot)) = expecting
+            && (!informative || best.1 < THRESHOLD)
+        {
+            slots.entry(slot).or_insert_with(|| {
+                if unknown.is_empty() {
+                    text.trim().to_owned()
+                } else {
+                    unknown.join(" ")
+                }
+            });
+            return Understanding {
+                intent,
+                slots,
+                confidence: best.1.max(THRESHOLD),
+            };
         }
         if best.1 < THRESHOLD {
             return Understanding {
@@ -462,8 +463,7 @@ impl Nlu {
             // Spoken alarm names are descriptions: "the checkout latency alarm". Keep the
             // describing words for the dialog's fuzzy match: those no sample uses, and
             // those some alarm's name uses ("running tasks").
-            let alarm_words: HashSet<String> = catalog
-                .alarms
+            let alarm_words: HashSet<String> = alarms
                 .iter()
                 .flat_map(|a| crate::dialog::resolve::words(a))
                 .collect();
@@ -559,11 +559,11 @@ fn canonical(words: &[String]) -> Vec<String> {
 }
 
 /// Finds entities, longest first, and returns the words with placeholders plus the slots.
-fn extract(words: &[String], catalog: &Catalog) -> (Vec<String>, Slots) {
+fn extract(words: &[String], catalog: &Catalog, alarms: &[String]) -> (Vec<String>, Slots) {
     // Every known name by its key ("payments-api" -> "paymentsapi"); first kind wins, in
     // the order alarms, services, clusters. Plural and singular both point at a service.
     let mut names: HashMap<String, (Slot, &str)> = HashMap::new();
-    for alarm in &catalog.alarms {
+    for alarm in alarms {
         names.entry(key(alarm)).or_insert((Slot::Alarm, alarm));
     }
     for service in &catalog.services {
@@ -717,6 +717,10 @@ mod tests {
     use super::*;
     use crate::ops::ServiceRef;
 
+    fn alarms() -> Vec<String> {
+        vec!["checkout-p99-latency-high".into()]
+    }
+
     fn catalog() -> Catalog {
         Catalog {
             clusters: vec!["prod".into(), "data".into()],
@@ -725,8 +729,6 @@ mod tests {
                 ServiceRef::new("prod", "payments-api"),
                 ServiceRef::new("prod", "payments"),
             ],
-            alarms: vec!["checkout-p99-latency-high".into()],
-            partial: false,
         }
     }
 
@@ -743,12 +745,13 @@ mod tests {
 
     #[test]
     fn entities_are_found_in_their_spoken_forms() {
-        let (marked, slots) = extract(&tokens("how's check out doing"), &catalog());
+        let (marked, slots) = extract(&tokens("how's check out doing"), &catalog(), &alarms());
         assert_eq!(marked, ["how", "is", "{service}", "doing"]);
         assert_eq!(slots[&Slot::Service], "checkout");
         let (_, slots) = extract(
             &tokens("what's the p99 latency of payments API over the last 2 hours"),
             &catalog(),
+            &alarms(),
         );
         assert_eq!(slots[&Slot::Service], "payments-api");
         assert_eq!(slots[&Slot::Metric], "latency");
@@ -773,6 +776,7 @@ mod tests {
         let u = nlu.understand(
             "payments api",
             &catalog(),
+            &alarms(),
             Some((Intent::DeploymentStatus, Slot::Service)),
         );
         assert_eq!(u.intent, Intent::DeploymentStatus);
@@ -780,6 +784,7 @@ mod tests {
         let u = nlu.understand(
             "any alarms firing",
             &catalog(),
+            &alarms(),
             Some((Intent::DeploymentStatus, Slot::Service)),
         );
         assert_eq!(u.intent, Intent::ActiveAlarms);

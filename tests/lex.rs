@@ -299,8 +299,6 @@ impl OpsSource for Broken {
         Ok(Arc::new(Catalog {
             clusters: vec!["prod".into()],
             services: vec![ServiceRef::new("prod", "checkout")],
-            alarms: vec![],
-            partial: false,
         }))
     }
     async fn clusters(&self) -> Result<Arc<Vec<String>>, OpsError> {
@@ -315,7 +313,7 @@ impl OpsSource for Broken {
     async fn firing_alarms(&self) -> Result<Vec<Alarm>, OpsError> {
         self.fail().await
     }
-    async fn service_alarms(&self, _: &ServiceRef) -> Result<Vec<Alarm>, OpsError> {
+    async fn all_alarms(&self) -> Result<Vec<Alarm>, OpsError> {
         self.fail().await
     }
     async fn alarm(&self, _: &str) -> Result<Option<AlarmDetail>, OpsError> {

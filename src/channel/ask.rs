@@ -101,15 +101,27 @@ impl Assistant {
             .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let context = self.sessions.0.get(&session_id).unwrap_or_default();
-        let catalog = self.dialog.ops().catalog().await.unwrap_or_else(|error| {
-            tracing::warn!(error = %crate::dialog::ErrorChain(&error), "catalog unavailable; names will be resolved later");
+        // Names to recognise; without them the words still reach the dialog, which
+        // resolves (or reports) them itself.
+        let ops = self.dialog.ops();
+        let (catalog, alarms) = tokio::join!(ops.catalog(), ops.all_alarms());
+        let catalog = catalog.unwrap_or_else(|error| {
+            tracing::warn!(error = %crate::dialog::ErrorChain(&error), "service names unavailable");
             std::sync::Arc::default()
         });
+        let alarms: Vec<String> = alarms
+            .map(|a| a.into_iter().map(|a| a.name).collect())
+            .unwrap_or_else(|error| {
+                tracing::warn!(error = %crate::dialog::ErrorChain(&error), "alarm names unavailable");
+                Vec::new()
+            });
         let expecting = match &context.pending {
             Some(Pending::Fill { intent, slot, .. }) => Some((*intent, *slot)),
             _ => None,
         };
-        let understood = self.nlu.understand(&request.text, &catalog, expecting);
+        let understood = self
+            .nlu
+            .understand(&request.text, &catalog, &alarms, expecting);
         tracing::debug!(intent = %understood.intent, confidence = understood.confidence, "understood");
         let turn = Turn {
             intent: understood.intent,

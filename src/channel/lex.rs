@@ -590,16 +590,16 @@ impl Assistant {
         } else {
             text_messages(&exchange.rendered.text)
         };
-        if !voice && slack {
-            if let Some(card) = exchange
+        if !voice
+            && slack
+            && let Some(card) = exchange
                 .rendered
                 .card
                 .as_ref()
                 .and_then(ImageResponseCard::from_card)
-            {
-                messages.truncate(MAX_MESSAGES - 1);
-                messages.push(Message::ImageResponseCard { card });
-            }
+        {
+            messages.truncate(MAX_MESSAGES - 1);
+            messages.push(Message::ImageResponseCard { card });
         }
         // The name the bot knows the intent by: the event's own spelling when unchanged.
         let name = match event_intent {

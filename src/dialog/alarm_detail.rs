@@ -67,27 +67,30 @@ async fn target_alarm(dialog: &Dialog, turn: &Turn) -> Result<super::Need<String
     use super::Need::{Ask, Have};
     let ops = dialog.ops();
     if let Some(spoken) = turn.slots.get(&Slot::Alarm) {
-        let catalog = ops.catalog().await?;
-        return Ok(
-            match resolve::resolve(spoken, &catalog.alarms, String::as_str) {
-                Match::Found(name) | Match::Likely(name) => Have(name.clone()),
-                Match::Ambiguous(names) => Ask(Box::new(dialog.elicit(
-                    turn,
-                    Slot::Alarm,
-                    Reply::WhichAlarm(names.into_iter().cloned().collect()),
-                ))),
-                Match::NoMatch if turn.slots.contains_key(&Slot::Service) => {
-                    let mut narrower = turn.clone();
-                    narrower.slots.remove(&Slot::Alarm);
-                    return Box::pin(target_alarm(dialog, &narrower)).await;
-                }
-                Match::NoMatch => Ask(Box::new(dialog.elicit(
-                    turn,
-                    Slot::Alarm,
-                    Reply::UnknownAlarm(spoken.clone()),
-                ))),
-            },
-        );
+        let names: Vec<String> = ops
+            .all_alarms()
+            .await?
+            .into_iter()
+            .map(|a| a.name)
+            .collect();
+        return Ok(match resolve::resolve(spoken, &names, String::as_str) {
+            Match::Found(name) | Match::Likely(name) => Have(name.clone()),
+            Match::Ambiguous(names) => Ask(Box::new(dialog.elicit(
+                turn,
+                Slot::Alarm,
+                Reply::WhichAlarm(names.into_iter().cloned().collect()),
+            ))),
+            Match::NoMatch if turn.slots.contains_key(&Slot::Service) => {
+                let mut narrower = turn.clone();
+                narrower.slots.remove(&Slot::Alarm);
+                return Box::pin(target_alarm(dialog, &narrower)).await;
+            }
+            Match::NoMatch => Ask(Box::new(dialog.elicit(
+                turn,
+                Slot::Alarm,
+                Reply::UnknownAlarm(spoken.clone()),
+            ))),
+        });
     }
     if turn.slots.contains_key(&Slot::Service) || turn.context.alarm.is_none() {
         if turn.slots.contains_key(&Slot::Service) || turn.context.service.is_some() {

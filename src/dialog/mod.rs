@@ -396,8 +396,13 @@ impl Dialog {
     /// and an answer built from stale data says how old it is.
     pub async fn respond(&self, turn: Turn) -> Answer {
         let (mut answer, stale) = crate::ops::freshness::observe(self.respond_now(turn)).await;
-        // Old data matters once it is older than the freshest cache would hold anyway.
-        answer.stale = stale.filter(|s| s.age >= Duration::from_secs(30));
+        // Old data matters once it is older than the freshest cache would hold anyway, and
+        // only when the answer says something from it.
+        let answered = !matches!(
+            answer.reply,
+            Reply::Unavailable(_) | Reply::TooSlow | Reply::InternalError
+        );
+        answer.stale = stale.filter(|s| answered && s.age >= Duration::from_secs(30));
         answer
     }
 

@@ -80,7 +80,7 @@ enum Key {
     Services(String),
     Service(ServiceRef),
     Firing,
-    ServiceAlarms(ServiceRef),
+    AllAlarms,
     Alarm(String),
     Metric(ServiceRef, MetricKind, u64),
     /// Deployments since a time, bucketed to the minute so repeats share an entry.
@@ -96,7 +96,7 @@ impl Key {
             Key::Services(_) => "services",
             Key::Service(_) => "service",
             Key::Firing => "firing_alarms",
-            Key::ServiceAlarms(_) => "service_alarms",
+            Key::AllAlarms => "all_alarms",
             Key::Alarm(_) => "alarm",
             Key::Metric(..) => "metric",
             Key::DeploymentsSince(_) => "deployments_since",
@@ -107,7 +107,7 @@ impl Key {
     /// Which system the data comes from, as the user would call it.
     fn system(&self) -> &'static str {
         match self {
-            Key::Firing | Key::ServiceAlarms(_) | Key::Alarm(_) | Key::Metric(..) => "CloudWatch",
+            Key::Firing | Key::AllAlarms | Key::Alarm(_) | Key::Metric(..) => "CloudWatch",
             _ => "ECS",
         }
     }
@@ -180,15 +180,12 @@ impl CachedOps {
         }
     }
 
-    fn ttl(&self, key: &Key, value: &Value) -> Duration {
+    fn ttl(&self, key: &Key) -> Duration {
         let t = &self.settings.ttls;
-        if matches!(value, Value::Catalog(c) if c.partial) {
-            return t.services;
-        }
         match key {
             Key::Catalog | Key::Clusters => t.catalog,
             Key::Services(_) | Key::Service(_) => t.services,
-            Key::Firing | Key::ServiceAlarms(_) => t.alarms,
+            Key::Firing | Key::AllAlarms => t.alarms,
             Key::Alarm(_) => t.alarm_detail,
             Key::Metric(..) => t.metrics,
             Key::DeploymentsSince(_) | Key::ServiceDeployments(_) => t.deployments,
@@ -208,11 +205,11 @@ impl CachedOps {
     {
         let now = self.clock.now();
         let cached = self.store.get(&key);
-        if let Some(entry) = &cached {
-            if age(now, entry.fetched_at) < self.ttl(&key, &entry.value) {
-                Self::count(&key, "hit");
-                return Ok(entry.value.clone());
-            }
+        if let Some(entry) = &cached
+            && age(now, entry.fetched_at) < self.ttl(&key)
+        {
+            Self::count(&key, "hit");
+            return Ok(entry.value.clone());
         }
         let serve_stale = |entry: &Entry| {
             let stale_for = age(now, entry.fetched_at);
@@ -225,11 +222,9 @@ impl CachedOps {
             .failures
             .get(&key)
             .is_some_and(|failed_at| age(now, failed_at) < self.settings.failure_backoff);
-        if backing_off {
-            if let Some(value) = cached.as_ref().and_then(serve_stale) {
-                Self::count(&key, "stale");
-                return Ok(value);
-            }
+        if backing_off && let Some(value) = cached.as_ref().and_then(serve_stale) {
+            Self::count(&key, "stale");
+            return Ok(value);
         }
         let (id, flight, joined) = {
             let mut flights = self.flights.lock().unwrap_or_else(PoisonError::into_inner);
@@ -351,16 +346,10 @@ impl OpsSource for CachedOps {
         Ok(unwrap_value!(v, Alarms).as_ref().clone())
     }
 
-    async fn service_alarms(&self, service: &ServiceRef) -> Result<Vec<Alarm>, OpsError> {
-        let s = service.clone();
+    async fn all_alarms(&self) -> Result<Vec<Alarm>, OpsError> {
         let v = self
-            .get(Key::ServiceAlarms(s.clone()), |ops| {
-                async move {
-                    ops.service_alarms(&s)
-                        .await
-                        .map(|a| Value::Alarms(Arc::new(a)))
-                }
-                .boxed()
+            .get(Key::AllAlarms, |ops| {
+                async move { ops.all_alarms().await.map(|a| Value::Alarms(Arc::new(a))) }.boxed()
             })
             .await?;
         Ok(unwrap_value!(v, Alarms).as_ref().clone())

@@ -223,8 +223,6 @@ impl DemoFleet {
                 .iter()
                 .map(|s| ServiceRef::new(s.cluster, s.name))
                 .collect(),
-            alarms: ALARMS.iter().map(|a| a.name.to_owned()).collect(),
-            partial: false,
         };
         Self {
             clock,
@@ -635,12 +633,8 @@ impl OpsSource for DemoFleet {
         Ok(alarms)
     }
 
-    async fn service_alarms(&self, service: &ServiceRef) -> Result<Vec<Alarm>, OpsError> {
-        Ok(ALARMS
-            .iter()
-            .filter(|a| a.service == Some((service.cluster.as_str(), service.name.as_str())))
-            .map(|a| self.alarm_from(a))
-            .collect())
+    async fn all_alarms(&self) -> Result<Vec<Alarm>, OpsError> {
+        Ok(ALARMS.iter().map(|a| self.alarm_from(a)).collect())
     }
 
     async fn alarm(&self, name: &str) -> Result<Option<AlarmDetail>, OpsError> {

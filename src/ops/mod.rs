@@ -104,15 +104,12 @@ impl fmt::Display for ServiceRef {
     }
 }
 
-/// The names the dialog can resolve spoken words against.
+/// The cluster and service names the dialog can resolve spoken words against. (Alarm
+/// names come from [`OpsSource::all_alarms`], so they cost no extra call.)
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     pub clusters: Vec<String>,
     pub services: Vec<ServiceRef>,
-    pub alarms: Vec<String>,
-    /// Some names could not be listed (e.g. CloudWatch was down, so no alarms); the cache
-    /// keeps a partial catalog only briefly.
-    pub partial: bool,
 }
 
 /// `PRIMARY` is the deployment ECS is moving towards; `ACTIVE` ones are being drained.
@@ -366,10 +363,7 @@ impl OpsError {
         };
         // SDK calls are named "service:Operation"; the cache names what it fetched.
         let cloudwatch = api.starts_with("cloudwatch")
-            || matches!(
-                *api,
-                "firing_alarms" | "service_alarms" | "alarm" | "metric"
-            );
+            || matches!(*api, "firing_alarms" | "all_alarms" | "alarm" | "metric");
         if cloudwatch { "CloudWatch" } else { "ECS" }
     }
 }
@@ -413,11 +407,26 @@ pub trait OpsSource: Send + Sync + fmt::Debug {
     /// When CloudWatch cannot be reached.
     async fn firing_alarms(&self) -> Result<Vec<Alarm>, OpsError>;
 
-    /// Every alarm associated with `service`, in any state.
+    /// Every alarm, metric and composite, in any state, each tied to its service where it
+    /// can be.
     ///
     /// # Errors
     /// When CloudWatch cannot be reached.
-    async fn service_alarms(&self, service: &ServiceRef) -> Result<Vec<Alarm>, OpsError>;
+    async fn all_alarms(&self) -> Result<Vec<Alarm>, OpsError>;
+
+    /// Every alarm tied to `service`, in any state: a filter over [`Self::all_alarms`], so
+    /// a cache in front shares one listing among all services.
+    ///
+    /// # Errors
+    /// When CloudWatch cannot be reached.
+    async fn service_alarms(&self, service: &ServiceRef) -> Result<Vec<Alarm>, OpsError> {
+        Ok(self
+            .all_alarms()
+            .await?
+            .into_iter()
+            .filter(|a| a.service.as_ref() == Some(service))
+            .collect())
+    }
 
     /// One alarm with its recent history, `None` if it does not exist.
     ///

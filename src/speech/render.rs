@@ -514,7 +514,7 @@ impl Say<'_> {
 
     fn window(&self, d: Duration) -> String {
         let secs = d.as_secs().max(60);
-        let (unit, count) = if secs < 2 * 3600 && secs % 3600 != 0 {
+        let (unit, count) = if secs < 2 * 3600 && !secs.is_multiple_of(3600) {
             ("minutes", secs / 60)
         } else if secs < 2 * 86_400 {
             ("hours", secs / 3600)
@@ -1263,10 +1263,10 @@ pub fn spoken_name(raw: &str) -> String {
 /// An ECS event made speakable: no "(service x)" prefix, no task ids.
 fn tidy_event(message: &str) -> String {
     let mut out = message.trim().to_owned();
-    if out.starts_with("(service ") {
-        if let Some(end) = out.find(") ") {
-            out = out[end + 2..].to_owned();
-        }
+    if out.starts_with("(service ")
+        && let Some(end) = out.find(") ")
+    {
+        out = out[end + 2..].to_owned();
     }
     while let Some(start) = out.find("(task ") {
         let end = out[start..].find(')').map_or(out.len(), |e| start + e + 1);

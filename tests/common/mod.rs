@@ -2,6 +2,8 @@
 //! in-process or served on a loopback port.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod moto;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -251,6 +253,9 @@ pub const NEURAL_SAFE_TAGS: &[&str] = &[
     "amazon:domain",
 ];
 
+/// Marks a sentence boundary in extracted text (a character the builder never emits).
+const SENTENCE_GAP: char = '\u{1}';
+
 /// Parses SSML as XML: one `<speak>` root, neural-safe tags only, within Polly's limits.
 /// Returns the text content.
 pub fn assert_valid_ssml(ssml: &str) -> String {
@@ -286,7 +291,12 @@ pub fn assert_valid_ssml(ssml: &str) -> String {
                 );
                 assert!(depth > 0);
             }
-            Ok(Event::End(_)) => depth -= 1,
+            Ok(Event::End(e)) => {
+                depth -= 1;
+                if matches!(e.name().as_ref(), b"s" | b"p") {
+                    text.push(SENTENCE_GAP);
+                }
+            }
             Ok(Event::Text(t)) => {
                 assert!(depth > 0, "text outside <speak>");
                 text.push_str(&t.xml_content().expect("valid escapes"));
@@ -310,6 +320,9 @@ pub fn assert_valid_ssml(ssml: &str) -> String {
     }
     assert_eq!(depth, 0);
     assert_eq!(roots, 1);
-    assert!(text.chars().count() <= 3000, "over 3000 billed characters");
-    text
+    // Billed characters are the text alone, not the spaces this function puts between
+    // sentences for readability.
+    let billed = text.chars().count() - text.matches(SENTENCE_GAP).count();
+    assert!(billed <= 3000, "{billed} billed characters, over 3000");
+    text.replace(SENTENCE_GAP, " ").trim_end().to_owned()
 }

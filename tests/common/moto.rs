@@ -10,7 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, MetricDatum, StandardUnit, StateValue, Statistic};
+use aws_sdk_cloudwatch::types::{
+    ComparisonOperator, Dimension, MetricDatum, StandardUnit, StateValue, Statistic,
+};
 use aws_sdk_ecs::types::{ContainerDefinition, LoadBalancer};
 
 /// Where the moto server executable is, or why not.
@@ -18,6 +20,12 @@ pub fn moto_server_path() -> Result<PathBuf, String> {
     let path = std::env::var_os("OPSVOICE_MOTO_SERVER")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server"));
+    moto_server_path_at(&path)
+}
+
+/// `path` if it is a file, else the error that tells how to install moto.
+pub fn moto_server_path_at(path: &std::path::Path) -> Result<PathBuf, String> {
+    let path = path.to_path_buf();
     if path.is_file() {
         Ok(path)
     } else {
@@ -39,7 +47,11 @@ impl Moto {
     /// Starts moto. New ECS services start with 2 running tasks, so a service that wants 2
     /// is healthy and one that wants more is mid-rollout.
     pub fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let mut moto = Self { port, child: None };
         moto.spawn();
         moto
@@ -57,7 +69,11 @@ impl Moto {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "moto did not start on port {}", self.port);
+            assert!(
+                Instant::now() < deadline,
+                "moto did not start on port {}",
+                self.port
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -98,7 +114,9 @@ pub async fn sdk_for(url: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(url)
         .region(Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_ecs::config::Credentials::new("test", "test", None, None, "tests"))
+        .credentials_provider(aws_sdk_ecs::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
         .timeout_config(opsvoice::ops::aws::timeouts())
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
         .load()
@@ -120,22 +138,42 @@ impl Seed {
     }
 
     pub async fn cluster(&self, name: &str) {
-        self.ecs.create_cluster().cluster_name(name).send().await.unwrap();
+        self.ecs
+            .create_cluster()
+            .cluster_name(name)
+            .send()
+            .await
+            .unwrap();
     }
 
     /// A service wanting `desired` tasks (moto runs 2 of them), optionally behind a target group.
-    pub async fn service(&self, cluster: &str, name: &str, desired: i32, target_group: Option<&str>) {
+    pub async fn service(
+        &self,
+        cluster: &str,
+        name: &str,
+        desired: i32,
+        target_group: Option<&str>,
+    ) {
         let td = self
             .ecs
             .register_task_definition()
             .family(name)
             .container_definitions(
-                ContainerDefinition::builder().name("app").image("app:1").memory(256).build(),
+                ContainerDefinition::builder()
+                    .name("app")
+                    .image("app:1")
+                    .memory(256)
+                    .build(),
             )
             .send()
             .await
             .unwrap();
-        let arn = td.task_definition().unwrap().task_definition_arn().unwrap().to_owned();
+        let arn = td
+            .task_definition()
+            .unwrap()
+            .task_definition_arn()
+            .unwrap()
+            .to_owned();
         let mut create = self
             .ecs
             .create_service()
@@ -156,14 +194,31 @@ impl Seed {
     }
 
     /// A metric alarm on an ECS service's CPU, forced into `state` with `reason`.
-    pub async fn service_alarm(&self, name: &str, cluster: &str, service: &str, state: StateValue, reason: &str) {
+    pub async fn service_alarm(
+        &self,
+        name: &str,
+        cluster: &str,
+        service: &str,
+        state: StateValue,
+        reason: &str,
+    ) {
         self.cw
             .put_metric_alarm()
             .alarm_name(name)
             .namespace("AWS/ECS")
             .metric_name("CPUUtilization")
-            .dimensions(Dimension::builder().name("ClusterName").value(cluster).build())
-            .dimensions(Dimension::builder().name("ServiceName").value(service).build())
+            .dimensions(
+                Dimension::builder()
+                    .name("ClusterName")
+                    .value(cluster)
+                    .build(),
+            )
+            .dimensions(
+                Dimension::builder()
+                    .name("ServiceName")
+                    .value(service)
+                    .build(),
+            )
             .statistic(Statistic::Average)
             .period(60)
             .evaluation_periods(1)
@@ -172,12 +227,6 @@ impl Seed {
             .send()
             .await
             .unwrap();
-        self.set_state(name, state, reason).await;
-    }
-
-    /// A composite alarm over others, forced into `state`.
-    pub async fn composite_alarm(&self, name: &str, rule: &str, state: StateValue, reason: &str) {
-        self.cw.put_composite_alarm().alarm_name(name).alarm_rule(rule).send().await.unwrap();
         self.set_state(name, state, reason).await;
     }
 
@@ -193,16 +242,34 @@ impl Seed {
     }
 
     /// Data points for an ECS service metric, `values[i]` at `minutes_ago[i]`.
-    pub async fn ecs_metric(&self, cluster: &str, service: &str, metric: &str, points: &[(u64, f64)]) {
+    pub async fn ecs_metric(
+        &self,
+        cluster: &str,
+        service: &str,
+        metric: &str,
+        points: &[(u64, f64)],
+    ) {
         let now = std::time::SystemTime::now();
         let data: Vec<MetricDatum> = points
             .iter()
             .map(|(ago, value)| {
                 MetricDatum::builder()
                     .metric_name(metric)
-                    .dimensions(Dimension::builder().name("ClusterName").value(cluster).build())
-                    .dimensions(Dimension::builder().name("ServiceName").value(service).build())
-                    .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from(now - Duration::from_secs(ago * 60 + 30)))
+                    .dimensions(
+                        Dimension::builder()
+                            .name("ClusterName")
+                            .value(cluster)
+                            .build(),
+                    )
+                    .dimensions(
+                        Dimension::builder()
+                            .name("ServiceName")
+                            .value(service)
+                            .build(),
+                    )
+                    .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from(
+                        now - Duration::from_secs(ago * 60 + 30),
+                    ))
                     .value(*value)
                     .unit(StandardUnit::Percent)
                     .build()
@@ -225,9 +292,21 @@ impl Seed {
             .map(|(ago, value)| {
                 MetricDatum::builder()
                     .metric_name("HTTPCode_Target_5XX_Count")
-                    .dimensions(Dimension::builder().name("LoadBalancer").value(load_balancer).build())
-                    .dimensions(Dimension::builder().name("TargetGroup").value(target_group).build())
-                    .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from(now - Duration::from_secs(ago * 60 + 30)))
+                    .dimensions(
+                        Dimension::builder()
+                            .name("LoadBalancer")
+                            .value(load_balancer)
+                            .build(),
+                    )
+                    .dimensions(
+                        Dimension::builder()
+                            .name("TargetGroup")
+                            .value(target_group)
+                            .build(),
+                    )
+                    .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from(
+                        now - Duration::from_secs(ago * 60 + 30),
+                    ))
                     .value(*value)
                     .unit(StandardUnit::Count)
                     .build()

@@ -222,17 +222,16 @@ pub(super) fn history(s: &ServiceStatus) -> Vec<DeploymentRecord> {
     if !records
         .iter()
         .any(|r| r.outcome == DeploymentOutcome::RolledBack)
+        && let Some(event) = s.events.iter().find(|e| e.message.contains("rolling back"))
     {
-        if let Some(event) = s.events.iter().find(|e| e.message.contains("rolling back")) {
-            records.push(DeploymentRecord {
-                service: s.service.clone(),
-                task_definition: String::new(),
-                outcome: DeploymentOutcome::RolledBack,
-                started_at: event.at,
-                finished_at: Some(event.at),
-                reason: Some(event.message.clone()),
-            });
-        }
+        records.push(DeploymentRecord {
+            service: s.service.clone(),
+            task_definition: String::new(),
+            outcome: DeploymentOutcome::RolledBack,
+            started_at: event.at,
+            finished_at: Some(event.at),
+            reason: Some(event.message.clone()),
+        });
     }
     records.sort_by_key(|r| std::cmp::Reverse(r.finished_at.unwrap_or(r.started_at)));
     records

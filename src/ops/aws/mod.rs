@@ -257,26 +257,14 @@ impl OpsSource for AwsOps {
 
     async fn catalog(&self) -> Result<Arc<Catalog>, OpsError> {
         let clusters = self.cluster_names().await?;
-        let (services, alarms) = tokio::join!(
-            futures_util::future::try_join_all(clusters.iter().map(|c| self.service_names(c))),
-            self.describe_alarms(None)
-        );
-        let services: Vec<ServiceRef> = services?.into_iter().flatten().collect();
+        let services: Vec<ServiceRef> =
+            futures_util::future::try_join_all(clusters.iter().map(|c| self.service_names(c)))
+                .await?
+                .into_iter()
+                .flatten()
+                .collect();
         self.remember(&services);
-        // Without CloudWatch, services can still be named and answered about.
-        let (alarms, partial) = match alarms {
-            Ok(alarms) => (alarms.into_iter().map(|a| a.name).collect(), false),
-            Err(error) => {
-                tracing::warn!(error = %crate::dialog::ErrorChain(&error), "catalog without alarm names");
-                (Vec::new(), true)
-            }
-        };
-        Ok(Arc::new(Catalog {
-            clusters,
-            services,
-            alarms,
-            partial,
-        }))
+        Ok(Arc::new(Catalog { clusters, services }))
     }
 
     async fn clusters(&self) -> Result<Arc<Vec<String>>, OpsError> {
@@ -306,22 +294,16 @@ impl OpsSource for AwsOps {
         Ok(alarms)
     }
 
-    async fn service_alarms(&self, service: &ServiceRef) -> Result<Vec<Alarm>, OpsError> {
-        Ok(self
-            .describe_alarms(None)
-            .await?
-            .into_iter()
-            .filter(|a| {
-                a.service.as_ref() == Some(service)
-                    || (a.service.is_none()
-                        && self.association.by_name_prefix
-                        && cloudwatch::named_for(&a.name, service))
-            })
-            .map(|mut a| {
-                a.service = Some(service.clone());
-                a
-            })
-            .collect())
+    async fn all_alarms(&self) -> Result<Vec<Alarm>, OpsError> {
+        if self.association.by_name_prefix && self.known_services().is_empty() {
+            // Tying alarms to services by name needs the service names, once.
+            let clusters = self.cluster_names().await?;
+            for cluster in &clusters {
+                let names = self.service_names(cluster).await?;
+                self.remember(&names);
+            }
+        }
+        self.describe_alarms(None).await
     }
 
     async fn alarm(&self, name: &str) -> Result<Option<AlarmDetail>, OpsError> {

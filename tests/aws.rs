@@ -1,0 +1,598 @@
+//! The live backend end to end: the real AWS SDK clients against moto server, through the
+//! Lex adapter, `/v1/ask`'s understanding and the `opsvoice ask` binary. Plus the cache's
+//! promises: one upstream call per piece of data however many ask at once, batching at
+//! fleet scale, stale answers with their age when moto dies, a deadline that holds against
+//! a server that never answers, and throttling that degrades instead of failing.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_config::SdkConfig;
+use aws_sdk_cloudwatch::types::StateValue;
+use common::moto::{Moto, Seed};
+use opsvoice::channel::Assistant;
+use opsvoice::channel::ask::AskRequest;
+use opsvoice::config::Config;
+use opsvoice::ops::aws::{Association, AwsOps, CallCounts};
+use opsvoice::ops::{Clock, ManualClock, SystemClock};
+use serde_json::{Value, json};
+
+const TG_ARN: &str =
+    "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/checkout-tg/73e2d6bc24d8a067";
+const TG: &str = "targetgroup/checkout-tg/73e2d6bc24d8a067";
+const LB: &str = "app/prod-alb/50dc6c495c0c9188";
+
+fn live_from(
+    ecs: aws_sdk_ecs::Client,
+    cw: aws_sdk_cloudwatch::Client,
+    clock: Arc<dyn Clock>,
+) -> (Arc<Assistant>, Arc<CallCounts>) {
+    let aws = AwsOps::new(ecs, cw, None, Association::default(), clock.clone());
+    let calls = aws.calls();
+    let config = Config::default();
+    let cached = opsvoice::cached(Arc::new(aws), clock.clone(), &config);
+    (
+        opsvoice::assemble(Arc::new(cached), clock, &config).unwrap(),
+        calls,
+    )
+}
+
+fn live(sdk: &SdkConfig, clock: Arc<dyn Clock>) -> (Arc<Assistant>, Arc<CallCounts>) {
+    live_from(
+        aws_sdk_ecs::Client::new(sdk),
+        aws_sdk_cloudwatch::Client::new(sdk),
+        clock,
+    )
+}
+
+/// prod: checkout (healthy tasks, CPU alarm firing, behind a target group), cart (healthy),
+/// payments-api (2 of 4 tasks: mid-rollout). staging: search (healthy).
+///
+/// No composite alarm: moto 5.2.5 has no PutCompositeAlarm, and its PutMetricAlarm drops
+/// `AlarmRule`. Composite alarms are covered with a mocked DescribeAlarms below.
+async fn seed_fleet(sdk: &SdkConfig) {
+    let seed = Seed::new(sdk).await;
+    seed.cluster("prod").await;
+    seed.cluster("staging").await;
+    seed.service("prod", "checkout", 2, Some(TG_ARN)).await;
+    seed.service("prod", "cart", 2, None).await;
+    seed.service("prod", "payments-api", 4, None).await;
+    seed.service("staging", "search", 2, None).await;
+    seed.service_alarm(
+        "checkout-cpu-high",
+        "prod",
+        "checkout",
+        StateValue::Alarm,
+        "Threshold Crossed: 1 datapoint [91.0] was greater than the threshold (80.0).",
+    )
+    .await;
+    seed.service_alarm(
+        "cart-cpu-high",
+        "prod",
+        "cart",
+        StateValue::Ok,
+        "Threshold Crossed: 1 datapoint [12.0] was not greater than the threshold (80.0).",
+    )
+    .await;
+    seed.ecs_metric(
+        "prod",
+        "checkout",
+        "CPUUtilization",
+        &[(3, 40.0), (2, 50.0), (1, 60.0)],
+    )
+    .await;
+    seed.alb_5xx(LB, TG, &[(2, 4.0), (1, 6.0)]).await;
+}
+
+async fn ask(assistant: &Assistant, text: &str) -> String {
+    assistant
+        .ask(AskRequest {
+            text: text.to_owned(),
+            session_id: None,
+        })
+        .await
+        .unwrap()
+        .text
+}
+
+fn lex_event(intent: &str, service: Option<&str>) -> Value {
+    let mut e = common::fixture("lex/service-health-voice.json");
+    let slot = service.map_or(Value::Null, |s| {
+        json!({"shape": "Scalar", "value": {"originalValue": s, "interpretedValue": s, "resolvedValues": [s]}})
+    });
+    e["sessionState"]["intent"] = json!({"name": intent, "state": "ReadyForFulfillment", "confirmationState": "None", "slots": {"service": slot, "cluster": null}});
+    e
+}
+
+async fn lex_says(assistant: &Assistant, event: &Value) -> String {
+    let event = serde_json::from_value(event.clone()).unwrap();
+    let response = serde_json::to_value(assistant.lex(&event).await).unwrap();
+    common::assert_valid_lex_response(&response);
+    common::assert_valid_ssml(response["messages"][0]["content"].as_str().unwrap())
+}
+
+#[tokio::test]
+async fn every_intent_answers_the_seeded_truth() {
+    let moto = Moto::start();
+    let sdk = moto.sdk().await;
+    seed_fleet(&sdk).await;
+    let (assistant, _) = live(&sdk, Arc::new(SystemClock));
+
+    let checks: &[(&str, &[&str])] = &[
+        (
+            "how is checkout doing",
+            &["checkout is degraded: all 2 tasks running, 1 alarm firing for less than a minute."],
+        ),
+        (
+            "is cart healthy",
+            &["cart is healthy: all 2 tasks running, no alarms firing."],
+        ),
+        (
+            "is payments api up",
+            &["payments-api is deploying: 2 of 4 new tasks up"],
+        ),
+        (
+            "did the payments api deploy finish",
+            &["payments-api is still deploying payments-api:1: 2 of 4 new tasks are up"],
+        ),
+        (
+            "is the cart deployment done",
+            &["cart's last deploy, cart:1, finished"],
+        ),
+        (
+            "any alarms firing",
+            &[
+                "One alarm is firing:",
+                "checkout-cpu-high, for less than a minute. [prod/checkout]",
+            ],
+        ),
+        (
+            "what's on fire in staging",
+            &["No alarms are firing in staging."],
+        ),
+        (
+            "why is the checkout cpu alarm firing",
+            &[
+                "checkout-cpu-high has been firing for less than a minute. 1 datapoint [91.0] was greater than the threshold (80.0). It belongs to checkout.",
+            ],
+        ),
+        (
+            "what's the cpu of checkout",
+            &["CPU for checkout is 60% now, averaging 50% over the last hour, with a peak of 60%."],
+        ),
+        (
+            "how many 5xx is checkout throwing",
+            &[
+                "5xx errors for checkout is 6/min now, averaging 5/min over the last hour, with a peak of 6/min.",
+            ],
+        ),
+        (
+            "what's the memory of cart",
+            &["cart has no memory data for the last hour."],
+        ),
+        (
+            "how's the fleet",
+            &[
+                "The fleet: 2 of 4 services healthy. One alarm firing.",
+                "prod/checkout: degraded, 2 of 2 tasks running, 1 alarm firing",
+                "prod/payments-api: deploying, 2 of 4 tasks running",
+            ],
+        ),
+        (
+            "how's prod",
+            &["prod: 1 of 3 services healthy. One alarm firing."],
+        ),
+        (
+            "what changed in the last hour",
+            &["4 deployments in the last hour."],
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (question, expected) in checks {
+        let text = ask(&assistant, question).await;
+        for e in *expected {
+            if !text.contains(e) {
+                failures.push(format!("{question:?}: missing {e:?} in {text:?}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+    // The Lex adapter, voice: the same facts, spoken.
+    let spoken = lex_says(
+        &assistant,
+        &common::fixture("lex/service-health-voice.json"),
+    )
+    .await;
+    assert_eq!(
+        spoken,
+        "checkout is degraded: all 2 tasks running, 1 alarm firing for less than a minute."
+    );
+}
+
+#[tokio::test]
+async fn opsvoice_ask_uses_the_standard_aws_chain_and_endpoint() {
+    let moto = Moto::start();
+    seed_fleet(&moto.sdk().await).await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_opsvoice"))
+        .args(["ask", "is", "cart", "healthy?"])
+        .env("OPSVOICE_BACKEND", "aws")
+        .env("AWS_ENDPOINT_URL", moto.url())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("cart is healthy: all 2 tasks running, no alarms firing."),
+        "{text}"
+    );
+
+    // serve refuses live data for unverified callers.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_opsvoice"))
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env("OPSVOICE_BACKEND", "aws")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("must only reach verified Cognito users")
+    );
+}
+
+#[tokio::test]
+async fn a_hundred_identical_questions_cost_one_upstream_call_each() {
+    let moto = Moto::start();
+    let sdk = moto.sdk().await;
+    seed_fleet(&sdk).await;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    // Each piece of data once: the cluster list, one service listing per cluster (prod,
+    // staging), one DescribeServices per service batch, one alarm listing.
+    type Scenario<'a> = (&'a str, Value, &'a [(&'a str, u64)]);
+    let expected: [Scenario<'_>; 3] = [
+        (
+            "ServiceHealth checkout",
+            lex_event("ServiceHealth", Some("checkout")),
+            &[
+                ("cloudwatch:DescribeAlarms", 1),
+                ("ecs:DescribeServices", 1),
+                ("ecs:ListClusters", 1),
+                ("ecs:ListServices", 2),
+            ],
+        ),
+        (
+            "ActiveAlarms",
+            lex_event("ActiveAlarms", None),
+            &[("cloudwatch:DescribeAlarms", 1)],
+        ),
+        (
+            "FleetSummary",
+            lex_event("FleetSummary", None),
+            &[
+                ("cloudwatch:DescribeAlarms", 1),
+                ("ecs:DescribeServices", 2),
+                ("ecs:ListClusters", 1),
+                ("ecs:ListServices", 2),
+            ],
+        ),
+    ];
+    for (name, event, pieces) in expected {
+        // What one question costs, on a cold cache.
+        let (one, one_calls) = live(&sdk, clock.clone());
+        lex_says(&one, &event).await;
+        let single = one_calls.snapshot();
+
+        // A hundred at once, on another cold cache: the same calls, not a hundred times them.
+        let (many, calls) = live(&sdk, clock.clone());
+        let answers =
+            futures_util::future::join_all((0..100).map(|_| lex_says(&many, &event))).await;
+        assert!(
+            answers.iter().all(|a| a == &answers[0]),
+            "{name}: all hundred agree"
+        );
+        let concurrent = calls.snapshot();
+        assert_eq!(concurrent, single, "{name}: 100 concurrent questions vs 1");
+        let pieces: std::collections::BTreeMap<&str, u64> = pieces.iter().copied().collect();
+        assert_eq!(single, pieces, "{name}: each piece of data fetched once");
+
+        // Again within the TTL: nothing upstream.
+        futures_util::future::join_all((0..100).map(|_| lex_says(&many, &event))).await;
+        assert_eq!(
+            calls.snapshot(),
+            single,
+            "{name}: repeats within the TTL are served from the cache"
+        );
+        println!("{name}: upstream calls for 1 or 100 concurrent questions: {single:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_fleet_summary_of_200_services_batches_describe_services() {
+    let moto = Moto::start();
+    let sdk = moto.sdk().await;
+    let seed = Seed::new(&sdk).await;
+    for c in 0..5 {
+        let cluster = format!("cluster-{c}");
+        seed.cluster(&cluster).await;
+        futures_util::future::join_all((0..40).map(|s| {
+            let seed = &seed;
+            let cluster = cluster.clone();
+            async move {
+                seed.service(&cluster, &format!("svc-{c}-{s:02}"), 2, None)
+                    .await
+            }
+        }))
+        .await;
+    }
+    let (assistant, calls) = live(&sdk, Arc::new(SystemClock));
+    let spoken = lex_says(&assistant, &lex_event("FleetSummary", None)).await;
+    assert!(
+        spoken.starts_with("The fleet: all 200 services are healthy."),
+        "{spoken}"
+    );
+    let counts = calls.snapshot();
+    let describe = counts.get("ecs:DescribeServices").copied().unwrap_or(0);
+    let list = counts.get("ecs:ListServices").copied().unwrap_or(0);
+    println!("fleet summary over 200 services in 5 clusters: {counts:?}");
+    assert_eq!(describe, 20, "ceil(200 / 10)");
+    assert_eq!(list, 5, "one page per cluster");
+    assert!(describe + list <= 200_u64.div_ceil(10) + 5);
+}
+
+#[tokio::test]
+async fn moto_stopped_means_stale_answers_with_their_age_and_back_means_fresh() {
+    let mut moto = Moto::start();
+    let sdk = moto.sdk().await;
+    seed_fleet(&sdk).await;
+    let clock = Arc::new(ManualClock::new(SystemTime::now()));
+    let (assistant, _) = live(&sdk, clock.clone());
+    let event = common::fixture("lex/service-health-voice.json");
+
+    let fresh = lex_says(&assistant, &event).await;
+    assert!(fresh.starts_with("checkout is degraded"), "{fresh}");
+
+    clock.advance(Duration::from_secs(120));
+    moto.stop();
+    let started = Instant::now();
+    let stale = lex_says(&assistant, &event).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "within the deadline: {:?}",
+        started.elapsed()
+    );
+    assert!(stale.starts_with("I can't reach"), "{stale}");
+    assert!(
+        stale.contains("right now, so this is from 2 minutes ago. checkout is degraded"),
+        "{stale}"
+    );
+
+    // A question never asked before has no stale data: it says what is unavailable.
+    let cold = lex_says(&assistant, &lex_event("ServiceHealth", Some("cart"))).await;
+    assert!(
+        cold.starts_with("I can't reach ECS right now, so I can't answer that."),
+        "{cold}"
+    );
+
+    // moto back (empty, so seeded again, now with checkout's alarm cleared): fresh again.
+    moto.restart();
+    seed_fleet(&sdk).await;
+    Seed::new(&sdk)
+        .await
+        .set_state("checkout-cpu-high", StateValue::Ok, "recovered")
+        .await;
+    clock.advance(Duration::from_secs(10));
+    let back = lex_says(&assistant, &event).await;
+    assert_eq!(
+        back,
+        "checkout is healthy: all 2 tasks running, no alarms firing."
+    );
+}
+
+#[tokio::test]
+async fn an_upstream_that_never_answers_cannot_break_the_deadline() {
+    // Accepts connections and never says a word; stops by itself.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        let until = Instant::now() + Duration::from_secs(30);
+        listener.set_nonblocking(true).unwrap();
+        while Instant::now() < until {
+            if let Ok((stream, _)) = listener.accept() {
+                held.push(stream);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    });
+    let sdk = common::moto::sdk_for(&format!("http://{addr}")).await;
+    let (assistant, _) = live(&sdk, Arc::new(SystemClock));
+    let started = Instant::now();
+    let spoken = lex_says(
+        &assistant,
+        &common::fixture("lex/service-health-voice.json"),
+    )
+    .await;
+    let elapsed = started.elapsed();
+    println!("hung upstream answered in {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_millis(3200),
+        "deadline held: {elapsed:?}"
+    );
+    assert_eq!(
+        spoken,
+        "I can't reach ECS right now, so I can't answer that. Please try again in a moment."
+    );
+}
+
+mod mocked {
+    //! Throttling and composite alarms, with mocked SDK clients: moto neither throttles
+    //! nor stores composite alarms.
+    use super::*;
+    use aws_sdk_cloudwatch::operation::describe_alarms::{
+        DescribeAlarmsError, DescribeAlarmsOutput,
+    };
+    use aws_sdk_ecs::operation::describe_services::{
+        DescribeServicesError, DescribeServicesOutput,
+    };
+    use aws_sdk_ecs::operation::list_clusters::ListClustersOutput;
+    use aws_sdk_ecs::operation::list_services::ListServicesOutput;
+    use aws_sdk_ecs::types::{Deployment, DeploymentRolloutState, Service};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use aws_smithy_types::DateTime;
+
+    fn checkout() -> DescribeServicesOutput {
+        let t = DateTime::from(SystemTime::now() - Duration::from_secs(3600));
+        DescribeServicesOutput::builder()
+            .services(
+                Service::builder()
+                    .service_name("checkout")
+                    .status("ACTIVE")
+                    .desired_count(2)
+                    .running_count(2)
+                    .deployments(
+                        Deployment::builder()
+                            .id("ecs-svc/1")
+                            .status("PRIMARY")
+                            .rollout_state(DeploymentRolloutState::Completed)
+                            .task_definition("arn:aws:ecs:us-east-1:1:task-definition/checkout:7")
+                            .desired_count(2)
+                            .running_count(2)
+                            .created_at(t)
+                            .updated_at(t)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    }
+
+    fn throttled<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(
+        make: fn(aws_smithy_types::error::ErrorMetadata) -> E,
+    ) -> E {
+        make(
+            aws_smithy_types::error::ErrorMetadata::builder()
+                .code("ThrottlingException")
+                .message("Rate exceeded")
+                .build(),
+        )
+    }
+
+    fn ecs(describe_fails_after_first: bool) -> aws_sdk_ecs::Client {
+        let clusters = mock!(aws_sdk_ecs::Client::list_clusters).then_output(|| {
+            ListClustersOutput::builder()
+                .cluster_arns("arn:aws:ecs:us-east-1:1:cluster/prod")
+                .build()
+        });
+        let services = mock!(aws_sdk_ecs::Client::list_services).then_output(|| {
+            ListServicesOutput::builder()
+                .service_arns("arn:aws:ecs:us-east-1:1:service/prod/checkout")
+                .build()
+        });
+        let describe = if describe_fails_after_first {
+            mock!(aws_sdk_ecs::Client::describe_services)
+                .sequence()
+                .output(checkout)
+                .error(|| throttled(DescribeServicesError::generic))
+                .repeatedly()
+                .build()
+        } else {
+            mock!(aws_sdk_ecs::Client::describe_services).then_output(checkout)
+        };
+        mock_client!(
+            aws_sdk_ecs,
+            RuleMode::MatchAny,
+            [&clusters, &services, &describe]
+        )
+    }
+
+    fn cloudwatch(throttled_always: bool) -> aws_sdk_cloudwatch::Client {
+        let alarms = if throttled_always {
+            mock!(aws_sdk_cloudwatch::Client::describe_alarms)
+                .then_error(|| throttled(DescribeAlarmsError::generic))
+        } else {
+            mock!(aws_sdk_cloudwatch::Client::describe_alarms)
+                .then_output(|| DescribeAlarmsOutput::builder().build())
+        };
+        mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, [&alarms])
+    }
+
+    #[tokio::test]
+    async fn composite_alarms_are_read_and_named_as_such() {
+        use aws_sdk_cloudwatch::types::CompositeAlarm;
+        let t = DateTime::from(SystemTime::now() - Duration::from_secs(11 * 60));
+        let alarms = mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_output(move || {
+            DescribeAlarmsOutput::builder()
+                .composite_alarms(
+                    CompositeAlarm::builder()
+                        .alarm_name("prod-customer-impact")
+                        .alarm_rule("ALARM(checkout-p99) OR ALARM(cart-5xx)")
+                        .state_value(StateValue::Alarm)
+                        .state_reason("checkout-p99 is in ALARM")
+                        .state_updated_timestamp(t)
+                        .build(),
+                )
+                .build()
+        });
+        let cw = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, [&alarms]);
+        let (assistant, _) = live_from(ecs(false), cw, Arc::new(SystemClock));
+        let spoken = lex_says(&assistant, &lex_event("ActiveAlarms", None)).await;
+        assert_eq!(
+            spoken,
+            "One alarm is firing: prod customer impact, a composite alarm, for 11 minutes."
+        );
+    }
+
+    #[tokio::test]
+    async fn throttled_ecs_serves_the_last_answer_with_its_age() {
+        let clock = Arc::new(ManualClock::new(SystemTime::now()));
+        let (assistant, _) = live_from(ecs(true), cloudwatch(false), clock.clone());
+        let event = lex_event("ServiceHealth", Some("checkout"));
+        assert_eq!(
+            lex_says(&assistant, &event).await,
+            "checkout is healthy: all 2 tasks running, no alarms firing."
+        );
+        clock.advance(Duration::from_secs(60));
+        let spoken = lex_says(&assistant, &event).await;
+        assert_eq!(
+            spoken,
+            "I can't reach ECS right now, so this is from a minute ago. checkout is healthy: all 2 tasks running, no alarms firing."
+        );
+    }
+
+    #[tokio::test]
+    async fn throttled_cloudwatch_still_answers_from_ecs_and_says_what_is_missing() {
+        let (assistant, _) = live_from(ecs(false), cloudwatch(true), Arc::new(SystemClock));
+        let spoken = lex_says(&assistant, &lex_event("ServiceHealth", Some("checkout"))).await;
+        assert_eq!(
+            spoken,
+            "checkout is healthy: all 2 tasks running. I couldn't reach CloudWatch, so alarms aren't included."
+        );
+        let spoken = lex_says(&assistant, &lex_event("ActiveAlarms", None)).await;
+        assert_eq!(
+            spoken,
+            "I can't reach CloudWatch right now, so I can't answer that. Please try again in a moment."
+        );
+    }
+}
+
+#[test]
+fn a_missing_moto_is_a_failure_that_names_the_setup_command() {
+    // SAFETY of the check: only this test reads the variable it sets, and only here.
+    let message = {
+        let path = std::path::Path::new("/nonexistent/moto_server");
+        assert!(!path.exists());
+        common::moto::moto_server_path_at(path).unwrap_err()
+    };
+    assert!(message.contains("scripts/test.sh"), "{message}");
+}
