@@ -116,6 +116,7 @@ async fn lex_says(assistant: &Assistant, event: &Value) -> String {
 
 #[tokio::test]
 async fn every_intent_answers_the_seeded_truth() {
+    let metrics = opsvoice::telemetry::metrics();
     let moto = Moto::start();
     let sdk = moto.sdk().await;
     seed_fleet(&sdk).await;
@@ -211,6 +212,17 @@ async fn every_intent_answers_the_seeded_truth() {
         spoken,
         "checkout is degraded: all 2 tasks running, 1 alarm firing for less than a minute."
     );
+
+    // Every upstream call is counted and timed per API in /metrics.
+    let text = metrics.render();
+    for needle in [
+        "opsvoice_upstream_calls_total{api=\"ecs:DescribeServices\",outcome=\"ok\"}",
+        "opsvoice_upstream_calls_total{api=\"cloudwatch:GetMetricData\",outcome=\"ok\"}",
+        "opsvoice_upstream_seconds_bucket{api=\"cloudwatch:DescribeAlarms\"",
+        "opsvoice_cache_total{kind=\"all_alarms\",result=\"hit\"}",
+    ] {
+        assert!(text.contains(needle), "{needle} not in /metrics:\n{text}");
+    }
 }
 
 #[tokio::test]
