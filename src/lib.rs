@@ -36,6 +36,8 @@ pub enum StartError {
     Prompts(#[from] speech::render::PromptError),
     #[error("the conversation model is invalid: {0}")]
     Model(#[from] nlu::ModelError),
+    #[error("Alexa verification: {0}")]
+    Alexa(#[from] channel::alexa::verify::SetupError),
     #[error(
         "OPSVOICE_BACKEND=aws serves live data, which must only reach verified Cognito users, \
          and this build cannot verify sign-ins yet. Use `opsvoice ask` with your own AWS \
@@ -109,6 +111,32 @@ pub fn assemble(
         a.deadline = config.answer_deadline;
     }
     Ok(assistant)
+}
+
+/// The Alexa request verifier the configuration describes.
+///
+/// # Errors
+/// An unreadable `OPSVOICE_ALEXA_TRUST_ROOTS` or a malformed `OPSVOICE_ALEXA_CERT_BASE_URL`.
+pub fn alexa_verifier(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> Result<channel::alexa::verify::Verifier, StartError> {
+    let roots = match &config.alexa.trust_roots {
+        Some(path) => Some((
+            path.display().to_string(),
+            std::fs::read(path).map_err(|source| channel::alexa::verify::SetupError::Roots {
+                path: path.display().to_string(),
+                source,
+            })?,
+        )),
+        None => None,
+    };
+    Ok(channel::alexa::verify::Verifier::new(
+        config.alexa.skill_ids.clone(),
+        roots.as_ref().map(|(p, pem)| (p.as_str(), pem.as_slice())),
+        config.alexa.cert_base_url.as_deref(),
+        clock,
+    )?)
 }
 
 /// Whether `serve` may run with this configuration: live data is never served to callers

@@ -120,9 +120,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::warn!("{warning}");
     }
     let assistant = opsvoice::assistant(&config, Arc::new(SystemClock)).await?;
+    if config.alexa.skill_ids.is_empty() {
+        tracing::info!("no OPSVOICE_ALEXA_SKILL_IDS: /alexa will refuse every request");
+    }
     let state = opsvoice::server::AppState {
         assistant,
         metrics: opsvoice::telemetry::metrics(),
+        alexa: Arc::new(opsvoice::alexa_verifier(&config, Arc::new(SystemClock))?),
     };
     let router = opsvoice::server::router(state, &config);
     let listener = tokio::net::TcpListener::bind(config.addr)

@@ -26,6 +26,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::channel::Assistant;
+use crate::channel::alexa::Envelope;
+use crate::channel::alexa::verify::{Verifier, VerifyError};
 use crate::channel::ask::{AskError, AskRequest};
 use crate::channel::lex::LexEvent;
 use crate::config::Config;
@@ -35,6 +37,7 @@ use crate::config::Config;
 pub struct AppState {
     pub assistant: Arc<Assistant>,
     pub metrics: PrometheusHandle,
+    pub alexa: Arc<Verifier>,
 }
 
 /// The intent a request was answered as, for the request metrics.
@@ -61,6 +64,8 @@ pub enum ApiError {
     NotFound { method: String, path: String },
     #[error("{method} is not allowed here")]
     MethodNotAllowed { method: String },
+    #[error("the request could not be verified as coming from Alexa")]
+    Unverified(#[source] VerifyError),
 }
 
 impl ApiError {
@@ -84,13 +89,14 @@ impl ApiError {
             ApiError::InvalidAsk(_) => "invalid_request",
             ApiError::NotFound { .. } => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ApiError::Unverified(_) => "unverified",
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        tracing::info!(error = %self, code = self.code(), "request rejected");
+        tracing::info!(error = %crate::dialog::ErrorChain(&self), code = self.code(), "request rejected");
         let body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
         (self.status(), Json(body)).into_response()
     }
@@ -108,6 +114,18 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let RawBody(bytes) = RawBody::from_request(req, state).await?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// A non-empty body within the size limit, as raw bytes (what Alexa signatures cover).
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let limit = req.extensions().get::<BodyLimit>().map_or(0, |l| l.0);
         let bytes = Bytes::from_request(req, state)
             .await
@@ -122,24 +140,27 @@ where
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(ApiError::EmptyBody);
         }
-        let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(de)
-            .map(JsonBody)
-            .map_err(|error| {
-                let path = error.path().to_string();
-                let inner = error.into_inner();
-                let detail = if path == "." || path == "?" {
-                    inner.to_string()
-                } else {
-                    format!("{path}: {inner}")
-                };
-                if inner.is_syntax() || inner.is_eof() {
-                    ApiError::InvalidJson(detail)
-                } else {
-                    ApiError::WrongShape(detail)
-                }
-            })
+        Ok(RawBody(bytes))
     }
+}
+
+/// Parses JSON, saying where in the document any problem is.
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        let detail = if path == "." || path == "?" {
+            inner.to_string()
+        } else {
+            format!("{path}: {inner}")
+        };
+        if inner.is_syntax() || inner.is_eof() {
+            ApiError::InvalidJson(detail)
+        } else {
+            ApiError::WrongShape(detail)
+        }
+    })
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -156,6 +177,35 @@ async fn lex(State(state): State<AppState>, JsonBody(event): JsonBody<LexEvent>)
     let mut response = Json(response).into_response();
     response.extensions_mut().insert(IntentLabel(intent));
     response
+}
+
+async fn alexa(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Response, ApiError> {
+    tracing::Span::current().record("channel", "alexa");
+    // Verification runs on the raw bytes, before anything is parsed for the dialog.
+    state
+        .alexa
+        .verify(&headers, &body)
+        .await
+        .map_err(ApiError::Unverified)?;
+    let envelope: Envelope = parse_json(&body)?;
+    let intent = match envelope.request.kind.as_str() {
+        "LaunchRequest" => "Launch",
+        _ => envelope
+            .request
+            .intent
+            .as_ref()
+            .and_then(|i| crate::dialog::Intent::parse(&i.name))
+            .map_or("none", crate::dialog::Intent::name),
+    };
+    tracing::Span::current().record("intent", intent);
+    let response = state.assistant.alexa(&envelope).await;
+    let mut response = Json(response).into_response();
+    response.extensions_mut().insert(IntentLabel(intent));
+    Ok(response)
 }
 
 async fn ask(
@@ -266,6 +316,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
     });
     Router::new()
         .route("/lex", post(lex))
+        .route("/alexa", post(alexa))
         .route("/v1/ask", post(ask))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

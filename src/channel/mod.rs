@@ -4,6 +4,7 @@
 //! channel-neutral [`Turn`], asks the assistant, and writes the [`Exchange`] back in its own
 //! format within its own limits. Adapters never call AWS.
 
+pub mod alexa;
 pub mod ask;
 pub mod lex;
 

@@ -343,6 +343,17 @@ impl Renderer {
             .unwrap_or(&self.bundles[0].1)
     }
 
+    /// One message with no arguments, as spoken (e.g. the "What else?" reprompt).
+    #[must_use]
+    pub fn render_message(&self, id: &str, locale: &str) -> String {
+        Say {
+            bundle: self.bundle(locale),
+            mode: Mode::Voice,
+            region: None,
+        }
+        .msg(id, &[])
+    }
+
     /// Renders `answer` in `locale`, in the forms asked for.
     #[must_use]
     pub fn render(&self, answer: &Answer, locale: &str, forms: Forms) -> Rendered {

@@ -2,6 +2,7 @@
 //! in-process or served on a loopback port.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod alexa_pki;
 pub mod moto;
 
 use std::sync::Arc;
@@ -123,10 +124,21 @@ impl TestApp {
 
 /// Serves `assistant` on 127.0.0.1:0.
 pub async fn spawn(assistant: Arc<Assistant>) -> TestApp {
+    let verifier =
+        opsvoice::channel::alexa::verify::Verifier::new(vec![], None, None, clock()).unwrap();
+    spawn_with(assistant, verifier).await
+}
+
+/// Serves `assistant` on 127.0.0.1:0 with an Alexa verifier of the test's choosing.
+pub async fn spawn_with(
+    assistant: Arc<Assistant>,
+    verifier: opsvoice::channel::alexa::verify::Verifier,
+) -> TestApp {
     let config = opsvoice::config::Config::default();
     let state = opsvoice::server::AppState {
         assistant,
         metrics: opsvoice::telemetry::metrics(),
+        alexa: Arc::new(verifier),
     };
     let router = opsvoice::server::router(state, &config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -130,10 +130,24 @@ pub struct Seed {
 }
 
 impl Seed {
+    /// Seeding clients. They get generous timeouts: seeding is not what is tested, and a
+    /// freshly started moto takes seconds to load a service's backend on its first call.
     pub async fn new(sdk: &SdkConfig) -> Self {
+        let patient = aws_config::timeout::TimeoutConfig::builder()
+            .operation_timeout(Duration::from_secs(30))
+            .operation_attempt_timeout(Duration::from_secs(30))
+            .build();
         Self {
-            ecs: aws_sdk_ecs::Client::new(sdk),
-            cw: aws_sdk_cloudwatch::Client::new(sdk),
+            ecs: aws_sdk_ecs::Client::from_conf(
+                aws_sdk_ecs::config::Builder::from(sdk)
+                    .timeout_config(patient.clone())
+                    .build(),
+            ),
+            cw: aws_sdk_cloudwatch::Client::from_conf(
+                aws_sdk_cloudwatch::config::Builder::from(sdk)
+                    .timeout_config(patient)
+                    .build(),
+            ),
         }
     }
 

@@ -1,0 +1,599 @@
+//! Alexa custom skills (`POST /alexa`): the request envelope in, a response out.
+//!
+//! The envelope types are lenient like Lex's: unknown fields are ignored and optional
+//! objects may be missing or `null`. Request verification lives in [`verify`] and runs on
+//! the raw body before any of this.
+//!
+//! Conversation conventions:
+//! - A one-shot request ("Alexa, ask ops desk how checkout is doing") is answered and the
+//!   session ends. In a session the user opened ("Alexa, open ops desk"), an answer keeps
+//!   the session open with "What else?" so follow-ups ("and its deploy?") work.
+//! - Every response that keeps the session open carries a reprompt.
+//! - Slot values resolved by entity resolution (`ER_SUCCESS_MATCH`) win over raw values.
+//! - Speech is at most 8000 characters, card text at most 8000, the whole response at most
+//!   24 KB: enforced by shortening, never by failing.
+
+pub mod verify;
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Value, json};
+
+use super::{Assistant, Exchange};
+use crate::dialog::{
+    Confirmation, Intent, Mode, Move, Phase, Reply, SessionContext, Slot, Slots, Surface, Turn,
+};
+use crate::speech::Engine;
+
+/// Alexa's cap on outputSpeech, in characters.
+pub const MAX_SPEECH: usize = 8000;
+/// Alexa's cap on all card text together, in characters.
+pub const MAX_CARD: usize = 8000;
+/// Alexa's cap on a whole response, in bytes.
+pub const MAX_RESPONSE_BYTES: usize = 24 * 1024;
+
+fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// The request envelope.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Envelope {
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub session: Option<Session>,
+    #[serde(default)]
+    pub context: Option<Context>,
+    pub request: Request,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    #[serde(default)]
+    pub new: bool,
+    #[serde(default)]
+    pub session_id: Option<String>,
+    #[serde(default)]
+    pub application: Option<Application>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub attributes: HashMap<String, Value>,
+    #[serde(default)]
+    pub user: Option<User>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Application {
+    pub application_id: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// The account-linking access token. Never logged, never echoed.
+    #[serde(default)]
+    pub access_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Context {
+    #[serde(rename = "System", default)]
+    pub system: Option<System>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct System {
+    #[serde(default)]
+    pub application: Option<Application>,
+    #[serde(default)]
+    pub user: Option<User>,
+}
+
+/// The request: one flat, lenient shape for every type.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Request {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub request_id: Option<String>,
+    pub timestamp: String,
+    #[serde(default)]
+    pub locale: Option<String>,
+    #[serde(default)]
+    pub dialog_state: Option<String>,
+    #[serde(default)]
+    pub intent: Option<AlexaIntent>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub error: Option<Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlexaIntent {
+    pub name: String,
+    #[serde(default)]
+    pub confirmation_status: Option<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub slots: HashMap<String, AlexaSlot>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlexaSlot {
+    #[serde(default)]
+    pub value: Option<String>,
+    #[serde(default)]
+    pub confirmation_status: Option<String>,
+    #[serde(default)]
+    pub resolutions: Option<Resolutions>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Resolutions {
+    #[serde(
+        rename = "resolutionsPerAuthority",
+        default,
+        deserialize_with = "null_default"
+    )]
+    pub per_authority: Vec<Authority>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Authority {
+    #[serde(default)]
+    pub status: Option<Status>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub values: Vec<ResolvedWrapper>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Status {
+    pub code: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ResolvedWrapper {
+    pub value: ResolvedValue,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ResolvedValue {
+    pub name: String,
+}
+
+impl AlexaSlot {
+    /// The entity-resolved value when an authority matched, else what was heard.
+    #[must_use]
+    pub fn text(&self) -> Option<String> {
+        let resolved = self.resolutions.as_ref().and_then(|r| {
+            r.per_authority
+                .iter()
+                .filter(|a| {
+                    a.status
+                        .as_ref()
+                        .is_some_and(|s| s.code == "ER_SUCCESS_MATCH")
+                })
+                .find_map(|a| a.values.first().map(|v| v.value.name.clone()))
+        });
+        resolved
+            .or_else(|| self.value.clone())
+            .filter(|v| !v.trim().is_empty())
+    }
+}
+
+impl Envelope {
+    fn string_attributes(&self) -> HashMap<String, String> {
+        self.session
+            .as_ref()
+            .map(|s| {
+                s.attributes
+                    .iter()
+                    .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The channel-neutral turn, for Launch and Intent requests.
+    #[must_use]
+    pub fn to_turn(&self) -> Turn {
+        let request = &self.request;
+        let intent = match (&*request.kind, &request.intent) {
+            ("LaunchRequest", _) => Intent::Launch,
+            (_, Some(i)) => Intent::parse(&i.name).unwrap_or(Intent::Fallback),
+            _ => Intent::Fallback,
+        };
+        let mut slots = Slots::new();
+        if let Some(i) = &request.intent {
+            for (name, slot) in &i.slots {
+                if let (Some(s), Some(v)) = (Slot::parse(name), slot.text()) {
+                    slots.insert(s, v);
+                }
+            }
+        }
+        let confirmation = match request
+            .intent
+            .as_ref()
+            .and_then(|i| i.confirmation_status.as_deref())
+        {
+            Some("CONFIRMED") => Confirmation::Confirmed,
+            Some("DENIED") => Confirmation::Denied,
+            _ => Confirmation::None,
+        };
+        Turn {
+            intent,
+            slots,
+            confirmation,
+            context: SessionContext::from_attributes(&self.string_attributes()),
+            surface: Surface {
+                mode: Mode::Voice,
+                platform: Some("Alexa".to_owned()),
+            },
+            phase: match request.dialog_state.as_deref() {
+                Some("STARTED" | "IN_PROGRESS") => Phase::Collect,
+                _ => Phase::Fulfil,
+            },
+            transcript: None,
+            locale: request.locale.clone().unwrap_or_else(|| "en-US".to_owned()),
+            detail: false,
+        }
+    }
+
+    /// The session's attributes to send back: everything the client had, with our context
+    /// written in, and credentials never echoed.
+    fn attributes_out(&self, context: &SessionContext) -> HashMap<String, Value> {
+        let mut out: HashMap<String, Value> = self
+            .session
+            .as_ref()
+            .map(|s| s.attributes.clone())
+            .unwrap_or_default();
+        for key in crate::dialog::context::NEVER_ECHO {
+            out.remove(*key);
+        }
+        out.insert(
+            crate::dialog::context::ATTRIBUTE.to_owned(),
+            Value::String(context.encode()),
+        );
+        out
+    }
+}
+
+/// An Alexa response, serialisable as sent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlexaResponse {
+    version: &'static str,
+    #[serde(skip_serializing_if = "HashMap::is_empty")]
+    session_attributes: HashMap<String, Value>,
+    response: Value,
+}
+
+impl AlexaResponse {
+    /// The response body.
+    #[must_use]
+    pub fn body(&self) -> &Value {
+        &self.response
+    }
+
+    /// An empty response (SessionEndedRequest and request types we do not handle).
+    #[must_use]
+    pub fn empty() -> Self {
+        Self {
+            version: "1.0",
+            session_attributes: HashMap::new(),
+            response: json!({}),
+        }
+    }
+}
+
+fn speech(ssml: String) -> Value {
+    json!({"type": "SSML", "ssml": ssml})
+}
+
+/// Cuts to at most `max` characters at a word boundary, with an ellipsis if cut.
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    if let Some(i) = out
+        .rfind(char::is_whitespace)
+        .filter(|i| *i > out.len() / 2)
+    {
+        out.truncate(i);
+    }
+    out.push('…');
+    out
+}
+
+impl Assistant {
+    /// Answers a verified Alexa request.
+    pub async fn alexa(&self, envelope: &Envelope) -> AlexaResponse {
+        match envelope.request.kind.as_str() {
+            "LaunchRequest" | "IntentRequest" => self.alexa_turn(envelope).await,
+            "CanFulfillIntentRequest" => self.can_fulfill(envelope).await,
+            "SessionEndedRequest" => {
+                tracing::info!(
+                    reason = envelope.request.reason.as_deref().unwrap_or("-"),
+                    error = %envelope.request.error.as_ref().map_or_else(String::new, |e| e.to_string()),
+                    "Alexa session ended"
+                );
+                AlexaResponse::empty()
+            }
+            other => {
+                tracing::info!(
+                    kind = other,
+                    "Alexa request type not handled; empty response"
+                );
+                AlexaResponse::empty()
+            }
+        }
+    }
+
+    async fn alexa_turn(&self, envelope: &Envelope) -> AlexaResponse {
+        let turn = envelope.to_turn();
+        let one_shot = envelope.session.as_ref().is_none_or(|s| s.new)
+            && envelope.request.kind == "IntentRequest";
+        let event_intent = envelope.request.intent.clone();
+        if turn.phase == Phase::Collect
+            && event_intent
+                .as_ref()
+                .is_some_and(|i| Intent::parse(&i.name).is_none())
+        {
+            // Not ours: let Alexa's dialog model carry on.
+            return AlexaResponse {
+                version: "1.0",
+                session_attributes: envelope.attributes_out(&turn.context),
+                response: json!({"directives": [{"type": "Dialog.Delegate"}]}),
+            };
+        }
+        let exchange = self.converse(turn, crate::speech::Forms::Both).await;
+        let answer = &exchange.answer;
+        let what_else = self.renderer.render_message(
+            "reprompt",
+            &envelope.request.locale.clone().unwrap_or_default(),
+        );
+        // An answer inside a conversation invites the next question; a one-shot ends.
+        let (end, invite) = match answer.next {
+            Move::Close if matches!(answer.reply, Reply::Goodbye) => (true, false),
+            Move::Close => (one_shot, !one_shot),
+            Move::Fail => (true, false),
+            Move::ElicitSlot(_) | Move::ConfirmIntent | Move::ElicitIntent | Move::Delegate => {
+                (false, false)
+            }
+        };
+        let mut spoken = exchange.rendered.clone();
+        if invite {
+            spoken.spoken.push(what_else.clone());
+        }
+        let reprompt = (!end).then(|| {
+            exchange
+                .rendered
+                .reprompt
+                .clone()
+                .filter(|_| !invite)
+                .unwrap_or_else(|| what_else.clone())
+        });
+        let mut response = json!({
+            "outputSpeech": speech(spoken.ssml(Engine::Alexa, MAX_SPEECH, MAX_SPEECH).into_string()),
+            "shouldEndSession": end,
+        });
+        if let Some(reprompt) = reprompt {
+            let mut builder =
+                crate::speech::SsmlBuilder::with_limits(Engine::Alexa, MAX_SPEECH, MAX_SPEECH);
+            builder.sentence(&reprompt);
+            response["reprompt"] = json!({"outputSpeech": speech(builder.build().into_string())});
+        }
+        if !exchange.rendered.text.is_empty() {
+            let title = exchange
+                .rendered
+                .card
+                .as_ref()
+                .map_or_else(|| "Ops desk".to_owned(), |c| c.title.clone());
+            response["card"] = json!({
+                "type": "Simple",
+                "title": cut(&title, 200),
+                "content": cut(&exchange.rendered.text, MAX_CARD - 200),
+            });
+        }
+        if let Some(directive) = directive(answer, event_intent.as_ref()) {
+            response["directives"] = json!([directive]);
+        }
+        let mut out = AlexaResponse {
+            version: "1.0",
+            session_attributes: envelope.attributes_out(&answer.context),
+            response,
+        };
+        fit(&mut out, &exchange);
+        out
+    }
+
+    /// CanFulfillIntentRequest: an honest answer, per slot, without fetching any data.
+    async fn can_fulfill(&self, envelope: &Envelope) -> AlexaResponse {
+        let Some(intent) = envelope.request.intent.as_ref() else {
+            return AlexaResponse::empty();
+        };
+        let ours = Intent::parse(&intent.name).filter(|i| Intent::QUESTIONS.contains(i));
+        let catalog = self.dialog.ops().catalog().await.ok();
+        let mut slots = serde_json::Map::new();
+        let mut overall = if ours.is_some() { "YES" } else { "NO" };
+        for (name, slot) in &intent.slots {
+            let Some(value) = slot.text() else { continue };
+            let (understand, fulfil) = match (Slot::parse(name), &catalog) {
+                (None, _) => ("NO", "NO"),
+                (Some(Slot::Service), Some(catalog)) => {
+                    match crate::dialog::resolve::resolve(&value, &catalog.services, |s| {
+                        s.name.as_str()
+                    }) {
+                        crate::dialog::resolve::Match::Found(_) => ("YES", "YES"),
+                        crate::dialog::resolve::Match::NoMatch => ("NO", "NO"),
+                        _ => ("MAYBE", "YES"),
+                    }
+                }
+                (Some(Slot::Cluster), Some(catalog)) => {
+                    match crate::dialog::resolve::resolve(&value, &catalog.clusters, String::as_str)
+                    {
+                        crate::dialog::resolve::Match::Found(_) => ("YES", "YES"),
+                        crate::dialog::resolve::Match::NoMatch => ("NO", "NO"),
+                        _ => ("MAYBE", "YES"),
+                    }
+                }
+                (Some(Slot::Metric), _) => {
+                    if crate::dialog::parse_metric(&value).is_some() {
+                        ("YES", "YES")
+                    } else {
+                        ("NO", "NO")
+                    }
+                }
+                (Some(Slot::Window), _) => {
+                    if crate::dialog::parse_window(&value).is_some() {
+                        ("YES", "YES")
+                    } else {
+                        ("NO", "NO")
+                    }
+                }
+                // Alarm names, or no catalog to check against: likely, not certain.
+                _ => ("MAYBE", "YES"),
+            };
+            if fulfil == "NO" {
+                overall = "NO";
+            } else if understand == "MAYBE" && overall == "YES" {
+                overall = "MAYBE";
+            }
+            slots.insert(
+                name.clone(),
+                json!({"canUnderstand": understand, "canFulfill": fulfil}),
+            );
+        }
+        AlexaResponse {
+            version: "1.0",
+            session_attributes: HashMap::new(),
+            response: json!({"canFulfillIntent": {"canFulfill": overall, "slots": slots}}),
+        }
+    }
+}
+
+/// The dialog directive a move calls for, with the intent as we now understand it.
+fn directive(answer: &crate::dialog::Answer, event: Option<&AlexaIntent>) -> Option<Value> {
+    let updated = || {
+        let mut slots = serde_json::Map::new();
+        if let Some(event) = event {
+            for name in event.slots.keys() {
+                slots.insert(
+                    name.clone(),
+                    json!({"name": name, "confirmationStatus": "NONE"}),
+                );
+            }
+        }
+        for (slot, value) in &answer.slots {
+            slots.insert(
+                slot.name().to_owned(),
+                json!({"name": slot.name(), "value": value, "confirmationStatus": "NONE"}),
+            );
+        }
+        json!({"name": answer.intent.name(), "confirmationStatus": "NONE", "slots": slots})
+    };
+    let ours = Intent::QUESTIONS.contains(&answer.intent);
+    match answer.next {
+        Move::ElicitSlot(slot) if ours => Some(json!({
+            "type": "Dialog.ElicitSlot",
+            "slotToElicit": slot.name(),
+            "updatedIntent": updated(),
+        })),
+        Move::ConfirmIntent if ours => {
+            let mut intent = updated();
+            if let Some(crate::dialog::Pending::Confirm { slot, value, .. }) =
+                &answer.context.pending
+            {
+                intent["slots"][slot.name()] =
+                    json!({"name": slot.name(), "value": value, "confirmationStatus": "NONE"});
+            }
+            Some(json!({"type": "Dialog.ConfirmIntent", "updatedIntent": intent}))
+        }
+        Move::Delegate => Some(json!({"type": "Dialog.Delegate"})),
+        _ => None,
+    }
+}
+
+/// Keeps the response within 24 KB: the card's text goes first, then the session's repeat
+/// buffer, then the speech is cut down to its first sentences.
+fn fit(out: &mut AlexaResponse, exchange: &Exchange) {
+    let size = |o: &AlexaResponse| serde_json::to_vec(o).map_or(usize::MAX, |v| v.len());
+    if size(out) <= MAX_RESPONSE_BYTES {
+        return;
+    }
+    if let Some(card) = out.response.get_mut("card") {
+        let content = card["content"].as_str().unwrap_or_default().to_owned();
+        card["content"] = Value::String(cut(&content, 1000));
+    }
+    if size(out) > MAX_RESPONSE_BYTES {
+        let mut ctx: SessionContext = out
+            .session_attributes
+            .get(crate::dialog::context::ATTRIBUTE)
+            .and_then(Value::as_str)
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or_default();
+        ctx.said.clear();
+        out.session_attributes.insert(
+            crate::dialog::context::ATTRIBUTE.to_owned(),
+            Value::String(ctx.encode()),
+        );
+    }
+    let mut keep = exchange.rendered.spoken.len();
+    while size(out) > MAX_RESPONSE_BYTES && keep > 1 {
+        keep -= 1;
+        let mut shorter = exchange.rendered.clone();
+        shorter.spoken.truncate(keep);
+        out.response["outputSpeech"] = speech(
+            shorter
+                .ssml(Engine::Alexa, MAX_SPEECH, MAX_SPEECH)
+                .into_string(),
+        );
+    }
+    if size(out) > MAX_RESPONSE_BYTES {
+        // Only client attributes can still be this large; they are the client's to fix.
+        tracing::warn!(bytes = size(out), "Alexa response still over 24 KB");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolved_values_win_over_what_was_heard() {
+        let slot: AlexaSlot = serde_json::from_value(json!({
+            "name": "service", "value": "check out",
+            "resolutions": {"resolutionsPerAuthority": [
+                {"authority": "a", "status": {"code": "ER_SUCCESS_NO_MATCH"}},
+                {"authority": "b", "status": {"code": "ER_SUCCESS_MATCH"}, "values": [{"value": {"name": "checkout", "id": "checkout"}}]}
+            ]}
+        }))
+        .unwrap();
+        assert_eq!(slot.text().as_deref(), Some("checkout"));
+        let heard: AlexaSlot =
+            serde_json::from_value(json!({"name": "service", "value": "payments"})).unwrap();
+        assert_eq!(heard.text().as_deref(), Some("payments"));
+        let empty: AlexaSlot = serde_json::from_value(json!({"name": "service"})).unwrap();
+        assert_eq!(empty.text(), None);
+    }
+
+    #[test]
+    fn cutting_keeps_words_whole() {
+        assert_eq!(cut("one two three", 100), "one two three");
+        assert_eq!(cut("one two three four", 12), "one two…");
+    }
+}

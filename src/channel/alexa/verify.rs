@@ -1,0 +1,413 @@
+//! Verifying that a request really comes from Alexa, as Amazon requires of skills hosted
+//! on an HTTPS endpoint. Every check runs on the raw body bytes, before anything is parsed
+//! for the dialog, in this order:
+//!
+//! 1. The `SignatureCertChainUrl` header: `https`, host `s3.amazonaws.com`, path under
+//!    `/echo.api/` after resolving `..`, port 443 if given.
+//! 2. The chain at that URL (fetched with a timeout, cached per URL): it must lead to a
+//!    trusted root, be within its validity dates now, and the leaf must name
+//!    `echo-api.amazon.com`.
+//! 3. `Signature-256`: base64 RSA PKCS#1 v1.5 SHA-256 over the raw body, by the leaf's key.
+//!    The legacy SHA-1 `Signature` header alone is not enough.
+//! 4. `request.timestamp` within 150 seconds of now (the injected clock).
+//! 5. The skill id is one of `OPSVOICE_ALEXA_SKILL_IDS`.
+//!
+//! Any failure is an [`VerifyError`]; the route answers it with HTTP 400 and logs why.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use base64::Engine as _;
+use reqwest::Url;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName, TrustAnchor, UnixTime};
+use serde::Deserialize;
+use webpki::{EndEntityCert, KeyUsage};
+
+use crate::ops::Clock;
+
+/// The SAN the leaf must carry.
+pub const ECHO_API_NAME: &str = "echo-api.amazon.com";
+/// How far the request timestamp may be from now.
+pub const MAX_SKEW: Duration = Duration::from_secs(150);
+/// How long a chain download may take.
+pub const FETCH_TIMEOUT: Duration = Duration::from_secs(2);
+/// The largest chain accepted, in bytes.
+pub const MAX_CHAIN_BYTES: usize = 64 * 1024;
+
+/// Why a request was not accepted as coming from Alexa.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("the {0} header is missing")]
+    MissingHeader(&'static str),
+    #[error("only the legacy SHA-1 Signature header was sent; Signature-256 is required")]
+    OnlyLegacySignature,
+    #[error("the certificate chain URL is not acceptable: {0}")]
+    BadCertUrl(String),
+    #[error("the certificate chain could not be fetched: {0}")]
+    Fetch(String),
+    #[error("the certificate chain is not acceptable: {0}")]
+    BadChain(String),
+    #[error("the signature is not valid base64")]
+    BadSignatureEncoding,
+    #[error("the signature does not match the body")]
+    SignatureMismatch,
+    #[error("the request body is not an Alexa request: {0}")]
+    BadBody(String),
+    #[error("the request timestamp is {0} seconds from now (at most 150 allowed)")]
+    Stale(i64),
+    #[error("the request is for skill {0}, which is not configured")]
+    UnknownSkill(String),
+    #[error("no Alexa skill ids are configured (OPSVOICE_ALEXA_SKILL_IDS)")]
+    NoSkillsConfigured,
+}
+
+/// A chain as fetched and parsed, cached per URL.
+#[derive(Debug)]
+struct Chain {
+    leaf: CertificateDer<'static>,
+    intermediates: Vec<CertificateDer<'static>>,
+}
+
+/// The verifier: trust roots, accepted skills, and the chain cache.
+pub struct Verifier {
+    skill_ids: Vec<String>,
+    roots: Vec<TrustAnchor<'static>>,
+    cert_base: Option<Url>,
+    http: reqwest::Client,
+    chains: moka::future::Cache<String, Arc<Chain>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("skill_ids", &self.skill_ids)
+            .field("roots", &self.roots.len())
+            .field("cert_base", &self.cert_base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the verifier could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("cannot read OPSVOICE_ALEXA_TRUST_ROOTS {path}: {source}")]
+    Roots {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("OPSVOICE_ALEXA_TRUST_ROOTS {0} holds no usable certificate")]
+    NoRoots(String),
+    #[error("OPSVOICE_ALEXA_CERT_BASE_URL is not a URL: {0}")]
+    BadBase(String),
+    #[error("cannot build the HTTP client: {0}")]
+    Http(String),
+}
+
+/// Fields of the body the verifier needs; everything else is ignored here.
+#[derive(Deserialize)]
+struct Stamped {
+    #[serde(default)]
+    session: Option<Applied>,
+    #[serde(default)]
+    context: Option<StampedContext>,
+    request: StampedRequest,
+}
+
+#[derive(Deserialize)]
+struct StampedContext {
+    #[serde(rename = "System", default)]
+    system: Option<Applied>,
+}
+
+#[derive(Deserialize)]
+struct Applied {
+    #[serde(default)]
+    application: Option<Application>,
+}
+
+#[derive(Deserialize)]
+struct Application {
+    #[serde(rename = "applicationId")]
+    application_id: String,
+}
+
+#[derive(Deserialize)]
+struct StampedRequest {
+    timestamp: String,
+}
+
+impl Verifier {
+    /// A verifier accepting `skill_ids`, trusting the public web roots plus
+    /// `extra_roots_pem` (test only), fetching chains from `cert_base` instead of the header
+    /// URL's host when given (test only; the header URL is still checked as sent).
+    ///
+    /// # Errors
+    /// Unreadable extra roots, or a malformed base URL.
+    pub fn new(
+        skill_ids: Vec<String>,
+        extra_roots_pem: Option<(&str, &[u8])>,
+        cert_base: Option<&str>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, SetupError> {
+        let mut roots: Vec<TrustAnchor<'static>> = webpki_roots::TLS_SERVER_ROOTS.to_vec();
+        if let Some((path, pem)) = extra_roots_pem {
+            let before = roots.len();
+            for der in CertificateDer::pem_slice_iter(pem).flatten() {
+                if let Ok(anchor) = webpki::anchor_from_trusted_cert(&der) {
+                    roots.push(anchor.to_owned());
+                }
+            }
+            if roots.len() == before {
+                return Err(SetupError::NoRoots(path.to_owned()));
+            }
+        }
+        let cert_base = cert_base
+            .map(|b| Url::parse(b).map_err(|e| SetupError::BadBase(format!("{b}: {e}"))))
+            .transpose()?;
+        Ok(Self {
+            skill_ids,
+            roots,
+            cert_base,
+            http: reqwest::Client::builder()
+                .timeout(FETCH_TIMEOUT)
+                .build()
+                .map_err(|e| SetupError::Http(e.to_string()))?,
+            chains: moka::future::Cache::builder()
+                .max_capacity(64)
+                .time_to_live(Duration::from_secs(24 * 3600))
+                .build(),
+            clock,
+        })
+    }
+
+    /// Runs every check on a request.
+    ///
+    /// # Errors
+    /// The first check that fails.
+    pub async fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), VerifyError> {
+        let header = |name: &'static str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
+        let url = header("signaturecertchainurl")
+            .ok_or(VerifyError::MissingHeader("SignatureCertChainUrl"))?;
+        let signature = match header("signature-256") {
+            Some(s) => s,
+            None if header("signature").is_some() => return Err(VerifyError::OnlyLegacySignature),
+            None => return Err(VerifyError::MissingHeader("Signature-256")),
+        };
+        let url = check_cert_url(url)?;
+        let signature = base64::engine::general_purpose::STANDARD
+            .decode(signature)
+            .map_err(|_| VerifyError::BadSignatureEncoding)?;
+        let chain = self.chain(&url).await?;
+        let leaf = EndEntityCert::try_from(&chain.leaf)
+            .map_err(|e| VerifyError::BadChain(format!("leaf certificate: {e}")))?;
+        let now = UnixTime::since_unix_epoch(
+            self.clock
+                .now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default(),
+        );
+        if let Err(e) = leaf.verify_for_usage(
+            webpki::ALL_VERIFICATION_ALGS,
+            &self.roots,
+            &chain.intermediates,
+            now,
+            KeyUsage::server_auth(),
+            None,
+            None,
+        ) {
+            if matches!(
+                e,
+                webpki::Error::CertExpired { .. } | webpki::Error::CertNotValidYet { .. }
+            ) {
+                // A chain past its dates is fetched afresh next time.
+                self.chains.invalidate(url.as_str()).await;
+            }
+            return Err(VerifyError::BadChain(format!("{e:?}")));
+        }
+        let name = ServerName::try_from(ECHO_API_NAME)
+            .map_err(|e| VerifyError::BadChain(e.to_string()))?;
+        leaf.verify_is_valid_for_subject_name(&name).map_err(|_| {
+            VerifyError::BadChain(format!("the leaf is not issued to {ECHO_API_NAME}"))
+        })?;
+        leaf.verify_signature(
+            webpki::aws_lc_rs::RSA_PKCS1_2048_8192_SHA256,
+            body,
+            &signature,
+        )
+        .map_err(|_| VerifyError::SignatureMismatch)?;
+        self.check_envelope(body)
+    }
+
+    /// Checks 4 and 5 (timestamp and skill id) on a body, without any signature: this is
+    /// what a Lambda trigger, which Alexa invokes directly, still needs.
+    ///
+    /// # Errors
+    /// A body without the fields, a timestamp out of range, or an unknown skill.
+    pub fn check_envelope(&self, body: &[u8]) -> Result<(), VerifyError> {
+        let stamped: Stamped =
+            serde_json::from_slice(body).map_err(|e| VerifyError::BadBody(e.to_string()))?;
+        let at = aws_smithy_types::DateTime::from_str(
+            &stamped.request.timestamp,
+            aws_smithy_types::date_time::Format::DateTime,
+        )
+        .map_err(|_| {
+            VerifyError::BadBody(format!(
+                "timestamp `{}` is not ISO 8601",
+                stamped.request.timestamp
+            ))
+        })?;
+        let now = self
+            .clock
+            .now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs() as i64;
+        let skew = at.secs() - now;
+        if skew.unsigned_abs() > MAX_SKEW.as_secs() {
+            return Err(VerifyError::Stale(skew));
+        }
+        if self.skill_ids.is_empty() {
+            return Err(VerifyError::NoSkillsConfigured);
+        }
+        let skill = stamped
+            .session
+            .and_then(|s| s.application)
+            .or_else(|| {
+                stamped
+                    .context
+                    .and_then(|c| c.system)
+                    .and_then(|s| s.application)
+            })
+            .map(|a| a.application_id)
+            .ok_or_else(|| VerifyError::BadBody("no application id".to_owned()))?;
+        if !self.skill_ids.iter().any(|id| id == &skill) {
+            return Err(VerifyError::UnknownSkill(skill));
+        }
+        Ok(())
+    }
+
+    /// The chain for `url`, from the cache or fetched once however many ask at once.
+    async fn chain(&self, url: &Url) -> Result<Arc<Chain>, VerifyError> {
+        let fetch_from = match &self.cert_base {
+            Some(base) => base
+                .join(url.path().trim_start_matches('/'))
+                .map_err(|e| VerifyError::Fetch(e.to_string()))?,
+            None => url.clone(),
+        };
+        self.chains
+            .try_get_with(url.as_str().to_owned(), async {
+                let response = self
+                    .http
+                    .get(fetch_from.clone())
+                    .send()
+                    .await
+                    .map_err(|e| VerifyError::Fetch(e.to_string()))?;
+                if !response.status().is_success() {
+                    return Err(VerifyError::Fetch(format!(
+                        "{fetch_from} answered {}",
+                        response.status()
+                    )));
+                }
+                let pem = response
+                    .bytes()
+                    .await
+                    .map_err(|e| VerifyError::Fetch(e.to_string()))?;
+                if pem.len() > MAX_CHAIN_BYTES {
+                    return Err(VerifyError::Fetch(format!(
+                        "chain larger than {MAX_CHAIN_BYTES} bytes"
+                    )));
+                }
+                let mut certs = CertificateDer::pem_slice_iter(&pem)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| VerifyError::BadChain(format!("PEM: {e:?}")))?
+                    .into_iter();
+                let leaf = certs
+                    .next()
+                    .ok_or_else(|| VerifyError::BadChain("no certificate in the PEM".to_owned()))?;
+                tracing::info!(url = %url, "fetched the Alexa certificate chain");
+                Ok(Arc::new(Chain {
+                    leaf,
+                    intermediates: certs.collect(),
+                }))
+            })
+            .await
+            .map_err(|e: Arc<VerifyError>| match e.as_ref() {
+                VerifyError::Fetch(m) => VerifyError::Fetch(m.clone()),
+                VerifyError::BadChain(m) => VerifyError::BadChain(m.clone()),
+                other => VerifyError::Fetch(other.to_string()),
+            })
+    }
+}
+
+/// Check 1: the certificate chain URL, after normalising `..` in its path.
+///
+/// # Errors
+/// What is wrong with it.
+pub fn check_cert_url(raw: &str) -> Result<Url, VerifyError> {
+    // Parsing resolves `.` and `..` (also percent-encoded) and lowercases scheme and host.
+    let url = Url::parse(raw).map_err(|e| VerifyError::BadCertUrl(format!("{raw}: {e}")))?;
+    if url.scheme() != "https" {
+        return Err(VerifyError::BadCertUrl(format!(
+            "scheme {} is not https",
+            url.scheme()
+        )));
+    }
+    if url.host_str() != Some("s3.amazonaws.com") {
+        return Err(VerifyError::BadCertUrl(format!(
+            "host {} is not s3.amazonaws.com",
+            url.host_str().unwrap_or("-")
+        )));
+    }
+    if !url.path().starts_with("/echo.api/") {
+        return Err(VerifyError::BadCertUrl(format!(
+            "path {} is not under /echo.api/",
+            url.path()
+        )));
+    }
+    if let Some(port) = url.port() {
+        // `Url` drops an explicit default port, so any port left is not 443.
+        return Err(VerifyError::BadCertUrl(format!("port {port} is not 443")));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cert_urls_follow_amazons_rules() {
+        for ok in [
+            "https://s3.amazonaws.com/echo.api/echo-api-cert.pem",
+            "HTTPS://s3.amazonaws.com/echo.api/echo-api-cert.pem",
+            "https://s3.amazonaws.com:443/echo.api/echo-api-cert.pem",
+            "https://S3.AMAZONAWS.COM/echo.api/echo-api-cert.pem",
+            "https://s3.amazonaws.com/echo.api/../echo.api/echo-api-cert.pem",
+        ] {
+            assert!(check_cert_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://s3.amazonaws.com/echo.api/echo-api-cert.pem",
+            "https://notamazon.com/echo.api/echo-api-cert.pem",
+            "https://s3.amazonaws.com/EcHo.aPi/echo-api-cert.pem",
+            "https://s3.amazonaws.com/invalid.path/echo-api-cert.pem",
+            "https://s3.amazonaws.com/echo.api/../invalid.path/echo-api-cert.pem",
+            "https://s3.amazonaws.com/echo.api/%2e%2e/evil/cert.pem",
+            "https://s3.amazonaws.com:563/echo.api/echo-api-cert.pem",
+            "https://s3.amazonaws.com.evil.com/echo.api/cert.pem",
+            "not a url",
+        ] {
+            assert!(check_cert_url(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,487 @@
+//! `POST /alexa` end to end: real signatures by a test chain served over loopback, the
+//! shared fixtures re-stamped and signed, answers that follow Alexa's conventions, and
+//! every request Amazon says must be refused refused with a 400, never answered.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use common::alexa_pki::{ChainServer, Leaf, Pki};
+use opsvoice::channel::alexa::verify::Verifier;
+use serde_json::{Value, json};
+
+const SKILL: &str = "amzn1.ask.skill.11111111-2222-3333-4444-555555555555";
+const CHAIN_URL: &str = "https://s3.amazonaws.com/echo.api/echo-api-cert.pem";
+
+struct Alexa {
+    app: common::TestApp,
+    good: &'static Pki,
+    chains: ChainServer,
+}
+
+/// The test chains: RSA key generation is slow in debug builds, so once per test binary.
+struct Chains {
+    good: Pki,
+    expired: Pki,
+    other: Pki,
+    stranger: Pki,
+}
+
+fn chains() -> &'static Chains {
+    static CHAINS: OnceLock<Chains> = OnceLock::new();
+    CHAINS.get_or_init(|| Chains {
+        good: Pki::new(Leaf::Good),
+        expired: Pki::new(Leaf::Expired),
+        other: Pki::new(Leaf::OtherName),
+        stranger: Pki::new(Leaf::Good),
+    })
+}
+
+/// The fixture's timestamp moved to `offset` seconds from the tests' fixed "now".
+fn stamped(fixture: &str, offset: i64) -> Value {
+    let mut body = common::fixture(fixture);
+    let at = aws_smithy_types::DateTime::from_secs(common::NOW as i64 + offset)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap();
+    body["request"]["timestamp"] = json!(at);
+    body
+}
+
+impl Alexa {
+    async fn start() -> Self {
+        let Chains {
+            good,
+            expired,
+            other,
+            stranger,
+        } = chains();
+        let files: HashMap<String, String> = [
+            ("echo-api-cert.pem", good.chain_pem.clone()),
+            ("expired.pem", expired.chain_pem.clone()),
+            ("other-name.pem", other.chain_pem.clone()),
+            ("stranger.pem", stranger.chain_pem.clone()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let chains = ChainServer::start(files).await;
+        // Trust the test roots, but not the stranger's.
+        let roots = format!("{}{}{}", good.root_pem, expired.root_pem, other.root_pem);
+        let verifier = Verifier::new(
+            vec![SKILL.to_owned()],
+            Some(("test roots", roots.as_bytes())),
+            Some(&chains.base),
+            common::clock(),
+        )
+        .unwrap();
+        let app = common::spawn_with(common::assistant(), verifier).await;
+        Self { app, good, chains }
+    }
+
+    async fn send(&self, body: &[u8], headers: &[(&str, String)]) -> (u16, Value) {
+        let mut request = self
+            .app
+            .client
+            .post(format!("{}/alexa", self.app.base))
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        for (k, v) in headers {
+            request = request.header(*k, v);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    /// Sends `body` signed properly with the good chain.
+    async fn ask(&self, body: &Value) -> Value {
+        let bytes = serde_json::to_vec(body).unwrap();
+        let (status, response) = self
+            .send(
+                &bytes,
+                &[
+                    ("SignatureCertChainUrl", CHAIN_URL.to_owned()),
+                    ("Signature-256", self.good.sign(&bytes)),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{response}");
+        assert_valid_alexa_response(&response);
+        response
+    }
+}
+
+fn speech_of(r: &Value) -> String {
+    common::assert_valid_ssml(r["response"]["outputSpeech"]["ssml"].as_str().unwrap())
+}
+
+/// The documented response structure (REFERENCE.md, Alexa "Response").
+fn assert_valid_alexa_response(r: &Value) {
+    assert_eq!(r["version"], "1.0");
+    assert!(serde_json::to_vec(r).unwrap().len() <= 24 * 1024);
+    let response = r["response"].as_object().expect("response object");
+    if let Some(speech) = response.get("outputSpeech") {
+        match speech["type"].as_str().unwrap() {
+            "SSML" => {
+                let ssml = speech["ssml"].as_str().unwrap();
+                assert!(ssml.chars().count() <= 8000);
+                common::assert_valid_ssml(ssml);
+            }
+            "PlainText" => assert!(speech["text"].as_str().unwrap().chars().count() <= 8000),
+            other => panic!("outputSpeech type {other}"),
+        }
+    }
+    if let Some(card) = response.get("card") {
+        match card["type"].as_str().unwrap() {
+            "Simple" => {
+                let chars = card["title"].as_str().unwrap().chars().count()
+                    + card["content"].as_str().unwrap().chars().count();
+                assert!(chars <= 8000);
+            }
+            "LinkAccount" => {}
+            other => panic!("card type {other}"),
+        }
+    }
+    if let Some(end) = response.get("shouldEndSession") {
+        let end = end.as_bool().expect("shouldEndSession is a boolean");
+        if !end && response.contains_key("outputSpeech") {
+            let reprompt = &response["reprompt"]["outputSpeech"];
+            assert_eq!(
+                reprompt["type"], "SSML",
+                "an open session needs a reprompt: {r}"
+            );
+            common::assert_valid_ssml(reprompt["ssml"].as_str().unwrap());
+        }
+    }
+    for d in response
+        .get("directives")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        match d["type"].as_str().unwrap() {
+            "Dialog.Delegate" => {}
+            "Dialog.ElicitSlot" => assert!(d["slotToElicit"].is_string()),
+            "Dialog.ConfirmSlot" => assert!(d["slotToConfirm"].is_string()),
+            "Dialog.ConfirmIntent" => assert!(d["updatedIntent"]["name"].is_string()),
+            other => panic!("directive {other}"),
+        }
+        if let Some(updated) = d.get("updatedIntent") {
+            assert!(updated["name"].is_string() && updated["confirmationStatus"].is_string());
+        }
+    }
+    if let Some(attrs) = r.get("sessionAttributes") {
+        assert!(attrs.get("authorization").is_none());
+    }
+    assert!(
+        !r.to_string().contains("Cognito access token"),
+        "a token was echoed: {r}"
+    );
+}
+
+#[tokio::test]
+async fn launch_welcomes_and_keeps_listening() {
+    let alexa = Alexa::start().await;
+    let r = alexa.ask(&stamped("alexa/launch.json", 0)).await;
+    assert!(speech_of(&r).starts_with("Ops desk here."), "{r}");
+    assert_eq!(r["response"]["shouldEndSession"], false);
+}
+
+#[tokio::test]
+async fn a_question_in_a_session_is_answered_and_the_follow_up_uses_its_context() {
+    let alexa = Alexa::start().await;
+    let r = alexa.ask(&stamped("alexa/service-health.json", 5)).await;
+    let spoken = speech_of(&r);
+    assert_eq!(
+        spoken,
+        "checkout is degraded: 2 of 3 tasks running, 1 alarm firing for 12 minutes. What else would you like to know?"
+    );
+    assert_eq!(r["response"]["shouldEndSession"], false);
+    assert_eq!(r["response"]["card"]["type"], "Simple");
+    assert!(
+        r["response"]["card"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("checkout-p99-latency-high")
+    );
+
+    // The next turn carries the session attributes, as Alexa does.
+    let mut next = stamped("alexa/service-health.json", 20);
+    next["session"]["attributes"] = r["sessionAttributes"].clone();
+    next["request"]["intent"] = json!({"name": "DeploymentStatus", "confirmationStatus": "NONE", "slots": {"service": {"name": "service", "confirmationStatus": "NONE"}}});
+    let r = alexa.ask(&next).await;
+    assert!(
+        speech_of(&r).starts_with("checkout's last deploy, revision 42, finished 44 minutes ago"),
+        "{r}"
+    );
+}
+
+#[tokio::test]
+async fn a_one_shot_question_ends_the_session() {
+    let alexa = Alexa::start().await;
+    let mut body = stamped("alexa/service-health.json", 0);
+    body["session"]["new"] = json!(true);
+    let r = alexa.ask(&body).await;
+    assert_eq!(
+        speech_of(&r),
+        "checkout is degraded: 2 of 3 tasks running, 1 alarm firing for 12 minutes."
+    );
+    assert_eq!(r["response"]["shouldEndSession"], true);
+    assert!(r["response"].get("reprompt").is_none());
+}
+
+#[tokio::test]
+async fn a_missing_slot_is_elicited_with_a_dialog_directive() {
+    let alexa = Alexa::start().await;
+    let mut body = stamped("alexa/service-health.json", 0);
+    body["request"]["dialogState"] = json!("STARTED");
+    body["request"]["intent"] = json!({"name": "DeploymentStatus", "confirmationStatus": "NONE", "slots": {"service": {"name": "service", "confirmationStatus": "NONE"}}});
+    let r = alexa.ask(&body).await;
+    assert_eq!(speech_of(&r), "Which service?");
+    let d = &r["response"]["directives"][0];
+    assert_eq!(d["type"], "Dialog.ElicitSlot");
+    assert_eq!(d["slotToElicit"], "service");
+    assert_eq!(d["updatedIntent"]["name"], "DeploymentStatus");
+    assert_eq!(r["response"]["shouldEndSession"], false);
+}
+
+#[tokio::test]
+async fn an_unclear_name_is_confirmed_with_a_dialog_directive() {
+    let alexa = Alexa::start().await;
+    let mut body = stamped("alexa/service-health.json", 0);
+    body["request"]["intent"]["slots"]["service"] =
+        json!({"name": "service", "value": "fraud", "confirmationStatus": "NONE"});
+    let r = alexa.ask(&body).await;
+    assert_eq!(speech_of(&r), "Did you mean fraud check?");
+    let d = &r["response"]["directives"][0];
+    assert_eq!(d["type"], "Dialog.ConfirmIntent");
+    assert_eq!(
+        d["updatedIntent"]["slots"]["service"]["value"],
+        "fraud-check"
+    );
+    let mut yes = body.clone();
+    yes["session"]["attributes"] = r["sessionAttributes"].clone();
+    yes["request"]["intent"] = d["updatedIntent"].clone();
+    yes["request"]["intent"]["confirmationStatus"] = json!("CONFIRMED");
+    let r = alexa.ask(&yes).await;
+    assert!(
+        speech_of(&r).starts_with("fraud-check is healthy")
+            || speech_of(&r).starts_with("fraud check is healthy"),
+        "{r}"
+    );
+}
+
+#[tokio::test]
+async fn stop_help_and_session_end_follow_alexa_conventions() {
+    let alexa = Alexa::start().await;
+    let intent = |name: &str| {
+        let mut b = stamped("alexa/service-health.json", 0);
+        b["request"]["intent"] = json!({"name": name, "confirmationStatus": "NONE", "slots": {}});
+        b
+    };
+    let r = alexa.ask(&intent("AMAZON.StopIntent")).await;
+    assert_eq!(r["response"]["shouldEndSession"], true);
+    let r = alexa.ask(&intent("AMAZON.HelpIntent")).await;
+    assert_eq!(r["response"]["shouldEndSession"], false);
+    let r = alexa.ask(&intent("AMAZON.FallbackIntent")).await;
+    assert!(speech_of(&r).starts_with("Sorry, I didn't get that."));
+    let r = alexa.ask(&stamped("alexa/session-ended.json", 0)).await;
+    assert_eq!(r, json!({"version": "1.0", "response": {}}));
+}
+
+#[tokio::test]
+async fn can_fulfill_answers_honestly_per_slot() {
+    let alexa = Alexa::start().await;
+    let mut body = stamped("alexa/service-health.json", 0);
+    body["request"]["type"] = json!("CanFulfillIntentRequest");
+    let r = alexa.ask(&body).await;
+    assert_eq!(
+        r["response"]["canFulfillIntent"]["canFulfill"], "YES",
+        "{r}"
+    );
+    assert_eq!(
+        r["response"]["canFulfillIntent"]["slots"]["service"],
+        json!({"canUnderstand": "YES", "canFulfill": "YES"})
+    );
+    body["request"]["intent"]["slots"]["service"] =
+        json!({"name": "service", "value": "mainframe"});
+    let r = alexa.ask(&body).await;
+    assert_eq!(r["response"]["canFulfillIntent"]["canFulfill"], "NO");
+    body["request"]["intent"]["name"] = json!("OrderPizza");
+    body["request"]["intent"]["slots"] = json!({});
+    let r = alexa.ask(&body).await;
+    assert_eq!(r["response"]["canFulfillIntent"]["canFulfill"], "NO");
+}
+
+#[tokio::test]
+async fn the_chain_is_fetched_once_and_reused() {
+    let alexa = Alexa::start().await;
+    for i in 0..5 {
+        alexa.ask(&stamped("alexa/launch.json", i)).await;
+    }
+    assert_eq!(alexa.chains.fetched(), 1);
+}
+
+#[tokio::test]
+async fn every_request_amazon_says_to_refuse_gets_a_400_and_no_answer() {
+    let alexa = Alexa::start().await;
+    let body = serde_json::to_vec(&stamped("alexa/service-health.json", 0)).unwrap();
+    let sig = alexa.good.sign(&body);
+    let url = |u: &str| ("SignatureCertChainUrl", u.to_owned());
+    let s256 = |s: &str| ("Signature-256", s.to_owned());
+    let signed_as = |offset: i64, edit: &dyn Fn(&mut Value)| {
+        let mut b = stamped("alexa/service-health.json", offset);
+        edit(&mut b);
+        let bytes = serde_json::to_vec(&b).unwrap();
+        let sig = alexa.good.sign(&bytes);
+        (bytes, sig)
+    };
+    let (old, old_sig) = signed_as(-151, &|_| {});
+    let (ahead, ahead_sig) = signed_as(151, &|_| {});
+    let (stranger_skill, stranger_sig) = signed_as(0, &|b| {
+        b["session"]["application"]["applicationId"] = json!("amzn1.ask.skill.someone-else");
+    });
+    let other_body = serde_json::to_vec(&stamped("alexa/launch.json", 0)).unwrap();
+    type Case<'a> = (&'a str, Vec<u8>, Vec<(&'a str, String)>);
+    let cases: Vec<Case<'_>> = vec![
+        (
+            "scheme http",
+            body.clone(),
+            vec![
+                url("http://s3.amazonaws.com/echo.api/echo-api-cert.pem"),
+                s256(&sig),
+            ],
+        ),
+        (
+            "host not s3.amazonaws.com",
+            body.clone(),
+            vec![
+                url("https://notamazon.com/echo.api/echo-api-cert.pem"),
+                s256(&sig),
+            ],
+        ),
+        (
+            "path outside /echo.api/",
+            body.clone(),
+            vec![
+                url("https://s3.amazonaws.com/EcHo.aPi/echo-api-cert.pem"),
+                s256(&sig),
+            ],
+        ),
+        (
+            "/echo.api/../evil/",
+            body.clone(),
+            vec![
+                url("https://s3.amazonaws.com/echo.api/../evil/echo-api-cert.pem"),
+                s256(&sig),
+            ],
+        ),
+        (
+            "port other than 443",
+            body.clone(),
+            vec![
+                url("https://s3.amazonaws.com:8443/echo.api/echo-api-cert.pem"),
+                s256(&sig),
+            ],
+        ),
+        // Each chain case is signed by its own leaf, so only the chain rule can refuse it.
+        (
+            "expired leaf",
+            body.clone(),
+            vec![
+                url("https://s3.amazonaws.com/echo.api/expired.pem"),
+                s256(&chains().expired.sign(&body)),
+            ],
+        ),
+        (
+            "SAN mismatch",
+            body.clone(),
+            vec![
+                url("https://s3.amazonaws.com/echo.api/other-name.pem"),
+                s256(&chains().other.sign(&body)),
+            ],
+        ),
+        (
+            "untrusted root",
+            body.clone(),
+            vec![
+                url("https://s3.amazonaws.com/echo.api/stranger.pem"),
+                s256(&chains().stranger.sign(&body)),
+            ],
+        ),
+        (
+            "signature of another body",
+            body.clone(),
+            vec![url(CHAIN_URL), s256(&alexa.good.sign(&other_body))],
+        ),
+        (
+            "only the legacy SHA-1 header",
+            body.clone(),
+            vec![url(CHAIN_URL), ("Signature", sig.clone())],
+        ),
+        (
+            "timestamp 151 s old",
+            old,
+            vec![url(CHAIN_URL), s256(&old_sig)],
+        ),
+        (
+            "timestamp 151 s ahead",
+            ahead,
+            vec![url(CHAIN_URL), s256(&ahead_sig)],
+        ),
+        (
+            "unknown skill id",
+            stranger_skill,
+            vec![url(CHAIN_URL), s256(&stranger_sig)],
+        ),
+        ("no headers", body.clone(), vec![]),
+        ("no chain URL", body.clone(), vec![s256(&sig)]),
+        ("no signature", body.clone(), vec![url(CHAIN_URL)]),
+        (
+            "garbage base64",
+            body.clone(),
+            vec![url(CHAIN_URL), s256("%%% not base64 %%%")],
+        ),
+        (
+            "chain not there",
+            body.clone(),
+            vec![
+                url("https://s3.amazonaws.com/echo.api/missing.pem"),
+                s256(&sig),
+            ],
+        ),
+    ];
+    for (name, bytes, headers) in cases {
+        let (status, r) = alexa.send(&bytes, &headers).await;
+        assert_eq!(status, 400, "{name}: {r}");
+        assert_eq!(r["error"]["code"], "unverified", "{name}: {r}");
+        assert!(r.get("response").is_none(), "{name} was answered: {r}");
+    }
+    // And the proper request still works.
+    let (status, _) = alexa.send(&body, &[url(CHAIN_URL), s256(&sig)]).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn oversized_and_malformed_bodies_are_refused_before_anything_else() {
+    let alexa = Alexa::start().await;
+    let (status, r) = alexa.send(&vec![b' '; 70 * 1024], &[]).await;
+    assert_eq!(status, 413, "{r}");
+    let (status, r) = alexa.send(b"", &[]).await;
+    assert_eq!(status, 400, "{r}");
+    // A properly signed body that is not an Alexa envelope.
+    let bytes = b"{\"hello\": 1}".to_vec();
+    let sig = alexa.good.sign(&bytes);
+    let (status, r) = alexa
+        .send(
+            &bytes,
+            &[
+                ("SignatureCertChainUrl", CHAIN_URL.to_owned()),
+                ("Signature-256", sig),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400, "{r}");
+}
