@@ -11,7 +11,9 @@
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
+
+use super::null_default;
 
 use super::{Assistant, Exchange};
 use crate::dialog::{
@@ -35,14 +37,6 @@ pub const MAX_BUTTON_CHARS: usize = 50;
 pub const MAX_CARD_TITLE: usize = 250;
 /// The request attribute naming the channel (e.g. `Slack`).
 pub const PLATFORM_ATTRIBUTE: &str = "x-amz-lex:channels:platform";
-
-fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
 
 /// A Lex V2 code-hook event.
 #[derive(Debug, Clone, Deserialize)]

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
+use serde::{Deserialize, Deserializer};
 
 use crate::dialog::{Answer, Dialog, Move, Reply, Turn};
 use crate::nlu::Nlu;
@@ -21,6 +22,16 @@ use crate::speech::{Forms, Rendered, Renderer};
 /// How long an answer may take before the user hears "that took too long" instead.
 /// Alexa allows about 8 seconds in all; we aim to answer well within that.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(3);
+
+/// Reads a field that may be `null` as its default: AWS sends `null` for empty objects
+/// and lists in some events and omits them in others.
+pub(crate) fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
 
 /// A turn's answer, in data and in words.
 #[derive(Debug, Clone)]

@@ -667,13 +667,10 @@ impl OpsSource for DemoFleet {
         &self,
         since: SystemTime,
     ) -> Result<Vec<DeploymentRecord>, OpsError> {
-        let mut records: Vec<DeploymentRecord> = FLEET
-            .iter()
-            .flat_map(|s| self.records(s))
-            .filter(|r| r.started_at >= since || r.finished_at.is_none_or(|f| f >= since))
-            .collect();
-        records.sort_by_key(|r| std::cmp::Reverse(r.started_at));
-        Ok(records)
+        Ok(super::changed_since(
+            FLEET.iter().flat_map(|s| self.records(s)),
+            since,
+        ))
     }
 
     async fn service_deployments(

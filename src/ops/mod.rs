@@ -336,6 +336,21 @@ pub struct DeploymentRecord {
     pub reason: Option<String>,
 }
 
+/// The deployments that belong in "what changed since `since`": started or finished since
+/// then, or still running. Newest first.
+#[must_use]
+pub fn changed_since(
+    records: impl IntoIterator<Item = DeploymentRecord>,
+    since: SystemTime,
+) -> Vec<DeploymentRecord> {
+    let mut records: Vec<DeploymentRecord> = records
+        .into_iter()
+        .filter(|r| r.started_at >= since || r.finished_at.is_none_or(|f| f >= since))
+        .collect();
+    records.sort_by_key(|r| std::cmp::Reverse(r.started_at));
+    records
+}
+
 /// Why the source could not answer. Cheap to clone, so one failed upstream call can be
 /// handed to every caller that was waiting on it.
 #[derive(Debug, Clone, thiserror::Error)]

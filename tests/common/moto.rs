@@ -255,7 +255,7 @@ impl Seed {
             .unwrap();
     }
 
-    /// Data points for an ECS service metric, `values[i]` at `minutes_ago[i]`.
+    /// Data points for an ECS service metric, `(minutes ago, value)`.
     pub async fn ecs_metric(
         &self,
         cluster: &str,
@@ -263,72 +263,57 @@ impl Seed {
         metric: &str,
         points: &[(u64, f64)],
     ) {
-        let now = std::time::SystemTime::now();
-        let data: Vec<MetricDatum> = points
-            .iter()
-            .map(|(ago, value)| {
-                MetricDatum::builder()
-                    .metric_name(metric)
-                    .dimensions(
-                        Dimension::builder()
-                            .name("ClusterName")
-                            .value(cluster)
-                            .build(),
-                    )
-                    .dimensions(
-                        Dimension::builder()
-                            .name("ServiceName")
-                            .value(service)
-                            .build(),
-                    )
-                    .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from(
-                        now - Duration::from_secs(ago * 60 + 30),
-                    ))
-                    .value(*value)
-                    .unit(StandardUnit::Percent)
-                    .build()
-            })
-            .collect();
-        self.cw
-            .put_metric_data()
-            .namespace("AWS/ECS")
-            .set_metric_data(Some(data))
-            .send()
-            .await
-            .unwrap();
+        let dims = [("ClusterName", cluster), ("ServiceName", service)];
+        self.put_points("AWS/ECS", metric, &dims, StandardUnit::Percent, points)
+            .await;
     }
 
-    /// 5xx counts for a target group behind `load_balancer`.
+    /// 5xx counts for a target group behind `load_balancer`, `(minutes ago, value)`.
     pub async fn alb_5xx(&self, load_balancer: &str, target_group: &str, points: &[(u64, f64)]) {
+        let dims = [
+            ("LoadBalancer", load_balancer),
+            ("TargetGroup", target_group),
+        ];
+        self.put_points(
+            "AWS/ApplicationELB",
+            "HTTPCode_Target_5XX_Count",
+            &dims,
+            StandardUnit::Count,
+            points,
+        )
+        .await;
+    }
+
+    /// PutMetricData, one point per `(minutes ago, value)`, each half a minute into its minute.
+    async fn put_points(
+        &self,
+        namespace: &str,
+        metric: &str,
+        dimensions: &[(&str, &str)],
+        unit: StandardUnit,
+        points: &[(u64, f64)],
+    ) {
         let now = std::time::SystemTime::now();
         let data: Vec<MetricDatum> = points
             .iter()
             .map(|(ago, value)| {
-                MetricDatum::builder()
-                    .metric_name("HTTPCode_Target_5XX_Count")
-                    .dimensions(
-                        Dimension::builder()
-                            .name("LoadBalancer")
-                            .value(load_balancer)
-                            .build(),
-                    )
-                    .dimensions(
-                        Dimension::builder()
-                            .name("TargetGroup")
-                            .value(target_group)
-                            .build(),
-                    )
+                let mut datum = MetricDatum::builder()
+                    .metric_name(metric)
                     .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from(
                         now - Duration::from_secs(ago * 60 + 30),
                     ))
                     .value(*value)
-                    .unit(StandardUnit::Count)
-                    .build()
+                    .unit(unit.clone());
+                for (name, value) in dimensions {
+                    datum =
+                        datum.dimensions(Dimension::builder().name(*name).value(*value).build());
+                }
+                datum.build()
             })
             .collect();
         self.cw
             .put_metric_data()
-            .namespace("AWS/ApplicationELB")
+            .namespace(namespace)
             .set_metric_data(Some(data))
             .send()
             .await

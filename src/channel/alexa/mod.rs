@@ -17,10 +17,10 @@ pub mod verify;
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Assistant, Exchange};
+use super::{Assistant, Exchange, null_default};
 use crate::dialog::{
     Confirmation, Intent, Mode, Move, Phase, Reply, SessionContext, Slot, Slots, Surface, Turn,
 };
@@ -32,14 +32,6 @@ pub const MAX_SPEECH: usize = 8000;
 pub const MAX_CARD: usize = 8000;
 /// Alexa's cap on a whole response, in bytes.
 pub const MAX_RESPONSE_BYTES: usize = 24 * 1024;
-
-fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
 
 /// The request envelope.
 #[derive(Debug, Clone, Deserialize)]

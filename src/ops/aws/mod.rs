@@ -326,14 +326,10 @@ impl OpsSource for AwsOps {
         let clusters = self.cluster_names().await?;
         let fleets =
             futures_util::future::try_join_all(clusters.iter().map(|c| self.services(c))).await?;
-        let mut records: Vec<DeploymentRecord> = fleets
-            .iter()
-            .flatten()
-            .flat_map(ecs::history)
-            .filter(|r| r.started_at >= since || r.finished_at.is_some_and(|f| f >= since))
-            .collect();
-        records.sort_by_key(|r| std::cmp::Reverse(r.started_at));
-        Ok(records)
+        Ok(super::changed_since(
+            fleets.iter().flatten().flat_map(ecs::history),
+            since,
+        ))
     }
 
     async fn service_deployments(
