@@ -13,6 +13,7 @@
 //! - [`server`]: the axum router, middleware, `/healthz`, `/readyz`, `/metrics`.
 //! - [`config`] and [`telemetry`]: settings and logs, loaded once at start.
 
+pub mod auth;
 pub mod channel;
 pub mod config;
 pub mod dialog;

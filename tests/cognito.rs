@@ -1,0 +1,374 @@
+//! Cognito token verification against moto: real tokens from a real user-pool flow are
+//! accepted with their groups, and every token the rules refuse is refused for the right
+//! reason. Forged tokens are signed with moto's own key, so only the rule under test can
+//! refuse them.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_cognitoidentityprovider::Client;
+use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, ExplicitAuthFlowsType};
+use base64::Engine as _;
+use common::moto::Moto;
+use opsvoice::auth::cognito::{AuthError, Settings, TokenUse, Verifier};
+use opsvoice::ops::{Clock, ManualClock, SystemClock};
+use serde_json::{Value, json};
+
+struct Pool {
+    moto: Moto,
+    pool: String,
+    client: String,
+    access: String,
+    id: String,
+}
+
+async fn pool() -> Pool {
+    let moto = Moto::start();
+    let cognito = Client::new(&moto.sdk().await);
+    let pool = cognito
+        .create_user_pool()
+        .pool_name("ops")
+        .send()
+        .await
+        .unwrap();
+    let pool = pool.user_pool().unwrap().id().unwrap().to_owned();
+    let client = cognito
+        .create_user_pool_client()
+        .user_pool_id(&pool)
+        .client_name("opsvoice")
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+        .send()
+        .await
+        .unwrap();
+    let client = client
+        .user_pool_client()
+        .unwrap()
+        .client_id()
+        .unwrap()
+        .to_owned();
+    cognito
+        .create_group()
+        .user_pool_id(&pool)
+        .group_name("oncall")
+        .send()
+        .await
+        .unwrap();
+    cognito
+        .admin_create_user()
+        .user_pool_id(&pool)
+        .username("ana")
+        .send()
+        .await
+        .unwrap();
+    cognito
+        .admin_set_user_password()
+        .user_pool_id(&pool)
+        .username("ana")
+        .password("Correct-Horse-9")
+        .permanent(true)
+        .send()
+        .await
+        .unwrap();
+    cognito
+        .admin_add_user_to_group()
+        .user_pool_id(&pool)
+        .username("ana")
+        .group_name("oncall")
+        .send()
+        .await
+        .unwrap();
+    let auth = cognito
+        .initiate_auth()
+        .client_id(&client)
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .auth_parameters("USERNAME", "ana")
+        .auth_parameters("PASSWORD", "Correct-Horse-9")
+        .send()
+        .await
+        .unwrap();
+    let result = auth.authentication_result().unwrap();
+    Pool {
+        access: result.access_token().unwrap().to_owned(),
+        id: result.id_token().unwrap().to_owned(),
+        moto,
+        pool,
+        client,
+    }
+}
+
+impl Pool {
+    fn verifier(&self, token_use: TokenUse, clock: Arc<dyn Clock>) -> Verifier {
+        self.verifier_at(
+            token_use,
+            clock,
+            format!("{}/{}/.well-known/jwks.json", self.moto.url(), self.pool),
+        )
+    }
+
+    fn verifier_at(&self, token_use: TokenUse, clock: Arc<dyn Clock>, jwks: String) -> Verifier {
+        Verifier::new(
+            Settings {
+                region: "us-east-1".to_owned(),
+                user_pool_id: self.pool.clone(),
+                client_ids: vec![self.client.clone()],
+                token_use,
+                leeway: Duration::from_secs(5),
+                jwks_url: Some(jwks),
+            },
+            clock,
+        )
+        .unwrap()
+    }
+
+    fn issuer(&self) -> String {
+        format!("https://cognito-idp.us-east-1.amazonaws.com/{}", self.pool)
+    }
+
+    /// Claims like a real access token's, now.
+    fn claims(&self) -> Value {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        json!({
+            "iss": self.issuer(), "sub": "3f1c", "client_id": self.client, "token_use": "access",
+            "username": "ana", "cognito:groups": ["oncall"], "iat": now, "exp": now + 3600,
+        })
+    }
+}
+
+/// A token signed by moto's key with the given header and claims.
+fn mint(header: &Value, claims: &Value) -> String {
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    let out = std::process::Command::new(python)
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/common/mint_jwt.py"))
+        .arg(header.to_string())
+        .arg(claims.to_string())
+        .output()
+        .expect("the venv's python (run scripts/test.sh)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn rs256() -> Value {
+    json!({"alg": "RS256", "kid": "dummy"})
+}
+
+fn b64(v: &Value) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+}
+
+#[tokio::test]
+async fn real_tokens_are_accepted_with_their_groups() {
+    let pool = pool().await;
+    let access = pool.verifier(TokenUse::Access, Arc::new(SystemClock));
+    let who = access.verify(&pool.access).await.unwrap();
+    assert_eq!(who.username, "ana");
+    assert_eq!(who.groups, ["oncall"]);
+    assert!(!who.sub.is_empty());
+
+    // An ID token where an access token is expected, and the other way round.
+    assert!(matches!(
+        access.verify(&pool.id).await,
+        Err(AuthError::WrongTokenUse { .. })
+    ));
+    let id = pool.verifier(TokenUse::Id, Arc::new(SystemClock));
+    assert_eq!(id.verify(&pool.id).await.unwrap().username, "ana");
+    assert!(matches!(
+        id.verify(&pool.access).await,
+        Err(AuthError::WrongTokenUse { .. })
+    ));
+}
+
+#[tokio::test]
+async fn every_bad_token_is_refused_for_its_reason() {
+    let pool = pool().await;
+    let v = pool.verifier(TokenUse::Access, Arc::new(SystemClock));
+    // A forged token with nothing wrong passes: the cases below differ by one thing each.
+    assert!(v.verify(&mint(&rs256(), &pool.claims())).await.is_ok());
+    let with = |edit: &dyn Fn(&mut Value)| {
+        let mut c = pool.claims();
+        edit(&mut c);
+        mint(&rs256(), &c)
+    };
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let jwks = reqwest::get(format!(
+        "{}/{}/.well-known/jwks.json",
+        pool.moto.url(),
+        pool.pool
+    ))
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    let hs256 = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &pool.claims(),
+        &jsonwebtoken::EncodingKey::from_secret(jwks.as_bytes()),
+    )
+    .unwrap();
+    let real = pool.access.clone();
+    let parts: Vec<&str> = real.split('.').collect();
+    let mut tampered_claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(parts[1])
+            .unwrap(),
+    )
+    .unwrap();
+    tampered_claims["cognito:groups"] = json!(["admins"]);
+    let tampered = format!("{}.{}.{}", parts[0], b64(&tampered_claims), parts[2]);
+
+    type Case<'a> = (&'a str, String, fn(&AuthError) -> bool);
+    let cases: Vec<Case<'_>> = vec![
+        (
+            "alg none",
+            format!(
+                "{}.{}.",
+                b64(&json!({"alg": "none", "kid": "dummy"})),
+                b64(&pool.claims())
+            ),
+            |e| matches!(e, AuthError::Malformed(_) | AuthError::WrongAlgorithm(_)),
+        ),
+        ("HS256 with the public key as secret", hs256, |e| {
+            matches!(e, AuthError::WrongAlgorithm(_))
+        }),
+        (
+            "wrong issuer",
+            with(&|c| {
+                c["iss"] = json!("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_other")
+            }),
+            |e| matches!(e, AuthError::WrongIssuer(_)),
+        ),
+        (
+            "another client id",
+            with(&|c| c["client_id"] = json!("someone-elses-client")),
+            |e| matches!(e, AuthError::WrongClient),
+        ),
+        (
+            "id token where access is expected",
+            mint(&rs256(), &{
+                let mut c = pool.claims();
+                c["token_use"] = json!("id");
+                c["aud"] = json!(pool.client);
+                c
+            }),
+            |e| matches!(e, AuthError::WrongTokenUse { .. }),
+        ),
+        ("expired", with(&|c| c["exp"] = json!(now - 60)), |e| {
+            matches!(e, AuthError::Expired)
+        }),
+        (
+            "not yet valid",
+            with(&|c| c["nbf"] = json!(now + 600)),
+            |e| matches!(e, AuthError::NotYetValid),
+        ),
+        (
+            "unknown kid",
+            mint(&json!({"alg": "RS256", "kid": "forged"}), &pool.claims()),
+            |e| matches!(e, AuthError::UnknownKey),
+        ),
+        (
+            "no kid",
+            mint(&json!({"alg": "RS256"}), &pool.claims()),
+            |e| matches!(e, AuthError::NoKeyId),
+        ),
+        ("tampered payload", tampered, |e| {
+            matches!(e, AuthError::BadSignature)
+        }),
+        (
+            "bad base64",
+            "eyJhbGciOi.@@@not-base64@@@.x".to_owned(),
+            |e| matches!(e, AuthError::Malformed(_)),
+        ),
+        ("not a JWT", "hello".to_owned(), |e| {
+            matches!(e, AuthError::Malformed(_))
+        }),
+        (
+            "oversized",
+            format!("{}.{}.x", "a".repeat(5000), "b".repeat(5000)),
+            |e| matches!(e, AuthError::TooLarge),
+        ),
+        (
+            "missing exp",
+            with(&|c| {
+                c.as_object_mut().unwrap().remove("exp");
+            }),
+            |e| matches!(e, AuthError::MissingClaim("exp")),
+        ),
+    ];
+    for (name, token, expected) in cases {
+        let result = v.verify(&token).await;
+        match &result {
+            Err(e) if expected(e) => {
+                let message = e.to_string();
+                assert!(
+                    !message.contains(&token),
+                    "{name}: the error repeats the token"
+                );
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_jwks_is_a_clear_refusal() {
+    let pool = pool().await;
+    let v = pool.verifier_at(
+        TokenUse::Access,
+        Arc::new(SystemClock),
+        "http://127.0.0.1:9/jwks.json".to_owned(),
+    );
+    assert!(matches!(
+        v.verify(&pool.access).await,
+        Err(AuthError::JwksUnavailable(_))
+    ));
+}
+
+#[tokio::test]
+async fn unknown_kid_floods_fetch_the_jwks_at_most_once_per_ten_seconds() {
+    let pool = pool().await;
+    let clock = Arc::new(ManualClock::new(SystemTime::now()));
+    let v = Arc::new(pool.verifier(TokenUse::Access, clock.clone()));
+    v.verify(&pool.access).await.unwrap();
+    assert_eq!(v.jwks_fetches(), 1);
+    let forged: Vec<String> = (0..20)
+        .map(|i| {
+            mint(
+                &json!({"alg": "RS256", "kid": format!("forged-{i}")}),
+                &pool.claims(),
+            )
+        })
+        .collect();
+    let results = futures_util::future::join_all(forged.iter().map(|t| v.verify(t))).await;
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Err(AuthError::UnknownKey)))
+    );
+    assert_eq!(v.jwks_fetches(), 1, "inside the penalty box: no fetch");
+    clock.advance(Duration::from_secs(11));
+    for t in &forged {
+        assert!(v.verify(t).await.is_err());
+    }
+    assert_eq!(v.jwks_fetches(), 2, "one fetch per 10 s at most");
+    println!(
+        "unknown-kid flood: 40 forged tokens over 11 s caused {} JWKS fetches",
+        v.jwks_fetches()
+    );
+    // Known keys still verify with no more fetches.
+    v.verify(&pool.access).await.unwrap();
+    assert_eq!(v.jwks_fetches(), 2);
+}
