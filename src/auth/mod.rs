@@ -2,6 +2,7 @@
 //! principal may ask about (`policy`, next).
 
 pub mod cognito;
+pub mod policy;
 
 /// A verified caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
