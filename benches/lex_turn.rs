@@ -46,10 +46,13 @@ fn lex_turn(c: &mut Criterion) {
     }
     c.bench_function("ask/fleet_summary", |b| {
         b.iter(|| {
-            runtime.block_on(assistant.ask(opsvoice::channel::ask::AskRequest {
-                text: "how's prod looking".to_owned(),
-                session_id: Some("bench".to_owned()),
-            }))
+            runtime.block_on(assistant.ask(
+                opsvoice::channel::ask::AskRequest {
+                    text: "how's prod looking".to_owned(),
+                    session_id: Some("bench".to_owned()),
+                },
+                None,
+            ))
         });
     });
 }

@@ -40,11 +40,21 @@ pub enum StartError {
     #[error("Alexa verification: {0}")]
     Alexa(#[from] channel::alexa::verify::SetupError),
     #[error(
-        "OPSVOICE_BACKEND=aws serves live data, which must only reach verified Cognito users, \
-         and this build cannot verify sign-ins yet. Use `opsvoice ask` with your own AWS \
-         credentials, or serve the demo fleet"
+        "OPSVOICE_BACKEND=aws serves live data, which must only reach verified Cognito users: \
+         set OPSVOICE_COGNITO_USER_POOL_ID, OPSVOICE_COGNITO_CLIENT_IDS and a region \
+         (OPSVOICE_COGNITO_REGION or AWS_REGION)"
     )]
     NoVerifiedCallers,
+    #[error("cannot read OPSVOICE_POLICY_FILE {path}: {source}")]
+    PolicyFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("OPSVOICE_POLICY_FILE: {0}")]
+    Policy(#[from] auth::policy::PolicyError),
+    #[error("Cognito: {0}")]
+    Cognito(#[from] auth::cognito::AuthError),
 }
 
 /// Builds the assistant the configuration describes, measuring time with `clock`.
@@ -55,6 +65,18 @@ pub enum StartError {
 /// # Errors
 /// Invalid embedded prompts or model (caught by `opsvoice check` and the tests).
 pub async fn assistant(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<Assistant>, StartError> {
+    let mut assistant = assemble_source(config, clock.clone()).await?;
+    if let Some(a) = Arc::get_mut(&mut assistant) {
+        a.identity = identity(config, clock)?;
+    }
+    Ok(assistant)
+}
+
+/// The assistant over the configured data source, with the open (demo) identity.
+async fn assemble_source(
     config: &Config,
     clock: Arc<dyn Clock>,
 ) -> Result<Arc<Assistant>, StartError> {
@@ -75,6 +97,72 @@ pub async fn assistant(
         }
     };
     assemble(ops, clock, config)
+}
+
+/// The assistant for `opsvoice ask` in-process: it acts for the local operator, whose own
+/// AWS credentials are the authorization, so no sign-in is asked for.
+///
+/// # Errors
+/// As [`assistant`].
+pub async fn local_assistant(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<Assistant>, StartError> {
+    let mut local = config.clone();
+    local.cognito = config::Cognito::default();
+    local.policy_file = None;
+    let mut assistant = assemble_source(&local, clock.clone()).await?;
+    if let Some(a) = Arc::get_mut(&mut assistant) {
+        a.identity = auth::Identity::open();
+    }
+    Ok(assistant)
+}
+
+/// Who may ask what, from the configuration: a Cognito verifier when a pool is set, the
+/// policy file (or, without one, everything on the demo and nothing on `aws`), and
+/// anonymous callers only on the demo.
+///
+/// # Errors
+/// `aws` without a Cognito pool, or an unreadable or invalid policy file.
+pub fn identity(config: &Config, clock: Arc<dyn Clock>) -> Result<auth::Identity, StartError> {
+    let region = config
+        .cognito
+        .region
+        .clone()
+        .or_else(|| config.region.clone());
+    let verifier = match (&config.cognito.user_pool_id, region) {
+        (Some(pool), Some(region)) if !config.cognito.client_ids.is_empty() => {
+            Some(Arc::new(auth::cognito::Verifier::new(
+                auth::cognito::Settings {
+                    region,
+                    user_pool_id: pool.clone(),
+                    client_ids: config.cognito.client_ids.clone(),
+                    token_use: auth::cognito::TokenUse::Access,
+                    leeway: std::time::Duration::from_secs(5),
+                    jwks_url: config.cognito.jwks_url.clone(),
+                },
+                clock,
+            )?))
+        }
+        _ => None,
+    };
+    let live = config.backend == Backend::Aws;
+    if live && verifier.is_none() {
+        return Err(StartError::NoVerifiedCallers);
+    }
+    let policy =
+        match &config.policy_file {
+            Some(path) => auth::policy::Policy::from_toml(
+                &std::fs::read_to_string(path).map_err(|source| StartError::PolicyFile {
+                    path: path.display().to_string(),
+                    source,
+                })?,
+            )?,
+            None if live => auth::policy::Policy::deny_all(),
+            None => auth::policy::Policy::allow_all(),
+        };
+    let anonymous = (!live).then(auth::policy::Grants::all);
+    Ok(auth::Identity::new(verifier, policy, anonymous))
 }
 
 /// The cache settings for `config`: upstream fetches must give up in time for a stale
@@ -144,10 +232,7 @@ pub fn alexa_verifier(
 /// who are not verified.
 ///
 /// # Errors
-/// [`StartError::NoVerifiedCallers`] for the `aws` backend until sign-in verification exists.
+/// [`StartError::NoVerifiedCallers`] for `aws` without a Cognito pool, or a bad policy file.
 pub fn check_servable(config: &Config) -> Result<(), StartError> {
-    match config.backend {
-        Backend::Demo => Ok(()),
-        Backend::Aws => Err(StartError::NoVerifiedCallers),
-    }
+    identity(config, Arc::new(ops::SystemClock)).map(|_| ())
 }

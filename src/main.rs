@@ -48,6 +48,15 @@ enum Command {
         /// Continue a conversation held by the server at --url.
         #[arg(long, value_name = "ID", requires = "url")]
         session: Option<String>,
+        /// A Cognito access token for the server at --url.
+        #[arg(
+            long,
+            value_name = "JWT",
+            env = "OPSVOICE_TOKEN",
+            hide_env_values = true,
+            requires = "url"
+        )]
+        token: Option<String>,
     },
     /// Validate the configuration, the intents and the prompts.
     Check,
@@ -80,17 +89,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             json,
             url,
             session,
+            token,
         } => {
             let request = AskRequest {
                 text: question.join(" "),
                 session_id: session,
             };
             let answer = match url {
-                Some(url) => ask_remote(&url, &request).await?,
+                Some(url) => ask_remote(&url, &request, token.as_deref()).await?,
                 None => {
                     opsvoice::telemetry::init_with(config.log_format, "warn");
-                    let assistant = opsvoice::assistant(&config, Arc::new(SystemClock)).await?;
-                    assistant.ask(request).await?
+                    let assistant =
+                        opsvoice::local_assistant(&config, Arc::new(SystemClock)).await?;
+                    assistant.ask(request, None).await?
                 }
             };
             if json {
@@ -138,13 +149,20 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn ask_remote(url: &str, request: &AskRequest) -> anyhow::Result<AskResponse> {
+async fn ask_remote(
+    url: &str,
+    request: &AskRequest,
+    token: Option<&str>,
+) -> anyhow::Result<AskResponse> {
     let endpoint = format!("{}/v1/ask", url.trim_end_matches('/'));
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(15))
         .build()?;
-    let response = client
-        .post(&endpoint)
+    let mut post = client.post(&endpoint);
+    if let Some(token) = token {
+        post = post.bearer_auth(token);
+    }
+    let response = post
         .json(&serde_json::json!({ "text": request.text, "session_id": request.session_id }))
         .send()
         .await

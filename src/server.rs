@@ -72,6 +72,7 @@ impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::InvalidAsk(AskError::Unauthorized(_)) => StatusCode::UNAUTHORIZED,
             ApiError::WrongShape(_) | ApiError::InvalidAsk(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
@@ -86,6 +87,7 @@ impl ApiError {
             ApiError::InvalidJson(_) => "invalid_json",
             ApiError::WrongShape(_) => "invalid_request",
             ApiError::Unreadable => "unreadable_body",
+            ApiError::InvalidAsk(AskError::Unauthorized(_)) => "unauthorized",
             ApiError::InvalidAsk(_) => "invalid_request",
             ApiError::NotFound { .. } => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
@@ -98,7 +100,19 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         tracing::info!(error = %crate::dialog::ErrorChain(&self), code = self.code(), "request rejected");
         let body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
-        (self.status(), Json(body)).into_response()
+        let mut response = (self.status(), Json(body)).into_response();
+        if let ApiError::InvalidAsk(AskError::Unauthorized(refusal)) = &self {
+            let error = match refusal {
+                crate::auth::Refusal::Missing => "",
+                crate::auth::Refusal::Invalid(_) => ", error=\"invalid_token\"",
+            };
+            if let Ok(value) = HeaderValue::from_str(&format!("Bearer realm=\"opsvoice\"{error}")) {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, value);
+            }
+        }
+        response
     }
 }
 
@@ -210,10 +224,14 @@ async fn alexa(
 
 async fn ask(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     JsonBody(request): JsonBody<AskRequest>,
 ) -> Result<Response, ApiError> {
     tracing::Span::current().record("channel", "ask");
-    let answer = state.assistant.ask(request).await?;
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let answer = state.assistant.ask(request, token).await?;
     let intent =
         crate::dialog::Intent::parse(&answer.intent).map_or("unknown", crate::dialog::Intent::name);
     tracing::Span::current().record("intent", intent);

@@ -89,10 +89,13 @@ async fn seed_fleet(sdk: &SdkConfig) {
 
 async fn ask(assistant: &Assistant, text: &str) -> String {
     assistant
-        .ask(AskRequest {
-            text: text.to_owned(),
-            session_id: None,
-        })
+        .ask(
+            AskRequest {
+                text: text.to_owned(),
+                session_id: None,
+            },
+            None,
+        )
         .await
         .unwrap()
         .text

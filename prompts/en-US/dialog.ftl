@@ -21,6 +21,9 @@ unavailable = I can't reach { $system } right now, so I can't answer that. Pleas
 too-slow = That took too long to look up. Please ask again.
 internal-error = Sorry, something went wrong on my side. Please ask again.
 reprompt = What else would you like to know?
+denied = You don't have access to that.
+sign-in = Please sign in to ops desk first; I can only answer signed-in users.
+link-account = Please link your ops desk account in the Alexa app, then ask me again.
 stale = I can't reach { $system } right now, so this is from { $age } ago.
 or = { $first } or { $last }
 

@@ -61,6 +61,8 @@ pub enum AskError {
         "`session_id` must be 1 to {MAX_SESSION_ID} characters of letters, digits, `-`, `_`, `.` or `:`"
     )]
     BadSessionId,
+    #[error("{0}")]
+    Unauthorized(#[from] crate::auth::Refusal),
 }
 
 impl AskRequest {
@@ -90,12 +92,18 @@ impl AskRequest {
 }
 
 impl Assistant {
-    /// Answers a typed or transcribed question, keeping the session's context.
+    /// Answers a typed or transcribed question for the caller `token` stands for (raw or
+    /// `Bearer <token>`), keeping the session's context.
     ///
     /// # Errors
-    /// When the request is invalid (see [`AskRequest::validate`]).
-    pub async fn ask(&self, request: AskRequest) -> Result<AskResponse, AskError> {
+    /// An invalid request (see [`AskRequest::validate`]), or a caller who is not let in.
+    pub async fn ask(
+        &self,
+        request: AskRequest,
+        token: Option<&str>,
+    ) -> Result<AskResponse, AskError> {
         request.validate()?;
+        let caller = self.identity.caller(token).await?;
         let session_id = request
             .session_id
             .clone()
@@ -136,6 +144,8 @@ impl Assistant {
             transcript: Some(request.text.clone()),
             locale: "en-US".to_owned(),
             detail: false,
+            principal: caller.principal,
+            grants: caller.grants,
         };
         let exchange = self.converse(turn, crate::speech::Forms::Both).await;
         let answer = &exchange.answer;

@@ -186,9 +186,19 @@ impl LexEvent {
             .or_else(|| self.interpretations.first().map(|i| &i.intent))
     }
 
-    /// The channel-neutral turn.
+    /// The token the caller sent: the `authorization` request attribute, else the session
+    /// attribute of that name (raw or `Bearer <token>`).
     #[must_use]
-    pub fn to_turn(&self) -> Turn {
+    pub fn token(&self) -> Option<&str> {
+        self.request_attributes
+            .get("authorization")
+            .or_else(|| self.session_state.session_attributes.get("authorization"))
+            .map(String::as_str)
+    }
+
+    /// The channel-neutral turn, for `caller`.
+    #[must_use]
+    pub fn to_turn(&self, caller: crate::auth::Caller) -> Turn {
         let lex_intent = self.intent();
         let intent = lex_intent
             .and_then(|i| Intent::parse(&i.name))
@@ -231,6 +241,8 @@ impl LexEvent {
                 .unwrap_or("en_US")
                 .replace('_', "-"),
             detail: false,
+            principal: caller.principal,
+            grants: caller.grants,
         }
     }
 }
@@ -550,10 +562,14 @@ fn text_messages(text: &str) -> Vec<Message> {
 impl Assistant {
     /// Answers a Lex V2 code-hook event.
     pub async fn lex(&self, event: &LexEvent) -> LexResponse {
-        let turn = event.to_turn();
+        let (turn, signed_in) = match self.identity.caller(event.token()).await {
+            Ok(caller) => (event.to_turn(caller), true),
+            Err(_) => (event.to_turn(crate::auth::Caller::nobody()), false),
+        };
         let event_intent = event.intent();
         // Someone else's intent in the dialog phase: let Lex's own dialog carry on.
-        if turn.phase == Phase::Collect
+        if signed_in
+            && turn.phase == Phase::Collect
             && event_intent.is_some_and(|i| Intent::parse(&i.name).is_none())
         {
             let intent = event_intent.map(|i| echo_intent(i, &i.name, &Slots::new(), true));
@@ -577,7 +593,11 @@ impl Assistant {
         } else {
             crate::speech::Forms::Text
         };
-        let exchange = self.converse(turn, forms).await;
+        let exchange = if signed_in {
+            self.converse(turn, forms).await
+        } else {
+            self.refuse(turn, forms)
+        };
         let answer = &exchange.answer;
         let mut messages = if voice {
             vec![Message::ssml(&exchange)]

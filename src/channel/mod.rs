@@ -23,6 +23,30 @@ use crate::speech::{Forms, Rendered, Renderer};
 /// Alexa allows about 8 seconds in all; we aim to answer well within that.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(3);
 
+/// One structured audit event per question: who, where, what about, the decision and how
+/// long it took. Never the token.
+fn audit(turn: &Turn, decision: &'static str, elapsed: std::time::Duration) {
+    let (sub, username) = turn.principal.as_ref().map_or(("-", "anonymous"), |p| {
+        (p.sub.as_str(), p.username.as_str())
+    });
+    let resources: Vec<String> = turn
+        .slots
+        .iter()
+        .map(|(k, v)| format!("{}={v}", k.name()))
+        .collect();
+    tracing::info!(
+        target: "opsvoice::audit",
+        sub,
+        username,
+        channel = turn.surface.platform.as_deref().unwrap_or("-"),
+        intent = %turn.intent,
+        resources = %resources.join(","),
+        decision,
+        latency_ms = elapsed.as_millis() as u64,
+        "audit"
+    );
+}
+
 /// Reads a field that may be `null` as its default: AWS sends `null` for empty objects
 /// and lists in some events and omits them in others.
 pub(crate) fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
@@ -48,6 +72,7 @@ pub struct Assistant {
     pub nlu: Nlu,
     pub sessions: ask::Sessions,
     pub deadline: Duration,
+    pub identity: crate::auth::Identity,
 }
 
 impl Assistant {
@@ -60,7 +85,18 @@ impl Assistant {
             nlu,
             sessions: ask::Sessions::default(),
             deadline: DEFAULT_DEADLINE,
+            identity: crate::auth::Identity::open(),
         })
+    }
+
+    /// The answer for a caller who is not signed in: "please sign in", in the channel's
+    /// own words, without touching any data.
+    #[must_use]
+    pub fn refuse(&self, turn: Turn, forms: Forms) -> Exchange {
+        audit(&turn, "refused", std::time::Duration::ZERO);
+        let answer = Answer::to(&turn, Reply::SignIn, Move::Fail);
+        let rendered = self.renderer.render(&answer, &turn.locale, forms);
+        Exchange { answer, rendered }
     }
 
     /// Answers `turn` within the deadline. Never fails: a panic or a timeout in the dialog
@@ -91,6 +127,14 @@ impl Assistant {
             .increment(1);
         metrics::histogram!("opsvoice_answer_seconds", "intent" => answer.intent.name())
             .record(started.elapsed().as_secs_f64());
+        let decision = if matches!(answer.reply, Reply::Denied) {
+            "denied"
+        } else {
+            "allowed"
+        };
+        let mut audited = fallback;
+        audited.slots = answer.slots.clone();
+        audit(&audited, decision, started.elapsed());
         tracing::info!(
             intent = %answer.intent,
             outcome,

@@ -43,6 +43,10 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
         .firing_alarms()
         .await?
         .into_iter()
+        .filter(|a| match &a.service {
+            Some(s) => turn.grants.service(turn.intent, s),
+            None => turn.grants.everything(turn.intent),
+        })
         .filter(|a| match (&service, &cluster) {
             (Some(s), _) => a.service.as_ref() == Some(s),
             // Composite alarms belong to no service; keep them when they name the cluster.

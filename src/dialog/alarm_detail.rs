@@ -29,6 +29,13 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
     let Some(detail) = dialog.ops().alarm(&name).await? else {
         return Ok(dialog.elicit(turn, Slot::Alarm, Reply::UnknownAlarm(name)));
     };
+    let allowed = match &detail.alarm.service {
+        Some(s) => turn.grants.service(turn.intent, s),
+        None => turn.grants.everything(turn.intent),
+    };
+    if !allowed {
+        return Ok(Answer::to(turn, Reply::Denied, super::Move::Fail));
+    }
     let day = Duration::from_secs(24 * 3600);
     let alarm = detail.alarm;
     let report = Report {
@@ -67,10 +74,15 @@ async fn target_alarm(dialog: &Dialog, turn: &Turn) -> Result<super::Need<String
     use super::Need::{Ask, Have};
     let ops = dialog.ops();
     if let Some(spoken) = turn.slots.get(&Slot::Alarm) {
+        // Only the alarms the caller may see can be named.
         let names: Vec<String> = ops
             .all_alarms()
             .await?
             .into_iter()
+            .filter(|a| match &a.service {
+                Some(s) => turn.grants.service(turn.intent, s),
+                None => turn.grants.everything(turn.intent),
+            })
             .map(|a| a.name)
             .collect();
         return Ok(match resolve::resolve(spoken, &names, String::as_str) {
@@ -84,6 +96,9 @@ async fn target_alarm(dialog: &Dialog, turn: &Turn) -> Result<super::Need<String
                 let mut narrower = turn.clone();
                 narrower.slots.remove(&Slot::Alarm);
                 return Box::pin(target_alarm(dialog, &narrower)).await;
+            }
+            Match::NoMatch if !turn.grants.everything(turn.intent) => {
+                Ask(Box::new(Answer::to(turn, Reply::Denied, super::Move::Fail)))
             }
             Match::NoMatch => Ask(Box::new(dialog.elicit(
                 turn,

@@ -41,12 +41,17 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
     let clusters: Vec<&String> = all
         .iter()
         .filter(|c| cluster.as_ref().is_none_or(|want| want == *c))
+        .filter(|c| turn.grants.cluster(turn.intent, c))
         .collect();
     let (statuses, alarms) = tokio::join!(
         try_join_all(clusters.iter().map(|c| ops.services(c))),
         ops.firing_alarms()
     );
-    let statuses: Vec<_> = statuses?.into_iter().flatten().collect();
+    let statuses: Vec<_> = statuses?
+        .into_iter()
+        .flatten()
+        .filter(|s| turn.grants.service(turn.intent, &s.service))
+        .collect();
     let alarms = alarms
         .map_err(|error| {
             tracing::warn!(error = %super::ErrorChain(&error), "alarms left out of the summary");
@@ -54,7 +59,11 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
         .ok();
     let mut firing_per_service: HashMap<&ServiceRef, usize> = HashMap::new();
     let mut firing_in_scope = 0;
-    for alarm in alarms.iter().flatten() {
+    let visible = |a: &&crate::ops::Alarm| match &a.service {
+        Some(s) => turn.grants.service(turn.intent, s),
+        None => turn.grants.everything(turn.intent),
+    };
+    for alarm in alarms.iter().flatten().filter(visible) {
         let in_scope = match (&alarm.service, &cluster) {
             (Some(s), Some(c)) => &s.cluster == c,
             (None, Some(c)) => alarm.name.contains(c.as_str()),

@@ -215,6 +215,10 @@ pub struct Turn {
     pub locale: String,
     /// Answer in detail ("tell me more").
     pub detail: bool,
+    /// Who is asking (`None`: anonymous, allowed only on the demo fleet).
+    pub principal: Option<crate::auth::Principal>,
+    /// What the caller may ask about.
+    pub grants: crate::auth::policy::Grants,
 }
 
 impl Turn {
@@ -234,6 +238,8 @@ impl Turn {
             transcript: None,
             locale: "en-US".to_owned(),
             detail: false,
+            principal: None,
+            grants: crate::auth::policy::Grants::all(),
         }
     }
 
@@ -286,6 +292,10 @@ pub enum Reply {
     UnknownAlarm(String),
     UnknownMetric(String),
     NoFiringAlarm(ServiceRef),
+    /// The caller may not ask this; said the same whether or not the thing exists.
+    Denied,
+    /// The caller is not signed in (or their token was refused).
+    SignIn,
     Welcome,
     Help,
     Goodbye,
@@ -411,6 +421,10 @@ impl Dialog {
             Ok(turn) => turn,
             Err(answer) => return *answer,
         };
+        // The policy comes before any data is fetched.
+        if !turn.grants.intent(turn.intent) {
+            return Answer::to(&turn, Reply::Denied, Move::Fail);
+        }
         let result = match turn.intent {
             Intent::ServiceHealth => service_health::answer(self, &turn).await,
             Intent::DeploymentStatus => deployment_status::answer(self, &turn).await,
@@ -517,6 +531,13 @@ impl Dialog {
     pub(crate) async fn target_service(&self, turn: &Turn) -> Result<Need<ServiceRef>, OpsError> {
         let Some(spoken) = turn.slots.get(&Slot::Service) else {
             if let Some(service) = &turn.context.service {
+                if !turn.grants.service(turn.intent, service) {
+                    return Ok(Need::Ask(Box::new(Answer::to(
+                        turn,
+                        Reply::Denied,
+                        Move::Fail,
+                    ))));
+                }
                 return Ok(Need::Have(service.clone()));
             }
             return Ok(Need::Ask(Box::new(self.elicit(
@@ -534,6 +555,7 @@ impl Dialog {
             .services
             .iter()
             .filter(|s| cluster.as_ref().is_none_or(|c| &s.cluster == c))
+            .filter(|s| turn.grants.service(turn.intent, s))
             .collect();
         let same_name = |name: &str| -> Vec<String> {
             candidates
@@ -585,6 +607,11 @@ impl Dialog {
                         )))
                     }
                 }
+                // A caller who may not see every service hears the same whether the
+                // name does not exist or is not theirs to ask about.
+                Match::NoMatch if !turn.grants.everything(turn.intent) => {
+                    Need::Ask(Box::new(Answer::to(turn, Reply::Denied, Move::Fail)))
+                }
                 Match::NoMatch => Need::Ask(Box::new(self.elicit(
                     turn,
                     Slot::Service,
@@ -599,8 +626,16 @@ impl Dialog {
         let Some(spoken) = turn.slots.get(&Slot::Cluster) else {
             return Need::Have(None);
         };
-        match resolve::resolve(spoken, clusters, String::as_str) {
+        let visible: Vec<String> = clusters
+            .iter()
+            .filter(|c| turn.grants.cluster(turn.intent, c))
+            .cloned()
+            .collect();
+        match resolve::resolve(spoken, &visible, String::as_str) {
             Match::Found(cluster) | Match::Likely(cluster) => Need::Have(Some(cluster.clone())),
+            _ if !turn.grants.everything(turn.intent) => {
+                Need::Ask(Box::new(Answer::to(turn, Reply::Denied, Move::Fail)))
+            }
             _ => {
                 let mut turn = turn.clone();
                 turn.slots.remove(&Slot::Cluster);

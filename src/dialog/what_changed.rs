@@ -47,6 +47,7 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
         .await?
         .into_iter()
         .filter(|r| cluster.as_ref().is_none_or(|c| &r.service.cluster == c))
+        .filter(|r| turn.grants.service(turn.intent, &r.service))
         .map(|r| Change {
             age: dialog.age(r.finished_at.unwrap_or(r.started_at)),
             service: r.service,

@@ -140,6 +140,9 @@ pub const MESSAGE_IDS: &[&str] = &[
     "internal-error",
     "reprompt",
     "stale",
+    "denied",
+    "sign-in",
+    "link-account",
     "or",
     "card-title",
     "button-health",
@@ -715,6 +718,8 @@ impl Say<'_> {
             Reply::NoFiringAlarm(service) => {
                 vec![self.msg("no-firing-alarm", &[("service", s(self.service(service)))])]
             }
+            Reply::Denied => vec![self.msg("denied", &[])],
+            Reply::SignIn => vec![self.msg("sign-in", &[])],
             Reply::Welcome => vec![self.msg("welcome", &[])],
             Reply::Help => vec![self.msg("help", &[])],
             Reply::Goodbye => vec![self.msg("goodbye", &[])],

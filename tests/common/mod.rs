@@ -50,10 +50,13 @@ impl DemoApp {
     pub async fn ask(&self, question: &str, _mode: Mode) -> Reply {
         let r = self
             .assistant
-            .ask(AskRequest {
-                text: question.to_owned(),
-                session_id: None,
-            })
+            .ask(
+                AskRequest {
+                    text: question.to_owned(),
+                    session_id: None,
+                },
+                None,
+            )
             .await
             .unwrap();
         Reply {

@@ -199,9 +199,26 @@ impl Envelope {
             .unwrap_or_default()
     }
 
-    /// The channel-neutral turn, for Launch and Intent requests.
+    /// The account-linking token: `session.user.accessToken`, else the one in
+    /// `context.System.user`.
     #[must_use]
-    pub fn to_turn(&self) -> Turn {
+    pub fn token(&self) -> Option<&str> {
+        self.session
+            .as_ref()
+            .and_then(|s| s.user.as_ref())
+            .and_then(|u| u.access_token.as_deref())
+            .or_else(|| {
+                self.context
+                    .as_ref()
+                    .and_then(|c| c.system.as_ref())
+                    .and_then(|s| s.user.as_ref())
+                    .and_then(|u| u.access_token.as_deref())
+            })
+    }
+
+    /// The channel-neutral turn for `caller`, for Launch and Intent requests.
+    #[must_use]
+    pub fn to_turn(&self, caller: crate::auth::Caller) -> Turn {
         let request = &self.request;
         let intent = match (&*request.kind, &request.intent) {
             ("LaunchRequest", _) => Intent::Launch,
@@ -241,6 +258,8 @@ impl Envelope {
             transcript: None,
             locale: request.locale.clone().unwrap_or_else(|| "en-US".to_owned()),
             detail: false,
+            principal: caller.principal,
+            grants: caller.grants,
         }
     }
 
@@ -336,7 +355,11 @@ impl Assistant {
     }
 
     async fn alexa_turn(&self, envelope: &Envelope) -> AlexaResponse {
-        let turn = envelope.to_turn();
+        let caller = match self.identity.caller(envelope.token()).await {
+            Ok(caller) => caller,
+            Err(_) => return self.link_account(envelope),
+        };
+        let turn = envelope.to_turn(caller);
         let one_shot = envelope.session.as_ref().is_none_or(|s| s.new)
             && envelope.request.kind == "IntentRequest";
         let event_intent = envelope.request.intent.clone();
@@ -411,6 +434,26 @@ impl Assistant {
         };
         fit(&mut out, &exchange);
         out
+    }
+
+    /// The answer for an unlinked (or refused) account: say how to link it, and show the
+    /// LinkAccount card in the Alexa app. Audited like any refusal.
+    fn link_account(&self, envelope: &Envelope) -> AlexaResponse {
+        let turn = envelope.to_turn(crate::auth::Caller::nobody());
+        let locale = turn.locale.clone();
+        drop(self.refuse(turn, crate::speech::Forms::Voice));
+        let mut builder =
+            crate::speech::SsmlBuilder::with_limits(Engine::Alexa, MAX_SPEECH, MAX_SPEECH);
+        builder.sentence(&self.renderer.render_message("link-account", &locale));
+        AlexaResponse {
+            version: "1.0",
+            session_attributes: HashMap::new(),
+            response: json!({
+                "outputSpeech": speech(builder.build().into_string()),
+                "card": {"type": "LinkAccount"},
+                "shouldEndSession": true,
+            }),
+        }
     }
 
     /// CanFulfillIntentRequest: an honest answer, per slot, without fetching any data.
