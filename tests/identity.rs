@@ -1,0 +1,359 @@
+//! Identity end to end on live data: moto's ECS, CloudWatch and Cognito behind the real
+//! server. Real tokens from a user-pool sign-in are accepted and their groups decide what
+//! is answered; callers without a token are told to sign in, in each channel's way.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
+
+mod common;
+
+use std::io::Write;
+use std::sync::Arc;
+
+use aws_sdk_cloudwatch::types::StateValue;
+use aws_sdk_cognitoidentityprovider::Client as Cognito;
+use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, ExplicitAuthFlowsType};
+use common::moto::{Moto, Seed};
+use opsvoice::config::{Backend, Config};
+use opsvoice::ops::SystemClock;
+use opsvoice::ops::aws::{Association, AwsOps};
+use serde_json::{Value, json};
+
+const POLICY: &str = r#"
+[groups.oncall]
+clusters = ["*"]
+services = ["*"]
+intents  = ["*"]
+
+[groups.conference-room]
+clusters = ["prod"]
+services = ["*"]
+intents  = ["FleetSummary", "ActiveAlarms", "ServiceHealth"]
+"#;
+
+struct World {
+    _moto: Moto,
+    app: common::TestApp,
+    assistant: Arc<opsvoice::channel::Assistant>,
+    oncall: String,
+    room: String,
+    nobody: String,
+    _policy: tempfile::NamedTempFile,
+}
+
+async fn token(
+    cognito: &Cognito,
+    pool: &str,
+    client: &str,
+    user: &str,
+    group: Option<&str>,
+) -> String {
+    cognito
+        .admin_create_user()
+        .user_pool_id(pool)
+        .username(user)
+        .send()
+        .await
+        .unwrap();
+    cognito
+        .admin_set_user_password()
+        .user_pool_id(pool)
+        .username(user)
+        .password("Correct-Horse-9")
+        .permanent(true)
+        .send()
+        .await
+        .unwrap();
+    if let Some(group) = group {
+        cognito
+            .admin_add_user_to_group()
+            .user_pool_id(pool)
+            .username(user)
+            .group_name(group)
+            .send()
+            .await
+            .unwrap();
+    }
+    let auth = cognito
+        .initiate_auth()
+        .client_id(client)
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .auth_parameters("USERNAME", user)
+        .auth_parameters("PASSWORD", "Correct-Horse-9")
+        .send()
+        .await
+        .unwrap();
+    auth.authentication_result()
+        .unwrap()
+        .access_token()
+        .unwrap()
+        .to_owned()
+}
+
+async fn world() -> World {
+    let moto = Moto::start();
+    let sdk = moto.sdk().await;
+    let seed = Seed::new(&sdk).await;
+    seed.cluster("prod").await;
+    seed.cluster("data").await;
+    seed.service("prod", "checkout", 2, None).await;
+    seed.service("data", "etl", 2, None).await;
+    seed.service_alarm(
+        "checkout-cpu-high",
+        "prod",
+        "checkout",
+        StateValue::Alarm,
+        "Threshold Crossed: 91 > 80.",
+    )
+    .await;
+    seed.service_alarm(
+        "etl-cpu-high",
+        "data",
+        "etl",
+        StateValue::Alarm,
+        "Threshold Crossed: 95 > 80.",
+    )
+    .await;
+
+    let cognito = Cognito::new(&sdk);
+    let pool = cognito
+        .create_user_pool()
+        .pool_name("ops")
+        .send()
+        .await
+        .unwrap();
+    let pool = pool.user_pool().unwrap().id().unwrap().to_owned();
+    let client = cognito
+        .create_user_pool_client()
+        .user_pool_id(&pool)
+        .client_name("opsvoice")
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+        .send()
+        .await
+        .unwrap();
+    let client = client
+        .user_pool_client()
+        .unwrap()
+        .client_id()
+        .unwrap()
+        .to_owned();
+    for group in ["oncall", "conference-room"] {
+        cognito
+            .create_group()
+            .user_pool_id(&pool)
+            .group_name(group)
+            .send()
+            .await
+            .unwrap();
+    }
+    let oncall = token(&cognito, &pool, &client, "ana", Some("oncall")).await;
+    let room = token(&cognito, &pool, &client, "room-4b", Some("conference-room")).await;
+    let nobody = token(&cognito, &pool, &client, "intern", None).await;
+
+    let mut policy = tempfile::NamedTempFile::new().unwrap();
+    policy.write_all(POLICY.as_bytes()).unwrap();
+    let config = Config {
+        backend: Backend::Aws,
+        cognito: opsvoice::config::Cognito {
+            user_pool_id: Some(pool.clone()),
+            client_ids: vec![client],
+            region: Some("us-east-1".to_owned()),
+            jwks_url: Some(format!("{}/{pool}/.well-known/jwks.json", moto.url())),
+        },
+        policy_file: Some(policy.path().to_owned()),
+        ..Config::default()
+    };
+    let clock: Arc<dyn opsvoice::ops::Clock> = Arc::new(SystemClock);
+    let aws = AwsOps::new(
+        aws_sdk_ecs::Client::new(&sdk),
+        aws_sdk_cloudwatch::Client::new(&sdk),
+        None,
+        Association::default(),
+        clock.clone(),
+    );
+    let cached = opsvoice::cached(Arc::new(aws), clock.clone(), &config);
+    let mut assistant = opsvoice::assemble(Arc::new(cached), clock.clone(), &config).unwrap();
+    Arc::get_mut(&mut assistant).unwrap().identity =
+        opsvoice::identity(&config, clock.clone()).unwrap();
+    let verifier =
+        opsvoice::channel::alexa::verify::Verifier::new(vec![], None, None, clock).unwrap();
+    let app = common::spawn_with(assistant.clone(), verifier).await;
+    World {
+        _moto: moto,
+        app,
+        assistant,
+        oncall,
+        room,
+        nobody,
+        _policy: policy,
+    }
+}
+
+impl World {
+    async fn ask(&self, token: Option<&str>, text: &str) -> (u16, Value, Option<String>) {
+        let mut request = self
+            .app
+            .client
+            .post(format!("{}/v1/ask", self.app.base))
+            .json(&json!({"text": text}));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let challenge = response
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (status, response.json().await.unwrap(), challenge)
+    }
+
+    async fn says(&self, token: &str, text: &str) -> String {
+        let (status, body, _) = self.ask(Some(token), text).await;
+        assert_eq!(status, 200, "{body}");
+        body["text"].as_str().unwrap().to_owned()
+    }
+}
+
+#[tokio::test]
+async fn groups_decide_what_each_signed_in_caller_hears() {
+    let w = world().await;
+    // oncall sees everything.
+    assert!(
+        w.says(&w.oncall, "how is etl doing")
+            .await
+            .starts_with("etl is degraded")
+    );
+    assert!(
+        w.says(&w.oncall, "what's the cpu of checkout")
+            .await
+            .contains("checkout has no CPU data")
+    );
+    assert!(
+        w.says(&w.oncall, "any alarms firing")
+            .await
+            .starts_with("2 alarms are firing")
+    );
+
+    // The conference room: prod summaries only.
+    assert!(
+        w.says(&w.room, "how is checkout doing")
+            .await
+            .starts_with("checkout is degraded")
+    );
+    let denied = "You don't have access to that.";
+    assert_eq!(
+        w.says(&w.room, "how is etl doing").await,
+        denied,
+        "another cluster"
+    );
+    assert_eq!(
+        w.says(&w.room, "how is mainframe doing").await,
+        denied,
+        "does not exist: the same words"
+    );
+    assert_eq!(
+        w.says(&w.room, "what's the cpu of checkout").await,
+        denied,
+        "an intent not granted"
+    );
+    let alarms = w.says(&w.room, "any alarms firing").await;
+    assert!(
+        alarms.starts_with("One alarm is firing:") && alarms.contains("checkout-cpu-high"),
+        "{alarms}"
+    );
+    assert!(!alarms.contains("etl"), "lists are filtered: {alarms}");
+    let fleet = w.says(&w.room, "how's the fleet").await;
+    assert!(
+        fleet.starts_with("The fleet: 0 of 1 services healthy."),
+        "{fleet}"
+    );
+
+    // In no group: nothing.
+    assert_eq!(w.says(&w.nobody, "how is checkout doing").await, denied);
+}
+
+#[tokio::test]
+async fn callers_without_a_valid_token_are_told_to_sign_in_in_each_channel() {
+    let w = world().await;
+    // /v1/ask: 401 with a challenge; a bad token says so.
+    let (status, body, challenge) = w.ask(None, "how is checkout doing").await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["code"], "unauthorized");
+    assert_eq!(challenge.as_deref(), Some("Bearer realm=\"opsvoice\""));
+    let (status, _, challenge) = w.ask(Some("not.a.jwt"), "how is checkout doing").await;
+    assert_eq!(status, 401);
+    assert!(challenge.unwrap().contains("invalid_token"));
+
+    // Lex: the token in the request attributes (Bearer or raw), else "please sign in".
+    let mut event = common::fixture("lex/service-health-slack.json");
+    event["sessionState"]["intent"]["slots"]["service"]["value"]["interpretedValue"] =
+        json!("checkout");
+    let (status, r) = w.app.post_json("/lex", &event).await;
+    assert_eq!(status, 200);
+    common::assert_valid_lex_response(&r);
+    assert_eq!(r["sessionState"]["intent"]["state"], "Failed");
+    assert!(
+        r["messages"][0]["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("Please sign in"),
+        "{r}"
+    );
+    event["requestAttributes"]["authorization"] = json!(format!("Bearer {}", w.oncall));
+    let (_, r) = w.app.post_json("/lex", &event).await;
+    assert!(
+        r["messages"][0]["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("checkout is degraded"),
+        "{r}"
+    );
+    // From the session attributes too, and it is never echoed back.
+    let mut event2 = common::fixture("lex/service-health-slack.json");
+    event2["sessionState"]["intent"]["slots"]["service"]["value"]["interpretedValue"] =
+        json!("checkout");
+    event2["sessionState"]["sessionAttributes"]["authorization"] = json!(w.room.clone());
+    let (_, r) = w.app.post_json("/lex", &event2).await;
+    common::assert_valid_lex_response(&r);
+    assert!(
+        r["messages"][0]["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("checkout is degraded"),
+        "{r}"
+    );
+    assert!(!r.to_string().contains(&w.room), "the token was echoed");
+
+    // Alexa: an unlinked account gets the LinkAccount card; a linked one is answered.
+    let mut body = common::fixture("alexa/service-health.json");
+    body["session"]["user"]
+        .as_object_mut()
+        .unwrap()
+        .remove("accessToken");
+    body["context"]["System"]["user"]
+        .as_object_mut()
+        .unwrap()
+        .remove("accessToken");
+    let envelope: opsvoice::channel::alexa::Envelope =
+        serde_json::from_value(body.clone()).unwrap();
+    let r = serde_json::to_value(w.assistant.alexa(&envelope).await).unwrap();
+    assert_eq!(r["response"]["card"]["type"], "LinkAccount");
+    assert_eq!(r["response"]["shouldEndSession"], true);
+    assert!(
+        r["response"]["outputSpeech"]["ssml"]
+            .as_str()
+            .unwrap()
+            .contains("link your ops desk account")
+    );
+    body["session"]["user"]["accessToken"] = json!(w.room.clone());
+    let envelope: opsvoice::channel::alexa::Envelope = serde_json::from_value(body).unwrap();
+    let r = serde_json::to_value(w.assistant.alexa(&envelope).await).unwrap();
+    assert!(
+        r["response"]["outputSpeech"]["ssml"]
+            .as_str()
+            .unwrap()
+            .contains("checkout is degraded"),
+        "{r}"
+    );
+    assert!(!r.to_string().contains(&w.room), "the token was echoed");
+}
