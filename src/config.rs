@@ -33,14 +33,31 @@ pub enum LogFormat {
     Json,
 }
 
-/// Cognito settings (the verifier arrives with the identity work).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Cognito settings: whose tokens are accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cognito {
     pub user_pool_id: Option<String>,
     pub client_ids: Vec<String>,
     pub region: Option<String>,
     /// Test-only: where keys are fetched from. The issuer check still uses the pool.
     pub jwks_url: Option<String>,
+    /// Accept ID tokens instead of access tokens.
+    pub id_tokens: bool,
+    /// Grace for token expiry and not-before.
+    pub leeway: Duration,
+}
+
+impl Default for Cognito {
+    fn default() -> Self {
+        Self {
+            user_pool_id: None,
+            client_ids: Vec::new(),
+            region: None,
+            jwks_url: None,
+            id_tokens: false,
+            leeway: Duration::from_secs(5),
+        }
+    }
 }
 
 /// Alexa settings.
@@ -154,6 +171,8 @@ struct FileConfig {
     cognito_client_ids: Option<Vec<String>>,
     cognito_region: Option<String>,
     cognito_jwks_url: Option<String>,
+    cognito_token_use: Option<String>,
+    cognito_leeway_secs: Option<u64>,
     policy_file: Option<PathBuf>,
     alexa_skill_ids: Option<Vec<String>>,
     alexa_trust_roots: Option<PathBuf>,
@@ -263,7 +282,37 @@ impl Config {
                 .unwrap_or_default(),
             region: var("OPSVOICE_COGNITO_REGION").or(f.cognito_region),
             jwks_url: var("OPSVOICE_COGNITO_JWKS_URL").or(f.cognito_jwks_url),
+            ..Cognito::default()
         };
+        if let Some(kind) = var("OPSVOICE_COGNITO_TOKEN_USE").or(f.cognito_token_use) {
+            c.cognito.id_tokens = match kind.to_ascii_lowercase().as_str() {
+                "access" => false,
+                "id" => true,
+                other => {
+                    return Err(ConfigError::Invalid {
+                        name: "OPSVOICE_COGNITO_TOKEN_USE",
+                        problem: format!("`{other}` is not `access` or `id`"),
+                    });
+                }
+            };
+        }
+        let leeway =
+            var("OPSVOICE_COGNITO_LEEWAY_SECS").or(f.cognito_leeway_secs.map(|s| s.to_string()));
+        if let Some(secs) = leeway {
+            let secs: u64 = secs.trim().parse().map_err(|_| ConfigError::Invalid {
+                name: "OPSVOICE_COGNITO_LEEWAY_SECS",
+                problem: format!("`{secs}` is not a whole number of seconds"),
+            })?;
+            if secs > 300 {
+                return Err(ConfigError::Invalid {
+                    name: "OPSVOICE_COGNITO_LEEWAY_SECS",
+                    problem:
+                        "at most 300 seconds: a grace is for clock skew, not for expired tokens"
+                            .to_owned(),
+                });
+            }
+            c.cognito.leeway = Duration::from_secs(secs);
+        }
         c.policy_file = var("OPSVOICE_POLICY_FILE")
             .map(PathBuf::from)
             .or(f.policy_file);

@@ -137,8 +137,12 @@ pub fn identity(config: &Config, clock: Arc<dyn Clock>) -> Result<auth::Identity
                     region,
                     user_pool_id: pool.clone(),
                     client_ids: config.cognito.client_ids.clone(),
-                    token_use: auth::cognito::TokenUse::Access,
-                    leeway: std::time::Duration::from_secs(5),
+                    token_use: if config.cognito.id_tokens {
+                        auth::cognito::TokenUse::Id
+                    } else {
+                        auth::cognito::TokenUse::Access
+                    },
+                    leeway: config.cognito.leeway,
                     jwks_url: config.cognito.jwks_url.clone(),
                 },
                 clock,

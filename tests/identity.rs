@@ -17,6 +17,8 @@ use opsvoice::ops::SystemClock;
 use opsvoice::ops::aws::{Association, AwsOps};
 use serde_json::{Value, json};
 
+const SKILL: &str = "amzn1.ask.skill.11111111-2222-3333-4444-555555555555";
+
 const POLICY: &str = r#"
 [groups.oncall]
 clusters = ["*"]
@@ -31,6 +33,8 @@ intents  = ["FleetSummary", "ActiveAlarms", "ServiceHealth"]
 
 struct World {
     _moto: Moto,
+    pki: common::alexa_pki::Pki,
+    _chains: common::alexa_pki::ChainServer,
     app: common::TestApp,
     assistant: Arc<opsvoice::channel::Assistant>,
     oncall: String,
@@ -158,6 +162,7 @@ async fn world() -> World {
             client_ids: vec![client],
             region: Some("us-east-1".to_owned()),
             jwks_url: Some(format!("{}/{pool}/.well-known/jwks.json", moto.url())),
+            ..opsvoice::config::Cognito::default()
         },
         policy_file: Some(policy.path().to_owned()),
         ..Config::default()
@@ -174,11 +179,25 @@ async fn world() -> World {
     let mut assistant = opsvoice::assemble(Arc::new(cached), clock.clone(), &config).unwrap();
     Arc::get_mut(&mut assistant).unwrap().identity =
         opsvoice::identity(&config, clock.clone()).unwrap();
-    let verifier =
-        opsvoice::channel::alexa::verify::Verifier::new(vec![], None, None, clock).unwrap();
+    let pki = common::alexa_pki::Pki::new(common::alexa_pki::Leaf::Good);
+    let chains = common::alexa_pki::ChainServer::start(
+        [("echo-api-cert.pem".to_owned(), pki.chain_pem.clone())]
+            .into_iter()
+            .collect(),
+    )
+    .await;
+    let verifier = opsvoice::channel::alexa::verify::Verifier::new(
+        vec![SKILL.to_owned()],
+        Some(("test root", pki.root_pem.as_bytes())),
+        Some(&chains.base),
+        clock,
+    )
+    .unwrap();
     let app = common::spawn_with(assistant.clone(), verifier).await;
     World {
         _moto: moto,
+        pki,
+        _chains: chains,
         app,
         assistant,
         oncall,
@@ -189,6 +208,49 @@ async fn world() -> World {
 }
 
 impl World {
+    /// A signed `/alexa` request: the fixture, stamped now, with `token` as the linked account.
+    async fn alexa(&self, token: Option<&str>) -> Value {
+        let mut body = common::fixture("alexa/service-health.json");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        body["request"]["timestamp"] = json!(
+            aws_smithy_types::DateTime::from_secs(now as i64)
+                .fmt(aws_smithy_types::date_time::Format::DateTime)
+                .unwrap()
+        );
+        for path in [["session", "user"], ["context", "System"]] {
+            let user = if path[0] == "session" {
+                &mut body["session"]["user"]
+            } else {
+                &mut body["context"]["System"]["user"]
+            };
+            match token {
+                Some(t) => user["accessToken"] = json!(t),
+                None => {
+                    user.as_object_mut().unwrap().remove("accessToken");
+                }
+            }
+        }
+        let bytes = serde_json::to_vec(&body).unwrap();
+        let response = self
+            .app
+            .client
+            .post(format!("{}/alexa", self.app.base))
+            .header(
+                "SignatureCertChainUrl",
+                "https://s3.amazonaws.com/echo.api/echo-api-cert.pem",
+            )
+            .header("Signature-256", self.pki.sign(&bytes))
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
     async fn ask(&self, token: Option<&str>, text: &str) -> (u16, Value, Option<String>) {
         let mut request = self
             .app
@@ -324,7 +386,16 @@ async fn callers_without_a_valid_token_are_told_to_sign_in_in_each_channel() {
     );
     assert!(!r.to_string().contains(&w.room), "the token was echoed");
 
-    // Alexa: an unlinked account gets the LinkAccount card; a linked one is answered.
+    // Alexa over HTTP, signed: an unlinked account gets the LinkAccount card; a linked one
+    // is answered with what its groups allow.
+    let r = w.alexa(None).await;
+    assert_eq!(r["response"]["card"]["type"], "LinkAccount", "{r}");
+    let r = w.alexa(Some(&w.room)).await;
+    let spoken = r["response"]["outputSpeech"]["ssml"].as_str().unwrap();
+    assert!(spoken.contains("checkout is degraded"), "{r}");
+    assert!(!r.to_string().contains(&w.room), "the token was echoed");
+
+    // The same in-process.
     let mut body = common::fixture("alexa/service-health.json");
     body["session"]["user"]
         .as_object_mut()
