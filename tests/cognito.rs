@@ -9,10 +9,8 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use aws_sdk_cognitoidentityprovider::Client;
-use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, ExplicitAuthFlowsType};
 use base64::Engine as _;
-use common::moto::Moto;
+use common::moto::{Moto, UserPool};
 use opsvoice::auth::cognito::{AuthError, Settings, TokenUse, Verifier};
 use opsvoice::ops::{Clock, ManualClock, SystemClock};
 use serde_json::{Value, json};
@@ -27,76 +25,15 @@ struct Pool {
 
 async fn pool() -> Pool {
     let moto = Moto::start();
-    let cognito = Client::new(&moto.sdk().await);
-    let pool = cognito
-        .create_user_pool()
-        .pool_name("ops")
-        .send()
-        .await
-        .unwrap();
-    let pool = pool.user_pool().unwrap().id().unwrap().to_owned();
-    let client = cognito
-        .create_user_pool_client()
-        .user_pool_id(&pool)
-        .client_name("opsvoice")
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
-        .send()
-        .await
-        .unwrap();
-    let client = client
-        .user_pool_client()
-        .unwrap()
-        .client_id()
-        .unwrap()
-        .to_owned();
-    cognito
-        .create_group()
-        .user_pool_id(&pool)
-        .group_name("oncall")
-        .send()
-        .await
-        .unwrap();
-    cognito
-        .admin_create_user()
-        .user_pool_id(&pool)
-        .username("ana")
-        .send()
-        .await
-        .unwrap();
-    cognito
-        .admin_set_user_password()
-        .user_pool_id(&pool)
-        .username("ana")
-        .password("Correct-Horse-9")
-        .permanent(true)
-        .send()
-        .await
-        .unwrap();
-    cognito
-        .admin_add_user_to_group()
-        .user_pool_id(&pool)
-        .username("ana")
-        .group_name("oncall")
-        .send()
-        .await
-        .unwrap();
-    let auth = cognito
-        .initiate_auth()
-        .client_id(&client)
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .auth_parameters("USERNAME", "ana")
-        .auth_parameters("PASSWORD", "Correct-Horse-9")
-        .send()
-        .await
-        .unwrap();
-    let result = auth.authentication_result().unwrap();
+    let users = UserPool::create(&moto.sdk().await).await;
+    users.group("oncall").await;
+    let ana = users.sign_in("ana", Some("oncall")).await;
     Pool {
-        access: result.access_token().unwrap().to_owned(),
-        id: result.id_token().unwrap().to_owned(),
+        access: ana.access,
+        id: ana.id,
+        pool: users.pool,
+        client: users.client,
         moto,
-        pool,
-        client,
     }
 }
 

@@ -9,9 +9,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use aws_sdk_cloudwatch::types::StateValue;
-use aws_sdk_cognitoidentityprovider::Client as Cognito;
-use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, ExplicitAuthFlowsType};
-use common::moto::{Moto, Seed};
+use common::moto::{Moto, Seed, UserPool};
 use opsvoice::config::{Backend, Config};
 use opsvoice::ops::SystemClock;
 use opsvoice::ops::aws::{Association, AwsOps};
@@ -43,55 +41,6 @@ struct World {
     _policy: tempfile::NamedTempFile,
 }
 
-async fn token(
-    cognito: &Cognito,
-    pool: &str,
-    client: &str,
-    user: &str,
-    group: Option<&str>,
-) -> String {
-    cognito
-        .admin_create_user()
-        .user_pool_id(pool)
-        .username(user)
-        .send()
-        .await
-        .unwrap();
-    cognito
-        .admin_set_user_password()
-        .user_pool_id(pool)
-        .username(user)
-        .password("Correct-Horse-9")
-        .permanent(true)
-        .send()
-        .await
-        .unwrap();
-    if let Some(group) = group {
-        cognito
-            .admin_add_user_to_group()
-            .user_pool_id(pool)
-            .username(user)
-            .group_name(group)
-            .send()
-            .await
-            .unwrap();
-    }
-    let auth = cognito
-        .initiate_auth()
-        .client_id(client)
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .auth_parameters("USERNAME", user)
-        .auth_parameters("PASSWORD", "Correct-Horse-9")
-        .send()
-        .await
-        .unwrap();
-    auth.authentication_result()
-        .unwrap()
-        .access_token()
-        .unwrap()
-        .to_owned()
-}
-
 async fn world() -> World {
     let moto = Moto::start();
     let sdk = moto.sdk().await;
@@ -117,41 +66,17 @@ async fn world() -> World {
     )
     .await;
 
-    let cognito = Cognito::new(&sdk);
-    let pool = cognito
-        .create_user_pool()
-        .pool_name("ops")
-        .send()
-        .await
-        .unwrap();
-    let pool = pool.user_pool().unwrap().id().unwrap().to_owned();
-    let client = cognito
-        .create_user_pool_client()
-        .user_pool_id(&pool)
-        .client_name("opsvoice")
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
-        .send()
-        .await
-        .unwrap();
-    let client = client
-        .user_pool_client()
-        .unwrap()
-        .client_id()
-        .unwrap()
-        .to_owned();
+    let users = UserPool::create(&sdk).await;
     for group in ["oncall", "conference-room"] {
-        cognito
-            .create_group()
-            .user_pool_id(&pool)
-            .group_name(group)
-            .send()
-            .await
-            .unwrap();
+        users.group(group).await;
     }
-    let oncall = token(&cognito, &pool, &client, "ana", Some("oncall")).await;
-    let room = token(&cognito, &pool, &client, "room-4b", Some("conference-room")).await;
-    let nobody = token(&cognito, &pool, &client, "intern", None).await;
+    let oncall = users.sign_in("ana", Some("oncall")).await.access;
+    let room = users
+        .sign_in("room-4b", Some("conference-room"))
+        .await
+        .access;
+    let nobody = users.sign_in("intern", None).await.access;
+    let (pool, client) = (users.pool, users.client);
 
     let mut policy = tempfile::NamedTempFile::new().unwrap();
     policy.write_all(POLICY.as_bytes()).unwrap();

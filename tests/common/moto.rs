@@ -123,6 +123,15 @@ pub async fn sdk_for(url: &str) -> SdkConfig {
         .await
 }
 
+/// Timeouts for clients that set tests up: setup is not what is tested, and a freshly
+/// started moto takes seconds to load a service's backend on its first call.
+pub fn patient() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .operation_timeout(Duration::from_secs(30))
+        .operation_attempt_timeout(Duration::from_secs(30))
+        .build()
+}
+
 /// Seeds moto through the SDK.
 pub struct Seed {
     pub ecs: aws_sdk_ecs::Client,
@@ -130,13 +139,9 @@ pub struct Seed {
 }
 
 impl Seed {
-    /// Seeding clients. They get generous timeouts: seeding is not what is tested, and a
-    /// freshly started moto takes seconds to load a service's backend on its first call.
+    /// Seeding clients, with [`patient`] timeouts.
     pub async fn new(sdk: &SdkConfig) -> Self {
-        let patient = aws_config::timeout::TimeoutConfig::builder()
-            .operation_timeout(Duration::from_secs(30))
-            .operation_attempt_timeout(Duration::from_secs(30))
-            .build();
+        let patient = patient();
         Self {
             ecs: aws_sdk_ecs::Client::from_conf(
                 aws_sdk_ecs::config::Builder::from(sdk)
@@ -318,5 +323,109 @@ impl Seed {
             .send()
             .await
             .unwrap();
+    }
+}
+
+/// A Cognito user pool in moto with one app client that allows USER_PASSWORD_AUTH.
+pub struct UserPool {
+    pub cognito: aws_sdk_cognitoidentityprovider::Client,
+    pub pool: String,
+    pub client: String,
+}
+
+/// A signed-in user's tokens.
+pub struct SignedIn {
+    pub access: String,
+    pub id: String,
+}
+
+impl UserPool {
+    pub async fn create(sdk: &SdkConfig) -> Self {
+        use aws_sdk_cognitoidentityprovider::types::ExplicitAuthFlowsType;
+        let cognito = aws_sdk_cognitoidentityprovider::Client::from_conf(
+            aws_sdk_cognitoidentityprovider::config::Builder::from(sdk)
+                .timeout_config(patient())
+                .build(),
+        );
+        let pool = cognito
+            .create_user_pool()
+            .pool_name("ops")
+            .send()
+            .await
+            .unwrap();
+        let pool = pool.user_pool().unwrap().id().unwrap().to_owned();
+        let client = cognito
+            .create_user_pool_client()
+            .user_pool_id(&pool)
+            .client_name("opsvoice")
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+            .send()
+            .await
+            .unwrap();
+        let client = client
+            .user_pool_client()
+            .unwrap()
+            .client_id()
+            .unwrap()
+            .to_owned();
+        Self {
+            cognito,
+            pool,
+            client,
+        }
+    }
+
+    pub async fn group(&self, name: &str) {
+        self.cognito
+            .create_group()
+            .user_pool_id(&self.pool)
+            .group_name(name)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Creates `user` (in `group`, if any) and signs in with USER_PASSWORD_AUTH.
+    pub async fn sign_in(&self, user: &str, group: Option<&str>) -> SignedIn {
+        use aws_sdk_cognitoidentityprovider::types::AuthFlowType;
+        let c = &self.cognito;
+        c.admin_create_user()
+            .user_pool_id(&self.pool)
+            .username(user)
+            .send()
+            .await
+            .unwrap();
+        c.admin_set_user_password()
+            .user_pool_id(&self.pool)
+            .username(user)
+            .password("Correct-Horse-9")
+            .permanent(true)
+            .send()
+            .await
+            .unwrap();
+        if let Some(group) = group {
+            c.admin_add_user_to_group()
+                .user_pool_id(&self.pool)
+                .username(user)
+                .group_name(group)
+                .send()
+                .await
+                .unwrap();
+        }
+        let auth = c
+            .initiate_auth()
+            .client_id(&self.client)
+            .auth_flow(AuthFlowType::UserPasswordAuth)
+            .auth_parameters("USERNAME", user)
+            .auth_parameters("PASSWORD", "Correct-Horse-9")
+            .send()
+            .await
+            .unwrap();
+        let result = auth.authentication_result().unwrap();
+        SignedIn {
+            access: result.access_token().unwrap().to_owned(),
+            id: result.id_token().unwrap().to_owned(),
+        }
     }
 }
