@@ -320,6 +320,22 @@ async fn callers_without_a_valid_token_are_told_to_sign_in_in_each_channel() {
     assert!(spoken.contains("checkout is degraded"), "{r}");
     assert!(!r.to_string().contains(&w.room), "the token was echoed");
 
+    // CanFulfill carries no token: a name that exists and one that does not get the same.
+    let mut can = common::fixture("alexa/service-health.json");
+    can["request"]["type"] = json!("CanFulfillIntentRequest");
+    let mut answers = Vec::new();
+    for name in ["checkout", "mainframe"] {
+        can["request"]["intent"]["slots"]["service"] = json!({"name": "service", "value": name});
+        let envelope: opsvoice::channel::alexa::Envelope =
+            serde_json::from_value(can.clone()).unwrap();
+        let r = serde_json::to_value(w.assistant.alexa(&envelope).await).unwrap();
+        answers.push(r["response"]["canFulfillIntent"].clone());
+    }
+    assert_eq!(
+        answers[0], answers[1],
+        "CanFulfill revealed which names exist"
+    );
+
     // The same in-process.
     let mut body = common::fixture("alexa/service-health.json");
     body["session"]["user"]

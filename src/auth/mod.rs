@@ -80,6 +80,12 @@ impl Identity {
         }
     }
 
+    /// Whether callers without a token may ask anything (only on the demo fleet).
+    #[must_use]
+    pub fn anonymous_allowed(&self) -> bool {
+        self.anonymous.is_some()
+    }
+
     /// The caller a token (raw or `Bearer <token>`) stands for.
     ///
     /// # Errors

@@ -462,7 +462,13 @@ impl Assistant {
             return AlexaResponse::empty();
         };
         let ours = Intent::parse(&intent.name).filter(|i| Intent::QUESTIONS.contains(i));
-        let catalog = self.dialog.ops().catalog().await.ok();
+        // CanFulfill requests carry no account token: where callers must sign in, names are
+        // not checked against the catalog, so the answer reveals nothing about what exists.
+        let catalog = if self.identity.anonymous_allowed() {
+            self.dialog.ops().catalog().await.ok()
+        } else {
+            None
+        };
         let mut slots = serde_json::Map::new();
         let mut overall = if ours.is_some() { "YES" } else { "NO" };
         for (name, slot) in &intent.slots {
