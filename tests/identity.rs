@@ -145,12 +145,8 @@ impl World {
                 .fmt(aws_smithy_types::date_time::Format::DateTime)
                 .unwrap()
         );
-        for path in [["session", "user"], ["context", "System"]] {
-            let user = if path[0] == "session" {
-                &mut body["session"]["user"]
-            } else {
-                &mut body["context"]["System"]["user"]
-            };
+        for pointer in ["/session/user", "/context/System/user"] {
+            let user = body.pointer_mut(pointer).unwrap();
             match token {
                 Some(t) => user["accessToken"] = json!(t),
                 None => {

@@ -25,7 +25,7 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(3);
 
 /// One structured audit event per question: who, where, what about, the decision and how
 /// long it took. Never the token.
-fn audit(turn: &Turn, decision: &'static str, elapsed: std::time::Duration) {
+pub(crate) fn audit(turn: &Turn, decision: &'static str, elapsed: std::time::Duration) {
     let (sub, username) = turn.principal.as_ref().map_or(("-", "anonymous"), |p| {
         (p.sub.as_str(), p.username.as_str())
     });

@@ -440,11 +440,10 @@ impl Assistant {
     /// LinkAccount card in the Alexa app. Audited like any refusal.
     fn link_account(&self, envelope: &Envelope) -> AlexaResponse {
         let turn = envelope.to_turn(crate::auth::Caller::nobody());
-        let locale = turn.locale.clone();
-        drop(self.refuse(turn, crate::speech::Forms::Voice));
+        super::audit(&turn, "refused", std::time::Duration::ZERO);
         let mut builder =
             crate::speech::SsmlBuilder::with_limits(Engine::Alexa, MAX_SPEECH, MAX_SPEECH);
-        builder.sentence(&self.renderer.render_message("link-account", &locale));
+        builder.sentence(&self.renderer.render_message("link-account", &turn.locale));
         AlexaResponse {
             version: "1.0",
             session_attributes: HashMap::new(),
