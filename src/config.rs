@@ -331,6 +331,13 @@ impl Config {
             bot_alias_id: var("OPSVOICE_LEX_BOT_ALIAS_ID").or(f.lex_bot_alias_id),
             locale: var("OPSVOICE_LEX_LOCALE").or(f.lex_locale),
         };
+        if c.lex.bot_id.is_some() != c.lex.bot_alias_id.is_some() {
+            return Err(ConfigError::Invalid {
+                name: "OPSVOICE_LEX_BOT_ID",
+                problem: "set both OPSVOICE_LEX_BOT_ID and OPSVOICE_LEX_BOT_ALIAS_ID to ask through Lex, or neither"
+                    .to_owned(),
+            });
+        }
         if let Some(voice) = var("OPSVOICE_POLLY_VOICE").or(f.polly_voice) {
             c.polly.voice = voice;
         }

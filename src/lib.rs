@@ -11,12 +11,14 @@
 //! - [`ops`]: the [`ops::OpsSource`] trait and its implementations (the demo fleet).
 //! - [`speech`]: Fluent prompts and the escaping SSML builder.
 //! - [`server`]: the axum router, middleware, `/healthz`, `/readyz`, `/metrics`.
+//! - [`models`]: the Lex V2 bot and Alexa interaction model generated from `intents/`.
 //! - [`config`] and [`telemetry`]: settings and logs, loaded once at start.
 
 pub mod auth;
 pub mod channel;
 pub mod config;
 pub mod dialog;
+pub mod models;
 pub mod nlu;
 pub mod ops;
 pub mod server;

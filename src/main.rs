@@ -60,6 +60,31 @@ enum Command {
     },
     /// Validate the configuration, the intents and the prompts.
     Check,
+    /// The Lex V2 bot and the Alexa interaction model, generated from intents/.
+    Models {
+        #[command(subcommand)]
+        command: ModelsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ModelsCommand {
+    /// Write lex/ (LexJson import layout), lex.zip and alexa/<locale>.json into --out.
+    Build {
+        /// Where to write the models.
+        #[arg(long, value_name = "DIR", default_value = "target/models")]
+        out: PathBuf,
+        /// Take service, cluster and alarm names from the configured backend (ECS and
+        /// CloudWatch with OPSVOICE_BACKEND=aws) instead of the demo fleet.
+        #[arg(long)]
+        from_backend: bool,
+        /// The Lex bot's name.
+        #[arg(long, value_name = "NAME", default_value = "opsvoice")]
+        bot_name: String,
+        /// The Alexa skill's invocation name.
+        #[arg(long, value_name = "WORDS", default_value = "ops desk")]
+        invocation_name: String,
+    },
 }
 
 #[tokio::main]
@@ -115,7 +140,66 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Check => check(&config),
+        Command::Models {
+            command:
+                ModelsCommand::Build {
+                    out,
+                    from_backend,
+                    bot_name,
+                    invocation_name,
+                },
+        } => {
+            let options = opsvoice::models::Options {
+                bot_name,
+                invocation_name,
+                voice: config.polly.voice.clone(),
+                engine: config.polly.engine.clone(),
+            };
+            models_build(&config, &out, from_backend, &options).await
+        }
     }
+}
+
+async fn models_build(
+    config: &Config,
+    out: &std::path::Path,
+    from_backend: bool,
+    options: &opsvoice::models::Options,
+) -> anyhow::Result<()> {
+    opsvoice::telemetry::init_with(config.log_format, "warn");
+    let vocabulary = if from_backend && config.backend == Backend::Aws {
+        eprintln!("reading service, cluster and alarm names from ECS and CloudWatch...");
+        let assistant = opsvoice::local_assistant(config, Arc::new(SystemClock)).await?;
+        opsvoice::models::vocabulary(assistant.dialog.ops().as_ref())
+            .await
+            .context("listing names from the aws backend")?
+    } else {
+        if from_backend {
+            eprintln!("OPSVOICE_BACKEND is demo: taking names from the demo fleet");
+        }
+        let demo = opsvoice::ops::demo::DemoFleet::new(Arc::new(SystemClock));
+        opsvoice::models::vocabulary(&demo).await?
+    };
+    eprintln!(
+        "{} services, {} clusters, {} alarms",
+        vocabulary.services.len(),
+        vocabulary.clusters.len(),
+        vocabulary.alarms.len()
+    );
+    let model = opsvoice::nlu::embedded_model()?;
+    let renderer = opsvoice::speech::Renderer::embedded(config.region.clone())?;
+    let files = opsvoice::models::build(&model, &vocabulary, &renderer, options)?;
+    opsvoice::models::write(out, &files)?;
+    let size = |p: &str| files.get(p).map_or(0, Vec::len);
+    println!(
+        "wrote {}: lex/ ({} files), lex.zip ({} bytes), alexa/{}.json ({} bytes)",
+        out.display(),
+        files.keys().filter(|k| k.starts_with("lex/")).count(),
+        size("lex.zip"),
+        opsvoice::models::LOCALE,
+        size(&format!("alexa/{}.json", opsvoice::models::LOCALE)),
+    );
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
@@ -184,7 +268,8 @@ fn check(config: &Config) -> anyhow::Result<()> {
     let model = opsvoice::nlu::embedded_model()?;
     let samples: usize = model.iter().map(|d| d.samples.len()).sum();
     let renderer = opsvoice::speech::Renderer::embedded(config.region.clone())?;
-    drop(renderer);
+    // Slot types, slot prompt ids and the platforms' rules for sample utterances.
+    opsvoice::models::Source::new(&model, &opsvoice::models::Vocabulary::default(), &renderer)?;
     let overlaps = opsvoice::nlu::overlaps(&model);
     for (a, sample_a, b, sample_b) in &overlaps {
         println!("warning: {a} \"{sample_a}\" and {b} \"{sample_b}\" read the same to the matcher");

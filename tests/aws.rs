@@ -611,3 +611,59 @@ fn a_missing_moto_is_a_failure_that_names_the_setup_command() {
     };
     assert!(message.contains("scripts/test.sh"), "{message}");
 }
+
+#[tokio::test]
+async fn models_build_from_backend_takes_names_from_ecs_and_cloudwatch() {
+    let moto = Moto::start();
+    seed_fleet(&moto.sdk().await).await;
+    let out = tempfile::tempdir().unwrap();
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_opsvoice"))
+        .args(["models", "build", "--from-backend", "--out"])
+        .arg(out.path())
+        .env("OPSVOICE_BACKEND", "aws")
+        .env("AWS_ENDPOINT_URL", moto.url())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(String::from_utf8_lossy(&run.stderr).contains("4 services, 2 clusters, 2 alarms"));
+    let model: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("alexa/en-US.json")).unwrap())
+            .unwrap();
+    let types = model["interactionModel"]["languageModel"]["types"]
+        .as_array()
+        .unwrap();
+    let ids = |name: &str| -> Vec<String> {
+        let t = types.iter().find(|t| t["name"] == name).unwrap();
+        t["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        ids("ServiceName"),
+        ["cart", "checkout", "payments-api", "search"]
+    );
+    assert_eq!(ids("ClusterName"), ["prod", "staging"]);
+    assert_eq!(ids("AlarmName"), ["cart-cpu-high", "checkout-cpu-high"]);
+    let lex = std::fs::read_to_string(
+        out.path()
+            .join("lex/opsvoice/BotLocales/en_US/SlotTypes/ServiceName/SlotType.json"),
+    )
+    .unwrap();
+    assert!(lex.contains("\"payments api\""), "{lex}");
+    assert!(
+        !lex.contains("email sender"),
+        "no demo names from a live backend"
+    );
+}

@@ -253,6 +253,42 @@ impl MetricKind {
         }
     }
 
+    /// Other ways people say it (the slot types in the generated Lex and Alexa models
+    /// list the speakable ones as synonyms).
+    #[must_use]
+    pub fn synonyms(self) -> &'static [&'static str] {
+        match self {
+            MetricKind::Cpu => &["c p u", "processor", "cpu utilisation", "compute"],
+            MetricKind::Memory => &["mem", "ram", "memory utilisation"],
+            MetricKind::Errors => &[
+                "error",
+                "error rate",
+                "5xx",
+                "five hundreds",
+                "500s",
+                "5xxs",
+                "failures",
+                "http errors",
+            ],
+            MetricKind::Latency => &[
+                "p99",
+                "p 99",
+                "p99 latency",
+                "response time",
+                "response times",
+                "slowness",
+            ],
+            MetricKind::Requests => &[
+                "request",
+                "traffic",
+                "request rate",
+                "throughput",
+                "rps",
+                "load",
+            ],
+        }
+    }
+
     /// Parses a slot value or a common spoken synonym ("5xx", "p99", "traffic").
     #[must_use]
     pub fn parse(spoken: &str) -> Option<Self> {
@@ -260,18 +296,9 @@ impl MetricKind {
         let s = s
             .trim_end_matches(" usage")
             .trim_end_matches(" utilization");
-        Some(match s {
-            "cpu" | "c p u" | "processor" | "cpu utilisation" | "compute" => MetricKind::Cpu,
-            "memory" | "mem" | "ram" | "memory utilisation" => MetricKind::Memory,
-            "errors" | "error" | "error rate" | "5xx" | "five hundreds" | "500s" | "5xxs"
-            | "failures" | "http errors" => MetricKind::Errors,
-            "latency" | "p99" | "p 99" | "p99 latency" | "response time" | "response times"
-            | "slowness" => MetricKind::Latency,
-            "requests" | "request" | "traffic" | "request rate" | "throughput" | "rps" | "load" => {
-                MetricKind::Requests
-            }
-            _ => return None,
-        })
+        MetricKind::ALL
+            .into_iter()
+            .find(|m| m.slot_value() == s || m.synonyms().contains(&s))
     }
 }
 

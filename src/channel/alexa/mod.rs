@@ -164,10 +164,14 @@ pub struct ResolvedWrapper {
 #[derive(Debug, Clone, Deserialize)]
 pub struct ResolvedValue {
     pub name: String,
+    /// The value's id: in the generated model, the exact AWS name.
+    #[serde(default)]
+    pub id: Option<String>,
 }
 
 impl AlexaSlot {
-    /// The entity-resolved value when an authority matched, else what was heard.
+    /// The entity-resolved value when an authority matched (its id, which the generated
+    /// model sets to the exact name, else its name), else what was heard.
     #[must_use]
     pub fn text(&self) -> Option<String> {
         let resolved = self.resolutions.as_ref().and_then(|r| {
@@ -178,7 +182,15 @@ impl AlexaSlot {
                         .as_ref()
                         .is_some_and(|s| s.code == "ER_SUCCESS_MATCH")
                 })
-                .find_map(|a| a.values.first().map(|v| v.value.name.clone()))
+                .find_map(|a| {
+                    a.values.first().map(|v| {
+                        v.value
+                            .id
+                            .clone()
+                            .filter(|id| !id.trim().is_empty())
+                            .unwrap_or_else(|| v.value.name.clone())
+                    })
+                })
         });
         resolved
             .or_else(|| self.value.clone())
