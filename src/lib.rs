@@ -73,6 +73,7 @@ pub async fn assistant(
     let mut assistant = assemble_source(config, clock.clone()).await?;
     if let Some(a) = Arc::get_mut(&mut assistant) {
         a.identity = identity(config, clock)?;
+        a.lex = channel::ask::LexBot::from_config(&config.lex).await;
     }
     Ok(assistant)
 }
@@ -204,6 +205,7 @@ pub fn assemble(
     let mut assistant = Assistant::new(dialog, renderer, nlu);
     if let Some(a) = Arc::get_mut(&mut assistant) {
         a.deadline = config.answer_deadline;
+        a.voice = speech::polly::Voice::new(config.polly.clone());
     }
     Ok(assistant)
 }

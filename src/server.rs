@@ -66,6 +66,16 @@ pub enum ApiError {
     MethodNotAllowed { method: String },
     #[error("the request could not be verified as coming from Alexa")]
     Unverified(#[source] VerifyError),
+    #[error(
+        "cannot answer as `{0}`: /v1/ask answers application/json, audio/mpeg, audio/ogg or audio/pcm"
+    )]
+    NotAcceptable(String),
+    /// The answer was made but could not be spoken; it goes back as text with the error.
+    #[error("the answer could not be spoken: {error}")]
+    SpeechUnavailable {
+        error: crate::speech::polly::SpeechError,
+        answer: Box<crate::channel::ask::AskResponse>,
+    },
 }
 
 impl ApiError {
@@ -76,6 +86,8 @@ impl ApiError {
             ApiError::WrongShape(_) | ApiError::InvalidAsk(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            ApiError::SpeechUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -92,6 +104,8 @@ impl ApiError {
             ApiError::NotFound { .. } => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Unverified(_) => "unverified",
+            ApiError::NotAcceptable(_) => "not_acceptable",
+            ApiError::SpeechUnavailable { .. } => "speech_unavailable",
         }
     }
 }
@@ -99,7 +113,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         tracing::info!(error = %crate::dialog::ErrorChain(&self), code = self.code(), "request rejected");
-        let body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
+        let mut body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
+        if let ApiError::SpeechUnavailable { answer, .. } = &self {
+            // Nothing is lost: the answer itself still reaches the caller.
+            body["answer"] = json!(answer);
+        }
         let mut response = (self.status(), Json(body)).into_response();
         if let ApiError::InvalidAsk(AskError::Unauthorized(refusal)) = &self {
             let error = match refusal {
@@ -227,17 +245,69 @@ async fn ask(
     headers: axum::http::HeaderMap,
     JsonBody(request): JsonBody<AskRequest>,
 ) -> Result<Response, ApiError> {
+    use crate::speech::polly::AudioFormat;
     tracing::Span::current().record("channel", "ask");
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = AudioFormat::negotiate(accept).map_err(|()| {
+        ApiError::NotAcceptable(accept.unwrap_or_default().chars().take(100).collect())
+    })?;
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let answer = state.assistant.ask(request, token).await?;
+    let asked = state.assistant.answer(request, token).await?;
+    let answer = asked.response;
     let intent =
         crate::dialog::Intent::parse(&answer.intent).map_or("unknown", crate::dialog::Intent::name);
     tracing::Span::current().record("intent", intent);
-    let mut response = Json(answer).into_response();
+    let mut response = match format {
+        None => Json(answer).into_response(),
+        Some(format) => match state
+            .assistant
+            .voice
+            .synthesize(&asked.speech, format)
+            .await
+        {
+            Ok(audio) => audio_response(&answer, audio),
+            Err(error) => {
+                return Err(ApiError::SpeechUnavailable {
+                    error,
+                    answer: Box::new(answer),
+                });
+            }
+        },
+    };
     response.extensions_mut().insert(IntentLabel(intent));
     Ok(response)
+}
+
+/// The audio, with the rest of the answer in headers: the text (percent-encoded UTF-8),
+/// the intent, the session to continue and whether the conversation ended.
+fn audio_response(
+    answer: &crate::channel::ask::AskResponse,
+    audio: crate::speech::polly::Audio,
+) -> Response {
+    let encoded =
+        percent_encoding::utf8_percent_encode(&answer.text, percent_encoding::NON_ALPHANUMERIC)
+            .to_string();
+    let mut response = (StatusCode::OK, audio.bytes).into_response();
+    let headers = response.headers_mut();
+    let mut set = |name: &'static str, value: &str| {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
+    };
+    set("content-type", audio.format.content_type());
+    set("x-opsvoice-session-id", &answer.session_id);
+    set("x-opsvoice-intent", &answer.intent);
+    set(
+        "x-opsvoice-end-session",
+        if answer.end_session { "true" } else { "false" },
+    );
+    set("x-opsvoice-text", &encoded);
+    if audio.truncated {
+        set("x-opsvoice-truncated", "true");
+    }
+    response
 }
 
 async fn healthz() -> Json<serde_json::Value> {

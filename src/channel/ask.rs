@@ -1,5 +1,12 @@
-//! `POST /v1/ask`: a question as text, the answer as text and SSML, with session context
-//! kept on the server by `session_id`. Also what `opsvoice ask` uses in-process.
+//! `POST /v1/ask`: a question as text, the answer as text and SSML (and, on request, as
+//! audio from Polly), with session context kept by `session_id`. Also what `opsvoice ask`
+//! and `opsvoice chat` use in-process.
+//!
+//! With a Lex bot configured the question goes through Lex `RecognizeText`, so the same
+//! NLU that serves Slack understands it; the caller's token travels as the `authorization`
+//! request attribute for the code hook to verify, and Lex keeps the session. Without one,
+//! or when Lex cannot be reached, the local matcher understands it and the session is kept
+//! here. Either way the caller is verified before anything else happens.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -8,13 +15,15 @@ use serde::{Deserialize, Serialize};
 
 use super::Assistant;
 use crate::dialog::{Intent, Mode, Pending, Phase, Reply, SessionContext, Surface, Turn};
-use crate::speech::Engine;
+use crate::speech::polly::Speech;
 use crate::speech::ssml::{POLLY_MAX_TEXT, POLLY_MAX_TOTAL};
 
 /// The longest question accepted, in characters.
 pub const MAX_TEXT_CHARS: usize = 1024;
-/// The longest session id accepted.
-pub const MAX_SESSION_ID: usize = 128;
+/// The shortest and longest session ids accepted (Lex takes 2 to 100; a caller scope is
+/// put in front of ours).
+pub const MIN_SESSION_ID: usize = 2;
+pub const MAX_SESSION_ID: usize = 64;
 
 /// Server-side session memory for `/v1/ask`, forgotten after 15 idle minutes.
 #[derive(Debug, Clone)]
@@ -58,7 +67,7 @@ pub enum AskError {
     #[error("`text` is longer than {MAX_TEXT_CHARS} characters")]
     TextTooLong,
     #[error(
-        "`session_id` must be 1 to {MAX_SESSION_ID} characters of letters, digits, `-`, `_`, `.` or `:`"
+        "`session_id` must be {MIN_SESSION_ID} to {MAX_SESSION_ID} characters of letters, digits, `-`, `_`, `.` or `:`"
     )]
     BadSessionId,
     #[error("{0}")]
@@ -78,7 +87,7 @@ impl AskRequest {
             return Err(AskError::TextTooLong);
         }
         if let Some(id) = &self.session_id {
-            let ok = !id.is_empty()
+            let ok = id.len() >= MIN_SESSION_ID
                 && id.len() <= MAX_SESSION_ID
                 && id
                     .chars()
@@ -89,6 +98,66 @@ impl AskRequest {
         }
         Ok(())
     }
+}
+
+/// A Lex V2 bot alias that questions go through.
+#[derive(Debug, Clone)]
+pub struct LexBot {
+    pub client: aws_sdk_lexruntimev2::Client,
+    pub bot_id: String,
+    pub bot_alias_id: String,
+    pub locale_id: String,
+}
+
+/// The deadline of one `RecognizeText` call: Lex runs the code hook inside it.
+const LEX_TIMEOUT: Duration = Duration::from_secs(6);
+
+impl LexBot {
+    /// The bot in `settings`, with a client from the standard AWS configuration; `None`
+    /// when no bot is configured.
+    pub async fn from_config(settings: &crate::config::Lex) -> Option<Self> {
+        let (Some(bot_id), Some(bot_alias_id)) = (&settings.bot_id, &settings.bot_alias_id) else {
+            return None;
+        };
+        let sdk = crate::ops::aws::sdk_config().await;
+        let config = aws_sdk_lexruntimev2::config::Builder::from(&sdk)
+            .timeout_config(
+                aws_smithy_types::timeout::TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_millis(500))
+                    .operation_attempt_timeout(LEX_TIMEOUT)
+                    .operation_timeout(LEX_TIMEOUT)
+                    .build(),
+            )
+            .build();
+        Some(Self {
+            client: aws_sdk_lexruntimev2::Client::from_conf(config),
+            bot_id: bot_id.clone(),
+            bot_alias_id: bot_alias_id.clone(),
+            locale_id: settings
+                .locale
+                .clone()
+                .unwrap_or_else(|| "en_US".to_owned()),
+        })
+    }
+}
+
+/// An answer, with what to say if it is to be heard.
+#[derive(Debug, Clone)]
+pub struct Asked {
+    pub response: AskResponse,
+    pub speech: Speech,
+}
+
+/// Session ids are per caller: another caller who sends the same id gets a conversation of
+/// their own, never this one's context.
+fn scoped(principal: Option<&crate::auth::Principal>, session_id: &str) -> String {
+    let subject = principal.map_or("anonymous", |p| p.sub.as_str());
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in subject.bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    format!("{hash:08x}.{session_id}")
 }
 
 impl Assistant {
@@ -102,13 +171,149 @@ impl Assistant {
         request: AskRequest,
         token: Option<&str>,
     ) -> Result<AskResponse, AskError> {
+        Ok(self.answer(request, token).await?.response)
+    }
+
+    /// As [`Self::ask`], also returning what to say for an audio answer.
+    ///
+    /// # Errors
+    /// As [`Self::ask`].
+    pub async fn answer(
+        &self,
+        request: AskRequest,
+        token: Option<&str>,
+    ) -> Result<Asked, AskError> {
         request.validate()?;
         let caller = self.identity.caller(token).await?;
         let session_id = request
             .session_id
             .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let context = self.sessions.0.get(&session_id).unwrap_or_default();
+        let scope = scoped(caller.principal.as_ref(), &session_id);
+        if let Some(bot) = &self.lex {
+            match self.through_lex(bot, &request.text, &scope, token).await {
+                Ok(mut asked) => {
+                    metrics::counter!("opsvoice_ask_lex_total", "outcome" => "answered")
+                        .increment(1);
+                    asked.response.session_id = session_id;
+                    return Ok(asked);
+                }
+                Err(error) => {
+                    metrics::counter!("opsvoice_ask_lex_total", "outcome" => "fallback")
+                        .increment(1);
+                    tracing::warn!(
+                        error = %error,
+                        "Lex RecognizeText failed; answering with the local matcher"
+                    );
+                }
+            }
+        }
+        Ok(self.locally(request, caller, session_id, scope).await)
+    }
+
+    /// Sends the question through the Lex bot; its code hook (this service) answers.
+    async fn through_lex(
+        &self,
+        bot: &LexBot,
+        text: &str,
+        scope: &str,
+        token: Option<&str>,
+    ) -> Result<Asked, String> {
+        let mut call = bot
+            .client
+            .recognize_text()
+            .bot_id(&bot.bot_id)
+            .bot_alias_id(&bot.bot_alias_id)
+            .locale_id(&bot.locale_id)
+            .session_id(scope)
+            .text(text)
+            .request_attributes(super::lex::FORMS_ATTRIBUTE, "both");
+        if let Some(token) = token {
+            call = call.request_attributes("authorization", token);
+        }
+        let output = tokio::time::timeout(LEX_TIMEOUT + Duration::from_millis(250), call.send())
+            .await
+            .map_err(|_| format!("no answer within {} seconds", LEX_TIMEOUT.as_secs()))?
+            .map_err(|e| crate::dialog::ErrorChain(&e).to_string())?;
+        let mut plain = Vec::new();
+        let mut ssml = None;
+        for message in output.messages() {
+            let content = message.content().unwrap_or_default();
+            match message.content_type() {
+                aws_sdk_lexruntimev2::types::MessageContentType::PlainText => {
+                    plain.push(content.to_owned());
+                }
+                aws_sdk_lexruntimev2::types::MessageContentType::Ssml => {
+                    ssml = Some(content.to_owned());
+                }
+                _ => {}
+            }
+        }
+        if plain.is_empty() && ssml.is_none() {
+            return Err("the bot answered with no message".to_owned());
+        }
+        let text = plain.join("\n");
+        let ssml = match ssml {
+            Some(ssml) => ssml,
+            None => {
+                // Someone else's code hook: speak its text.
+                let mut builder = crate::speech::SsmlBuilder::with_limits(
+                    self.voice.engine(),
+                    POLLY_MAX_TOTAL,
+                    POLLY_MAX_TEXT,
+                );
+                for line in &plain {
+                    builder.sentence(line);
+                }
+                builder.build().into_string()
+            }
+        };
+        let state = output.session_state();
+        // After `ElicitIntent` the state has no intent; what Lex understood is the top
+        // interpretation.
+        let lex_intent = state
+            .and_then(|s| s.intent())
+            .or_else(|| output.interpretations().first().and_then(|i| i.intent()));
+        let intent = lex_intent
+            .and_then(|i| Intent::parse(i.name()))
+            .unwrap_or(Intent::Fallback);
+        let slots = lex_intent
+            .and_then(|i| i.slots())
+            .map(|slots| {
+                slots
+                    .iter()
+                    .filter_map(|(name, slot)| {
+                        let value = slot.value()?.interpreted_value();
+                        (!value.is_empty()).then(|| (name.clone(), value.to_owned()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let closed = state
+            .and_then(|s| s.dialog_action())
+            .is_some_and(|a| *a.r#type() == aws_sdk_lexruntimev2::types::DialogActionType::Close);
+        Ok(Asked {
+            response: AskResponse {
+                text,
+                ssml: ssml.clone(),
+                intent: intent.name().to_owned(),
+                slots,
+                session_id: String::new(),
+                end_session: closed && matches!(intent, Intent::Stop | Intent::Cancel),
+            },
+            speech: Speech::Ssml(ssml),
+        })
+    }
+
+    /// Understands the question with the local matcher and answers it here.
+    async fn locally(
+        &self,
+        request: AskRequest,
+        caller: crate::auth::Caller,
+        session_id: String,
+        scope: String,
+    ) -> Asked {
+        let context = self.sessions.0.get(&scope).unwrap_or_default();
         // Names to recognise; without them the words still reach the dialog, which
         // resolves (or reports) them itself.
         let ops = self.dialog.ops();
@@ -149,23 +354,25 @@ impl Assistant {
         };
         let exchange = self.converse(turn, crate::speech::Forms::Both).await;
         let answer = &exchange.answer;
-        self.sessions
-            .0
-            .insert(session_id.clone(), answer.context.clone());
-        Ok(AskResponse {
-            text: exchange.rendered.text.clone(),
-            ssml: exchange
-                .rendered
-                .ssml(Engine::PollyNeural, POLLY_MAX_TOTAL, POLLY_MAX_TEXT)
-                .into_string(),
-            intent: answer.intent.name().to_owned(),
-            slots: answer
-                .slots
-                .iter()
-                .map(|(k, v)| (k.name().to_owned(), v.clone()))
-                .collect(),
-            session_id,
-            end_session: matches!(answer.reply, Reply::Goodbye) || answer.intent == Intent::Stop,
-        })
+        self.sessions.0.insert(scope, answer.context.clone());
+        Asked {
+            response: AskResponse {
+                text: exchange.rendered.text.clone(),
+                ssml: exchange
+                    .rendered
+                    .ssml(self.voice.engine(), POLLY_MAX_TOTAL, POLLY_MAX_TEXT)
+                    .into_string(),
+                intent: answer.intent.name().to_owned(),
+                slots: answer
+                    .slots
+                    .iter()
+                    .map(|(k, v)| (k.name().to_owned(), v.clone()))
+                    .collect(),
+                session_id,
+                end_session: matches!(answer.reply, Reply::Goodbye)
+                    || answer.intent == Intent::Stop,
+            },
+            speech: Speech::Sentences(exchange.rendered.spoken.clone()),
+        }
     }
 }

@@ -247,6 +247,11 @@ impl LexEvent {
     }
 }
 
+/// A request attribute `/v1/ask` sets when it asks through Lex: with the value `both`, the
+/// answer carries the chat text as `PlainText` messages and the speech as one `SSML`
+/// message, so the caller gets both from one turn.
+pub const FORMS_ATTRIBUTE: &str = "opsvoice:forms";
+
 /// Lex's fulfilment states for `Close`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Fulfilment {
@@ -588,7 +593,14 @@ impl Assistant {
             .platform
             .as_deref()
             .is_some_and(|p| p.eq_ignore_ascii_case("slack"));
-        let forms = if voice {
+        // `/v1/ask` through Lex asks for both: the text to show and the SSML to speak.
+        let both = event
+            .request_attributes
+            .get(FORMS_ATTRIBUTE)
+            .is_some_and(|v| v == "both");
+        let forms = if both {
+            crate::speech::Forms::Both
+        } else if voice {
             crate::speech::Forms::Voice
         } else {
             crate::speech::Forms::Text
@@ -599,13 +611,19 @@ impl Assistant {
             self.refuse(turn, forms)
         };
         let answer = &exchange.answer;
-        let mut messages = if voice {
+        let mut messages = if both {
+            let mut m = text_messages(&exchange.rendered.text);
+            m.truncate(MAX_MESSAGES - 1);
+            m.push(Message::ssml(&exchange));
+            m
+        } else if voice {
             vec![Message::ssml(&exchange)]
         } else {
             text_messages(&exchange.rendered.text)
         };
         if !voice
             && slack
+            && !both
             && let Some(card) = exchange
                 .rendered
                 .card

@@ -73,6 +73,10 @@ pub struct Assistant {
     pub sessions: ask::Sessions,
     pub deadline: Duration,
     pub identity: crate::auth::Identity,
+    /// The Lex bot `/v1/ask` goes through, when one is configured.
+    pub lex: Option<ask::LexBot>,
+    /// Polly, for audio answers (its client is made on first use).
+    pub voice: crate::speech::polly::Voice,
 }
 
 impl Assistant {
@@ -86,6 +90,8 @@ impl Assistant {
             sessions: ask::Sessions::default(),
             deadline: DEFAULT_DEADLINE,
             identity: crate::auth::Identity::open(),
+            lex: None,
+            voice: crate::speech::polly::Voice::new(crate::config::Polly::default()),
         })
     }
 

@@ -1,6 +1,8 @@
 //! Turning an [`Answer`](crate::dialog::Answer) into words: Polly-ready SSML for voice and
-//! plain text (with cards and buttons) for chat. Sentences live in `prompts/`, not here.
+//! plain text (with cards and buttons) for chat, and audio from Polly. Sentences live in
+//! `prompts/`, not here.
 
+pub mod polly;
 pub mod render;
 pub mod ssml;
 

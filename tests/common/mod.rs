@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod alexa_pki;
+pub mod lex_stub;
 pub mod moto;
 
 use std::sync::Arc;
