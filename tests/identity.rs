@@ -365,3 +365,33 @@ async fn callers_without_a_valid_token_are_told_to_sign_in_in_each_channel() {
     );
     assert!(!r.to_string().contains(&w.room), "the token was echoed");
 }
+
+#[tokio::test]
+async fn a_session_id_is_private_to_the_caller_who_started_it() {
+    let w = world().await;
+    let ask = |token: &str, text: &str| {
+        w.app
+            .client
+            .post(format!("{}/v1/ask", w.app.base))
+            .bearer_auth(token.to_owned())
+            .json(&json!({"text": text, "session_id": "shared-room"}))
+            .send()
+    };
+    let first: Value = ask(&w.room, "how is checkout doing")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["slots"]["service"], "checkout", "{first}");
+    // Someone else with the same session id has no "last service" to follow up on.
+    let other: Value = ask(&w.oncall, "and did its deploy finish")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(other["intent"], "DeploymentStatus", "{other}");
+    assert!(other["slots"].get("service").is_none(), "{other}");
+    assert_eq!(other["text"], "Which service?");
+}
