@@ -11,11 +11,13 @@
 //! - [`ops`]: the [`ops::OpsSource`] trait and its implementations (the demo fleet).
 //! - [`speech`]: Fluent prompts and the escaping SSML builder.
 //! - [`server`]: the axum router, middleware, `/healthz`, `/readyz`, `/metrics`.
+//! - [`chat`]: the `opsvoice chat` REPL, in-process or against a server.
 //! - [`models`]: the Lex V2 bot and Alexa interaction model generated from `intents/`.
 //! - [`config`] and [`telemetry`]: settings and logs, loaded once at start.
 
 pub mod auth;
 pub mod channel;
+pub mod chat;
 pub mod config;
 pub mod dialog;
 pub mod models;

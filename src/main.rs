@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
-use opsvoice::channel::ask::{AskRequest, AskResponse};
+use opsvoice::channel::ask::AskRequest;
 use opsvoice::config::{Backend, Config};
 use opsvoice::ops::SystemClock;
 
@@ -57,6 +57,27 @@ enum Command {
             requires = "url"
         )]
         token: Option<String>,
+    },
+    /// Talk to the assistant: one question per line, the conversation kept between lines.
+    Chat {
+        /// Talk to a running server (e.g. http://127.0.0.1:3000) instead of in-process.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// A Cognito access token for the server at --url.
+        #[arg(
+            long,
+            value_name = "JWT",
+            env = "OPSVOICE_TOKEN",
+            hide_env_values = true,
+            requires = "url"
+        )]
+        token: Option<String>,
+        /// Save each spoken answer (MP3 from Polly) into this directory.
+        #[arg(long, value_name = "DIR")]
+        audio: Option<PathBuf>,
+        /// Also print the SSML of each answer.
+        #[arg(long)]
+        ssml: bool,
     },
     /// Validate the configuration, the intents and the prompts.
     Check,
@@ -121,7 +142,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 session_id: session,
             };
             let answer = match url {
-                Some(url) => ask_remote(&url, &request, token.as_deref()).await?,
+                Some(url) => {
+                    opsvoice::chat::Remote::new(&url, token)?
+                        .ask(&request, None)
+                        .await?
+                        .0
+                }
                 None => {
                     opsvoice::telemetry::init_with(config.log_format, "warn");
                     let assistant =
@@ -138,6 +164,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             Ok(())
+        }
+        Command::Chat {
+            url,
+            token,
+            audio,
+            ssml,
+        } => {
+            opsvoice::telemetry::init_with(config.log_format, "warn");
+            let target = match url {
+                Some(url) => {
+                    opsvoice::chat::Target::Remote(opsvoice::chat::Remote::new(&url, token)?)
+                }
+                None => opsvoice::chat::Target::Local(
+                    opsvoice::local_assistant(&config, Arc::new(SystemClock)).await?,
+                ),
+            };
+            opsvoice::chat::run(
+                target,
+                opsvoice::chat::Options {
+                    audio_dir: audio,
+                    ssml,
+                    history: opsvoice::chat::default_history(),
+                },
+            )
+            .await
         }
         Command::Check => check(&config),
         Command::Models {
@@ -231,37 +282,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     opsvoice::server::run(listener, router, opsvoice::server::shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
-}
-
-async fn ask_remote(
-    url: &str,
-    request: &AskRequest,
-    token: Option<&str>,
-) -> anyhow::Result<AskResponse> {
-    let endpoint = format!("{}/v1/ask", url.trim_end_matches('/'));
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(15))
-        .build()?;
-    let mut post = client.post(&endpoint);
-    if let Some(token) = token {
-        post = post.bearer_auth(token);
-    }
-    let response = post
-        .json(&serde_json::json!({ "text": request.text, "session_id": request.session_id }))
-        .send()
-        .await
-        .with_context(|| format!("cannot reach {endpoint}"))?;
-    let status = response.status();
-    let body = response.text().await.context("reading the answer")?;
-    if !status.is_success() {
-        let message = serde_json::from_str::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-            .unwrap_or(body);
-        bail!("{endpoint} answered {status}: {message}");
-    }
-    serde_json::from_str(&body)
-        .with_context(|| format!("{endpoint} sent an answer that is not the /v1/ask shape"))
 }
 
 fn check(config: &Config) -> anyhow::Result<()> {
