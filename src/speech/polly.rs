@@ -257,41 +257,52 @@ impl Voice {
             );
         }
         let client = self.client().await;
-        let mut bytes = Vec::new();
-        for doc in &docs {
-            let mut call = client
-                .synthesize_speech()
-                .text(doc)
-                .text_type(TextType::Ssml)
-                .voice_id(VoiceId::from(self.settings.voice.as_str()))
-                .engine(PollyEngine::from(self.settings.engine.as_str()))
-                .output_format(format.polly());
-            if format == AudioFormat::Pcm {
-                call = call.sample_rate("16000");
-            }
-            let started = std::time::Instant::now();
-            let result =
-                tokio::time::timeout(CALL_TIMEOUT + Duration::from_millis(250), call.send())
-                    .await
-                    .map_err(|_| SpeechError::Timeout)?;
-            metrics::histogram!("opsvoice_polly_seconds").record(started.elapsed().as_secs_f64());
-            let output = result.map_err(|e| {
-                metrics::counter!("opsvoice_polly_errors_total").increment(1);
-                SpeechError::Polly(crate::dialog::ErrorChain(&e).to_string())
-            })?;
-            let stream: ByteStream = output.audio_stream;
-            let chunk = stream
-                .collect()
-                .await
-                .map_err(|e| SpeechError::Polly(format!("reading the audio: {e}")))?;
-            bytes.extend_from_slice(&chunk.into_bytes());
-        }
+        // The parts are asked for at once (at most MAX_REQUESTS) and joined in order, so a
+        // long answer takes about as long as a short one.
+        let parts = futures_util::future::try_join_all(
+            docs.iter().map(|doc| self.part(client, doc, format)),
+        )
+        .await?;
+        let bytes = parts.concat();
         Ok(Audio {
             bytes,
             format,
             requests: docs.len(),
             truncated,
         })
+    }
+
+    async fn part(
+        &self,
+        client: &aws_sdk_polly::Client,
+        doc: &str,
+        format: AudioFormat,
+    ) -> Result<Vec<u8>, SpeechError> {
+        let mut call = client
+            .synthesize_speech()
+            .text(doc)
+            .text_type(TextType::Ssml)
+            .voice_id(VoiceId::from(self.settings.voice.as_str()))
+            .engine(PollyEngine::from(self.settings.engine.as_str()))
+            .output_format(format.polly());
+        if format == AudioFormat::Pcm {
+            call = call.sample_rate("16000");
+        }
+        let started = std::time::Instant::now();
+        let result = tokio::time::timeout(CALL_TIMEOUT + Duration::from_millis(250), call.send())
+            .await
+            .map_err(|_| SpeechError::Timeout)?;
+        metrics::histogram!("opsvoice_polly_seconds").record(started.elapsed().as_secs_f64());
+        let output = result.map_err(|e| {
+            metrics::counter!("opsvoice_polly_errors_total").increment(1);
+            SpeechError::Polly(crate::dialog::ErrorChain(&e).to_string())
+        })?;
+        let stream: ByteStream = output.audio_stream;
+        let audio = stream
+            .collect()
+            .await
+            .map_err(|e| SpeechError::Polly(format!("reading the audio: {e}")))?;
+        Ok(audio.into_bytes().to_vec())
     }
 }
 
