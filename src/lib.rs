@@ -10,6 +10,7 @@
 //! - [`dialog`]: one handler per intent, `Turn -> Answer`, with session memory.
 //! - [`ops`]: the [`ops::OpsSource`] trait and its implementations (the demo fleet).
 //! - [`speech`]: Fluent prompts and the escaping SSML builder.
+//! - [`lambda`]: the same app as a Lambda function (Lex, Alexa and HTTP invocations).
 //! - [`server`]: the axum router, middleware, `/healthz`, `/readyz`, `/metrics`.
 //! - [`chat`]: the `opsvoice chat` REPL, in-process or against a server.
 //! - [`models`]: the Lex V2 bot and Alexa interaction model generated from `intents/`.
@@ -20,6 +21,7 @@ pub mod channel;
 pub mod chat;
 pub mod config;
 pub mod dialog;
+pub mod lambda;
 pub mod models;
 pub mod nlu;
 pub mod ops;

@@ -110,6 +110,16 @@ enum ModelsCommand {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // In Lambda the binary is the bootstrap: no arguments, the runtime API in the env.
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        return match lambda().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let cli = Cli::parse();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -251,6 +261,15 @@ async fn models_build(
         size(&format!("alexa/{}.json", opsvoice::models::LOCALE)),
     );
     Ok(())
+}
+
+async fn lambda() -> anyhow::Result<()> {
+    let config = Config::load(None).context("loading configuration")?;
+    opsvoice::telemetry::init(config.log_format);
+    for warning in config.warnings() {
+        tracing::warn!("{warning}");
+    }
+    opsvoice::lambda::run(config).await
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -1,0 +1,162 @@
+//! Running as an AWS Lambda function: chosen by `main` when `AWS_LAMBDA_RUNTIME_API` is
+//! set, so the same binary is the `provided.al2023` bootstrap and the server.
+//!
+//! One function takes three kinds of invocation:
+//! - **Lex V2 code hook** (direct invoke): the event is answered as `POST /lex` would be.
+//! - **Alexa skill trigger** (direct invoke): Alexa calls the function itself, so there is
+//!   no signature to check; the timestamp and the skill id still are
+//!   ([`Verifier::check_envelope`]), then it is answered as `POST /alexa` would be.
+//! - **HTTP** (Function URL, API Gateway REST or HTTP API, ALB): the request is served by
+//!   the same axum router as `opsvoice serve`, through `lambda_http`'s conversions.
+//!
+//! Which one an event is, is read from its shape ([`Invocation::classify`]).
+
+use std::sync::Arc;
+
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::Value;
+use tower::Service;
+
+use crate::channel::alexa::Envelope;
+use crate::channel::lex::LexEvent;
+use crate::server::AppState;
+
+/// What an invocation is.
+#[derive(Debug)]
+pub enum Invocation {
+    Lex(Box<LexEvent>),
+    Alexa(Value),
+    Http(Box<lambda_http::request::LambdaRequest>),
+}
+
+/// Why an invocation could not be answered. Lambda reports it to the caller as a function
+/// error (for Alexa, the equivalent of the endpoint's 400).
+#[derive(Debug, thiserror::Error)]
+pub enum InvocationError {
+    #[error(
+        "unrecognised event: expected a Lex V2 code-hook event, an Alexa request or an HTTP \
+         event (Function URL, API Gateway, ALB)"
+    )]
+    Unrecognised,
+    #[error("the Lex V2 event does not have the expected shape: {0}")]
+    BadLexEvent(String),
+    #[error("the Alexa request was refused: {0}")]
+    AlexaRefused(#[from] crate::channel::alexa::verify::VerifyError),
+    #[error("the Alexa request does not have the expected shape: {0}")]
+    BadAlexaRequest(String),
+    #[error("the HTTP response could not be encoded: {0}")]
+    Encode(String),
+}
+
+impl Invocation {
+    /// Reads what kind of invocation `event` is.
+    ///
+    /// # Errors
+    /// A Lex-shaped event with wrong field types, or an event of no known kind.
+    pub fn classify(event: Value) -> Result<Self, InvocationError> {
+        let has = |key: &str| event.get(key).is_some();
+        if has("invocationSource") && has("sessionState") {
+            let de = serde_json::from_value::<LexEvent>(event)
+                .map_err(|e| InvocationError::BadLexEvent(e.to_string()))?;
+            return Ok(Invocation::Lex(Box::new(de)));
+        }
+        if has("version")
+            && event
+                .get("request")
+                .and_then(|r| r.get("type"))
+                .is_some_and(Value::is_string)
+        {
+            return Ok(Invocation::Alexa(event));
+        }
+        serde_json::from_value::<lambda_http::request::LambdaRequest>(event)
+            .map(|r| Invocation::Http(Box::new(r)))
+            .map_err(|_| InvocationError::Unrecognised)
+    }
+}
+
+/// The function: the app state and the router, shared by every invocation.
+#[derive(Clone)]
+pub struct Function {
+    state: AppState,
+    router: axum::Router,
+}
+
+impl Function {
+    /// The function over `state`, with the server's router (and its middleware).
+    #[must_use]
+    pub fn new(state: AppState, config: &crate::config::Config) -> Self {
+        let router = crate::server::router(state.clone(), config);
+        Self { state, router }
+    }
+
+    /// Answers one invocation.
+    ///
+    /// # Errors
+    /// See [`InvocationError`].
+    pub async fn invoke(&self, event: Value, context: Context) -> Result<Value, InvocationError> {
+        match Invocation::classify(event)? {
+            Invocation::Lex(event) => {
+                tracing::Span::current().record("channel", "lex");
+                let response = self.state.assistant.lex(&event).await;
+                Ok(serde_json::to_value(response).unwrap_or_default())
+            }
+            Invocation::Alexa(event) => {
+                let body = serde_json::to_vec(&event).unwrap_or_default();
+                self.state.alexa.check_envelope(&body)?;
+                let envelope: Envelope = serde_json::from_value(event)
+                    .map_err(|e| InvocationError::BadAlexaRequest(e.to_string()))?;
+                let response = self.state.assistant.alexa(&envelope).await;
+                Ok(serde_json::to_value(response).unwrap_or_default())
+            }
+            Invocation::Http(mut request) => {
+                // Routes are the same whatever the API Gateway stage: leave it out of the
+                // path (lambda_http would put `/prod` in front of `/v1/ask`).
+                match request.as_mut() {
+                    lambda_http::request::LambdaRequest::ApiGatewayV1(r) => {
+                        r.request_context.stage = None;
+                    }
+                    lambda_http::request::LambdaRequest::ApiGatewayV2(r) => {
+                        r.request_context.stage = None;
+                    }
+                    _ => {}
+                }
+                let mut adapter = lambda_http::Adapter::from(self.router.clone());
+                let response = match adapter.call(LambdaEvent::new(*request, context)).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                };
+                serde_json::to_value(response).map_err(|e| InvocationError::Encode(e.to_string()))
+            }
+        }
+    }
+}
+
+/// Runs the function until the Lambda runtime stops it.
+///
+/// # Errors
+/// An invalid configuration, or a runtime API that cannot be reached.
+pub async fn run(config: crate::config::Config) -> anyhow::Result<()> {
+    let clock: Arc<dyn crate::ops::Clock> = Arc::new(crate::ops::SystemClock);
+    crate::check_servable(&config)?;
+    let state = AppState {
+        assistant: crate::assistant(&config, clock.clone()).await?,
+        metrics: crate::telemetry::metrics(),
+        alexa: Arc::new(crate::alexa_verifier(&config, clock)?),
+    };
+    let function = Function::new(state, &config);
+    tracing::info!(backend = ?config.backend, "Lambda function ready");
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: LambdaEvent<Value>| {
+            let function = function.clone();
+            async move {
+                function
+                    .invoke(event.payload, event.context)
+                    .await
+                    .inspect_err(|error| tracing::warn!(%error, "invocation refused"))
+                    .map_err(lambda_runtime::Error::from)
+            }
+        },
+    ))
+    .await
+    .map_err(|e| anyhow::anyhow!("Lambda runtime: {e}"))
+}
