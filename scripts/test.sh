@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test: unit, integration, property, CLI and live-backend tests (the real AWS
-# SDK clients against moto server), and each bench once.
+# SDK clients against moto server), and each bench once; then validates infra/ with
+# cfn-lint and checkov.
 #
-# First it installs moto[server] into .venv (once; later runs reuse it). The tests start
+# First it installs moto[server] into .venv, and cfn-lint and checkov into .venv-infra
+# (once; later runs reuse them; two venvs because their pins conflict). The tests start
 # moto themselves on free loopback ports and fail, naming this script, if it is missing.
 # Usage: scripts/test.sh [extra cargo test args]
 set -euo pipefail
@@ -10,6 +12,9 @@ cd "$(dirname "$0")/.."
 
 MOTO_VERSION="5.2.5"
 VENV=".venv"
+CFN_LINT_VERSION="1.58.0"
+CHECKOV_VERSION="3.3.30"
+INFRA_VENV=".venv-infra"
 
 if ! "$VENV/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
     echo "==> installing moto[server]==$MOTO_VERSION into $VENV"
@@ -20,3 +25,20 @@ echo "==> moto $("$VENV/bin/python" -c 'import moto; print(moto.__version__)') a
 
 echo "==> cargo test (all targets)"
 cargo test --locked --all-targets "$@"
+
+if ! "$INFRA_VENV/bin/python" -c "
+import sys, importlib.metadata as m
+sys.exit(m.version('cfn-lint') != '$CFN_LINT_VERSION' or m.version('checkov') != '$CHECKOV_VERSION')" 2>/dev/null; then
+    echo "==> installing cfn-lint==$CFN_LINT_VERSION and checkov==$CHECKOV_VERSION into $INFRA_VENV"
+    python3 -m venv "$INFRA_VENV"
+    "$INFRA_VENV/bin/pip" install --quiet --disable-pip-version-check \
+        "cfn-lint==$CFN_LINT_VERSION" "checkov==$CHECKOV_VERSION"
+fi
+
+echo "==> cfn-lint infra/template.json"
+"$INFRA_VENV/bin/cfn-lint" infra/template.json
+
+echo "==> checkov infra/template.json"
+# --skip-download: no calls to Prisma Cloud (offline; the checks themselves are local).
+"$INFRA_VENV/bin/checkov" -f infra/template.json --framework cloudformation \
+    --skip-download --compact --quiet
