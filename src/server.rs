@@ -251,10 +251,11 @@ async fn ask(
     let format = AudioFormat::negotiate(accept).map_err(|()| {
         ApiError::NotAcceptable(accept.unwrap_or_default().chars().take(100).collect())
     })?;
+    // A header that is not text is still a (bad) token, never "no token".
     let token = headers
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let asked = state.assistant.answer(request, token).await?;
+        .map(|v| String::from_utf8_lossy(v.as_bytes()));
+    let asked = state.assistant.answer(request, token.as_deref()).await?;
     let answer = asked.response;
     let intent =
         crate::dialog::Intent::parse(&answer.intent).map_or("unknown", crate::dialog::Intent::name);
