@@ -82,6 +82,9 @@ impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::InvalidAsk(AskError::Unauthorized(r)) if r.is_outage() => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::InvalidAsk(AskError::Unauthorized(_)) => StatusCode::UNAUTHORIZED,
             ApiError::WrongShape(_) | ApiError::InvalidAsk(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
@@ -99,6 +102,9 @@ impl ApiError {
             ApiError::InvalidJson(_) => "invalid_json",
             ApiError::WrongShape(_) => "invalid_request",
             ApiError::Unreadable => "unreadable_body",
+            ApiError::InvalidAsk(AskError::Unauthorized(r)) if r.is_outage() => {
+                "sign_in_unavailable"
+            }
             ApiError::InvalidAsk(AskError::Unauthorized(_)) => "unauthorized",
             ApiError::InvalidAsk(_) => "invalid_request",
             ApiError::NotFound { .. } => "not_found",
@@ -119,7 +125,13 @@ impl IntoResponse for ApiError {
             body["answer"] = json!(answer);
         }
         let mut response = (self.status(), Json(body)).into_response();
-        if let ApiError::InvalidAsk(AskError::Unauthorized(refusal)) = &self {
+        if let ApiError::InvalidAsk(AskError::Unauthorized(refusal)) = &self
+            && refusal.is_outage()
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
+        } else if let ApiError::InvalidAsk(AskError::Unauthorized(refusal)) = &self {
             let error = match refusal {
                 crate::auth::Refusal::Missing => "",
                 crate::auth::Refusal::Invalid(_) => ", error=\"invalid_token\"",

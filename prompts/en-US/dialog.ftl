@@ -23,6 +23,7 @@ internal-error = Sorry, something went wrong on my side. Please ask again.
 reprompt = What else would you like to know?
 denied = You don't have access to that.
 sign-in = Please sign in to ops desk first; I can only answer signed-in users.
+sign-in-unavailable = I can't check your sign-in right now. Please try again in a minute.
 link-account = Please link your ops desk account in the Alexa app, then ask me again.
 stale = I can't reach { $system } right now, so this is from { $age } ago.
 or = { $first } or { $last }

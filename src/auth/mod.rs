@@ -44,6 +44,17 @@ pub enum Refusal {
     #[error("the token was refused: {0}")]
     Invalid(#[from] cognito::AuthError),
 }
+impl Refusal {
+    /// Whether the token could not be checked at all (the pool's keys are out of reach),
+    /// as opposed to being refused: the caller should try again, not sign in again.
+    #[must_use]
+    pub fn is_outage(&self) -> bool {
+        matches!(
+            self,
+            Refusal::Invalid(cognito::AuthError::JwksUnavailable(_))
+        )
+    }
+}
 
 /// Turns a channel's token into a [`Caller`].
 #[derive(Debug, Clone)]

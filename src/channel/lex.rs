@@ -567,10 +567,11 @@ fn text_messages(text: &str) -> Vec<Message> {
 impl Assistant {
     /// Answers a Lex V2 code-hook event.
     pub async fn lex(&self, event: &LexEvent) -> LexResponse {
-        let (turn, signed_in) = match self.identity.caller(event.token()).await {
-            Ok(caller) => (event.to_turn(caller), true),
-            Err(_) => (event.to_turn(crate::auth::Caller::nobody()), false),
+        let (turn, refusal) = match self.identity.caller(event.token()).await {
+            Ok(caller) => (event.to_turn(caller), None),
+            Err(refusal) => (event.to_turn(crate::auth::Caller::nobody()), Some(refusal)),
         };
+        let signed_in = refusal.is_none();
         let event_intent = event.intent();
         // Someone else's intent in the dialog phase: let Lex's own dialog carry on.
         if signed_in
@@ -605,10 +606,9 @@ impl Assistant {
         } else {
             crate::speech::Forms::Text
         };
-        let exchange = if signed_in {
-            self.converse(turn, forms).await
-        } else {
-            self.refuse(turn, forms)
+        let exchange = match &refusal {
+            None => self.converse(turn, forms).await,
+            Some(refusal) => self.refuse(turn, forms, refusal),
         };
         let answer = &exchange.answer;
         let mut messages = if both {

@@ -95,12 +95,17 @@ impl Assistant {
         })
     }
 
-    /// The answer for a caller who is not signed in: "please sign in", in the channel's
-    /// own words, without touching any data.
+    /// The answer for a caller who is not let in, without touching any data: "please
+    /// sign in", or, when the sign-in could not be checked at all, "try again in a minute".
     #[must_use]
-    pub fn refuse(&self, turn: Turn, forms: Forms) -> Exchange {
-        audit(&turn, "refused", std::time::Duration::ZERO);
-        let answer = Answer::to(&turn, Reply::SignIn, Move::Fail);
+    pub fn refuse(&self, turn: Turn, forms: Forms, refusal: &crate::auth::Refusal) -> Exchange {
+        let (decision, reply) = if refusal.is_outage() {
+            ("unavailable", Reply::SignInUnavailable)
+        } else {
+            ("refused", Reply::SignIn)
+        };
+        audit(&turn, decision, std::time::Duration::ZERO);
+        let answer = Answer::to(&turn, reply, Move::Fail);
         let rendered = self.renderer.render(&answer, &turn.locale, forms);
         Exchange { answer, rendered }
     }

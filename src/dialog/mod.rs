@@ -296,6 +296,8 @@ pub enum Reply {
     Denied,
     /// The caller is not signed in (or their token was refused).
     SignIn,
+    /// The caller's sign-in cannot be checked right now (the pool's keys are unreachable).
+    SignInUnavailable,
     Welcome,
     Help,
     Goodbye,

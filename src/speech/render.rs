@@ -142,6 +142,7 @@ pub const MESSAGE_IDS: &[&str] = &[
     "stale",
     "denied",
     "sign-in",
+    "sign-in-unavailable",
     "link-account",
     "or",
     "card-title",
@@ -720,6 +721,7 @@ impl Say<'_> {
             }
             Reply::Denied => vec![self.msg("denied", &[])],
             Reply::SignIn => vec![self.msg("sign-in", &[])],
+            Reply::SignInUnavailable => vec![self.msg("sign-in-unavailable", &[])],
             Reply::Welcome => vec![self.msg("welcome", &[])],
             Reply::Help => vec![self.msg("help", &[])],
             Reply::Goodbye => vec![self.msg("goodbye", &[])],

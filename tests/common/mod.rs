@@ -5,6 +5,7 @@
 pub mod alexa_pki;
 pub mod lex_stub;
 pub mod moto;
+pub mod proxy;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};

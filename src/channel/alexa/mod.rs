@@ -369,6 +369,7 @@ impl Assistant {
     async fn alexa_turn(&self, envelope: &Envelope) -> AlexaResponse {
         let caller = match self.identity.caller(envelope.token()).await {
             Ok(caller) => caller,
+            Err(refusal) if refusal.is_outage() => return self.sign_in_unavailable(envelope),
             Err(_) => return self.link_account(envelope),
         };
         let turn = envelope.to_turn(caller);
@@ -462,6 +463,28 @@ impl Assistant {
             response: json!({
                 "outputSpeech": speech(builder.build().into_string()),
                 "card": {"type": "LinkAccount"},
+                "shouldEndSession": true,
+            }),
+        }
+    }
+
+    /// The answer when the linked account's token cannot be checked right now: no
+    /// LinkAccount card (the link is fine), just "try again in a minute".
+    fn sign_in_unavailable(&self, envelope: &Envelope) -> AlexaResponse {
+        let turn = envelope.to_turn(crate::auth::Caller::nobody());
+        super::audit(&turn, "unavailable", std::time::Duration::ZERO);
+        let mut builder =
+            crate::speech::SsmlBuilder::with_limits(Engine::Alexa, MAX_SPEECH, MAX_SPEECH);
+        builder.sentence(
+            &self
+                .renderer
+                .render_message("sign-in-unavailable", &turn.locale),
+        );
+        AlexaResponse {
+            version: "1.0",
+            session_attributes: HashMap::new(),
+            response: json!({
+                "outputSpeech": speech(builder.build().into_string()),
                 "shouldEndSession": true,
             }),
         }

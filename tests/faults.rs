@@ -1,0 +1,310 @@
+//! Faults, on loopback and bounded in time: a TCP proxy in front of moto adds latency,
+//! resets connections or stops answering, and the Cognito keys endpoint is slow or down.
+//! Each case asserts what the user hears and that the answer deadline holds. (moto killed
+//! and restarted, and an upstream that never answers, are in tests/aws.rs.)
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_sdk_cloudwatch::types::StateValue;
+use serde_json::{Value, json};
+
+use common::moto::{Moto, Seed};
+use common::proxy::{Fault, Proxy};
+use opsvoice::channel::Assistant;
+use opsvoice::config::Config;
+use opsvoice::ops::aws::{Association, AwsOps};
+use opsvoice::ops::{Clock, ManualClock};
+
+/// The answer budget (OPSVOICE_ANSWER_DEADLINE_MS default) plus scheduling slack.
+const DEADLINE: Duration = Duration::from_millis(3300);
+
+struct Rig {
+    _moto: Moto,
+    proxy: Proxy,
+    clock: Arc<ManualClock>,
+    assistant: Arc<Assistant>,
+}
+
+/// moto seeded with prod/checkout (CPU alarm firing), the assistant talking to it through
+/// the proxy with the production timeouts and cache.
+async fn rig() -> Rig {
+    let moto = Moto::start();
+    let sdk = moto.sdk().await;
+    let seed = Seed::new(&sdk).await;
+    seed.cluster("prod").await;
+    seed.service("prod", "checkout", 2, None).await;
+    seed.service_alarm(
+        "checkout-cpu-high",
+        "prod",
+        "checkout",
+        StateValue::Alarm,
+        "Threshold Crossed: 91 > 80.",
+    )
+    .await;
+    let proxy = Proxy::start(format!("127.0.0.1:{}", moto.port)).await;
+    let through = common::moto::sdk_for(&proxy.url).await;
+    let clock = Arc::new(ManualClock::new(SystemTime::now()));
+    let dyn_clock: Arc<dyn Clock> = clock.clone();
+    let aws = AwsOps::new(
+        aws_sdk_ecs::Client::new(&through),
+        aws_sdk_cloudwatch::Client::new(&through),
+        None,
+        Association::default(),
+        dyn_clock.clone(),
+    );
+    let config = Config::default();
+    let cached = opsvoice::cached(Arc::new(aws), dyn_clock.clone(), &config);
+    let assistant = opsvoice::assemble(Arc::new(cached), dyn_clock, &config).unwrap();
+    Rig {
+        _moto: moto,
+        proxy,
+        clock,
+        assistant,
+    }
+}
+
+async fn says(assistant: &Assistant) -> (String, Duration) {
+    let started = Instant::now();
+    let response = assistant
+        .lex(&serde_json::from_value(common::fixture("lex/service-health-voice.json")).unwrap())
+        .await;
+    let v = serde_json::to_value(response).unwrap();
+    common::assert_valid_lex_response(&v);
+    let ssml = v["messages"][0]["content"].as_str().unwrap();
+    (common::assert_valid_ssml(ssml), started.elapsed())
+}
+
+const FRESH: &str = "checkout is degraded: all 2 tasks running, 1 alarm firing";
+
+#[tokio::test]
+async fn latency_under_the_budget_is_waited_for_over_it_is_cut_off() {
+    let r = rig().await;
+    // A little latency: the answer is fresh, just slower.
+    r.proxy.set(Fault::Latency(Duration::from_millis(150)));
+    let (spoken, took) = says(&r.assistant).await;
+    assert!(spoken.starts_with(FRESH), "{spoken}");
+    assert!(took < DEADLINE, "{took:?}");
+
+    // Latency past the per-attempt timeout once the data is stale: the last answer, aged.
+    r.clock.advance(Duration::from_secs(60));
+    r.proxy.set(Fault::Latency(Duration::from_secs(5)));
+    let (spoken, took) = says(&r.assistant).await;
+    assert!(took < DEADLINE, "{took:?}");
+    assert!(
+        spoken.starts_with("I can't reach ECS right now, so this is from a minute ago."),
+        "{spoken}"
+    );
+    assert!(spoken.contains(FRESH), "{spoken}");
+}
+
+#[tokio::test]
+async fn reset_connections_are_a_quick_spoken_failure_then_recovery() {
+    let r = rig().await;
+    r.proxy.set(Fault::Reset);
+    let (spoken, took) = says(&r.assistant).await;
+    assert_eq!(
+        spoken,
+        "I can't reach ECS right now, so I can't answer that. Please try again in a moment."
+    );
+    assert!(took < Duration::from_secs(2), "resets fail fast: {took:?}");
+
+    // Back to normal: the failure was not cached as an answer for long.
+    r.proxy.set(Fault::Pass);
+    r.clock.advance(Duration::from_secs(10));
+    let (spoken, _) = says(&r.assistant).await;
+    assert!(spoken.starts_with(FRESH), "{spoken}");
+}
+
+#[tokio::test]
+async fn an_upstream_that_stops_answering_mid_conversation_keeps_the_deadline() {
+    let r = rig().await;
+    let (spoken, _) = says(&r.assistant).await;
+    assert!(spoken.starts_with(FRESH), "{spoken}");
+    let before = r.proxy.connections();
+
+    r.clock.advance(Duration::from_secs(120));
+    r.proxy.set(Fault::Silent);
+    let (spoken, took) = says(&r.assistant).await;
+    assert!(took < DEADLINE, "{took:?}");
+    assert!(
+        spoken.starts_with("I can't reach ECS right now, so this is from 2 minutes ago."),
+        "{spoken}"
+    );
+    assert!(r.proxy.connections() > before, "the silence was met");
+
+    // Many identical questions during the outage do not pile up upstream calls.
+    let before = r.proxy.connections();
+    let answers = futures_util::future::join_all((0..20).map(|_| says(&r.assistant))).await;
+    for (spoken, took) in &answers {
+        assert!(
+            spoken.starts_with("I can't reach ECS right now"),
+            "{spoken}"
+        );
+        assert!(*took < DEADLINE, "{took:?}");
+    }
+    assert!(
+        r.proxy.connections() - before <= 4,
+        "{} new connections for 20 questions",
+        r.proxy.connections() - before
+    );
+}
+
+mod jwks {
+    //! The Cognito keys endpoint slow or down: callers hear "try again", not "sign in",
+    //! within the fetch timeout; keys already cached keep working.
+    use super::*;
+    use base64::Engine as _;
+    use opsvoice::auth::cognito::{Settings, TokenUse, Verifier};
+
+    const POOL: &str = "us-east-1_faults";
+
+    fn tlv(der: &[u8], at: usize) -> (&[u8], usize) {
+        let (len, start) = match der[at + 1] {
+            l if l < 0x80 => (l as usize, at + 2),
+            l => {
+                let n = (l & 0x7f) as usize;
+                let len = der[at + 2..at + 2 + n]
+                    .iter()
+                    .fold(0usize, |a, b| (a << 8) | *b as usize);
+                (len, at + 2 + n)
+            }
+        };
+        (&der[start..start + len], start + len)
+    }
+
+    /// A JWKS server and a token signed by its key.
+    async fn keys() -> (String, String) {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
+        let (seq, _) = tlv(rcgen::PublicKeyData::der_bytes(&key), 0);
+        let (n, next) = tlv(seq, 0);
+        let (e, _) = tlv(seq, next);
+        let b64 = |bytes: &[u8]| {
+            let bytes = bytes.strip_prefix(&[0]).unwrap_or(bytes);
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+        };
+        let jwks = json!({"keys": [{"kid": "k1", "kty": "RSA", "alg": "RS256", "use": "sig",
+                                    "n": b64(n), "e": b64(e)}]})
+        .to_string();
+        let app = axum::Router::new().route(
+            "/jwks.json",
+            axum::routing::get(move || async move { jwks }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let claims = json!({
+            "iss": format!("https://cognito-idp.us-east-1.amazonaws.com/{POOL}"),
+            "sub": "3f1c", "client_id": "client-1", "token_use": "access", "username": "ana",
+            "cognito:groups": ["oncall"], "iat": now, "exp": now + 3600,
+        });
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        header.kid = Some("k1".to_owned());
+        let token = jsonwebtoken::encode(
+            &header,
+            &claims,
+            &jsonwebtoken::EncodingKey::from_rsa_pem(key.serialize_pem().as_bytes()).unwrap(),
+        )
+        .unwrap();
+        (addr.to_string(), token)
+    }
+
+    /// The demo app whose tokens are checked against keys fetched through `proxy`.
+    async fn app(proxy: &Proxy) -> common::TestApp {
+        let mut assistant = common::assistant();
+        let verifier = Verifier::new(
+            Settings {
+                region: "us-east-1".to_owned(),
+                user_pool_id: POOL.to_owned(),
+                client_ids: vec!["client-1".to_owned()],
+                token_use: TokenUse::Access,
+                leeway: Duration::from_secs(5),
+                jwks_url: Some(format!("{}/jwks.json", proxy.url)),
+            },
+            Arc::new(opsvoice::ops::SystemClock),
+        )
+        .unwrap();
+        Arc::get_mut(&mut assistant).unwrap().identity = opsvoice::auth::Identity::new(
+            Some(Arc::new(verifier)),
+            opsvoice::auth::policy::Policy::allow_all(),
+            None,
+        );
+        common::spawn(assistant).await
+    }
+
+    async fn ask(app: &common::TestApp, token: &str) -> (u16, Value, Duration) {
+        let started = Instant::now();
+        let response = app
+            .client
+            .post(format!("{}/v1/ask", app.base))
+            .bearer_auth(token)
+            .json(&json!({"text": "any alarms firing"}))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap(), started.elapsed())
+    }
+
+    fn lex_with(token: &str) -> Value {
+        let mut event = common::fixture("lex/service-health-voice.json");
+        event["requestAttributes"]["authorization"] = json!(format!("Bearer {token}"));
+        event
+    }
+
+    #[tokio::test]
+    async fn keys_endpoint_down_or_slow_means_try_again_not_sign_in() {
+        let (upstream, token) = keys().await;
+        let proxy = Proxy::start(upstream).await;
+        let app = app(&proxy).await;
+
+        for fault in [Fault::Reset, Fault::Latency(Duration::from_secs(8))] {
+            proxy.set(fault);
+            let (status, body, took) = ask(&app, &token).await;
+            assert_eq!(status, 503, "{fault:?}: {body}");
+            assert_eq!(body["error"]["code"], "sign_in_unavailable", "{body}");
+            assert!(took < Duration::from_millis(3500), "{fault:?}: {took:?}");
+            // The refetch penalty box: a retry within 10 s does not wait on the keys again.
+            let (_, _, again) = ask(&app, &token).await;
+            assert!(again < Duration::from_millis(500), "{fault:?}: {again:?}");
+            tokio::time::sleep(Duration::from_millis(10_100)).await;
+        }
+        let (_, lex) = app.post_json("/lex", &lex_with(&token)).await;
+        let said = lex["messages"][0]["content"].as_str().unwrap();
+        assert!(
+            said.contains("I can't check your sign-in right now"),
+            "{said}"
+        );
+        assert_eq!(lex["sessionState"]["intent"]["state"], "Failed");
+    }
+
+    #[tokio::test]
+    async fn keys_already_fetched_keep_working_when_the_endpoint_goes_down() {
+        let (upstream, token) = keys().await;
+        let proxy = Proxy::start(upstream).await;
+        let app = app(&proxy).await;
+        let (status, body, _) = ask(&app, &token).await;
+        assert_eq!(status, 200, "{body}");
+        proxy.set(Fault::Silent);
+        let (status, body, took) = ask(&app, &token).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(took < Duration::from_millis(500), "{took:?}");
+        // A forged key id cannot make it wait on the dead endpoint either.
+        let forged = {
+            let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+            parts[0] = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(br#"{"alg":"RS256","kid":"forged","typ":"JWT"}"#);
+            parts.join(".")
+        };
+        let (status, _, took) = ask(&app, &forged).await;
+        assert!(status == 401 || status == 503, "{status}");
+        assert!(took < Duration::from_millis(3500), "{took:?}");
+    }
+}
