@@ -485,3 +485,51 @@ async fn oversized_and_malformed_bodies_are_refused_before_anything_else() {
         .await;
     assert_eq!(status, 400, "{r}");
 }
+
+#[tokio::test]
+async fn a_chain_is_never_accepted_past_its_dates_even_right_after_a_good_request() {
+    use opsvoice::ops::{Clock, ManualClock};
+    // The test leaf expires at 2035-01-01T00:00:00Z; start 30 s before.
+    let expiry = std::time::UNIX_EPOCH + std::time::Duration::from_secs(2_051_222_400);
+    let clock = std::sync::Arc::new(ManualClock::new(
+        expiry - std::time::Duration::from_secs(30),
+    ));
+    let pki = Pki::new(Leaf::Good);
+    let chains = ChainServer::start(HashMap::from([(
+        "echo-api-cert.pem".to_owned(),
+        pki.chain_pem.clone(),
+    )]))
+    .await;
+    let verifier = Verifier::new(
+        vec!["amzn1.ask.skill.11111111-2222-3333-4444-555555555555".to_owned()],
+        Some(("test root", pki.root_pem.as_bytes())),
+        Some(&chains.base),
+        clock.clone(),
+    )
+    .unwrap();
+    let signed = |at: std::time::SystemTime| {
+        let mut body = common::fixture("alexa/service-health.json");
+        let secs = at.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        body["request"]["timestamp"] = json!(
+            aws_smithy_types::DateTime::from_secs(secs as i64)
+                .fmt(aws_smithy_types::date_time::Format::DateTime)
+                .unwrap()
+        );
+        let bytes = serde_json::to_vec(&body).unwrap();
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert(
+            "signaturecertchainurl",
+            "https://s3.amazonaws.com/echo.api/echo-api-cert.pem"
+                .parse()
+                .unwrap(),
+        );
+        headers.insert("signature-256", pki.sign(&bytes).parse().unwrap());
+        (headers, bytes)
+    };
+    let (headers, body) = signed(clock.now());
+    verifier.verify(&headers, &body).await.unwrap();
+    clock.advance(std::time::Duration::from_secs(40));
+    let (headers, body) = signed(clock.now());
+    let err = verifier.verify(&headers, &body).await.unwrap_err();
+    assert!(err.to_string().contains("Expired"), "{err}");
+}

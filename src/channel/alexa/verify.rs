@@ -68,7 +68,16 @@ pub enum VerifyError {
 struct Chain {
     leaf: CertificateDer<'static>,
     intermediates: Vec<CertificateDer<'static>>,
+    /// Until when (Unix seconds) the path to a trusted root is known to be valid; 0 when
+    /// not yet checked. See [`VALIDATED_FOR`].
+    valid_until: std::sync::atomic::AtomicU64,
 }
+
+/// How long a chain's validation is reused. A chain valid both now and this much later is
+/// valid throughout (each certificate's validity is one interval), so reusing the result
+/// for that long cannot accept a certificate outside its dates; the signature is still
+/// checked on every request.
+const VALIDATED_FOR: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The verifier: trust roots, accepted skills, and the chain cache.
 pub struct Verifier {
@@ -210,35 +219,49 @@ impl Verifier {
         let chain = self.chain(&url).await?;
         let leaf = EndEntityCert::try_from(&chain.leaf)
             .map_err(|e| VerifyError::BadChain(format!("leaf certificate: {e}")))?;
-        let now = UnixTime::since_unix_epoch(
-            self.clock
-                .now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default(),
-        );
-        if let Err(e) = leaf.verify_for_usage(
-            webpki::ALL_VERIFICATION_ALGS,
-            &self.roots,
-            &chain.intermediates,
-            now,
-            KeyUsage::server_auth(),
-            None,
-            None,
-        ) {
-            if matches!(
-                e,
-                webpki::Error::CertExpired { .. } | webpki::Error::CertNotValidYet { .. }
-            ) {
-                // A chain past its dates is fetched afresh next time.
-                self.chains.invalidate(url.as_str()).await;
+        let now = self
+            .clock
+            .now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let ordering = std::sync::atomic::Ordering::Relaxed;
+        if now.as_secs() >= chain.valid_until.load(ordering) {
+            // Checked before the path, so a reused validation always includes the name.
+            let name = ServerName::try_from(ECHO_API_NAME)
+                .map_err(|e| VerifyError::BadChain(e.to_string()))?;
+            leaf.verify_is_valid_for_subject_name(&name).map_err(|_| {
+                VerifyError::BadChain(format!("the leaf is not issued to {ECHO_API_NAME}"))
+            })?;
+            let later = now + VALIDATED_FOR;
+            for at in [now, later] {
+                if let Err(e) = leaf.verify_for_usage(
+                    webpki::ALL_VERIFICATION_ALGS,
+                    &self.roots,
+                    &chain.intermediates,
+                    UnixTime::since_unix_epoch(at),
+                    KeyUsage::server_auth(),
+                    None,
+                    None,
+                ) {
+                    let expiring = matches!(
+                        e,
+                        webpki::Error::CertExpired { .. } | webpki::Error::CertNotValidYet { .. }
+                    );
+                    if expiring && at == later {
+                        // Valid now but not for the whole reuse window: check every time.
+                        break;
+                    }
+                    if expiring {
+                        // A chain past its dates is fetched afresh next time.
+                        self.chains.invalidate(url.as_str()).await;
+                    }
+                    return Err(VerifyError::BadChain(format!("{e:?}")));
+                }
+                if at == later {
+                    chain.valid_until.store(later.as_secs(), ordering);
+                }
             }
-            return Err(VerifyError::BadChain(format!("{e:?}")));
         }
-        let name = ServerName::try_from(ECHO_API_NAME)
-            .map_err(|e| VerifyError::BadChain(e.to_string()))?;
-        leaf.verify_is_valid_for_subject_name(&name).map_err(|_| {
-            VerifyError::BadChain(format!("the leaf is not issued to {ECHO_API_NAME}"))
-        })?;
         leaf.verify_signature(
             webpki::aws_lc_rs::RSA_PKCS1_2048_8192_SHA256,
             body,
@@ -336,6 +359,7 @@ impl Verifier {
                     .ok_or_else(|| VerifyError::BadChain("no certificate in the PEM".to_owned()))?;
                 tracing::info!(url = %url, "fetched the Alexa certificate chain");
                 Ok(Arc::new(Chain {
+                    valid_until: std::sync::atomic::AtomicU64::new(0),
                     leaf,
                     intermediates: certs.collect(),
                 }))
