@@ -13,7 +13,6 @@
 #![allow(clippy::unwrap_used)]
 
 #[path = "../tests/common/alexa_pki.rs"]
-#[allow(dead_code)]
 mod alexa_pki;
 
 use std::collections::HashMap;
