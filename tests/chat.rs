@@ -6,10 +6,6 @@ mod common;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-
-use opsvoice::config::Polly;
-use opsvoice::speech::polly::Voice;
 
 /// Runs `opsvoice chat <args>` with `lines` on stdin; returns (success, stdout, stderr).
 fn chat(args: &[&str], lines: &[&str]) -> (bool, String, String) {
@@ -86,18 +82,7 @@ fn commands_start_a_new_conversation_and_leave() {
 #[tokio::test]
 async fn chat_against_a_server_keeps_the_session_and_saves_audio() {
     let moto = common::moto::Moto::start();
-    let mut assistant = common::assistant();
-    let sdk = moto.sdk().await;
-    let warm = aws_sdk_polly::config::Builder::from(&sdk)
-        .timeout_config(common::moto::patient())
-        .build();
-    aws_sdk_polly::Client::from_conf(warm)
-        .describe_voices()
-        .send()
-        .await
-        .unwrap();
-    Arc::get_mut(&mut assistant).unwrap().voice =
-        Voice::with_client(Polly::default(), aws_sdk_polly::Client::new(&sdk));
+    let assistant = common::speaking(&moto).await;
     let app = common::spawn(assistant).await;
     let audio = tempfile::tempdir().unwrap();
     let base = app.base.clone();

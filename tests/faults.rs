@@ -162,58 +162,15 @@ mod jwks {
 
     const POOL: &str = "us-east-1_faults";
 
-    fn tlv(der: &[u8], at: usize) -> (&[u8], usize) {
-        let (len, start) = match der[at + 1] {
-            l if l < 0x80 => (l as usize, at + 2),
-            l => {
-                let n = (l & 0x7f) as usize;
-                let len = der[at + 2..at + 2 + n]
-                    .iter()
-                    .fold(0usize, |a, b| (a << 8) | *b as usize);
-                (len, at + 2 + n)
-            }
-        };
-        (&der[start..start + len], start + len)
-    }
-
     /// A JWKS server and a token signed by its key.
     async fn keys() -> (String, String) {
-        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
-        let (seq, _) = tlv(rcgen::PublicKeyData::der_bytes(&key), 0);
-        let (n, next) = tlv(seq, 0);
-        let (e, _) = tlv(seq, next);
-        let b64 = |bytes: &[u8]| {
-            let bytes = bytes.strip_prefix(&[0]).unwrap_or(bytes);
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-        };
-        let jwks = json!({"keys": [{"kid": "k1", "kty": "RSA", "alg": "RS256", "use": "sig",
-                                    "n": b64(n), "e": b64(e)}]})
-        .to_string();
-        let app = axum::Router::new().route(
-            "/jwks.json",
-            axum::routing::get(move || async move { jwks }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let key = common::jwks::SigningKey::new();
+        let (addr, _) = key.serve().await;
         let now = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .unwrap()
             .as_secs();
-        let claims = json!({
-            "iss": format!("https://cognito-idp.us-east-1.amazonaws.com/{POOL}"),
-            "sub": "3f1c", "client_id": "client-1", "token_use": "access", "username": "ana",
-            "cognito:groups": ["oncall"], "iat": now, "exp": now + 3600,
-        });
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
-        header.kid = Some("k1".to_owned());
-        let token = jsonwebtoken::encode(
-            &header,
-            &claims,
-            &jsonwebtoken::EncodingKey::from_rsa_pem(key.serialize_pem().as_bytes()).unwrap(),
-        )
-        .unwrap();
-        (addr.to_string(), token)
+        (addr, key.access_token(POOL, "client-1", now))
     }
 
     /// The demo app whose tokens are checked against keys fetched through `proxy`.

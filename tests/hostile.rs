@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::Request;
-use base64::Engine as _;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -34,21 +33,6 @@ struct World {
 const SKILL: &str = "amzn1.ask.skill.11111111-2222-3333-4444-555555555555";
 const POOL: &str = "us-east-1_hostile";
 
-/// Reads one DER TLV at `at`; returns (value, next offset).
-fn tlv(der: &[u8], at: usize) -> (&[u8], usize) {
-    let (len, start) = match der[at + 1] {
-        l if l < 0x80 => (l as usize, at + 2),
-        l => {
-            let n = (l & 0x7f) as usize;
-            let len = der[at + 2..at + 2 + n]
-                .iter()
-                .fold(0usize, |a, b| (a << 8) | *b as usize);
-            (len, at + 2 + n)
-        }
-    };
-    (&der[start..start + len], start + len)
-}
-
 /// One app, one PKI, one JWKS for every case (building them per case would dominate).
 fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
@@ -59,31 +43,14 @@ fn world() -> &'static World {
             .build()
             .unwrap();
         let pki = Pki::new(Leaf::Good);
-        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
-        let (seq, _) = tlv(rcgen::PublicKeyData::der_bytes(&key), 0);
-        let (n, next) = tlv(seq, 0);
-        let (e, _) = tlv(seq, next);
-        let b64 = |bytes: &[u8]| {
-            let bytes = bytes.strip_prefix(&[0]).unwrap_or(bytes);
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-        };
-        let jwks = json!({"keys": [{"kid": "k1", "kty": "RSA", "alg": "RS256", "use": "sig",
-                                    "n": b64(n), "e": b64(e)}]})
-        .to_string();
+        let key = common::jwks::SigningKey::new();
         let (chains, jwks_url) = runtime.block_on(async {
             let chains = ChainServer::start(HashMap::from([(
                 "echo-api-cert.pem".to_owned(),
                 pki.chain_pem.clone(),
             )]))
             .await;
-            let app = axum::Router::new().route(
-                "/jwks.json",
-                axum::routing::get(move || async move { jwks }),
-            );
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            tokio::spawn(async move { axum::serve(listener, app).await });
-            (chains, format!("http://{addr}/jwks.json"))
+            (chains, key.serve().await.1)
         });
         let settings = Settings {
             region: "us-east-1".to_owned(),
@@ -94,19 +61,7 @@ fn world() -> &'static World {
             jwks_url: Some(jwks_url),
         };
         let verifier = Verifier::new(settings.clone(), common::clock()).unwrap();
-        let claims = json!({
-            "iss": format!("https://cognito-idp.us-east-1.amazonaws.com/{POOL}"),
-            "sub": "3f1c", "client_id": "client-1", "token_use": "access", "username": "ana",
-            "cognito:groups": ["oncall"], "iat": common::NOW, "exp": common::NOW + 3600,
-        });
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
-        header.kid = Some("k1".to_owned());
-        let token = jsonwebtoken::encode(
-            &header,
-            &claims,
-            &jsonwebtoken::EncodingKey::from_rsa_pem(key.serialize_pem().as_bytes()).unwrap(),
-        )
-        .unwrap();
+        let token = key.access_token(POOL, "client-1", common::NOW);
         let alexa = || {
             opsvoice::channel::alexa::verify::Verifier::new(
                 vec![SKILL.to_owned()],

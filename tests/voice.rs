@@ -30,24 +30,6 @@ async fn through(stub: &LexStub) -> Arc<Assistant> {
     assistant
 }
 
-/// An assistant on the demo fleet that speaks with moto's Polly.
-async fn speaking(moto: &Moto) -> Arc<Assistant> {
-    let mut assistant = common::assistant();
-    let sdk = moto.sdk().await;
-    // A cold moto loads its Polly backend on the first call; warm it outside the test.
-    let patient = aws_sdk_polly::config::Builder::from(&sdk)
-        .timeout_config(common::moto::patient())
-        .build();
-    aws_sdk_polly::Client::from_conf(patient)
-        .describe_voices()
-        .send()
-        .await
-        .unwrap();
-    Arc::get_mut(&mut assistant).unwrap().voice =
-        Voice::with_client(Polly::default(), aws_sdk_polly::Client::new(&sdk));
-    assistant
-}
-
 fn text_event(text: &str, intent: &str, service: Option<&str>) -> Value {
     let slots = match service {
         Some(s) => json!({"service": {"shape": "Scalar", "value": {
@@ -188,7 +170,7 @@ async fn when_lex_throttles_the_local_matcher_answers() {
 #[tokio::test]
 async fn audio_comes_from_polly_in_the_format_asked_for() {
     let moto = Moto::start();
-    let app = common::spawn(speaking(&moto).await).await;
+    let app = common::spawn(common::speaking(&moto).await).await;
     let (_, json_answer) = app
         .post_json("/v1/ask", &json!({"text": "how is checkout doing"}))
         .await;
@@ -248,7 +230,7 @@ async fn audio_comes_from_polly_in_the_format_asked_for() {
 #[tokio::test]
 async fn speech_longer_than_pollys_limit_is_spoken_in_several_requests() {
     let moto = Moto::start();
-    let assistant = speaking(&moto).await;
+    let assistant = common::speaking(&moto).await;
     let sentence = "Checkout & payments are <degraded>: 3 of 4 tasks running, 2 alarms firing.";
     let speech = Speech::Sentences(vec![sentence.to_owned(); 120]);
     let total: usize = 120 * sentence.len();

@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod alexa_pki;
+pub mod jwks;
 pub mod lex_stub;
 pub mod moto;
 pub mod proxy;
@@ -342,4 +343,24 @@ pub fn assert_valid_ssml(ssml: &str) -> String {
     let billed = text.chars().count() - text.matches(SENTENCE_GAP).count();
     assert!(billed <= 3000, "{billed} billed characters, over 3000");
     text.replace(SENTENCE_GAP, " ").trim_end().to_owned()
+}
+
+/// The demo assistant speaking with moto's Polly (warmed first: a cold moto loads its Polly
+/// backend on the first call, which is setup, not what is tested).
+pub async fn speaking(moto: &moto::Moto) -> Arc<Assistant> {
+    let mut assistant = assistant();
+    let sdk = moto.sdk().await;
+    let patient = aws_sdk_polly::config::Builder::from(&sdk)
+        .timeout_config(moto::patient())
+        .build();
+    aws_sdk_polly::Client::from_conf(patient)
+        .describe_voices()
+        .send()
+        .await
+        .unwrap();
+    Arc::get_mut(&mut assistant).unwrap().voice = opsvoice::speech::polly::Voice::with_client(
+        opsvoice::config::Polly::default(),
+        aws_sdk_polly::Client::new(&sdk),
+    );
+    assistant
 }
