@@ -138,6 +138,7 @@ impl Function {
 pub async fn run(config: crate::config::Config) -> anyhow::Result<()> {
     let clock: Arc<dyn crate::ops::Clock> = Arc::new(crate::ops::SystemClock);
     crate::check_servable(&config)?;
+    crate::telemetry::spawn_upkeep(crate::telemetry::metrics());
     let state = AppState {
         assistant: crate::assistant(&config, clock.clone()).await?,
         metrics: crate::telemetry::metrics(),

@@ -293,6 +293,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if config.alexa.skill_ids.is_empty() {
         tracing::info!("no OPSVOICE_ALEXA_SKILL_IDS: /alexa will refuse every request");
     }
+    opsvoice::telemetry::spawn_upkeep(opsvoice::telemetry::metrics());
     let state = opsvoice::server::AppState {
         assistant,
         metrics: opsvoice::telemetry::metrics(),

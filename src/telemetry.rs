@@ -57,3 +57,18 @@ pub fn metrics() -> PrometheusHandle {
         })
         .clone()
 }
+
+/// Keeps the recorder's memory bounded: histogram samples are held until upkeep folds
+/// them into buckets, and `install_recorder` leaves upkeep to us. Without it a server that
+/// is never scraped grows with every request (seen in a soak: RSS +44% in a minute).
+/// Needs a Tokio runtime; the task lives as long as the runtime.
+pub fn spawn_upkeep(handle: PrometheusHandle) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            handle.run_upkeep();
+        }
+    });
+}
