@@ -11,8 +11,6 @@
 //!
 //! Which one an event is, is read from its shape ([`Invocation::classify`]).
 
-use std::sync::Arc;
-
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 use tower::Service;
@@ -136,14 +134,7 @@ impl Function {
 /// # Errors
 /// An invalid configuration, or a runtime API that cannot be reached.
 pub async fn run(config: crate::config::Config) -> anyhow::Result<()> {
-    let clock: Arc<dyn crate::ops::Clock> = Arc::new(crate::ops::SystemClock);
-    crate::check_servable(&config)?;
-    crate::telemetry::spawn_upkeep(crate::telemetry::metrics());
-    let state = AppState {
-        assistant: crate::assistant(&config, clock.clone()).await?,
-        metrics: crate::telemetry::metrics(),
-        alexa: Arc::new(crate::alexa_verifier(&config, clock)?),
-    };
+    let state = crate::app_state(&config).await?;
     let function = Function::new(state, &config);
     tracing::info!(backend = ?config.backend, "Lambda function ready");
     lambda_runtime::run(lambda_runtime::service_fn(

@@ -82,6 +82,22 @@ pub async fn assistant(
     Ok(assistant)
 }
 
+/// Everything `serve` and the Lambda function answer with, on the system clock: the
+/// assistant, the metrics recorder (with its upkeep running) and the Alexa verifier.
+///
+/// # Errors
+/// As [`assistant`] (which refuses `aws` without a Cognito pool) and [`alexa_verifier`].
+pub async fn app_state(config: &Config) -> Result<server::AppState, StartError> {
+    let clock: Arc<dyn Clock> = Arc::new(ops::SystemClock);
+    let metrics = telemetry::metrics();
+    telemetry::spawn_upkeep(metrics.clone());
+    Ok(server::AppState {
+        assistant: assistant(config, clock.clone()).await?,
+        metrics,
+        alexa: Arc::new(alexa_verifier(config, clock)?),
+    })
+}
+
 /// The assistant over the configured data source, with the open (demo) identity.
 async fn assemble_source(
     config: &Config,

@@ -116,17 +116,12 @@ enum ModelsCommand {
 #[tokio::main]
 async fn main() -> ExitCode {
     // In Lambda the binary is the bootstrap: no arguments, the runtime API in the env.
-    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
-        return match lambda().await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("error: {error:#}");
-                ExitCode::FAILURE
-            }
-        };
-    }
-    let cli = Cli::parse();
-    match run(cli).await {
+    let outcome = if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        lambda().await
+    } else {
+        run(Cli::parse()).await
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
@@ -289,16 +284,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     for warning in config.warnings() {
         tracing::warn!("{warning}");
     }
-    let assistant = opsvoice::assistant(&config, Arc::new(SystemClock)).await?;
+    let state = opsvoice::app_state(&config).await?;
     if config.alexa.skill_ids.is_empty() {
         tracing::info!("no OPSVOICE_ALEXA_SKILL_IDS: /alexa will refuse every request");
     }
-    opsvoice::telemetry::spawn_upkeep(opsvoice::telemetry::metrics());
-    let state = opsvoice::server::AppState {
-        assistant,
-        metrics: opsvoice::telemetry::metrics(),
-        alexa: Arc::new(opsvoice::alexa_verifier(&config, Arc::new(SystemClock))?),
-    };
     let router = opsvoice::server::router(state, &config);
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
