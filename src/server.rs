@@ -190,6 +190,11 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
 
 /// Parses JSON, saying where in the document any problem is.
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Tracking the path costs on every field, so only a document that fails is parsed
+    // again to say where (deserialisation is deterministic: it fails the same way).
+    if let Ok(value) = serde_json::from_slice(bytes) {
+        return Ok(value);
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|error| {
         let path = error.path().to_string();
