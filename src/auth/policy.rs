@@ -77,7 +77,8 @@ impl Rule {
     }
 
     fn allows_service(&self, s: &ServiceRef) -> bool {
-        self.clusters.is_match(&s.cluster) && self.services.is_match(&s.name)
+        // `*` and `*` match every name; skip the glob machinery, which is per service.
+        self.all_services || (self.clusters.is_match(&s.cluster) && self.services.is_match(&s.name))
     }
 }
 
