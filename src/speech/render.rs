@@ -355,7 +355,7 @@ impl Renderer {
             mode: Mode::Voice,
             region: None,
         }
-        .msg(id, &[])
+        .msg(id, [])
     }
 
     /// Renders `answer` in `locale`, in the forms asked for.
@@ -376,7 +376,7 @@ impl Renderer {
             answer.stale.map(|stale| {
                 say.msg(
                     "stale",
-                    &[
+                    [
                         ("system", s(stale.system)),
                         ("age", s(say.duration(stale.age))),
                     ],
@@ -425,7 +425,7 @@ impl Renderer {
         let reprompt = match answer.next {
             _ if !forms.voice() => None,
             Move::ElicitSlot(_) | Move::ConfirmIntent => spoken.last().cloned(),
-            Move::ElicitIntent => Some(voice.msg("reprompt", &[])),
+            Move::ElicitIntent => Some(voice.msg("reprompt", [])),
             _ => None,
         };
         Rendered {
@@ -441,8 +441,6 @@ impl Renderer {
         }
     }
 }
-
-type Args<'a> = [(&'a str, FluentValue<'a>)];
 
 /// Rendering for one surface.
 struct Say<'b> {
@@ -464,21 +462,21 @@ impl Say<'_> {
         self.mode == Mode::Voice
     }
 
-    fn msg(&self, id: &str, args: &Args<'_>) -> String {
+    fn msg<'a>(
+        &self,
+        id: &str,
+        args: impl IntoIterator<Item = (&'a str, FluentValue<'a>)>,
+    ) -> String {
         // In chat, prefer the `-text` variant of a message when there is one.
-        let text_id = format!("{id}-text");
         let message = (!self.voice())
-            .then(|| self.bundle.get_message(&text_id))
+            .then(|| self.bundle.get_message(&format!("{id}-text")))
             .flatten()
             .or_else(|| self.bundle.get_message(id));
         let Some(pattern) = message.and_then(|m| m.value()) else {
             tracing::error!(id, "prompt missing; run `opsvoice check`");
             return String::new();
         };
-        let mut fluent_args = FluentArgs::new();
-        for (k, v) in args {
-            fluent_args.set(*k, v.clone());
-        }
+        let fluent_args: FluentArgs<'a> = args.into_iter().collect();
         let mut errors = Vec::new();
         let out = self
             .bundle
@@ -505,7 +503,7 @@ impl Say<'_> {
     fn taskdef(&self, task_definition: &str) -> String {
         if self.voice() {
             match task_definition.rsplit_once(':') {
-                Some((_, rev)) => self.msg("task-definition", &[("revision", s(rev))]),
+                Some((_, rev)) => self.msg("task-definition", [("revision", s(rev))]),
                 None => spoken_name(task_definition),
             }
         } else {
@@ -524,7 +522,7 @@ impl Say<'_> {
         } else {
             ("days", (secs + 43_200) / 86_400)
         };
-        self.msg("duration", &[("unit", s(unit)), ("n", n(count as f64))])
+        self.msg("duration", [("unit", s(unit)), ("n", n(count as f64))])
     }
 
     fn window(&self, d: Duration) -> String {
@@ -536,7 +534,7 @@ impl Say<'_> {
         } else {
             ("days", secs / 86_400)
         };
-        self.msg("window", &[("unit", s(unit)), ("n", n(count as f64))])
+        self.msg("window", [("unit", s(unit)), ("n", n(count as f64))])
     }
 
     /// "a", "a and b", "a, b, and c"; in voice at most `max` items, then "and N more".
@@ -548,14 +546,14 @@ impl Say<'_> {
         };
         let mut shown: Vec<String> = shown.to_vec();
         if rest > 0 {
-            shown.push(self.msg("list-more", &[("count", n(rest as f64))]));
+            shown.push(self.msg("list-more", [("count", n(rest as f64))]));
         }
         match shown.len() {
             0 => String::new(),
             1 => shown.remove(0),
             2 => self.msg(
                 "list-two",
-                &[
+                [
                     ("first", s(shown[0].clone())),
                     ("last", s(shown[1].clone())),
                 ],
@@ -564,7 +562,7 @@ impl Say<'_> {
                 let last = shown.pop().unwrap_or_default();
                 self.msg(
                     "list-many",
-                    &[("first", s(shown.join(", "))), ("last", s(last))],
+                    [("first", s(shown.join(", "))), ("last", s(last))],
                 )
             }
         }
@@ -578,7 +576,7 @@ impl Say<'_> {
                 let (last, first) = items.split_last().unwrap_or((&items[0], &[]));
                 self.msg(
                     "or",
-                    &[("first", s(first.join(", "))), ("last", s(last.clone()))],
+                    [("first", s(first.join(", "))), ("last", s(last.clone()))],
                 )
             }
         }
@@ -595,11 +593,11 @@ impl Say<'_> {
             MetricUnit::Milliseconds => "value-ms",
             MetricUnit::PerMinute => "value-per-minute",
         };
-        self.msg(id, &[("value", s(shown))])
+        self.msg(id, [("value", s(shown))])
     }
 
     fn metric_name(&self, kind: MetricKind) -> String {
-        self.msg("metric-name", &[("metric", s(kind.slot_value()))])
+        self.msg("metric-name", [("metric", s(kind.slot_value()))])
     }
 
     fn max_items(&self, detail: bool) -> usize {
@@ -626,23 +624,23 @@ impl Say<'_> {
                 };
                 let mut out = vec![self.msg(
                     "alarm-state",
-                    &[
+                    [
                         ("state", s(state)),
                         ("name", s(name)),
                         ("age", s(self.duration(r.age))),
                     ],
                 )];
                 if r.kind == AlarmKind::Composite {
-                    out.push(self.msg("alarm-composite", &[]));
+                    out.push(self.msg("alarm-composite", []));
                 }
                 if !r.reason.is_empty() {
-                    out.push(self.msg("alarm-reason", &[("reason", s(r.reason.clone()))]));
+                    out.push(self.msg("alarm-reason", [("reason", s(r.reason.clone()))]));
                 }
                 if let Some(service) = &r.service {
-                    out.push(self.msg("alarm-service", &[("service", s(self.service(service)))]));
+                    out.push(self.msg("alarm-service", [("service", s(self.service(service)))]));
                 }
                 if let Some(changes) = r.changes_today {
-                    out.push(self.msg("alarm-changes", &[("count", n(changes as f64))]));
+                    out.push(self.msg("alarm-changes", [("count", n(changes as f64))]));
                 }
                 out
             }
@@ -658,9 +656,9 @@ impl Say<'_> {
                         args.push(("latest", s(self.value(v.unit, v.latest))));
                         args.push(("mean", s(self.value(v.unit, v.mean))));
                         args.push(("peak", s(self.value(v.unit, v.peak))));
-                        vec![self.msg("metric-value", &args)]
+                        vec![self.msg("metric-value", args)]
                     }
-                    None => vec![self.msg("metric-no-data", &base)],
+                    None => vec![self.msg("metric-no-data", base)],
                 }
             }
             Reply::Fleet(r) => self.fleet(r, detail),
@@ -672,7 +670,7 @@ impl Say<'_> {
                     Slot::Alarm => "ask-alarm",
                     Slot::Metric | Slot::Window => "ask-metric",
                 },
-                &[],
+                [],
             )],
             Reply::WhichService(services) => {
                 let names: Vec<String> = services
@@ -685,13 +683,13 @@ impl Say<'_> {
                         }
                     })
                     .collect();
-                vec![self.msg("which-service", &[("options", s(self.options(&names)))])]
+                vec![self.msg("which-service", [("options", s(self.options(&names)))])]
             }
             Reply::WhichCluster { service, clusters } => {
                 let names: Vec<String> = clusters.iter().map(|c| self.name(c)).collect();
                 vec![self.msg(
                     "which-cluster",
-                    &[
+                    [
                         ("service", s(self.name(service))),
                         ("clusters", s(self.list(&names, 5))),
                     ],
@@ -699,38 +697,38 @@ impl Say<'_> {
             }
             Reply::WhichAlarm(alarms) => {
                 let names: Vec<String> = alarms.iter().map(|a| self.name(a)).collect();
-                vec![self.msg("which-alarm", &[("options", s(self.options(&names)))])]
+                vec![self.msg("which-alarm", [("options", s(self.options(&names)))])]
             }
             Reply::DidYouMean(service) => {
-                vec![self.msg("did-you-mean", &[("service", s(self.service(service)))])]
+                vec![self.msg("did-you-mean", [("service", s(self.service(service)))])]
             }
             Reply::UnknownService(spoken) => {
-                vec![self.msg("unknown-service", &[("spoken", s(spoken.clone()))])]
+                vec![self.msg("unknown-service", [("spoken", s(spoken.clone()))])]
             }
             Reply::UnknownCluster(spoken) => {
-                vec![self.msg("unknown-cluster", &[("spoken", s(spoken.clone()))])]
+                vec![self.msg("unknown-cluster", [("spoken", s(spoken.clone()))])]
             }
             Reply::UnknownAlarm(spoken) => {
-                vec![self.msg("unknown-alarm", &[("spoken", s(spoken.clone()))])]
+                vec![self.msg("unknown-alarm", [("spoken", s(spoken.clone()))])]
             }
             Reply::UnknownMetric(spoken) => {
-                vec![self.msg("unknown-metric", &[("spoken", s(spoken.clone()))])]
+                vec![self.msg("unknown-metric", [("spoken", s(spoken.clone()))])]
             }
             Reply::NoFiringAlarm(service) => {
-                vec![self.msg("no-firing-alarm", &[("service", s(self.service(service)))])]
+                vec![self.msg("no-firing-alarm", [("service", s(self.service(service)))])]
             }
-            Reply::Denied => vec![self.msg("denied", &[])],
-            Reply::SignIn => vec![self.msg("sign-in", &[])],
-            Reply::SignInUnavailable => vec![self.msg("sign-in-unavailable", &[])],
-            Reply::Welcome => vec![self.msg("welcome", &[])],
-            Reply::Help => vec![self.msg("help", &[])],
-            Reply::Goodbye => vec![self.msg("goodbye", &[])],
-            Reply::Fallback => vec![self.msg("fallback", &[])],
-            Reply::NothingToRepeat => vec![self.msg("nothing-to-repeat", &[])],
+            Reply::Denied => vec![self.msg("denied", [])],
+            Reply::SignIn => vec![self.msg("sign-in", [])],
+            Reply::SignInUnavailable => vec![self.msg("sign-in-unavailable", [])],
+            Reply::Welcome => vec![self.msg("welcome", [])],
+            Reply::Help => vec![self.msg("help", [])],
+            Reply::Goodbye => vec![self.msg("goodbye", [])],
+            Reply::Fallback => vec![self.msg("fallback", [])],
+            Reply::NothingToRepeat => vec![self.msg("nothing-to-repeat", [])],
             Reply::Said(sentences) => sentences.clone(),
-            Reply::Unavailable(system) => vec![self.msg("unavailable", &[("system", s(*system))])],
-            Reply::TooSlow => vec![self.msg("too-slow", &[])],
-            Reply::InternalError => vec![self.msg("internal-error", &[])],
+            Reply::Unavailable(system) => vec![self.msg("unavailable", [("system", s(*system))])],
+            Reply::TooSlow => vec![self.msg("too-slow", [])],
+            Reply::InternalError => vec![self.msg("internal-error", [])],
         }
     }
 
@@ -743,7 +741,7 @@ impl Say<'_> {
         };
         let verdict = self.msg(
             "health-verdict",
-            &[
+            [
                 ("verdict", s(verdict_key)),
                 ("service", s(service)),
                 ("running", n(r.running)),
@@ -763,7 +761,7 @@ impl Say<'_> {
             Some(firing) => {
                 let alarms = self.msg(
                     "health-alarms",
-                    &[
+                    [
                         ("count", n(firing.len() as f64)),
                         (
                             "age",
@@ -776,30 +774,30 @@ impl Say<'_> {
                 );
                 out.push(self.msg(
                     "health-summary",
-                    &[("verdict", s(verdict)), ("alarms", s(alarms))],
+                    [("verdict", s(verdict)), ("alarms", s(alarms))],
                 ));
                 if !firing.is_empty() && (detail || !self.voice()) {
                     let names: Vec<String> =
                         firing.iter().map(|(name, _)| self.name(name)).collect();
                     out.push(self.msg(
                         "health-alarm-names",
-                        &[
+                        [
                             ("count", n(names.len() as f64)),
                             ("names", s(self.list(&names, self.max_items(detail)))),
                         ],
                     ));
                 }
             }
-            None => out.push(self.msg("health-summary-no-alarms", &[("verdict", s(verdict))])),
+            None => out.push(self.msg("health-summary-no-alarms", [("verdict", s(verdict))])),
         }
         if detail {
             if r.pending > 0 && r.verdict != Verdict::Deploying {
-                out.push(self.msg("health-pending", &[("count", n(r.pending))]));
+                out.push(self.msg("health-pending", [("count", n(r.pending))]));
             }
             if let (Some(cpu), Some(memory)) = (r.cpu, r.memory) {
                 out.push(self.msg(
                     "health-usage",
-                    &[
+                    [
                         ("cpu", s(self.value(MetricUnit::Percent, cpu))),
                         ("memory", s(self.value(MetricUnit::Percent, memory))),
                     ],
@@ -808,7 +806,7 @@ impl Say<'_> {
             if let Some((event, age)) = &r.last_event {
                 out.push(self.msg(
                     "health-last-event",
-                    &[
+                    [
                         ("age", s(self.duration(*age))),
                         ("event", s(tidy_event(event))),
                     ],
@@ -850,21 +848,21 @@ impl Say<'_> {
             }
             State::Unknown => {}
         }
-        let mut out = vec![self.msg("deploy-state", &args)];
+        let mut out = vec![self.msg("deploy-state", args)];
         if let Some(reason) = &r.reason {
             out.push(self.msg(
                 "deploy-reason",
-                &[("reason", s(reason.trim_end_matches('.')))],
+                [("reason", s(reason.trim_end_matches('.')))],
             ));
         }
         if r.failed_tasks > 0 && (detail || !matches!(r.state, State::Completed { .. })) {
-            out.push(self.msg("deploy-failed-tasks", &[("count", n(r.failed_tasks))]));
+            out.push(self.msg("deploy-failed-tasks", [("count", n(r.failed_tasks))]));
         }
         if detail || !self.voice() {
             for (event, age) in r.events.iter().take(if detail { 3 } else { 1 }) {
                 out.push(self.msg(
                     "deploy-event",
-                    &[
+                    [
                         ("age", s(self.duration(*age))),
                         ("event", s(tidy_event(event))),
                     ],
@@ -882,12 +880,12 @@ impl Say<'_> {
             .or_else(|| r.cluster.as_ref().map(|c| self.name(c)));
         let count = n(r.firing.len() as f64);
         let mut out = vec![match (&scope, r.firing.is_empty()) {
-            (None, true) => self.msg("alarms-none", &[]),
-            (Some(scope), true) => self.msg("alarms-none-in", &[("scope", s(scope.clone()))]),
-            (None, false) => self.msg("alarms-count", &[("count", count)]),
+            (None, true) => self.msg("alarms-none", []),
+            (Some(scope), true) => self.msg("alarms-none-in", [("scope", s(scope.clone()))]),
+            (None, false) => self.msg("alarms-count", [("count", count)]),
             (Some(scope), false) => self.msg(
                 "alarms-count-in",
-                &[("count", count), ("scope", s(scope.clone()))],
+                [("count", count), ("scope", s(scope.clone()))],
             ),
         }];
         if self.voice() {
@@ -898,7 +896,7 @@ impl Say<'_> {
             if r.firing.len() > max {
                 out.push(self.msg(
                     "alarms-and-more",
-                    &[("count", n((r.firing.len() - max) as f64))],
+                    [("count", n((r.firing.len() - max) as f64))],
                 ));
             }
         }
@@ -912,7 +910,7 @@ impl Say<'_> {
         };
         self.msg(
             id,
-            &[
+            [
                 ("name", s(self.name(&alarm.name))),
                 ("age", s(self.duration(alarm.age))),
             ],
@@ -922,18 +920,18 @@ impl Say<'_> {
     fn fleet(&self, r: &crate::dialog::fleet_summary::Report, detail: bool) -> Vec<String> {
         let scope = match &r.cluster {
             Some(c) => self.name(c),
-            None => self.msg("fleet-scope-all", &[]),
+            None => self.msg("fleet-scope-all", []),
         };
         let mut out = Vec::new();
         if r.problems.is_empty() {
             out.push(self.msg(
                 "fleet-all-healthy",
-                &[("scope", s(scope)), ("total", n(r.services as f64))],
+                [("scope", s(scope)), ("total", n(r.services as f64))],
             ));
         } else {
             out.push(self.msg(
                 "fleet-healthy",
-                &[
+                [
                     ("scope", s(scope)),
                     ("healthy", n(r.healthy as f64)),
                     ("total", n(r.services as f64)),
@@ -950,7 +948,7 @@ impl Say<'_> {
                     if !names.is_empty() {
                         out.push(self.msg(
                             "fleet-group",
-                            &[
+                            [
                                 ("verdict", s(verdict.as_str())),
                                 ("count", n(names.len() as f64)),
                                 ("names", s(self.list(&names, self.max_items(detail)))),
@@ -961,8 +959,8 @@ impl Say<'_> {
             }
         }
         out.push(match r.firing {
-            Some(count) => self.msg("fleet-alarms", &[("count", n(count as f64))]),
-            None => self.msg("fleet-alarms-unknown", &[]),
+            Some(count) => self.msg("fleet-alarms", [("count", n(count as f64))]),
+            None => self.msg("fleet-alarms-unknown", []),
         });
         out
     }
@@ -970,11 +968,11 @@ impl Say<'_> {
     fn changes(&self, r: &crate::dialog::what_changed::Report, detail: bool) -> Vec<String> {
         let window = s(self.window(r.window));
         if r.changes.is_empty() {
-            return vec![self.msg("changes-none", &[("window", window)])];
+            return vec![self.msg("changes-none", [("window", window)])];
         }
         let mut out = vec![self.msg(
             "changes-count",
-            &[("count", n(r.changes.len() as f64)), ("window", window)],
+            [("count", n(r.changes.len() as f64)), ("window", window)],
         )];
         if self.voice() {
             for change in r.changes.iter().take(self.max_items(detail)) {
@@ -993,7 +991,7 @@ impl Say<'_> {
         };
         self.msg(
             "changes-item",
-            &[
+            [
                 ("outcome", s(outcome)),
                 ("service", s(self.service(&c.service))),
                 ("taskdef", s(self.taskdef(&c.task_definition))),
@@ -1007,10 +1005,10 @@ impl Say<'_> {
         let mut out = Vec::new();
         match &answer.reply {
             Reply::Health(r) => {
-                out.push(self.msg("console-service", &[("url", s(self.ecs_url(&r.service)))]))
+                out.push(self.msg("console-service", [("url", s(self.ecs_url(&r.service)))]))
             }
             Reply::Deployment(r) => {
-                out.push(self.msg("console-service", &[("url", s(self.ecs_url(&r.service)))]))
+                out.push(self.msg("console-service", [("url", s(self.ecs_url(&r.service)))]))
             }
             Reply::Alarms(r) => {
                 for alarm in r.firing.iter().take(12) {
@@ -1026,16 +1024,16 @@ impl Say<'_> {
                         "• {}",
                         self.msg(
                             "alarms-and-more",
-                            &[("count", n((r.firing.len() - 12) as f64))]
+                            [("count", n((r.firing.len() - 12) as f64))]
                         )
                     ));
                 }
                 if !r.firing.is_empty() {
-                    out.push(self.msg("console-alarms", &[("url", s(self.alarms_url()))]));
+                    out.push(self.msg("console-alarms", [("url", s(self.alarms_url()))]));
                 }
             }
             Reply::AlarmDetail(r) => {
-                out.push(self.msg("console-alarm", &[("url", s(self.alarm_url(&r.name)))]))
+                out.push(self.msg("console-alarm", [("url", s(self.alarm_url(&r.name)))]))
             }
             Reply::Fleet(r) => {
                 for p in r.problems.iter().take(12) {
@@ -1043,7 +1041,7 @@ impl Say<'_> {
                         "• {}",
                         self.msg(
                             "fleet-problem-text",
-                            &[
+                            [
                                 ("service", s(p.service.to_string())),
                                 ("verdict", s(p.verdict.as_str())),
                                 ("running", n(p.running)),
@@ -1097,21 +1095,20 @@ impl Say<'_> {
     /// The Slack card: a title and the natural follow-ups as buttons.
     fn card(&self, answer: &Answer, first: Option<&str>) -> Option<Card> {
         let b = |label: &str, say: String| Button {
-            text: self.msg(label, &[]),
+            text: self.msg(label, []),
             value: say,
         };
-        let say_svc =
-            |id: &str, svc: &ServiceRef| self.msg(id, &[("service", s(svc.name.clone()))]);
+        let say_svc = |id: &str, svc: &ServiceRef| self.msg(id, [("service", s(svc.name.clone()))]);
         let metric = |svc: &ServiceRef, kind: MetricKind| {
             self.msg(
                 "say-metric",
-                &[
+                [
                     ("metric", s(kind.slot_value())),
                     ("service", s(svc.name.clone())),
                 ],
             )
         };
-        let more = || b("button-more", self.msg("say-more", &[]));
+        let more = || b("button-more", self.msg("say-more", []));
         let (kind, buttons) = match &answer.reply {
             Reply::Health(r) => (
                 "health",
@@ -1127,7 +1124,7 @@ impl Say<'_> {
                 "deploy",
                 vec![
                     b("button-health", say_svc("say-health", &r.service)),
-                    b("button-changes", self.msg("say-changes", &[])),
+                    b("button-changes", self.msg("say-changes", [])),
                     more(),
                 ],
             ),
@@ -1138,14 +1135,14 @@ impl Say<'_> {
                     .take(3)
                     .map(|a| Button {
                         text: a.name.clone(),
-                        value: self.msg("say-why", &[("alarm", s(a.name.clone()))]),
+                        value: self.msg("say-why", [("alarm", s(a.name.clone()))]),
                     })
                     .collect();
-                buttons.push(b("button-fleet", self.msg("say-fleet", &[])));
+                buttons.push(b("button-fleet", self.msg("say-fleet", [])));
                 ("alarms", buttons)
             }
             Reply::AlarmDetail(r) => {
-                let mut buttons = vec![b("button-alarms", self.msg("say-alarms", &[]))];
+                let mut buttons = vec![b("button-alarms", self.msg("say-alarms", []))];
                 if let Some(svc) = &r.service {
                     buttons.insert(0, b("button-health", say_svc("say-health", svc)));
                 }
@@ -1170,7 +1167,7 @@ impl Say<'_> {
                         text: p.service.name.clone(),
                         value: say_svc("say-health", &p.service),
                     })
-                    .chain([b("button-alarms", self.msg("say-alarms", &[])), more()])
+                    .chain([b("button-alarms", self.msg("say-alarms", [])), more()])
                     .collect(),
             ),
             Reply::Changes(r) => (
@@ -1182,7 +1179,7 @@ impl Say<'_> {
                         text: c.service.name.clone(),
                         value: say_svc("say-deploy", &c.service),
                     })
-                    .chain([b("button-alarms", self.msg("say-alarms", &[]))])
+                    .chain([b("button-alarms", self.msg("say-alarms", []))])
                     .collect(),
             ),
             Reply::WhichService(services) => (
@@ -1218,8 +1215,8 @@ impl Say<'_> {
             Reply::DidYouMean(_) => (
                 "other",
                 vec![
-                    b("button-yes", self.msg("say-yes", &[])),
-                    b("button-no", self.msg("say-no", &[])),
+                    b("button-yes", self.msg("say-yes", [])),
+                    b("button-no", self.msg("say-no", [])),
                 ],
             ),
             Reply::Ask(Slot::Metric) | Reply::UnknownMetric(_) => (
@@ -1228,7 +1225,7 @@ impl Say<'_> {
                     .into_iter()
                     .take(5)
                     .map(|k| Button {
-                        text: self.msg(&format!("button-{}", k.slot_value()), &[]),
+                        text: self.msg(&format!("button-{}", k.slot_value()), []),
                         value: k.slot_value().to_owned(),
                     })
                     .filter(|b| !b.text.is_empty())
@@ -1237,9 +1234,9 @@ impl Say<'_> {
             Reply::Welcome | Reply::Help | Reply::Fallback | Reply::NothingToRepeat => (
                 "other",
                 vec![
-                    b("button-fleet", self.msg("say-fleet", &[])),
-                    b("button-alarms", self.msg("say-alarms", &[])),
-                    b("button-changes", self.msg("say-changes", &[])),
+                    b("button-fleet", self.msg("say-fleet", [])),
+                    b("button-alarms", self.msg("say-alarms", [])),
+                    b("button-changes", self.msg("say-changes", [])),
                 ],
             ),
             _ => return None,
@@ -1249,7 +1246,7 @@ impl Say<'_> {
             .filter(|b| !b.text.is_empty() && !b.value.is_empty())
             .collect();
         Some(Card {
-            title: self.msg("card-title", &[("kind", s(kind))]),
+            title: self.msg("card-title", [("kind", s(kind))]),
             subtitle: first.map(str::to_owned),
             buttons,
         })
