@@ -234,13 +234,28 @@ async fn alexa(
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     tracing::Span::current().record("channel", "alexa");
-    // Verification runs on the raw bytes, before anything is parsed for the dialog.
+    // The signature is checked on the raw bytes, before anything is parsed; the timestamp
+    // and skill then on the one parse the dialog uses.
     state
         .alexa
-        .verify(&headers, &body)
+        .verify_signature(&headers, &body)
         .await
         .map_err(ApiError::Unverified)?;
-    let envelope: Envelope = parse_json(&body)?;
+    let envelope: Envelope = match parse_json(&body) {
+        Ok(envelope) => envelope,
+        // A body without the stamp fields is refused as unverified, as before parsing.
+        Err(error) => {
+            state
+                .alexa
+                .check_envelope(&body)
+                .map_err(ApiError::Unverified)?;
+            return Err(error);
+        }
+    };
+    state
+        .alexa
+        .check_stamp(&envelope.request.timestamp, envelope.application_id())
+        .map_err(ApiError::Unverified)?;
     let intent = match envelope.request.kind.as_str() {
         "LaunchRequest" => "Launch",
         _ => envelope

@@ -343,6 +343,20 @@ async fn every_request_amazon_says_to_refuse_gets_a_400_and_no_answer() {
     let (stranger_skill, stranger_sig) = signed_as(0, &|b| {
         b["session"]["application"]["applicationId"] = json!("amzn1.ask.skill.someone-else");
     });
+    let (unstamped, unstamped_sig) = signed_as(0, &|b| {
+        b["request"].as_object_mut().unwrap().remove("timestamp");
+    });
+    let (no_skill, no_skill_sig) = signed_as(0, &|b| {
+        b["session"].as_object_mut().unwrap().remove("application");
+        b["context"]["System"]
+            .as_object_mut()
+            .unwrap()
+            .remove("application");
+    });
+    let (stranger_in_context, stranger_in_context_sig) = signed_as(0, &|b| {
+        b["session"].as_object_mut().unwrap().remove("application");
+        b["context"]["System"]["application"]["applicationId"] = json!("amzn1.ask.skill.x");
+    });
     let other_body = serde_json::to_vec(&stamped("alexa/launch.json", 0)).unwrap();
     type Case<'a> = (&'a str, Vec<u8>, Vec<(&'a str, String)>);
     let cases: Vec<Case<'_>> = vec![
@@ -435,6 +449,21 @@ async fn every_request_amazon_says_to_refuse_gets_a_400_and_no_answer() {
             "unknown skill id",
             stranger_skill,
             vec![url(CHAIN_URL), s256(&stranger_sig)],
+        ),
+        (
+            "signed, but no timestamp",
+            unstamped,
+            vec![url(CHAIN_URL), s256(&unstamped_sig)],
+        ),
+        (
+            "signed, but no application id",
+            no_skill,
+            vec![url(CHAIN_URL), s256(&no_skill_sig)],
+        ),
+        (
+            "unknown skill id, in context.System only",
+            stranger_in_context,
+            vec![url(CHAIN_URL), s256(&stranger_in_context_sig)],
         ),
         ("no headers", body.clone(), vec![]),
         ("no chain URL", body.clone(), vec![s256(&sig)]),

@@ -199,6 +199,21 @@ impl AlexaSlot {
 }
 
 impl Envelope {
+    /// The skill this request is for: from the session, else from `context.System`.
+    #[must_use]
+    pub fn application_id(&self) -> Option<&str> {
+        self.session
+            .as_ref()
+            .and_then(|s| s.application.as_ref())
+            .or_else(|| {
+                self.context
+                    .as_ref()
+                    .and_then(|c| c.system.as_ref())
+                    .and_then(|s| s.application.as_ref())
+            })
+            .map(|a| a.application_id.as_str())
+    }
+
     fn string_attributes(&self) -> HashMap<String, String> {
         self.session
             .as_ref()

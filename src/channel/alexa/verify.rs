@@ -1,6 +1,7 @@
 //! Verifying that a request really comes from Alexa, as Amazon requires of skills hosted
-//! on an HTTPS endpoint. Every check runs on the raw body bytes, before anything is parsed
-//! for the dialog, in this order:
+//! on an HTTPS endpoint, in this order. Checks 1 to 3 run on the headers and the raw body
+//! bytes before anything is parsed ([`Verifier::verify_signature`]); 4 and 5 on the parsed
+//! fields ([`Verifier::check_stamp`]), so `/alexa` parses the body once:
 //!
 //! 1. The `SignatureCertChainUrl` header: `https`, host `s3.amazonaws.com`, path under
 //!    `/echo.api/` after resolving `..`, port 443 if given.
@@ -241,6 +242,20 @@ impl Verifier {
     /// # Errors
     /// The first check that fails.
     pub async fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), VerifyError> {
+        self.verify_signature(headers, body).await?;
+        self.check_envelope(body)
+    }
+
+    /// Checks 1 to 3 (the chain URL, the chain, and the signature over the raw body). A
+    /// caller that parses the body itself then runs [`Self::check_stamp`] on its fields.
+    ///
+    /// # Errors
+    /// The first check that fails.
+    pub async fn verify_signature(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<(), VerifyError> {
         let header = |name: &'static str| {
             headers
                 .get(name)
@@ -308,8 +323,7 @@ impl Verifier {
         chain
             .key
             .verify_sig(body, &signature)
-            .map_err(|_| VerifyError::SignatureMismatch)?;
-        self.check_envelope(body)
+            .map_err(|_| VerifyError::SignatureMismatch)
     }
 
     /// Checks 4 and 5 (timestamp and skill id) on a body, without any signature: this is
@@ -320,16 +334,30 @@ impl Verifier {
     pub fn check_envelope(&self, body: &[u8]) -> Result<(), VerifyError> {
         let stamped: Stamped =
             serde_json::from_slice(body).map_err(|e| VerifyError::BadBody(e.to_string()))?;
+        let skill = stamped
+            .session
+            .and_then(|s| s.application)
+            .or_else(|| {
+                stamped
+                    .context
+                    .and_then(|c| c.system)
+                    .and_then(|s| s.application)
+            })
+            .map(|a| a.application_id);
+        self.check_stamp(&stamped.request.timestamp, skill.as_deref())
+    }
+
+    /// Checks 4 and 5 on fields already parsed: `timestamp` is `request.timestamp`, and
+    /// `skill` the application id (from the session, else from `context.System`).
+    ///
+    /// # Errors
+    /// A timestamp that is not ISO 8601 or out of range, no skill id, or an unknown skill.
+    pub fn check_stamp(&self, timestamp: &str, skill: Option<&str>) -> Result<(), VerifyError> {
         let at = aws_smithy_types::DateTime::from_str(
-            &stamped.request.timestamp,
+            timestamp,
             aws_smithy_types::date_time::Format::DateTime,
         )
-        .map_err(|_| {
-            VerifyError::BadBody(format!(
-                "timestamp `{}` is not ISO 8601",
-                stamped.request.timestamp
-            ))
-        })?;
+        .map_err(|_| VerifyError::BadBody(format!("timestamp `{timestamp}` is not ISO 8601")))?;
         let now = self
             .clock
             .now()
@@ -343,19 +371,9 @@ impl Verifier {
         if self.skill_ids.is_empty() {
             return Err(VerifyError::NoSkillsConfigured);
         }
-        let skill = stamped
-            .session
-            .and_then(|s| s.application)
-            .or_else(|| {
-                stamped
-                    .context
-                    .and_then(|c| c.system)
-                    .and_then(|s| s.application)
-            })
-            .map(|a| a.application_id)
-            .ok_or_else(|| VerifyError::BadBody("no application id".to_owned()))?;
-        if !self.skill_ids.iter().any(|id| id == &skill) {
-            return Err(VerifyError::UnknownSkill(skill));
+        let skill = skill.ok_or_else(|| VerifyError::BadBody("no application id".to_owned()))?;
+        if !self.skill_ids.iter().any(|id| id == skill) {
+            return Err(VerifyError::UnknownSkill(skill.to_owned()));
         }
         Ok(())
     }
