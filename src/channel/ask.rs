@@ -150,14 +150,19 @@ pub struct Asked {
 
 /// Session ids are per caller: another caller who sends the same id gets a conversation of
 /// their own, never this one's context.
+/// The prefix is 64 bits of SHA-256 of the subject: a 32-bit non-cryptographic hash (as
+/// before) left two callers sharing a prefix within reach of a large user pool.
 fn scoped(principal: Option<&crate::auth::Principal>, session_id: &str) -> String {
+    use std::fmt::Write as _;
     let subject = principal.map_or("anonymous", |p| p.sub.as_str());
-    let mut hash: u32 = 0x811c_9dc5;
-    for byte in subject.bytes() {
-        hash ^= u32::from(byte);
-        hash = hash.wrapping_mul(0x0100_0193);
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, subject.as_bytes());
+    let mut scoped = String::with_capacity(17 + session_id.len());
+    for byte in &digest.as_ref()[..8] {
+        let _ = write!(scoped, "{byte:02x}");
     }
-    format!("{hash:08x}.{session_id}")
+    scoped.push('.');
+    scoped.push_str(session_id);
+    scoped
 }
 
 impl Assistant {
@@ -374,5 +379,36 @@ impl Assistant {
             },
             speech: Speech::Sentences(exchange.rendered.spoken.clone()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(sub: &str) -> crate::auth::Principal {
+        crate::auth::Principal {
+            sub: sub.to_owned(),
+            username: "someone".to_owned(),
+            groups: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn session_scopes_are_per_caller_stable_and_fit_lex() {
+        let id = "a".repeat(MAX_SESSION_ID);
+        let alice = scoped(Some(&principal("alice")), &id);
+        assert_eq!(alice, scoped(Some(&principal("alice")), &id));
+        assert_ne!(alice, scoped(Some(&principal("bob")), &id));
+        assert_ne!(alice, scoped(None, &id));
+        // Lex V2 session ids: 2 to 100 of [0-9a-zA-Z._:-].
+        assert!(alice.len() <= 100, "{}", alice.len());
+        assert!(
+            alice
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._:-".contains(c))
+        );
+        assert!(alice.ends_with(&format!(".{id}")));
+        assert_eq!(alice.find('.'), Some(16));
     }
 }
