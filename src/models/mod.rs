@@ -178,10 +178,16 @@ impl Source {
                         SLOT_TYPES.join(", ")
                     )));
                 }
-                let text = renderer.render_message(&slot.prompt, LOCALE);
-                if text.is_empty() || text.contains("{ ") || text == slot.prompt {
+                if !renderer.has_message(&slot.prompt, LOCALE) {
                     return Err(BuildError::Invalid(format!(
                         "{}: slot `{}` uses prompt `{}`, which is not a message in prompts/{LOCALE}",
+                        def.name, slot.name, slot.prompt
+                    )));
+                }
+                let text = renderer.render_message(&slot.prompt, LOCALE);
+                if text.contains("{$") {
+                    return Err(BuildError::Invalid(format!(
+                        "{}: slot `{}` uses prompt `{}`, which needs arguments; a slot prompt is spoken as is",
                         def.name, slot.name, slot.prompt
                     )));
                 }
@@ -491,6 +497,9 @@ mod tests {
         defs[0].slots[0].prompt = "ask-nothing".to_owned();
         let err = Source::new(&defs, &Vocabulary::default(), &renderer).unwrap_err();
         assert!(err.to_string().contains("`ask-nothing`"), "{err}");
+        defs[0].slots[0].prompt = "stale".to_owned();
+        let err = Source::new(&defs, &Vocabulary::default(), &renderer).unwrap_err();
+        assert!(err.to_string().contains("needs arguments"), "{err}");
     }
 
     #[test]

@@ -347,6 +347,15 @@ impl Renderer {
             .unwrap_or(&self.bundles[0].1)
     }
 
+    /// Whether `locale`'s prompts (or the default locale's, which [`Self::render_message`]
+    /// falls back to) have message `id` with a value.
+    #[must_use]
+    pub fn has_message(&self, id: &str, locale: &str) -> bool {
+        self.bundle(locale)
+            .get_message(id)
+            .is_some_and(|m| m.value().is_some())
+    }
+
     /// One message with no arguments, as spoken (e.g. the "What else?" reprompt).
     #[must_use]
     pub fn render_message(&self, id: &str, locale: &str) -> String {
