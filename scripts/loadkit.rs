@@ -63,15 +63,7 @@ async fn alexa(dir: &str, seconds: u64) {
     let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/alexa/service-health.json");
     let mut body: Value = serde_json::from_slice(&std::fs::read(fixture).unwrap()).unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    body["request"]["timestamp"] = json!(
-        aws_smithy_types::DateTime::from_secs(now as i64)
-            .fmt(aws_smithy_types::date_time::Format::DateTime)
-            .unwrap()
-    );
+    alexa_pki::stamp(&mut body, alexa_pki::unix_now());
     let bytes = serde_json::to_vec(&body).unwrap();
     std::fs::write(dir.join("alexa.sig"), pki.sign(&bytes)).unwrap();
     std::fs::write(dir.join("alexa.json"), bytes).unwrap();

@@ -42,10 +42,7 @@ fn chains() -> &'static Chains {
 /// The fixture's timestamp moved to `offset` seconds from the tests' fixed "now".
 fn stamped(fixture: &str, offset: i64) -> Value {
     let mut body = common::fixture(fixture);
-    let at = aws_smithy_types::DateTime::from_secs(common::NOW as i64 + offset)
-        .fmt(aws_smithy_types::date_time::Format::DateTime)
-        .unwrap();
-    body["request"]["timestamp"] = json!(at);
+    common::alexa_pki::stamp(&mut body, common::NOW as i64 + offset);
     body
 }
 
@@ -539,11 +536,7 @@ async fn a_chain_is_never_accepted_past_its_dates_even_right_after_a_good_reques
     let signed = |at: std::time::SystemTime| {
         let mut body = common::fixture("alexa/service-health.json");
         let secs = at.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-        body["request"]["timestamp"] = json!(
-            aws_smithy_types::DateTime::from_secs(secs as i64)
-                .fmt(aws_smithy_types::date_time::Format::DateTime)
-                .unwrap()
-        );
+        common::alexa_pki::stamp(&mut body, secs as i64);
         let bytes = serde_json::to_vec(&body).unwrap();
         let mut headers = axum::http::HeaderMap::new();
         headers.insert(

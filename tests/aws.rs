@@ -232,15 +232,8 @@ async fn every_intent_answers_the_seeded_truth() {
 async fn opsvoice_ask_uses_the_standard_aws_chain_and_endpoint() {
     let moto = Moto::start();
     seed_fleet(&moto.sdk().await).await;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_opsvoice"))
-        .args(["ask", "is", "cart", "healthy?"])
-        .env("OPSVOICE_BACKEND", "aws")
-        .env("AWS_ENDPOINT_URL", moto.url())
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE")
+    let out = moto
+        .opsvoice(&["ask", "is", "cart", "healthy?"])
         .output()
         .unwrap();
     assert!(
@@ -617,16 +610,9 @@ async fn models_build_from_backend_takes_names_from_ecs_and_cloudwatch() {
     let moto = Moto::start();
     seed_fleet(&moto.sdk().await).await;
     let out = tempfile::tempdir().unwrap();
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_opsvoice"))
-        .args(["models", "build", "--from-backend", "--out"])
+    let run = moto
+        .opsvoice(&["models", "build", "--from-backend", "--out"])
         .arg(out.path())
-        .env("OPSVOICE_BACKEND", "aws")
-        .env("AWS_ENDPOINT_URL", moto.url())
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE")
         .output()
         .unwrap();
     assert!(

@@ -136,15 +136,7 @@ impl World {
     /// A signed `/alexa` request: the fixture, stamped now, with `token` as the linked account.
     async fn alexa(&self, token: Option<&str>) -> Value {
         let mut body = common::fixture("alexa/service-health.json");
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        body["request"]["timestamp"] = json!(
-            aws_smithy_types::DateTime::from_secs(now as i64)
-                .fmt(aws_smithy_types::date_time::Format::DateTime)
-                .unwrap()
-        );
+        common::alexa_pki::stamp(&mut body, common::alexa_pki::unix_now());
         for pointer in ["/session/user", "/context/System/user"] {
             let user = body.pointer_mut(pointer).unwrap();
             match token {

@@ -329,18 +329,8 @@ async fn runtime_api(
             ),
         )
         .with_state(tx);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-    });
-    (addr, rx, stop)
+    let (addr, stop) = common::serve_on_loopback(router).await;
+    (addr.to_string(), rx, stop)
 }
 
 #[tokio::test]

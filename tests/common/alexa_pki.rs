@@ -84,6 +84,23 @@ impl Pki {
     }
 }
 
+/// Sets an Alexa request's `request.timestamp` to `unix_secs`, in Alexa's ISO 8601 form.
+pub fn stamp(body: &mut serde_json::Value, unix_secs: i64) {
+    body["request"]["timestamp"] = serde_json::Value::String(
+        aws_smithy_types::DateTime::from_secs(unix_secs)
+            .fmt(aws_smithy_types::date_time::Format::DateTime)
+            .unwrap(),
+    );
+}
+
+/// Seconds since the Unix epoch, by the system clock.
+pub fn unix_now() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    i64::try_from(since.as_secs()).unwrap()
+}
+
 /// A loopback server standing in for S3: serves `/echo.api/<file>` and counts fetches.
 pub struct ChainServer {
     pub base: String,

@@ -28,6 +28,10 @@ pub struct Seen {
 
 struct Stub {
     hook: String,
+    /// What the stand-in's NLU knows: the demo fleet's names, read once.
+    nlu: Nlu,
+    catalog: Arc<opsvoice::ops::Catalog>,
+    alarms: Vec<String>,
     client: reqwest::Client,
     sessions: Mutex<HashMap<String, Value>>,
     throttle: AtomicBool,
@@ -45,8 +49,18 @@ impl LexStub {
     /// A stub whose code hook is `hook` (e.g. `http://127.0.0.1:1234/lex`).
     pub async fn start(hook: String) -> Self {
         let seen = Arc::new(Seen::default());
+        let demo = opsvoice::ops::demo::DemoFleet::new(Arc::new(opsvoice::ops::SystemClock));
         let state = Arc::new(Stub {
             hook,
+            nlu: Nlu::embedded().unwrap(),
+            catalog: demo.catalog().await.unwrap(),
+            alarms: demo
+                .all_alarms()
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|a| a.name)
+                .collect(),
             client: reqwest::Client::new(),
             sessions: Mutex::new(HashMap::new()),
             throttle: AtomicBool::new(false),
@@ -58,19 +72,9 @@ impl LexStub {
                 post(recognize_text),
             )
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-        });
+        let (addr, stop) = super::serve_on_loopback(router).await;
         Self {
-            url,
+            url: format!("http://{addr}"),
             seen,
             state,
             _stop: stop,
@@ -110,18 +114,7 @@ async fn recognize_text(
             .into_response();
     }
     let text = body["text"].as_str().unwrap_or_default();
-    let demo = opsvoice::ops::demo::DemoFleet::new(Arc::new(opsvoice::ops::SystemClock));
-    let catalog = demo.catalog().await.unwrap();
-    let alarms: Vec<String> = demo
-        .all_alarms()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|a| a.name)
-        .collect();
-    let understood = Nlu::embedded()
-        .unwrap()
-        .understand(text, &catalog, &alarms, None);
+    let understood = stub.nlu.understand(text, &stub.catalog, &stub.alarms, None);
     let name = intent_name(understood.intent.name()).to_owned();
     let slots: serde_json::Map<String, Value> = understood
         .slots

@@ -160,6 +160,24 @@ pub async fn spawn_with(
     }
 }
 
+/// Serves `router` on a loopback port until the returned sender is dropped.
+pub async fn serve_on_loopback(
+    router: axum::Router,
+) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+    });
+    (addr, stop)
+}
+
 /// The demo app on a loopback port.
 pub async fn spawn_demo() -> TestApp {
     spawn(assistant()).await

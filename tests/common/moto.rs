@@ -82,6 +82,22 @@ impl Moto {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// The opsvoice binary with `args`, on the `aws` backend against this moto through the
+    /// standard AWS environment (endpoint, static test keys, region, no IMDS or profile).
+    pub fn opsvoice(&self, args: &[&str]) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_opsvoice"));
+        command
+            .args(args)
+            .env("OPSVOICE_BACKEND", "aws")
+            .env("AWS_ENDPOINT_URL", self.url())
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE");
+        command
+    }
+
     /// Kills moto (its state goes with it).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
