@@ -62,8 +62,8 @@ pub fn metrics() -> PrometheusHandle {
 /// them into buckets, and `install_recorder` leaves upkeep to us. Without it a server that
 /// is never scraped grows with every request (seen in a soak: RSS +44% in a minute).
 /// It runs every second so each pass is short (a pass folds every sample since the last,
-/// about 17 000 per second per histogram under load, on a worker thread): every 5 s made
-/// a pass long enough to show in the p99.
+/// about 17 000 per second per histogram under load, on a worker thread), rather than
+/// one long pass every 5 s.
 /// Needs a Tokio runtime; the task lives as long as the runtime.
 pub fn spawn_upkeep(handle: PrometheusHandle) {
     tokio::spawn(async move {
