@@ -379,9 +379,11 @@ async fn moto_stopped_means_stale_answers_with_their_age_and_back_means_fresh() 
         "within the deadline: {:?}",
         started.elapsed()
     );
-    assert!(stale.starts_with("I can't reach"), "{stale}");
+    // Both fetches failed, and the answer names both, the same way every time.
     assert!(
-        stale.contains("right now, so this is from 2 minutes ago. checkout is degraded"),
+        stale.starts_with(
+            "I can't reach CloudWatch or ECS right now, so this is from 2 minutes ago. checkout is degraded"
+        ),
         "{stale}"
     );
 

@@ -9,10 +9,13 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::time::Duration;
 
-/// The oldest stale data an answer used, and which system it came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The stale data an answer used: every system that served some, and the oldest age.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stale {
-    pub system: &'static str,
+    /// The systems, as the user calls them ("CloudWatch", "ECS"), in name order, so that
+    /// the answer does not depend on which concurrent fetch failed first.
+    pub systems: Vec<&'static str>,
+    /// The age of the oldest data served.
     pub age: Duration,
 }
 
@@ -20,12 +23,12 @@ tokio::task_local! {
     static STALE: RefCell<Option<Stale>>;
 }
 
-/// Runs `f`, returning its output and the oldest stale data it was served, if any.
+/// Runs `f`, returning its output and the stale data it was served, if any.
 pub async fn observe<F: Future>(f: F) -> (F::Output, Option<Stale>) {
     STALE
         .scope(RefCell::new(None), async {
             let out = f.await;
-            let stale = STALE.with(|s| *s.borrow());
+            let stale = STALE.with(|s| s.borrow_mut().take());
             (out, stale)
         })
         .await
@@ -35,8 +38,44 @@ pub async fn observe<F: Future>(f: F) -> (F::Output, Option<Stale>) {
 pub fn note(system: &'static str, age: Duration) {
     let _ = STALE.try_with(|s| {
         let mut s = s.borrow_mut();
-        if s.is_none_or(|old| old.age < age) {
-            *s = Some(Stale { system, age });
+        let stale = s.get_or_insert_with(|| Stale {
+            systems: Vec::with_capacity(2),
+            age,
+        });
+        stale.age = stale.age.max(age);
+        if let Err(at) = stale.systems.binary_search(&system) {
+            stale.systems.insert(at, system);
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_system_is_named_in_one_order_with_the_oldest_age() {
+        let forwards = observe(async {
+            note("ECS", Duration::from_secs(60));
+            note("CloudWatch", Duration::from_secs(120));
+            note("ECS", Duration::from_secs(90));
+        });
+        let backwards = observe(async {
+            note("ECS", Duration::from_secs(90));
+            note("CloudWatch", Duration::from_secs(120));
+            note("ECS", Duration::from_secs(60));
+        });
+        let expected = Stale {
+            systems: vec!["CloudWatch", "ECS"],
+            age: Duration::from_secs(120),
+        };
+        assert_eq!(forwards.await.1, Some(expected.clone()));
+        assert_eq!(backwards.await.1, Some(expected));
+    }
+
+    #[tokio::test]
+    async fn nothing_stale_is_none_and_outside_observe_nothing_is_kept() {
+        note("ECS", Duration::from_secs(60));
+        assert_eq!(observe(async {}).await.1, None);
+    }
 }

@@ -382,13 +382,12 @@ impl Renderer {
             region: self.region.as_deref(),
         };
         let stale = |say: &Say<'_>| {
-            answer.stale.map(|stale| {
+            answer.stale.as_ref().map(|stale| {
+                let systems: Vec<String> = stale.systems.iter().map(|&s| s.to_owned()).collect();
+                let system = say.options(&systems);
                 say.msg(
                     "stale",
-                    [
-                        ("system", s(stale.system)),
-                        ("age", s(say.duration(stale.age))),
-                    ],
+                    [("system", s(system)), ("age", s(say.duration(stale.age)))],
                 )
             })
         };
