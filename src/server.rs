@@ -387,11 +387,53 @@ async fn method_not_allowed(req: Request) -> ApiError {
 }
 
 /// Counts and times every request by route, status and intent.
-async fn track(req: Request, next: Next) -> Response {
-    let route = req
+const LEX: &str = "/lex";
+const ALEXA: &str = "/alexa";
+const ASK: &str = "/v1/ask";
+const HEALTHZ: &str = "/healthz";
+const READYZ: &str = "/readyz";
+const METRICS: &str = "/metrics";
+/// The routes, as the request metrics label them.
+const ROUTES: [&str; 6] = [LEX, ALEXA, ASK, HEALTHZ, READYZ, METRICS];
+
+/// The route label for a matched path: one of [`ROUTES`], so labels cost no allocation.
+fn route_label(req: &Request) -> &'static str {
+    let matched = req
         .extensions()
         .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+        .map(MatchedPath::as_str);
+    matched
+        .and_then(|path| ROUTES.iter().find(|r| **r == path))
+        .copied()
+        .unwrap_or("unmatched")
+}
+
+/// The status label: the statuses this server sends without allocating, any other by number.
+fn status_label(status: StatusCode) -> std::borrow::Cow<'static, str> {
+    let known = match status.as_u16() {
+        200 => "200",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        406 => "406",
+        413 => "413",
+        415 => "415",
+        422 => "422",
+        429 => "429",
+        500 => "500",
+        503 => "503",
+        other => return other.to_string().into(),
+    };
+    known.into()
+}
+
+/// Per-request upkeep in one layer: the body limit for [`RawBody`]'s message, and the
+/// request count and duration by route, status and intent.
+async fn track(limit: usize, mut req: Request, next: Next) -> Response {
+    req.extensions_mut().insert(BodyLimit(limit));
+    let route = route_label(&req);
     let started = Instant::now();
     let response = next.run(req).await;
     let intent = response
@@ -400,8 +442,8 @@ async fn track(req: Request, next: Next) -> Response {
         .map_or("none", |i| i.0);
     metrics::counter!(
         "opsvoice_http_requests_total",
-        "route" => route.clone(),
-        "status" => response.status().as_u16().to_string(),
+        "route" => route,
+        "status" => status_label(response.status()),
         "intent" => intent
     )
     .increment(1);
@@ -436,21 +478,17 @@ pub fn router(state: AppState, config: &Config) -> Router {
         )
     });
     Router::new()
-        .route("/lex", post(lex))
-        .route("/alexa", post(alexa))
-        .route("/v1/ask", post(ask))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_text))
+        .route(LEX, post(lex))
+        .route(ALEXA, post(alexa))
+        .route(ASK, post(ask))
+        .route(HEALTHZ, get(healthz))
+        .route(READYZ, get(readyz))
+        .route(METRICS, get(metrics_text))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn(track))
-        .layer(middleware::from_fn(
-            move |mut req: Request, next: Next| async move {
-                req.extensions_mut().insert(BodyLimit(limit));
-                next.run(req).await
-            },
-        ))
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            track(limit, req, next)
+        }))
         .layer(DefaultBodyLimit::max(limit))
         .layer(
             ServiceBuilder::new()
