@@ -57,8 +57,14 @@ pub struct LexEvent {
     pub invocation_label: Option<String>,
     #[serde(default)]
     pub bot: Option<Bot>,
-    #[serde(default, deserialize_with = "null_default")]
-    pub interpretations: Vec<Interpretation>,
+    /// Lex's best guess at the intent; the others (up to four more) are never used, so
+    /// they are skipped rather than built.
+    #[serde(
+        default,
+        rename = "interpretations",
+        deserialize_with = "first_interpretation"
+    )]
+    pub top_interpretation: Option<Interpretation>,
     #[serde(default, deserialize_with = "null_default")]
     pub request_attributes: HashMap<String, String>,
     pub session_state: SessionState,
@@ -78,6 +84,39 @@ pub struct Bot {
     pub locale_id: Option<String>,
     #[serde(default)]
     pub version: Option<String>,
+}
+
+/// The first of a list of interpretations (or none, for a missing, `null` or empty list),
+/// skipping the rest without building them.
+fn first_interpretation<'de, D>(d: D) -> Result<Option<Interpretation>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct First;
+    impl<'de> serde::de::Visitor<'de> for First {
+        type Value = Option<Interpretation>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a list of interpretations")
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_seq(self)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let first = seq.next_element::<Interpretation>()?;
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok(first)
+        }
+    }
+    d.deserialize_option(First)
 }
 
 /// One of Lex's guesses at the intent.
@@ -183,7 +222,7 @@ impl LexEvent {
         self.session_state
             .intent
             .as_ref()
-            .or_else(|| self.interpretations.first().map(|i| &i.intent))
+            .or_else(|| self.top_interpretation.as_ref().map(|i| &i.intent))
     }
 
     /// The token the caller sent: the `authorization` request attribute, else the session
@@ -743,6 +782,34 @@ mod tests {
             state: "InProgress",
             confirmation_state: "None",
         }
+    }
+
+    #[test]
+    fn the_top_interpretation_stands_in_for_a_missing_session_intent() {
+        let event = |interpretations: &str| {
+            serde_json::from_str::<LexEvent>(&format!(
+                r#"{{"invocationSource": "DialogCodeHook", "sessionState": {{}} {interpretations}}}"#
+            ))
+        };
+        let top = event(
+            r#", "interpretations": [
+                {"intent": {"name": "ActiveAlarms", "slots": null}, "nluConfidence": 0.9},
+                {"intent": {"name": "FallbackIntent"}, "extra": [1, {"a": null}]},
+                {"intent": {"name": "Help"}}]"#,
+        )
+        .unwrap();
+        assert_eq!(top.intent().map(|i| i.name.as_str()), Some("ActiveAlarms"));
+        for none in [
+            "",
+            r#", "interpretations": null"#,
+            r#", "interpretations": []"#,
+        ] {
+            assert!(event(none).unwrap().intent().is_none(), "{none}");
+        }
+        // A malformed first guess is still an error, and so is broken JSON in the rest.
+        assert!(event(r#", "interpretations": [{"intent": 3}]"#).is_err());
+        assert!(event(r#", "interpretations": {"intent": {"name": "Help"}}"#).is_err());
+        assert!(event(r#", "interpretations": [{"intent": {"name": "Help"}}, ]"#).is_err());
     }
 
     #[test]
