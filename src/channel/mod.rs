@@ -26,6 +26,10 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(3);
 /// One structured audit event per question: who, where, what about, the decision and how
 /// long it took. Never the token.
 pub(crate) fn audit(turn: &Turn, decision: &'static str, elapsed: std::time::Duration) {
+    // The resource list costs allocations; build it only for a log that keeps it.
+    if !tracing::enabled!(target: "opsvoice::audit", tracing::Level::INFO) {
+        return;
+    }
     let (sub, username) = turn.principal.as_ref().map_or(("-", "anonymous"), |p| {
         (p.sub.as_str(), p.username.as_str())
     });
