@@ -8,6 +8,7 @@
 # Usage: scripts/load.sh [SECONDS per run (10; at most 20, for the signed Alexa request's
 #                         150 s freshness)] [CONNECTIONS (32)]
 #        SOAK=600 scripts/load.sh     # soak: one long /lex run at half the measured rate
+#        OPSVOICE_BIN=/path/to/opsvoice scripts/load.sh   # measure another build
 # Needs wrk (apt-get install wrk). Builds the release binary and the loadkit helper.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +31,8 @@ command -v wrk >/dev/null || { echo "error: wrk is not installed (apt-get instal
 
 echo "==> building (release)"
 cargo build --release --quiet --bin opsvoice --example loadkit
-BIN=target/release/opsvoice
+# OPSVOICE_BIN: another build to measure (an A/B against an earlier commit's binary).
+BIN="${OPSVOICE_BIN:-target/release/opsvoice}"
 KIT=target/release/examples/loadkit
 
 wait_for() { # URL
