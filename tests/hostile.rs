@@ -226,7 +226,7 @@ fn assert_lex_outcome(status: u16, body: &[u8]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: common::cases(256), ..ProptestConfig::default() })]
 
     #[test]
     fn mutated_lex_events_get_a_valid_answer_or_a_clear_4xx(
@@ -277,7 +277,7 @@ proptest! {
 
 proptest! {
     // Each case signs its body: fewer cases, same coverage of the parser.
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: common::cases(96), ..ProptestConfig::default() })]
 
     #[test]
     fn mutated_signed_alexa_envelopes_get_a_valid_answer_or_a_400(

@@ -25,7 +25,7 @@ fn cleaned(s: &str) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(common::cases(512)))]
 
     #[test]
     fn any_text_becomes_valid_escaped_ssml(parts in prop::collection::vec(any::<String>(), 1..6)) {

@@ -19,6 +19,17 @@ use opsvoice::ops::demo::DemoFleet;
 use opsvoice::ops::{Clock, FixedClock};
 use opsvoice::speech::Renderer;
 
+/// How many cases a proptest runs: `default` in the test command, or `PROPTEST_CASES` when
+/// set, for a longer hunt (`PROPTEST_CASES=20000 cargo test --test hostile`).
+pub fn cases(default: u32) -> u32 {
+    match std::env::var("PROPTEST_CASES") {
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("PROPTEST_CASES must be a number of cases, not {v:?}")),
+        Err(_) => default,
+    }
+}
+
 /// 2026-11-22T10:00:00Z: the fixtures' day.
 pub const NOW: u64 = 1_795_341_600;
 
