@@ -289,11 +289,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::info!("no OPSVOICE_ALEXA_SKILL_IDS: /alexa will refuse every request");
     }
     let router = opsvoice::server::router(state, &config);
+    let connections = opsvoice::server::Connections::for_config(&config);
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;
     tracing::info!(addr = %listener.local_addr()?, "listening");
-    opsvoice::server::run(listener, router, opsvoice::server::shutdown_signal()).await?;
+    opsvoice::server::run(
+        listener,
+        router,
+        connections,
+        opsvoice::server::shutdown_signal(),
+    )
+    .await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -6,7 +6,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -22,7 +22,6 @@ use serde_json::json;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::channel::Assistant;
@@ -58,6 +57,10 @@ pub enum ApiError {
     WrongShape(String),
     #[error("could not read the request body")]
     Unreadable,
+    #[error("the request body did not arrive within {} ms", within.as_millis())]
+    BodySlow { within: Duration },
+    #[error("the request took longer than {} ms; nothing was answered, so it can be sent again", within.as_millis())]
+    Timeout { within: Duration },
     #[error("{0}")]
     InvalidAsk(#[from] AskError),
     #[error("no route for {method} {path}")]
@@ -90,7 +93,10 @@ impl ApiError {
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
-            ApiError::SpeechUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::SpeechUnavailable { .. } | ApiError::Timeout { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::BodySlow { .. } => StatusCode::REQUEST_TIMEOUT,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -102,6 +108,8 @@ impl ApiError {
             ApiError::InvalidJson(_) => "invalid_json",
             ApiError::WrongShape(_) => "invalid_request",
             ApiError::Unreadable => "unreadable_body",
+            ApiError::BodySlow { .. } => "body_timeout",
+            ApiError::Timeout { .. } => "timeout",
             ApiError::InvalidAsk(AskError::Unauthorized(r)) if r.is_outage() => {
                 "sign_in_unavailable"
             }
@@ -170,17 +178,24 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let limit = req.extensions().get::<BodyLimit>().map_or(0, |l| l.0);
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|rejection| match rejection {
-                BytesRejection::FailedToBufferBody(_)
-                    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE =>
-                {
-                    ApiError::TooLarge { limit }
-                }
-                _ => ApiError::Unreadable,
-            })?;
+        let limit = req.extensions().get::<BodyLimit>().copied();
+        let read = Bytes::from_request(req, state);
+        // A client that stops sending mid-body is told so, in time for the answer.
+        let read = match limit {
+            Some(BodyLimit { within, .. }) => tokio::time::timeout(within, read)
+                .await
+                .map_err(|_| ApiError::BodySlow { within })?,
+            None => read.await,
+        };
+        let limit = limit.map_or(0, |l| l.bytes);
+        let bytes = read.map_err(|rejection| match rejection {
+            BytesRejection::FailedToBufferBody(_)
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
+                ApiError::TooLarge { limit }
+            }
+            _ => ApiError::Unreadable,
+        })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(ApiError::EmptyBody);
         }
@@ -212,8 +227,40 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
+/// The body's size limit and how long it may take to arrive, for [`RawBody`].
 #[derive(Debug, Clone, Copy)]
-struct BodyLimit(usize);
+struct BodyLimit {
+    bytes: usize,
+    within: Duration,
+}
+
+/// What [`track`] applies to every request.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    body: BodyLimit,
+    request: Duration,
+}
+
+impl Limits {
+    /// The body must arrive in time to leave the answer its whole deadline within the
+    /// request timeout (the config guarantees the deadline is the shorter).
+    fn for_config(config: &Config) -> Self {
+        let slack = config
+            .request_timeout
+            .saturating_sub(config.answer_deadline);
+        Self {
+            body: BodyLimit {
+                bytes: config.body_limit,
+                within: if slack.is_zero() {
+                    config.request_timeout
+                } else {
+                    slack
+                },
+            },
+            request: config.request_timeout,
+        }
+    }
+}
 
 async fn lex(State(state): State<AppState>, JsonBody(event): JsonBody<LexEvent>) -> Response {
     let intent = event
@@ -418,6 +465,7 @@ fn status_label(status: StatusCode) -> std::borrow::Cow<'static, str> {
         404 => "404",
         405 => "405",
         406 => "406",
+        408 => "408",
         413 => "413",
         415 => "415",
         422 => "422",
@@ -429,13 +477,23 @@ fn status_label(status: StatusCode) -> std::borrow::Cow<'static, str> {
     known.into()
 }
 
-/// Per-request upkeep in one layer: the body limit for [`RawBody`]'s message, and the
-/// request count and duration by route, status and intent.
-async fn track(limit: usize, mut req: Request, next: Next) -> Response {
-    req.extensions_mut().insert(BodyLimit(limit));
+/// Per-request upkeep in one layer: the body limits for [`RawBody`], the request timeout
+/// (a JSON 503 that says so, counted like any other answer), and the request count and
+/// duration by route, status and intent.
+async fn track(limits: Limits, mut req: Request, next: Next) -> Response {
+    req.extensions_mut().insert(limits.body);
     let route = route_label(&req);
     let started = Instant::now();
-    let response = next.run(req).await;
+    let response = match tokio::time::timeout(limits.request, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(route, within = ?limits.request, "request timed out");
+            ApiError::Timeout {
+                within: limits.request,
+            }
+            .into_response()
+        }
+    };
     let intent = response
         .extensions()
         .get::<IntentLabel>()
@@ -461,7 +519,7 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 
 /// The whole app.
 pub fn router(state: AppState, config: &Config) -> Router {
-    let limit = config.body_limit;
+    let limits = Limits::for_config(config);
     let trace = TraceLayer::new_for_http().make_span_with(|req: &Request| {
         let id = req
             .headers()
@@ -487,35 +545,120 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(move |req: Request, next: Next| {
-            track(limit, req, next)
+            track(limits, req, next)
         }))
-        .layer(DefaultBodyLimit::max(limit))
+        .layer(DefaultBodyLimit::max(limits.body.bytes))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(trace)
                 .layer(PropagateRequestIdLayer::x_request_id())
-                .layer(CatchPanicLayer::custom(panic_response))
-                .layer(TimeoutLayer::with_status_code(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    config.request_timeout,
-                )),
+                .layer(CatchPanicLayer::custom(panic_response)),
         )
         .with_state(state)
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then drains requests in flight.
+/// How `serve` holds its connections.
+#[derive(Debug, Clone, Copy)]
+pub struct Connections {
+    /// The most a client may take to send a request head, counted from when the connection
+    /// is ready for one: this also closes a kept-alive connection left idle that long.
+    pub head_timeout: Duration,
+    /// At most this many connections are served at once; more wait in the listen backlog.
+    pub max: usize,
+    /// After shutdown begins, how long requests in flight have to finish.
+    pub drain: Duration,
+}
+
+impl Connections {
+    /// The idle bound is above the 60 s idle timeout of an AWS load balancer (and most
+    /// proxies), so the server is never the side that closes a connection the proxy is
+    /// about to reuse; a request in flight when shutdown begins has its full timeout.
+    #[must_use]
+    pub fn for_config(config: &Config) -> Self {
+        Self {
+            head_timeout: Duration::from_secs(75),
+            max: 2048,
+            drain: config.request_timeout + Duration::from_secs(1),
+        }
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then lets requests in flight
+/// finish (for at most `connections.drain`).
+///
+/// Each connection is HTTP/1.1 with `TCP_NODELAY` (an audio answer's last segment is not
+/// held back waiting for an acknowledgement) and a bound on reading request heads, so a
+/// client that trickles its head or goes quiet is closed, not held forever.
 ///
 /// # Errors
 /// When the listener fails.
 pub async fn run(
     listener: tokio::net::TcpListener,
     router: Router,
+    connections: Connections,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(connections.head_timeout);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(connections.max.max(1)));
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => slot,
+            () = &mut shutdown => break,
+        };
+        let Ok(slot) = slot else { break };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) if is_per_connection(&error) => continue,
+                Err(error) => {
+                    // Out of file descriptors, say: wait for connections to close.
+                    tracing::error!(%error, "cannot accept a connection; retrying in 1 s");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let connection =
+            graceful.watch(http.serve_connection(hyper_util::rt::TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                // Timeouts and clients that hang up: theirs to know, not an error of ours.
+                tracing::debug!(%error, "connection ended");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(connections.drain, graceful.shutdown())
         .await
+        .is_err()
+    {
+        tracing::warn!(
+            after = ?connections.drain,
+            "stopped with requests still in flight"
+        );
+    }
+    Ok(())
+}
+
+/// An accept error that concerns only the connection being accepted.
+fn is_per_connection(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        std::io::ErrorKind::ConnectionRefused
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::ConnectionReset
+    )
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -545,4 +688,76 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down; finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    fn limits() -> Limits {
+        Limits {
+            body: BodyLimit {
+                bytes: 1024,
+                within: Duration::from_millis(500),
+            },
+            request: Duration::from_secs(2),
+        }
+    }
+
+    async fn answer(router: Router, body: Body) -> (StatusCode, serde_json::Value) {
+        let request = Request::post(LEX).body(body).unwrap();
+        let response = router.oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    fn tracked(router: Router) -> Router {
+        let limits = limits();
+        router.layer(middleware::from_fn(move |req: Request, next: Next| {
+            track(limits, req, next)
+        }))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_over_its_timeout_gets_a_json_503_that_says_so() {
+        let slow = Router::new().route(
+            LEX,
+            post(|| async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                "too late"
+            }),
+        );
+        let (status, body) = answer(tracked(slow), Body::empty()).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["error"]["code"], "timeout");
+        assert_eq!(
+            body["error"]["message"],
+            "the request took longer than 2000 ms; nothing was answered, so it can be sent again"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_never_ends_gets_a_408_before_the_request_timeout() {
+        let echo = Router::new().route(LEX, post(|RawBody(b): RawBody| async move { b }));
+        let never = futures_util::stream::pending::<Result<Bytes, std::io::Error>>();
+        let (status, body) = answer(tracked(echo), Body::from_stream(never)).await;
+        assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(body["error"]["code"], "body_timeout");
+    }
+
+    #[test]
+    fn the_body_window_leaves_the_answer_its_whole_deadline() {
+        let config = Config::default();
+        let limits = Limits::for_config(&config);
+        assert_eq!(
+            limits.body.within + config.answer_deadline,
+            config.request_timeout
+        );
+        assert_eq!(limits.body.bytes, config.body_limit);
+    }
 }

@@ -1,11 +1,16 @@
 //! The HTTP surface beyond /lex: /v1/ask with server-side sessions, health, readiness,
-//! metrics, request ids, and JSON errors for unknown routes and methods.
+//! metrics, request ids, JSON errors for unknown routes and methods, and clients that are
+//! slow to send their head or body, or that idle on a kept-alive connection.
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 mod common;
 
+use std::time::{Duration, Instant};
+
 use common::spawn_demo;
 use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 #[tokio::test]
 async fn ask_answers_and_keeps_the_conversation_by_session_id() {
@@ -215,4 +220,119 @@ async fn unknown_routes_and_methods_get_json_errors() {
     assert_eq!(r.status(), 405);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "method_not_allowed");
+}
+
+/// The demo app with short bounds: heads within 300 ms, and (a 1.5 s request timeout less
+/// a 1 s answer deadline) bodies within 500 ms.
+async fn spawn_strict() -> common::TestApp {
+    let config = opsvoice::config::Config {
+        request_timeout: Duration::from_millis(1500),
+        answer_deadline: Duration::from_millis(1000),
+        ..opsvoice::config::Config::default()
+    };
+    let connections = opsvoice::server::Connections {
+        head_timeout: HEAD_TIMEOUT,
+        ..opsvoice::server::Connections::for_config(&config)
+    };
+    let verifier =
+        opsvoice::channel::alexa::verify::Verifier::new(vec![], None, None, common::clock())
+            .unwrap();
+    common::spawn_configured(common::assistant(), verifier, &config, connections).await
+}
+
+const HEAD_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// Reads until the server closes the connection (or resets it), failing after 5 s.
+async fn read_until_closed(stream: &mut TcpStream) -> (Vec<u8>, Duration) {
+    let started = Instant::now();
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "the server held the connection open for 5 s");
+    (out, started.elapsed())
+}
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_request_head_is_disconnected() {
+    let app = spawn_strict().await;
+    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    stream
+        .write_all(b"POST /lex HTTP/1.1\r\nHost: opsvoice\r\n")
+        .await
+        .unwrap();
+    let (_, after) = read_until_closed(&mut stream).await;
+    assert!(
+        after >= HEAD_TIMEOUT - Duration::from_millis(50),
+        "closed after {after:?}"
+    );
+    // The server still answers everyone else.
+    assert_eq!(app.get("/healthz").await.status(), 200);
+}
+
+#[tokio::test]
+async fn an_idle_kept_alive_connection_is_closed_after_the_head_timeout() {
+    let app = spawn_strict().await;
+    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: opsvoice\r\n\r\n")
+        .await
+        .unwrap();
+    let (out, after) = read_until_closed(&mut stream).await;
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.starts_with("HTTP/1.1 200 OK"), "{out}");
+    assert!(out.ends_with(r#"{"status":"ok"}"#), "{out}");
+    assert!(
+        after >= HEAD_TIMEOUT - Duration::from_millis(50),
+        "closed after {after:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_body_that_stops_arriving_gets_a_408_that_says_so() {
+    let app = spawn_strict().await;
+    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    stream
+        .write_all(
+            b"POST /lex HTTP/1.1\r\nHost: opsvoice\r\nContent-Type: application/json\r\n\
+              Content-Length: 100\r\n\r\n{\"sessionId\":",
+        )
+        .await
+        .unwrap();
+    let (out, after) = read_until_closed(&mut stream).await;
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.starts_with("HTTP/1.1 408 Request Timeout"), "{out}");
+    let body: serde_json::Value =
+        serde_json::from_str(out.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(body["error"]["code"], "body_timeout");
+    assert_eq!(
+        body["error"]["message"],
+        "the request body did not arrive within 500 ms"
+    );
+    // Within the body's window, not the whole request timeout.
+    assert!(
+        after >= Duration::from_millis(450),
+        "answered after {after:?}"
+    );
+    assert!(
+        after < Duration::from_millis(1500),
+        "answered after {after:?}"
+    );
+    // A request that did arrive is answered and counted; the slow one is counted as a 408.
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("opsvoice_http_requests_total")
+                && l.contains(r#"route="/lex""#)
+                && l.contains(r#"status="408""#)),
+        "{metrics}"
+    );
 }

@@ -99,6 +99,7 @@ pub fn fixture(path: &str) -> serde_json::Value {
 
 /// The app served on a loopback port; stops when dropped.
 pub struct TestApp {
+    pub addr: std::net::SocketAddr,
     pub base: String,
     pub client: reqwest::Client,
     _stop: tokio::sync::oneshot::Sender<()>,
@@ -152,19 +153,36 @@ pub async fn spawn_with(
     verifier: opsvoice::channel::alexa::verify::Verifier,
 ) -> TestApp {
     let config = opsvoice::config::Config::default();
+    let connections = opsvoice::server::Connections::for_config(&config);
+    spawn_configured(assistant, verifier, &config, connections).await
+}
+
+/// Serves `assistant` on 127.0.0.1:0 with the test's own limits and connection bounds.
+pub async fn spawn_configured(
+    assistant: Arc<Assistant>,
+    verifier: opsvoice::channel::alexa::verify::Verifier,
+    config: &opsvoice::config::Config,
+    connections: opsvoice::server::Connections,
+) -> TestApp {
     let state = opsvoice::server::AppState {
         assistant,
         metrics: opsvoice::telemetry::metrics(),
         alexa: Arc::new(verifier),
     };
-    let router = opsvoice::server::router(state, &config);
+    let router = opsvoice::server::router(state, config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(opsvoice::server::run(listener, router, async move {
-        let _ = stopped.await;
-    }));
+    tokio::spawn(opsvoice::server::run(
+        listener,
+        router,
+        connections,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
     TestApp {
+        addr,
         base: format!("http://{addr}"),
         client: reqwest::Client::new(),
         _stop: stop,
