@@ -23,6 +23,16 @@ if ! "$VENV/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOT
 fi
 echo "==> moto $("$VENV/bin/python" -c 'import moto; print(moto.__version__)') at $VENV/bin/moto_server"
 
+# A clean `cargo test --all-targets` writes about 3.5 GB under target/. When the disk fills
+# mid-build the linker dies with SIGBUS rather than a clear error, so say it up front.
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+mkdir -p "$TARGET_DIR"
+FREE_MB=$(df -Pk "$TARGET_DIR" | awk 'NR == 2 { print int($4 / 1024) }')
+if [ "${FREE_MB:-0}" -lt 5120 ]; then
+    echo "warning: only ${FREE_MB} MB free for $TARGET_DIR; a clean build needs about 3.5 GB," \
+        "and a full disk shows up as a linker crash (signal 7, Bus error)" >&2
+fi
+
 echo "==> cargo test (all targets)"
 cargo test --locked --all-targets "$@"
 
