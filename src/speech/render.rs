@@ -6,6 +6,7 @@
 //! them. Every id this file uses is in [`MESSAGE_IDS`], which `opsvoice check` and a test
 //! verify against every locale.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use fluent_bundle::concurrent::FluentBundle;
@@ -250,13 +251,7 @@ impl Rendered {
     /// The spoken sentences as SSML for `engine`, within the given limits.
     #[must_use]
     pub fn ssml(&self, engine: Engine, max_total: usize, max_text: usize) -> Ssml {
-        let mut builder = SsmlBuilder::with_limits(engine, max_total, max_text);
-        for sentence in &self.spoken {
-            if !builder.sentence(sentence) {
-                break;
-            }
-        }
-        builder.build()
+        sentences_ssml(&self.spoken, engine, max_total, max_text)
     }
 
     /// The sentences to keep for "repeat" on this surface.
@@ -269,10 +264,43 @@ impl Rendered {
     }
 }
 
+/// `sentences` as SSML for `engine`, as many as fit within the given limits.
+#[must_use]
+pub fn sentences_ssml<'a>(
+    sentences: impl IntoIterator<Item = &'a String>,
+    engine: Engine,
+    max_total: usize,
+    max_text: usize,
+) -> Ssml {
+    let mut builder = SsmlBuilder::with_limits(engine, max_total, max_text);
+    for sentence in sentences {
+        if !builder.sentence(sentence) {
+            break;
+        }
+    }
+    builder.build()
+}
+
 /// Renders answers from the embedded prompts.
 pub struct Renderer {
-    bundles: Vec<(String, FluentBundle<FluentResource>)>,
+    bundles: Vec<(String, Prompts)>,
     region: Option<String>,
+}
+
+/// One locale's prompts.
+struct Prompts {
+    bundle: FluentBundle<FluentResource>,
+    /// For each message with a chat variant, that variant's id (`health` -> `health-text`),
+    /// so choosing it costs a lookup, not a formatted string per message.
+    text_variants: HashMap<String, String>,
+}
+
+impl Prompts {
+    fn has_message(&self, id: &str) -> bool {
+        self.bundle
+            .get_message(id)
+            .is_some_and(|m| m.value().is_some())
+    }
 }
 
 impl std::fmt::Debug for Renderer {
@@ -293,7 +321,7 @@ impl Renderer {
     /// # Errors
     /// A syntax error, a duplicate id or a missing id, naming the locale and file.
     pub fn embedded(region: Option<String>) -> Result<Self, PromptError> {
-        let mut bundles: Vec<(String, FluentBundle<FluentResource>)> = Vec::new();
+        let mut bundles: Vec<(String, Prompts)> = Vec::new();
         for (locale, file, source) in PROMPTS {
             let index = match bundles.iter().position(|(l, _)| l == locale) {
                 Some(i) => i,
@@ -303,7 +331,11 @@ impl Renderer {
                         .map_err(|_| PromptError::Locale((*locale).to_owned()))?;
                     let mut bundle = FluentBundle::new_concurrent(vec![id]);
                     bundle.set_use_isolating(false);
-                    bundles.push(((*locale).to_owned(), bundle));
+                    let prompts = Prompts {
+                        bundle,
+                        text_variants: HashMap::new(),
+                    };
+                    bundles.push(((*locale).to_owned(), prompts));
                     bundles.len() - 1
                 }
             };
@@ -319,7 +351,8 @@ impl Renderer {
                             .join("; "),
                     }
                 })?;
-            bundles[index].1.add_resource(resource).map_err(|errors| {
+            let prompts = &mut bundles[index].1;
+            prompts.bundle.add_resource(resource).map_err(|errors| {
                 let id = errors.first().map(|e| format!("{e:?}")).unwrap_or_default();
                 PromptError::Duplicate {
                     locale: (*locale).to_owned(),
@@ -327,18 +360,25 @@ impl Renderer {
                 }
             })?;
         }
-        for (locale, bundle) in &bundles {
+        for (locale, bundle) in &mut bundles {
             if let Some(id) = MESSAGE_IDS.iter().find(|id| !bundle.has_message(id)) {
                 return Err(PromptError::Missing {
                     locale: locale.clone(),
                     id: (*id).to_owned(),
                 });
             }
+            // Every id the code asks for is in MESSAGE_IDS (a test holds this file to it).
+            for id in MESSAGE_IDS {
+                let variant = format!("{id}-text");
+                if bundle.has_message(&variant) {
+                    bundle.text_variants.insert((*id).to_owned(), variant);
+                }
+            }
         }
         Ok(Self { bundles, region })
     }
 
-    fn bundle(&self, locale: &str) -> &FluentBundle<FluentResource> {
+    fn bundle(&self, locale: &str) -> &Prompts {
         self.bundles
             .iter()
             .find(|(l, _)| l.eq_ignore_ascii_case(locale) || l.replace('-', "_") == locale)
@@ -351,9 +391,7 @@ impl Renderer {
     /// falls back to) have message `id` with a value.
     #[must_use]
     pub fn has_message(&self, id: &str, locale: &str) -> bool {
-        self.bundle(locale)
-            .get_message(id)
-            .is_some_and(|m| m.value().is_some())
+        self.bundle(locale).has_message(id)
     }
 
     /// One message with no arguments, as spoken (e.g. the "What else?" reprompt).
@@ -452,7 +490,7 @@ impl Renderer {
 
 /// Rendering for one surface.
 struct Say<'b> {
-    bundle: &'b FluentBundle<FluentResource>,
+    bundle: &'b Prompts,
     mode: Mode,
     region: Option<&'b str>,
 }
@@ -476,19 +514,19 @@ impl Say<'_> {
         args: impl IntoIterator<Item = (&'a str, FluentValue<'a>)>,
     ) -> String {
         // In chat, prefer the `-text` variant of a message when there is one.
+        let bundle = &self.bundle.bundle;
         let message = (!self.voice())
-            .then(|| self.bundle.get_message(&format!("{id}-text")))
+            .then(|| self.bundle.text_variants.get(id))
             .flatten()
-            .or_else(|| self.bundle.get_message(id));
+            .and_then(|variant| bundle.get_message(variant))
+            .or_else(|| bundle.get_message(id));
         let Some(pattern) = message.and_then(|m| m.value()) else {
             tracing::error!(id, "prompt missing; run `opsvoice check`");
             return String::new();
         };
         let fluent_args: FluentArgs<'a> = args.into_iter().collect();
         let mut errors = Vec::new();
-        let out = self
-            .bundle
-            .format_pattern(pattern, Some(&fluent_args), &mut errors);
+        let out = bundle.format_pattern(pattern, Some(&fluent_args), &mut errors);
         if !errors.is_empty() {
             tracing::error!(id, ?errors, "prompt failed to format");
         }
@@ -1328,6 +1366,30 @@ mod tests {
                 "(service recommendations) is unable to consistently start tasks successfully."
             ),
             "is unable to consistently start tasks successfully"
+        );
+    }
+
+    #[test]
+    fn chat_uses_a_message_s_text_variant_and_voice_never_does() {
+        let renderer = Renderer::embedded(None).expect("prompts load");
+        let say = |mode| Say {
+            bundle: renderer.bundle(DEFAULT_LOCALE),
+            mode,
+            region: None,
+        };
+        assert_eq!(say(Mode::Text).value(MetricUnit::Percent, 42.0), "42%");
+        assert_eq!(
+            say(Mode::Voice).value(MetricUnit::Percent, 42.0),
+            "42 percent"
+        );
+        assert_eq!(
+            say(Mode::Text).value(MetricUnit::Milliseconds, 310.0),
+            "310 ms"
+        );
+        // A message without a variant is the same in both.
+        assert_eq!(
+            say(Mode::Text).msg("or", [("first", s("a")), ("last", s("b"))]),
+            say(Mode::Voice).msg("or", [("first", s("a")), ("last", s("b"))])
         );
     }
 

@@ -418,10 +418,16 @@ impl Assistant {
                 (false, false)
             }
         };
-        let mut spoken = exchange.rendered.clone();
-        if invite {
-            spoken.spoken.push(what_else.clone());
-        }
+        let spoken = crate::speech::render::sentences_ssml(
+            exchange
+                .rendered
+                .spoken
+                .iter()
+                .chain(invite.then_some(&what_else)),
+            Engine::Alexa,
+            MAX_SPEECH,
+            MAX_SPEECH,
+        );
         let reprompt = (!end).then(|| {
             exchange
                 .rendered
@@ -431,7 +437,7 @@ impl Assistant {
                 .unwrap_or_else(|| what_else.clone())
         });
         let mut response = json!({
-            "outputSpeech": speech(spoken.ssml(Engine::Alexa, MAX_SPEECH, MAX_SPEECH).into_string()),
+            "outputSpeech": speech(spoken.into_string()),
             "shouldEndSession": end,
         });
         if let Some(reprompt) = reprompt {
@@ -618,10 +624,28 @@ fn directive(answer: &crate::dialog::Answer, event: Option<&AlexaIntent>) -> Opt
     }
 }
 
+/// A writer that only counts what it is given.
+struct ByteCount(usize);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Keeps the response within 24 KB: the card's text goes first, then the session's repeat
 /// buffer, then the speech is cut down to its first sentences.
 fn fit(out: &mut AlexaResponse, exchange: &Exchange) {
-    let size = |o: &AlexaResponse| serde_json::to_vec(o).map_or(usize::MAX, |v| v.len());
+    let size = |o: &AlexaResponse| {
+        // Counted, not written out: this runs on every answer.
+        let mut counter = ByteCount(0);
+        serde_json::to_writer(&mut counter, o).map_or(usize::MAX, |()| counter.0)
+    };
     if size(out) <= MAX_RESPONSE_BYTES {
         return;
     }

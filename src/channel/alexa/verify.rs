@@ -380,6 +380,10 @@ impl Verifier {
 
     /// The chain for `url`, from the cache or fetched once however many ask at once.
     async fn chain(&self, url: &Url) -> Result<Arc<Chain>, VerifyError> {
+        // The common case: a cached chain, found without building the fetch.
+        if let Some(chain) = self.chains.get(url.as_str()).await {
+            return Ok(chain);
+        }
         let fetch_from = match &self.cert_base {
             Some(base) => base
                 .join(url.path().trim_start_matches('/'))
