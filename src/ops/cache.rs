@@ -163,6 +163,16 @@ macro_rules! unwrap_value {
 }
 
 impl CachedOps {
+    /// Every alarm, from the cache, shared.
+    async fn shared_alarms(&self) -> Result<Arc<Vec<Alarm>>, OpsError> {
+        let v = self
+            .get(Key::AllAlarms, |ops| {
+                async move { ops.all_alarms().await.map(|a| Value::Alarms(Arc::new(a))) }.boxed()
+            })
+            .await?;
+        Ok(unwrap_value!(v, Alarms))
+    }
+
     /// Caches `inner`, measuring freshness with `clock`.
     #[must_use]
     pub fn new(inner: Arc<dyn OpsSource>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
@@ -347,12 +357,19 @@ impl OpsSource for CachedOps {
     }
 
     async fn all_alarms(&self) -> Result<Vec<Alarm>, OpsError> {
-        let v = self
-            .get(Key::AllAlarms, |ops| {
-                async move { ops.all_alarms().await.map(|a| Value::Alarms(Arc::new(a))) }.boxed()
-            })
-            .await?;
-        Ok(unwrap_value!(v, Alarms).as_ref().clone())
+        Ok(self.shared_alarms().await?.as_ref().clone())
+    }
+
+    async fn service_alarms(&self, service: &ServiceRef) -> Result<Vec<Alarm>, OpsError> {
+        // The same cached list as `all_alarms`, filtered before anything is copied: an
+        // account can hold thousands of alarms, and a service a handful.
+        Ok(self
+            .shared_alarms()
+            .await?
+            .iter()
+            .filter(|a| a.service.as_ref() == Some(service))
+            .cloned()
+            .collect())
     }
 
     async fn alarm(&self, name: &str) -> Result<Option<AlarmDetail>, OpsError> {

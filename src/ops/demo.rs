@@ -637,6 +637,18 @@ impl OpsSource for DemoFleet {
         Ok(ALARMS.iter().map(|a| self.alarm_from(a)).collect())
     }
 
+    async fn service_alarms(&self, service: &ServiceRef) -> Result<Vec<Alarm>, OpsError> {
+        let theirs = |a: &&AlarmSpec| {
+            a.service
+                .is_some_and(|(c, n)| c == service.cluster && n == service.name)
+        };
+        Ok(ALARMS
+            .iter()
+            .filter(theirs)
+            .map(|a| self.alarm_from(a))
+            .collect())
+    }
+
     async fn alarm(&self, name: &str) -> Result<Option<AlarmDetail>, OpsError> {
         Ok(ALARMS.iter().find(|a| a.name == name).map(|a| AlarmDetail {
             alarm: self.alarm_from(a),
@@ -715,6 +727,44 @@ mod tests {
             alarms.windows(2).all(|w| w[0].since >= w[1].since),
             "newest first"
         );
+    }
+
+    #[tokio::test]
+    async fn a_service_s_alarms_are_exactly_its_share_of_all_alarms() {
+        let clock: Arc<dyn Clock> = Arc::new(FixedClock(
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000),
+        ));
+        let demo = fleet();
+        let cached = crate::ops::cache::CachedOps::new(
+            Arc::new(fleet()),
+            clock,
+            crate::ops::cache::Settings::default(),
+        );
+        let all = demo.all_alarms().await.unwrap();
+        let catalog = demo.catalog().await.unwrap();
+        let mut tied = 0;
+        for service in &catalog.services {
+            let expected: Vec<Alarm> = all
+                .iter()
+                .filter(|a| a.service.as_ref() == Some(service))
+                .cloned()
+                .collect();
+            tied += expected.len();
+            assert_eq!(
+                demo.service_alarms(service).await.unwrap(),
+                expected,
+                "{service}"
+            );
+            assert_eq!(
+                cached.service_alarms(service).await.unwrap(),
+                expected,
+                "{service}"
+            );
+        }
+        assert!(tied >= 5, "only {tied} alarms are tied to services");
+        let stranger = ServiceRef::new("prod", "no-such-service");
+        assert!(demo.service_alarms(&stranger).await.unwrap().is_empty());
+        assert!(cached.service_alarms(&stranger).await.unwrap().is_empty());
     }
 
     #[tokio::test]
