@@ -316,29 +316,66 @@ pub struct AlexaResponse {
     version: &'static str,
     #[serde(skip_serializing_if = "HashMap::is_empty")]
     session_attributes: HashMap<String, Value>,
-    response: Value,
+    response: Body,
+}
+
+/// The `response` object: only what is set is sent.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Body {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output_speech: Option<Speech>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reprompt: Option<Reprompt>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    card: Option<Card>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    directives: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    can_fulfill_intent: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    should_end_session: Option<bool>,
+}
+
+/// `outputSpeech`: always SSML.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+struct Speech {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    ssml: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Reprompt {
+    output_speech: Speech,
+}
+
+/// A `Simple` card (title and text) or the `LinkAccount` card (neither).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+struct Card {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<String>,
 }
 
 impl AlexaResponse {
-    /// The response body.
-    #[must_use]
-    pub fn body(&self) -> &Value {
-        &self.response
-    }
-
     /// An empty response (SessionEndedRequest and request types we do not handle).
     #[must_use]
     pub fn empty() -> Self {
         Self {
             version: "1.0",
             session_attributes: HashMap::new(),
-            response: json!({}),
+            response: Body::default(),
         }
     }
 }
 
-fn speech(ssml: String) -> Value {
-    json!({"type": "SSML", "ssml": ssml})
+fn speech(ssml: String) -> Speech {
+    Speech { kind: "SSML", ssml }
 }
 
 /// Cuts to at most `max` characters at a word boundary, with an ellipsis if cut.
@@ -400,7 +437,10 @@ impl Assistant {
             return AlexaResponse {
                 version: "1.0",
                 session_attributes: envelope.attributes_out(&turn.context),
-                response: json!({"directives": [{"type": "Dialog.Delegate"}]}),
+                response: Body {
+                    directives: vec![json!({"type": "Dialog.Delegate"})],
+                    ..Body::default()
+                },
             };
         }
         let exchange = self.converse(turn, crate::speech::Forms::Both).await;
@@ -436,31 +476,36 @@ impl Assistant {
                 .filter(|_| !invite)
                 .unwrap_or_else(|| what_else.clone())
         });
-        let mut response = json!({
-            "outputSpeech": speech(spoken.into_string()),
-            "shouldEndSession": end,
-        });
-        if let Some(reprompt) = reprompt {
+        let reprompt = reprompt.map(|reprompt| {
             let mut builder =
                 crate::speech::SsmlBuilder::with_limits(Engine::Alexa, MAX_SPEECH, MAX_SPEECH);
             builder.sentence(&reprompt);
-            response["reprompt"] = json!({"outputSpeech": speech(builder.build().into_string())});
-        }
-        if !exchange.rendered.text.is_empty() {
+            Reprompt {
+                output_speech: speech(builder.build().into_string()),
+            }
+        });
+        let card = (!exchange.rendered.text.is_empty()).then(|| {
             let title = exchange
                 .rendered
                 .card
                 .as_ref()
-                .map_or_else(|| "Ops desk".to_owned(), |c| c.title.clone());
-            response["card"] = json!({
-                "type": "Simple",
-                "title": cut(&title, 200),
-                "content": cut(&exchange.rendered.text, MAX_CARD - 200),
-            });
-        }
-        if let Some(directive) = directive(answer, event_intent.as_ref()) {
-            response["directives"] = json!([directive]);
-        }
+                .map_or("Ops desk", |c| c.title.as_str());
+            Card {
+                kind: "Simple",
+                title: Some(cut(title, 200)),
+                content: Some(cut(&exchange.rendered.text, MAX_CARD - 200)),
+            }
+        });
+        let response = Body {
+            output_speech: Some(speech(spoken.into_string())),
+            reprompt,
+            card,
+            directives: directive(answer, event_intent.as_ref())
+                .into_iter()
+                .collect(),
+            can_fulfill_intent: None,
+            should_end_session: Some(end),
+        };
         let mut out = AlexaResponse {
             version: "1.0",
             session_attributes: envelope.attributes_out(&answer.context),
@@ -481,11 +526,16 @@ impl Assistant {
         AlexaResponse {
             version: "1.0",
             session_attributes: HashMap::new(),
-            response: json!({
-                "outputSpeech": speech(builder.build().into_string()),
-                "card": {"type": "LinkAccount"},
-                "shouldEndSession": true,
-            }),
+            response: Body {
+                output_speech: Some(speech(builder.build().into_string())),
+                card: Some(Card {
+                    kind: "LinkAccount",
+                    title: None,
+                    content: None,
+                }),
+                should_end_session: Some(true),
+                ..Body::default()
+            },
         }
     }
 
@@ -504,10 +554,11 @@ impl Assistant {
         AlexaResponse {
             version: "1.0",
             session_attributes: HashMap::new(),
-            response: json!({
-                "outputSpeech": speech(builder.build().into_string()),
-                "shouldEndSession": true,
-            }),
+            response: Body {
+                output_speech: Some(speech(builder.build().into_string())),
+                should_end_session: Some(true),
+                ..Body::default()
+            },
         }
     }
 
@@ -577,7 +628,10 @@ impl Assistant {
         AlexaResponse {
             version: "1.0",
             session_attributes: HashMap::new(),
-            response: json!({"canFulfillIntent": {"canFulfill": overall, "slots": slots}}),
+            response: Body {
+                can_fulfill_intent: Some(json!({"canFulfill": overall, "slots": slots})),
+                ..Body::default()
+            },
         }
     }
 }
@@ -649,9 +703,8 @@ fn fit(out: &mut AlexaResponse, exchange: &Exchange) {
     if size(out) <= MAX_RESPONSE_BYTES {
         return;
     }
-    if let Some(card) = out.response.get_mut("card") {
-        let content = card["content"].as_str().unwrap_or_default().to_owned();
-        card["content"] = Value::String(cut(&content, 1000));
+    if let Some(content) = out.response.card.as_mut().and_then(|c| c.content.as_mut()) {
+        *content = cut(content, 1000);
     }
     if size(out) > MAX_RESPONSE_BYTES {
         let mut ctx: SessionContext = out
@@ -671,11 +724,11 @@ fn fit(out: &mut AlexaResponse, exchange: &Exchange) {
         keep -= 1;
         let mut shorter = exchange.rendered.clone();
         shorter.spoken.truncate(keep);
-        out.response["outputSpeech"] = speech(
+        out.response.output_speech = Some(speech(
             shorter
                 .ssml(Engine::Alexa, MAX_SPEECH, MAX_SPEECH)
                 .into_string(),
-        );
+        ));
     }
     if size(out) > MAX_RESPONSE_BYTES {
         // Only client attributes can still be this large; they are the client's to fix.
@@ -703,6 +756,115 @@ mod tests {
         assert_eq!(heard.text().as_deref(), Some("payments"));
         let empty: AlexaSlot = serde_json::from_value(json!({"name": "service"})).unwrap();
         assert_eq!(empty.text(), None);
+    }
+
+    #[test]
+    fn each_response_shape_serialises_as_alexa_expects() {
+        let wire = |r: &AlexaResponse| serde_json::to_value(r).unwrap();
+        assert_eq!(
+            wire(&AlexaResponse::empty()),
+            json!({"version": "1.0", "response": {}})
+        );
+        let full = AlexaResponse {
+            version: "1.0",
+            session_attributes: HashMap::from([("k".to_owned(), json!("v"))]),
+            response: Body {
+                output_speech: Some(speech("<speak>a</speak>".to_owned())),
+                reprompt: Some(Reprompt {
+                    output_speech: speech("<speak>b</speak>".to_owned()),
+                }),
+                card: Some(Card {
+                    kind: "Simple",
+                    title: Some("t".to_owned()),
+                    content: Some("c".to_owned()),
+                }),
+                directives: vec![json!({"type": "Dialog.Delegate"})],
+                can_fulfill_intent: None,
+                should_end_session: Some(false),
+            },
+        };
+        assert_eq!(
+            wire(&full),
+            json!({
+                "version": "1.0",
+                "sessionAttributes": {"k": "v"},
+                "response": {
+                    "outputSpeech": {"type": "SSML", "ssml": "<speak>a</speak>"},
+                    "reprompt": {"outputSpeech": {"type": "SSML", "ssml": "<speak>b</speak>"}},
+                    "card": {"type": "Simple", "title": "t", "content": "c"},
+                    "directives": [{"type": "Dialog.Delegate"}],
+                    "shouldEndSession": false
+                }
+            })
+        );
+        let link = Body {
+            card: Some(Card {
+                kind: "LinkAccount",
+                title: None,
+                content: None,
+            }),
+            ..Body::default()
+        };
+        assert_eq!(
+            serde_json::to_value(&link).unwrap(),
+            json!({"card": {"type": "LinkAccount"}})
+        );
+    }
+
+    #[test]
+    fn an_oversized_answer_is_cut_to_24_kb_card_first() {
+        let sentence = "checkout is degraded: 2 of 3 tasks running. ".repeat(20);
+        let spoken: Vec<String> = (0..20).map(|_| sentence.clone()).collect();
+        let exchange = Exchange {
+            answer: crate::dialog::Answer {
+                intent: Intent::ServiceHealth,
+                slots: crate::dialog::Slots::default(),
+                reply: Reply::Goodbye,
+                next: Move::Close,
+                context: SessionContext::default(),
+                detail: false,
+                stale: None,
+            },
+            rendered: crate::speech::Rendered {
+                spoken: spoken.clone(),
+                // Control characters: six bytes each once escaped in JSON.
+                text: "\u{1}".repeat(3000),
+                text_sentences: Vec::new(),
+                card: None,
+                reprompt: None,
+            },
+        };
+        let mut out = AlexaResponse {
+            version: "1.0",
+            session_attributes: HashMap::new(),
+            response: Body {
+                output_speech: Some(speech(
+                    exchange
+                        .rendered
+                        .ssml(Engine::Alexa, MAX_SPEECH, MAX_SPEECH)
+                        .into_string(),
+                )),
+                card: Some(Card {
+                    kind: "Simple",
+                    title: Some("Service health".to_owned()),
+                    content: Some(exchange.rendered.text.clone()),
+                }),
+                should_end_session: Some(true),
+                ..Body::default()
+            },
+        };
+        // Long enough to need cutting: about 8 KB of speech and 18 KB of escaped card text.
+        assert!(serde_json::to_vec(&out).unwrap().len() > MAX_RESPONSE_BYTES);
+        fit(&mut out, &exchange);
+        let bytes = serde_json::to_vec(&out).unwrap();
+        assert!(bytes.len() <= MAX_RESPONSE_BYTES, "{} bytes", bytes.len());
+        let card = out.response.card.as_ref().unwrap();
+        assert!(card.content.as_ref().unwrap().chars().count() <= 1000);
+        let ssml = &out.response.output_speech.as_ref().unwrap().ssml;
+        assert!(
+            ssml.starts_with("<speak>") && ssml.ends_with("</speak>"),
+            "{ssml}"
+        );
     }
 
     #[test]
