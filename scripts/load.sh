@@ -48,17 +48,24 @@ peak_rss_mb() { # PID
     awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"
 }
 
-# One wrk run; prints "rps p50_ms p99_ms errors".
+# CPU time a process has used (user + system), in clock ticks.
+cpu_ticks() { # PID
+    awk '{print $14 + $15}' "/proc/$1/stat"
+}
+TICKS_PER_SEC="$(getconf CLK_TCK)"
+
+# One wrk run; prints "rps p50_ms p99_ms errors requests".
 run_wrk() { # URL LUA
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$2" "$1" >"$WORK/wrk.out" 2>&1
     awk '
         function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
         /Requests\/sec/ { rps = $2 }
+        / requests in / { requests = $1 }
         /^ +50%/ { p50 = ms($2) }
         /^ +99%/ { p99 = ms($2) }
         /Non-2xx/ { errors += $NF }
         /Socket errors/ { errors += 1 }
-        END { printf "%d %.2f %.2f %d\n", rps, p50, p99, errors + 0 }
+        END { printf "%d %.2f %.2f %d %d\n", rps, p50, p99, errors + 0, requests + 0 }
     ' "$WORK/wrk.out"
 }
 
@@ -119,7 +126,7 @@ if [ -n "${SOAK:-}" ]; then
     delay_ms=$(( CONNECTIONS * 1000 / (half > 0 ? half : 1) ))
     { cat "$WORK/lex.lua"; echo "function delay() return $delay_ms end"; } >"$WORK/soak.lua"
     DURATION="$SOAK" run_wrk "http://127.0.0.1:$PORT_APP/lex" "$WORK/soak.lua" >"$WORK/soak.out"
-    read -r rps p50 p99 errors <"$WORK/soak.out"
+    read -r rps p50 p99 errors _ <"$WORK/soak.out"
     end_rss=$(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$APP_PID/status")
     growth=$(awk -v a="$start_rss" -v b="$end_rss" 'BEGIN { printf "%.1f", (b - a) / a * 100 }')
     printf "soak: %s req/s, p50 %s ms, p99 %s ms, errors %s, RSS %s MB -> %s MB (%s%%)\n" \
@@ -127,16 +134,30 @@ if [ -n "${SOAK:-}" ]; then
     exit 0
 fi
 
-printf "\n%-8s %10s %9s %9s %7s %10s %9s %9s\n" route "req/s" "p50 ms" "p99 ms" errors "baseline" "ratio" "base p99"
+# CPU µs per request: the server's user + system time over a run, divided by the requests
+# it answered. It moves less than req/s when wrk and the server share the cores.
+cpu_per_request() { # TICKS_BEFORE TICKS_AFTER REQUESTS
+    awk -v a="$1" -v b="$2" -v n="$3" -v hz="$TICKS_PER_SEC" \
+        'BEGIN { if (n > 0) printf "%.0f", (b - a) * 1e6 / hz / n; else printf "-" }'
+}
+
+BASE_PID="${PIDS[1]}"
+printf "\n%-8s %10s %9s %9s %7s %10s %9s %9s %8s %9s\n" route "req/s" "p50 ms" "p99 ms" errors \
+    "baseline" "ratio" "base p99" " cpu µs" "base cpu"
 # /alexa first: its signed request carries a timestamp that must stay within 150 s.
 for route in alexa lex ask; do
     path="/$route"; [ "$route" = ask ] && path=/v1/ask
-    read -r rps p50 p99 errors < <(run_wrk "http://127.0.0.1:$PORT_APP$path" "$WORK/$route.lua")
-    read -r brps _ bp99 _ < <(run_wrk "http://127.0.0.1:$PORT_BASE$path" "$WORK/$route.lua")
+    t0=$(cpu_ticks "$APP_PID")
+    read -r rps p50 p99 errors requests < <(run_wrk "http://127.0.0.1:$PORT_APP$path" "$WORK/$route.lua")
+    cpu=$(cpu_per_request "$t0" "$(cpu_ticks "$APP_PID")" "$requests")
+    t0=$(cpu_ticks "$BASE_PID")
+    read -r brps _ bp99 _ brequests < <(run_wrk "http://127.0.0.1:$PORT_BASE$path" "$WORK/$route.lua")
+    bcpu=$(cpu_per_request "$t0" "$(cpu_ticks "$BASE_PID")" "$brequests")
     ratio=$(awk -v a="$rps" -v b="$brps" 'BEGIN { printf "%.0f%%", a / b * 100 }')
-    printf "%-8s %10s %9s %9s %7s %10s %9s %9s\n" "$path" "$rps" "$p50" "$p99" "$errors" "$brps" "$ratio" "$bp99"
+    printf "%-8s %10s %9s %9s %7s %10s %9s %9s %8s %9s\n" "$path" "$rps" "$p50" "$p99" "$errors" \
+        "$brps" "$ratio" "$bp99" "$cpu" "$bcpu"
 done
-echo "opsvoice peak RSS: $(peak_rss_mb "$APP_PID") MB; baseline peak RSS: $(peak_rss_mb "${PIDS[1]}") MB"
+echo "opsvoice peak RSS: $(peak_rss_mb "$APP_PID") MB; baseline peak RSS: $(peak_rss_mb "$BASE_PID") MB"
 echo "(wrk: $THREADS threads, $CONNECTIONS connections, ${DURATION}s per run, loopback, $(nproc) cores shared by wrk and the server)"
 
 kill "$APP_PID"
