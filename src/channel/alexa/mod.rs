@@ -374,8 +374,14 @@ impl AlexaResponse {
     }
 }
 
-fn speech(ssml: String) -> Speech {
-    Speech { kind: "SSML", ssml }
+/// `sentences` as Alexa's `outputSpeech`: as many as fit within Alexa's limits.
+fn speech<'a>(sentences: impl IntoIterator<Item = &'a String>) -> Speech {
+    let ssml =
+        crate::speech::render::sentences_ssml(sentences, Engine::Alexa, MAX_SPEECH, MAX_SPEECH);
+    Speech {
+        kind: "SSML",
+        ssml: ssml.into_string(),
+    }
 }
 
 /// Cuts to at most `max` characters at a word boundary, with an ellipsis if cut.
@@ -458,15 +464,12 @@ impl Assistant {
                 (false, false)
             }
         };
-        let spoken = crate::speech::render::sentences_ssml(
+        let spoken = speech(
             exchange
                 .rendered
                 .spoken
                 .iter()
                 .chain(invite.then_some(&what_else)),
-            Engine::Alexa,
-            MAX_SPEECH,
-            MAX_SPEECH,
         );
         let reprompt = (!end).then(|| {
             exchange
@@ -476,13 +479,8 @@ impl Assistant {
                 .filter(|_| !invite)
                 .unwrap_or_else(|| what_else.clone())
         });
-        let reprompt = reprompt.map(|reprompt| {
-            let mut builder =
-                crate::speech::SsmlBuilder::with_limits(Engine::Alexa, MAX_SPEECH, MAX_SPEECH);
-            builder.sentence(&reprompt);
-            Reprompt {
-                output_speech: speech(builder.build().into_string()),
-            }
+        let reprompt = reprompt.map(|reprompt| Reprompt {
+            output_speech: speech([&reprompt]),
         });
         let card = (!exchange.rendered.text.is_empty()).then(|| {
             let title = exchange
@@ -497,7 +495,7 @@ impl Assistant {
             }
         });
         let response = Body {
-            output_speech: Some(speech(spoken.into_string())),
+            output_speech: Some(spoken),
             reprompt,
             card,
             directives: directive(answer, event_intent.as_ref())
@@ -520,14 +518,12 @@ impl Assistant {
     fn link_account(&self, envelope: &Envelope) -> AlexaResponse {
         let turn = envelope.to_turn(crate::auth::Caller::nobody());
         super::audit(&turn, "refused", std::time::Duration::ZERO);
-        let mut builder =
-            crate::speech::SsmlBuilder::with_limits(Engine::Alexa, MAX_SPEECH, MAX_SPEECH);
-        builder.sentence(&self.renderer.render_message("link-account", &turn.locale));
+        let said = self.renderer.render_message("link-account", &turn.locale);
         AlexaResponse {
             version: "1.0",
             session_attributes: HashMap::new(),
             response: Body {
-                output_speech: Some(speech(builder.build().into_string())),
+                output_speech: Some(speech([&said])),
                 card: Some(Card {
                     kind: "LinkAccount",
                     title: None,
@@ -544,18 +540,14 @@ impl Assistant {
     fn sign_in_unavailable(&self, envelope: &Envelope) -> AlexaResponse {
         let turn = envelope.to_turn(crate::auth::Caller::nobody());
         super::audit(&turn, "unavailable", std::time::Duration::ZERO);
-        let mut builder =
-            crate::speech::SsmlBuilder::with_limits(Engine::Alexa, MAX_SPEECH, MAX_SPEECH);
-        builder.sentence(
-            &self
-                .renderer
-                .render_message("sign-in-unavailable", &turn.locale),
-        );
+        let said = self
+            .renderer
+            .render_message("sign-in-unavailable", &turn.locale);
         AlexaResponse {
             version: "1.0",
             session_attributes: HashMap::new(),
             response: Body {
-                output_speech: Some(speech(builder.build().into_string())),
+                output_speech: Some(speech([&said])),
                 should_end_session: Some(true),
                 ..Body::default()
             },
@@ -722,13 +714,7 @@ fn fit(out: &mut AlexaResponse, exchange: &Exchange) {
     let mut keep = exchange.rendered.spoken.len();
     while size(out) > MAX_RESPONSE_BYTES && keep > 1 {
         keep -= 1;
-        let mut shorter = exchange.rendered.clone();
-        shorter.spoken.truncate(keep);
-        out.response.output_speech = Some(speech(
-            shorter
-                .ssml(Engine::Alexa, MAX_SPEECH, MAX_SPEECH)
-                .into_string(),
-        ));
+        out.response.output_speech = Some(speech(&exchange.rendered.spoken[..keep]));
     }
     if size(out) > MAX_RESPONSE_BYTES {
         // Only client attributes can still be this large; they are the client's to fix.
@@ -769,9 +755,9 @@ mod tests {
             version: "1.0",
             session_attributes: HashMap::from([("k".to_owned(), json!("v"))]),
             response: Body {
-                output_speech: Some(speech("<speak>a</speak>".to_owned())),
+                output_speech: Some(speech([&"a".to_owned()])),
                 reprompt: Some(Reprompt {
-                    output_speech: speech("<speak>b</speak>".to_owned()),
+                    output_speech: speech([&"b".to_owned()]),
                 }),
                 card: Some(Card {
                     kind: "Simple",
@@ -789,8 +775,8 @@ mod tests {
                 "version": "1.0",
                 "sessionAttributes": {"k": "v"},
                 "response": {
-                    "outputSpeech": {"type": "SSML", "ssml": "<speak>a</speak>"},
-                    "reprompt": {"outputSpeech": {"type": "SSML", "ssml": "<speak>b</speak>"}},
+                    "outputSpeech": {"type": "SSML", "ssml": "<speak><s>a</s></speak>"},
+                    "reprompt": {"outputSpeech": {"type": "SSML", "ssml": "<speak><s>b</s></speak>"}},
                     "card": {"type": "Simple", "title": "t", "content": "c"},
                     "directives": [{"type": "Dialog.Delegate"}],
                     "shouldEndSession": false
@@ -838,12 +824,7 @@ mod tests {
             version: "1.0",
             session_attributes: HashMap::new(),
             response: Body {
-                output_speech: Some(speech(
-                    exchange
-                        .rendered
-                        .ssml(Engine::Alexa, MAX_SPEECH, MAX_SPEECH)
-                        .into_string(),
-                )),
+                output_speech: Some(speech(&exchange.rendered.spoken)),
                 card: Some(Card {
                     kind: "Simple",
                     title: Some("Service health".to_owned()),
