@@ -48,7 +48,7 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
             None => turn.grants.everything(turn.intent),
         })
         .filter(|a| match (&service, &cluster) {
-            (Some(s), _) => a.service.as_ref() == Some(s),
+            (Some(s), _) => a.is_about(s),
             // Composite alarms belong to no service; keep them when they name the cluster.
             (None, Some(c)) => a
                 .service

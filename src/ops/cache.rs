@@ -367,7 +367,7 @@ impl OpsSource for CachedOps {
             .shared_alarms()
             .await?
             .iter()
-            .filter(|a| a.service.as_ref() == Some(service))
+            .filter(|a| a.is_about(service))
             .cloned()
             .collect())
     }

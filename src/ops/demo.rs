@@ -746,7 +746,7 @@ mod tests {
         for service in &catalog.services {
             let expected: Vec<Alarm> = all
                 .iter()
-                .filter(|a| a.service.as_ref() == Some(service))
+                .filter(|a| a.is_about(service))
                 .cloned()
                 .collect();
             tied += expected.len();

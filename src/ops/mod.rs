@@ -207,6 +207,14 @@ pub struct Alarm {
     pub metric: Option<String>,
 }
 
+impl Alarm {
+    /// Whether the alarm is tied to `service` (see [`OpsSource::service_alarms`]).
+    #[must_use]
+    pub fn is_about(&self, service: &ServiceRef) -> bool {
+        self.service.as_ref() == Some(service)
+    }
+}
+
 /// One transition from `DescribeAlarmHistory`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlarmTransition {
@@ -466,7 +474,7 @@ pub trait OpsSource: Send + Sync + fmt::Debug {
             .all_alarms()
             .await?
             .into_iter()
-            .filter(|a| a.service.as_ref() == Some(service))
+            .filter(|a| a.is_about(service))
             .collect())
     }
 
