@@ -249,6 +249,27 @@ async fn someone_elses_intent_in_the_dialog_phase_is_delegated() {
     );
 }
 
+/// Defect: a foreign intent came back rebuilt (a `List` slot as a `Scalar`, `resolvedValues`
+/// replaced by the interpreted value), and Lex takes the returned intent as its new state.
+#[tokio::test]
+async fn a_delegated_foreign_intent_comes_back_exactly_as_received() {
+    let app = spawn_demo().await;
+    let event = fixture("lex/foreign-intent.json");
+    let (status, r) = app.post_json("/lex", &event).await;
+    assert_eq!(status, 200, "{r}");
+    assert_valid_lex_response(&r);
+    assert_eq!(r["sessionState"]["dialogAction"]["type"], "Delegate");
+    assert_eq!(
+        r["sessionState"]["intent"], event["sessionState"]["intent"],
+        "every field of the intent, slots included, is passed through"
+    );
+    assert_eq!(
+        r["sessionState"]["activeContexts"], event["sessionState"]["activeContexts"],
+        "active contexts are kept"
+    );
+    assert_eq!(r["sessionState"]["sessionAttributes"]["team"], "x");
+}
+
 #[tokio::test]
 async fn help_repeat_more_and_stop_work_through_lex() {
     let app = spawn_demo().await;

@@ -150,8 +150,10 @@ impl Confidence {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionState {
+    /// Passed back unchanged: we never manage Lex contexts, and a response without them
+    /// would end the ones the bot set.
     #[serde(default, deserialize_with = "null_default")]
-    pub active_contexts: Vec<serde_json::Value>,
+    pub active_contexts: Vec<Box<serde_json::value::RawValue>>,
     #[serde(default, deserialize_with = "null_default")]
     pub session_attributes: HashMap<String, String>,
     #[serde(default)]
@@ -160,17 +162,53 @@ pub struct SessionState {
     pub originating_request_id: Option<String>,
 }
 
-/// An intent with its slots, as Lex sends it.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// An intent with its slots, as Lex sends it, and the JSON it came as.
+///
+/// The JSON is kept because an intent that is not ours is handed back to Lex exactly as it
+/// came (Lex takes the returned intent as its new state): every slot shape, every
+/// `resolvedValues`, and fields we do not model.
+#[derive(Debug, Clone)]
 pub struct LexIntent {
     pub name: String,
-    #[serde(default, deserialize_with = "null_default")]
     pub slots: HashMap<String, Option<LexSlot>>,
-    #[serde(default)]
     pub state: Option<String>,
-    #[serde(default)]
     pub confirmation_state: Option<String>,
+    raw: Box<serde_json::value::RawValue>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IntentFields {
+    name: String,
+    #[serde(default, deserialize_with = "null_default")]
+    slots: HashMap<String, Option<LexSlot>>,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    confirmation_state: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for LexIntent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
+        let fields: IntentFields =
+            serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?;
+        Ok(Self {
+            name: fields.name,
+            slots: fields.slots,
+            state: fields.state,
+            confirmation_state: fields.confirmation_state,
+            raw,
+        })
+    }
+}
+
+impl LexIntent {
+    /// The intent as Lex sent it, byte for byte.
+    #[must_use]
+    pub fn raw(&self) -> &serde_json::value::RawValue {
+        &self.raw
+    }
 }
 
 /// A filled slot: `Scalar` has a `value`, `List` has `values`, `Composite` has `subSlots`.
@@ -431,17 +469,51 @@ struct WireDialogAction {
     slot_to_elicit: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ResponseSessionState {
     session_attributes: HashMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    active_contexts: Vec<Box<serde_json::value::RawValue>>,
     dialog_action: WireDialogAction,
     #[serde(skip_serializing_if = "Option::is_none")]
-    intent: Option<ResponseIntent>,
+    intent: Option<WireIntent>,
+}
+
+/// The intent in a response: ours, or someone else's exactly as Lex sent it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+enum WireIntent {
+    Ours(ResponseIntent),
+    Verbatim(Box<serde_json::value::RawValue>),
+}
+
+impl PartialEq for WireIntent {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (WireIntent::Ours(a), WireIntent::Ours(b)) => a == b,
+            (WireIntent::Verbatim(a), WireIntent::Verbatim(b)) => a.get() == b.get(),
+            _ => false,
+        }
+    }
+}
+
+impl PartialEq for ResponseSessionState {
+    fn eq(&self, other: &Self) -> bool {
+        self.session_attributes == other.session_attributes
+            && self.dialog_action == other.dialog_action
+            && self.intent == other.intent
+            && self.active_contexts.len() == other.active_contexts.len()
+            && self
+                .active_contexts
+                .iter()
+                .zip(&other.active_contexts)
+                .all(|(a, b)| a.get() == b.get())
+    }
 }
 
 /// A Lex V2 code-hook response. Built by [`LexResponse::new`], which enforces Lex's rules.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LexResponse {
     session_state: ResponseSessionState,
@@ -504,16 +576,47 @@ impl LexResponse {
         let mut response = Self {
             session_state: ResponseSessionState {
                 session_attributes,
+                active_contexts: Vec::new(),
                 dialog_action: WireDialogAction {
                     kind,
                     slot_to_elicit,
                 },
-                intent,
+                intent: intent.map(WireIntent::Ours),
             },
             messages,
         };
         response.fit();
         Ok(response)
+    }
+
+    /// Hands an intent that is not ours back to Lex's own dialog management, exactly as
+    /// Lex sent it.
+    #[must_use]
+    pub fn delegate_verbatim(
+        intent: &LexIntent,
+        session_attributes: HashMap<String, String>,
+    ) -> Self {
+        let mut response = Self {
+            session_state: ResponseSessionState {
+                session_attributes,
+                active_contexts: Vec::new(),
+                dialog_action: WireDialogAction {
+                    kind: "Delegate",
+                    slot_to_elicit: None,
+                },
+                intent: Some(WireIntent::Verbatim(intent.raw.clone())),
+            },
+            messages: Vec::new(),
+        };
+        response.fit();
+        response
+    }
+
+    /// Returns the event's active contexts with the response, as they came.
+    #[must_use]
+    pub fn with_active_contexts(mut self, contexts: &[Box<serde_json::value::RawValue>]) -> Self {
+        self.session_state.active_contexts = contexts.to_vec();
+        self
     }
 
     /// The session attributes being returned.
@@ -617,15 +720,15 @@ impl Assistant {
             && turn.phase == Phase::Collect
             && event_intent.is_some_and(|i| Intent::parse(&i.name).is_none())
         {
-            let intent = event_intent.map(|i| echo_intent(i, &i.name, &Slots::new(), true));
-            return LexResponse::new(
-                DialogAction::Delegate,
-                intent,
-                turn.context
-                    .merge_into(&event.session_state.session_attributes),
-                vec![],
-            )
-            .unwrap_or_else(|e| unreachable_response(&e));
+            let attributes = turn
+                .context
+                .merge_into(&event.session_state.session_attributes);
+            let response = match event_intent {
+                Some(intent) => LexResponse::delegate_verbatim(intent, attributes),
+                None => LexResponse::new(DialogAction::Delegate, None, attributes, vec![])
+                    .unwrap_or_else(|e| unreachable_response(&e)),
+            };
+            return response.with_active_contexts(&event.session_state.active_contexts);
         }
         let voice = turn.surface.mode == Mode::Voice;
         let slack = turn
@@ -679,7 +782,7 @@ impl Assistant {
         };
         let same_intent = event_intent.is_some_and(|i| i.name == name);
         let intent = match event_intent {
-            Some(i) if same_intent => echo_intent(i, &name, &answer.slots, false),
+            Some(i) if same_intent => echo_intent(i, &name, &answer.slots),
             _ => ResponseIntent {
                 name,
                 slots: answer
@@ -704,23 +807,20 @@ impl Assistant {
             .merge_into(&event.session_state.session_attributes);
         LexResponse::new(action, Some(intent), attributes, messages)
             .unwrap_or_else(|e| unreachable_response(&e))
+            .with_active_contexts(&event.session_state.active_contexts)
     }
 }
 
 /// The event's intent with our resolved slot values written in; slots we left unresolved
 /// (or cleared to ask again) are `null`.
-fn echo_intent(event: &LexIntent, name: &str, resolved: &Slots, keep: bool) -> ResponseIntent {
+fn echo_intent(event: &LexIntent, name: &str, resolved: &Slots) -> ResponseIntent {
     let mut slots: HashMap<String, Option<ResponseSlot>> = event
         .slots
-        .iter()
-        .map(|(k, v)| {
-            let value = if keep {
-                v.as_ref().and_then(LexSlot::text).map(|t| slot_value(&t))
-            } else {
-                Slot::parse(k)
-                    .and_then(|s| resolved.get(&s))
-                    .map(|t| slot_value(t))
-            };
+        .keys()
+        .map(|k| {
+            let value = Slot::parse(k)
+                .and_then(|s| resolved.get(&s))
+                .map(|t| slot_value(t));
             (k.clone(), value)
         })
         .collect();
@@ -733,12 +833,8 @@ fn echo_intent(event: &LexIntent, name: &str, resolved: &Slots, keep: bool) -> R
         name: name.to_owned(),
         slots,
         state: "InProgress",
-        confirmation_state: match event.confirmation_state.as_deref() {
-            Some("Confirmed") if !keep => "None",
-            Some("Confirmed") => "Confirmed",
-            Some("Denied") if keep => "Denied",
-            _ => "None",
-        },
+        // A confirmation is used up by the answer it confirmed.
+        confirmation_state: "None",
     }
 }
 
@@ -759,6 +855,7 @@ fn unreachable_response(error: &InvalidResponse) -> LexResponse {
     LexResponse {
         session_state: ResponseSessionState {
             session_attributes: HashMap::new(),
+            active_contexts: Vec::new(),
             dialog_action: WireDialogAction {
                 kind: "ElicitIntent",
                 slot_to_elicit: None,
