@@ -139,7 +139,7 @@ pub struct CachedOps {
     clock: Arc<dyn Clock>,
     settings: Settings,
     store: moka::sync::Cache<Key, Entry>,
-    flights: Mutex<HashMap<Key, (u64, Flight)>>,
+    flights: Arc<Mutex<HashMap<Key, (u64, Flight)>>>,
     failures: moka::sync::Cache<Key, SystemTime>,
     next_flight: AtomicU64,
 }
@@ -183,7 +183,7 @@ impl CachedOps {
                 .max_capacity(20_000)
                 .time_to_idle(settings.max_stale)
                 .build(),
-            flights: Mutex::new(HashMap::new()),
+            flights: Arc::new(Mutex::new(HashMap::new())),
             failures: moka::sync::Cache::builder().max_capacity(20_000).build(),
             next_flight: AtomicU64::new(0),
             settings,
@@ -200,6 +200,50 @@ impl CachedOps {
             Key::Metric(..) => t.metrics,
             Key::DeploymentsSince(_) | Key::ServiceDeployments(_) => t.deployments,
         }
+    }
+
+    /// One upstream fetch for `key`, shared by every caller that joins it. Whoever drives
+    /// it to the end stores a good value (and clears the failure mark) before taking the
+    /// flight out of `flights`, so a caller arriving at any moment finds either the flight
+    /// or the stored value, never neither: one upstream call per cold key.
+    fn flight(
+        &self,
+        key: Key,
+        id: u64,
+        fetching: BoxFuture<'static, Result<Value, OpsError>>,
+    ) -> Flight {
+        let deadline = self.settings.upstream_deadline;
+        let api = key.kind();
+        let store = self.store.clone();
+        let failures = self.failures.clone();
+        let flights = self.flights.clone();
+        let clock = self.clock.clone();
+        async move {
+            let result = match tokio::time::timeout(deadline, fetching).await {
+                Ok(result) => result,
+                Err(_) => Err(OpsError::Timeout {
+                    api,
+                    after: deadline,
+                }),
+            };
+            if let Ok(value) = &result {
+                store.insert(
+                    key.clone(),
+                    Entry {
+                        value: value.clone(),
+                        fetched_at: clock.now(),
+                    },
+                );
+                failures.invalidate(&key);
+            }
+            let mut flights = flights.lock().unwrap_or_else(PoisonError::into_inner);
+            if flights.get(&key).is_some_and(|(current, _)| *current == id) {
+                flights.remove(&key);
+            }
+            result
+        }
+        .boxed()
+        .shared()
     }
 
     fn count(key: &Key, result: &'static str) {
@@ -236,53 +280,29 @@ impl CachedOps {
             Self::count(&key, "stale");
             return Ok(value);
         }
-        let (id, flight, joined) = {
+        let (flight, joined) = {
             let mut flights = self.flights.lock().unwrap_or_else(PoisonError::into_inner);
+            // A flight that ended between our look at the store and this lock has stored
+            // its value already (it stores before it leaves `flights`): use it.
+            if let Some(entry) = self.store.get(&key)
+                && age(self.clock.now(), entry.fetched_at) < self.ttl(&key)
+            {
+                Self::count(&key, "hit");
+                return Ok(entry.value.clone());
+            }
             match flights.get(&key) {
-                Some((id, flight)) => (*id, flight.clone(), true),
+                Some((_, flight)) => (flight.clone(), true),
                 None => {
                     let id = self.next_flight.fetch_add(1, Ordering::Relaxed);
-                    let deadline = self.settings.upstream_deadline;
-                    let fetching = fetch(self.inner.clone());
-                    let api = key.kind();
-                    let flight = async move {
-                        match tokio::time::timeout(deadline, fetching).await {
-                            Ok(result) => result,
-                            Err(_) => Err(OpsError::Timeout {
-                                api,
-                                after: deadline,
-                            }),
-                        }
-                    }
-                    .boxed()
-                    .shared();
+                    let flight = self.flight(key.clone(), id, fetch(self.inner.clone()));
                     flights.insert(key.clone(), (id, flight.clone()));
-                    (id, flight, false)
+                    (flight, false)
                 }
             }
         };
         Self::count(&key, if joined { "coalesced" } else { "miss" });
-        let result = flight.await;
-        {
-            let mut flights = self.flights.lock().unwrap_or_else(PoisonError::into_inner);
-            if flights.get(&key).is_some_and(|(current, _)| *current == id) {
-                flights.remove(&key);
-            }
-        }
-        match result {
-            Ok(value) => {
-                if !joined {
-                    self.store.insert(
-                        key.clone(),
-                        Entry {
-                            value: value.clone(),
-                            fetched_at: self.clock.now(),
-                        },
-                    );
-                    self.failures.invalidate(&key);
-                }
-                Ok(value)
-            }
+        match flight.await {
+            Ok(value) => Ok(value),
             Err(error) => {
                 self.failures.insert(key.clone(), now);
                 match cached.as_ref().and_then(serve_stale) {
@@ -451,6 +471,122 @@ impl OpsSource for CachedOps {
                 api: "ready",
                 after: self.settings.upstream_deadline,
             }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+    use crate::ops::demo::DemoFleet;
+
+    /// The demo fleet, slowed a little and counting its `service` calls.
+    #[derive(Debug)]
+    struct Counting {
+        inner: DemoFleet,
+        calls: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl OpsSource for Counting {
+        fn name(&self) -> &'static str {
+            "counting"
+        }
+        async fn catalog(&self) -> Result<Arc<Catalog>, OpsError> {
+            self.inner.catalog().await
+        }
+        async fn clusters(&self) -> Result<Arc<Vec<String>>, OpsError> {
+            self.inner.clusters().await
+        }
+        async fn services(&self, cluster: &str) -> Result<Vec<ServiceStatus>, OpsError> {
+            self.inner.services(cluster).await
+        }
+        async fn service(&self, service: &ServiceRef) -> Result<Option<ServiceStatus>, OpsError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            self.inner.service(service).await
+        }
+        async fn firing_alarms(&self) -> Result<Vec<Alarm>, OpsError> {
+            self.inner.firing_alarms().await
+        }
+        async fn all_alarms(&self) -> Result<Vec<Alarm>, OpsError> {
+            self.inner.all_alarms().await
+        }
+        async fn alarm(&self, name: &str) -> Result<Option<AlarmDetail>, OpsError> {
+            self.inner.alarm(name).await
+        }
+        async fn metric(
+            &self,
+            service: &ServiceRef,
+            kind: MetricKind,
+            window: Duration,
+        ) -> Result<Option<MetricSeries>, OpsError> {
+            self.inner.metric(service, kind, window).await
+        }
+        async fn deployments_since(
+            &self,
+            since: SystemTime,
+        ) -> Result<Vec<DeploymentRecord>, OpsError> {
+            self.inner.deployments_since(since).await
+        }
+        async fn service_deployments(
+            &self,
+            service: &ServiceRef,
+        ) -> Result<Vec<DeploymentRecord>, OpsError> {
+            self.inner.service_deployments(service).await
+        }
+        async fn ready(&self) -> Result<(), OpsError> {
+            Ok(())
+        }
+    }
+
+    /// Defect: 100 concurrent identical questions on a cold key made two upstream calls.
+    /// Callers arrive spread over the moment the first call completes, on several threads,
+    /// so one arriving between the flight's end and the value's storing is tried each round.
+    #[test]
+    fn concurrent_identical_questions_on_a_cold_key_make_exactly_one_call() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(8)
+            .enable_all()
+            .build()
+            .unwrap();
+        let clock: Arc<dyn Clock> = Arc::new(crate::ops::SystemClock);
+        let service = ServiceRef::new("prod", "checkout");
+        for round in 0..40 {
+            let source = Arc::new(Counting {
+                inner: DemoFleet::new(clock.clone()),
+                calls: AtomicUsize::new(0),
+            });
+            let cache = Arc::new(CachedOps::new(
+                source.clone(),
+                clock.clone(),
+                Settings::default(),
+            ));
+            runtime.block_on(async {
+                let tasks: Vec<_> = (0..100u64)
+                    .map(|i| {
+                        let cache = cache.clone();
+                        let service = service.clone();
+                        tokio::spawn(async move {
+                            // Arrivals from 0 to ~4 ms: before, during and after the
+                            // 2 ms upstream call completes.
+                            tokio::time::sleep(Duration::from_micros(i * 40)).await;
+                            cache.service(&service).await.unwrap()
+                        })
+                    })
+                    .collect();
+                for task in tasks {
+                    assert!(task.await.unwrap().is_some());
+                }
+            });
+            assert_eq!(
+                source.calls.load(Ordering::SeqCst),
+                1,
+                "round {round}: 100 concurrent questions, one upstream call"
+            );
         }
     }
 }
