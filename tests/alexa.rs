@@ -270,6 +270,31 @@ async fn an_unclear_name_is_confirmed_with_a_dialog_directive() {
     );
 }
 
+/// Defect: a `DENIED` intent with a filled slot and no session context of ours got the
+/// health answer. A denial is never a yes: with nothing we asked to deny, the service is
+/// asked for again.
+#[tokio::test]
+async fn a_denial_without_our_context_is_never_answered_as_a_yes() {
+    let alexa = Alexa::start().await;
+    let mut body = stamped("alexa/service-health.json", 0);
+    body["session"]["attributes"] = json!({});
+    body["request"]["dialogState"] = json!("IN_PROGRESS");
+    body["request"]["intent"]["confirmationStatus"] = json!("DENIED");
+    body["request"]["intent"]["slots"]["service"] =
+        json!({"name": "service", "value": "checkout", "confirmationStatus": "NONE"});
+    let r = alexa.ask(&body).await;
+    let spoken = speech_of(&r);
+    assert!(!spoken.contains("checkout is"), "{spoken}");
+    assert_eq!(spoken, "Which service?");
+    let d = &r["response"]["directives"][0];
+    assert_eq!(d["type"], "Dialog.ElicitSlot", "{r}");
+    assert_eq!(d["slotToElicit"], "service");
+    assert!(
+        d["updatedIntent"]["slots"]["service"]["value"].is_null(),
+        "{r}"
+    );
+}
+
 #[tokio::test]
 async fn stop_help_and_session_end_follow_alexa_conventions() {
     let alexa = Alexa::start().await;

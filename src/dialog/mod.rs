@@ -423,6 +423,11 @@ impl Dialog {
             Ok(turn) => turn,
             Err(answer) => return *answer,
         };
+        // A "no" to a question we did not ask (no pending confirmation carried it): it
+        // denies what the platform understood, so never answer as if it were a yes.
+        if turn.confirmation == Confirmation::Denied {
+            return denied_unasked(self, turn);
+        }
         // The policy comes before any data is fetched.
         if !turn.grants.intent(turn.intent) {
             return Answer::to(&turn, Reply::Denied, Move::Fail);
@@ -692,6 +697,18 @@ impl Dialog {
     pub(crate) fn age(&self, then: std::time::SystemTime) -> Duration {
         crate::ops::age(self.clock.now(), then)
     }
+}
+
+/// A denial that no pending confirmation of ours explains: the words understood were
+/// wrong, so the service is asked for afresh (the other slots are dropped with it); with no
+/// service to deny, the question itself is asked again.
+fn denied_unasked(dialog: &Dialog, mut turn: Turn) -> Answer {
+    turn.confirmation = Confirmation::None;
+    if turn.slots.contains_key(&Slot::Service) || turn.context.service.is_some() {
+        turn.slots.clear();
+        return dialog.elicit(&turn, Slot::Service, Reply::Ask(Slot::Service));
+    }
+    Answer::to(&turn, Reply::Fallback, Move::ElicitIntent)
 }
 
 /// The one offered option the user's reply points at ("the sms one" of email-sender and
