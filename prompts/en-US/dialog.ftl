@@ -4,6 +4,7 @@ ask-service = Which service?
 ask-cluster = Which cluster?
 ask-alarm = Which alarm?
 ask-metric = Which metric: CPU, memory, errors, latency or requests?
+ask-window = Over what time: the last hour, or the last day?
 which-service = Did you mean { $options }?
 which-cluster = { $service } runs in { $clusters }. Which cluster?
 which-alarm = Which alarm: { $options }?

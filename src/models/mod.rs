@@ -191,6 +191,19 @@ impl Source {
                         def.name, slot.name, slot.prompt
                     )));
                 }
+                // The webhook elicits a slot with `ask-<slot>`; Lex and Alexa must ask the
+                // same question, and never another slot's.
+                let own = format!("ask-{}", slot.name);
+                if slot.prompt != own {
+                    let asks = slot
+                        .prompt
+                        .strip_prefix("ask-")
+                        .map_or(String::new(), |other| format!(", which asks for `{other}`"));
+                    return Err(BuildError::Invalid(format!(
+                        "{}: slot `{}` uses prompt `{}`{asks}; a slot is prompted with `{own}`",
+                        def.name, slot.name, slot.prompt
+                    )));
+                }
                 prompts.insert(slot.prompt.clone(), text);
             }
         }
@@ -500,6 +513,33 @@ mod tests {
         defs[0].slots[0].prompt = "stale".to_owned();
         let err = Source::new(&defs, &Vocabulary::default(), &renderer).unwrap_err();
         assert!(err.to_string().contains("needs arguments"), "{err}");
+    }
+
+    /// Defect: MetricQuery's and WhatChanged's `window` was prompted with "Which metric…".
+    #[test]
+    fn a_slot_prompt_that_asks_for_another_slot_is_reported() {
+        let renderer = Renderer::embedded(None).unwrap();
+        let mut defs = crate::nlu::embedded_model().unwrap();
+        let metric_query = defs.iter_mut().find(|d| d.name == "MetricQuery").unwrap();
+        let window = metric_query
+            .slots
+            .iter_mut()
+            .find(|s| s.name == "window")
+            .unwrap();
+        assert_eq!(
+            window.prompt, "ask-window",
+            "the shipped model asks for the window"
+        );
+        window.prompt = "ask-metric".to_owned();
+        let err = Source::new(&defs, &Vocabulary::default(), &renderer).unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "MetricQuery: slot `window` uses prompt `ask-metric`, which asks for `metric`"
+            ),
+            "{err}"
+        );
+        let text = renderer.render_message("ask-window", LOCALE);
+        assert!(!text.to_lowercase().contains("metric"), "{text}");
     }
 
     #[test]
