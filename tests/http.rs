@@ -12,6 +12,53 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+/// Defect: "payments's last deploy", and "6 hours ago: has reached a steady state." (a raw
+/// ECS event with its subject cut off, glued to an age).
+#[tokio::test]
+async fn deploy_answers_are_sentences_a_person_would_say() {
+    let app = spawn_demo().await;
+    for (question, owner) in [
+        ("did the payments deploy finish", "payments' "),
+        ("is the checkout deploy done", "checkout's "),
+    ] {
+        let (_, r) = app.post_json("/v1/ask", &json!({"text": question})).await;
+        let text = r["text"].as_str().unwrap();
+        assert!(text.starts_with(owner), "{question}: {text}");
+        assert!(!text.contains("s's "), "{question}: {text}");
+        let (_, more) = app
+            .post_json(
+                "/v1/ask",
+                &json!({"text": "tell me more", "session_id": r["session_id"]}),
+            )
+            .await;
+        for text in [
+            more["text"].as_str().unwrap(),
+            more["ssml"].as_str().unwrap(),
+        ] {
+            assert!(
+                text.contains(" ago: "),
+                "{question}: detail lists events: {text}"
+            );
+            for bare in [
+                "ago: has ",
+                "ago: is ",
+                "ago: was ",
+                "ago: rolling ",
+                "ago: deployment ",
+            ] {
+                assert!(
+                    !text.contains(bare),
+                    "{question}: an event without its subject: {text}"
+                );
+            }
+            assert!(
+                !text.contains(" 1 tasks") && !text.contains(" 1 running tasks"),
+                "{text}"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn ask_answers_and_keeps_the_conversation_by_session_id() {
     let app = spawn_demo().await;

@@ -112,7 +112,7 @@ const PHRASINGS: &[(&str, Intent, &[&str])] = &[
     (
         "is the orders deployment complete",
         Intent::DeploymentStatus,
-        &["orders's last deploy"],
+        &["orders' last deploy"],
     ),
     (
         "did the auth release finish ok",

@@ -123,6 +123,7 @@ pub const MESSAGE_IDS: &[&str] = &[
     "ask-cluster",
     "ask-alarm",
     "ask-metric",
+    "ask-window",
     "which-service",
     "which-cluster",
     "which-alarm",
@@ -714,7 +715,8 @@ impl Say<'_> {
                     Slot::Service => "ask-service",
                     Slot::Cluster => "ask-cluster",
                     Slot::Alarm => "ask-alarm",
-                    Slot::Metric | Slot::Window => "ask-metric",
+                    Slot::Metric => "ask-metric",
+                    Slot::Window => "ask-window",
                 },
                 [],
             )],
@@ -854,7 +856,7 @@ impl Say<'_> {
                     "health-last-event",
                     [
                         ("age", s(self.duration(*age))),
-                        ("event", s(tidy_event(event))),
+                        ("event", s(event_sentence(event, |n| self.name(n)))),
                     ],
                 ));
             }
@@ -870,6 +872,7 @@ impl Say<'_> {
         let mut args: Vec<(&str, FluentValue<'_>)> = vec![
             ("state", s(r.state.as_str())),
             ("service", s(self.service(&r.service))),
+            ("owner", s(possessive(&self.service(&r.service)))),
             ("taskdef", s(self.taskdef(&r.task_definition))),
         ];
         match &r.state {
@@ -910,7 +913,7 @@ impl Say<'_> {
                     "deploy-event",
                     [
                         ("age", s(self.duration(*age))),
-                        ("event", s(tidy_event(event))),
+                        ("event", s(event_sentence(event, |n| self.name(n)))),
                     ],
                 ));
             }
@@ -1321,6 +1324,87 @@ pub fn spoken_name(raw: &str) -> String {
         .join(" ")
 }
 
+/// The possessive of a name as a person says it: "checkout's", "payments'".
+#[must_use]
+pub fn possessive(name: &str) -> String {
+    if name.ends_with(['s', 'S']) {
+        format!("{name}'")
+    } else {
+        format!("{name}'s")
+    }
+}
+
+/// An ECS service event as a sentence with its subject: "(service checkout) has reached a
+/// steady state." is "checkout reached a steady state", and "(service x) deployment
+/// ecs-svc/1 deployment failed: …" is "x's deployment failed: …". `name` says the
+/// service's name the way the answer says names.
+fn event_sentence(message: &str, name: impl Fn(&str) -> String) -> String {
+    let subject = message
+        .trim()
+        .strip_prefix("(service ")
+        .and_then(|rest| rest.split_once(')'))
+        .map(|(service, _)| name(service.trim()));
+    let mut rest = tidy_event(message).replace("::", ":");
+    // Deployment ids are not words a listener can use.
+    while let Some(start) = rest.find("(deployment ") {
+        let end = rest[start..]
+            .find(')')
+            .map_or(rest.len(), |e| start + e + 1);
+        rest.replace_range(start..end, "");
+    }
+    let rest: Vec<&str> = rest.split_whitespace().collect();
+    let mut words: Vec<String> = Vec::with_capacity(rest.len());
+    let mut i = 0;
+    while i < rest.len() {
+        // "deployment ecs-svc/123 deployment failed" says "deployment" once, without the id.
+        if rest[i] == "deployment" && rest.get(i + 1).is_some_and(|w| w.starts_with("ecs-svc/")) {
+            if words.last().is_some_and(|w| w == "to") {
+                words.push("the previous deployment".to_owned());
+            } else if rest.get(i + 2) != Some(&"deployment") {
+                words.push("deployment".to_owned());
+            }
+            i += 2;
+            continue;
+        }
+        words.push(rest[i].to_owned());
+        i += 1;
+    }
+    // ECS writes "1 tasks" and "1 running tasks".
+    for i in 0..words.len() {
+        if words[i] == "1" {
+            for w in words.iter_mut().skip(i + 1).take(2) {
+                if let Some(one) = w.strip_suffix("tasks") {
+                    *w = format!("{one}task");
+                    break;
+                }
+                if let Some(one) = w.strip_suffix("tasks:") {
+                    *w = format!("{one}task:");
+                    break;
+                }
+            }
+        }
+    }
+    let Some(subject) = subject else {
+        return words.join(" ");
+    };
+    let first = words.first().map_or("", String::as_str);
+    let second = words.get(1).map_or("", String::as_str);
+    let lead = if first == "deployment" {
+        possessive(&subject)
+    } else if first == "has" && second.ends_with("ed") {
+        words.remove(0);
+        subject
+    } else if first.ends_with("ing") {
+        format!("{subject} is")
+    } else {
+        subject
+    };
+    if words.is_empty() {
+        return lead;
+    }
+    format!("{lead} {}", words.join(" "))
+}
+
 /// An ECS event made speakable: no "(service x)" prefix, no task ids.
 fn tidy_event(message: &str) -> String {
     let mut out = message.trim().to_owned();
@@ -1353,6 +1437,47 @@ mod tests {
             spoken_name("checkout-p99-latency-high"),
             "checkout P99 latency high"
         );
+    }
+
+    #[test]
+    fn events_keep_their_subject_and_read_as_sentences() {
+        let said = |m: &str| event_sentence(m, str::to_owned);
+        assert_eq!(
+            said("(service payments) has reached a steady state."),
+            "payments reached a steady state"
+        );
+        assert_eq!(
+            said("(service checkout) has started 1 tasks: (task 5c1f0e9a)."),
+            "checkout started 1 task"
+        );
+        assert_eq!(
+            said(
+                "(service cart) has stopped 1 running tasks: (task 9e0b): Task failed container health checks."
+            ),
+            "cart stopped 1 running task: Task failed container health checks"
+        );
+        assert_eq!(
+            said("(service pricing) rolling back to deployment ecs-svc/1231."),
+            "pricing is rolling back to the previous deployment"
+        );
+        assert_eq!(
+            said(
+                "(service pricing) deployment ecs-svc/1232 deployment failed: tasks failed to start."
+            ),
+            "pricing's deployment failed: tasks failed to start"
+        );
+        assert_eq!(
+            said(
+                "(service search) (deployment ecs-svc/77) deployment failed: tasks failed to start."
+            ),
+            "search's deployment failed: tasks failed to start"
+        );
+        assert_eq!(
+            said("(service recommendations) is unable to consistently start tasks successfully."),
+            "recommendations is unable to consistently start tasks successfully"
+        );
+        assert_eq!(possessive("payments"), "payments'");
+        assert_eq!(possessive("checkout"), "checkout's");
     }
 
     #[test]
