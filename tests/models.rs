@@ -203,16 +203,32 @@ fn the_lex_import_follows_the_lexjson_layout_and_carries_every_intent() {
                 def.name,
                 slot.name
             );
+            // Defect: the Lex guide's spelling (`slotValueElicitationSetting`, a top-level
+            // `slotConstraint`, `messageGroupList`), which no real export uses.
+            for guide_only in [
+                "slotValueElicitationSetting",
+                "slotConstraint",
+                "defaultValueSpec",
+            ] {
+                assert!(
+                    s.get(guide_only).is_none(),
+                    "{}.{}: {guide_only}",
+                    def.name,
+                    slot.name
+                );
+            }
+            let elicitation = &s["valueElicitationSetting"];
             assert_eq!(
-                str_of(&s, "slotConstraint"),
+                str_of(elicitation, "slotConstraint"),
                 if slot.required {
                     "Required"
                 } else {
                     "Optional"
                 }
             );
-            let prompt = &s["slotValueElicitationSetting"]["promptSpecification"];
-            let text = prompt["messageGroupList"][0]["message"]["plainTextMessage"]["value"]
+            let prompt = &elicitation["promptSpecification"];
+            assert!(prompt.get("messageGroupList").is_none());
+            let text = prompt["messageGroupsList"][0]["message"]["plainTextMessage"]["value"]
                 .as_str()
                 .unwrap();
             assert!(text.ends_with('?'), "a question: {text}");

@@ -145,6 +145,15 @@ pub fn files(source: &Source, options: &Options) -> super::Files {
                     "{locale_dir}/Intents/{}/Slots/{}/Slot.json",
                     def.name, slot.name
                 ),
+                // The spelling of real exports, not the Lex V2 guide's format page (whose
+                // `slotValueElicitationSetting`, top-level `slotConstraint` and
+                // `messageGroupList` no export uses). Checked against bots exported by the
+                // Lex console: aws/lex-helper `examples/sample_airline_bot/lex-export/LexBot/
+                // BotLocales/en_US/Intents/TrackBaggage/Slots/ReservationNumber/Slot.json`,
+                // and sown1606/FastAIBookingWeb `infra/aws/lex/FastAIBookingBot-v7/
+                // BotLocales/en_US/Intents/BookAppointmentIntent/Slots/customerPhone/Slot.json`;
+                // CloudFormation's AWS::Lex::Bot spells them the same (ValueElicitationSetting
+                // holding SlotConstraint, PromptSpecification.MessageGroupsList).
                 to_json(&json!({
                     "name": slot.name,
                     "identifier": identifier("slot", &format!("{}/{}", def.name, slot.name)),
@@ -152,15 +161,17 @@ pub fn files(source: &Source, options: &Options) -> super::Files {
                     "multipleValuesSetting": { "allowMultipleValues": false },
                     "slotTypeName": slot_type_name(&slot.kind),
                     "obfuscationSetting": null,
-                    "slotConstraint": if slot.required { "Required" } else { "Optional" },
-                    "defaultValueSpec": null,
-                    "slotValueElicitationSetting": {
+                    "valueElicitationSetting": {
+                        "slotConstraint": if slot.required { "Required" } else { "Optional" },
                         "promptSpecification": {
-                            "messageGroupList": [plain_message(source.prompt(&slot.prompt))],
+                            "messageGroupsList": [plain_message(source.prompt(&slot.prompt))],
                             "maxRetries": 2,
-                            "allowInterrupt": true
+                            "allowInterrupt": true,
+                            "messageSelectionStrategy": "Random"
                         },
-                        "sampleValueElicitingUtterances": null,
+                        "defaultValueSpecification": null,
+                        "sampleUtterances": null,
+                        "slotCaptureSetting": null,
                         "waitAndContinueSpecification": null
                     }
                 })),
