@@ -124,10 +124,38 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// What the client is told. Errors about the request itself describe it (what was
+    /// wrong, and where); errors with a cause of ours or upstream (sign-in, verification,
+    /// Polly) say one fixed sentence per code, and the cause goes only to the log.
+    fn message(&self) -> std::borrow::Cow<'static, str> {
+        use crate::auth::Refusal;
+        match self {
+            ApiError::InvalidAsk(AskError::Unauthorized(r)) if r.is_outage() => {
+                "sign-in can't be checked right now; please try again in a minute".into()
+            }
+            ApiError::InvalidAsk(AskError::Unauthorized(Refusal::Missing)) => {
+                Refusal::Missing.to_string().into()
+            }
+            ApiError::InvalidAsk(AskError::Unauthorized(Refusal::Invalid(_))) => {
+                "the token was refused; sign in again".into()
+            }
+            ApiError::Unverified(_) => {
+                "the request could not be verified as coming from Alexa".into()
+            }
+            ApiError::SpeechUnavailable { .. } => {
+                "the answer could not be spoken (Polly is unavailable); it is in `answer` as text"
+                    .into()
+            }
+            other => other.to_string().into(),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         tracing::info!(error = %crate::dialog::ErrorChain(&self), code = self.code(), "request rejected");
-        let mut body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
+        let mut body = json!({ "error": { "code": self.code(), "message": self.message() } });
         if let ApiError::SpeechUnavailable { answer, .. } = &self {
             // Nothing is lost: the answer itself still reaches the caller.
             body["answer"] = json!(answer);
@@ -402,7 +430,8 @@ async fn readyz(State(state): State<AppState>) -> Response {
             tracing::warn!(error = %crate::dialog::ErrorChain(&error), "not ready");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "unavailable", "backend": ops.name(), "reason": error.to_string() })),
+                // Which system, not its error: the cause is in the log.
+                Json(json!({ "status": "unavailable", "backend": ops.name(), "unavailable": error.system() })),
             )
                 .into_response()
         }

@@ -157,6 +157,70 @@ async fn an_upstream_that_stops_answering_mid_conversation_keeps_the_deadline() 
     );
 }
 
+/// No response body of any route carries an upstream error's text, URL or SDK message,
+/// with ECS and CloudWatch resetting every connection and Polly unreachable; the log has
+/// the whole chain.
+#[tokio::test]
+async fn no_response_body_carries_an_upstream_error_text() {
+    let Rig {
+        _moto,
+        proxy,
+        mut assistant,
+        ..
+    } = rig().await;
+    proxy.set(Fault::Reset);
+    let dead = common::moto::sdk_for("http://127.0.0.1:9").await;
+    // The rig's assistant is shared with nobody yet: give it a Polly that cannot answer.
+    Arc::get_mut(&mut assistant).unwrap().voice = opsvoice::speech::polly::Voice::with_client(
+        opsvoice::config::Polly::default(),
+        aws_sdk_polly::Client::new(&dead),
+    );
+    let app = common::spawn(assistant).await;
+    let internal = [
+        proxy.url.as_str(),
+        "127.0.0.1",
+        "dispatch",
+        "connection",
+        "error sending",
+        "io error",
+        "SdkError",
+        "service error",
+    ];
+    let check = |route: &str, body: &str| {
+        for bad in internal {
+            assert!(!body.contains(bad), "{route}: `{bad}` in {body}");
+        }
+    };
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), 503);
+    let body = ready.text().await.unwrap();
+    check("/readyz", &body);
+    assert!(body.contains("\"unavailable\":\"ECS\""), "{body}");
+
+    let (_, lex) = app
+        .post_json("/lex", &common::fixture("lex/service-health-voice.json"))
+        .await;
+    check("/lex", &lex.to_string());
+
+    let (_, ask) = app
+        .post_json("/v1/ask", &json!({"text": "how is checkout doing"}))
+        .await;
+    check("/v1/ask", &ask.to_string());
+
+    let spoken = app
+        .client
+        .post(format!("{}/v1/ask", app.base))
+        .header("accept", "audio/mpeg")
+        .json(&json!({"text": "help"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(spoken.status(), 503);
+    let body = spoken.text().await.unwrap();
+    check("/v1/ask audio", &body);
+    assert!(body.contains("speech_unavailable"), "{body}");
+}
+
 mod jwks {
     //! The Cognito keys endpoint slow or down: callers hear "try again", not "sign in",
     //! within the fetch timeout; keys already cached keep working.
@@ -244,6 +308,41 @@ mod jwks {
             "{said}"
         );
         assert_eq!(lex["sessionState"]["intent"]["state"], "Failed");
+    }
+
+    /// Defect: with the keys unreachable, a valid token got a 503 whose body carried the
+    /// JWKS URL and the HTTP client's error, and the very next request a 401 "the token's
+    /// key id is not one of the pool's keys", telling a valid user their token is bad.
+    #[tokio::test]
+    async fn while_the_keys_cannot_be_fetched_every_request_is_sign_in_unavailable() {
+        let (upstream, token) = keys().await;
+        let proxy = Proxy::start(upstream).await;
+        let app = app(&proxy).await;
+        proxy.set(Fault::Reset);
+        for attempt in 0..3 {
+            let (status, body, _) = ask(&app, &token).await;
+            assert_eq!(status, 503, "attempt {attempt}: {body}");
+            assert_eq!(body["error"]["code"], "sign_in_unavailable", "{body}");
+            let text = body.to_string();
+            for internal in [
+                proxy.url.as_str(),
+                "jwks",
+                "127.0.0.1",
+                "error sending",
+                "connection",
+            ] {
+                assert!(
+                    !text.contains(internal),
+                    "attempt {attempt}: `{internal}` in {text}"
+                );
+            }
+            let (_, lex) = app.post_json("/lex", &lex_with(&token)).await;
+            let said = lex["messages"][0]["content"].as_str().unwrap();
+            assert!(
+                said.contains("I can't check your sign-in right now"),
+                "attempt {attempt}: {said}"
+            );
+        }
     }
 
     #[tokio::test]

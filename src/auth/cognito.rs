@@ -90,8 +90,9 @@ pub enum AuthError {
     },
     #[error("the token lacks the {0} claim")]
     MissingClaim(&'static str),
-    #[error("the pool's signing keys could not be fetched: {0}")]
-    JwksUnavailable(String),
+    /// The cause (URL, HTTP error) is logged where it happens; it never reaches a client.
+    #[error("the pool's signing keys could not be fetched")]
+    JwksUnavailable,
 }
 
 #[derive(Deserialize)]
@@ -150,7 +151,8 @@ pub struct Verifier {
     issuer: String,
     jwks_url: String,
     keys: RwLock<HashMap<String, Arc<DecodingKey>>>,
-    last_fetch: tokio::sync::Mutex<Option<SystemTime>>,
+    /// When the keys were last fetched, and whether that fetch worked.
+    last_fetch: tokio::sync::Mutex<Option<(SystemTime, bool)>>,
     fetches: AtomicU64,
     http: reqwest::Client,
     clock: Arc<dyn Clock>,
@@ -183,7 +185,10 @@ impl Verifier {
             http: reqwest::Client::builder()
                 .timeout(FETCH_TIMEOUT)
                 .build()
-                .map_err(|e| AuthError::JwksUnavailable(e.to_string()))?,
+                .map_err(|e| {
+                    tracing::error!(error = %crate::dialog::ErrorChain(&e), "cannot build the JWKS HTTP client");
+                    AuthError::JwksUnavailable
+                })?,
             settings,
             issuer,
             jwks_url,
@@ -288,11 +293,20 @@ impl Verifier {
             return Ok(key);
         }
         let now = self.clock.now();
-        if last.is_some_and(|at| age(now, at) < PENALTY_BOX) {
-            return Err(AuthError::UnknownKey);
+        if let Some((at, worked)) = *last
+            && age(now, at) < PENALTY_BOX
+        {
+            // Only a key set we hold says a kid is not the pool's; while the keys cannot
+            // be fetched, nobody can be told their token is bad.
+            return Err(if worked {
+                AuthError::UnknownKey
+            } else {
+                AuthError::JwksUnavailable
+            });
         }
-        *last = Some(now);
-        self.fetch().await?;
+        let fetched = self.fetch().await;
+        *last = Some((now, fetched.is_ok()));
+        fetched?;
         self.cached(kid).ok_or(AuthError::UnknownKey)
     }
 
@@ -307,27 +321,21 @@ impl Verifier {
     async fn fetch(&self) -> Result<(), AuthError> {
         self.fetches.fetch_add(1, Ordering::Relaxed);
         metrics::counter!("opsvoice_jwks_fetches_total").increment(1);
-        let unavailable = |e: String| {
-            tracing::warn!(url = %self.jwks_url, error = %e, "JWKS fetch failed");
-            AuthError::JwksUnavailable(e)
+        let unavailable = |e: &(dyn std::error::Error + 'static)| {
+            tracing::warn!(url = %self.jwks_url, error = %crate::dialog::ErrorChain(e), "JWKS fetch failed");
+            AuthError::JwksUnavailable
         };
         let response = self
             .http
             .get(&self.jwks_url)
             .send()
             .await
-            .map_err(|e| unavailable(e.to_string()))?;
+            .map_err(|e| unavailable(&e))?;
         if !response.status().is_success() {
-            return Err(unavailable(format!(
-                "{} answered {}",
-                self.jwks_url,
-                response.status()
-            )));
+            tracing::warn!(url = %self.jwks_url, status = %response.status(), "JWKS fetch failed");
+            return Err(AuthError::JwksUnavailable);
         }
-        let jwks: Jwks = response
-            .json()
-            .await
-            .map_err(|e| unavailable(e.to_string()))?;
+        let jwks: Jwks = response.json().await.map_err(|e| unavailable(&e))?;
         let mut keys = HashMap::new();
         for jwk in jwks.keys {
             let usable = jwk.kty == "RSA"
@@ -338,6 +346,11 @@ impl Verifier {
             {
                 keys.insert(kid, Arc::new(key));
             }
+        }
+        if keys.is_empty() {
+            // Static stability: an empty or unusable key set never replaces keys that work.
+            tracing::warn!(url = %self.jwks_url, "the pool's JWKS holds no usable RS256 key");
+            return Err(AuthError::JwksUnavailable);
         }
         tracing::info!(url = %self.jwks_url, keys = keys.len(), "fetched the pool's signing keys");
         *self

@@ -49,10 +49,7 @@ impl Refusal {
     /// as opposed to being refused: the caller should try again, not sign in again.
     #[must_use]
     pub fn is_outage(&self) -> bool {
-        matches!(
-            self,
-            Refusal::Invalid(cognito::AuthError::JwksUnavailable(_))
-        )
+        matches!(self, Refusal::Invalid(cognito::AuthError::JwksUnavailable))
     }
 }
 
