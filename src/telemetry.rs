@@ -18,18 +18,85 @@ pub fn init(format: LogFormat) {
 pub fn init_with(format: LogFormat, default_level: &str) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    // `try_init` also routes the `log` records of dependencies into the subscriber.
+    let _ = tracing_subscriber::util::SubscriberInitExt::try_init(subscriber(
+        format,
+        filter,
+        ansi,
+        std::io::stderr,
+    ));
+}
+
+/// The subscriber [`init`] installs, writing to `writer` (tests capture it).
+///
+/// Every field value is written escaped in both formats, because field values carry what
+/// callers sent (slot values, intent names, attribute keys, token headers): JSON escapes
+/// by its nature, and the pretty format escapes control characters (a newline cannot
+/// start a forged log line, an ANSI escape cannot reach the terminal).
+pub fn subscriber<W>(
+    format: LogFormat,
+    filter: EnvFilter,
+    ansi: bool,
+    writer: W,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    use tracing_subscriber::field::MakeExt;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .try_init(),
-        LogFormat::Pretty => builder.compact().try_init(),
+        .with_ansi(ansi)
+        .with_writer(writer);
+    match format {
+        LogFormat::Json => Box::new(
+            builder
+                .json()
+                .flatten_event(true)
+                .with_current_span(true)
+                .finish(),
+        ),
+        LogFormat::Pretty => Box::new(
+            builder
+                .compact()
+                .fmt_fields(
+                    tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
+                        let raw = format!("{value:?}");
+                        let text = escape_controls(&raw);
+                        if field.name() == "message" {
+                            write!(w, "{text}")
+                        } else {
+                            write!(w, "{field}={text}")
+                        }
+                    })
+                    .delimited(" "),
+                )
+                .finish(),
+        ),
+    }
+}
+
+/// `text` with every control character (and the Unicode line, paragraph and direction
+/// marks that can disguise a line) written as an escape, so it stays on one line and
+/// reads as it is.
+#[must_use]
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    let suspicious = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
     };
+    if !text.chars().any(suspicious) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if suspicious(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
 }
 
 /// Latency buckets, in seconds, for the request and answer histograms.
