@@ -1,5 +1,7 @@
 //! tests/fixtures holds copies of the team's shared fixtures so a clone is self-contained.
-//! When the shared folder sits beside the repository (as in CI), the copies must match it.
+//! When the shared folder sits beside the repository (as in CI), the copies must match it;
+//! in CI (`CI` set) a missing shared folder is a failure, not a pass on JSON validity.
+//! Fixtures of our own, with no shared original, live under tests/fixtures/own/.
 
 use std::path::Path;
 
@@ -35,6 +37,12 @@ fn fixture_copies_match_the_shared_originals() {
     }
     if shared.is_dir() {
         assert!(compared >= 7, "compared {compared}");
+    } else if std::env::var_os("CI").is_some() {
+        panic!(
+            "{} is missing: CI lays shared/ beside the repository, so the fixture copies \
+             cannot be checked against their originals",
+            shared.display()
+        );
     } else {
         eprintln!("../shared/fixtures not beside the repository; compared JSON validity only");
     }

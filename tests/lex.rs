@@ -254,7 +254,7 @@ async fn someone_elses_intent_in_the_dialog_phase_is_delegated() {
 #[tokio::test]
 async fn a_delegated_foreign_intent_comes_back_exactly_as_received() {
     let app = spawn_demo().await;
-    let event = fixture("lex/foreign-intent.json");
+    let event = fixture("own/lex/foreign-intent.json");
     let (status, r) = app.post_json("/lex", &event).await;
     assert_eq!(status, 200, "{r}");
     assert_valid_lex_response(&r);
