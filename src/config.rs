@@ -117,6 +117,31 @@ pub struct Config {
     /// The largest request body accepted, in bytes.
     pub body_limit: usize,
     pub log_format: LogFormat,
+    /// Seals session contexts to their owner (`OPSVOICE_SESSION_KEY`, base64 of at least
+    /// 32 bytes); without one each process makes its own.
+    pub session_key: Option<Secret>,
+}
+
+/// How long an answer may take before the user hears "that took too long" instead.
+/// Alexa allows about 8 seconds in all; we aim to answer well within that.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(3);
+
+/// Secret bytes that never reach a log: `Debug` prints only that there is one.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    /// The bytes, for the one place that uses them.
+    #[must_use]
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
 }
 
 impl Default for Config {
@@ -133,9 +158,10 @@ impl Default for Config {
             polly: Polly::default(),
             region: None,
             request_timeout: Duration::from_secs(10),
-            answer_deadline: crate::channel::DEFAULT_DEADLINE,
+            answer_deadline: DEFAULT_DEADLINE,
             body_limit: 64 * 1024,
             log_format: LogFormat::Pretty,
+            session_key: None,
         }
     }
 }
@@ -416,6 +442,22 @@ impl Config {
                     });
                 }
             };
+        }
+        if let Some(key) = var("OPSVOICE_SESSION_KEY") {
+            use base64::Engine as _;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(key.trim())
+                .map_err(|_| ConfigError::Invalid {
+                    name: "OPSVOICE_SESSION_KEY",
+                    problem: "is not base64 (make one with `openssl rand -base64 32`)".to_owned(),
+                })?;
+            if bytes.len() < 32 {
+                return Err(ConfigError::Invalid {
+                    name: "OPSVOICE_SESSION_KEY",
+                    problem: format!("holds {} bytes; at least 32 are needed", bytes.len()),
+                });
+            }
+            c.session_key = Some(Secret(bytes));
         }
         Ok(c)
     }

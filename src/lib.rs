@@ -226,6 +226,9 @@ pub fn assemble(
     if let Some(a) = Arc::get_mut(&mut assistant) {
         a.deadline = config.answer_deadline;
         a.voice = speech::polly::Voice::new(config.polly.clone());
+        if let Some(key) = &config.session_key {
+            a.sealer = dialog::context::Sealer::new(key.expose());
+        }
     }
     Ok(assistant)
 }

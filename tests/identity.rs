@@ -387,3 +387,62 @@ async fn a_session_id_is_private_to_the_caller_who_started_it() {
     assert!(other["slots"].get("service").is_none(), "{other}");
     assert_eq!(other["text"], "Which service?");
 }
+
+/// Hardening: one user's session attributes, sent back with another user's token, let
+/// `AMAZON.RepeatIntent` replay an answer the second user may not see. The context is
+/// sealed for its owner and ignored for anyone else.
+#[tokio::test]
+async fn a_session_context_replays_only_for_the_caller_it_was_given_to() {
+    let w = world().await;
+    let lex = |token: &str, intent: &str, service: Option<&str>, attributes: &Value| {
+        let mut event = common::fixture("lex/service-health-slack.json");
+        event["sessionState"]["intent"]["name"] = json!(intent);
+        event["sessionState"]["intent"]["slots"] = match service {
+            Some(s) => json!({"service": {"shape": "Scalar", "value": {
+                "originalValue": s, "interpretedValue": s, "resolvedValues": [s]}}}),
+            None => json!({}),
+        };
+        event["sessionState"]["sessionAttributes"] = attributes.clone();
+        event["requestAttributes"] = json!({"authorization": format!("Bearer {token}")});
+        event
+    };
+    let (_, first) = w
+        .app
+        .post_json(
+            "/lex",
+            &lex(&w.oncall, "ServiceHealth", Some("etl"), &json!({})),
+        )
+        .await;
+    let said = first["messages"][0]["content"].as_str().unwrap();
+    assert!(said.starts_with("etl is degraded"), "{first}");
+    let attributes = first["sessionState"]["sessionAttributes"].clone();
+
+    // Its owner hears it again.
+    let (_, again) = w
+        .app
+        .post_json("/lex", &lex(&w.oncall, "RepeatIntent", None, &attributes))
+        .await;
+    assert!(
+        again["messages"][0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("etl is degraded"),
+        "{again}"
+    );
+    // Anyone else, with the very same attributes, does not.
+    for token in [&w.room, &w.nobody] {
+        let (_, replay) = w
+            .app
+            .post_json("/lex", &lex(token, "RepeatIntent", None, &attributes))
+            .await;
+        let text = replay.to_string();
+        assert!(!text.contains("etl is"), "{text}");
+        assert!(
+            replay["messages"][0]["content"]
+                .as_str()
+                .unwrap()
+                .starts_with("I haven't said anything yet"),
+            "{replay}"
+        );
+    }
+}

@@ -273,9 +273,9 @@ impl LexEvent {
             .map(String::as_str)
     }
 
-    /// The channel-neutral turn, for `caller`.
+    /// The channel-neutral turn, for `caller`, with the session `context` opened for them.
     #[must_use]
-    pub fn to_turn(&self, caller: crate::auth::Caller) -> Turn {
+    pub fn to_turn(&self, caller: crate::auth::Caller, context: SessionContext) -> Turn {
         let lex_intent = self.intent();
         let intent = lex_intent
             .and_then(|i| Intent::parse(&i.name))
@@ -300,7 +300,7 @@ impl LexEvent {
             intent,
             slots,
             confirmation,
-            context: SessionContext::from_attributes(&self.session_state.session_attributes),
+            context,
             surface: Surface {
                 mode: if voice { Mode::Voice } else { Mode::Text },
                 platform: self.request_attributes.get(PLATFORM_ATTRIBUTE).cloned(),
@@ -638,17 +638,12 @@ impl LexResponse {
         let attrs_bytes = |a: &HashMap<String, String>| -> usize {
             a.iter().map(|(k, v)| k.len() + v.len() + 6).sum()
         };
+        // Our context was sealed within what the client's attributes left of the quota
+        // (see `session_attributes`); only the client's own can still be too many.
         let attrs = &mut self.session_state.session_attributes;
         if attrs_bytes(attrs) > MAX_SESSION_BYTES {
-            if let Some(raw) = attrs.get(crate::dialog::context::ATTRIBUTE) {
-                let mut ctx: SessionContext = serde_json::from_str(raw).unwrap_or_default();
-                ctx.said.clear();
-                attrs.insert(crate::dialog::context::ATTRIBUTE.to_owned(), ctx.encode());
-            }
-            if attrs_bytes(attrs) > MAX_SESSION_BYTES {
-                attrs.remove(crate::dialog::context::ATTRIBUTE);
-                tracing::warn!("session attributes over 12 KB even without our context");
-            }
+            attrs.remove(crate::dialog::context::ATTRIBUTE);
+            tracing::warn!("session attributes over 12 KB even without our context");
         }
         let size = |r: &Self| serde_json::to_vec(r).map_or(usize::MAX, |v| v.len());
         while size(self) > MAX_RESPONSE_BYTES && self.messages.len() > 1 {
@@ -709,10 +704,13 @@ fn text_messages(text: &str) -> Vec<Message> {
 impl Assistant {
     /// Answers a Lex V2 code-hook event.
     pub async fn lex(&self, event: &LexEvent) -> LexResponse {
-        let (turn, refusal) = match self.identity.caller(event.token()).await {
-            Ok(caller) => (event.to_turn(caller), None),
-            Err(refusal) => (event.to_turn(crate::auth::Caller::nobody()), Some(refusal)),
+        let (caller, refusal) = match self.identity.caller(event.token()).await {
+            Ok(caller) => (caller, None),
+            Err(refusal) => (crate::auth::Caller::nobody(), Some(refusal)),
         };
+        let context = self.context_for(&event.session_state.session_attributes, &caller);
+        let owner = caller.principal.as_ref().map(|p| p.sub.clone());
+        let turn = event.to_turn(caller, context);
         let signed_in = refusal.is_none();
         let event_intent = event.intent();
         // Someone else's intent in the dialog phase: let Lex's own dialog carry on.
@@ -720,9 +718,7 @@ impl Assistant {
             && turn.phase == Phase::Collect
             && event_intent.is_some_and(|i| Intent::parse(&i.name).is_none())
         {
-            let attributes = turn
-                .context
-                .merge_into(&event.session_state.session_attributes);
+            let attributes = self.session_attributes(event, &turn.context, owner.as_deref());
             let response = match event_intent {
                 Some(intent) => LexResponse::delegate_verbatim(intent, attributes),
                 None => LexResponse::new(DialogAction::Delegate, None, attributes, vec![])
@@ -802,12 +798,38 @@ impl Assistant {
             Move::ElicitIntent => DialogAction::ElicitIntent,
             Move::Delegate => DialogAction::Delegate,
         };
-        let attributes = answer
-            .context
-            .merge_into(&event.session_state.session_attributes);
+        let attributes = self.session_attributes(event, &answer.context, exchange.owner.as_deref());
         LexResponse::new(action, Some(intent), attributes, messages)
             .unwrap_or_else(|e| unreachable_response(&e))
             .with_active_contexts(&event.session_state.active_contexts)
+    }
+}
+
+impl Assistant {
+    /// The event's session attributes with our context sealed for `owner`, within what
+    /// the client's own attributes leave of Lex's 12 KB (the repeat buffer goes first).
+    fn session_attributes(
+        &self,
+        event: &LexEvent,
+        context: &SessionContext,
+        owner: Option<&str>,
+    ) -> HashMap<String, String> {
+        let theirs: usize = event
+            .session_state
+            .session_attributes
+            .iter()
+            .filter(|(k, _)| k.as_str() != crate::dialog::context::ATTRIBUTE)
+            .map(|(k, v)| k.len() + v.len() + 6)
+            .sum();
+        let budget = MAX_SESSION_BYTES
+            .saturating_sub(theirs)
+            .saturating_sub(crate::dialog::context::ATTRIBUTE.len() + 6);
+        context.merge_into(
+            &event.session_state.session_attributes,
+            &self.sealer,
+            owner,
+            budget,
+        )
     }
 }
 

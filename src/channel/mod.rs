@@ -19,9 +19,7 @@ use crate::dialog::{Answer, Dialog, Move, Reply, Turn};
 use crate::nlu::Nlu;
 use crate::speech::{Forms, Rendered, Renderer};
 
-/// How long an answer may take before the user hears "that took too long" instead.
-/// Alexa allows about 8 seconds in all; we aim to answer well within that.
-pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(3);
+pub use crate::config::DEFAULT_DEADLINE;
 
 /// One structured audit event per question: who, where, what about, the decision and how
 /// long it took. Never the token.
@@ -61,11 +59,28 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
+impl Assistant {
+    /// The session context in a channel's attributes, if it was sealed for `caller`.
+    #[must_use]
+    pub fn context_for(
+        &self,
+        attributes: &std::collections::HashMap<String, String>,
+        caller: &crate::auth::Caller,
+    ) -> crate::dialog::SessionContext {
+        self.sealer.open(
+            attributes,
+            caller.principal.as_ref().map(|p| p.sub.as_str()),
+        )
+    }
+}
+
 /// A turn's answer, in data and in words.
 #[derive(Debug, Clone)]
 pub struct Exchange {
     pub answer: Answer,
     pub rendered: Rendered,
+    /// Whose conversation this is: the subject the context is sealed for.
+    pub owner: Option<String>,
 }
 
 /// Everything a channel needs to hold a conversation: dialog, prompts and local NLU.
@@ -81,6 +96,8 @@ pub struct Assistant {
     pub lex: Option<ask::LexBot>,
     /// Polly, for audio answers (its client is made on first use).
     pub voice: crate::speech::polly::Voice,
+    /// Seals the session context to its owner.
+    pub sealer: crate::dialog::context::Sealer,
 }
 
 impl Assistant {
@@ -96,6 +113,7 @@ impl Assistant {
             identity: crate::auth::Identity::open(),
             lex: None,
             voice: crate::speech::polly::Voice::new(crate::config::Polly::default()),
+            sealer: crate::dialog::context::Sealer::random(),
         })
     }
 
@@ -111,7 +129,12 @@ impl Assistant {
         audit(&turn, decision, std::time::Duration::ZERO);
         let answer = Answer::to(&turn, reply, Move::Fail);
         let rendered = self.renderer.render(&answer, &turn.locale, forms);
-        Exchange { answer, rendered }
+        let owner = turn.principal.map(|p| p.sub);
+        Exchange {
+            answer,
+            rendered,
+            owner,
+        }
     }
 
     /// Answers `turn` within the deadline. Never fails: a panic or a timeout in the dialog
@@ -150,12 +173,17 @@ impl Assistant {
         let mut audited = fallback;
         audited.slots = answer.slots.clone();
         audit(&audited, decision, started.elapsed());
+        let owner = audited.principal.map(|p| p.sub);
         tracing::info!(
             intent = %answer.intent,
             outcome,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "answered"
         );
-        Exchange { answer, rendered }
+        Exchange {
+            answer,
+            rendered,
+            owner,
+        }
     }
 }

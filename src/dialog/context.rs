@@ -5,9 +5,16 @@
 //! inside Lex's 12 KB session-attribute quota. It is client-visible, so it never holds a
 //! token or anything secret; and because clients can edit it, decoding is lenient: a
 //! damaged value is dropped (and logged), never an error for the user.
+//!
+//! It is also bound to whoever it belongs to: the value is `<tag>.<json>`, where the tag is
+//! an HMAC-SHA256 (cut to 128 bits) over the caller's subject and the JSON under a
+//! [`Sealer`]'s key. Sent back with another caller's token (or edited), it is ignored, so
+//! "repeat" cannot replay an answer someone else was given.
 
 use std::collections::{BTreeMap, HashMap};
 
+use aws_lc_rs::hmac;
+use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use super::{Intent, Slot};
@@ -74,13 +81,8 @@ pub struct SessionContext {
 }
 
 impl SessionContext {
-    /// Reads the context from session attributes; a missing or damaged value gives an
-    /// empty context.
-    #[must_use]
-    pub fn from_attributes(attributes: &HashMap<String, String>) -> Self {
-        let Some(raw) = attributes.get(ATTRIBUTE) else {
-            return Self::default();
-        };
+    /// Reads the context from JSON; a damaged value gives an empty context.
+    fn decode(raw: &str) -> Self {
         if raw.len() > MAX_BYTES * 2 {
             tracing::warn!(
                 bytes = raw.len(),
@@ -98,10 +100,18 @@ impl SessionContext {
     /// (the repeat buffer, then pending questions) if it would not fit.
     #[must_use]
     pub fn encode(&self) -> String {
+        self.encode_within(MAX_BYTES)
+    }
+
+    /// Encodes the context within `budget` bytes (at most [`MAX_BYTES`]), shedding as
+    /// [`Self::encode`] does.
+    #[must_use]
+    pub fn encode_within(&self, budget: usize) -> String {
+        let budget = budget.min(MAX_BYTES);
         let mut ctx = self.clone();
         loop {
             let encoded = serde_json::to_string(&ctx).unwrap_or_else(|_| "{}".to_owned());
-            if encoded.len() <= MAX_BYTES {
+            if encoded.len() <= budget {
                 return encoded;
             }
             if !ctx.said.is_empty() {
@@ -116,17 +126,112 @@ impl SessionContext {
         }
     }
 
-    /// Returns `attributes` with the context written in and credentials removed, keeping
-    /// every other attribute the client set.
+    /// Returns `attributes` with the context sealed for `owner` and written in, within
+    /// `budget` bytes for the context, with credentials removed, keeping every other
+    /// attribute the client set.
     #[must_use]
-    pub fn merge_into(&self, attributes: &HashMap<String, String>) -> HashMap<String, String> {
+    pub fn merge_into(
+        &self,
+        attributes: &HashMap<String, String>,
+        sealer: &Sealer,
+        owner: Option<&str>,
+        budget: usize,
+    ) -> HashMap<String, String> {
         let mut out: HashMap<String, String> = attributes
             .iter()
-            .filter(|(k, _)| !NEVER_ECHO.contains(&k.as_str()))
+            .filter(|(k, _)| !NEVER_ECHO.contains(&k.as_str()) && k.as_str() != ATTRIBUTE)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        out.insert(ATTRIBUTE.to_owned(), self.encode());
+        out.insert(ATTRIBUTE.to_owned(), sealer.seal(self, owner, budget));
         out
+    }
+}
+
+/// The bytes a sealed value's tag adds: 22 characters of base64 and a dot.
+pub const SEAL_BYTES: usize = 23;
+
+/// Seals contexts to their owner and opens only the ones sealed for the same owner.
+///
+/// The key comes from `OPSVOICE_SESSION_KEY`, so every instance of a deployment opens the
+/// others' contexts; without one, each process makes its own (a conversation that moves to
+/// another instance starts afresh, never with someone else's memory).
+#[derive(Clone)]
+pub struct Sealer {
+    key: std::sync::Arc<hmac::Key>,
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sealer(..)")
+    }
+}
+
+impl Sealer {
+    /// A sealer keyed with `secret`.
+    #[must_use]
+    pub fn new(secret: &[u8]) -> Self {
+        Self {
+            key: std::sync::Arc::new(hmac::Key::new(hmac::HMAC_SHA256, secret)),
+        }
+    }
+
+    /// A sealer with a fresh random key, for this process only.
+    #[must_use]
+    pub fn random() -> Self {
+        let mut secret = [0u8; 32];
+        // aws-lc's system RNG; it fails only if the OS has no entropy source at all.
+        if aws_lc_rs::rand::fill(&mut secret).is_err() {
+            tracing::error!("no system randomness: session contexts are sealed with a fixed key");
+        }
+        Self::new(&secret)
+    }
+
+    fn tag(&self, owner: Option<&str>, json: &str) -> hmac::Tag {
+        let owner = owner.unwrap_or("");
+        let mut ctx = hmac::Context::with_key(&self.key);
+        ctx.update(&(owner.len() as u64).to_be_bytes());
+        ctx.update(owner.as_bytes());
+        ctx.update(json.as_bytes());
+        ctx.sign()
+    }
+
+    /// The context, encoded within `budget` bytes in all, sealed for `owner`.
+    #[must_use]
+    pub fn seal(&self, context: &SessionContext, owner: Option<&str>, budget: usize) -> String {
+        let json = context.encode_within(budget.saturating_sub(SEAL_BYTES));
+        let tag = self.tag(owner, &json);
+        let tag = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&tag.as_ref()[..16]);
+        format!("{tag}.{json}")
+    }
+
+    /// The context in `attributes` if it was sealed for `owner`; else an empty one.
+    #[must_use]
+    pub fn open(
+        &self,
+        attributes: &HashMap<String, String>,
+        owner: Option<&str>,
+    ) -> SessionContext {
+        let Some(raw) = attributes.get(ATTRIBUTE) else {
+            return SessionContext::default();
+        };
+        let Some((tag, json)) = raw.split_once('.') else {
+            tracing::info!("session context without a seal; starting afresh");
+            return SessionContext::default();
+        };
+        let expected = self.tag(owner, json);
+        let ours = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(tag)
+            .ok()
+            .filter(|t| t.len() == 16)
+            .is_some_and(|t| {
+                aws_lc_rs::constant_time::verify_slices_are_equal(&t, &expected.as_ref()[..16])
+                    .is_ok()
+            });
+        if !ours {
+            tracing::info!("session context sealed for someone else, or edited; starting afresh");
+            return SessionContext::default();
+        }
+        SessionContext::decode(json)
     }
 }
 
@@ -141,8 +246,9 @@ mod tests {
             said: vec!["Checkout is degraded.".into()],
             ..Default::default()
         };
-        let attrs = ctx.merge_into(&HashMap::new());
-        assert_eq!(SessionContext::from_attributes(&attrs), ctx);
+        let sealer = Sealer::random();
+        let attrs = ctx.merge_into(&HashMap::new(), &sealer, Some("alice"), MAX_BYTES);
+        assert_eq!(sealer.open(&attrs, Some("alice")), ctx);
     }
 
     #[test]
@@ -151,9 +257,10 @@ mod tests {
         attrs.insert(ATTRIBUTE.to_owned(), "{not json".to_owned());
         attrs.insert("authorization".to_owned(), "Bearer secret".to_owned());
         attrs.insert("team".to_owned(), "payments".to_owned());
-        let ctx = SessionContext::from_attributes(&attrs);
+        let sealer = Sealer::random();
+        let ctx = sealer.open(&attrs, None);
         assert_eq!(ctx, SessionContext::default());
-        let out = ctx.merge_into(&attrs);
+        let out = ctx.merge_into(&attrs, &sealer, None, MAX_BYTES);
         assert!(!out.contains_key("authorization"));
         assert_eq!(out["team"], "payments");
     }
@@ -168,5 +275,41 @@ mod tests {
         let encoded = ctx.encode();
         assert!(encoded.len() <= MAX_BYTES);
         assert!(encoded.contains("checkout"));
+    }
+
+    /// Hardening: one user's context, sent back with another user's token, let "repeat"
+    /// replay an answer that user may not see.
+    #[test]
+    fn a_context_opens_only_for_its_owner_and_only_unedited() {
+        let sealer = Sealer::random();
+        let ctx = SessionContext {
+            said: vec!["prod-secret is down.".into()],
+            ..Default::default()
+        };
+        let attrs = ctx.merge_into(&HashMap::new(), &sealer, Some("alice"), MAX_BYTES);
+        assert_eq!(sealer.open(&attrs, Some("alice")), ctx);
+        assert_eq!(sealer.open(&attrs, Some("bob")), SessionContext::default());
+        assert_eq!(sealer.open(&attrs, None), SessionContext::default());
+        assert_eq!(
+            Sealer::random().open(&attrs, Some("alice")),
+            SessionContext::default(),
+            "another key"
+        );
+        let mut edited = attrs.clone();
+        let raw = edited[ATTRIBUTE].replace("prod-secret", "prod-secreT");
+        edited.insert(ATTRIBUTE.to_owned(), raw);
+        assert_eq!(
+            sealer.open(&edited, Some("alice")),
+            SessionContext::default()
+        );
+        // Unsealed JSON (what a client could write by hand) is ignored too.
+        let mut bare = HashMap::new();
+        bare.insert(ATTRIBUTE.to_owned(), ctx.encode());
+        assert_eq!(sealer.open(&bare, Some("alice")), SessionContext::default());
+        // Owners are length-prefixed: "a" + "b..." never equals "ab" + "...".
+        let sealed = sealer.seal(&ctx, Some("ab"), MAX_BYTES);
+        let mut shifted = HashMap::new();
+        shifted.insert(ATTRIBUTE.to_owned(), sealed);
+        assert_eq!(sealer.open(&shifted, Some("a")), SessionContext::default());
     }
 }

@@ -243,9 +243,10 @@ impl Envelope {
             })
     }
 
-    /// The channel-neutral turn for `caller`, for Launch and Intent requests.
+    /// The channel-neutral turn for `caller`, for Launch and Intent requests, with the
+    /// session `context` opened for them.
     #[must_use]
-    pub fn to_turn(&self, caller: crate::auth::Caller) -> Turn {
+    pub fn to_turn(&self, caller: crate::auth::Caller, context: SessionContext) -> Turn {
         let request = &self.request;
         let intent = match (&*request.kind, &request.intent) {
             ("LaunchRequest", _) => Intent::Launch,
@@ -273,7 +274,7 @@ impl Envelope {
             intent,
             slots,
             confirmation,
-            context: SessionContext::from_attributes(&self.string_attributes()),
+            context,
             surface: Surface {
                 mode: Mode::Voice,
                 platform: Some("Alexa".to_owned()),
@@ -292,7 +293,7 @@ impl Envelope {
 
     /// The session's attributes to send back: everything the client had, with our context
     /// written in, and credentials never echoed.
-    fn attributes_out(&self, context: &SessionContext) -> HashMap<String, Value> {
+    fn attributes_out(&self, sealed: String) -> HashMap<String, Value> {
         let mut out: HashMap<String, Value> = self
             .session
             .as_ref()
@@ -303,7 +304,7 @@ impl Envelope {
         }
         out.insert(
             crate::dialog::context::ATTRIBUTE.to_owned(),
-            Value::String(context.encode()),
+            Value::String(sealed),
         );
         out
     }
@@ -430,7 +431,9 @@ impl Assistant {
             Err(refusal) if refusal.is_outage() => return self.sign_in_unavailable(envelope),
             Err(_) => return self.link_account(envelope),
         };
-        let turn = envelope.to_turn(caller);
+        let context = self.context_for(&envelope.string_attributes(), &caller);
+        let owner = caller.principal.as_ref().map(|p| p.sub.clone());
+        let turn = envelope.to_turn(caller, context);
         let one_shot = envelope.session.as_ref().is_none_or(|s| s.new)
             && envelope.request.kind == "IntentRequest";
         let event_intent = envelope.request.intent.clone();
@@ -442,7 +445,11 @@ impl Assistant {
             // Not ours: let Alexa's dialog model carry on.
             return AlexaResponse {
                 version: "1.0",
-                session_attributes: envelope.attributes_out(&turn.context),
+                session_attributes: envelope.attributes_out(self.sealer.seal(
+                    &turn.context,
+                    owner.as_deref(),
+                    crate::dialog::context::MAX_BYTES,
+                )),
                 response: Body {
                     directives: vec![json!({"type": "Dialog.Delegate"})],
                     ..Body::default()
@@ -506,17 +513,21 @@ impl Assistant {
         };
         let mut out = AlexaResponse {
             version: "1.0",
-            session_attributes: envelope.attributes_out(&answer.context),
+            session_attributes: envelope.attributes_out(self.sealer.seal(
+                &answer.context,
+                exchange.owner.as_deref(),
+                crate::dialog::context::MAX_BYTES,
+            )),
             response,
         };
-        fit(&mut out, &exchange);
+        fit(&mut out, &exchange, &self.sealer);
         out
     }
 
     /// The answer for an unlinked (or refused) account: say how to link it, and show the
     /// LinkAccount card in the Alexa app. Audited like any refusal.
     fn link_account(&self, envelope: &Envelope) -> AlexaResponse {
-        let turn = envelope.to_turn(crate::auth::Caller::nobody());
+        let turn = envelope.to_turn(crate::auth::Caller::nobody(), SessionContext::default());
         super::audit(&turn, "refused", std::time::Duration::ZERO);
         let said = self.renderer.render_message("link-account", &turn.locale);
         AlexaResponse {
@@ -538,7 +549,7 @@ impl Assistant {
     /// The answer when the linked account's token cannot be checked right now: no
     /// LinkAccount card (the link is fine), just "try again in a minute".
     fn sign_in_unavailable(&self, envelope: &Envelope) -> AlexaResponse {
-        let turn = envelope.to_turn(crate::auth::Caller::nobody());
+        let turn = envelope.to_turn(crate::auth::Caller::nobody(), SessionContext::default());
         super::audit(&turn, "unavailable", std::time::Duration::ZERO);
         let said = self
             .renderer
@@ -686,7 +697,7 @@ impl std::io::Write for ByteCount {
 
 /// Keeps the response within 24 KB: the card's text goes first, then the session's repeat
 /// buffer, then the speech is cut down to its first sentences.
-fn fit(out: &mut AlexaResponse, exchange: &Exchange) {
+fn fit(out: &mut AlexaResponse, exchange: &Exchange, sealer: &crate::dialog::context::Sealer) {
     let size = |o: &AlexaResponse| {
         // Counted, not written out: this runs on every answer.
         let mut counter = ByteCount(0);
@@ -699,16 +710,16 @@ fn fit(out: &mut AlexaResponse, exchange: &Exchange) {
         *content = cut(content, 1000);
     }
     if size(out) > MAX_RESPONSE_BYTES {
-        let mut ctx: SessionContext = out
-            .session_attributes
-            .get(crate::dialog::context::ATTRIBUTE)
-            .and_then(Value::as_str)
-            .and_then(|s| serde_json::from_str(s).ok())
-            .unwrap_or_default();
+        // The repeat buffer goes first: sealed again without it.
+        let mut ctx = exchange.answer.context.clone();
         ctx.said.clear();
         out.session_attributes.insert(
             crate::dialog::context::ATTRIBUTE.to_owned(),
-            Value::String(ctx.encode()),
+            Value::String(sealer.seal(
+                &ctx,
+                exchange.owner.as_deref(),
+                crate::dialog::context::MAX_BYTES,
+            )),
         );
     }
     let mut keep = exchange.rendered.spoken.len();
@@ -819,6 +830,7 @@ mod tests {
                 card: None,
                 reprompt: None,
             },
+            owner: None,
         };
         let mut out = AlexaResponse {
             version: "1.0",
@@ -836,7 +848,11 @@ mod tests {
         };
         // Long enough to need cutting: about 8 KB of speech and 18 KB of escaped card text.
         assert!(serde_json::to_vec(&out).unwrap().len() > MAX_RESPONSE_BYTES);
-        fit(&mut out, &exchange);
+        fit(
+            &mut out,
+            &exchange,
+            &crate::dialog::context::Sealer::random(),
+        );
         let bytes = serde_json::to_vec(&out).unwrap();
         assert!(bytes.len() <= MAX_RESPONSE_BYTES, "{} bytes", bytes.len());
         let card = out.response.card.as_ref().unwrap();
