@@ -446,3 +446,61 @@ async fn bad_bodies_get_a_clear_json_4xx() {
         assert!(text.contains(message), "{name}: {text}");
     }
 }
+
+/// Hardening: AlarmDetail with no slot and a context alarm answered "You don't have
+/// access" for a hidden alarm and "I can't find an alarm called …" for a missing one. A
+/// context target goes through the grants exactly as a slot does: the same words for both.
+#[tokio::test]
+async fn a_context_alarm_is_filtered_through_the_grants_like_a_slot() {
+    use opsvoice::auth::{Principal, policy::Policy};
+    use opsvoice::dialog::context::{MAX_BYTES, SessionContext};
+
+    let policy = Policy::from_toml(
+        r#"
+[groups.prod-only]
+clusters = ["prod"]
+services = ["*"]
+intents  = ["*"]
+"#,
+    )
+    .unwrap();
+    let grants = policy.grants(Some(&Principal {
+        sub: "s".into(),
+        username: "u".into(),
+        groups: vec!["prod-only".into()],
+    }));
+    let mut assistant = common::assistant();
+    Arc::get_mut(&mut assistant).unwrap().identity =
+        opsvoice::auth::Identity::new(None, policy, Some(grants));
+    let said = |alarm: &str| {
+        let context = SessionContext {
+            alarm: Some(alarm.to_owned()),
+            ..SessionContext::default()
+        };
+        let mut event = fixture("lex/service-health-slack.json");
+        event["sessionState"]["intent"] =
+            json!({"name": "AlarmDetail", "slots": {}, "state": "InProgress"});
+        event["sessionState"]["sessionAttributes"] = json!({
+            opsvoice::dialog::context::ATTRIBUTE: assistant.sealer.seal(&context, None, MAX_BYTES)
+        });
+        let assistant = assistant.clone();
+        async move {
+            let r =
+                serde_json::to_value(assistant.lex(&serde_json::from_value(event).unwrap()).await)
+                    .unwrap();
+            r["messages"][0]["content"].as_str().unwrap().to_owned()
+        }
+    };
+    // Visible: answered.
+    assert!(
+        said("checkout-p99-latency-high")
+            .await
+            .contains("checkout-p99-latency-high")
+    );
+    // Hidden (the data cluster) and missing: the same words.
+    let hidden = said("ml-scoring-cpu-high").await;
+    let missing = said("no-such-alarm-anywhere").await;
+    assert_eq!(hidden, missing);
+    assert!(!hidden.contains("ml-scoring"), "{hidden}");
+    assert!(!missing.contains("can't find"), "{missing}");
+}

@@ -137,14 +137,18 @@ async fn target_alarm(dialog: &Dialog, turn: &Turn) -> Result<super::Need<String
             Reply::Ask(Slot::Alarm),
         ))));
     }
-    Ok(turn.context.alarm.clone().map_or_else(
-        || {
-            Ask(Box::new(dialog.elicit(
-                turn,
-                Slot::Alarm,
-                Reply::Ask(Slot::Alarm),
-            )))
-        },
-        Have,
-    ))
+    match &turn.context.alarm {
+        // The alarm last talked about is resolved exactly as if it had been said: through
+        // the caller's grants, so a hidden and a missing alarm get the same words.
+        Some(alarm) => {
+            let mut named = turn.clone();
+            named.slots.insert(Slot::Alarm, alarm.clone());
+            Box::pin(target_alarm(dialog, &named)).await
+        }
+        None => Ok(Ask(Box::new(dialog.elicit(
+            turn,
+            Slot::Alarm,
+            Reply::Ask(Slot::Alarm),
+        )))),
+    }
 }
