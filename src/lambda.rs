@@ -4,8 +4,8 @@
 //! One function takes three kinds of invocation:
 //! - **Lex V2 code hook** (direct invoke): the event is answered as `POST /lex` would be.
 //! - **Alexa skill trigger** (direct invoke): Alexa calls the function itself, so there is
-//!   no signature to check; the timestamp and the skill id still are
-//!   ([`Verifier::check_envelope`]), then it is answered as `POST /alexa` would be.
+//!   no signature to check; the timestamp and the skill id still are, by the same
+//!   [`Verifier::verify_request`] as `POST /alexa`, and it is answered as that route would.
 //! - **HTTP** (Function URL, API Gateway REST or HTTP API, ALB): the request is served by
 //!   the same axum router as `opsvoice serve`, through `lambda_http`'s conversions.
 //!
@@ -36,14 +36,51 @@ pub enum InvocationError {
          event (Function URL, API Gateway, ALB)"
     )]
     Unrecognised,
-    #[error("the Lex V2 event does not have the expected shape: {0}")]
-    BadLexEvent(String),
+    #[error("the Lex V2 event does not have the expected shape")]
+    BadLexEvent(#[source] serde_json::Error),
+    /// The reason is the request's own (its skill id, its timestamp): a trigger never
+    /// downloads anything, so no upstream text can be in it.
     #[error("the Alexa request was refused: {0}")]
     AlexaRefused(#[from] crate::channel::alexa::verify::VerifyError),
-    #[error("the Alexa request does not have the expected shape: {0}")]
-    BadAlexaRequest(String),
-    #[error("the HTTP response could not be encoded: {0}")]
-    Encode(String),
+    #[error("the Alexa request does not have the expected shape")]
+    BadAlexaRequest(#[source] crate::channel::BodyError),
+    #[error("the HTTP response could not be encoded")]
+    Encode(#[source] serde_json::Error),
+}
+
+impl From<crate::channel::alexa::verify::RequestError> for InvocationError {
+    fn from(error: crate::channel::alexa::verify::RequestError) -> Self {
+        use crate::channel::alexa::verify::RequestError;
+        match error {
+            RequestError::Unverified(e) => InvocationError::AlexaRefused(e),
+            RequestError::Malformed(e) => InvocationError::BadAlexaRequest(e),
+        }
+    }
+}
+
+impl InvocationError {
+    /// The kind Lambda reports as the function error's `errorType`.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            InvocationError::Unrecognised => "UnsupportedEvent",
+            InvocationError::BadLexEvent(_) | InvocationError::BadAlexaRequest(_) => {
+                "MalformedEvent"
+            }
+            InvocationError::AlexaRefused(_) => "RequestRefused",
+            InvocationError::Encode(_) => "InternalError",
+        }
+    }
+}
+
+/// What Lambda tells the invoker: the kind, and our sentence (the causes go to the log).
+impl From<InvocationError> for lambda_runtime::Diagnostic {
+    fn from(error: InvocationError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: error.kind().to_owned(),
+            error_message: error.to_string(),
+        }
+    }
 }
 
 impl Invocation {
@@ -54,8 +91,8 @@ impl Invocation {
     pub fn classify(event: Value) -> Result<Self, InvocationError> {
         let has = |key: &str| event.get(key).is_some();
         if has("invocationSource") && has("sessionState") {
-            let de = serde_json::from_value::<LexEvent>(event)
-                .map_err(|e| InvocationError::BadLexEvent(e.to_string()))?;
+            let de =
+                serde_json::from_value::<LexEvent>(event).map_err(InvocationError::BadLexEvent)?;
             return Ok(Invocation::Lex(Box::new(de)));
         }
         if has("version")
@@ -100,9 +137,11 @@ impl Function {
             }
             Invocation::Alexa(event) => {
                 let body = serde_json::to_vec(&event).unwrap_or_default();
-                self.state.alexa.check_envelope(&body)?;
-                let envelope: Envelope = serde_json::from_value(event)
-                    .map_err(|e| InvocationError::BadAlexaRequest(e.to_string()))?;
+                let envelope: Envelope = self
+                    .state
+                    .alexa
+                    .verify_request(crate::channel::alexa::verify::Via::LambdaTrigger, &body)
+                    .await?;
                 let response = self.state.assistant.alexa(&envelope).await;
                 Ok(serde_json::to_value(response).unwrap_or_default())
             }
@@ -123,7 +162,7 @@ impl Function {
                     Ok(response) => response,
                     Err(never) => match never {},
                 };
-                serde_json::to_value(response).map_err(|e| InvocationError::Encode(e.to_string()))
+                serde_json::to_value(response).map_err(InvocationError::Encode)
             }
         }
     }
@@ -144,8 +183,10 @@ pub async fn run(config: crate::config::Config) -> anyhow::Result<()> {
                 function
                     .invoke(event.payload, event.context)
                     .await
-                    .inspect_err(|error| tracing::warn!(%error, "invocation refused"))
-                    .map_err(lambda_runtime::Error::from)
+                    .inspect_err(|error| {
+                        tracing::warn!(error = %crate::dialog::ErrorChain(error), kind = error.kind(), "invocation refused");
+                    })
+                    .map_err(lambda_runtime::Diagnostic::from)
             }
         },
     ))

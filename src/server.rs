@@ -25,7 +25,6 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 use crate::channel::Assistant;
-use crate::channel::alexa::Envelope;
 use crate::channel::alexa::verify::{Verifier, VerifyError};
 use crate::channel::ask::{AskError, AskRequest};
 use crate::channel::lex::LexEvent;
@@ -233,26 +232,16 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
 
 /// Parses JSON, saying where in the document any problem is.
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    // Tracking the path costs on every field, so only a document that fails is parsed
-    // again to say where (deserialisation is deterministic: it fails the same way).
-    if let Ok(value) = serde_json::from_slice(bytes) {
-        return Ok(value);
-    }
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        let detail = if path == "." || path == "?" {
-            inner.to_string()
-        } else {
-            format!("{path}: {inner}")
-        };
-        if inner.is_syntax() || inner.is_eof() {
-            ApiError::InvalidJson(detail)
-        } else {
-            ApiError::WrongShape(detail)
+    crate::channel::parse_json(bytes).map_err(ApiError::from)
+}
+
+impl From<crate::channel::BodyError> for ApiError {
+    fn from(error: crate::channel::BodyError) -> Self {
+        match error {
+            crate::channel::BodyError::InvalidJson(detail) => ApiError::InvalidJson(detail),
+            crate::channel::BodyError::WrongShape(detail) => ApiError::WrongShape(detail),
         }
-    })
+    }
 }
 
 /// The body's size limit and how long it may take to arrive, for [`RawBody`].
@@ -309,28 +298,16 @@ async fn alexa(
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     tracing::Span::current().record("channel", "alexa");
-    // The signature is checked on the raw bytes, before anything is parsed; the timestamp
-    // and skill then on the one parse the dialog uses.
-    state
+    use crate::channel::alexa::verify::{RequestError, Via};
+    let envelope = match state
         .alexa
-        .verify_signature(&headers, &body)
+        .verify_request(Via::Https(&headers), &body)
         .await
-        .map_err(ApiError::Unverified)?;
-    let envelope: Envelope = match parse_json(&body) {
+    {
         Ok(envelope) => envelope,
-        // A body without the stamp fields is refused as unverified, as before parsing.
-        Err(error) => {
-            state
-                .alexa
-                .check_envelope(&body)
-                .map_err(ApiError::Unverified)?;
-            return Err(error);
-        }
+        Err(RequestError::Unverified(e)) => return Err(ApiError::Unverified(e)),
+        Err(RequestError::Malformed(e)) => return Err(e.into()),
     };
-    state
-        .alexa
-        .check_stamp(&envelope.request.timestamp, envelope.application_id())
-        .map_err(ApiError::Unverified)?;
     let intent = match envelope.request.kind.as_str() {
         "LaunchRequest" => "Launch",
         _ => envelope

@@ -27,6 +27,7 @@ struct Chains {
     expired: Pki,
     other: Pki,
     stranger: Pki,
+    wildcard: Pki,
 }
 
 fn chains() -> &'static Chains {
@@ -36,6 +37,7 @@ fn chains() -> &'static Chains {
         expired: Pki::new(Leaf::Expired),
         other: Pki::new(Leaf::OtherName),
         stranger: Pki::new(Leaf::Good),
+        wildcard: Pki::new(Leaf::Wildcard),
     })
 }
 
@@ -53,19 +55,24 @@ impl Alexa {
             expired,
             other,
             stranger,
+            wildcard,
         } = chains();
         let files: HashMap<String, String> = [
             ("echo-api-cert.pem", good.chain_pem.clone()),
             ("expired.pem", expired.chain_pem.clone()),
             ("other-name.pem", other.chain_pem.clone()),
             ("stranger.pem", stranger.chain_pem.clone()),
+            ("wildcard.pem", wildcard.chain_pem.clone()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
         let chains = ChainServer::start(files).await;
         // Trust the test roots, but not the stranger's.
-        let roots = format!("{}{}{}", good.root_pem, expired.root_pem, other.root_pem);
+        let roots = format!(
+            "{}{}{}{}",
+            good.root_pem, expired.root_pem, other.root_pem, wildcard.root_pem
+        );
         let verifier = Verifier::new(
             vec![SKILL.to_owned()],
             Some(("test roots", roots.as_bytes())),
@@ -579,4 +586,138 @@ async fn a_chain_is_never_accepted_past_its_dates_even_right_after_a_good_reques
     let (headers, body) = signed(clock.now());
     let err = verifier.verify(&headers, &body).await.unwrap_err();
     assert!(err.to_string().contains("Expired"), "{err}");
+}
+
+/// Signs `body` with `pki` and sends it with `url` as the chain URL.
+async fn send_signed(alexa: &Alexa, pki: &Pki, url: &str, body: &Value) -> (u16, Value) {
+    let bytes = serde_json::to_vec(body).unwrap();
+    alexa
+        .send(
+            &bytes,
+            &[
+                ("SignatureCertChainUrl", url.to_owned()),
+                ("Signature-256", pki.sign(&bytes)),
+            ],
+        )
+        .await
+}
+
+/// Hardening: the chain was downloaded before anything else was checked, the cache key was
+/// the raw URL (query and fragment included), failures were not cached, and the cache
+/// held 64 entries: 40 requests with `?n=<i>` made 40 downloads, and 70 `#<i>` variants
+/// evicted the real chain.
+#[tokio::test]
+async fn unauthenticated_requests_cannot_make_us_download() {
+    let alexa = Alexa::start().await;
+    let good: &'static Pki = &chains().good;
+    let base = "https://s3.amazonaws.com/echo.api/";
+    // A stale or foreign request is refused before any download.
+    let mut stale = stamped("alexa/service-health.json", -600);
+    let mut foreign = stamped("alexa/service-health.json", 0);
+    foreign["session"]["application"]["applicationId"] = json!("amzn1.ask.skill.someone-else");
+    foreign["context"]["System"]["application"]["applicationId"] =
+        json!("amzn1.ask.skill.someone-else");
+    for i in 0..40 {
+        let url = format!("{base}echo-api-cert.pem?n={i}");
+        for body in [&mut stale, &mut foreign] {
+            let (status, _) = send_signed(&alexa, good, &url, body).await;
+            assert_eq!(status, 400);
+        }
+    }
+    assert_eq!(
+        alexa.chains.fetched(),
+        0,
+        "nothing fetched for stale or foreign requests"
+    );
+
+    // Query and fragment variants are one chain: one download, never evicted.
+    let body = stamped("alexa/service-health.json", 0);
+    for i in 0..40 {
+        let (status, r) = send_signed(
+            &alexa,
+            good,
+            &format!("{base}echo-api-cert.pem?n={i}"),
+            &body,
+        )
+        .await;
+        assert_eq!(status, 200, "{r}");
+    }
+    for i in 0..70 {
+        let (status, r) =
+            send_signed(&alexa, good, &format!("{base}echo-api-cert.pem#{i}"), &body).await;
+        assert_eq!(status, 200, "{r}");
+    }
+    let (status, _) = send_signed(&alexa, good, &format!("{base}echo-api-cert.pem"), &body).await;
+    assert_eq!(status, 200);
+    assert_eq!(alexa.chains.fetched(), 1, "one download for 111 requests");
+
+    // A chain that cannot be had is remembered for a while.
+    for _ in 0..10 {
+        let (status, _) = send_signed(&alexa, good, &format!("{base}missing.pem"), &body).await;
+        assert_eq!(status, 400);
+    }
+    assert_eq!(
+        alexa.chains.fetched(),
+        2,
+        "a failed download is not retried at once"
+    );
+
+    // Downloads are bounded per second, whatever the number of distinct URLs.
+    let before = alexa.chains.fetched();
+    let sent = futures_util::future::join_all((0..30).map(|i| {
+        let url = format!("{base}missing-{i}.pem");
+        let body = body.clone();
+        let alexa = &alexa;
+        async move { send_signed(alexa, good, &url, &body).await.0 }
+    }))
+    .await;
+    assert!(sent.iter().all(|s| *s == 400));
+    let downloads = alexa.chains.fetched() - before;
+    assert!(
+        downloads <= opsvoice::channel::alexa::verify::DOWNLOADS_PER_SECOND as usize * 2,
+        "{downloads} downloads for 30 distinct URLs at once"
+    );
+}
+
+/// Hardening: a leaf whose SAN is only `*.amazon.com` passed; Amazon requires the SAN
+/// `echo-api.amazon.com` itself.
+#[tokio::test]
+async fn a_wildcard_leaf_is_not_amazons_leaf() {
+    let alexa = Alexa::start().await;
+    let body = stamped("alexa/service-health.json", 0);
+    let (status, r) = send_signed(
+        &alexa,
+        &chains().wildcard,
+        "https://s3.amazonaws.com/echo.api/wildcard.pem",
+        &body,
+    )
+    .await;
+    assert_eq!(status, 400, "{r}");
+    assert_eq!(r["error"]["code"], "unverified");
+}
+
+/// Hardening: `session.application.applicationId` and
+/// `context.System.application.applicationId` could differ; both must be ours.
+#[tokio::test]
+async fn both_skill_ids_must_be_ours() {
+    let alexa = Alexa::start().await;
+    for (session, context) in [
+        (SKILL, "amzn1.ask.skill.someone-else"),
+        ("amzn1.ask.skill.someone-else", SKILL),
+    ] {
+        let mut body = stamped("alexa/service-health.json", 0);
+        body["session"]["application"]["applicationId"] = json!(session);
+        body["context"]["System"]["application"]["applicationId"] = json!(context);
+        let bytes = serde_json::to_vec(&body).unwrap();
+        let (status, r) = alexa
+            .send(
+                &bytes,
+                &[
+                    ("SignatureCertChainUrl", CHAIN_URL.to_owned()),
+                    ("Signature-256", alexa.good.sign(&bytes)),
+                ],
+            )
+            .await;
+        assert_eq!(status, 400, "{session} / {context}: {r}");
+    }
 }

@@ -384,3 +384,71 @@ async fn the_binary_is_a_lambda_bootstrap_when_the_runtime_api_is_set() {
         "structured JSON logs in Lambda: {first}"
     );
 }
+
+/// A Lambda function error names its kind (`UnsupportedEvent`, `RequestRefused`), not a
+/// Rust type (`&alloc::boxed::Box<dyn core::error::Error + …>` before).
+#[tokio::test]
+async fn function_errors_name_their_kind() {
+    let b = both().await;
+    let kind = |event: Value| {
+        let function = b.function.clone();
+        async move {
+            let error = function
+                .invoke(event, lambda_runtime::Context::default())
+                .await
+                .unwrap_err();
+            lambda_runtime::Diagnostic::from(error)
+        }
+    };
+    let unknown = kind(json!({"hello": "world"})).await;
+    assert_eq!(unknown.error_type, "UnsupportedEvent");
+    assert!(
+        unknown.error_message.starts_with("unrecognised event"),
+        "{unknown:?}"
+    );
+
+    let mut other = common::fixture("alexa/service-health.json");
+    other["session"]["application"]["applicationId"] = json!("amzn1.ask.skill.other");
+    let refused = kind(other).await;
+    assert_eq!(refused.error_type, "RequestRefused", "{refused:?}");
+
+    let bad_lex = kind(json!({"invocationSource": 5, "sessionState": {}})).await;
+    assert_eq!(bad_lex.error_type, "MalformedEvent", "{bad_lex:?}");
+    for d in [&unknown, &refused, &bad_lex] {
+        assert!(!d.error_type.contains("::"), "{d:?}");
+    }
+}
+
+/// What the real bootstrap posts to the runtime API for an event it cannot take: the
+/// kind as `errorType`, never a Rust type name.
+#[tokio::test]
+async fn the_bootstrap_reports_an_unsupported_event_by_its_kind() {
+    let (addr, mut responses, _stop) = runtime_api(json!({"hello": "world"})).await;
+    let binary = std::env::var("OPSVOICE_BIN").unwrap_or(env!("CARGO_BIN_EXE_opsvoice").to_owned());
+    let mut child = tokio::process::Command::new(binary)
+        .env("AWS_LAMBDA_RUNTIME_API", &addr)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "opsvoice")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env_remove("OPSVOICE_BACKEND")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let (outcome, body) =
+        tokio::time::timeout(std::time::Duration::from_secs(20), responses.recv())
+            .await
+            .expect("the function answered")
+            .unwrap();
+    child.kill().await.unwrap();
+    assert_eq!(outcome, "error", "{body}");
+    assert_eq!(body["errorType"], "UnsupportedEvent", "{body}");
+    assert!(
+        body["errorMessage"]
+            .as_str()
+            .unwrap()
+            .starts_with("unrecognised event"),
+        "{body}"
+    );
+}

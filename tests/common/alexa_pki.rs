@@ -19,6 +19,8 @@ pub enum Leaf {
     Good,
     Expired,
     OtherName,
+    /// Only `*.amazon.com` in the SAN: valid for the name in TLS, not Amazon's leaf.
+    Wildcard,
 }
 
 /// One chain: its root (to trust, or not), the PEM served for the chain, and the leaf key.
@@ -49,10 +51,10 @@ impl Pki {
         let mid_key = KeyPair::generate_for(&PKCS_RSA_SHA256).unwrap();
         let mid =
             CertifiedIssuer::signed_by(ca("opsvoice test intermediate"), mid_key, &root).unwrap();
-        let name = if leaf == Leaf::OtherName {
-            "evil.example.com"
-        } else {
-            "echo-api.amazon.com"
+        let name = match leaf {
+            Leaf::OtherName => "evil.example.com",
+            Leaf::Wildcard => "*.amazon.com",
+            _ => "echo-api.amazon.com",
         };
         let mut params = CertificateParams::new(vec![name.to_owned()]).unwrap();
         params.distinguished_name.push(DnType::CommonName, name);

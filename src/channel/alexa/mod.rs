@@ -202,15 +202,26 @@ impl Envelope {
     /// The skill this request is for: from the session, else from `context.System`.
     #[must_use]
     pub fn application_id(&self) -> Option<&str> {
+        self.session_application_id()
+            .or_else(|| self.context_application_id())
+    }
+
+    /// `session.application.applicationId`, when there is a session.
+    #[must_use]
+    pub fn session_application_id(&self) -> Option<&str> {
         self.session
             .as_ref()
             .and_then(|s| s.application.as_ref())
-            .or_else(|| {
-                self.context
-                    .as_ref()
-                    .and_then(|c| c.system.as_ref())
-                    .and_then(|s| s.application.as_ref())
-            })
+            .map(|a| a.application_id.as_str())
+    }
+
+    /// `context.System.application.applicationId`.
+    #[must_use]
+    pub fn context_application_id(&self) -> Option<&str> {
+        self.context
+            .as_ref()
+            .and_then(|c| c.system.as_ref())
+            .and_then(|s| s.application.as_ref())
             .map(|a| a.application_id.as_str())
     }
 

@@ -1,20 +1,24 @@
 //! Verifying that a request really comes from Alexa, as Amazon requires of skills hosted
-//! on an HTTPS endpoint, in this order. Checks 1 to 3 run on the headers and the raw body
-//! bytes before anything is parsed ([`Verifier::verify_signature`]); 4 and 5 on the parsed
-//! fields ([`Verifier::check_stamp`]), so `/alexa` parses the body once:
+//! on an HTTPS endpoint. [`Verifier::verify_request`] is the one entry, for `serve` and for
+//! the Lambda function alike, and it does the cheap checks first so that nobody can make us
+//! download anything without a fresh, well-addressed request for our skill:
 //!
 //! 1. The `SignatureCertChainUrl` header: `https`, host `s3.amazonaws.com`, path under
-//!    `/echo.api/` after resolving `..`, port 443 if given.
-//! 2. The chain at that URL (fetched with a timeout, cached per URL): it must lead to a
-//!    trusted root, be within its validity dates now, and the leaf must name
-//!    `echo-api.amazon.com`.
-//! 3. `Signature-256`: base64 RSA PKCS#1 v1.5 SHA-256 over the raw body, by the leaf's key
-//!    (an `rsaEncryption` key of 2048 to 8192 bits, parsed once per chain).
-//!    The legacy SHA-1 `Signature` header alone is not enough.
-//! 4. `request.timestamp` within 150 seconds of now (the injected clock).
-//! 5. The skill id is one of `OPSVOICE_ALEXA_SKILL_IDS`.
+//!    `/echo.api/` after resolving `..`, port 443 if given; query and fragment are dropped
+//!    (the chain is cached and fetched by the normalised URL). `Signature-256` must be
+//!    present and base64 (the legacy SHA-1 `Signature` alone is not enough).
+//! 2. The body parsed once: `request.timestamp` within 150 seconds of now (the injected
+//!    clock), and the skill id in `session.application` and in `context.System.application`
+//!    (each that is present, and both when both are) one of `OPSVOICE_ALEXA_SKILL_IDS`.
+//! 3. The chain at that URL (fetched with a timeout, cached per normalised URL, failures
+//!    remembered for a while, downloads bounded per second): it must lead to a trusted
+//!    root, be within its validity dates now, and the leaf's SAN must hold
+//!    `echo-api.amazon.com` itself (a wildcard is not enough).
+//! 4. `Signature-256`: RSA PKCS#1 v1.5 SHA-256 over the raw body, by the leaf's key (an
+//!    `rsaEncryption` key of 2048 to 8192 bits, parsed once per chain).
 //!
-//! Any failure is an [`VerifyError`]; the route answers it with HTTP 400 and logs why.
+//! The answer always waits for the signature. Any failure is a [`VerifyError`]; the route
+//! answers it with HTTP 400 and logs why.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,7 +68,36 @@ pub enum VerifyError {
     UnknownSkill(String),
     #[error("no Alexa skill ids are configured (OPSVOICE_ALEXA_SKILL_IDS)")]
     NoSkillsConfigured,
+    #[error("the session and the context name different skills")]
+    MismatchedSkills,
+    #[error("too many certificate chain downloads this second")]
+    TooManyDownloads,
 }
+
+/// How an Alexa request reached us.
+#[derive(Debug, Clone, Copy)]
+pub enum Via<'a> {
+    /// Over HTTPS, with the signature headers.
+    Https(&'a HeaderMap),
+    /// As a direct Lambda invocation from the skill's trigger, which AWS restricts to the
+    /// skill id the trigger names: no signature to check, the stamp still is.
+    LambdaTrigger,
+}
+
+/// Why a request was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error("the request could not be verified as coming from Alexa")]
+    Unverified(#[from] VerifyError),
+    /// Signed and stamped, but not an Alexa request envelope.
+    #[error(transparent)]
+    Malformed(#[from] crate::channel::BodyError),
+}
+
+/// How long a failed chain download is remembered (and not tried again).
+pub const FAILURE_MEMORY: Duration = Duration::from_secs(30);
+/// The most chain downloads started in one second (Amazon signs with one or two chains).
+pub const DOWNLOADS_PER_SECOND: u32 = 8;
 
 /// A chain as fetched and parsed, cached per URL.
 struct Chain {
@@ -130,6 +163,11 @@ pub struct Verifier {
     cert_base: Option<Url>,
     http: reqwest::Client,
     chains: moka::future::Cache<String, Arc<Chain>>,
+    /// Chain URLs whose download or chain failed recently, and why.
+    failures: moka::sync::Cache<String, Arc<str>>,
+    /// When the current one-second window of downloads began, and how many started in
+    /// it. Real time, not the injected clock: this bounds load, not a protocol window.
+    downloads: std::sync::Mutex<(std::time::Instant, u32)>,
     clock: Arc<dyn Clock>,
 }
 
@@ -233,8 +271,44 @@ impl Verifier {
                 .max_capacity(64)
                 .time_to_live(Duration::from_secs(24 * 3600))
                 .build(),
+            failures: moka::sync::Cache::builder()
+                .max_capacity(1024)
+                .time_to_live(FAILURE_MEMORY)
+                .build(),
+            downloads: std::sync::Mutex::new((std::time::Instant::now(), 0)),
             clock,
         })
+    }
+
+    /// Runs every check on a request and gives its envelope, parsed once.
+    ///
+    /// # Errors
+    /// The first check that fails, or (once signed and stamped) a body that is not an
+    /// Alexa request envelope.
+    pub async fn verify_request(
+        &self,
+        via: Via<'_>,
+        body: &[u8],
+    ) -> Result<super::Envelope, RequestError> {
+        let signed = match via {
+            Via::Https(headers) => Some(signed_by(headers)?),
+            Via::LambdaTrigger => None,
+        };
+        let envelope = crate::channel::parse_json::<super::Envelope>(body);
+        match &envelope {
+            Ok(envelope) => self.check_stamp(
+                &envelope.request.timestamp,
+                envelope.session_application_id(),
+                envelope.context_application_id(),
+            )?,
+            // Not an envelope: refused as unverified unless its stamp holds (then, once
+            // the signature holds too, the client is told what is wrong with the body).
+            Err(_) => self.check_envelope(body)?,
+        }
+        if let Some((url, signature)) = signed {
+            self.check_signature(&url, &signature, body).await?;
+        }
+        Ok(envelope?)
     }
 
     /// Runs every check on a request.
@@ -242,39 +316,22 @@ impl Verifier {
     /// # Errors
     /// The first check that fails.
     pub async fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), VerifyError> {
-        self.verify_signature(headers, body).await?;
-        self.check_envelope(body)
+        match self.verify_request(Via::Https(headers), body).await {
+            Ok(_) => Ok(()),
+            Err(RequestError::Unverified(e)) => Err(e),
+            Err(RequestError::Malformed(e)) => Err(VerifyError::BadBody(e.to_string())),
+        }
     }
 
-    /// Checks 1 to 3 (the chain URL, the chain, and the signature over the raw body). A
-    /// caller that parses the body itself then runs [`Self::check_stamp`] on its fields.
-    ///
-    /// # Errors
-    /// The first check that fails.
-    pub async fn verify_signature(
+    /// Checks 3 and 4 (the chain and the signature over the raw body), for a URL and a
+    /// signature that passed check 1.
+    async fn check_signature(
         &self,
-        headers: &HeaderMap,
+        url: &Url,
+        signature: &[u8],
         body: &[u8],
     ) -> Result<(), VerifyError> {
-        let header = |name: &'static str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-        };
-        let url = header("signaturecertchainurl")
-            .ok_or(VerifyError::MissingHeader("SignatureCertChainUrl"))?;
-        let signature = match header("signature-256") {
-            Some(s) => s,
-            None if header("signature").is_some() => return Err(VerifyError::OnlyLegacySignature),
-            None => return Err(VerifyError::MissingHeader("Signature-256")),
-        };
-        let url = check_cert_url(url)?;
-        let signature = base64::engine::general_purpose::STANDARD
-            .decode(signature)
-            .map_err(|_| VerifyError::BadSignatureEncoding)?;
-        let chain = self.chain(&url).await?;
+        let chain = self.chain(url).await?;
         let now = self
             .clock
             .now()
@@ -290,6 +347,16 @@ impl Verifier {
             leaf.verify_is_valid_for_subject_name(&name).map_err(|_| {
                 VerifyError::BadChain(format!("the leaf is not issued to {ECHO_API_NAME}"))
             })?;
+            // Amazon requires the name itself in the SAN: `*.amazon.com` matches it for
+            // TLS, but is not a certificate issued to the Alexa service.
+            if !leaf
+                .valid_dns_names()
+                .any(|n| n.eq_ignore_ascii_case(ECHO_API_NAME))
+            {
+                return Err(VerifyError::BadChain(format!(
+                    "the leaf's SAN does not hold {ECHO_API_NAME} itself"
+                )));
+            }
             let later = now + VALIDATED_FOR;
             for at in [now, later] {
                 if let Err(e) = leaf.verify_for_usage(
@@ -322,7 +389,7 @@ impl Verifier {
         }
         chain
             .key
-            .verify_sig(body, &signature)
+            .verify_sig(body, signature)
             .map_err(|_| VerifyError::SignatureMismatch)
     }
 
@@ -334,25 +401,35 @@ impl Verifier {
     pub fn check_envelope(&self, body: &[u8]) -> Result<(), VerifyError> {
         let stamped: Stamped =
             serde_json::from_slice(body).map_err(|e| VerifyError::BadBody(e.to_string()))?;
-        let skill = stamped
+        let session = stamped
             .session
             .and_then(|s| s.application)
-            .or_else(|| {
-                stamped
-                    .context
-                    .and_then(|c| c.system)
-                    .and_then(|s| s.application)
-            })
             .map(|a| a.application_id);
-        self.check_stamp(&stamped.request.timestamp, skill.as_deref())
+        let context = stamped
+            .context
+            .and_then(|c| c.system)
+            .and_then(|s| s.application)
+            .map(|a| a.application_id);
+        self.check_stamp(
+            &stamped.request.timestamp,
+            session.as_deref(),
+            context.as_deref(),
+        )
     }
 
-    /// Checks 4 and 5 on fields already parsed: `timestamp` is `request.timestamp`, and
-    /// `skill` the application id (from the session, else from `context.System`).
+    /// The stamp checks on fields already parsed: `timestamp` is `request.timestamp`, and
+    /// the skill ids those of `session.application` and `context.System.application`: at
+    /// least one must be present, each present must be ours, and two must agree.
     ///
     /// # Errors
-    /// A timestamp that is not ISO 8601 or out of range, no skill id, or an unknown skill.
-    pub fn check_stamp(&self, timestamp: &str, skill: Option<&str>) -> Result<(), VerifyError> {
+    /// A timestamp that is not ISO 8601 or out of range, no skill id, an unknown skill, or
+    /// two different ones.
+    pub fn check_stamp(
+        &self,
+        timestamp: &str,
+        session_skill: Option<&str>,
+        context_skill: Option<&str>,
+    ) -> Result<(), VerifyError> {
         let at = aws_smithy_types::DateTime::from_str(
             timestamp,
             aws_smithy_types::date_time::Format::DateTime,
@@ -371,11 +448,37 @@ impl Verifier {
         if self.skill_ids.is_empty() {
             return Err(VerifyError::NoSkillsConfigured);
         }
-        let skill = skill.ok_or_else(|| VerifyError::BadBody("no application id".to_owned()))?;
-        if !self.skill_ids.iter().any(|id| id == skill) {
-            return Err(VerifyError::UnknownSkill(skill.to_owned()));
+        if session_skill.is_none() && context_skill.is_none() {
+            return Err(VerifyError::BadBody("no application id".to_owned()));
+        }
+        for skill in [session_skill, context_skill].into_iter().flatten() {
+            if !self.skill_ids.iter().any(|id| id == skill) {
+                return Err(VerifyError::UnknownSkill(skill.to_owned()));
+            }
+        }
+        if let (Some(a), Some(b)) = (session_skill, context_skill)
+            && a != b
+        {
+            return Err(VerifyError::MismatchedSkills);
         }
         Ok(())
+    }
+
+    /// Takes one of this second's chain downloads, if any are left.
+    fn may_download(&self) -> bool {
+        let now = std::time::Instant::now();
+        let mut downloads = self
+            .downloads
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if now.duration_since(downloads.0) >= Duration::from_secs(1) {
+            *downloads = (now, 0);
+        }
+        if downloads.1 >= DOWNLOADS_PER_SECOND {
+            return false;
+        }
+        downloads.1 += 1;
+        true
     }
 
     /// The chain for `url`, from the cache or fetched once however many ask at once.
@@ -383,6 +486,12 @@ impl Verifier {
         // The common case: a cached chain, found without building the fetch.
         if let Some(chain) = self.chains.get(url.as_str()).await {
             return Ok(chain);
+        }
+        if let Some(why) = self.failures.get(url.as_str()) {
+            return Err(VerifyError::Fetch(format!("failed recently: {why}")));
+        }
+        if !self.may_download() {
+            return Err(VerifyError::TooManyDownloads);
         }
         let fetch_from = match &self.cert_base {
             Some(base) => base
@@ -430,12 +539,39 @@ impl Verifier {
                 }))
             })
             .await
-            .map_err(|e: Arc<VerifyError>| match e.as_ref() {
-                VerifyError::Fetch(m) => VerifyError::Fetch(m.clone()),
-                VerifyError::BadChain(m) => VerifyError::BadChain(m.clone()),
-                other => VerifyError::Fetch(other.to_string()),
+            .map_err(|e: Arc<VerifyError>| {
+                self.failures
+                    .insert(url.as_str().to_owned(), Arc::from(e.to_string()));
+                match e.as_ref() {
+                    VerifyError::Fetch(m) => VerifyError::Fetch(m.clone()),
+                    VerifyError::BadChain(m) => VerifyError::BadChain(m.clone()),
+                    other => VerifyError::Fetch(other.to_string()),
+                }
             })
     }
+}
+
+/// Check 1 on the headers: the chain URL (normalised) and the decoded `Signature-256`.
+fn signed_by(headers: &HeaderMap) -> Result<(Url, Vec<u8>), VerifyError> {
+    let header = |name: &'static str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let url = header("signaturecertchainurl")
+        .ok_or(VerifyError::MissingHeader("SignatureCertChainUrl"))?;
+    let signature = match header("signature-256") {
+        Some(s) => s,
+        None if header("signature").is_some() => return Err(VerifyError::OnlyLegacySignature),
+        None => return Err(VerifyError::MissingHeader("Signature-256")),
+    };
+    let url = check_cert_url(url)?;
+    let signature = base64::engine::general_purpose::STANDARD
+        .decode(signature)
+        .map_err(|_| VerifyError::BadSignatureEncoding)?;
+    Ok((url, signature))
 }
 
 /// Check 1: the certificate chain URL, after normalising `..` in its path.
@@ -467,6 +603,10 @@ pub fn check_cert_url(raw: &str) -> Result<Url, VerifyError> {
         // `Url` drops an explicit default port, so any port left is not 443.
         return Err(VerifyError::BadCertUrl(format!("port {port} is not 443")));
     }
+    // One chain, one cache entry: `?n=1` and `#x` name the same object on S3.
+    let mut url = url;
+    url.set_query(None);
+    url.set_fragment(None);
     Ok(url)
 }
 
