@@ -490,14 +490,28 @@ async fn track(limits: Limits, mut req: Request, next: Next) -> Response {
     req.extensions_mut().insert(limits.body);
     let route = route_label(&req);
     let started = Instant::now();
-    let response = match tokio::time::timeout(limits.request, next.run(req)).await {
-        Ok(response) => response,
-        Err(_) => {
-            tracing::warn!(route, within = ?limits.request, "request timed out");
-            ApiError::Timeout {
-                within: limits.request,
+    // A body announced larger than the limit is refused before anything reads it: reading
+    // is what makes hyper answer `Expect: 100-continue` with an invitation to send it.
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let response = if announced.is_some_and(|n| n > limits.body.bytes as u64) {
+        ApiError::TooLarge {
+            limit: limits.body.bytes,
+        }
+        .into_response()
+    } else {
+        match tokio::time::timeout(limits.request, next.run(req)).await {
+            Ok(response) => response,
+            Err(_) => {
+                tracing::warn!(route, within = ?limits.request, "request timed out");
+                ApiError::Timeout {
+                    within: limits.request,
+                }
+                .into_response()
             }
-            .into_response()
         }
     };
     let intent = response

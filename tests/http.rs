@@ -383,3 +383,28 @@ async fn a_body_that_stops_arriving_gets_a_408_that_says_so() {
         "{metrics}"
     );
 }
+
+/// Hardening: `Expect: 100-continue` with a 10 GB `Content-Length` got `100 Continue`,
+/// inviting the client to send it, instead of an immediate 413.
+#[tokio::test]
+async fn an_announced_oversized_body_is_refused_before_it_is_invited() {
+    let app = spawn_demo().await;
+    let addr = app.base.trim_start_matches("http://").trim_end_matches('/');
+    for path in ["/lex", "/alexa", "/v1/ask"] {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+             Content-Length: 10737418240\r\nExpect: 100-continue\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+            .await
+            .expect("an answer without sending the body")
+            .unwrap();
+        let answer = String::from_utf8_lossy(&buf[..n]);
+        assert!(answer.starts_with("HTTP/1.1 413"), "{path}: {answer}");
+        assert!(!answer.contains("100 Continue"), "{path}: {answer}");
+        assert!(answer.contains("body_too_large"), "{path}: {answer}");
+    }
+}
