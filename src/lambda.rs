@@ -173,7 +173,7 @@ impl Function {
 /// # Errors
 /// An invalid configuration, or a runtime API that cannot be reached.
 pub async fn run(config: crate::config::Config) -> anyhow::Result<()> {
-    let state = crate::app_state(&config).await?;
+    let state = crate::app::app_state(&config).await?;
     let function = Function::new(state, &config);
     tracing::info!(backend = ?config.backend, "Lambda function ready");
     lambda_runtime::run(lambda_runtime::service_fn(
@@ -184,7 +184,7 @@ pub async fn run(config: crate::config::Config) -> anyhow::Result<()> {
                     .invoke(event.payload, event.context)
                     .await
                     .inspect_err(|error| {
-                        tracing::warn!(error = %crate::dialog::ErrorChain(error), kind = error.kind(), "invocation refused");
+                        tracing::warn!(error = %crate::error::ErrorChain(error), kind = error.kind(), "invocation refused");
                     })
                     .map_err(lambda_runtime::Diagnostic::from)
             }

@@ -16,8 +16,8 @@ use std::collections::{HashMap, HashSet};
 use serde::Deserialize;
 
 use crate::dialog::resolve::key;
-use crate::dialog::{Intent, Slot, Slots};
 use crate::ops::{Catalog, MetricKind};
+use crate::vocab::{Intent, Slot, Slots};
 
 /// The intent files, embedded so the binary carries its conversation model.
 pub const INTENT_FILES: &[(&str, &str)] = &[

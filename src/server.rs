@@ -153,7 +153,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        tracing::info!(error = %crate::dialog::ErrorChain(&self), code = self.code(), "request rejected");
+        tracing::info!(error = %crate::error::ErrorChain(&self), code = self.code(), "request rejected");
         let mut body = json!({ "error": { "code": self.code(), "message": self.message() } });
         if let ApiError::SpeechUnavailable { answer, .. } = &self {
             // Nothing is lost: the answer itself still reaches the caller.
@@ -404,7 +404,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
     match ops.ready().await {
         Ok(()) => Json(json!({ "status": "ready", "backend": ops.name() })).into_response(),
         Err(error) => {
-            tracing::warn!(error = %crate::dialog::ErrorChain(&error), "not ready");
+            tracing::warn!(error = %crate::error::ErrorChain(&error), "not ready");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 // Which system, not its error: the cause is in the log.

@@ -22,7 +22,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
 use super::Principal;
-use crate::ops::{Clock, age};
+use crate::clock::{Clock, age};
 
 /// Tokens longer than this are refused unread.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -186,7 +186,7 @@ impl Verifier {
                 .timeout(FETCH_TIMEOUT)
                 .build()
                 .map_err(|e| {
-                    tracing::error!(error = %crate::dialog::ErrorChain(&e), "cannot build the JWKS HTTP client");
+                    tracing::error!(error = %crate::error::ErrorChain(&e), "cannot build the JWKS HTTP client");
                     AuthError::JwksUnavailable
                 })?,
             settings,
@@ -322,7 +322,7 @@ impl Verifier {
         self.fetches.fetch_add(1, Ordering::Relaxed);
         metrics::counter!("opsvoice_jwks_fetches_total").increment(1);
         let unavailable = |e: &(dyn std::error::Error + 'static)| {
-            tracing::warn!(url = %self.jwks_url, error = %crate::dialog::ErrorChain(e), "JWKS fetch failed");
+            tracing::warn!(url = %self.jwks_url, error = %crate::error::ErrorChain(e), "JWKS fetch failed");
             AuthError::JwksUnavailable
         };
         let response = self

@@ -24,8 +24,8 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 
 use super::Principal;
-use crate::dialog::Intent;
 use crate::ops::ServiceRef;
+use crate::vocab::Intent;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

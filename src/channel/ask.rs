@@ -119,7 +119,7 @@ impl LexBot {
         let (Some(bot_id), Some(bot_alias_id)) = (&settings.bot_id, &settings.bot_alias_id) else {
             return None;
         };
-        let sdk = crate::ops::aws::sdk_config().await;
+        let sdk = crate::aws::sdk_config().await;
         let config = aws_sdk_lexruntimev2::config::Builder::from(&sdk)
             .timeout_config(
                 aws_smithy_types::timeout::TimeoutConfig::builder()
@@ -239,7 +239,7 @@ impl Assistant {
         let output = tokio::time::timeout(LEX_TIMEOUT + Duration::from_millis(250), call.send())
             .await
             .map_err(|_| format!("no answer within {} seconds", LEX_TIMEOUT.as_secs()))?
-            .map_err(|e| crate::dialog::ErrorChain(&e).to_string())?;
+            .map_err(|e| crate::error::ErrorChain(&e).to_string())?;
         let mut plain = Vec::new();
         let mut ssml = None;
         for message in output.messages() {
@@ -324,13 +324,13 @@ impl Assistant {
         let ops = self.dialog.ops();
         let (catalog, alarms) = tokio::join!(ops.catalog(), ops.all_alarms());
         let catalog = catalog.unwrap_or_else(|error| {
-            tracing::warn!(error = %crate::dialog::ErrorChain(&error), "service names unavailable");
+            tracing::warn!(error = %crate::error::ErrorChain(&error), "service names unavailable");
             std::sync::Arc::default()
         });
         let alarms: Vec<String> = alarms
             .map(|a| a.into_iter().map(|a| a.name).collect())
             .unwrap_or_else(|error| {
-                tracing::warn!(error = %crate::dialog::ErrorChain(&error), "alarm names unavailable");
+                tracing::warn!(error = %crate::error::ErrorChain(&error), "alarm names unavailable");
                 Vec::new()
             });
         let expecting = match &context.pending {

@@ -16,158 +16,18 @@ pub mod resolve;
 pub mod service_health;
 pub mod what_changed;
 
-use std::collections::BTreeMap;
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+pub use crate::error::ErrorChain;
+pub use crate::vocab::{Intent, Slot, Slots};
 pub use context::{Pending, SessionContext};
 use resolve::Match;
 
-use crate::ops::{Clock, MetricKind, OpsError, OpsSource, ServiceRef};
-
-/// Everything a user can ask. The names are the contract shared with Lex, Alexa and `intents/`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Intent {
-    ServiceHealth,
-    DeploymentStatus,
-    ActiveAlarms,
-    AlarmDetail,
-    MetricQuery,
-    FleetSummary,
-    WhatChanged,
-    #[serde(rename = "AMAZON.HelpIntent")]
-    Help,
-    #[serde(rename = "AMAZON.StopIntent")]
-    Stop,
-    #[serde(rename = "AMAZON.CancelIntent")]
-    Cancel,
-    #[serde(rename = "AMAZON.RepeatIntent")]
-    Repeat,
-    /// "Tell me more": the last answer again, in detail.
-    #[serde(rename = "AMAZON.MoreIntent")]
-    More,
-    #[serde(rename = "AMAZON.YesIntent")]
-    Yes,
-    #[serde(rename = "AMAZON.NoIntent")]
-    No,
-    #[serde(rename = "AMAZON.FallbackIntent")]
-    Fallback,
-    /// The session was opened without a question ("Alexa, open ops desk").
-    Launch,
-}
-
-impl Intent {
-    /// The intents that answer from operational data, in DESIGN.md order.
-    pub const QUESTIONS: [Intent; 7] = [
-        Intent::ServiceHealth,
-        Intent::DeploymentStatus,
-        Intent::ActiveAlarms,
-        Intent::AlarmDetail,
-        Intent::MetricQuery,
-        Intent::FleetSummary,
-        Intent::WhatChanged,
-    ];
-
-    /// Reads an intent name as Lex or Alexa send it: `AMAZON.HelpIntent`, Lex's
-    /// `FallbackIntent`, or a custom name such as `HelpIntent` built on a built-in.
-    #[must_use]
-    pub fn parse(name: &str) -> Option<Self> {
-        let bare = name.strip_prefix("AMAZON.").unwrap_or(name);
-        Some(match bare {
-            "ServiceHealth" => Intent::ServiceHealth,
-            "DeploymentStatus" => Intent::DeploymentStatus,
-            "ActiveAlarms" => Intent::ActiveAlarms,
-            "AlarmDetail" => Intent::AlarmDetail,
-            "MetricQuery" => Intent::MetricQuery,
-            "FleetSummary" => Intent::FleetSummary,
-            "WhatChanged" => Intent::WhatChanged,
-            "HelpIntent" | "Help" => Intent::Help,
-            "StopIntent" | "Stop" => Intent::Stop,
-            "CancelIntent" | "Cancel" => Intent::Cancel,
-            "RepeatIntent" | "Repeat" => Intent::Repeat,
-            "MoreIntent" | "More" => Intent::More,
-            "YesIntent" | "Yes" => Intent::Yes,
-            "NoIntent" | "No" => Intent::No,
-            "FallbackIntent" | "Fallback" => Intent::Fallback,
-            "Launch" | "LaunchRequest" => Intent::Launch,
-            _ => return None,
-        })
-    }
-
-    /// The canonical name (the platform name for built-ins).
-    #[must_use]
-    pub fn name(self) -> &'static str {
-        match self {
-            Intent::ServiceHealth => "ServiceHealth",
-            Intent::DeploymentStatus => "DeploymentStatus",
-            Intent::ActiveAlarms => "ActiveAlarms",
-            Intent::AlarmDetail => "AlarmDetail",
-            Intent::MetricQuery => "MetricQuery",
-            Intent::FleetSummary => "FleetSummary",
-            Intent::WhatChanged => "WhatChanged",
-            Intent::Help => "AMAZON.HelpIntent",
-            Intent::Stop => "AMAZON.StopIntent",
-            Intent::Cancel => "AMAZON.CancelIntent",
-            Intent::Repeat => "AMAZON.RepeatIntent",
-            Intent::More => "AMAZON.MoreIntent",
-            Intent::Yes => "AMAZON.YesIntent",
-            Intent::No => "AMAZON.NoIntent",
-            Intent::Fallback => "AMAZON.FallbackIntent",
-            Intent::Launch => "Launch",
-        }
-    }
-}
-
-impl fmt::Display for Intent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// The slots, named as in Lex, Alexa and `intents/`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Slot {
-    Service,
-    Cluster,
-    Alarm,
-    Metric,
-    Window,
-}
-
-impl Slot {
-    pub const ALL: [Slot; 5] = [
-        Slot::Service,
-        Slot::Cluster,
-        Slot::Alarm,
-        Slot::Metric,
-        Slot::Window,
-    ];
-
-    /// The wire name.
-    #[must_use]
-    pub fn name(self) -> &'static str {
-        match self {
-            Slot::Service => "service",
-            Slot::Cluster => "cluster",
-            Slot::Alarm => "alarm",
-            Slot::Metric => "metric",
-            Slot::Window => "window",
-        }
-    }
-
-    /// Reads a wire name.
-    #[must_use]
-    pub fn parse(name: &str) -> Option<Self> {
-        Slot::ALL.into_iter().find(|s| s.name() == name)
-    }
-}
-
-/// Slot values as the user gave them (already the platform's interpreted value).
-pub type Slots = BTreeMap<Slot, String>;
+use crate::clock::Clock;
+use crate::ops::{MetricKind, OpsError, OpsSource, ServiceRef};
 
 /// Voice answers are spoken and short; text answers may list and link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -695,7 +555,7 @@ impl Dialog {
     }
 
     pub(crate) fn age(&self, then: std::time::SystemTime) -> Duration {
-        crate::ops::age(self.clock.now(), then)
+        crate::clock::age(self.clock.now(), then)
     }
 }
 
@@ -831,21 +691,6 @@ pub fn parse_metric(value: &str) -> Option<MetricKind> {
     MetricKind::parse(value)
 }
 
-/// Displays an error with its whole `source()` chain, for logs.
-pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
-
-impl fmt::Display for ErrorChain<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(cause) = source {
-            write!(f, ": {cause}")?;
-            source = cause.source();
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -873,16 +718,5 @@ mod tests {
         );
         assert_eq!(parse_window("banana"), None);
         assert_eq!(parse_window("PT"), None);
-    }
-
-    #[test]
-    fn intent_names_parse_in_every_platform_spelling() {
-        assert_eq!(Intent::parse("AMAZON.HelpIntent"), Some(Intent::Help));
-        assert_eq!(Intent::parse("FallbackIntent"), Some(Intent::Fallback));
-        assert_eq!(Intent::parse("ServiceHealth"), Some(Intent::ServiceHealth));
-        assert_eq!(Intent::parse("OrderPizza"), None);
-        for intent in Intent::QUESTIONS {
-            assert_eq!(Intent::parse(intent.name()), Some(intent));
-        }
     }
 }

@@ -172,7 +172,7 @@ impl Voice {
     async fn client(&self) -> &aws_sdk_polly::Client {
         self.client
             .get_or_init(|| async {
-                let sdk = crate::ops::aws::sdk_config().await;
+                let sdk = crate::aws::sdk_config().await;
                 let config = aws_sdk_polly::config::Builder::from(&sdk)
                     .timeout_config(
                         aws_smithy_types::timeout::TimeoutConfig::builder()
@@ -295,7 +295,7 @@ impl Voice {
         metrics::histogram!("opsvoice_polly_seconds").record(started.elapsed().as_secs_f64());
         let output = result.map_err(|e| {
             metrics::counter!("opsvoice_polly_errors_total").increment(1);
-            SpeechError::Polly(crate::dialog::ErrorChain(&e).to_string())
+            SpeechError::Polly(crate::error::ErrorChain(&e).to_string())
         })?;
         let stream: ByteStream = output.audio_stream;
         let audio = stream

@@ -32,7 +32,7 @@ use rustls_pki_types::{CertificateDer, ServerName, TrustAnchor, UnixTime};
 use serde::Deserialize;
 use webpki::{EndEntityCert, KeyUsage};
 
-use crate::ops::Clock;
+use crate::clock::Clock;
 
 /// The SAN the leaf must carry.
 pub const ECHO_API_NAME: &str = "echo-api.amazon.com";

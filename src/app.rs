@@ -1,0 +1,244 @@
+//! Assembling the app from its configuration: the data source (demo, or AWS behind the
+//! cache), who may ask what, the prompts and model, and the Alexa verifier. What `serve`,
+//! the Lambda function and the CLI start from, and what tests use to put moto or a fake
+//! behind the assistant.
+
+use std::sync::Arc;
+
+use crate::channel::{self, Assistant};
+use crate::clock::{self, Clock};
+use crate::config::{self, Backend, Config};
+use crate::dialog::{self, Dialog};
+use crate::{auth, aws, nlu, ops, server, speech, telemetry};
+
+/// Why the app could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("the prompts are invalid: {0}")]
+    Prompts(#[from] speech::render::PromptError),
+    #[error("the conversation model is invalid: {0}")]
+    Model(#[from] nlu::ModelError),
+    #[error("Alexa verification: {0}")]
+    Alexa(#[from] channel::alexa::verify::SetupError),
+    #[error(
+        "OPSVOICE_BACKEND=aws serves live data, which must only reach verified Cognito users: \
+         set OPSVOICE_COGNITO_USER_POOL_ID, OPSVOICE_COGNITO_CLIENT_IDS and a region \
+         (OPSVOICE_COGNITO_REGION or AWS_REGION)"
+    )]
+    NoVerifiedCallers,
+    #[error("cannot read OPSVOICE_POLICY_FILE {path}: {source}")]
+    PolicyFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("OPSVOICE_POLICY_FILE: {0}")]
+    Policy(#[from] auth::policy::PolicyError),
+    #[error("Cognito: {0}")]
+    Cognito(#[from] auth::cognito::AuthError),
+}
+
+/// Builds the assistant the configuration describes, measuring time with `clock`.
+///
+/// With `aws`, the AWS SDK configuration is loaded the standard way (credential and region
+/// chain, `AWS_ENDPOINT_URL`), and the live source is put behind the cache.
+///
+/// # Errors
+/// Invalid embedded prompts or model (caught by `opsvoice check` and the tests).
+pub async fn assistant(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<Assistant>, StartError> {
+    let mut assistant = assemble_source(config, clock.clone()).await?;
+    if let Some(a) = Arc::get_mut(&mut assistant) {
+        a.identity = identity(config, clock)?;
+        a.lex = channel::ask::LexBot::from_config(&config.lex).await;
+    }
+    Ok(assistant)
+}
+
+/// Everything `serve` and the Lambda function answer with, on the system clock: the
+/// assistant, the metrics recorder (with its upkeep running) and the Alexa verifier.
+///
+/// # Errors
+/// As [`assistant`] (which refuses `aws` without a Cognito pool) and [`alexa_verifier`].
+pub async fn app_state(config: &Config) -> Result<server::AppState, StartError> {
+    let clock: Arc<dyn Clock> = Arc::new(clock::SystemClock);
+    let metrics = telemetry::metrics();
+    telemetry::spawn_upkeep(metrics.clone());
+    Ok(server::AppState {
+        assistant: assistant(config, clock.clone()).await?,
+        metrics,
+        alexa: Arc::new(alexa_verifier(config, clock)?),
+    })
+}
+
+/// The assistant over the configured data source, with the open (demo) identity.
+async fn assemble_source(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<Assistant>, StartError> {
+    let ops: Arc<dyn ops::OpsSource> = match config.backend {
+        Backend::Demo => Arc::new(ops::demo::DemoFleet::new(clock.clone())),
+        Backend::Aws => {
+            let sdk = aws::sdk_config().await;
+            let aws = ops::aws::AwsOps::new(
+                aws_sdk_ecs::Client::new(&sdk),
+                aws_sdk_cloudwatch::Client::new(&sdk),
+                config.clusters.clone(),
+                ops::aws::Association {
+                    by_name_prefix: config.alarm_name_match,
+                },
+                clock.clone(),
+            );
+            Arc::new(cached(Arc::new(aws), clock.clone(), config))
+        }
+    };
+    assemble(ops, clock, config)
+}
+
+/// The assistant for `opsvoice ask` in-process: it acts for the local operator, whose own
+/// AWS credentials are the authorization, so no sign-in is asked for.
+///
+/// # Errors
+/// As [`assistant`].
+pub async fn local_assistant(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<Assistant>, StartError> {
+    let mut local = config.clone();
+    local.cognito = config::Cognito::default();
+    local.policy_file = None;
+    let mut assistant = assemble_source(&local, clock.clone()).await?;
+    if let Some(a) = Arc::get_mut(&mut assistant) {
+        a.identity = auth::Identity::open();
+    }
+    Ok(assistant)
+}
+
+/// Who may ask what, from the configuration: a Cognito verifier when a pool is set, the
+/// policy file (or, without one, everything on the demo and nothing on `aws`), and
+/// anonymous callers only on the demo.
+///
+/// # Errors
+/// `aws` without a Cognito pool, or an unreadable or invalid policy file.
+pub fn identity(config: &Config, clock: Arc<dyn Clock>) -> Result<auth::Identity, StartError> {
+    let region = config
+        .cognito
+        .region
+        .clone()
+        .or_else(|| config.region.clone());
+    let verifier = match (&config.cognito.user_pool_id, region) {
+        (Some(pool), Some(region)) if !config.cognito.client_ids.is_empty() => {
+            Some(Arc::new(auth::cognito::Verifier::new(
+                auth::cognito::Settings {
+                    region,
+                    user_pool_id: pool.clone(),
+                    client_ids: config.cognito.client_ids.clone(),
+                    token_use: if config.cognito.id_tokens {
+                        auth::cognito::TokenUse::Id
+                    } else {
+                        auth::cognito::TokenUse::Access
+                    },
+                    leeway: config.cognito.leeway,
+                    jwks_url: config.cognito.jwks_url.clone(),
+                },
+                clock,
+            )?))
+        }
+        _ => None,
+    };
+    let live = config.backend == Backend::Aws;
+    if live && verifier.is_none() {
+        return Err(StartError::NoVerifiedCallers);
+    }
+    let policy =
+        match &config.policy_file {
+            Some(path) => auth::policy::Policy::from_toml(
+                &std::fs::read_to_string(path).map_err(|source| StartError::PolicyFile {
+                    path: path.display().to_string(),
+                    source,
+                })?,
+            )?,
+            None if live => auth::policy::Policy::deny_all(),
+            None => auth::policy::Policy::allow_all(),
+        };
+    let anonymous = (!live).then(auth::policy::Grants::all);
+    Ok(auth::Identity::new(verifier, policy, anonymous))
+}
+
+/// The cache settings for `config`: upstream fetches must give up in time for a stale
+/// answer to make the answer deadline.
+#[must_use]
+pub fn cached(
+    source: Arc<dyn ops::OpsSource>,
+    clock: Arc<dyn Clock>,
+    config: &Config,
+) -> ops::cache::CachedOps {
+    let settings = ops::cache::Settings {
+        upstream_deadline: config
+            .answer_deadline
+            .saturating_sub(std::time::Duration::from_millis(500))
+            .max(std::time::Duration::from_millis(100)),
+        ..ops::cache::Settings::default()
+    };
+    ops::cache::CachedOps::new(source, clock, settings)
+}
+
+/// The assistant over any data source (what tests use to put moto or a fake behind it).
+///
+/// # Errors
+/// Invalid embedded prompts or model.
+pub fn assemble(
+    ops: Arc<dyn ops::OpsSource>,
+    clock: Arc<dyn Clock>,
+    config: &Config,
+) -> Result<Arc<Assistant>, StartError> {
+    let dialog = Dialog::new(ops, clock);
+    let renderer = speech::Renderer::embedded(config.region.clone())?;
+    let nlu = nlu::Nlu::embedded()?;
+    let mut assistant = Assistant::new(dialog, renderer, nlu);
+    if let Some(a) = Arc::get_mut(&mut assistant) {
+        a.deadline = config.answer_deadline;
+        a.voice = speech::polly::Voice::new(config.polly.clone());
+        if let Some(key) = &config.session_key {
+            a.sealer = dialog::context::Sealer::new(key.expose());
+        }
+    }
+    Ok(assistant)
+}
+
+/// The Alexa request verifier the configuration describes.
+///
+/// # Errors
+/// An unreadable `OPSVOICE_ALEXA_TRUST_ROOTS` or a malformed `OPSVOICE_ALEXA_CERT_BASE_URL`.
+pub fn alexa_verifier(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> Result<channel::alexa::verify::Verifier, StartError> {
+    let roots = match &config.alexa.trust_roots {
+        Some(path) => Some((
+            path.display().to_string(),
+            std::fs::read(path).map_err(|source| channel::alexa::verify::SetupError::Roots {
+                path: path.display().to_string(),
+                source,
+            })?,
+        )),
+        None => None,
+    };
+    Ok(channel::alexa::verify::Verifier::new(
+        config.alexa.skill_ids.clone(),
+        roots.as_ref().map(|(p, pem)| (p.as_str(), pem.as_slice())),
+        config.alexa.cert_base_url.as_deref(),
+        clock,
+    )?)
+}
+
+/// Whether `serve` may run with this configuration: live data is never served to callers
+/// who are not verified.
+///
+/// # Errors
+/// [`StartError::NoVerifiedCallers`] for `aws` without a Cognito pool, or a bad policy file.
+pub fn check_servable(config: &Config) -> Result<(), StartError> {
+    identity(config, Arc::new(clock::SystemClock)).map(|_| ())
+}
