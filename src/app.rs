@@ -52,7 +52,9 @@ pub async fn assistant(
     let mut assistant = assemble_source(config, clock.clone()).await?;
     if let Some(a) = Arc::get_mut(&mut assistant) {
         a.identity = identity(config, clock)?;
-        a.lex = channel::ask::LexBot::from_config(&config.lex).await;
+        a.lex = channel::ask::LexBot::from_config(&config.lex)
+            .await
+            .map(|bot| Arc::new(bot) as Arc<dyn channel::ask::Recognizer>);
     }
     Ok(assistant)
 }

@@ -148,25 +148,17 @@ pub struct Options {
     pub ssml: bool,
     /// Where to keep the line history (interactive sessions only).
     pub history: Option<PathBuf>,
+    /// What `/help` (and an interactive start) prints: `chat-help` in `prompts/`.
+    pub help: String,
 }
 
-/// The default history file: `$XDG_STATE_HOME/opsvoice/history`, else
-/// `~/.local/state/opsvoice/history`.
+/// The default history file: `history` in the state directory (see
+/// [`crate::config::Config::state_dir`]).
 #[must_use]
-pub fn default_history() -> Option<PathBuf> {
-    let state = std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
-    Some(state.join("opsvoice").join("history"))
+pub fn default_history(config: &crate::config::Config) -> Option<PathBuf> {
+    config.state_dir.as_ref().map(|dir| dir.join("history"))
 }
 
-const HELP: &str = "Ask about your services, e.g. \"how is checkout doing\" or \"any alarms firing\".\n\
-Commands: /new (a new conversation), /help, /quit (or Ctrl-D).";
-
-/// Runs the conversation until the user leaves or it ends.
-///
-/// # Errors
-/// A terminal that cannot be read, or an audio directory that cannot be created.
 pub async fn run(target: Target, options: Options) -> anyhow::Result<()> {
     use anyhow::Context;
     use std::io::IsTerminal;
@@ -183,7 +175,7 @@ pub async fn run(target: Target, options: Options) -> anyhow::Result<()> {
             .with_context(|| format!("cannot create the audio directory {}", dir.display()))?;
     }
     if interactive {
-        eprintln!("{HELP}");
+        eprintln!("{}", options.help);
     }
     let mut session = new_session();
     let mut saved = 0usize;
@@ -202,7 +194,7 @@ pub async fn run(target: Target, options: Options) -> anyhow::Result<()> {
         match question {
             "/quit" | "/exit" => break,
             "/help" => {
-                println!("{HELP}");
+                println!("{}", options.help);
                 continue;
             }
             "/new" => {
@@ -278,7 +270,7 @@ async fn local_turn(
     let asked = assistant
         .answer(request, None)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| crate::error::ErrorChain(&e).to_string())?;
     let audio = match audio_dir {
         Some(_) => Some(speak(assistant, &asked.speech).await),
         None => None,
@@ -292,7 +284,7 @@ async fn speak(assistant: &Assistant, speech: &Speech) -> Result<Vec<u8>, String
         .synthesize(speech, AudioFormat::Mp3)
         .await
         .map(|audio| audio.bytes)
-        .map_err(|e| e.to_string())
+        .map_err(|e| crate::error::ErrorChain(&e).to_string())
 }
 
 fn save(dir: &Path, n: usize, intent: &str, bytes: &[u8]) -> Result<PathBuf, String> {

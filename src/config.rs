@@ -120,6 +120,16 @@ pub struct Config {
     /// Seals session contexts to their owner (`OPSVOICE_SESSION_KEY`, base64 of at least
     /// 32 bytes); without one each process makes its own.
     pub session_key: Option<Secret>,
+    /// Where opsvoice keeps local state (the chat history): `$XDG_STATE_HOME/opsvoice`,
+    /// else `~/.local/state/opsvoice`; `None` when neither is known.
+    pub state_dir: Option<PathBuf>,
+}
+
+/// Whether this process is a Lambda function's bootstrap (the runtime API is in the
+/// environment): then there are no arguments to parse.
+#[must_use]
+pub fn in_lambda() -> bool {
+    std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some()
 }
 
 /// How long an answer may take before the user hears "that took too long" instead.
@@ -162,6 +172,7 @@ impl Default for Config {
             body_limit: 64 * 1024,
             log_format: LogFormat::Pretty,
             session_key: None,
+            state_dir: None,
         }
     }
 }
@@ -443,6 +454,10 @@ impl Config {
                 }
             };
         }
+        c.state_dir = var("XDG_STATE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+            .map(|state| state.join("opsvoice"));
         if let Some(key) = var("OPSVOICE_SESSION_KEY") {
             use base64::Engine as _;
             let bytes = base64::engine::general_purpose::STANDARD

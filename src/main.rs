@@ -116,7 +116,7 @@ enum ModelsCommand {
 #[tokio::main]
 async fn main() -> ExitCode {
     // In Lambda the binary is the bootstrap: no arguments, the runtime API in the env.
-    let outcome = if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+    let outcome = if opsvoice::config::in_lambda() {
         lambda().await
     } else {
         run(Cli::parse()).await
@@ -195,7 +195,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 opsvoice::chat::Options {
                     audio_dir: audio,
                     ssml,
-                    history: opsvoice::chat::default_history(),
+                    history: opsvoice::chat::default_history(&config),
+                    help: opsvoice::speech::Renderer::embedded(None)?
+                        .render_message("chat-help", opsvoice::speech::render::DEFAULT_LOCALE),
                 },
             )
             .await

@@ -29,11 +29,13 @@ fn pascal(snake: &str) -> String {
 /// Every `<receiver>.<operation>()` call on an AWS SDK client in `src/`, as an IAM action.
 /// The receivers are the names the code gives its clients; each maps to a service.
 fn sdk_calls() -> BTreeSet<String> {
-    const RECEIVERS: &[(&str, &str)] = &[
-        ("self.ecs", "ecs"),
-        ("self.cloudwatch", "cloudwatch"),
-        ("bot.client", "lex"),
-        ("client", "polly"),
+    // (receiver, service, the file it must be in, if any): the Lex runtime and Polly
+    // clients are each used in one file, behind their trait.
+    const RECEIVERS: &[(&str, &str, Option<&str>)] = &[
+        ("self.ecs", "ecs", None),
+        ("self.cloudwatch", "cloudwatch", None),
+        ("self.client", "lex", Some("channel/ask.rs")),
+        ("self.client().await", "polly", Some("speech/polly.rs")),
     ];
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = vec![root];
@@ -49,10 +51,8 @@ fn sdk_calls() -> BTreeSet<String> {
             .chars()
             .filter(|c| !c.is_whitespace())
             .collect();
-        let in_polly = path.ends_with("speech/polly.rs");
-        for (receiver, service) in RECEIVERS {
-            // A bare `client` is Polly's only in polly.rs.
-            if *receiver == "client" && !in_polly {
+        for (receiver, service, file) in RECEIVERS {
+            if file.is_some_and(|f| !path.ends_with(f)) {
                 continue;
             }
             let mut rest = source.as_str();

@@ -21,12 +21,12 @@ use opsvoice::speech::polly::{AudioFormat, Speech, Voice};
 async fn through(stub: &LexStub) -> Arc<Assistant> {
     let mut assistant = common::assistant();
     let client = stub.client().await;
-    Arc::get_mut(&mut assistant).unwrap().lex = Some(LexBot {
+    Arc::get_mut(&mut assistant).unwrap().lex = Some(Arc::new(LexBot {
         client,
         bot_id: "BOTID12345".into(),
         bot_alias_id: "ALIAS12345".into(),
         locale_id: "en_US".into(),
-    });
+    }));
     assistant
 }
 

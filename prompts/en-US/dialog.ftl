@@ -38,8 +38,10 @@ card-title = { $kind ->
     [metric] Metrics
     [fleet] Fleet summary
     [changes] What changed
-   *[other] Ops desk
+   *[other] { card-title-default }
 }
+# The title of a card about nothing in particular (an Alexa card for a built-in).
+card-title-default = Ops desk
 button-health = Health
 button-deploy = Deploy status
 button-alarms = Alarms
@@ -66,3 +68,7 @@ say-no = no
 console-service = ECS console: { $url }
 console-alarm = CloudWatch console: { $url }
 console-alarms = CloudWatch alarms: { $url }
+
+# opsvoice chat: what an interactive start and /help print.
+chat-help = Ask about your services, e.g. "how is checkout doing" or "any alarms firing".
+    Commands: /new (a new conversation), /help, /quit (or Ctrl-D).

@@ -141,6 +141,114 @@ impl LexBot {
     }
 }
 
+/// What Lex understood and answered for one `RecognizeText`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recognized {
+    /// The `PlainText` messages, in order.
+    pub plain: Vec<String>,
+    /// The `SSML` message, when the code hook sent one.
+    pub ssml: Option<String>,
+    /// The intent Lex is on (after `ElicitIntent`, its top interpretation).
+    pub intent: Option<String>,
+    /// The filled slots' interpreted values.
+    pub slots: BTreeMap<String, String>,
+    /// Whether the dialog action is `Close`.
+    pub closed: bool,
+}
+
+/// Why Lex gave no answer to use.
+#[derive(Debug, thiserror::Error)]
+pub enum RecognizeError {
+    #[error("Lex did not answer within {} seconds", LEX_TIMEOUT.as_secs())]
+    Timeout,
+    #[error("Lex RecognizeText failed")]
+    Call(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("the bot answered with no message")]
+    NoMessage,
+}
+
+/// The Lex V2 runtime, behind a small trait (STYLE.md §5): [`LexBot`] is the real one.
+#[async_trait::async_trait]
+pub trait Recognizer: Send + Sync + std::fmt::Debug {
+    /// Sends `text` in session `session_id`, with the caller's `token` as the
+    /// `authorization` request attribute for the code hook.
+    ///
+    /// # Errors
+    /// A call that failed, timed out, or came back with no message.
+    async fn recognize(
+        &self,
+        text: &str,
+        session_id: &str,
+        token: Option<&str>,
+    ) -> Result<Recognized, RecognizeError>;
+}
+
+#[async_trait::async_trait]
+impl Recognizer for LexBot {
+    async fn recognize(
+        &self,
+        text: &str,
+        session_id: &str,
+        token: Option<&str>,
+    ) -> Result<Recognized, RecognizeError> {
+        let mut call = self
+            .client
+            .recognize_text()
+            .bot_id(&self.bot_id)
+            .bot_alias_id(&self.bot_alias_id)
+            .locale_id(&self.locale_id)
+            .session_id(session_id)
+            .text(text)
+            .request_attributes(super::lex::FORMS_ATTRIBUTE, "both");
+        if let Some(token) = token {
+            call = call.request_attributes("authorization", token);
+        }
+        let output = tokio::time::timeout(LEX_TIMEOUT + Duration::from_millis(250), call.send())
+            .await
+            .map_err(|_| RecognizeError::Timeout)?
+            .map_err(|e| RecognizeError::Call(Box::new(e)))?;
+        let mut recognized = Recognized::default();
+        for message in output.messages() {
+            let content = message.content().unwrap_or_default();
+            match message.content_type() {
+                aws_sdk_lexruntimev2::types::MessageContentType::PlainText => {
+                    recognized.plain.push(content.to_owned());
+                }
+                aws_sdk_lexruntimev2::types::MessageContentType::Ssml => {
+                    recognized.ssml = Some(content.to_owned());
+                }
+                _ => {}
+            }
+        }
+        if recognized.plain.is_empty() && recognized.ssml.is_none() {
+            return Err(RecognizeError::NoMessage);
+        }
+        let state = output.session_state();
+        // After `ElicitIntent` the state has no intent; what Lex understood is the top
+        // interpretation.
+        let lex_intent = state
+            .and_then(|s| s.intent())
+            .or_else(|| output.interpretations().first().and_then(|i| i.intent()));
+        recognized.intent = lex_intent.map(|i| i.name().to_owned());
+        recognized.slots = lex_intent
+            .and_then(|i| i.slots())
+            .map(|slots| {
+                slots
+                    .iter()
+                    .filter_map(|(name, slot)| {
+                        let value = slot.value()?.interpreted_value();
+                        (!value.is_empty()).then(|| (name.clone(), value.to_owned()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        recognized.closed = state
+            .and_then(|s| s.dialog_action())
+            .is_some_and(|a| *a.r#type() == aws_sdk_lexruntimev2::types::DialogActionType::Close);
+        Ok(recognized)
+    }
+}
+
 /// An answer, with what to say if it is to be heard.
 #[derive(Debug, Clone)]
 pub struct Asked {
@@ -196,7 +304,10 @@ impl Assistant {
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let scope = scoped(caller.principal.as_ref(), &session_id);
         if let Some(bot) = &self.lex {
-            match self.through_lex(bot, &request.text, &scope, token).await {
+            match self
+                .through_lex(bot.as_ref(), &request.text, &scope, token)
+                .await
+            {
                 Ok(mut asked) => {
                     metrics::counter!("opsvoice_ask_lex_total", "outcome" => "answered")
                         .increment(1);
@@ -207,7 +318,7 @@ impl Assistant {
                     metrics::counter!("opsvoice_ask_lex_total", "outcome" => "fallback")
                         .increment(1);
                     tracing::warn!(
-                        error = %error,
+                        error = %crate::error::ErrorChain(&error),
                         "Lex RecognizeText failed; answering with the local matcher"
                     );
                 }
@@ -219,44 +330,18 @@ impl Assistant {
     /// Sends the question through the Lex bot; its code hook (this service) answers.
     async fn through_lex(
         &self,
-        bot: &LexBot,
+        bot: &dyn Recognizer,
         text: &str,
         scope: &str,
         token: Option<&str>,
-    ) -> Result<Asked, String> {
-        let mut call = bot
-            .client
-            .recognize_text()
-            .bot_id(&bot.bot_id)
-            .bot_alias_id(&bot.bot_alias_id)
-            .locale_id(&bot.locale_id)
-            .session_id(scope)
-            .text(text)
-            .request_attributes(super::lex::FORMS_ATTRIBUTE, "both");
-        if let Some(token) = token {
-            call = call.request_attributes("authorization", token);
-        }
-        let output = tokio::time::timeout(LEX_TIMEOUT + Duration::from_millis(250), call.send())
-            .await
-            .map_err(|_| format!("no answer within {} seconds", LEX_TIMEOUT.as_secs()))?
-            .map_err(|e| crate::error::ErrorChain(&e).to_string())?;
-        let mut plain = Vec::new();
-        let mut ssml = None;
-        for message in output.messages() {
-            let content = message.content().unwrap_or_default();
-            match message.content_type() {
-                aws_sdk_lexruntimev2::types::MessageContentType::PlainText => {
-                    plain.push(content.to_owned());
-                }
-                aws_sdk_lexruntimev2::types::MessageContentType::Ssml => {
-                    ssml = Some(content.to_owned());
-                }
-                _ => {}
-            }
-        }
-        if plain.is_empty() && ssml.is_none() {
-            return Err("the bot answered with no message".to_owned());
-        }
+    ) -> Result<Asked, RecognizeError> {
+        let Recognized {
+            plain,
+            ssml,
+            intent,
+            slots,
+            closed,
+        } = bot.recognize(text, scope, token).await?;
         let text = plain.join("\n");
         let ssml = match ssml {
             Some(ssml) => ssml,
@@ -273,30 +358,10 @@ impl Assistant {
                 builder.build().into_string()
             }
         };
-        let state = output.session_state();
-        // After `ElicitIntent` the state has no intent; what Lex understood is the top
-        // interpretation.
-        let lex_intent = state
-            .and_then(|s| s.intent())
-            .or_else(|| output.interpretations().first().and_then(|i| i.intent()));
-        let intent = lex_intent
-            .and_then(|i| Intent::parse(i.name()))
+        let intent = intent
+            .as_deref()
+            .and_then(Intent::parse)
             .unwrap_or(Intent::Fallback);
-        let slots = lex_intent
-            .and_then(|i| i.slots())
-            .map(|slots| {
-                slots
-                    .iter()
-                    .filter_map(|(name, slot)| {
-                        let value = slot.value()?.interpreted_value();
-                        (!value.is_empty()).then(|| (name.clone(), value.to_owned()))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let closed = state
-            .and_then(|s| s.dialog_action())
-            .is_some_and(|a| *a.r#type() == aws_sdk_lexruntimev2::types::DialogActionType::Close);
         Ok(Asked {
             response: AskResponse {
                 text,

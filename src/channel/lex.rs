@@ -711,6 +711,7 @@ impl Assistant {
         let context = self.context_for(&event.session_state.session_attributes, &caller);
         let owner = caller.principal.as_ref().map(|p| p.sub.clone());
         let turn = event.to_turn(caller, context);
+        let locale = turn.locale.clone();
         let signed_in = refusal.is_none();
         let event_intent = event.intent();
         // Someone else's intent in the dialog phase: let Lex's own dialog carry on.
@@ -722,7 +723,7 @@ impl Assistant {
             let response = match event_intent {
                 Some(intent) => LexResponse::delegate_verbatim(intent, attributes),
                 None => LexResponse::new(DialogAction::Delegate, None, attributes, vec![])
-                    .unwrap_or_else(|e| unreachable_response(&e)),
+                    .unwrap_or_else(|e| self.unreachable_response(&e, &locale)),
             };
             return response.with_active_contexts(&event.session_state.active_contexts);
         }
@@ -800,7 +801,7 @@ impl Assistant {
         };
         let attributes = self.session_attributes(event, &answer.context, exchange.owner.as_deref());
         LexResponse::new(action, Some(intent), attributes, messages)
-            .unwrap_or_else(|e| unreachable_response(&e))
+            .unwrap_or_else(|e| self.unreachable_response(&e, &locale))
             .with_active_contexts(&event.session_state.active_contexts)
     }
 }
@@ -871,22 +872,24 @@ fn slot_value(v: &str) -> ResponseSlot {
     }
 }
 
-/// `LexResponse::new` fails only on a programming error; answer with a plain apology.
-fn unreachable_response(error: &InvalidResponse) -> LexResponse {
-    tracing::error!(%error, "built an invalid Lex response");
-    LexResponse {
-        session_state: ResponseSessionState {
-            session_attributes: HashMap::new(),
-            active_contexts: Vec::new(),
-            dialog_action: WireDialogAction {
-                kind: "ElicitIntent",
-                slot_to_elicit: None,
+impl Assistant {
+    /// `LexResponse::new` fails only on a programming error; answer with a plain apology.
+    fn unreachable_response(&self, error: &InvalidResponse, locale: &str) -> LexResponse {
+        tracing::error!(%error, "built an invalid Lex response");
+        LexResponse {
+            session_state: ResponseSessionState {
+                session_attributes: HashMap::new(),
+                active_contexts: Vec::new(),
+                dialog_action: WireDialogAction {
+                    kind: "ElicitIntent",
+                    slot_to_elicit: None,
+                },
+                intent: None,
             },
-            intent: None,
-        },
-        messages: vec![Message::PlainText {
-            content: "Sorry, something went wrong on my side. Please ask again.".to_owned(),
-        }],
+            messages: Message::plain(&self.renderer.render_message("internal-error", locale))
+                .into_iter()
+                .collect(),
+        }
     }
 }
 

@@ -133,7 +133,7 @@ pub struct Assistant {
     pub deadline: Duration,
     pub identity: crate::auth::Identity,
     /// The Lex bot `/v1/ask` goes through, when one is configured.
-    pub lex: Option<ask::LexBot>,
+    pub lex: Option<Arc<dyn ask::Recognizer>>,
     /// Polly, for audio answers (its client is made on first use).
     pub voice: crate::speech::polly::Voice,
     /// Seals the session context to its owner.

@@ -126,46 +126,41 @@ pub struct Audio {
 pub enum SpeechError {
     #[error("there is nothing to say")]
     Empty,
-    #[error("Polly SynthesizeSpeech failed: {0}")]
-    Polly(String),
+    #[error("Polly SynthesizeSpeech failed")]
+    Polly(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("Polly did not answer within {} seconds", CALL_TIMEOUT.as_secs())]
     Timeout,
 }
 
-/// Polly, with the voice and engine from the configuration.
-#[derive(Debug)]
-pub struct Voice {
-    settings: Settings,
+/// One `SynthesizeSpeech` request: an SSML document in, audio bytes out. The small trait
+/// Polly sits behind (STYLE.md §5); [`PollyClient`] is the real one.
+#[async_trait::async_trait]
+pub trait Synthesizer: Send + Sync + std::fmt::Debug {
+    /// Speaks one SSML document (within [`MAX_REQUEST_CHARS`]) with `settings`' voice.
+    ///
+    /// # Errors
+    /// A call that failed or did not answer within [`CALL_TIMEOUT`].
+    async fn synthesize(
+        &self,
+        settings: &Settings,
+        ssml: &str,
+        format: AudioFormat,
+    ) -> Result<Vec<u8>, SpeechError>;
+}
+
+/// Polly through the AWS SDK; the client is made from the standard AWS configuration on
+/// first use (most answers are never spoken).
+#[derive(Debug, Default)]
+pub struct PollyClient {
     client: OnceCell<aws_sdk_polly::Client>,
 }
 
-impl Voice {
-    /// A voice whose client is made from the standard AWS configuration on first use.
+impl PollyClient {
+    /// A ready client (tests point it at moto).
     #[must_use]
-    pub fn new(settings: Settings) -> Self {
+    pub fn with_client(client: aws_sdk_polly::Client) -> Self {
         Self {
-            settings,
-            client: OnceCell::new(),
-        }
-    }
-
-    /// A voice with a ready client (tests point it at moto).
-    #[must_use]
-    pub fn with_client(settings: Settings, client: aws_sdk_polly::Client) -> Self {
-        Self {
-            settings,
             client: OnceCell::new_with(Some(client)),
-        }
-    }
-
-    /// The SSML dialect for the configured engine: every engine but `standard` rejects
-    /// `emphasis` and the other tags [`Engine::PollyNeural`] leaves out.
-    #[must_use]
-    pub fn engine(&self) -> Engine {
-        if self.settings.engine == "standard" {
-            Engine::PollyStandard
-        } else {
-            Engine::PollyNeural
         }
     }
 
@@ -185,6 +180,88 @@ impl Voice {
                 aws_sdk_polly::Client::from_conf(config)
             })
             .await
+    }
+}
+
+#[async_trait::async_trait]
+impl Synthesizer for PollyClient {
+    async fn synthesize(
+        &self,
+        settings: &Settings,
+        doc: &str,
+        format: AudioFormat,
+    ) -> Result<Vec<u8>, SpeechError> {
+        let mut call = self
+            .client()
+            .await
+            .synthesize_speech()
+            .text(doc)
+            .text_type(TextType::Ssml)
+            .voice_id(VoiceId::from(settings.voice.as_str()))
+            .engine(PollyEngine::from(settings.engine.as_str()))
+            .output_format(format.polly());
+        if format == AudioFormat::Pcm {
+            call = call.sample_rate("16000");
+        }
+        let started = std::time::Instant::now();
+        let result = tokio::time::timeout(CALL_TIMEOUT + Duration::from_millis(250), call.send())
+            .await
+            .map_err(|_| SpeechError::Timeout)?;
+        metrics::histogram!("opsvoice_polly_seconds").record(started.elapsed().as_secs_f64());
+        let output = result.map_err(|e| {
+            metrics::counter!("opsvoice_polly_errors_total").increment(1);
+            SpeechError::Polly(Box::new(e))
+        })?;
+        let stream: ByteStream = output.audio_stream;
+        let audio = stream
+            .collect()
+            .await
+            .map_err(|e| SpeechError::Polly(Box::new(e)))?;
+        Ok(audio.into_bytes().to_vec())
+    }
+}
+
+/// The configured voice and engine, speaking through a [`Synthesizer`].
+#[derive(Debug)]
+pub struct Voice {
+    settings: Settings,
+    synthesizer: std::sync::Arc<dyn Synthesizer>,
+}
+
+impl Voice {
+    /// A voice speaking through Polly, whose client is made on first use.
+    #[must_use]
+    pub fn new(settings: Settings) -> Self {
+        Self::through(settings, std::sync::Arc::new(PollyClient::default()))
+    }
+
+    /// A voice with a ready Polly client (tests point it at moto).
+    #[must_use]
+    pub fn with_client(settings: Settings, client: aws_sdk_polly::Client) -> Self {
+        Self::through(
+            settings,
+            std::sync::Arc::new(PollyClient::with_client(client)),
+        )
+    }
+
+    /// A voice speaking through any synthesizer.
+    #[must_use]
+    pub fn through(settings: Settings, synthesizer: std::sync::Arc<dyn Synthesizer>) -> Self {
+        Self {
+            settings,
+            synthesizer,
+        }
+    }
+
+    /// The SSML dialect for the configured engine: every engine but `standard` rejects
+    /// `emphasis` and the other tags [`Engine::PollyNeural`] leaves out.
+    #[must_use]
+    pub fn engine(&self) -> Engine {
+        if self.settings.engine == "standard" {
+            Engine::PollyStandard
+        } else {
+            Engine::PollyNeural
+        }
     }
 
     /// The SSML documents for `speech`, each within [`MAX_REQUEST_CHARS`], at most
@@ -256,11 +333,11 @@ impl Voice {
                 "answer too long to speak in full; the end is left out"
             );
         }
-        let client = self.client().await;
         // The parts are asked for at once (at most MAX_REQUESTS) and joined in order, so a
         // long answer takes about as long as a short one.
         let parts = futures_util::future::try_join_all(
-            docs.iter().map(|doc| self.part(client, doc, format)),
+            docs.iter()
+                .map(|doc| self.synthesizer.synthesize(&self.settings, doc, format)),
         )
         .await?;
         let bytes = parts.concat();
@@ -270,39 +347,6 @@ impl Voice {
             requests: docs.len(),
             truncated,
         })
-    }
-
-    async fn part(
-        &self,
-        client: &aws_sdk_polly::Client,
-        doc: &str,
-        format: AudioFormat,
-    ) -> Result<Vec<u8>, SpeechError> {
-        let mut call = client
-            .synthesize_speech()
-            .text(doc)
-            .text_type(TextType::Ssml)
-            .voice_id(VoiceId::from(self.settings.voice.as_str()))
-            .engine(PollyEngine::from(self.settings.engine.as_str()))
-            .output_format(format.polly());
-        if format == AudioFormat::Pcm {
-            call = call.sample_rate("16000");
-        }
-        let started = std::time::Instant::now();
-        let result = tokio::time::timeout(CALL_TIMEOUT + Duration::from_millis(250), call.send())
-            .await
-            .map_err(|_| SpeechError::Timeout)?;
-        metrics::histogram!("opsvoice_polly_seconds").record(started.elapsed().as_secs_f64());
-        let output = result.map_err(|e| {
-            metrics::counter!("opsvoice_polly_errors_total").increment(1);
-            SpeechError::Polly(crate::error::ErrorChain(&e).to_string())
-        })?;
-        let stream: ByteStream = output.audio_stream;
-        let audio = stream
-            .collect()
-            .await
-            .map_err(|e| SpeechError::Polly(format!("reading the audio: {e}")))?;
-        Ok(audio.into_bytes().to_vec())
     }
 }
 

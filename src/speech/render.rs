@@ -148,6 +148,8 @@ pub const MESSAGE_IDS: &[&str] = &[
     "link-account",
     "or",
     "card-title",
+    "card-title-default",
+    "chat-help",
     "button-health",
     "button-deploy",
     "button-alarms",

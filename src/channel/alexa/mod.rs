@@ -501,14 +501,19 @@ impl Assistant {
             output_speech: speech([&reprompt]),
         });
         let card = (!exchange.rendered.text.is_empty()).then(|| {
-            let title = exchange
-                .rendered
-                .card
-                .as_ref()
-                .map_or("Ops desk", |c| c.title.as_str());
+            let title = match exchange.rendered.card.as_ref() {
+                Some(card) => cut(&card.title, 200),
+                None => cut(
+                    &self.renderer.render_message(
+                        "card-title-default",
+                        &envelope.request.locale.clone().unwrap_or_default(),
+                    ),
+                    200,
+                ),
+            };
             Card {
                 kind: "Simple",
-                title: Some(cut(title, 200)),
+                title: Some(title),
                 content: Some(cut(&exchange.rendered.text, MAX_CARD - 200)),
             }
         });
