@@ -704,15 +704,17 @@ fn text_messages(text: &str) -> Vec<Message> {
 impl Assistant {
     /// Answers a Lex V2 code-hook event.
     pub async fn lex(&self, event: &LexEvent) -> LexResponse {
-        let (caller, refusal) = match self.identity.caller(event.token()).await {
-            Ok(caller) => (caller, None),
-            Err(refusal) => (crate::auth::Caller::nobody(), Some(refusal)),
-        };
-        let context = self.context_for(&event.session_state.session_attributes, &caller);
-        let owner = caller.principal.as_ref().map(|p| p.sub.clone());
-        let turn = event.to_turn(caller, context);
+        let arrival = self
+            .arrive(
+                event.token(),
+                &event.session_state.session_attributes,
+                |caller, context| event.to_turn(caller, context),
+            )
+            .await;
+        let owner = arrival.owner();
+        let turn = &arrival.turn;
         let locale = turn.locale.clone();
-        let signed_in = refusal.is_none();
+        let signed_in = arrival.refusal.is_none();
         let event_intent = event.intent();
         // Someone else's intent in the dialog phase: let Lex's own dialog carry on.
         if signed_in
@@ -745,10 +747,7 @@ impl Assistant {
         } else {
             crate::speech::Forms::Text
         };
-        let exchange = match &refusal {
-            None => self.converse(turn, forms).await,
-            Some(refusal) => self.refuse(turn, forms, refusal),
-        };
+        let exchange = self.respond(arrival, forms).await;
         let answer = &exchange.answer;
         let mut messages = if both {
             let mut m = text_messages(&exchange.rendered.text);

@@ -112,6 +112,60 @@ impl Assistant {
             caller.principal.as_ref().map(|p| p.sub.as_str()),
         )
     }
+
+    /// The first step of every channel: the caller `token` stands for, the session context
+    /// in `attributes` if it was sealed for them, and the turn `build` makes of both.
+    /// A refused caller gets [`crate::auth::Caller::nobody`] and an empty context.
+    pub async fn arrive(
+        &self,
+        token: Option<&str>,
+        attributes: &std::collections::HashMap<String, String>,
+        build: impl FnOnce(crate::auth::Caller, crate::dialog::SessionContext) -> Turn,
+    ) -> Arrival {
+        match self.identity.caller(token).await {
+            Ok(caller) => {
+                let context = self.context_for(attributes, &caller);
+                Arrival {
+                    turn: build(caller, context),
+                    refusal: None,
+                }
+            }
+            Err(refusal) => Arrival {
+                turn: build(
+                    crate::auth::Caller::nobody(),
+                    crate::dialog::SessionContext::default(),
+                ),
+                refusal: Some(refusal),
+            },
+        }
+    }
+
+    /// The answer to an arrival: the dialog's for a caller let in, or the refusal's (no
+    /// data touched) for one who was not.
+    pub async fn respond(&self, arrival: Arrival, forms: Forms) -> Exchange {
+        match &arrival.refusal {
+            None => self.converse(arrival.turn, forms).await,
+            Some(refusal) => self.refuse(arrival.turn, forms, refusal),
+        }
+    }
+}
+
+/// A turn as it arrives on a channel, before the dialog: who asks (verified), and what,
+/// with the session context opened for them alone.
+#[derive(Debug)]
+pub struct Arrival {
+    pub turn: Turn,
+    /// Why the caller was not let in; the turn then carries no principal, no grants and an
+    /// empty context, and must not reach the dialog.
+    pub refusal: Option<crate::auth::Refusal>,
+}
+
+impl Arrival {
+    /// The subject the answer's context is sealed for.
+    #[must_use]
+    pub fn owner(&self) -> Option<String> {
+        self.turn.principal.as_ref().map(|p| p.sub.clone())
+    }
 }
 
 /// A turn's answer, in data and in words.

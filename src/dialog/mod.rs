@@ -8,6 +8,7 @@
 pub mod active_alarms;
 pub mod alarm_detail;
 mod builtins;
+pub mod can_fulfill;
 pub mod context;
 pub mod deployment_status;
 pub mod fleet_summary;

@@ -437,14 +437,20 @@ impl Assistant {
     }
 
     async fn alexa_turn(&self, envelope: &Envelope) -> AlexaResponse {
-        let caller = match self.identity.caller(envelope.token()).await {
-            Ok(caller) => caller,
-            Err(refusal) if refusal.is_outage() => return self.sign_in_unavailable(envelope),
-            Err(_) => return self.link_account(envelope),
-        };
-        let context = self.context_for(&envelope.string_attributes(), &caller);
-        let owner = caller.principal.as_ref().map(|p| p.sub.clone());
-        let turn = envelope.to_turn(caller, context);
+        let arrival = self
+            .arrive(
+                envelope.token(),
+                &envelope.string_attributes(),
+                |caller, context| envelope.to_turn(caller, context),
+            )
+            .await;
+        match &arrival.refusal {
+            Some(refusal) if refusal.is_outage() => return self.sign_in_unavailable(arrival.turn),
+            Some(_) => return self.link_account(arrival.turn),
+            None => {}
+        }
+        let owner = arrival.owner();
+        let turn = arrival.turn;
         let one_shot = envelope.session.as_ref().is_none_or(|s| s.new)
             && envelope.request.kind == "IntentRequest";
         let event_intent = envelope.request.intent.clone();
@@ -542,8 +548,7 @@ impl Assistant {
 
     /// The answer for an unlinked (or refused) account: say how to link it, and show the
     /// LinkAccount card in the Alexa app. Audited like any refusal.
-    fn link_account(&self, envelope: &Envelope) -> AlexaResponse {
-        let turn = envelope.to_turn(crate::auth::Caller::nobody(), SessionContext::default());
+    fn link_account(&self, turn: Turn) -> AlexaResponse {
         super::audit(&turn, "refused", std::time::Duration::ZERO);
         let said = self.renderer.render_message("link-account", &turn.locale);
         AlexaResponse {
@@ -564,8 +569,7 @@ impl Assistant {
 
     /// The answer when the linked account's token cannot be checked right now: no
     /// LinkAccount card (the link is fine), just "try again in a minute".
-    fn sign_in_unavailable(&self, envelope: &Envelope) -> AlexaResponse {
-        let turn = envelope.to_turn(crate::auth::Caller::nobody(), SessionContext::default());
+    fn sign_in_unavailable(&self, turn: Turn) -> AlexaResponse {
         super::audit(&turn, "unavailable", std::time::Duration::ZERO);
         let said = self
             .renderer
@@ -586,64 +590,28 @@ impl Assistant {
         let Some(intent) = envelope.request.intent.as_ref() else {
             return AlexaResponse::empty();
         };
-        let ours = Intent::parse(&intent.name).filter(|i| Intent::QUESTIONS.contains(i));
+        let given: Vec<(String, String)> = intent
+            .slots
+            .iter()
+            .filter_map(|(name, slot)| slot.text().map(|v| (name.clone(), v)))
+            .collect();
         // CanFulfill requests carry no account token: where callers must sign in, names are
         // not checked against the catalog, so the answer reveals nothing about what exists.
-        let catalog = if self.identity.anonymous_allowed() {
-            self.dialog.ops().catalog().await.ok()
-        } else {
-            None
-        };
-        let mut slots = serde_json::Map::new();
-        let mut overall = if ours.is_some() { "YES" } else { "NO" };
-        for (name, slot) in &intent.slots {
-            let Some(value) = slot.text() else { continue };
-            let (understand, fulfil) = match (Slot::parse(name), &catalog) {
-                (None, _) => ("NO", "NO"),
-                (Some(Slot::Service), Some(catalog)) => {
-                    match crate::dialog::resolve::resolve(&value, &catalog.services, |s| {
-                        s.name.as_str()
-                    }) {
-                        crate::dialog::resolve::Match::Found(_) => ("YES", "YES"),
-                        crate::dialog::resolve::Match::NoMatch => ("NO", "NO"),
-                        _ => ("MAYBE", "YES"),
-                    }
-                }
-                (Some(Slot::Cluster), Some(catalog)) => {
-                    match crate::dialog::resolve::resolve(&value, &catalog.clusters, String::as_str)
-                    {
-                        crate::dialog::resolve::Match::Found(_) => ("YES", "YES"),
-                        crate::dialog::resolve::Match::NoMatch => ("NO", "NO"),
-                        _ => ("MAYBE", "YES"),
-                    }
-                }
-                (Some(Slot::Metric), _) => {
-                    if crate::dialog::parse_metric(&value).is_some() {
-                        ("YES", "YES")
-                    } else {
-                        ("NO", "NO")
-                    }
-                }
-                (Some(Slot::Window), _) => {
-                    if crate::dialog::parse_window(&value).is_some() {
-                        ("YES", "YES")
-                    } else {
-                        ("NO", "NO")
-                    }
-                }
-                // Alarm names, or no catalog to check against: likely, not certain.
-                _ => ("MAYBE", "YES"),
-            };
-            if fulfil == "NO" {
-                overall = "NO";
-            } else if understand == "MAYBE" && overall == "YES" {
-                overall = "MAYBE";
-            }
-            slots.insert(
-                name.clone(),
-                json!({"canUnderstand": understand, "canFulfill": fulfil}),
-            );
-        }
+        let answer = self
+            .dialog
+            .can_fulfill(&intent.name, &given, self.identity.anonymous_allowed())
+            .await;
+        let overall = answer.overall.as_str();
+        let slots: serde_json::Map<String, Value> = answer
+            .slots
+            .into_iter()
+            .map(|(name, a)| {
+                (
+                    name,
+                    json!({"canUnderstand": a.understand.as_str(), "canFulfill": a.fulfil.as_str()}),
+                )
+            })
+            .collect();
         AlexaResponse {
             version: "1.0",
             session_attributes: HashMap::new(),
