@@ -6,7 +6,8 @@
 //!
 //! The crate in layers, lowest first. A module uses only modules of lower layers (a test,
 //! `tests/layers.rs`, holds this map and fails on an import that points up or sideways):
-//! 1. Leaves: [`clock`] (injected time), [`error`] (cause chains for logs), [`vocab`]
+//! 1. Leaves: [`clock`] (injected time), [`error`] (cause chains for logs), [`embedded`]
+//!    (the `intents/` and `prompts/` files, found by directory at build time), [`vocab`]
 //!    (the [`vocab::Intent`] and [`vocab::Slot`] names shared with Lex, Alexa and
 //!    `intents/`).
 //! 2. [`config`] (settings, loaded once; the only reader of the environment) and [`aws`]
@@ -32,6 +33,7 @@ pub mod chat;
 pub mod clock;
 pub mod config;
 pub mod dialog;
+pub mod embedded;
 pub mod error;
 pub mod lambda;
 pub mod models;

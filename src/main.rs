@@ -323,7 +323,7 @@ fn check(config: &Config) -> anyhow::Result<()> {
     println!(
         "ok: {} intents with {samples} samples; {} prompt messages in {} locale(s); config valid (backend {:?})",
         model.len(),
-        opsvoice::speech::render::MESSAGE_IDS.len(),
+        renderer.message_ids().len(),
         opsvoice::speech::render::PROMPTS
             .iter()
             .map(|(l, _, _)| *l)

@@ -19,40 +19,7 @@ use crate::dialog::resolve::key;
 use crate::ops::{Catalog, MetricKind};
 use crate::vocab::{Intent, Slot, Slots};
 
-/// The intent files, embedded so the binary carries its conversation model.
-pub const INTENT_FILES: &[(&str, &str)] = &[
-    (
-        "ServiceHealth.toml",
-        include_str!("../intents/ServiceHealth.toml"),
-    ),
-    (
-        "DeploymentStatus.toml",
-        include_str!("../intents/DeploymentStatus.toml"),
-    ),
-    (
-        "ActiveAlarms.toml",
-        include_str!("../intents/ActiveAlarms.toml"),
-    ),
-    (
-        "AlarmDetail.toml",
-        include_str!("../intents/AlarmDetail.toml"),
-    ),
-    (
-        "MetricQuery.toml",
-        include_str!("../intents/MetricQuery.toml"),
-    ),
-    (
-        "FleetSummary.toml",
-        include_str!("../intents/FleetSummary.toml"),
-    ),
-    (
-        "WhatChanged.toml",
-        include_str!("../intents/WhatChanged.toml"),
-    ),
-];
-
-/// The built-in intents' samples, for the local matcher only.
-pub const BUILTINS_FILE: &str = include_str!("../intents/builtins.toml");
+pub use crate::embedded::{BUILTINS_FILE, INTENT_FILES};
 
 /// Each custom intent needs at least this many sample utterances.
 pub const MIN_SAMPLES: usize = 12;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// Lowest first; the same map as `src/lib.rs`'s header.
 const LAYERS: &[&[&str]] = &[
-    &["clock", "error", "vocab"],
+    &["clock", "embedded", "error", "vocab"],
     &["config", "aws"],
     &["telemetry", "ops"],
     &["auth"],

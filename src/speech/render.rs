@@ -2,11 +2,11 @@
 //! verdict first, names in their spoken form) and for chat (exact names, lists, console
 //! links, a card with follow-up buttons).
 //!
-//! Prompts are embedded from `prompts/<locale>/*.ftl` at build time, so the binary carries
-//! them. Every id this file uses is in [`MESSAGE_IDS`], which `opsvoice check` and a test
-//! verify against every locale.
+//! Prompts are embedded from `prompts/<locale>/*.ftl` at build time (found by directory), so
+//! the binary carries them. The ids are the ones the default locale's files declare; every
+//! locale must have them all, and a test holds every id the code asks for to exist.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use fluent_bundle::concurrent::FluentBundle;
@@ -20,163 +20,10 @@ use crate::dialog::service_health::Verdict;
 use crate::dialog::{Answer, Mode, Move, Reply, Slot};
 use crate::ops::{AlarmKind, AlarmState, DeploymentOutcome, MetricKind, MetricUnit, ServiceRef};
 
-/// The embedded prompt files, by locale.
-pub const PROMPTS: &[(&str, &str, &str)] = &[
-    (
-        "en-US",
-        "common.ftl",
-        include_str!("../../prompts/en-US/common.ftl"),
-    ),
-    (
-        "en-US",
-        "health.ftl",
-        include_str!("../../prompts/en-US/health.ftl"),
-    ),
-    (
-        "en-US",
-        "deploy.ftl",
-        include_str!("../../prompts/en-US/deploy.ftl"),
-    ),
-    (
-        "en-US",
-        "alarms.ftl",
-        include_str!("../../prompts/en-US/alarms.ftl"),
-    ),
-    (
-        "en-US",
-        "metrics.ftl",
-        include_str!("../../prompts/en-US/metrics.ftl"),
-    ),
-    (
-        "en-US",
-        "fleet.ftl",
-        include_str!("../../prompts/en-US/fleet.ftl"),
-    ),
-    (
-        "en-US",
-        "changes.ftl",
-        include_str!("../../prompts/en-US/changes.ftl"),
-    ),
-    (
-        "en-US",
-        "dialog.ftl",
-        include_str!("../../prompts/en-US/dialog.ftl"),
-    ),
-];
+pub use crate::embedded::PROMPTS;
 
 /// The locale used when a turn's locale has no prompts.
 pub const DEFAULT_LOCALE: &str = "en-US";
-
-/// Every message id the code uses. Each must exist in every locale.
-pub const MESSAGE_IDS: &[&str] = &[
-    "duration",
-    "window",
-    "list-two",
-    "list-many",
-    "list-more",
-    "value-percent",
-    "value-percent-text",
-    "value-ms",
-    "value-ms-text",
-    "value-per-minute",
-    "value-per-minute-text",
-    "metric-name",
-    "task-definition",
-    "health-verdict",
-    "health-alarms",
-    "health-summary",
-    "health-summary-no-alarms",
-    "health-alarm-names",
-    "health-pending",
-    "health-usage",
-    "health-last-event",
-    "deploy-state",
-    "deploy-reason",
-    "deploy-failed-tasks",
-    "deploy-event",
-    "alarms-none",
-    "alarms-none-in",
-    "alarms-count",
-    "alarms-count-in",
-    "alarms-item",
-    "alarms-item-composite",
-    "alarms-and-more",
-    "alarm-state",
-    "alarm-reason",
-    "alarm-changes",
-    "alarm-service",
-    "alarm-composite",
-    "no-firing-alarm",
-    "metric-value",
-    "metric-no-data",
-    "fleet-scope-all",
-    "fleet-healthy",
-    "fleet-all-healthy",
-    "fleet-group",
-    "fleet-alarms",
-    "fleet-alarms-unknown",
-    "fleet-problem-text",
-    "changes-none",
-    "changes-count",
-    "changes-item",
-    "ask-service",
-    "ask-cluster",
-    "ask-alarm",
-    "ask-metric",
-    "ask-window",
-    "which-service",
-    "which-cluster",
-    "which-alarm",
-    "did-you-mean",
-    "unknown-service",
-    "unknown-cluster",
-    "unknown-alarm",
-    "unknown-metric",
-    "welcome",
-    "help",
-    "goodbye",
-    "fallback",
-    "nothing-to-repeat",
-    "unavailable",
-    "too-slow",
-    "internal-error",
-    "reprompt",
-    "stale",
-    "denied",
-    "sign-in",
-    "sign-in-unavailable",
-    "link-account",
-    "or",
-    "card-title",
-    "card-title-default",
-    "chat-help",
-    "button-health",
-    "button-deploy",
-    "button-alarms",
-    "button-more",
-    "button-cpu",
-    "button-memory",
-    "button-errors",
-    "button-latency",
-    "button-fleet",
-    "button-changes",
-    "button-yes",
-    "button-no",
-    "say-health",
-    "say-deploy",
-    "say-service-alarms",
-    "say-alarms",
-    "say-metric",
-    "say-why",
-    "say-fleet",
-    "say-changes",
-    "say-more",
-    "say-yes",
-    "say-no",
-    "console-service",
-    "console-alarm",
-    "console-alarms",
-];
 
 /// Spoken answers aim for about this many words (DESIGN.md: voice answers stay short)...
 pub const VOICE_WORDS: usize = 35;
@@ -296,6 +143,8 @@ struct Prompts {
     /// For each message with a chat variant, that variant's id (`health` -> `health-text`),
     /// so choosing it costs a lookup, not a formatted string per message.
     text_variants: HashMap<String, String>,
+    /// The ids of the messages its files declare.
+    ids: BTreeSet<String>,
 }
 
 impl Prompts {
@@ -337,6 +186,7 @@ impl Renderer {
                     let prompts = Prompts {
                         bundle,
                         text_variants: HashMap::new(),
+                        ids: BTreeSet::new(),
                     };
                     bundles.push(((*locale).to_owned(), prompts));
                     bundles.len() - 1
@@ -355,6 +205,11 @@ impl Renderer {
                     }
                 })?;
             let prompts = &mut bundles[index].1;
+            for entry in resource.entries() {
+                if let fluent_syntax::ast::Entry::Message(m) = entry {
+                    prompts.ids.insert(m.id.name.to_owned());
+                }
+            }
             prompts.bundle.add_resource(resource).map_err(|errors| {
                 let id = errors.first().map(|e| format!("{e:?}")).unwrap_or_default();
                 PromptError::Duplicate {
@@ -363,22 +218,40 @@ impl Renderer {
                 }
             })?;
         }
+        // The default locale's files declare the ids; every other locale has them all
+        // (a test holds the code to asking only for declared ids).
+        let declared: BTreeSet<String> = bundles
+            .iter()
+            .find(|(l, _)| l == DEFAULT_LOCALE)
+            .map(|(_, p)| p.ids.clone())
+            .ok_or_else(|| PromptError::Locale(DEFAULT_LOCALE.to_owned()))?;
         for (locale, bundle) in &mut bundles {
-            if let Some(id) = MESSAGE_IDS.iter().find(|id| !bundle.has_message(id)) {
+            if let Some(id) = declared.iter().find(|id| !bundle.ids.contains(*id)) {
                 return Err(PromptError::Missing {
                     locale: locale.clone(),
-                    id: (*id).to_owned(),
+                    id: id.clone(),
                 });
             }
-            // Every id the code asks for is in MESSAGE_IDS (a test holds this file to it).
-            for id in MESSAGE_IDS {
+            for id in &declared {
                 let variant = format!("{id}-text");
-                if bundle.has_message(&variant) {
-                    bundle.text_variants.insert((*id).to_owned(), variant);
+                if bundle.ids.contains(&variant) {
+                    bundle.text_variants.insert(id.clone(), variant);
                 }
             }
         }
         Ok(Self { bundles, region })
+    }
+
+    /// The message ids the prompts declare (the default locale's; every locale has them).
+    #[must_use]
+    pub fn message_ids(&self) -> &BTreeSet<String> {
+        &self.bundle(DEFAULT_LOCALE).ids
+    }
+
+    /// The locales with prompts.
+    #[must_use]
+    pub fn locales(&self) -> Vec<&str> {
+        self.bundles.iter().map(|(l, _)| l.as_str()).collect()
     }
 
     fn bundle(&self, locale: &str) -> &Prompts {
@@ -1520,28 +1393,59 @@ mod tests {
         );
     }
 
+    /// Every id the code asks for (a literal passed to `msg`, `render_message` or
+    /// `has_message`, or returned as an elicitation prompt id anywhere under `src/`) is
+    /// declared in every locale.
     #[test]
-    fn every_message_id_used_in_this_file_is_declared_and_present() {
-        let source = include_str!("render.rs");
+    fn every_message_id_the_code_asks_for_exists_in_every_locale() {
+        fn sources(dir: &std::path::Path, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    sources(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(std::fs::read_to_string(&path).unwrap());
+                }
+            }
+        }
+        let mut files = Vec::new();
+        sources(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut files,
+        );
         let renderer = Renderer::embedded(None).expect("prompts load");
-        let bundle = renderer.bundle(DEFAULT_LOCALE);
-        let mut found = 0;
-        for quoted in source.split('"').skip(1).step_by(2) {
-            let looks_like_id = quoted.len() > 2
-                && quoted.chars().all(|c| c.is_ascii_lowercase() || c == '-')
-                && quoted.contains('-')
-                && bundle.has_message(quoted);
-            if looks_like_id {
-                found += 1;
+        let mut asked = BTreeSet::new();
+        for text in &files {
+            let flat: String = text.split_whitespace().collect::<Vec<_>>().join("");
+            for call in ["msg(\"", "render_message(\"", "has_message(\"", "=>\"ask-"] {
+                let mut rest = flat.as_str();
+                while let Some(at) = rest.find(call) {
+                    rest = &rest[at + call.len()..];
+                    let id: String = rest.chars().take_while(|c| *c != '"').collect();
+                    let id = if call.ends_with("ask-") {
+                        format!("ask-{id}")
+                    } else {
+                        id
+                    };
+                    if id.chars().all(|c| c.is_ascii_lowercase() || c == '-') && !id.is_empty() {
+                        asked.insert(id);
+                    }
+                }
+            }
+        }
+        assert!(
+            asked.len() > 40,
+            "found only {} ids: {asked:?}",
+            asked.len()
+        );
+        for locale in renderer.locales() {
+            for id in &asked {
                 assert!(
-                    MESSAGE_IDS.contains(&quoted),
-                    "`{quoted}` is used but not in MESSAGE_IDS"
+                    renderer.bundle(locale).ids.contains(id),
+                    "`{id}` is asked for but not declared in prompts/{locale}"
                 );
             }
         }
-        assert!(found > 40, "found only {found} ids");
-        for id in MESSAGE_IDS {
-            assert!(bundle.has_message(id), "{id} missing");
-        }
+        assert!(renderer.message_ids().contains("welcome"));
     }
 }
