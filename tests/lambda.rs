@@ -110,6 +110,7 @@ async fn a_direct_alexa_trigger_answers_as_post_alexa_does_and_checks_the_skill(
         assert_eq!(response.status(), 200, "{fixture}");
         let from_route: Value = response.json().await.unwrap();
         assert_eq!(from_lambda, from_route, "{fixture}");
+        common::assert_valid_alexa_response(&from_lambda);
     }
 
     // No signature on a trigger, but another skill's request is still refused.

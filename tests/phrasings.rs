@@ -5,7 +5,7 @@
 
 mod common;
 
-use opsvoice::dialog::{Intent, Mode};
+use opsvoice::dialog::Intent;
 
 /// (question, intent it must be understood as, words the text answer must contain)
 const PHRASINGS: &[(&str, Intent, &[&str])] = &[
@@ -441,7 +441,7 @@ async fn ask_answers_a_dozen_unseen_phrasings_for_each_intent() {
             !samples.contains(&question.to_lowercase()),
             "`{question}` is a sample utterance"
         );
-        let reply = app.ask(question, Mode::Text).await;
+        let reply = app.ask(question).await;
         let mut problems = Vec::new();
         if reply.intent != *intent {
             problems.push(format!("understood as {}", reply.intent));

@@ -109,7 +109,7 @@ async fn every_demo_answer_is_valid_ssml_within_the_word_budget() {
         "how is redis proxy",
         "blah blah",
     ] {
-        let reply = app.ask(question, Mode::Voice).await;
+        let reply = app.ask(question).await;
         let text = common::assert_valid_ssml(&reply.ssml);
         assert!(!text.is_empty(), "{question}");
         let words = text.split_whitespace().count();

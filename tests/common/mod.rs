@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 
 use opsvoice::channel::Assistant;
 use opsvoice::channel::ask::AskRequest;
-use opsvoice::dialog::{Dialog, Mode};
+use opsvoice::dialog::Dialog;
 use opsvoice::nlu::Nlu;
 use opsvoice::ops::demo::DemoFleet;
 use opsvoice::ops::{Clock, FixedClock};
@@ -61,7 +61,7 @@ pub struct DemoApp {
 
 impl DemoApp {
     /// Asks one question in a fresh session.
-    pub async fn ask(&self, question: &str, _mode: Mode) -> Reply {
+    pub async fn ask(&self, question: &str) -> Reply {
         let r = self
             .assistant
             .ask(
@@ -323,6 +323,70 @@ const SENTENCE_GAP: char = '\u{1}';
 
 /// Parses SSML as XML: one `<speak>` root, neural-safe tags only, within Polly's limits.
 /// Returns the text content.
+/// The documented response structure (REFERENCE.md, Alexa "Response").
+pub fn assert_valid_alexa_response(r: &serde_json::Value) {
+    assert_eq!(r["version"], "1.0");
+    assert!(serde_json::to_vec(r).unwrap().len() <= 24 * 1024);
+    let response = r["response"].as_object().expect("response object");
+    if let Some(speech) = response.get("outputSpeech") {
+        match speech["type"].as_str().unwrap() {
+            "SSML" => {
+                let ssml = speech["ssml"].as_str().unwrap();
+                assert!(ssml.chars().count() <= 8000);
+                assert_valid_ssml(ssml);
+            }
+            "PlainText" => assert!(speech["text"].as_str().unwrap().chars().count() <= 8000),
+            other => panic!("outputSpeech type {other}"),
+        }
+    }
+    if let Some(card) = response.get("card") {
+        match card["type"].as_str().unwrap() {
+            "Simple" => {
+                let chars = card["title"].as_str().unwrap().chars().count()
+                    + card["content"].as_str().unwrap().chars().count();
+                assert!(chars <= 8000);
+            }
+            "LinkAccount" => {}
+            other => panic!("card type {other}"),
+        }
+    }
+    if let Some(end) = response.get("shouldEndSession") {
+        let end = end.as_bool().expect("shouldEndSession is a boolean");
+        if !end && response.contains_key("outputSpeech") {
+            let reprompt = &response["reprompt"]["outputSpeech"];
+            assert_eq!(
+                reprompt["type"], "SSML",
+                "an open session needs a reprompt: {r}"
+            );
+            assert_valid_ssml(reprompt["ssml"].as_str().unwrap());
+        }
+    }
+    for d in response
+        .get("directives")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        match d["type"].as_str().unwrap() {
+            "Dialog.Delegate" => {}
+            "Dialog.ElicitSlot" => assert!(d["slotToElicit"].is_string()),
+            "Dialog.ConfirmSlot" => assert!(d["slotToConfirm"].is_string()),
+            "Dialog.ConfirmIntent" => assert!(d["updatedIntent"]["name"].is_string()),
+            other => panic!("directive {other}"),
+        }
+        if let Some(updated) = d.get("updatedIntent") {
+            assert!(updated["name"].is_string() && updated["confirmationStatus"].is_string());
+        }
+    }
+    if let Some(attrs) = r.get("sessionAttributes") {
+        assert!(attrs.get("authorization").is_none());
+    }
+    assert!(
+        !r.to_string().contains("Cognito access token"),
+        "a token was echoed: {r}"
+    );
+}
+
 pub fn assert_valid_ssml(ssml: &str) -> String {
     use quick_xml::events::Event;
     assert!(
