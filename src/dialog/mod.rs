@@ -4,6 +4,10 @@
 //! words. There is one file per intent, each with the same shape: resolve what the question
 //! is about (asking back when it is missing or unclear), fetch the facts from
 //! [`OpsSource`], and return a report. Upstream failures become spoken answers, never errors.
+//!
+//! This file holds the turn, the answer and the routing (with resuming a question we asked
+//! back); `target` resolves what a turn is about, `slots` reads slot values, `context` is
+//! the session memory, and `can_fulfill` answers "could you answer this?".
 
 pub mod active_alarms;
 pub mod alarm_detail;
@@ -15,6 +19,8 @@ pub mod fleet_summary;
 pub mod metric_query;
 pub mod resolve;
 pub mod service_health;
+pub mod slots;
+mod target;
 pub mod what_changed;
 
 use std::sync::Arc;
@@ -25,10 +31,10 @@ use serde::Serialize;
 pub use crate::error::ErrorChain;
 pub use crate::vocab::{Intent, Slot, Slots};
 pub use context::{Pending, SessionContext};
-use resolve::Match;
+pub use slots::{parse_metric, parse_window};
 
 use crate::clock::Clock;
-use crate::ops::{MetricKind, OpsError, OpsSource, ServiceRef};
+use crate::ops::{OpsSource, ServiceRef};
 
 /// Voice answers are spoken and short; text answers may list and link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -394,163 +400,6 @@ impl Dialog {
         }
     }
 
-    /// The service the turn is about: the `service` slot resolved against the catalog
-    /// (within the `cluster` slot, if given), else the one last talked about.
-    pub(crate) async fn target_service(&self, turn: &Turn) -> Result<Need<ServiceRef>, OpsError> {
-        let Some(spoken) = turn.slots.get(&Slot::Service) else {
-            if let Some(service) = &turn.context.service {
-                if !turn.grants.service(turn.intent, service) {
-                    return Ok(Need::Ask(Box::new(Answer::to(
-                        turn,
-                        Reply::Denied,
-                        Move::Fail,
-                    ))));
-                }
-                return Ok(Need::Have(service.clone()));
-            }
-            return Ok(Need::Ask(Box::new(self.elicit(
-                turn,
-                Slot::Service,
-                Reply::Ask(Slot::Service),
-            ))));
-        };
-        let catalog = self.ops.catalog().await?;
-        let cluster = match self.target_cluster(turn, &catalog.clusters) {
-            Need::Have(cluster) => cluster,
-            Need::Ask(answer) => return Ok(Need::Ask(answer)),
-        };
-        let candidates: Vec<&ServiceRef> = catalog
-            .services
-            .iter()
-            .filter(|s| cluster.as_ref().is_none_or(|c| &s.cluster == c))
-            .filter(|s| turn.grants.service(turn.intent, s))
-            .collect();
-        let same_name = |name: &str| -> Vec<String> {
-            candidates
-                .iter()
-                .filter(|s| s.name == name)
-                .map(|s| s.cluster.clone())
-                .collect()
-        };
-        Ok(
-            match resolve::resolve(spoken, &candidates, |s| s.name.as_str()) {
-                Match::Found(service) => {
-                    let clusters = same_name(&service.name);
-                    if clusters.len() > 1 {
-                        Need::Ask(Box::new(self.which_cluster(turn, &service.name, clusters)))
-                    } else {
-                        Need::Have((*service).clone())
-                    }
-                }
-                Match::Likely(service) => {
-                    let mut slots = turn.slots.clone();
-                    slots.insert(Slot::Cluster, service.cluster.clone());
-                    let pending = Pending::Confirm {
-                        intent: turn.intent,
-                        slots,
-                        slot: Slot::Service,
-                        value: service.name.clone(),
-                    };
-                    Need::Ask(Box::new(Answer::ask(
-                        turn,
-                        Reply::DidYouMean((*service).clone()),
-                        Move::ConfirmIntent,
-                        pending,
-                    )))
-                }
-                Match::Ambiguous(services) => {
-                    if services.iter().all(|s| s.name == services[0].name) {
-                        let clusters = same_name(&services[0].name);
-                        Need::Ask(Box::new(self.which_cluster(
-                            turn,
-                            &services[0].name,
-                            clusters,
-                        )))
-                    } else {
-                        let names = services.into_iter().map(|s| (*s).clone()).collect();
-                        Need::Ask(Box::new(self.elicit(
-                            turn,
-                            Slot::Service,
-                            Reply::WhichService(names),
-                        )))
-                    }
-                }
-                // A caller who may not see every service hears the same whether the
-                // name does not exist or is not theirs to ask about.
-                Match::NoMatch if !turn.grants.everything(turn.intent) => {
-                    Need::Ask(Box::new(Answer::to(turn, Reply::Denied, Move::Fail)))
-                }
-                Match::NoMatch => Need::Ask(Box::new(self.elicit(
-                    turn,
-                    Slot::Service,
-                    Reply::UnknownService(spoken.clone()),
-                ))),
-            },
-        )
-    }
-
-    /// The `cluster` slot resolved against the catalog; `None` when not given.
-    pub(crate) fn target_cluster(&self, turn: &Turn, clusters: &[String]) -> Need<Option<String>> {
-        let Some(spoken) = turn.slots.get(&Slot::Cluster) else {
-            return Need::Have(None);
-        };
-        let visible: Vec<String> = clusters
-            .iter()
-            .filter(|c| turn.grants.cluster(turn.intent, c))
-            .cloned()
-            .collect();
-        match resolve::resolve(spoken, &visible, String::as_str) {
-            Match::Found(cluster) | Match::Likely(cluster) => Need::Have(Some(cluster.clone())),
-            _ if !turn.grants.everything(turn.intent) => {
-                Need::Ask(Box::new(Answer::to(turn, Reply::Denied, Move::Fail)))
-            }
-            _ => {
-                let mut turn = turn.clone();
-                turn.slots.remove(&Slot::Cluster);
-                Need::Ask(Box::new(self.elicit(
-                    &turn,
-                    Slot::Cluster,
-                    Reply::UnknownCluster(spoken.clone()),
-                )))
-            }
-        }
-    }
-
-    fn which_cluster(&self, turn: &Turn, service: &str, clusters: Vec<String>) -> Answer {
-        let mut turn = turn.clone();
-        turn.slots.insert(Slot::Service, service.to_owned());
-        self.elicit(
-            &turn,
-            Slot::Cluster,
-            Reply::WhichCluster {
-                service: service.to_owned(),
-                clusters,
-            },
-        )
-    }
-
-    /// Asks for `slot`, remembering to answer `turn.intent` with the value (and the
-    /// options offered, if the reply offers some).
-    pub(crate) fn elicit(&self, turn: &Turn, slot: Slot, reply: Reply) -> Answer {
-        let mut slots = turn.slots.clone();
-        slots.remove(&slot);
-        let options = match &reply {
-            Reply::WhichService(services) => services.iter().map(|s| s.name.clone()).collect(),
-            Reply::WhichCluster { clusters, .. } => clusters.clone(),
-            Reply::WhichAlarm(alarms) => alarms.clone(),
-            _ => Vec::new(),
-        };
-        let pending = Pending::Fill {
-            intent: turn.intent,
-            slots: slots.clone(),
-            slot,
-            options,
-        };
-        let mut answer = Answer::ask(turn, reply, Move::ElicitSlot(slot), pending);
-        answer.slots = slots;
-        answer
-    }
-
     pub(crate) fn now(&self) -> std::time::SystemTime {
         self.clock.now()
     }
@@ -585,139 +434,5 @@ fn pick_option(reply: &str, options: &[String]) -> Option<String> {
         [(_, only)] => Some((*only).clone()),
         [(best, first), (second, _), ..] if best - second > 0.05 => Some((*first).clone()),
         _ => None,
-    }
-}
-
-/// The `window` slot: an ISO 8601 duration as Lex and Alexa send it (`PT1H`, `P1D`) or the
-/// words a user types ("last 30 minutes", "past hour", "today"). Capped at 14 days.
-#[must_use]
-pub fn parse_window(value: &str) -> Option<Duration> {
-    let v = value.trim().to_ascii_lowercase();
-    let secs = parse_iso_duration(&v).or_else(|| parse_spoken_duration(&v))?;
-    (secs > 0).then(|| Duration::from_secs(secs.min(14 * 24 * 3600)))
-}
-
-fn parse_iso_duration(v: &str) -> Option<u64> {
-    let rest = v.strip_prefix('p')?;
-    let (date, time) = rest.split_once('t').unwrap_or((rest, ""));
-    let mut total = 0u64;
-    for (part, units) in [
-        (date, &[('w', 604_800u64), ('d', 86_400)][..]),
-        (time, &[('h', 3600), ('m', 60), ('s', 1)][..]),
-    ] {
-        let mut num = String::new();
-        for c in part.chars() {
-            if c.is_ascii_digit() {
-                num.push(c);
-            } else {
-                let (_, mult) = units.iter().find(|(u, _)| *u == c)?;
-                total += num.parse::<u64>().ok()? * mult;
-                num.clear();
-            }
-        }
-        if !num.is_empty() {
-            return None;
-        }
-    }
-    Some(total)
-}
-
-fn parse_spoken_duration(v: &str) -> Option<u64> {
-    const NUMBERS: &[(&str, u64)] = &[
-        ("a", 1),
-        ("an", 1),
-        ("one", 1),
-        ("two", 2),
-        ("three", 3),
-        ("four", 4),
-        ("five", 5),
-        ("six", 6),
-        ("seven", 7),
-        ("eight", 8),
-        ("nine", 9),
-        ("ten", 10),
-        ("twelve", 12),
-        ("fifteen", 15),
-        ("twenty", 20),
-        ("thirty", 30),
-        ("forty five", 45),
-        ("forty", 40),
-        ("sixty", 60),
-        ("ninety", 90),
-        ("couple of", 2),
-        ("few", 3),
-    ];
-    if v.contains("today") || v.contains("last day") || v.contains("past day") {
-        return Some(86_400);
-    }
-    if v.contains("half an hour") || v.contains("half hour") {
-        return Some(1800);
-    }
-    let unit = [
-        ("second", 1u64),
-        ("minute", 60),
-        ("min", 60),
-        ("hour", 3600),
-        ("day", 86_400),
-        ("week", 604_800),
-    ]
-    .into_iter()
-    .find(|(u, _)| v.contains(u))?;
-    let before = &v[..v.find(unit.0)?];
-    let words = before
-        .trim()
-        .trim_start_matches("in ")
-        .trim_start_matches("the ")
-        .trim_start_matches("over ")
-        .trim_start_matches("the ")
-        .trim_start_matches("last")
-        .trim_start_matches("past")
-        .trim();
-    let count = if words.is_empty() {
-        1
-    } else if let Ok(n) = words.split_whitespace().last().unwrap_or("").parse::<u64>() {
-        n
-    } else {
-        NUMBERS
-            .iter()
-            .find(|(w, _)| words.ends_with(w))
-            .map(|(_, n)| *n)?
-    };
-    Some(count * unit.1)
-}
-
-/// The `metric` slot, read leniently.
-#[must_use]
-pub fn parse_metric(value: &str) -> Option<MetricKind> {
-    MetricKind::parse(value)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn windows_parse_from_iso_and_from_words() {
-        let h = Some(Duration::from_secs(3600));
-        assert_eq!(parse_window("PT1H"), h);
-        assert_eq!(parse_window("last hour"), h);
-        assert_eq!(parse_window("the past hour"), h);
-        assert_eq!(
-            parse_window("in the last 30 minutes"),
-            Some(Duration::from_secs(1800))
-        );
-        assert_eq!(
-            parse_window("last two hours"),
-            Some(Duration::from_secs(7200))
-        );
-        assert_eq!(parse_window("P1D"), Some(Duration::from_secs(86_400)));
-        assert_eq!(parse_window("PT1H30M"), Some(Duration::from_secs(5400)));
-        assert_eq!(parse_window("today"), Some(Duration::from_secs(86_400)));
-        assert_eq!(
-            parse_window("P400D"),
-            Some(Duration::from_secs(14 * 86_400))
-        );
-        assert_eq!(parse_window("banana"), None);
-        assert_eq!(parse_window("PT"), None);
     }
 }

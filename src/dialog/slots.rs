@@ -1,0 +1,140 @@
+//! Slot values read leniently: `window` from ISO 8601 or from words, `metric` by name or
+//! synonym.
+
+use std::time::Duration;
+
+use crate::ops::MetricKind;
+
+/// The `window` slot: an ISO 8601 duration as Lex and Alexa send it (`PT1H`, `P1D`) or the
+/// words a user types ("last 30 minutes", "past hour", "today"). Capped at 14 days.
+#[must_use]
+pub fn parse_window(value: &str) -> Option<Duration> {
+    let v = value.trim().to_ascii_lowercase();
+    let secs = parse_iso_duration(&v).or_else(|| parse_spoken_duration(&v))?;
+    (secs > 0).then(|| Duration::from_secs(secs.min(14 * 24 * 3600)))
+}
+
+fn parse_iso_duration(v: &str) -> Option<u64> {
+    let rest = v.strip_prefix('p')?;
+    let (date, time) = rest.split_once('t').unwrap_or((rest, ""));
+    let mut total = 0u64;
+    for (part, units) in [
+        (date, &[('w', 604_800u64), ('d', 86_400)][..]),
+        (time, &[('h', 3600), ('m', 60), ('s', 1)][..]),
+    ] {
+        let mut num = String::new();
+        for c in part.chars() {
+            if c.is_ascii_digit() {
+                num.push(c);
+            } else {
+                let (_, mult) = units.iter().find(|(u, _)| *u == c)?;
+                total += num.parse::<u64>().ok()? * mult;
+                num.clear();
+            }
+        }
+        if !num.is_empty() {
+            return None;
+        }
+    }
+    Some(total)
+}
+
+fn parse_spoken_duration(v: &str) -> Option<u64> {
+    const NUMBERS: &[(&str, u64)] = &[
+        ("a", 1),
+        ("an", 1),
+        ("one", 1),
+        ("two", 2),
+        ("three", 3),
+        ("four", 4),
+        ("five", 5),
+        ("six", 6),
+        ("seven", 7),
+        ("eight", 8),
+        ("nine", 9),
+        ("ten", 10),
+        ("twelve", 12),
+        ("fifteen", 15),
+        ("twenty", 20),
+        ("thirty", 30),
+        ("forty five", 45),
+        ("forty", 40),
+        ("sixty", 60),
+        ("ninety", 90),
+        ("couple of", 2),
+        ("few", 3),
+    ];
+    if v.contains("today") || v.contains("last day") || v.contains("past day") {
+        return Some(86_400);
+    }
+    if v.contains("half an hour") || v.contains("half hour") {
+        return Some(1800);
+    }
+    let unit = [
+        ("second", 1u64),
+        ("minute", 60),
+        ("min", 60),
+        ("hour", 3600),
+        ("day", 86_400),
+        ("week", 604_800),
+    ]
+    .into_iter()
+    .find(|(u, _)| v.contains(u))?;
+    let before = &v[..v.find(unit.0)?];
+    let words = before
+        .trim()
+        .trim_start_matches("in ")
+        .trim_start_matches("the ")
+        .trim_start_matches("over ")
+        .trim_start_matches("the ")
+        .trim_start_matches("last")
+        .trim_start_matches("past")
+        .trim();
+    let count = if words.is_empty() {
+        1
+    } else if let Ok(n) = words.split_whitespace().last().unwrap_or("").parse::<u64>() {
+        n
+    } else {
+        NUMBERS
+            .iter()
+            .find(|(w, _)| words.ends_with(w))
+            .map(|(_, n)| *n)?
+    };
+    Some(count * unit.1)
+}
+
+/// The `metric` slot, read leniently.
+#[must_use]
+pub fn parse_metric(value: &str) -> Option<MetricKind> {
+    MetricKind::parse(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_parse_from_iso_and_from_words() {
+        let h = Some(Duration::from_secs(3600));
+        assert_eq!(parse_window("PT1H"), h);
+        assert_eq!(parse_window("last hour"), h);
+        assert_eq!(parse_window("the past hour"), h);
+        assert_eq!(
+            parse_window("in the last 30 minutes"),
+            Some(Duration::from_secs(1800))
+        );
+        assert_eq!(
+            parse_window("last two hours"),
+            Some(Duration::from_secs(7200))
+        );
+        assert_eq!(parse_window("P1D"), Some(Duration::from_secs(86_400)));
+        assert_eq!(parse_window("PT1H30M"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_window("today"), Some(Duration::from_secs(86_400)));
+        assert_eq!(
+            parse_window("P400D"),
+            Some(Duration::from_secs(14 * 86_400))
+        );
+        assert_eq!(parse_window("banana"), None);
+        assert_eq!(parse_window("PT"), None);
+    }
+}

@@ -1,0 +1,166 @@
+//! What a turn is about: the `service` and `cluster` slots resolved against the catalog,
+//! through the caller's grants (the same words whether a name is missing or not theirs),
+//! or the service last talked about; and asking back when it is missing or unclear.
+
+use super::resolve::{self, Match};
+use super::{Answer, Dialog, Move, Need, Pending, Reply, Slot, Turn};
+use crate::ops::{OpsError, ServiceRef};
+
+impl Dialog {
+    /// The service the turn is about: the `service` slot resolved against the catalog
+    /// (within the `cluster` slot, if given), else the one last talked about.
+    pub(crate) async fn target_service(&self, turn: &Turn) -> Result<Need<ServiceRef>, OpsError> {
+        let Some(spoken) = turn.slots.get(&Slot::Service) else {
+            if let Some(service) = &turn.context.service {
+                if !turn.grants.service(turn.intent, service) {
+                    return Ok(Need::Ask(Box::new(Answer::to(
+                        turn,
+                        Reply::Denied,
+                        Move::Fail,
+                    ))));
+                }
+                return Ok(Need::Have(service.clone()));
+            }
+            return Ok(Need::Ask(Box::new(self.elicit(
+                turn,
+                Slot::Service,
+                Reply::Ask(Slot::Service),
+            ))));
+        };
+        let catalog = self.ops.catalog().await?;
+        let cluster = match self.target_cluster(turn, &catalog.clusters) {
+            Need::Have(cluster) => cluster,
+            Need::Ask(answer) => return Ok(Need::Ask(answer)),
+        };
+        let candidates: Vec<&ServiceRef> = catalog
+            .services
+            .iter()
+            .filter(|s| cluster.as_ref().is_none_or(|c| &s.cluster == c))
+            .filter(|s| turn.grants.service(turn.intent, s))
+            .collect();
+        let same_name = |name: &str| -> Vec<String> {
+            candidates
+                .iter()
+                .filter(|s| s.name == name)
+                .map(|s| s.cluster.clone())
+                .collect()
+        };
+        Ok(
+            match resolve::resolve(spoken, &candidates, |s| s.name.as_str()) {
+                Match::Found(service) => {
+                    let clusters = same_name(&service.name);
+                    if clusters.len() > 1 {
+                        Need::Ask(Box::new(self.which_cluster(turn, &service.name, clusters)))
+                    } else {
+                        Need::Have((*service).clone())
+                    }
+                }
+                Match::Likely(service) => {
+                    let mut slots = turn.slots.clone();
+                    slots.insert(Slot::Cluster, service.cluster.clone());
+                    let pending = Pending::Confirm {
+                        intent: turn.intent,
+                        slots,
+                        slot: Slot::Service,
+                        value: service.name.clone(),
+                    };
+                    Need::Ask(Box::new(Answer::ask(
+                        turn,
+                        Reply::DidYouMean((*service).clone()),
+                        Move::ConfirmIntent,
+                        pending,
+                    )))
+                }
+                Match::Ambiguous(services) => {
+                    if services.iter().all(|s| s.name == services[0].name) {
+                        let clusters = same_name(&services[0].name);
+                        Need::Ask(Box::new(self.which_cluster(
+                            turn,
+                            &services[0].name,
+                            clusters,
+                        )))
+                    } else {
+                        let names = services.into_iter().map(|s| (*s).clone()).collect();
+                        Need::Ask(Box::new(self.elicit(
+                            turn,
+                            Slot::Service,
+                            Reply::WhichService(names),
+                        )))
+                    }
+                }
+                // A caller who may not see every service hears the same whether the
+                // name does not exist or is not theirs to ask about.
+                Match::NoMatch if !turn.grants.everything(turn.intent) => {
+                    Need::Ask(Box::new(Answer::to(turn, Reply::Denied, Move::Fail)))
+                }
+                Match::NoMatch => Need::Ask(Box::new(self.elicit(
+                    turn,
+                    Slot::Service,
+                    Reply::UnknownService(spoken.clone()),
+                ))),
+            },
+        )
+    }
+
+    /// The `cluster` slot resolved against the catalog; `None` when not given.
+    pub(crate) fn target_cluster(&self, turn: &Turn, clusters: &[String]) -> Need<Option<String>> {
+        let Some(spoken) = turn.slots.get(&Slot::Cluster) else {
+            return Need::Have(None);
+        };
+        let visible: Vec<String> = clusters
+            .iter()
+            .filter(|c| turn.grants.cluster(turn.intent, c))
+            .cloned()
+            .collect();
+        match resolve::resolve(spoken, &visible, String::as_str) {
+            Match::Found(cluster) | Match::Likely(cluster) => Need::Have(Some(cluster.clone())),
+            _ if !turn.grants.everything(turn.intent) => {
+                Need::Ask(Box::new(Answer::to(turn, Reply::Denied, Move::Fail)))
+            }
+            _ => {
+                let mut turn = turn.clone();
+                turn.slots.remove(&Slot::Cluster);
+                Need::Ask(Box::new(self.elicit(
+                    &turn,
+                    Slot::Cluster,
+                    Reply::UnknownCluster(spoken.clone()),
+                )))
+            }
+        }
+    }
+
+    fn which_cluster(&self, turn: &Turn, service: &str, clusters: Vec<String>) -> Answer {
+        let mut turn = turn.clone();
+        turn.slots.insert(Slot::Service, service.to_owned());
+        self.elicit(
+            &turn,
+            Slot::Cluster,
+            Reply::WhichCluster {
+                service: service.to_owned(),
+                clusters,
+            },
+        )
+    }
+
+    /// Asks for `slot`, remembering to answer `turn.intent` with the value (and the
+    /// options offered, if the reply offers some).
+    pub(crate) fn elicit(&self, turn: &Turn, slot: Slot, reply: Reply) -> Answer {
+        let mut slots = turn.slots.clone();
+        slots.remove(&slot);
+        let options = match &reply {
+            Reply::WhichService(services) => services.iter().map(|s| s.name.clone()).collect(),
+            Reply::WhichCluster { clusters, .. } => clusters.clone(),
+            Reply::WhichAlarm(alarms) => alarms.clone(),
+            _ => Vec::new(),
+        };
+        let pending = Pending::Fill {
+            intent: turn.intent,
+            slots: slots.clone(),
+            slot,
+            options,
+        };
+        let mut answer = Answer::ask(turn, reply, Move::ElicitSlot(slot), pending);
+        answer.slots = slots;
+        answer
+    }
+}
