@@ -14,10 +14,11 @@
 //!    (the SDK set-up every client shares).
 //! 3. [`telemetry`] (logs and metrics) and [`ops`] (the [`ops::OpsSource`] trait, the demo
 //!    fleet, AWS and the cache).
-//! 4. [`auth`]: Cognito tokens into principals, and the group policy.
-//! 5. [`dialog`]: one handler per intent, `Turn -> Answer`, with session memory.
-//! 6. [`nlu`] (the local utterance matcher) and [`speech`] (Fluent prompts, the escaping
-//!    SSML builder, Polly).
+//! 4. [`auth`] (Cognito tokens into principals, and the group policy) and [`speech`]
+//!    (Fluent prompts and the words every answer shares, the escaping SSML builder, Polly).
+//! 5. [`dialog`]: one handler per intent (`Turn -> Answer`, and the answer's sentences, links
+//!    and card), with session memory.
+//! 6. [`nlu`]: the local utterance matcher.
 //! 7. [`channel`] (wire formats in and out: `lex`, `alexa`, `ask`) and [`models`] (the Lex
 //!    V2 bot and Alexa interaction model generated from `intents/`).
 //! 8. [`server`] (the axum router, middleware, `/healthz`, `/readyz`, `/metrics`) and

@@ -148,6 +148,14 @@ impl Slot {
 /// Slot values as the user gave them (already the platform's interpreted value).
 pub type Slots = BTreeMap<Slot, String>;
 
+/// Voice answers are spoken and short; text answers may list and link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Voice,
+    Text,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -77,3 +77,95 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
     }
     Ok(answer)
 }
+
+// What this answer says: its sentences, its links (chat) and its card.
+
+use crate::speech::render::{Button, Say, n, s};
+
+/// The sentences of an alarms answer.
+pub(crate) fn sentences(say: &Say<'_>, r: &Report, detail: bool) -> Vec<String> {
+    let scope = r
+        .service
+        .as_ref()
+        .map(|svc| say.service(svc))
+        .or_else(|| r.cluster.as_ref().map(|c| say.name(c)));
+    let count = n(r.firing.len() as f64);
+    let mut out = vec![match (&scope, r.firing.is_empty()) {
+        (None, true) => say.msg("alarms-none", []),
+        (Some(scope), true) => say.msg("alarms-none-in", [("scope", s(scope.clone()))]),
+        (None, false) => say.msg("alarms-count", [("count", count)]),
+        (Some(scope), false) => say.msg(
+            "alarms-count-in",
+            [("count", count), ("scope", s(scope.clone()))],
+        ),
+    }];
+    if say.voice() {
+        let max = if detail { 5 } else { 2 };
+        for alarm in r.firing.iter().take(max) {
+            out.push(item(say, alarm));
+        }
+        if r.firing.len() > max {
+            out.push(say.msg(
+                "alarms-and-more",
+                [("count", n((r.firing.len() - max) as f64))],
+            ));
+        }
+    }
+    out
+}
+
+/// One firing alarm, as a list item.
+pub(crate) fn item(say: &Say<'_>, alarm: &Firing) -> String {
+    let id = match alarm.kind {
+        AlarmKind::Composite => "alarms-item-composite",
+        AlarmKind::Metric => "alarms-item",
+    };
+    say.msg(
+        id,
+        [
+            ("name", s(say.name(&alarm.name))),
+            ("age", s(say.duration(alarm.age))),
+        ],
+    )
+}
+
+/// Every firing alarm with its service (to twelve), and the console link.
+pub(crate) fn links(say: &Say<'_>, r: &Report) -> Vec<String> {
+    let mut out = Vec::new();
+    for alarm in r.firing.iter().take(12) {
+        let owner = alarm
+            .service
+            .as_ref()
+            .map(|svc| format!(" [{svc}]"))
+            .unwrap_or_default();
+        out.push(format!("• {}{owner}", item(say, alarm)));
+    }
+    if r.firing.len() > 12 {
+        out.push(format!(
+            "• {}",
+            say.msg(
+                "alarms-and-more",
+                [("count", n((r.firing.len() - 12) as f64))]
+            )
+        ));
+    }
+    if !r.firing.is_empty() {
+        out.push(say.msg("console-alarms", [("url", s(say.alarms_url()))]));
+    }
+    out
+}
+
+/// The card: its title kind and the natural follow-ups.
+pub(crate) fn card(say: &Say<'_>, r: &Report) -> (&'static str, Vec<Button>) {
+    let mut buttons: Vec<Button> = r
+        .firing
+        .iter()
+        .take(3)
+        .map(|a| Button {
+            text: a.name.clone(),
+            value: say.msg("say-why", [("alarm", s(a.name.clone()))]),
+        })
+        .collect();
+    buttons.push(say.button("button-fleet", say.msg("say-fleet", [])));
+    ("alarms", buttons)
+}

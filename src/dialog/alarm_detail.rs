@@ -152,3 +152,52 @@ async fn target_alarm(dialog: &Dialog, turn: &Turn) -> Result<super::Need<String
         )))),
     }
 }
+
+// What this answer says: its sentences, its links (chat) and its card.
+
+use crate::speech::render::{Button, Say, n, s};
+
+/// The sentences of an alarm's answer.
+pub(crate) fn sentences(say: &Say<'_>, r: &Report, _detail: bool) -> Vec<String> {
+    let name = say.name(&r.name);
+    let state = match r.state {
+        AlarmState::Alarm => "alarm",
+        AlarmState::Ok => "ok",
+        AlarmState::InsufficientData => "insufficient-data",
+    };
+    let mut out = vec![say.msg(
+        "alarm-state",
+        [
+            ("state", s(state)),
+            ("name", s(name)),
+            ("age", s(say.duration(r.age))),
+        ],
+    )];
+    if r.kind == AlarmKind::Composite {
+        out.push(say.msg("alarm-composite", []));
+    }
+    if !r.reason.is_empty() {
+        out.push(say.msg("alarm-reason", [("reason", s(r.reason.clone()))]));
+    }
+    if let Some(service) = &r.service {
+        out.push(say.msg("alarm-service", [("service", s(say.service(service)))]));
+    }
+    if let Some(changes) = r.changes_today {
+        out.push(say.msg("alarm-changes", [("count", n(changes as f64))]));
+    }
+    out
+}
+
+/// The alarm's console link.
+pub(crate) fn links(say: &Say<'_>, r: &Report) -> Vec<String> {
+    vec![say.msg("console-alarm", [("url", s(say.alarm_url(&r.name)))])]
+}
+
+/// The card: its title kind and the natural follow-ups.
+pub(crate) fn card(say: &Say<'_>, r: &Report) -> (&'static str, Vec<Button>) {
+    let mut buttons = vec![say.button("button-alarms", say.msg("say-alarms", []))];
+    if let Some(svc) = &r.service {
+        buttons.insert(0, say.button("button-health", say.about("say-health", svc)));
+    }
+    ("alarm", buttons)
+}

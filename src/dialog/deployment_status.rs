@@ -122,3 +122,80 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
         Some(&service),
     ))
 }
+
+// What this answer says: its sentences, its links (chat) and its card.
+
+use fluent_bundle::FluentValue;
+
+use crate::speech::render::{Button, Say, event_sentence, n, possessive, s};
+
+/// The sentences of a deployment answer.
+pub(crate) fn sentences(say: &Say<'_>, r: &Report, detail: bool) -> Vec<String> {
+    let mut args: Vec<(&str, FluentValue<'_>)> = vec![
+        ("state", s(r.state.as_str())),
+        ("service", s(say.service(&r.service))),
+        ("owner", s(possessive(&say.service(&r.service)))),
+        ("taskdef", s(say.taskdef(&r.task_definition))),
+    ];
+    match &r.state {
+        State::InProgress {
+            new_running,
+            desired,
+            age,
+        } => {
+            args.push(("new", n(*new_running)));
+            args.push(("desired", n(*desired)));
+            args.push(("age", s(say.duration(*age))));
+        }
+        State::Completed { age } | State::Failed { age } => {
+            args.push(("age", s(say.duration(*age))));
+        }
+        State::RolledBack {
+            failed_task_definition,
+            age,
+        } => {
+            args.push(("failed", s(say.taskdef(failed_task_definition))));
+            args.push(("age", s(say.duration(*age))));
+        }
+        State::Unknown => {}
+    }
+    let mut out = vec![say.msg("deploy-state", args)];
+    if let Some(reason) = &r.reason {
+        out.push(say.msg(
+            "deploy-reason",
+            [("reason", s(reason.trim_end_matches('.')))],
+        ));
+    }
+    if r.failed_tasks > 0 && (detail || !matches!(r.state, State::Completed { .. })) {
+        out.push(say.msg("deploy-failed-tasks", [("count", n(r.failed_tasks))]));
+    }
+    if detail || !say.voice() {
+        for (event, age) in r.events.iter().take(if detail { 3 } else { 1 }) {
+            out.push(say.msg(
+                "deploy-event",
+                [
+                    ("age", s(say.duration(*age))),
+                    ("event", s(event_sentence(event, |n| say.name(n)))),
+                ],
+            ));
+        }
+    }
+    out
+}
+
+/// The console link.
+pub(crate) fn links(say: &Say<'_>, r: &Report) -> Vec<String> {
+    vec![say.msg("console-service", [("url", s(say.ecs_url(&r.service)))])]
+}
+
+/// The card: its title kind and the natural follow-ups.
+pub(crate) fn card(say: &Say<'_>, r: &Report) -> (&'static str, Vec<Button>) {
+    (
+        "deploy",
+        vec![
+            say.button("button-health", say.about("say-health", &r.service)),
+            say.button("button-changes", say.msg("say-changes", [])),
+            say.more(),
+        ],
+    )
+}

@@ -110,3 +110,96 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
     }
     Ok(answer)
 }
+
+// What this answer says: its sentences, its links (chat) and its card.
+
+use crate::speech::render::{Button, Say, n, s};
+
+/// The sentences of a fleet summary.
+pub(crate) fn sentences(say: &Say<'_>, r: &Report, detail: bool) -> Vec<String> {
+    let scope = match &r.cluster {
+        Some(c) => say.name(c),
+        None => say.msg("fleet-scope-all", []),
+    };
+    let mut out = Vec::new();
+    if r.problems.is_empty() {
+        out.push(say.msg(
+            "fleet-all-healthy",
+            [("scope", s(scope)), ("total", n(r.services as f64))],
+        ));
+    } else {
+        out.push(say.msg(
+            "fleet-healthy",
+            [
+                ("scope", s(scope)),
+                ("healthy", n(r.healthy as f64)),
+                ("total", n(r.services as f64)),
+            ],
+        ));
+        if say.voice() {
+            for verdict in [Verdict::Down, Verdict::Degraded, Verdict::Deploying] {
+                let names: Vec<String> = r
+                    .problems
+                    .iter()
+                    .filter(|p| p.verdict == verdict)
+                    .map(|p| say.service(&p.service))
+                    .collect();
+                if !names.is_empty() {
+                    out.push(say.msg(
+                        "fleet-group",
+                        [
+                            ("verdict", s(verdict.as_str())),
+                            ("count", n(names.len() as f64)),
+                            ("names", s(say.list(&names, say.max_items(detail)))),
+                        ],
+                    ));
+                }
+            }
+        }
+    }
+    out.push(match r.firing {
+        Some(count) => say.msg("fleet-alarms", [("count", n(count as f64))]),
+        None => say.msg("fleet-alarms-unknown", []),
+    });
+    out
+}
+
+/// Each problem service, as a list item (to twelve).
+pub(crate) fn links(say: &Say<'_>, r: &Report) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in r.problems.iter().take(12) {
+        out.push(format!(
+            "• {}",
+            say.msg(
+                "fleet-problem-text",
+                [
+                    ("service", s(p.service.to_string())),
+                    ("verdict", s(p.verdict.as_str())),
+                    ("running", n(p.running)),
+                    ("desired", n(p.desired)),
+                    ("firing", n(p.firing as f64)),
+                ],
+            )
+        ));
+    }
+    out
+}
+
+/// The card: the problem services, and the alarms.
+pub(crate) fn card(say: &Say<'_>, r: &Report) -> (&'static str, Vec<Button>) {
+    (
+        "fleet",
+        r.problems
+            .iter()
+            .take(3)
+            .map(|p| Button {
+                text: p.service.name.clone(),
+                value: say.about("say-health", &p.service),
+            })
+            .chain([
+                say.button("button-alarms", say.msg("say-alarms", [])),
+                say.more(),
+            ])
+            .collect(),
+    )
+}

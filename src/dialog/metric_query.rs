@@ -68,3 +68,52 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
         .insert(Slot::Metric, kind.slot_value().to_owned());
     Ok(answer)
 }
+
+// What this answer says: its sentences, its links (chat) and its card.
+
+use fluent_bundle::FluentValue;
+
+use crate::speech::render::{Button, Say, s};
+
+/// The sentences of a metric answer.
+pub(crate) fn sentences(say: &Say<'_>, r: &Report, _detail: bool) -> Vec<String> {
+    let base: Vec<(&str, FluentValue<'_>)> = vec![
+        ("metric", s(say.metric_name(r.kind))),
+        ("service", s(say.service(&r.service))),
+        ("window", s(say.window(r.window))),
+    ];
+    match &r.values {
+        Some(v) => {
+            let mut args = base;
+            args.push(("latest", s(say.value(v.unit, v.latest))));
+            args.push(("mean", s(say.value(v.unit, v.mean))));
+            args.push(("peak", s(say.value(v.unit, v.peak))));
+            vec![say.msg("metric-value", args)]
+        }
+        None => vec![say.msg("metric-no-data", base)],
+    }
+}
+
+/// A metric answer has no links.
+pub(crate) fn links(_say: &Say<'_>, _r: &Report) -> Vec<String> {
+    Vec::new()
+}
+
+/// The card: the other metrics of the service, and its health.
+pub(crate) fn card(say: &Say<'_>, r: &Report) -> (&'static str, Vec<Button>) {
+    (
+        "metric",
+        MetricKind::ALL
+            .into_iter()
+            .filter(|k| *k != r.kind)
+            .take(3)
+            .map(|k| {
+                say.button(
+                    &format!("button-{}", k.slot_value()),
+                    say.asking_metric(&r.service, k),
+                )
+            })
+            .chain([say.button("button-health", say.about("say-health", &r.service))])
+            .collect(),
+    )
+}

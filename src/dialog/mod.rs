@@ -17,6 +17,7 @@ pub mod context;
 pub mod deployment_status;
 pub mod fleet_summary;
 pub mod metric_query;
+mod render;
 pub mod resolve;
 pub mod service_health;
 pub mod slots;
@@ -26,23 +27,13 @@ pub mod what_changed;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
-
 pub use crate::error::ErrorChain;
-pub use crate::vocab::{Intent, Slot, Slots};
+pub use crate::vocab::{Intent, Mode, Slot, Slots};
 pub use context::{Pending, SessionContext};
 pub use slots::{parse_metric, parse_window};
 
 use crate::clock::Clock;
 use crate::ops::{OpsSource, ServiceRef};
-
-/// Voice answers are spoken and short; text answers may list and link.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    Voice,
-    Text,
-}
 
 /// Where the answer will be heard or read.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -142,6 +142,117 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
     Ok(Answer::about(turn, Reply::Health(report), Some(&service)))
 }
 
+// What this answer says: its sentences, its links (chat) and its card.
+
+use crate::ops::MetricUnit;
+use crate::speech::render::{Button, Say, event_sentence, n, s};
+
+/// The spoken or written sentences of a health answer, verdict first.
+pub(crate) fn sentences(say: &Say<'_>, r: &Report, detail: bool) -> Vec<String> {
+    let service = say.service(&r.service);
+    let verdict_key = if r.verdict == Verdict::Degraded && r.running >= r.desired {
+        "degraded-alarms"
+    } else {
+        r.verdict.as_str()
+    };
+    let verdict = say.msg(
+        "health-verdict",
+        [
+            ("verdict", s(verdict_key)),
+            ("service", s(service)),
+            ("running", n(r.running)),
+            ("desired", n(r.desired)),
+            ("new", n(r.rollout.as_ref().map_or(0, |x| x.new_running))),
+            (
+                "age",
+                s(r.rollout
+                    .as_ref()
+                    .map(|x| say.duration(x.age))
+                    .unwrap_or_default()),
+            ),
+        ],
+    );
+    let mut out = Vec::new();
+    match &r.firing {
+        Some(firing) => {
+            let alarms = say.msg(
+                "health-alarms",
+                [
+                    ("count", n(firing.len() as f64)),
+                    (
+                        "age",
+                        s(firing
+                            .first()
+                            .map(|(_, age)| say.duration(*age))
+                            .unwrap_or_default()),
+                    ),
+                ],
+            );
+            out.push(say.msg(
+                "health-summary",
+                [("verdict", s(verdict)), ("alarms", s(alarms))],
+            ));
+            if !firing.is_empty() && (detail || !say.voice()) {
+                let names: Vec<String> = firing.iter().map(|(name, _)| say.name(name)).collect();
+                out.push(say.msg(
+                    "health-alarm-names",
+                    [
+                        ("count", n(names.len() as f64)),
+                        ("names", s(say.list(&names, say.max_items(detail)))),
+                    ],
+                ));
+            }
+        }
+        None => out.push(say.msg("health-summary-no-alarms", [("verdict", s(verdict))])),
+    }
+    if detail {
+        if r.pending > 0 && r.verdict != Verdict::Deploying {
+            out.push(say.msg("health-pending", [("count", n(r.pending))]));
+        }
+        if let (Some(cpu), Some(memory)) = (r.cpu, r.memory) {
+            out.push(say.msg(
+                "health-usage",
+                [
+                    ("cpu", s(say.value(MetricUnit::Percent, cpu))),
+                    ("memory", s(say.value(MetricUnit::Percent, memory))),
+                ],
+            ));
+        }
+        if let Some((event, age)) = &r.last_event {
+            out.push(say.msg(
+                "health-last-event",
+                [
+                    ("age", s(say.duration(*age))),
+                    ("event", s(event_sentence(event, |n| say.name(n)))),
+                ],
+            ));
+        }
+    }
+    out
+}
+
+/// The console link.
+pub(crate) fn links(say: &Say<'_>, r: &Report) -> Vec<String> {
+    vec![say.msg("console-service", [("url", s(say.ecs_url(&r.service)))])]
+}
+
+/// The card: its title kind and the natural follow-ups.
+pub(crate) fn card(say: &Say<'_>, r: &Report) -> (&'static str, Vec<Button>) {
+    (
+        "health",
+        vec![
+            say.button("button-deploy", say.about("say-deploy", &r.service)),
+            say.button("button-alarms", say.about("say-service-alarms", &r.service)),
+            say.button("button-cpu", say.asking_metric(&r.service, MetricKind::Cpu)),
+            say.button(
+                "button-latency",
+                say.asking_metric(&r.service, MetricKind::Latency),
+            ),
+            say.more(),
+        ],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -67,3 +67,69 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
     }
     Ok(answer)
 }
+
+// What this answer says: its sentences, its links (chat) and its card.
+
+use crate::speech::render::{Button, Say, n, s};
+
+/// The sentences of a changes answer.
+pub(crate) fn sentences(say: &Say<'_>, r: &Report, detail: bool) -> Vec<String> {
+    let window = s(say.window(r.window));
+    if r.changes.is_empty() {
+        return vec![say.msg("changes-none", [("window", window)])];
+    }
+    let mut out = vec![say.msg(
+        "changes-count",
+        [("count", n(r.changes.len() as f64)), ("window", window)],
+    )];
+    if say.voice() {
+        for change in r.changes.iter().take(say.max_items(detail)) {
+            out.push(item(say, change));
+        }
+    }
+    out
+}
+
+/// One change, as a list item.
+pub(crate) fn item(say: &Say<'_>, c: &Change) -> String {
+    let outcome = match c.outcome {
+        DeploymentOutcome::InProgress => "in-progress",
+        DeploymentOutcome::Succeeded => "succeeded",
+        DeploymentOutcome::Failed => "failed",
+        DeploymentOutcome::RolledBack => "rolled-back",
+    };
+    say.msg(
+        "changes-item",
+        [
+            ("outcome", s(outcome)),
+            ("service", s(say.service(&c.service))),
+            ("taskdef", s(say.taskdef(&c.task_definition))),
+            ("age", s(say.duration(c.age))),
+        ],
+    )
+}
+
+/// Each change, as a list item (to twelve).
+pub(crate) fn links(say: &Say<'_>, r: &Report) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in r.changes.iter().take(12) {
+        out.push(format!("• {}", item(say, c)));
+    }
+    out
+}
+
+/// The card: the changed services, and the alarms.
+pub(crate) fn card(say: &Say<'_>, r: &Report) -> (&'static str, Vec<Button>) {
+    (
+        "changes",
+        r.changes
+            .iter()
+            .take(3)
+            .map(|c| Button {
+                text: c.service.name.clone(),
+                value: say.about("say-deploy", &c.service),
+            })
+            .chain([say.button("button-alarms", say.msg("say-alarms", []))])
+            .collect(),
+    )
+}

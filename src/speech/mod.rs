@@ -1,4 +1,4 @@
-//! Turning an [`Answer`](crate::dialog::Answer) into words: Polly-ready SSML for voice and
+//! Words: the prompts and the formatting every answer shares, Polly-ready SSML for voice and
 //! plain text (with cards and buttons) for chat, and audio from Polly. Sentences live in
 //! `prompts/`, not here.
 

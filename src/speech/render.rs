@@ -1,6 +1,7 @@
-//! Rendering an [`Answer`] into words with Project Fluent: the sentences for voice (short,
-//! verdict first, names in their spoken form) and for chat (exact names, lists, console
-//! links, a card with follow-up buttons).
+//! Words with Project Fluent: the prompts, loaded and checked, and [`Say`], the formatting
+//! every answer's sentences share (names in their spoken form for voice and exact for chat,
+//! durations, lists, values, console links, card buttons). Each intent's sentences live
+//! with its handler in `dialog/`, and `dialog/render.rs` puts an answer together.
 //!
 //! Prompts are embedded from `prompts/<locale>/*.ftl` at build time (found by directory), so
 //! the binary carries them. The ids are the ones the default locale's files declare; every
@@ -14,11 +15,8 @@ use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::ssml::{Engine, Ssml, SsmlBuilder};
-use crate::dialog::active_alarms::Firing;
-use crate::dialog::deployment_status::State;
-use crate::dialog::service_health::Verdict;
-use crate::dialog::{Answer, Mode, Move, Reply, Slot};
-use crate::ops::{AlarmKind, AlarmState, DeploymentOutcome, MetricKind, MetricUnit, ServiceRef};
+use crate::ops::{MetricKind, MetricUnit, ServiceRef};
+use crate::vocab::Mode;
 
 pub use crate::embedded::PROMPTS;
 
@@ -74,11 +72,15 @@ pub enum Forms {
 }
 
 impl Forms {
-    fn voice(self) -> bool {
+    /// Whether the spoken form is wanted.
+    #[must_use]
+    pub fn voice(self) -> bool {
         matches!(self, Forms::Voice | Forms::Both)
     }
 
-    fn text(self) -> bool {
+    /// Whether the chat form is wanted.
+    #[must_use]
+    pub fn text(self) -> bool {
         matches!(self, Forms::Text | Forms::Both)
     }
 }
@@ -270,6 +272,16 @@ impl Renderer {
         self.bundle(locale).has_message(id)
     }
 
+    /// The words of `locale` (or the default locale) in `mode`.
+    #[must_use]
+    pub fn say(&self, locale: &str, mode: Mode) -> Say<'_> {
+        Say {
+            bundle: self.bundle(locale),
+            mode,
+            region: self.region.as_deref(),
+        }
+    }
+
     /// One message with no arguments, as spoken (e.g. the "What else?" reprompt).
     #[must_use]
     pub fn render_message(&self, id: &str, locale: &str) -> String {
@@ -280,111 +292,33 @@ impl Renderer {
         }
         .msg(id, [])
     }
-
-    /// Renders `answer` in `locale`, in the forms asked for.
-    #[must_use]
-    pub fn render(&self, answer: &Answer, locale: &str, forms: Forms) -> Rendered {
-        let bundle = self.bundle(locale);
-        let voice = Say {
-            bundle,
-            mode: Mode::Voice,
-            region: self.region.as_deref(),
-        };
-        let text = Say {
-            bundle,
-            mode: Mode::Text,
-            region: self.region.as_deref(),
-        };
-        let stale = |say: &Say<'_>| {
-            answer.stale.as_ref().map(|stale| {
-                let systems: Vec<String> = stale.systems.iter().map(|&s| s.to_owned()).collect();
-                let system = say.options(&systems);
-                say.msg(
-                    "stale",
-                    [("system", s(system)), ("age", s(say.duration(stale.age)))],
-                )
-            })
-        };
-        let spoken_all = if forms.voice() {
-            stale(&voice)
-                .into_iter()
-                .chain(voice.sentences(answer))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let budget = if answer.detail {
-            VOICE_WORDS_DETAIL
-        } else {
-            VOICE_WORDS
-        };
-        let mut spoken = Vec::new();
-        let mut words = 0;
-        for sentence in spoken_all {
-            let n = sentence.split_whitespace().count();
-            if !spoken.is_empty() && words + n > budget {
-                break;
-            }
-            words += n;
-            spoken.push(sentence);
-        }
-        let (text_sentences, extras) = if forms.text() {
-            (
-                stale(&text)
-                    .into_iter()
-                    .chain(text.sentences(answer))
-                    .collect(),
-                text.extras(answer),
-            )
-        } else {
-            (Vec::new(), Vec::new())
-        };
-        let mut full = text_sentences.join(" ");
-        if !extras.is_empty() {
-            full.push('\n');
-            full.push_str(&extras.join("\n"));
-        }
-        let reprompt = match answer.next {
-            _ if !forms.voice() => None,
-            Move::ElicitSlot(_) | Move::ConfirmIntent => spoken.last().cloned(),
-            Move::ElicitIntent => Some(voice.msg("reprompt", [])),
-            _ => None,
-        };
-        Rendered {
-            card: if forms.text() {
-                text.card(answer, text_sentences.first().map(String::as_str))
-            } else {
-                None
-            },
-            spoken,
-            text: full,
-            text_sentences,
-            reprompt,
-        }
-    }
 }
 
 /// Rendering for one surface.
-struct Say<'b> {
+/// Words in one locale and one mode: the formatting every answer's sentences share (names
+/// as spoken or as written, durations, lists, values, console links, card buttons).
+pub struct Say<'b> {
     bundle: &'b Prompts,
     mode: Mode,
     region: Option<&'b str>,
 }
 
-fn s(v: impl Into<String>) -> FluentValue<'static> {
+/// A string argument for a message.
+pub fn s(v: impl Into<String>) -> FluentValue<'static> {
     FluentValue::from(v.into())
 }
 
-fn n(v: impl Into<f64>) -> FluentValue<'static> {
+/// A number argument for a message.
+pub fn n(v: impl Into<f64>) -> FluentValue<'static> {
     FluentValue::from(v.into())
 }
 
 impl Say<'_> {
-    fn voice(&self) -> bool {
+    pub fn voice(&self) -> bool {
         self.mode == Mode::Voice
     }
 
-    fn msg<'a>(
+    pub fn msg<'a>(
         &self,
         id: &str,
         args: impl IntoIterator<Item = (&'a str, FluentValue<'a>)>,
@@ -410,7 +344,7 @@ impl Say<'_> {
     }
 
     /// A service, alarm or cluster name as this surface should show it.
-    fn name(&self, raw: &str) -> String {
+    pub fn name(&self, raw: &str) -> String {
         if self.voice() {
             spoken_name(raw)
         } else {
@@ -418,11 +352,11 @@ impl Say<'_> {
         }
     }
 
-    fn service(&self, service: &ServiceRef) -> String {
+    pub fn service(&self, service: &ServiceRef) -> String {
         self.name(&service.name)
     }
 
-    fn taskdef(&self, task_definition: &str) -> String {
+    pub fn taskdef(&self, task_definition: &str) -> String {
         if self.voice() {
             match task_definition.rsplit_once(':') {
                 Some((_, rev)) => self.msg("task-definition", [("revision", s(rev))]),
@@ -433,7 +367,7 @@ impl Say<'_> {
         }
     }
 
-    fn duration(&self, d: Duration) -> String {
+    pub fn duration(&self, d: Duration) -> String {
         let secs = d.as_secs();
         let (unit, count) = if secs < 60 {
             ("seconds", secs)
@@ -447,7 +381,7 @@ impl Say<'_> {
         self.msg("duration", [("unit", s(unit)), ("n", n(count as f64))])
     }
 
-    fn window(&self, d: Duration) -> String {
+    pub fn window(&self, d: Duration) -> String {
         let secs = d.as_secs().max(60);
         let (unit, count) = if secs < 2 * 3600 && !secs.is_multiple_of(3600) {
             ("minutes", secs / 60)
@@ -460,7 +394,7 @@ impl Say<'_> {
     }
 
     /// "a", "a and b", "a, b, and c"; in voice at most `max` items, then "and N more".
-    fn list(&self, items: &[String], max: usize) -> String {
+    pub fn list(&self, items: &[String], max: usize) -> String {
         let (shown, rest) = if items.len() > max {
             (&items[..max], items.len() - max)
         } else {
@@ -490,7 +424,7 @@ impl Say<'_> {
         }
     }
 
-    fn options(&self, items: &[String]) -> String {
+    pub fn options(&self, items: &[String]) -> String {
         match items.len() {
             0 => String::new(),
             1 => items[0].clone(),
@@ -504,7 +438,7 @@ impl Say<'_> {
         }
     }
 
-    fn value(&self, unit: MetricUnit, v: f64) -> String {
+    pub fn value(&self, unit: MetricUnit, v: f64) -> String {
         let shown = if v.abs() < 10.0 && (v.fract() * 10.0).round() != 0.0 {
             format!("{v:.1}")
         } else {
@@ -518,11 +452,11 @@ impl Say<'_> {
         self.msg(id, [("value", s(shown))])
     }
 
-    fn metric_name(&self, kind: MetricKind) -> String {
+    pub fn metric_name(&self, kind: MetricKind) -> String {
         self.msg("metric-name", [("metric", s(kind.slot_value()))])
     }
 
-    fn max_items(&self, detail: bool) -> usize {
+    pub fn max_items(&self, detail: bool) -> usize {
         match (self.voice(), detail) {
             (true, false) => 3,
             (true, true) => 6,
@@ -530,469 +464,13 @@ impl Say<'_> {
         }
     }
 
-    /// The sentences of the answer, verdict first.
-    fn sentences(&self, answer: &Answer) -> Vec<String> {
-        let detail = answer.detail;
-        match &answer.reply {
-            Reply::Health(r) => self.health(r, detail),
-            Reply::Deployment(r) => self.deployment(r, detail),
-            Reply::Alarms(r) => self.alarms(r, detail),
-            Reply::AlarmDetail(r) => {
-                let name = self.name(&r.name);
-                let state = match r.state {
-                    AlarmState::Alarm => "alarm",
-                    AlarmState::Ok => "ok",
-                    AlarmState::InsufficientData => "insufficient-data",
-                };
-                let mut out = vec![self.msg(
-                    "alarm-state",
-                    [
-                        ("state", s(state)),
-                        ("name", s(name)),
-                        ("age", s(self.duration(r.age))),
-                    ],
-                )];
-                if r.kind == AlarmKind::Composite {
-                    out.push(self.msg("alarm-composite", []));
-                }
-                if !r.reason.is_empty() {
-                    out.push(self.msg("alarm-reason", [("reason", s(r.reason.clone()))]));
-                }
-                if let Some(service) = &r.service {
-                    out.push(self.msg("alarm-service", [("service", s(self.service(service)))]));
-                }
-                if let Some(changes) = r.changes_today {
-                    out.push(self.msg("alarm-changes", [("count", n(changes as f64))]));
-                }
-                out
-            }
-            Reply::Metric(r) => {
-                let base: Vec<(&str, FluentValue<'_>)> = vec![
-                    ("metric", s(self.metric_name(r.kind))),
-                    ("service", s(self.service(&r.service))),
-                    ("window", s(self.window(r.window))),
-                ];
-                match &r.values {
-                    Some(v) => {
-                        let mut args = base;
-                        args.push(("latest", s(self.value(v.unit, v.latest))));
-                        args.push(("mean", s(self.value(v.unit, v.mean))));
-                        args.push(("peak", s(self.value(v.unit, v.peak))));
-                        vec![self.msg("metric-value", args)]
-                    }
-                    None => vec![self.msg("metric-no-data", base)],
-                }
-            }
-            Reply::Fleet(r) => self.fleet(r, detail),
-            Reply::Changes(r) => self.changes(r, detail),
-            Reply::Ask(slot) => vec![self.msg(
-                match slot {
-                    Slot::Service => "ask-service",
-                    Slot::Cluster => "ask-cluster",
-                    Slot::Alarm => "ask-alarm",
-                    Slot::Metric => "ask-metric",
-                    Slot::Window => "ask-window",
-                },
-                [],
-            )],
-            Reply::WhichService(services) => {
-                let names: Vec<String> = services
-                    .iter()
-                    .map(|svc| {
-                        if services.iter().filter(|o| o.name == svc.name).count() > 1 {
-                            format!("{} ({})", self.service(svc), self.name(&svc.cluster))
-                        } else {
-                            self.service(svc)
-                        }
-                    })
-                    .collect();
-                vec![self.msg("which-service", [("options", s(self.options(&names)))])]
-            }
-            Reply::WhichCluster { service, clusters } => {
-                let names: Vec<String> = clusters.iter().map(|c| self.name(c)).collect();
-                vec![self.msg(
-                    "which-cluster",
-                    [
-                        ("service", s(self.name(service))),
-                        ("clusters", s(self.list(&names, 5))),
-                    ],
-                )]
-            }
-            Reply::WhichAlarm(alarms) => {
-                let names: Vec<String> = alarms.iter().map(|a| self.name(a)).collect();
-                vec![self.msg("which-alarm", [("options", s(self.options(&names)))])]
-            }
-            Reply::DidYouMean(service) => {
-                vec![self.msg("did-you-mean", [("service", s(self.service(service)))])]
-            }
-            Reply::UnknownService(spoken) => {
-                vec![self.msg("unknown-service", [("spoken", s(spoken.clone()))])]
-            }
-            Reply::UnknownCluster(spoken) => {
-                vec![self.msg("unknown-cluster", [("spoken", s(spoken.clone()))])]
-            }
-            Reply::UnknownAlarm(spoken) => {
-                vec![self.msg("unknown-alarm", [("spoken", s(spoken.clone()))])]
-            }
-            Reply::UnknownMetric(spoken) => {
-                vec![self.msg("unknown-metric", [("spoken", s(spoken.clone()))])]
-            }
-            Reply::NoFiringAlarm(service) => {
-                vec![self.msg("no-firing-alarm", [("service", s(self.service(service)))])]
-            }
-            Reply::Denied => vec![self.msg("denied", [])],
-            Reply::SignIn => vec![self.msg("sign-in", [])],
-            Reply::SignInUnavailable => vec![self.msg("sign-in-unavailable", [])],
-            Reply::Welcome => vec![self.msg("welcome", [])],
-            Reply::Help => vec![self.msg("help", [])],
-            Reply::Goodbye => vec![self.msg("goodbye", [])],
-            Reply::Fallback => vec![self.msg("fallback", [])],
-            Reply::NothingToRepeat => vec![self.msg("nothing-to-repeat", [])],
-            Reply::Said(sentences) => sentences.clone(),
-            Reply::Unavailable(system) => vec![self.msg("unavailable", [("system", s(*system))])],
-            Reply::TooSlow => vec![self.msg("too-slow", [])],
-            Reply::InternalError => vec![self.msg("internal-error", [])],
-        }
-    }
-
-    fn health(&self, r: &crate::dialog::service_health::Report, detail: bool) -> Vec<String> {
-        let service = self.service(&r.service);
-        let verdict_key = if r.verdict == Verdict::Degraded && r.running >= r.desired {
-            "degraded-alarms"
-        } else {
-            r.verdict.as_str()
-        };
-        let verdict = self.msg(
-            "health-verdict",
-            [
-                ("verdict", s(verdict_key)),
-                ("service", s(service)),
-                ("running", n(r.running)),
-                ("desired", n(r.desired)),
-                ("new", n(r.rollout.as_ref().map_or(0, |x| x.new_running))),
-                (
-                    "age",
-                    s(r.rollout
-                        .as_ref()
-                        .map(|x| self.duration(x.age))
-                        .unwrap_or_default()),
-                ),
-            ],
-        );
-        let mut out = Vec::new();
-        match &r.firing {
-            Some(firing) => {
-                let alarms = self.msg(
-                    "health-alarms",
-                    [
-                        ("count", n(firing.len() as f64)),
-                        (
-                            "age",
-                            s(firing
-                                .first()
-                                .map(|(_, age)| self.duration(*age))
-                                .unwrap_or_default()),
-                        ),
-                    ],
-                );
-                out.push(self.msg(
-                    "health-summary",
-                    [("verdict", s(verdict)), ("alarms", s(alarms))],
-                ));
-                if !firing.is_empty() && (detail || !self.voice()) {
-                    let names: Vec<String> =
-                        firing.iter().map(|(name, _)| self.name(name)).collect();
-                    out.push(self.msg(
-                        "health-alarm-names",
-                        [
-                            ("count", n(names.len() as f64)),
-                            ("names", s(self.list(&names, self.max_items(detail)))),
-                        ],
-                    ));
-                }
-            }
-            None => out.push(self.msg("health-summary-no-alarms", [("verdict", s(verdict))])),
-        }
-        if detail {
-            if r.pending > 0 && r.verdict != Verdict::Deploying {
-                out.push(self.msg("health-pending", [("count", n(r.pending))]));
-            }
-            if let (Some(cpu), Some(memory)) = (r.cpu, r.memory) {
-                out.push(self.msg(
-                    "health-usage",
-                    [
-                        ("cpu", s(self.value(MetricUnit::Percent, cpu))),
-                        ("memory", s(self.value(MetricUnit::Percent, memory))),
-                    ],
-                ));
-            }
-            if let Some((event, age)) = &r.last_event {
-                out.push(self.msg(
-                    "health-last-event",
-                    [
-                        ("age", s(self.duration(*age))),
-                        ("event", s(event_sentence(event, |n| self.name(n)))),
-                    ],
-                ));
-            }
-        }
-        out
-    }
-
-    fn deployment(
-        &self,
-        r: &crate::dialog::deployment_status::Report,
-        detail: bool,
-    ) -> Vec<String> {
-        let mut args: Vec<(&str, FluentValue<'_>)> = vec![
-            ("state", s(r.state.as_str())),
-            ("service", s(self.service(&r.service))),
-            ("owner", s(possessive(&self.service(&r.service)))),
-            ("taskdef", s(self.taskdef(&r.task_definition))),
-        ];
-        match &r.state {
-            State::InProgress {
-                new_running,
-                desired,
-                age,
-            } => {
-                args.push(("new", n(*new_running)));
-                args.push(("desired", n(*desired)));
-                args.push(("age", s(self.duration(*age))));
-            }
-            State::Completed { age } | State::Failed { age } => {
-                args.push(("age", s(self.duration(*age))));
-            }
-            State::RolledBack {
-                failed_task_definition,
-                age,
-            } => {
-                args.push(("failed", s(self.taskdef(failed_task_definition))));
-                args.push(("age", s(self.duration(*age))));
-            }
-            State::Unknown => {}
-        }
-        let mut out = vec![self.msg("deploy-state", args)];
-        if let Some(reason) = &r.reason {
-            out.push(self.msg(
-                "deploy-reason",
-                [("reason", s(reason.trim_end_matches('.')))],
-            ));
-        }
-        if r.failed_tasks > 0 && (detail || !matches!(r.state, State::Completed { .. })) {
-            out.push(self.msg("deploy-failed-tasks", [("count", n(r.failed_tasks))]));
-        }
-        if detail || !self.voice() {
-            for (event, age) in r.events.iter().take(if detail { 3 } else { 1 }) {
-                out.push(self.msg(
-                    "deploy-event",
-                    [
-                        ("age", s(self.duration(*age))),
-                        ("event", s(event_sentence(event, |n| self.name(n)))),
-                    ],
-                ));
-            }
-        }
-        out
-    }
-
-    fn alarms(&self, r: &crate::dialog::active_alarms::Report, detail: bool) -> Vec<String> {
-        let scope = r
-            .service
-            .as_ref()
-            .map(|svc| self.service(svc))
-            .or_else(|| r.cluster.as_ref().map(|c| self.name(c)));
-        let count = n(r.firing.len() as f64);
-        let mut out = vec![match (&scope, r.firing.is_empty()) {
-            (None, true) => self.msg("alarms-none", []),
-            (Some(scope), true) => self.msg("alarms-none-in", [("scope", s(scope.clone()))]),
-            (None, false) => self.msg("alarms-count", [("count", count)]),
-            (Some(scope), false) => self.msg(
-                "alarms-count-in",
-                [("count", count), ("scope", s(scope.clone()))],
-            ),
-        }];
-        if self.voice() {
-            let max = if detail { 5 } else { 2 };
-            for alarm in r.firing.iter().take(max) {
-                out.push(self.alarm_item(alarm));
-            }
-            if r.firing.len() > max {
-                out.push(self.msg(
-                    "alarms-and-more",
-                    [("count", n((r.firing.len() - max) as f64))],
-                ));
-            }
-        }
-        out
-    }
-
-    fn alarm_item(&self, alarm: &Firing) -> String {
-        let id = match alarm.kind {
-            AlarmKind::Composite => "alarms-item-composite",
-            AlarmKind::Metric => "alarms-item",
-        };
-        self.msg(
-            id,
-            [
-                ("name", s(self.name(&alarm.name))),
-                ("age", s(self.duration(alarm.age))),
-            ],
-        )
-    }
-
-    fn fleet(&self, r: &crate::dialog::fleet_summary::Report, detail: bool) -> Vec<String> {
-        let scope = match &r.cluster {
-            Some(c) => self.name(c),
-            None => self.msg("fleet-scope-all", []),
-        };
-        let mut out = Vec::new();
-        if r.problems.is_empty() {
-            out.push(self.msg(
-                "fleet-all-healthy",
-                [("scope", s(scope)), ("total", n(r.services as f64))],
-            ));
-        } else {
-            out.push(self.msg(
-                "fleet-healthy",
-                [
-                    ("scope", s(scope)),
-                    ("healthy", n(r.healthy as f64)),
-                    ("total", n(r.services as f64)),
-                ],
-            ));
-            if self.voice() {
-                for verdict in [Verdict::Down, Verdict::Degraded, Verdict::Deploying] {
-                    let names: Vec<String> = r
-                        .problems
-                        .iter()
-                        .filter(|p| p.verdict == verdict)
-                        .map(|p| self.service(&p.service))
-                        .collect();
-                    if !names.is_empty() {
-                        out.push(self.msg(
-                            "fleet-group",
-                            [
-                                ("verdict", s(verdict.as_str())),
-                                ("count", n(names.len() as f64)),
-                                ("names", s(self.list(&names, self.max_items(detail)))),
-                            ],
-                        ));
-                    }
-                }
-            }
-        }
-        out.push(match r.firing {
-            Some(count) => self.msg("fleet-alarms", [("count", n(count as f64))]),
-            None => self.msg("fleet-alarms-unknown", []),
-        });
-        out
-    }
-
-    fn changes(&self, r: &crate::dialog::what_changed::Report, detail: bool) -> Vec<String> {
-        let window = s(self.window(r.window));
-        if r.changes.is_empty() {
-            return vec![self.msg("changes-none", [("window", window)])];
-        }
-        let mut out = vec![self.msg(
-            "changes-count",
-            [("count", n(r.changes.len() as f64)), ("window", window)],
-        )];
-        if self.voice() {
-            for change in r.changes.iter().take(self.max_items(detail)) {
-                out.push(self.change_item(change));
-            }
-        }
-        out
-    }
-
-    fn change_item(&self, c: &crate::dialog::what_changed::Change) -> String {
-        let outcome = match c.outcome {
-            DeploymentOutcome::InProgress => "in-progress",
-            DeploymentOutcome::Succeeded => "succeeded",
-            DeploymentOutcome::Failed => "failed",
-            DeploymentOutcome::RolledBack => "rolled-back",
-        };
-        self.msg(
-            "changes-item",
-            [
-                ("outcome", s(outcome)),
-                ("service", s(self.service(&c.service))),
-                ("taskdef", s(self.taskdef(&c.task_definition))),
-                ("age", s(self.duration(c.age))),
-            ],
-        )
-    }
-
-    /// Chat-only lines: lists and console links.
-    fn extras(&self, answer: &Answer) -> Vec<String> {
-        let mut out = Vec::new();
-        match &answer.reply {
-            Reply::Health(r) => {
-                out.push(self.msg("console-service", [("url", s(self.ecs_url(&r.service)))]))
-            }
-            Reply::Deployment(r) => {
-                out.push(self.msg("console-service", [("url", s(self.ecs_url(&r.service)))]))
-            }
-            Reply::Alarms(r) => {
-                for alarm in r.firing.iter().take(12) {
-                    let owner = alarm
-                        .service
-                        .as_ref()
-                        .map(|svc| format!(" [{svc}]"))
-                        .unwrap_or_default();
-                    out.push(format!("• {}{owner}", self.alarm_item(alarm)));
-                }
-                if r.firing.len() > 12 {
-                    out.push(format!(
-                        "• {}",
-                        self.msg(
-                            "alarms-and-more",
-                            [("count", n((r.firing.len() - 12) as f64))]
-                        )
-                    ));
-                }
-                if !r.firing.is_empty() {
-                    out.push(self.msg("console-alarms", [("url", s(self.alarms_url()))]));
-                }
-            }
-            Reply::AlarmDetail(r) => {
-                out.push(self.msg("console-alarm", [("url", s(self.alarm_url(&r.name)))]))
-            }
-            Reply::Fleet(r) => {
-                for p in r.problems.iter().take(12) {
-                    out.push(format!(
-                        "• {}",
-                        self.msg(
-                            "fleet-problem-text",
-                            [
-                                ("service", s(p.service.to_string())),
-                                ("verdict", s(p.verdict.as_str())),
-                                ("running", n(p.running)),
-                                ("desired", n(p.desired)),
-                                ("firing", n(p.firing as f64)),
-                            ],
-                        )
-                    ));
-                }
-            }
-            Reply::Changes(r) => {
-                for c in r.changes.iter().take(12) {
-                    out.push(format!("• {}", self.change_item(c)));
-                }
-            }
-            _ => {}
-        }
-        out
-    }
-
-    fn region_query(&self) -> String {
+    pub fn region_query(&self) -> String {
         self.region
             .map(|r| format!("?region={r}"))
             .unwrap_or_default()
     }
 
-    fn ecs_url(&self, service: &ServiceRef) -> String {
+    pub fn ecs_url(&self, service: &ServiceRef) -> String {
         format!(
             "https://console.aws.amazon.com/ecs/v2/clusters/{}/services/{}/health{}",
             utf8_percent_encode(&service.cluster, NON_ALPHANUMERIC),
@@ -1001,14 +479,14 @@ impl Say<'_> {
         )
     }
 
-    fn alarms_url(&self) -> String {
+    pub fn alarms_url(&self) -> String {
         format!(
             "https://console.aws.amazon.com/cloudwatch/home{}#alarmsV2:?~(state~'ALARM)",
             self.region_query()
         )
     }
 
-    fn alarm_url(&self, name: &str) -> String {
+    pub fn alarm_url(&self, name: &str) -> String {
         format!(
             "https://console.aws.amazon.com/cloudwatch/home{}#alarmsV2:alarm/{}",
             self.region_query(),
@@ -1016,164 +494,33 @@ impl Say<'_> {
         )
     }
 
-    /// The Slack card: a title and the natural follow-ups as buttons.
-    fn card(&self, answer: &Answer, first: Option<&str>) -> Option<Card> {
-        let b = |label: &str, say: String| Button {
+    /// A card button labelled with message `label` that says `value` when pressed.
+    pub fn button(&self, label: &str, value: String) -> Button {
+        Button {
             text: self.msg(label, []),
-            value: say,
-        };
-        let say_svc = |id: &str, svc: &ServiceRef| self.msg(id, [("service", s(svc.name.clone()))]);
-        let metric = |svc: &ServiceRef, kind: MetricKind| {
-            self.msg(
-                "say-metric",
-                [
-                    ("metric", s(kind.slot_value())),
-                    ("service", s(svc.name.clone())),
-                ],
-            )
-        };
-        let more = || b("button-more", self.msg("say-more", []));
-        let (kind, buttons) = match &answer.reply {
-            Reply::Health(r) => (
-                "health",
-                vec![
-                    b("button-deploy", say_svc("say-deploy", &r.service)),
-                    b("button-alarms", say_svc("say-service-alarms", &r.service)),
-                    b("button-cpu", metric(&r.service, MetricKind::Cpu)),
-                    b("button-latency", metric(&r.service, MetricKind::Latency)),
-                    more(),
-                ],
-            ),
-            Reply::Deployment(r) => (
-                "deploy",
-                vec![
-                    b("button-health", say_svc("say-health", &r.service)),
-                    b("button-changes", self.msg("say-changes", [])),
-                    more(),
-                ],
-            ),
-            Reply::Alarms(r) => {
-                let mut buttons: Vec<Button> = r
-                    .firing
-                    .iter()
-                    .take(3)
-                    .map(|a| Button {
-                        text: a.name.clone(),
-                        value: self.msg("say-why", [("alarm", s(a.name.clone()))]),
-                    })
-                    .collect();
-                buttons.push(b("button-fleet", self.msg("say-fleet", [])));
-                ("alarms", buttons)
-            }
-            Reply::AlarmDetail(r) => {
-                let mut buttons = vec![b("button-alarms", self.msg("say-alarms", []))];
-                if let Some(svc) = &r.service {
-                    buttons.insert(0, b("button-health", say_svc("say-health", svc)));
-                }
-                ("alarm", buttons)
-            }
-            Reply::Metric(r) => (
-                "metric",
-                MetricKind::ALL
-                    .into_iter()
-                    .filter(|k| *k != r.kind)
-                    .take(3)
-                    .map(|k| b(&format!("button-{}", k.slot_value()), metric(&r.service, k)))
-                    .chain([b("button-health", say_svc("say-health", &r.service))])
-                    .collect(),
-            ),
-            Reply::Fleet(r) => (
-                "fleet",
-                r.problems
-                    .iter()
-                    .take(3)
-                    .map(|p| Button {
-                        text: p.service.name.clone(),
-                        value: say_svc("say-health", &p.service),
-                    })
-                    .chain([b("button-alarms", self.msg("say-alarms", [])), more()])
-                    .collect(),
-            ),
-            Reply::Changes(r) => (
-                "changes",
-                r.changes
-                    .iter()
-                    .take(3)
-                    .map(|c| Button {
-                        text: c.service.name.clone(),
-                        value: say_svc("say-deploy", &c.service),
-                    })
-                    .chain([b("button-alarms", self.msg("say-alarms", []))])
-                    .collect(),
-            ),
-            Reply::WhichService(services) => (
-                "other",
-                services
-                    .iter()
-                    .map(|svc| Button {
-                        text: svc.to_string(),
-                        value: svc.name.clone(),
-                    })
-                    .collect(),
-            ),
-            Reply::WhichCluster { clusters, .. } => (
-                "other",
-                clusters
-                    .iter()
-                    .map(|c| Button {
-                        text: c.clone(),
-                        value: c.clone(),
-                    })
-                    .collect(),
-            ),
-            Reply::WhichAlarm(alarms) => (
-                "other",
-                alarms
-                    .iter()
-                    .map(|a| Button {
-                        text: a.clone(),
-                        value: a.clone(),
-                    })
-                    .collect(),
-            ),
-            Reply::DidYouMean(_) => (
-                "other",
-                vec![
-                    b("button-yes", self.msg("say-yes", [])),
-                    b("button-no", self.msg("say-no", [])),
-                ],
-            ),
-            Reply::Ask(Slot::Metric) | Reply::UnknownMetric(_) => (
-                "metric",
-                MetricKind::ALL
-                    .into_iter()
-                    .take(5)
-                    .map(|k| Button {
-                        text: self.msg(&format!("button-{}", k.slot_value()), []),
-                        value: k.slot_value().to_owned(),
-                    })
-                    .filter(|b| !b.text.is_empty())
-                    .collect(),
-            ),
-            Reply::Welcome | Reply::Help | Reply::Fallback | Reply::NothingToRepeat => (
-                "other",
-                vec![
-                    b("button-fleet", self.msg("say-fleet", [])),
-                    b("button-alarms", self.msg("say-alarms", [])),
-                    b("button-changes", self.msg("say-changes", [])),
-                ],
-            ),
-            _ => return None,
-        };
-        let buttons: Vec<Button> = buttons
-            .into_iter()
-            .filter(|b| !b.text.is_empty() && !b.value.is_empty())
-            .collect();
-        Some(Card {
-            title: self.msg("card-title", [("kind", s(kind))]),
-            subtitle: first.map(str::to_owned),
-            buttons,
-        })
+            value,
+        }
+    }
+
+    /// Message `id` about `service`, by its exact name (what a button says back).
+    pub fn about(&self, id: &str, service: &ServiceRef) -> String {
+        self.msg(id, [("service", s(service.name.clone()))])
+    }
+
+    /// What a button asking for `kind` of `service` says.
+    pub fn asking_metric(&self, service: &ServiceRef, kind: MetricKind) -> String {
+        self.msg(
+            "say-metric",
+            [
+                ("metric", s(kind.slot_value())),
+                ("service", s(service.name.clone())),
+            ],
+        )
+    }
+
+    /// The "tell me more" button.
+    pub fn more(&self) -> Button {
+        self.button("button-more", self.msg("say-more", []))
     }
 }
 
@@ -1213,7 +560,7 @@ pub fn possessive(name: &str) -> String {
 /// steady state." is "checkout reached a steady state", and "(service x) deployment
 /// ecs-svc/1 deployment failed: …" is "x's deployment failed: …". `name` says the
 /// service's name the way the answer says names.
-fn event_sentence(message: &str, name: impl Fn(&str) -> String) -> String {
+pub fn event_sentence(message: &str, name: impl Fn(&str) -> String) -> String {
     let subject = message
         .trim()
         .strip_prefix("(service ")

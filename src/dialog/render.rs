@@ -1,0 +1,269 @@
+//! An [`Answer`] put into words: the sentences of its reply (each intent's from its own
+//! handler file, the built-ins' and the questions back here), within the voice word budget,
+//! with the stale-data preface, chat's lists and links, a card with follow-up buttons, and
+//! the reprompt its dialog move calls for.
+
+use super::{
+    Answer, Move, Reply, Slot, active_alarms, alarm_detail, deployment_status, fleet_summary,
+    metric_query, service_health, what_changed,
+};
+use crate::ops::MetricKind;
+use crate::speech::render::{
+    Button, Card, Forms, Rendered, Renderer, Say, VOICE_WORDS, VOICE_WORDS_DETAIL, s,
+};
+use crate::vocab::Mode;
+
+impl Renderer {
+    /// Renders `answer` in `locale` (or the default locale) in the forms asked for.
+    /// Renders `answer` in `locale`, in the forms asked for.
+    #[must_use]
+    pub fn render(&self, answer: &Answer, locale: &str, forms: Forms) -> Rendered {
+        let voice = self.say(locale, Mode::Voice);
+        let text = self.say(locale, Mode::Text);
+        let stale = |say: &Say<'_>| {
+            answer.stale.as_ref().map(|stale| {
+                let systems: Vec<String> = stale.systems.iter().map(|&s| s.to_owned()).collect();
+                let system = say.options(&systems);
+                say.msg(
+                    "stale",
+                    [("system", s(system)), ("age", s(say.duration(stale.age)))],
+                )
+            })
+        };
+        let spoken_all = if forms.voice() {
+            stale(&voice)
+                .into_iter()
+                .chain(sentences(&voice, answer))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let budget = if answer.detail {
+            VOICE_WORDS_DETAIL
+        } else {
+            VOICE_WORDS
+        };
+        let mut spoken = Vec::new();
+        let mut words = 0;
+        for sentence in spoken_all {
+            let n = sentence.split_whitespace().count();
+            if !spoken.is_empty() && words + n > budget {
+                break;
+            }
+            words += n;
+            spoken.push(sentence);
+        }
+        let (text_sentences, extras) = if forms.text() {
+            (
+                stale(&text)
+                    .into_iter()
+                    .chain(sentences(&text, answer))
+                    .collect(),
+                extras(&text, answer),
+            )
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let mut full = text_sentences.join(" ");
+        if !extras.is_empty() {
+            full.push('\n');
+            full.push_str(&extras.join("\n"));
+        }
+        let reprompt = match answer.next {
+            _ if !forms.voice() => None,
+            Move::ElicitSlot(_) | Move::ConfirmIntent => spoken.last().cloned(),
+            Move::ElicitIntent => Some(voice.msg("reprompt", [])),
+            _ => None,
+        };
+        Rendered {
+            card: if forms.text() {
+                card(&text, answer, text_sentences.first().map(String::as_str))
+            } else {
+                None
+            },
+            spoken,
+            text: full,
+            text_sentences,
+            reprompt,
+        }
+    }
+}
+
+/// The sentences of the answer, verdict first.
+/// The sentences of the answer, verdict first.
+fn sentences(say: &Say<'_>, answer: &Answer) -> Vec<String> {
+    let detail = answer.detail;
+    match &answer.reply {
+        Reply::Health(r) => service_health::sentences(say, r, detail),
+        Reply::Deployment(r) => deployment_status::sentences(say, r, detail),
+        Reply::Alarms(r) => active_alarms::sentences(say, r, detail),
+        Reply::AlarmDetail(r) => alarm_detail::sentences(say, r, detail),
+        Reply::Metric(r) => metric_query::sentences(say, r, detail),
+        Reply::Fleet(r) => fleet_summary::sentences(say, r, detail),
+        Reply::Changes(r) => what_changed::sentences(say, r, detail),
+        Reply::Ask(slot) => vec![say.msg(
+            match slot {
+                Slot::Service => "ask-service",
+                Slot::Cluster => "ask-cluster",
+                Slot::Alarm => "ask-alarm",
+                Slot::Metric => "ask-metric",
+                Slot::Window => "ask-window",
+            },
+            [],
+        )],
+        Reply::WhichService(services) => {
+            let names: Vec<String> = services
+                .iter()
+                .map(|svc| {
+                    if services.iter().filter(|o| o.name == svc.name).count() > 1 {
+                        format!("{} ({})", say.service(svc), say.name(&svc.cluster))
+                    } else {
+                        say.service(svc)
+                    }
+                })
+                .collect();
+            vec![say.msg("which-service", [("options", s(say.options(&names)))])]
+        }
+        Reply::WhichCluster { service, clusters } => {
+            let names: Vec<String> = clusters.iter().map(|c| say.name(c)).collect();
+            vec![say.msg(
+                "which-cluster",
+                [
+                    ("service", s(say.name(service))),
+                    ("clusters", s(say.list(&names, 5))),
+                ],
+            )]
+        }
+        Reply::WhichAlarm(alarms) => {
+            let names: Vec<String> = alarms.iter().map(|a| say.name(a)).collect();
+            vec![say.msg("which-alarm", [("options", s(say.options(&names)))])]
+        }
+        Reply::DidYouMean(service) => {
+            vec![say.msg("did-you-mean", [("service", s(say.service(service)))])]
+        }
+        Reply::UnknownService(spoken) => {
+            vec![say.msg("unknown-service", [("spoken", s(spoken.clone()))])]
+        }
+        Reply::UnknownCluster(spoken) => {
+            vec![say.msg("unknown-cluster", [("spoken", s(spoken.clone()))])]
+        }
+        Reply::UnknownAlarm(spoken) => {
+            vec![say.msg("unknown-alarm", [("spoken", s(spoken.clone()))])]
+        }
+        Reply::UnknownMetric(spoken) => {
+            vec![say.msg("unknown-metric", [("spoken", s(spoken.clone()))])]
+        }
+        Reply::NoFiringAlarm(service) => {
+            vec![say.msg("no-firing-alarm", [("service", s(say.service(service)))])]
+        }
+        Reply::Denied => vec![say.msg("denied", [])],
+        Reply::SignIn => vec![say.msg("sign-in", [])],
+        Reply::SignInUnavailable => vec![say.msg("sign-in-unavailable", [])],
+        Reply::Welcome => vec![say.msg("welcome", [])],
+        Reply::Help => vec![say.msg("help", [])],
+        Reply::Goodbye => vec![say.msg("goodbye", [])],
+        Reply::Fallback => vec![say.msg("fallback", [])],
+        Reply::NothingToRepeat => vec![say.msg("nothing-to-repeat", [])],
+        Reply::Said(sentences) => sentences.clone(),
+        Reply::Unavailable(system) => vec![say.msg("unavailable", [("system", s(*system))])],
+        Reply::TooSlow => vec![say.msg("too-slow", [])],
+        Reply::InternalError => vec![say.msg("internal-error", [])],
+    }
+}
+
+/// What chat adds below the sentences: lists and console links.
+fn extras(say: &Say<'_>, answer: &Answer) -> Vec<String> {
+    match &answer.reply {
+        Reply::Health(r) => service_health::links(say, r),
+        Reply::Deployment(r) => deployment_status::links(say, r),
+        Reply::Alarms(r) => active_alarms::links(say, r),
+        Reply::AlarmDetail(r) => alarm_detail::links(say, r),
+        Reply::Metric(r) => metric_query::links(say, r),
+        Reply::Fleet(r) => fleet_summary::links(say, r),
+        Reply::Changes(r) => what_changed::links(say, r),
+        _ => Vec::new(),
+    }
+}
+
+/// The card: a title for the kind of answer, its first sentence, and buttons for the
+/// natural follow-ups.
+/// The Slack card: a title and the natural follow-ups as buttons.
+fn card(say: &Say<'_>, answer: &Answer, first: Option<&str>) -> Option<Card> {
+    let b = |label: &str, value: String| say.button(label, value);
+    let (kind, buttons) = match &answer.reply {
+        Reply::Health(r) => service_health::card(say, r),
+        Reply::Deployment(r) => deployment_status::card(say, r),
+        Reply::Alarms(r) => active_alarms::card(say, r),
+        Reply::AlarmDetail(r) => alarm_detail::card(say, r),
+        Reply::Metric(r) => metric_query::card(say, r),
+        Reply::Fleet(r) => fleet_summary::card(say, r),
+        Reply::Changes(r) => what_changed::card(say, r),
+        Reply::WhichService(services) => (
+            "other",
+            services
+                .iter()
+                .map(|svc| Button {
+                    text: svc.to_string(),
+                    value: svc.name.clone(),
+                })
+                .collect(),
+        ),
+        Reply::WhichCluster { clusters, .. } => (
+            "other",
+            clusters
+                .iter()
+                .map(|c| Button {
+                    text: c.clone(),
+                    value: c.clone(),
+                })
+                .collect(),
+        ),
+        Reply::WhichAlarm(alarms) => (
+            "other",
+            alarms
+                .iter()
+                .map(|a| Button {
+                    text: a.clone(),
+                    value: a.clone(),
+                })
+                .collect(),
+        ),
+        Reply::DidYouMean(_) => (
+            "other",
+            vec![
+                b("button-yes", say.msg("say-yes", [])),
+                b("button-no", say.msg("say-no", [])),
+            ],
+        ),
+        Reply::Ask(Slot::Metric) | Reply::UnknownMetric(_) => (
+            "metric",
+            MetricKind::ALL
+                .into_iter()
+                .take(5)
+                .map(|k| Button {
+                    text: say.msg(&format!("button-{}", k.slot_value()), []),
+                    value: k.slot_value().to_owned(),
+                })
+                .filter(|b| !b.text.is_empty())
+                .collect(),
+        ),
+        Reply::Welcome | Reply::Help | Reply::Fallback | Reply::NothingToRepeat => (
+            "other",
+            vec![
+                b("button-fleet", say.msg("say-fleet", [])),
+                b("button-alarms", say.msg("say-alarms", [])),
+                b("button-changes", say.msg("say-changes", [])),
+            ],
+        ),
+        _ => return None,
+    };
+    let buttons: Vec<Button> = buttons
+        .into_iter()
+        .filter(|b| !b.text.is_empty() && !b.value.is_empty())
+        .collect();
+    Some(Card {
+        title: say.msg("card-title", [("kind", s(kind))]),
+        subtitle: first.map(str::to_owned),
+        buttons,
+    })
+}
