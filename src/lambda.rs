@@ -5,7 +5,7 @@
 //! - **Lex V2 code hook** (direct invoke): the event is answered as `POST /lex` would be.
 //! - **Alexa skill trigger** (direct invoke): Alexa calls the function itself, so there is
 //!   no signature to check; the timestamp and the skill id still are, by the same
-//!   [`Verifier::verify_request`] as `POST /alexa`, and it is answered as that route would.
+//!   [`crate::channel::alexa::verify::Verifier::verify_request`] as `POST /alexa`, and it is answered as that route would.
 //! - **HTTP** (Function URL, API Gateway REST or HTTP API, ALB): the request is served by
 //!   the same axum router as `opsvoice serve`, through `lambda_http`'s conversions.
 //!

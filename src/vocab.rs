@@ -7,16 +7,34 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// Everything a user can ask. The names are the contract shared with Lex, Alexa and `intents/`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Intent {
-    ServiceHealth,
-    DeploymentStatus,
-    ActiveAlarms,
-    AlarmDetail,
-    MetricQuery,
-    FleetSummary,
-    WhatChanged,
+/// The registry of question intents: one line each, the intent's name (the contract shared
+/// with Lex, Alexa and `intents/`) and its handler module in `dialog`. The `Intent`
+/// variants and their names, the handler modules, the dispatch and the reply's `Report`
+/// variants are all generated from this list, so a new intent is one line here, its
+/// `dialog/<module>.rs`, its `intents/<Name>.toml` and its `prompts/<locale>/<module>.ftl`.
+///
+/// `questions!(then)` calls the macro `then!` (in scope where it is used) with the list.
+macro_rules! questions {
+    ($then:ident) => {
+        $then! {
+            ServiceHealth => service_health,
+            DeploymentStatus => deployment_status,
+            ActiveAlarms => active_alarms,
+            AlarmDetail => alarm_detail,
+            MetricQuery => metric_query,
+            FleetSummary => fleet_summary,
+            WhatChanged => what_changed,
+        }
+    };
+}
+
+macro_rules! intents {
+    ($($name:ident => $module:ident,)*) => {
+        /// Everything a user can ask: the questions of the registry (`questions!`), then
+        /// the built-ins under their platform names.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum Intent {
+            $($name,)*
     #[serde(rename = "AMAZON.HelpIntent")]
     Help,
     #[serde(rename = "AMAZON.StopIntent")]
@@ -36,33 +54,23 @@ pub enum Intent {
     Fallback,
     /// The session was opened without a question ("Alexa, open ops desk").
     Launch,
-}
+        }
 
-impl Intent {
-    /// The intents that answer from operational data, in DESIGN.md order.
-    pub const QUESTIONS: [Intent; 7] = [
-        Intent::ServiceHealth,
-        Intent::DeploymentStatus,
-        Intent::ActiveAlarms,
-        Intent::AlarmDetail,
-        Intent::MetricQuery,
-        Intent::FleetSummary,
-        Intent::WhatChanged,
-    ];
+        impl Intent {
+            /// The intents that answer from operational data, in registry order.
+            pub const QUESTIONS: [Intent; [$(stringify!($name)),*].len()] = [$(Intent::$name),*];
 
-    /// Reads an intent name as Lex or Alexa send it: `AMAZON.HelpIntent`, Lex's
-    /// `FallbackIntent`, or a custom name such as `HelpIntent` built on a built-in.
-    #[must_use]
-    pub fn parse(name: &str) -> Option<Self> {
-        let bare = name.strip_prefix("AMAZON.").unwrap_or(name);
-        Some(match bare {
-            "ServiceHealth" => Intent::ServiceHealth,
-            "DeploymentStatus" => Intent::DeploymentStatus,
-            "ActiveAlarms" => Intent::ActiveAlarms,
-            "AlarmDetail" => Intent::AlarmDetail,
-            "MetricQuery" => Intent::MetricQuery,
-            "FleetSummary" => Intent::FleetSummary,
-            "WhatChanged" => Intent::WhatChanged,
+            /// Reads an intent name as Lex or Alexa send it: `AMAZON.HelpIntent`, Lex's
+            /// `FallbackIntent`, or a custom name such as `HelpIntent` built on a built-in.
+            #[must_use]
+            pub fn parse(name: &str) -> Option<Self> {
+                let bare = name.strip_prefix("AMAZON.").unwrap_or(name);
+                $(
+                    if bare == stringify!($name) {
+                        return Some(Intent::$name);
+                    }
+                )*
+                Some(match bare {
             "HelpIntent" | "Help" => Intent::Help,
             "StopIntent" | "Stop" => Intent::Stop,
             "CancelIntent" | "Cancel" => Intent::Cancel,
@@ -72,21 +80,15 @@ impl Intent {
             "NoIntent" | "No" => Intent::No,
             "FallbackIntent" | "Fallback" => Intent::Fallback,
             "Launch" | "LaunchRequest" => Intent::Launch,
-            _ => return None,
-        })
-    }
+                    _ => return None,
+                })
+            }
 
-    /// The canonical name (the platform name for built-ins).
-    #[must_use]
-    pub fn name(self) -> &'static str {
-        match self {
-            Intent::ServiceHealth => "ServiceHealth",
-            Intent::DeploymentStatus => "DeploymentStatus",
-            Intent::ActiveAlarms => "ActiveAlarms",
-            Intent::AlarmDetail => "AlarmDetail",
-            Intent::MetricQuery => "MetricQuery",
-            Intent::FleetSummary => "FleetSummary",
-            Intent::WhatChanged => "WhatChanged",
+            /// The canonical name (the platform name for built-ins).
+            #[must_use]
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Intent::$name => stringify!($name),)*
             Intent::Help => "AMAZON.HelpIntent",
             Intent::Stop => "AMAZON.StopIntent",
             Intent::Cancel => "AMAZON.CancelIntent",
@@ -96,9 +98,15 @@ impl Intent {
             Intent::No => "AMAZON.NoIntent",
             Intent::Fallback => "AMAZON.FallbackIntent",
             Intent::Launch => "Launch",
+                }
+            }
         }
-    }
+    };
 }
+
+pub(crate) use questions;
+
+questions!(intents);
 
 impl fmt::Display for Intent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

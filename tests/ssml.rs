@@ -65,7 +65,7 @@ proptest! {
             .collect();
         let answer = Answer::to(
             &turn,
-            Reply::Alarms(Report { cluster: None, service: None, firing }),
+            Reply::from(Report { cluster: None, service: None, firing }),
             Move::Close,
         );
         let rendered = renderer.render(&answer, "en-US", opsvoice::speech::Forms::Voice);

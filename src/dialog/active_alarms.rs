@@ -65,7 +65,7 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
         .collect();
     let mut answer = Answer::about(
         turn,
-        Reply::Alarms(Report {
+        Reply::from(Report {
             cluster: cluster.clone(),
             service: service.clone(),
             firing,

@@ -54,7 +54,7 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
         state: alarm.state,
         service: alarm.service.clone(),
     };
-    let mut answer = Answer::about(turn, Reply::AlarmDetail(report), alarm.service.as_ref());
+    let mut answer = Answer::about(turn, Reply::from(report), alarm.service.as_ref());
     answer.slots.insert(Slot::Alarm, alarm.name.clone());
     answer.context.alarm = Some(alarm.name);
     Ok(answer)

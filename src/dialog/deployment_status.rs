@@ -118,7 +118,7 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
     };
     Ok(Answer::about(
         turn,
-        Reply::Deployment(report),
+        Reply::from(report),
         Some(&service),
     ))
 }

@@ -103,7 +103,7 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
         firing: alarms.as_ref().map(|_| firing_in_scope),
         cluster: cluster.clone(),
     };
-    let mut answer = Answer::about(turn, Reply::Fleet(report), None);
+    let mut answer = Answer::about(turn, Reply::from(report), None);
     if let Some(cluster) = cluster {
         answer.slots.insert(Slot::Cluster, cluster.clone());
         answer.context.cluster = Some(cluster);

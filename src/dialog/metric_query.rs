@@ -62,7 +62,7 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
         window,
         values,
     };
-    let mut answer = Answer::about(turn, Reply::Metric(report), Some(&service));
+    let mut answer = Answer::about(turn, Reply::from(report), Some(&service));
     answer
         .slots
         .insert(Slot::Metric, kind.slot_value().to_owned());

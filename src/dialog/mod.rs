@@ -9,20 +9,70 @@
 //! back); `target` resolves what a turn is about, `slots` reads slot values, `context` is
 //! the session memory, and `can_fulfill` answers "could you answer this?".
 
-pub mod active_alarms;
-pub mod alarm_detail;
 mod builtins;
 pub mod can_fulfill;
 pub mod context;
-pub mod deployment_status;
-pub mod fleet_summary;
-pub mod metric_query;
 mod render;
 pub mod resolve;
-pub mod service_health;
 pub mod slots;
 mod target;
-pub mod what_changed;
+
+/// One module per question intent, from the registry (`vocab::questions!`); each has
+/// `answer()` and its `Report`, and the report's `sentences()`, `links()` and `card()`.
+macro_rules! handlers {
+    ($($name:ident => $module:ident,)*) => {
+        $(pub mod $module;)*
+
+        /// The facts of a question's answer: one variant per intent in the registry.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Report {
+            $($name($module::Report),)*
+        }
+
+        $(
+            impl From<$module::Report> for Reply {
+                fn from(report: $module::Report) -> Self {
+                    Reply::Report(Report::$name(report))
+                }
+            }
+        )*
+
+        impl Report {
+            /// The sentences, verdict first.
+            pub(crate) fn sentences(&self, say: &crate::speech::render::Say<'_>, detail: bool) -> Vec<String> {
+                match self {
+                    $(Report::$name(r) => $module::sentences(say, r, detail),)*
+                }
+            }
+
+            /// What chat adds below the sentences: lists and console links.
+            pub(crate) fn links(&self, say: &crate::speech::render::Say<'_>) -> Vec<String> {
+                match self {
+                    $(Report::$name(r) => $module::links(say, r),)*
+                }
+            }
+
+            /// The card's title kind and its follow-up buttons.
+            pub(crate) fn card(
+                &self,
+                say: &crate::speech::render::Say<'_>,
+            ) -> (&'static str, Vec<crate::speech::render::Button>) {
+                match self {
+                    $(Report::$name(r) => $module::card(say, r),)*
+                }
+            }
+        }
+
+        /// The question's handler, or `None` for a built-in.
+        async fn handle(dialog: &Dialog, turn: &Turn) -> Option<Result<Answer, OpsError>> {
+            Some(match turn.intent {
+                $(Intent::$name => $module::answer(dialog, turn).await,)*
+                _ => return None,
+            })
+        }
+    };
+}
+crate::vocab::questions!(handlers);
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,7 +83,7 @@ pub use context::{Pending, SessionContext};
 pub use slots::{parse_metric, parse_window};
 
 use crate::clock::Clock;
-use crate::ops::{OpsSource, ServiceRef};
+use crate::ops::{OpsError, OpsSource, ServiceRef};
 
 /// Where the answer will be heard or read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,13 +179,8 @@ pub enum Move {
 /// The facts of a reply; `speech::render` turns them into words.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
-    Health(service_health::Report),
-    Deployment(deployment_status::Report),
-    Alarms(active_alarms::Report),
-    AlarmDetail(alarm_detail::Report),
-    Metric(metric_query::Report),
-    Fleet(fleet_summary::Report),
-    Changes(what_changed::Report),
+    /// A question answered.
+    Report(Report),
     /// Ask for a missing slot.
     Ask(Slot),
     WhichService(Vec<ServiceRef>),
@@ -290,16 +335,12 @@ impl Dialog {
         if !turn.grants.intent(turn.intent) {
             return Answer::to(&turn, Reply::Denied, Move::Fail);
         }
-        let result = match turn.intent {
-            Intent::ServiceHealth => service_health::answer(self, &turn).await,
-            Intent::DeploymentStatus => deployment_status::answer(self, &turn).await,
-            Intent::ActiveAlarms => active_alarms::answer(self, &turn).await,
-            Intent::AlarmDetail => alarm_detail::answer(self, &turn).await,
-            Intent::MetricQuery => metric_query::answer(self, &turn).await,
-            Intent::FleetSummary => fleet_summary::answer(self, &turn).await,
-            Intent::WhatChanged => what_changed::answer(self, &turn).await,
-            Intent::More => return Box::pin(self.more(turn)).await,
-            _ => Ok(builtins::answer(&turn)),
+        if turn.intent == Intent::More {
+            return Box::pin(self.more(turn)).await;
+        }
+        let result = match handle(self, &turn).await {
+            Some(result) => result,
+            None => Ok(builtins::answer(&turn)),
         };
         result.unwrap_or_else(|error| {
             tracing::warn!(error = %ErrorChain(&error), intent = %turn.intent, "answer degraded: upstream failed");

@@ -3,10 +3,7 @@
 //! with the stale-data preface, chat's lists and links, a card with follow-up buttons, and
 //! the reprompt its dialog move calls for.
 
-use super::{
-    Answer, Move, Reply, Slot, active_alarms, alarm_detail, deployment_status, fleet_summary,
-    metric_query, service_health, what_changed,
-};
+use super::{Answer, Move, Reply, Slot};
 use crate::ops::MetricKind;
 use crate::speech::render::{
     Button, Card, Forms, Rendered, Renderer, Say, VOICE_WORDS, VOICE_WORDS_DETAIL, s,
@@ -94,13 +91,7 @@ impl Renderer {
 fn sentences(say: &Say<'_>, answer: &Answer) -> Vec<String> {
     let detail = answer.detail;
     match &answer.reply {
-        Reply::Health(r) => service_health::sentences(say, r, detail),
-        Reply::Deployment(r) => deployment_status::sentences(say, r, detail),
-        Reply::Alarms(r) => active_alarms::sentences(say, r, detail),
-        Reply::AlarmDetail(r) => alarm_detail::sentences(say, r, detail),
-        Reply::Metric(r) => metric_query::sentences(say, r, detail),
-        Reply::Fleet(r) => fleet_summary::sentences(say, r, detail),
-        Reply::Changes(r) => what_changed::sentences(say, r, detail),
+        Reply::Report(r) => r.sentences(say, detail),
         Reply::Ask(slot) => vec![say.msg(
             match slot {
                 Slot::Service => "ask-service",
@@ -174,13 +165,7 @@ fn sentences(say: &Say<'_>, answer: &Answer) -> Vec<String> {
 /// What chat adds below the sentences: lists and console links.
 fn extras(say: &Say<'_>, answer: &Answer) -> Vec<String> {
     match &answer.reply {
-        Reply::Health(r) => service_health::links(say, r),
-        Reply::Deployment(r) => deployment_status::links(say, r),
-        Reply::Alarms(r) => active_alarms::links(say, r),
-        Reply::AlarmDetail(r) => alarm_detail::links(say, r),
-        Reply::Metric(r) => metric_query::links(say, r),
-        Reply::Fleet(r) => fleet_summary::links(say, r),
-        Reply::Changes(r) => what_changed::links(say, r),
+        Reply::Report(r) => r.links(say),
         _ => Vec::new(),
     }
 }
@@ -191,13 +176,7 @@ fn extras(say: &Say<'_>, answer: &Answer) -> Vec<String> {
 fn card(say: &Say<'_>, answer: &Answer, first: Option<&str>) -> Option<Card> {
     let b = |label: &str, value: String| say.button(label, value);
     let (kind, buttons) = match &answer.reply {
-        Reply::Health(r) => service_health::card(say, r),
-        Reply::Deployment(r) => deployment_status::card(say, r),
-        Reply::Alarms(r) => active_alarms::card(say, r),
-        Reply::AlarmDetail(r) => alarm_detail::card(say, r),
-        Reply::Metric(r) => metric_query::card(say, r),
-        Reply::Fleet(r) => fleet_summary::card(say, r),
-        Reply::Changes(r) => what_changed::card(say, r),
+        Reply::Report(r) => r.card(say),
         Reply::WhichService(services) => (
             "other",
             services

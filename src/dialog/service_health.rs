@@ -139,7 +139,7 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
         memory,
         service: service.clone(),
     };
-    Ok(Answer::about(turn, Reply::Health(report), Some(&service)))
+    Ok(Answer::about(turn, Reply::from(report), Some(&service)))
 }
 
 // What this answer says: its sentences, its links (chat) and its card.

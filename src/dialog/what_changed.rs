@@ -61,7 +61,7 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
         cluster: cluster.clone(),
         changes,
     };
-    let mut answer = Answer::about(turn, Reply::Changes(report), None);
+    let mut answer = Answer::about(turn, Reply::from(report), None);
     if let Some(cluster) = cluster {
         answer.context.cluster = Some(cluster);
     }
