@@ -421,6 +421,67 @@ const PHRASINGS: &[(&str, Intent, &[&str])] = &[
         Intent::WhatChanged,
         &["2 hours"],
     ),
+    // UnsupportedAction: asked to act, never another intent's answer.
+    (
+        "restart the checkout service",
+        Intent::UnsupportedAction,
+        &["can't restart"],
+    ),
+    (
+        "could you reboot payments",
+        Intent::UnsupportedAction,
+        &["can't restart", "payments"],
+    ),
+    (
+        "roll back the cart deploy please",
+        Intent::UnsupportedAction,
+        &["can't roll back"],
+    ),
+    (
+        "rollback search",
+        Intent::UnsupportedAction,
+        &["can't roll back"],
+    ),
+    (
+        "scale payments up to ten tasks",
+        Intent::UnsupportedAction,
+        &["can't scale"],
+    ),
+    (
+        "please scale down pricing",
+        Intent::UnsupportedAction,
+        &["can't scale"],
+    ),
+    (
+        "redeploy the inventory service",
+        Intent::UnsupportedAction,
+        &["can't deploy"],
+    ),
+    (
+        "page whoever is on call",
+        Intent::UnsupportedAction,
+        &["can't page"],
+    ),
+    (
+        "wake up the on call person",
+        Intent::UnsupportedAction,
+        &["can't page"],
+    ),
+    (
+        "acknowledge that alarm",
+        Intent::UnsupportedAction,
+        &["can't acknowledge"],
+    ),
+    (
+        "mute the checkout alarms for an hour",
+        Intent::UnsupportedAction,
+        &["can't acknowledge"],
+    ),
+    (
+        "kill the search tasks",
+        Intent::UnsupportedAction,
+        &["can't stop"],
+    ),
 ];
 
 #[tokio::test]

@@ -1,0 +1,100 @@
+//! UnsupportedAction: "restart checkout", "roll back payments", "page the on-call". opsvoice
+//! only reads, so the answer says so, names what was asked, and says what it can tell
+//! instead. It fetches nothing: the service is named as the user said it, so the answer
+//! reveals nothing about what exists.
+
+use super::{Answer, Dialog, Move, Reply, Slot, Turn};
+use crate::ops::OpsError;
+
+/// The facts of an UnsupportedAction answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Which kind of action was asked for (a message id of `action-*`).
+    pub action: &'static str,
+    /// The service named, as the user said it.
+    pub service: Option<String>,
+}
+
+/// The verbs (and their variants as transcribed) for each kind of action, checked in order.
+const ACTIONS: &[(&str, &[&str])] = &[
+    ("action-rollback", &["roll back", "rollback", "roll it back", "revert"]),
+    ("action-restart", &["restart", "reboot", "bounce", "recycle", "cycle"]),
+    ("action-scale", &["scale", "desired count", "add tasks", "more tasks"]),
+    ("action-deploy", &["redeploy", "deploy", "ship", "release"]),
+    ("action-stop", &["kill", "drain", "stop the", "terminate"]),
+    ("action-page", &["page", "wake up", "call the on call", "escalate"]),
+    ("action-acknowledge", &["acknowledge", "ack ", "silence", "mute", "snooze"]),
+    ("action-incident", &["incident", "ticket"]),
+];
+
+/// The kind of action in what was said; `action-other` when it names none we know.
+fn action(transcript: Option<&str>) -> &'static str {
+    let said = transcript.unwrap_or_default().to_lowercase();
+    ACTIONS
+        .iter()
+        .find(|(_, verbs)| verbs.iter().any(|v| said.contains(v)))
+        .map_or("action-other", |(id, _)| id)
+}
+
+pub(super) async fn answer(_dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsError> {
+    let report = Report {
+        action: action(turn.transcript.as_deref()),
+        service: turn.slots.get(&Slot::Service).cloned(),
+    };
+    // The conversation stays on what it was about; nothing new was learnt.
+    Ok(Answer::to(turn, Reply::from(report), Move::Close))
+}
+
+// What this answer says: its sentences, its links (chat) and its card.
+
+use crate::speech::render::{Button, Say, s};
+
+/// The one sentence: what cannot be done, and what can be asked instead.
+pub(crate) fn sentences(say: &Say<'_>, r: &Report, _detail: bool) -> Vec<String> {
+    let action = say.msg(r.action, []);
+    vec![match &r.service {
+        Some(service) => say.msg(
+            "unsupported-action-service",
+            [("action", s(action)), ("service", s(say.name(service)))],
+        ),
+        None => say.msg("unsupported-action", [("action", s(action))]),
+    }]
+}
+
+/// Nothing to link to.
+pub(crate) fn links(_say: &Say<'_>, _r: &Report) -> Vec<String> {
+    Vec::new()
+}
+
+/// The card: what can be asked instead.
+pub(crate) fn card(say: &Say<'_>, r: &Report) -> (&'static str, Vec<Button>) {
+    let mut buttons = Vec::new();
+    if let Some(service) = &r.service {
+        buttons.push(say.button(
+            "button-health",
+            say.msg("say-health", [("service", s(service.clone()))]),
+        ));
+        buttons.push(say.button(
+            "button-deploy",
+            say.msg("say-deploy", [("service", s(service.clone()))]),
+        ));
+    }
+    buttons.push(say.button("button-alarms", say.msg("say-alarms", [])));
+    buttons.push(say.button("button-fleet", say.msg("say-fleet", [])));
+    ("other", buttons)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_action_is_read_from_what_was_said() {
+        assert_eq!(action(Some("please roll back payments")), "action-rollback");
+        assert_eq!(action(Some("restart checkout")), "action-restart");
+        assert_eq!(action(Some("page the on call")), "action-page");
+        assert_eq!(action(Some("Silence the alarms")), "action-acknowledge");
+        assert_eq!(action(Some("make it better")), "action-other");
+        assert_eq!(action(None), "action-other");
+    }
+}
