@@ -159,11 +159,29 @@ pub fn default_history(config: &crate::config::Config) -> Option<PathBuf> {
     config.state_dir.as_ref().map(|dir| dir.join("history"))
 }
 
-pub async fn run(target: Target, options: Options) -> anyhow::Result<()> {
-    use anyhow::Context;
+/// Why the chat could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    #[error("cannot open the terminal")]
+    Terminal(#[source] ReadlineError),
+    #[error("cannot read a line")]
+    Read(#[source] ReadlineError),
+    #[error("cannot create the audio directory {path}")]
+    AudioDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Runs the REPL until end of input or `/quit`.
+///
+/// # Errors
+/// A terminal that cannot be opened or read, or an audio directory that cannot be made.
+pub async fn run(target: Target, options: Options) -> Result<(), ChatError> {
     use std::io::IsTerminal;
 
-    let mut editor = rustyline::DefaultEditor::new().context("opening the terminal")?;
+    let mut editor = rustyline::DefaultEditor::new().map_err(ChatError::Terminal)?;
     let interactive = std::io::stdin().is_terminal();
     let history = options.history.filter(|_| interactive);
     if let Some(path) = &history {
@@ -171,8 +189,10 @@ pub async fn run(target: Target, options: Options) -> anyhow::Result<()> {
         let _ = editor.load_history(path);
     }
     if let Some(dir) = &options.audio_dir {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create the audio directory {}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|source| ChatError::AudioDir {
+            path: dir.display().to_string(),
+            source,
+        })?;
     }
     if interactive {
         eprintln!("{}", options.help);
@@ -184,7 +204,7 @@ pub async fn run(target: Target, options: Options) -> anyhow::Result<()> {
             Ok(line) => line,
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => break,
-            Err(error) => return Err(error).context("reading a line"),
+            Err(error) => return Err(ChatError::Read(error)),
         };
         let question = line.trim();
         if question.is_empty() {

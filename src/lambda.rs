@@ -168,11 +168,20 @@ impl Function {
     }
 }
 
+/// Why the function could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("the configuration cannot be served")]
+    Start(#[from] crate::app::StartError),
+    #[error("the Lambda runtime API failed")]
+    Runtime(#[source] lambda_runtime::Error),
+}
+
 /// Runs the function until the Lambda runtime stops it.
 ///
 /// # Errors
 /// An invalid configuration, or a runtime API that cannot be reached.
-pub async fn run(config: crate::config::Config) -> anyhow::Result<()> {
+pub async fn run(config: crate::config::Config) -> Result<(), RunError> {
     let state = crate::app::app_state(&config).await?;
     let function = Function::new(state, &config);
     tracing::info!(backend = ?config.backend, "Lambda function ready");
@@ -191,5 +200,5 @@ pub async fn run(config: crate::config::Config) -> anyhow::Result<()> {
         },
     ))
     .await
-    .map_err(|e| anyhow::anyhow!("Lambda runtime: {e}"))
+    .map_err(RunError::Runtime)
 }

@@ -200,7 +200,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         .render_message("chat-help", opsvoice::speech::render::DEFAULT_LOCALE),
                 },
             )
-            .await
+            .await?;
+            Ok(())
         }
         Command::Check => check(&config),
         Command::Models {
@@ -271,7 +272,8 @@ async fn lambda() -> anyhow::Result<()> {
     for warning in config.warnings() {
         tracing::warn!("{warning}");
     }
-    opsvoice::lambda::run(config).await
+    opsvoice::lambda::run(config).await?;
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

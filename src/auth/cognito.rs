@@ -65,8 +65,8 @@ pub struct Settings {
 pub enum AuthError {
     #[error("the token is larger than {MAX_TOKEN_BYTES} bytes")]
     TooLarge,
-    #[error("the token is not a well-formed JWT: {0}")]
-    Malformed(String),
+    #[error("the token is not a well-formed JWT")]
+    Malformed(#[source] jsonwebtoken::errors::Error),
     #[error("the token's algorithm {0} is not RS256")]
     WrongAlgorithm(String),
     #[error("the token has no key id")]
@@ -213,8 +213,7 @@ impl Verifier {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(AuthError::TooLarge);
         }
-        let header =
-            jsonwebtoken::decode_header(token).map_err(|e| AuthError::Malformed(e.to_string()))?;
+        let header = jsonwebtoken::decode_header(token).map_err(AuthError::Malformed)?;
         if header.alg != Algorithm::RS256 {
             return Err(AuthError::WrongAlgorithm(format!("{:?}", header.alg)));
         }
@@ -229,7 +228,7 @@ impl Verifier {
         let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
             .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::InvalidSignature => AuthError::BadSignature,
-                _ => AuthError::Malformed(e.to_string()),
+                _ => AuthError::Malformed(e),
             })?
             .claims;
         self.check(claims)

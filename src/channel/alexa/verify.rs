@@ -192,10 +192,14 @@ pub enum SetupError {
     },
     #[error("OPSVOICE_ALEXA_TRUST_ROOTS {0} holds no usable certificate")]
     NoRoots(String),
-    #[error("OPSVOICE_ALEXA_CERT_BASE_URL is not a URL: {0}")]
-    BadBase(String),
-    #[error("cannot build the HTTP client: {0}")]
-    Http(String),
+    #[error("OPSVOICE_ALEXA_CERT_BASE_URL is not a URL: {url}")]
+    BadBase {
+        url: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("cannot build the HTTP client")]
+    Http(#[source] reqwest::Error),
 }
 
 /// Fields of the body the verifier needs; everything else is ignored here.
@@ -257,7 +261,12 @@ impl Verifier {
             }
         }
         let cert_base = cert_base
-            .map(|b| Url::parse(b).map_err(|e| SetupError::BadBase(format!("{b}: {e}"))))
+            .map(|b| {
+                Url::parse(b).map_err(|e| SetupError::BadBase {
+                    url: b.to_owned(),
+                    source: Box::new(e),
+                })
+            })
             .transpose()?;
         Ok(Self {
             skill_ids,
@@ -266,7 +275,7 @@ impl Verifier {
             http: reqwest::Client::builder()
                 .timeout(FETCH_TIMEOUT)
                 .build()
-                .map_err(|e| SetupError::Http(e.to_string()))?,
+                .map_err(SetupError::Http)?,
             chains: moka::future::Cache::builder()
                 .max_capacity(64)
                 .time_to_live(Duration::from_secs(24 * 3600))
