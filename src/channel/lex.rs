@@ -123,6 +123,7 @@ where
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Interpretation {
+    #[serde(deserialize_with = "intent_fields")]
     pub intent: LexIntent,
     #[serde(default)]
     pub nlu_confidence: Option<Confidence>,
@@ -173,7 +174,9 @@ pub struct LexIntent {
     pub slots: HashMap<String, Option<LexSlot>>,
     pub state: Option<String>,
     pub confirmation_state: Option<String>,
-    raw: Box<serde_json::value::RawValue>,
+    /// The JSON as sent: kept for `sessionState.intent` only, the one Lex may be handed
+    /// back (an interpretation is parsed once, without it).
+    raw: Option<Box<serde_json::value::RawValue>>,
 }
 
 #[derive(Deserialize)]
@@ -194,20 +197,34 @@ impl<'de> Deserialize<'de> for LexIntent {
         let fields: IntentFields =
             serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?;
         Ok(Self {
-            name: fields.name,
-            slots: fields.slots,
-            state: fields.state,
-            confirmation_state: fields.confirmation_state,
-            raw,
+            raw: Some(raw),
+            ..fields.into()
         })
     }
 }
 
+impl From<IntentFields> for LexIntent {
+    fn from(fields: IntentFields) -> Self {
+        Self {
+            name: fields.name,
+            slots: fields.slots,
+            state: fields.state,
+            confirmation_state: fields.confirmation_state,
+            raw: None,
+        }
+    }
+}
+
+/// An interpretation's intent, parsed once (its JSON is never handed back).
+fn intent_fields<'de, D: serde::Deserializer<'de>>(d: D) -> Result<LexIntent, D::Error> {
+    IntentFields::deserialize(d).map(LexIntent::from)
+}
+
 impl LexIntent {
-    /// The intent as Lex sent it, byte for byte.
+    /// The intent as Lex sent it, byte for byte (`sessionState.intent` only).
     #[must_use]
-    pub fn raw(&self) -> &serde_json::value::RawValue {
-        &self.raw
+    pub fn raw(&self) -> Option<&serde_json::value::RawValue> {
+        self.raw.as_deref()
     }
 }
 
@@ -604,7 +621,24 @@ impl LexResponse {
                     kind: "Delegate",
                     slot_to_elicit: None,
                 },
-                intent: Some(WireIntent::Verbatim(intent.raw.clone())),
+                intent: Some(match &intent.raw {
+                    Some(raw) => WireIntent::Verbatim(raw.clone()),
+                    // Only an interpretation lacks its JSON (no `sessionState.intent` was
+                    // sent): what Lex understood, as understood.
+                    None => WireIntent::Ours(ResponseIntent {
+                        name: intent.name.clone(),
+                        slots: intent
+                            .slots
+                            .iter()
+                            .map(|(k, v)| {
+                                let value = v.as_ref().and_then(LexSlot::text);
+                                (k.clone(), value.map(|t| slot_value(&t)))
+                            })
+                            .collect(),
+                        state: "InProgress",
+                        confirmation_state: "None",
+                    }),
+                }),
             },
             messages: Vec::new(),
         };

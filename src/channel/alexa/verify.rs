@@ -325,11 +325,11 @@ impl Verifier {
     /// # Errors
     /// The first check that fails.
     pub async fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), VerifyError> {
-        match self.verify_request(Via::Https(headers), body).await {
-            Ok(_) => Ok(()),
-            Err(RequestError::Unverified(e)) => Err(e),
-            Err(RequestError::Malformed(e)) => Err(VerifyError::BadBody(e.to_string())),
-        }
+        // The same checks in the same order as `verify_request`, reading only the stamp's
+        // fields (a caller that wants the envelope uses that).
+        let (url, signature) = signed_by(headers)?;
+        self.check_envelope(body)?;
+        self.check_signature(&url, &signature, body).await
     }
 
     /// Checks 3 and 4 (the chain and the signature over the raw body), for a URL and a
