@@ -108,6 +108,11 @@ impl SessionContext {
     #[must_use]
     pub fn encode_within(&self, budget: usize) -> String {
         let budget = budget.min(MAX_BYTES);
+        // Almost every context fits as it is: shed parts (from a copy) only when not.
+        let whole = serde_json::to_string(self).unwrap_or_else(|_| "{}".to_owned());
+        if whole.len() <= budget {
+            return whole;
+        }
         let mut ctx = self.clone();
         loop {
             let encoded = serde_json::to_string(&ctx).unwrap_or_else(|_| "{}".to_owned());
@@ -200,8 +205,13 @@ impl Sealer {
     pub fn seal(&self, context: &SessionContext, owner: Option<&str>, budget: usize) -> String {
         let json = context.encode_within(budget.saturating_sub(SEAL_BYTES));
         let tag = self.tag(owner, &json);
-        let tag = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&tag.as_ref()[..16]);
-        format!("{tag}.{json}")
+        // The tag goes in front without copying the JSON twice: this runs on every answer.
+        let mut sealed = String::with_capacity(SEAL_BYTES + json.len());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode_string(&tag.as_ref()[..16], &mut sealed);
+        sealed.push('.');
+        sealed.push_str(&json);
+        sealed
     }
 
     /// The context in `attributes` if it was sealed for `owner`; else an empty one.
