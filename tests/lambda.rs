@@ -334,24 +334,29 @@ async fn runtime_api(
     (addr.to_string(), rx, stop)
 }
 
-#[tokio::test]
-async fn the_binary_is_a_lambda_bootstrap_when_the_runtime_api_is_set() {
-    let event = common::fixture("lex/service-health-voice.json");
-    let (addr, mut responses, _stop) = runtime_api(event.clone()).await;
-    let started = std::time::Instant::now();
-    // OPSVOICE_BIN=target/release/opsvoice measures a release build (see the README).
+/// The binary as a Lambda bootstrap against the stand-in runtime API at `addr`.
+/// OPSVOICE_BIN=target/release/opsvoice measures a release build (see the README).
+fn bootstrap(addr: &str, stderr: std::process::Stdio) -> tokio::process::Child {
     let binary = std::env::var("OPSVOICE_BIN").unwrap_or(env!("CARGO_BIN_EXE_opsvoice").to_owned());
-    let mut child = tokio::process::Command::new(binary)
-        .env("AWS_LAMBDA_RUNTIME_API", &addr)
+    tokio::process::Command::new(binary)
+        .env("AWS_LAMBDA_RUNTIME_API", addr)
         .env("AWS_LAMBDA_FUNCTION_NAME", "opsvoice")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env_remove("OPSVOICE_BACKEND")
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
+        .stderr(stderr)
         .kill_on_drop(true)
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_binary_is_a_lambda_bootstrap_when_the_runtime_api_is_set() {
+    let event = common::fixture("lex/service-health-voice.json");
+    let (addr, mut responses, _stop) = runtime_api(event.clone()).await;
+    let started = std::time::Instant::now();
+    let mut child = bootstrap(&addr, std::process::Stdio::piped());
     let (outcome, response) =
         tokio::time::timeout(std::time::Duration::from_secs(20), responses.recv())
             .await
@@ -425,18 +430,7 @@ async fn function_errors_name_their_kind() {
 #[tokio::test]
 async fn the_bootstrap_reports_an_unsupported_event_by_its_kind() {
     let (addr, mut responses, _stop) = runtime_api(json!({"hello": "world"})).await;
-    let binary = std::env::var("OPSVOICE_BIN").unwrap_or(env!("CARGO_BIN_EXE_opsvoice").to_owned());
-    let mut child = tokio::process::Command::new(binary)
-        .env("AWS_LAMBDA_RUNTIME_API", &addr)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "opsvoice")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env_remove("OPSVOICE_BACKEND")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut child = bootstrap(&addr, std::process::Stdio::null());
     let (outcome, body) =
         tokio::time::timeout(std::time::Duration::from_secs(20), responses.recv())
             .await

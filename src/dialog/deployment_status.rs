@@ -127,7 +127,7 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
 
 use fluent_bundle::FluentValue;
 
-use crate::speech::render::{Button, Say, event_sentence, n, possessive, s};
+use crate::speech::render::{Button, Say, n, possessive, s};
 
 /// The sentences of a deployment answer.
 pub(crate) fn sentences(say: &Say<'_>, r: &Report, detail: bool) -> Vec<String> {
@@ -171,13 +171,7 @@ pub(crate) fn sentences(say: &Say<'_>, r: &Report, detail: bool) -> Vec<String> 
     }
     if detail || !say.voice() {
         for (event, age) in r.events.iter().take(if detail { 3 } else { 1 }) {
-            out.push(say.msg(
-                "deploy-event",
-                [
-                    ("age", s(say.duration(*age))),
-                    ("event", s(event_sentence(event, |n| say.name(n)))),
-                ],
-            ));
+            out.push(say.event("deploy-event", event, *age));
         }
     }
     out
@@ -185,7 +179,7 @@ pub(crate) fn sentences(say: &Say<'_>, r: &Report, detail: bool) -> Vec<String> 
 
 /// The console link.
 pub(crate) fn links(say: &Say<'_>, r: &Report) -> Vec<String> {
-    vec![say.msg("console-service", [("url", s(say.ecs_url(&r.service)))])]
+    vec![say.service_console(&r.service)]
 }
 
 /// The card: its title kind and the natural follow-ups.

@@ -145,7 +145,7 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
 // What this answer says: its sentences, its links (chat) and its card.
 
 use crate::ops::MetricUnit;
-use crate::speech::render::{Button, Say, event_sentence, n, s};
+use crate::speech::render::{Button, Say, n, s};
 
 /// The spoken or written sentences of a health answer, verdict first.
 pub(crate) fn sentences(say: &Say<'_>, r: &Report, detail: bool) -> Vec<String> {
@@ -219,13 +219,7 @@ pub(crate) fn sentences(say: &Say<'_>, r: &Report, detail: bool) -> Vec<String> 
             ));
         }
         if let Some((event, age)) = &r.last_event {
-            out.push(say.msg(
-                "health-last-event",
-                [
-                    ("age", s(say.duration(*age))),
-                    ("event", s(event_sentence(event, |n| say.name(n)))),
-                ],
-            ));
+            out.push(say.event("health-last-event", event, *age));
         }
     }
     out
@@ -233,7 +227,7 @@ pub(crate) fn sentences(say: &Say<'_>, r: &Report, detail: bool) -> Vec<String> 
 
 /// The console link.
 pub(crate) fn links(say: &Say<'_>, r: &Report) -> Vec<String> {
-    vec![say.msg("console-service", [("url", s(say.ecs_url(&r.service)))])]
+    vec![say.service_console(&r.service)]
 }
 
 /// The card: its title kind and the natural follow-ups.

@@ -518,6 +518,23 @@ impl Say<'_> {
         )
     }
 
+    /// Message `id` (which takes `age` and `event`) for an ECS service event `age` ago,
+    /// the event made a sentence with its subject.
+    pub fn event(&self, id: &str, event: &str, age: Duration) -> String {
+        self.msg(
+            id,
+            [
+                ("age", s(self.duration(age))),
+                ("event", s(event_sentence(event, |name| self.name(name)))),
+            ],
+        )
+    }
+
+    /// The line linking to `service` in the ECS console.
+    pub fn service_console(&self, service: &ServiceRef) -> String {
+        self.msg("console-service", [("url", s(self.ecs_url(service)))])
+    }
+
     /// The "tell me more" button.
     pub fn more(&self) -> Button {
         self.button("button-more", self.msg("say-more", []))
