@@ -326,11 +326,7 @@ fn check(config: &Config) -> anyhow::Result<()> {
         "ok: {} intents with {samples} samples; {} prompt messages in {} locale(s); config valid (backend {:?})",
         model.len(),
         renderer.message_ids().len(),
-        opsvoice::speech::render::PROMPTS
-            .iter()
-            .map(|(l, _, _)| *l)
-            .collect::<std::collections::BTreeSet<_>>()
-            .len(),
+        renderer.locales().len(),
         config.backend
     );
     if !overlaps.is_empty() {

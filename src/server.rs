@@ -25,6 +25,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 use crate::channel::Assistant;
+use crate::channel::BodyError;
 use crate::channel::alexa::verify::{Verifier, VerifyError};
 use crate::channel::ask::{AskError, AskRequest};
 use crate::channel::lex::LexEvent;
@@ -50,10 +51,8 @@ pub enum ApiError {
     EmptyBody,
     #[error("the request body is larger than {limit} bytes")]
     TooLarge { limit: usize },
-    #[error("the request body is not valid JSON: {0}")]
-    InvalidJson(String),
-    #[error("the request body does not have the expected shape: {0}")]
-    WrongShape(String),
+    #[error(transparent)]
+    Body(#[from] BodyError),
     #[error("could not read the request body")]
     Unreadable,
     #[error("the request body did not arrive within {} ms", within.as_millis())]
@@ -88,7 +87,9 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ApiError::InvalidAsk(AskError::Unauthorized(_)) => StatusCode::UNAUTHORIZED,
-            ApiError::WrongShape(_) | ApiError::InvalidAsk(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Body(BodyError::WrongShape(_)) | ApiError::InvalidAsk(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
@@ -104,8 +105,8 @@ impl ApiError {
         match self {
             ApiError::EmptyBody => "empty_body",
             ApiError::TooLarge { .. } => "body_too_large",
-            ApiError::InvalidJson(_) => "invalid_json",
-            ApiError::WrongShape(_) => "invalid_request",
+            ApiError::Body(BodyError::InvalidJson(_)) => "invalid_json",
+            ApiError::Body(BodyError::WrongShape(_)) => "invalid_request",
             ApiError::Unreadable => "unreadable_body",
             ApiError::BodySlow { .. } => "body_timeout",
             ApiError::Timeout { .. } => "timeout",
@@ -126,21 +127,16 @@ impl ApiError {
 impl ApiError {
     /// What the client is told. Errors about the request itself describe it (what was
     /// wrong, and where); errors with a cause of ours or upstream (sign-in, verification,
-    /// Polly) say one fixed sentence per code, and the cause goes only to the log.
+    /// Polly) say one fixed sentence per code (for verification, its `Display`, which
+    /// leaves the cause out), and the cause goes only to the log.
     fn message(&self) -> std::borrow::Cow<'static, str> {
         use crate::auth::Refusal;
         match self {
             ApiError::InvalidAsk(AskError::Unauthorized(r)) if r.is_outage() => {
                 "sign-in can't be checked right now; please try again in a minute".into()
             }
-            ApiError::InvalidAsk(AskError::Unauthorized(Refusal::Missing)) => {
-                Refusal::Missing.to_string().into()
-            }
             ApiError::InvalidAsk(AskError::Unauthorized(Refusal::Invalid(_))) => {
                 "the token was refused; sign in again".into()
-            }
-            ApiError::Unverified(_) => {
-                "the request could not be verified as coming from Alexa".into()
             }
             ApiError::SpeechUnavailable { .. } => {
                 "the answer could not be spoken (Polly is unavailable); it is in `answer` as text"
@@ -232,16 +228,7 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
 
 /// Parses JSON, saying where in the document any problem is.
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    crate::channel::parse_json(bytes).map_err(ApiError::from)
-}
-
-impl From<crate::channel::BodyError> for ApiError {
-    fn from(error: crate::channel::BodyError) -> Self {
-        match error {
-            crate::channel::BodyError::InvalidJson(detail) => ApiError::InvalidJson(detail),
-            crate::channel::BodyError::WrongShape(detail) => ApiError::WrongShape(detail),
-        }
-    }
+    Ok(crate::channel::parse_json(bytes)?)
 }
 
 /// The body's size limit and how long it may take to arrive, for [`RawBody`].

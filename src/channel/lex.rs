@@ -220,14 +220,6 @@ fn intent_fields<'de, D: serde::Deserializer<'de>>(d: D) -> Result<LexIntent, D:
     IntentFields::deserialize(d).map(LexIntent::from)
 }
 
-impl LexIntent {
-    /// The intent as Lex sent it, byte for byte (`sessionState.intent` only).
-    #[must_use]
-    pub fn raw(&self) -> Option<&serde_json::value::RawValue> {
-        self.raw.as_deref()
-    }
-}
-
 /// A filled slot: `Scalar` has a `value`, `List` has `values`, `Composite` has `subSlots`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -670,7 +662,7 @@ impl LexResponse {
     /// trailing messages, never the first).
     fn fit(&mut self) {
         let attrs_bytes = |a: &HashMap<String, String>| -> usize {
-            a.iter().map(|(k, v)| k.len() + v.len() + 6).sum()
+            a.iter().map(|(k, v)| attribute_bytes(k, v)).sum()
         };
         // Our context was sealed within what the client's attributes left of the quota
         // (see `session_attributes`); only the client's own can still be too many.
@@ -693,6 +685,12 @@ impl LexResponse {
             };
         }
     }
+}
+
+/// What one session attribute counts against Lex's 12 KB: its name, its value, and the
+/// JSON around them.
+fn attribute_bytes(name: &str, value: &str) -> usize {
+    name.len() + value.len() + 6
 }
 
 fn utf16_len(s: &str) -> usize {
@@ -751,17 +749,12 @@ impl Assistant {
         let signed_in = arrival.refusal.is_none();
         let event_intent = event.intent();
         // Someone else's intent in the dialog phase: let Lex's own dialog carry on.
-        if signed_in
-            && turn.phase == Phase::Collect
-            && event_intent.is_some_and(|i| Intent::parse(&i.name).is_none())
-        {
+        if let Some(foreign) = event_intent.filter(|i| {
+            signed_in && turn.phase == Phase::Collect && Intent::parse(&i.name).is_none()
+        }) {
             let attributes = self.session_attributes(event, &turn.context, owner.as_deref());
-            let response = match event_intent {
-                Some(intent) => LexResponse::delegate_verbatim(intent, attributes),
-                None => LexResponse::new(DialogAction::Delegate, None, attributes, vec![])
-                    .unwrap_or_else(|e| self.unreachable_response(&e, &locale)),
-            };
-            return response.with_active_contexts(&event.session_state.active_contexts);
+            return LexResponse::delegate_verbatim(foreign, attributes)
+                .with_active_contexts(&event.session_state.active_contexts);
         }
         let voice = turn.surface.mode == Mode::Voice;
         let slack = turn
@@ -853,11 +846,13 @@ impl Assistant {
             .session_attributes
             .iter()
             .filter(|(k, _)| k.as_str() != crate::dialog::context::ATTRIBUTE)
-            .map(|(k, v)| k.len() + v.len() + 6)
+            .map(|(k, v)| attribute_bytes(k, v))
             .sum();
+        // What our attribute's name and quoting take, before its value.
+        let ours = attribute_bytes(crate::dialog::context::ATTRIBUTE, "");
         let budget = MAX_SESSION_BYTES
             .saturating_sub(theirs)
-            .saturating_sub(crate::dialog::context::ATTRIBUTE.len() + 6);
+            .saturating_sub(ours);
         context.merge_into(
             &event.session_state.session_attributes,
             &self.sealer,

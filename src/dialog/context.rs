@@ -181,13 +181,16 @@ impl Sealer {
     }
 
     /// A sealer with a fresh random key, for this process only.
+    ///
+    /// # Panics
+    /// When the OS has no entropy source at all: a key anyone could guess would let any
+    /// caller forge any context, so the process does not start.
     #[must_use]
     pub fn random() -> Self {
         let mut secret = [0u8; 32];
-        // aws-lc's system RNG; it fails only if the OS has no entropy source at all.
-        if aws_lc_rs::rand::fill(&mut secret).is_err() {
-            tracing::error!("no system randomness: session contexts are sealed with a fixed key");
-        }
+        #[allow(clippy::expect_used)]
+        aws_lc_rs::rand::fill(&mut secret)
+            .expect("the system random number generator is unavailable; cannot make a session key");
         Self::new(&secret)
     }
 

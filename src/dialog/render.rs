@@ -11,8 +11,7 @@ use crate::speech::render::{
 use crate::vocab::Mode;
 
 impl Renderer {
-    /// Renders `answer` in `locale` (or the default locale) in the forms asked for.
-    /// Renders `answer` in `locale`, in the forms asked for.
+    /// Renders `answer` in `locale` (or the default locale), in the forms asked for.
     #[must_use]
     pub fn render(&self, answer: &Answer, locale: &str, forms: Forms) -> Rendered {
         let voice = self.say(locale, Mode::Voice);
@@ -86,7 +85,6 @@ impl Renderer {
     }
 }
 
-/// The sentences of the answer, verdict first.
 /// The sentences of the answer, verdict first.
 fn sentences(say: &Say<'_>, answer: &Answer) -> Vec<String> {
     let detail = answer.detail;
@@ -172,9 +170,12 @@ fn extras(say: &Say<'_>, answer: &Answer) -> Vec<String> {
 
 /// The card: a title for the kind of answer, its first sentence, and buttons for the
 /// natural follow-ups.
-/// The Slack card: a title and the natural follow-ups as buttons.
 fn card(say: &Say<'_>, answer: &Answer, first: Option<&str>) -> Option<Card> {
-    let b = |label: &str, value: String| say.button(label, value);
+    // A choice offered back: the button says the name it shows.
+    let choice = |name: &String| Button {
+        text: name.clone(),
+        value: name.clone(),
+    };
     let (kind, buttons) = match &answer.reply {
         Reply::Report(r) => r.card(say),
         Reply::WhichService(services) => (
@@ -187,31 +188,13 @@ fn card(say: &Say<'_>, answer: &Answer, first: Option<&str>) -> Option<Card> {
                 })
                 .collect(),
         ),
-        Reply::WhichCluster { clusters, .. } => (
-            "other",
-            clusters
-                .iter()
-                .map(|c| Button {
-                    text: c.clone(),
-                    value: c.clone(),
-                })
-                .collect(),
-        ),
-        Reply::WhichAlarm(alarms) => (
-            "other",
-            alarms
-                .iter()
-                .map(|a| Button {
-                    text: a.clone(),
-                    value: a.clone(),
-                })
-                .collect(),
-        ),
+        Reply::WhichCluster { clusters, .. } => ("other", clusters.iter().map(choice).collect()),
+        Reply::WhichAlarm(alarms) => ("other", alarms.iter().map(choice).collect()),
         Reply::DidYouMean(_) => (
             "other",
             vec![
-                b("button-yes", say.msg("say-yes", [])),
-                b("button-no", say.msg("say-no", [])),
+                say.button("button-yes", say.msg("say-yes", [])),
+                say.button("button-no", say.msg("say-no", [])),
             ],
         ),
         Reply::Ask(Slot::Metric) | Reply::UnknownMetric(_) => (
@@ -229,9 +212,9 @@ fn card(say: &Say<'_>, answer: &Answer, first: Option<&str>) -> Option<Card> {
         Reply::Welcome | Reply::Help | Reply::Fallback | Reply::NothingToRepeat => (
             "other",
             vec![
-                b("button-fleet", say.msg("say-fleet", [])),
-                b("button-alarms", say.msg("say-alarms", [])),
-                b("button-changes", say.msg("say-changes", [])),
+                say.button("button-fleet", say.msg("say-fleet", [])),
+                say.button("button-alarms", say.msg("say-alarms", [])),
+                say.button("button-changes", say.msg("say-changes", [])),
             ],
         ),
         _ => return None,

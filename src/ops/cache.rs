@@ -251,6 +251,13 @@ impl CachedOps {
             .increment(1);
     }
 
+    /// `entry`'s value if it is within `key`'s TTL at `now` (counted as a hit).
+    fn fresh(&self, key: &Key, entry: Option<&Entry>, now: SystemTime) -> Option<Value> {
+        let entry = entry.filter(|e| age(now, e.fetched_at) < self.ttl(key))?;
+        Self::count(key, "hit");
+        Some(entry.value.clone())
+    }
+
     /// The value for `key`: fresh from the cache, from a flight already under way, from a
     /// new upstream call, or stale when the upstream fails.
     async fn get<F>(&self, key: Key, fetch: F) -> Result<Value, OpsError>
@@ -259,11 +266,8 @@ impl CachedOps {
     {
         let now = self.clock.now();
         let cached = self.store.get(&key);
-        if let Some(entry) = &cached
-            && age(now, entry.fetched_at) < self.ttl(&key)
-        {
-            Self::count(&key, "hit");
-            return Ok(entry.value.clone());
+        if let Some(value) = self.fresh(&key, cached.as_ref(), now) {
+            return Ok(value);
         }
         let serve_stale = |entry: &Entry| {
             let stale_for = age(now, entry.fetched_at);
@@ -284,11 +288,8 @@ impl CachedOps {
             let mut flights = self.flights.lock().unwrap_or_else(PoisonError::into_inner);
             // A flight that ended between our look at the store and this lock has stored
             // its value already (it stores before it leaves `flights`): use it.
-            if let Some(entry) = self.store.get(&key)
-                && age(self.clock.now(), entry.fetched_at) < self.ttl(&key)
-            {
-                Self::count(&key, "hit");
-                return Ok(entry.value.clone());
+            if let Some(value) = self.fresh(&key, self.store.get(&key).as_ref(), self.clock.now()) {
+                return Ok(value);
             }
             match flights.get(&key) {
                 Some((_, flight)) => (flight.clone(), true),

@@ -285,12 +285,7 @@ impl Renderer {
     /// One message with no arguments, as spoken (e.g. the "What else?" reprompt).
     #[must_use]
     pub fn render_message(&self, id: &str, locale: &str) -> String {
-        Say {
-            bundle: self.bundle(locale),
-            mode: Mode::Voice,
-            region: None,
-        }
-        .msg(id, [])
+        self.say(locale, Mode::Voice).msg(id, [])
     }
 }
 
