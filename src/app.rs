@@ -84,19 +84,39 @@ async fn assemble_source(
         Backend::Demo => Arc::new(ops::demo::DemoFleet::new(clock.clone())),
         Backend::Aws => {
             let sdk = aws::sdk_config().await;
-            let aws = ops::aws::AwsOps::new(
+            let (live, _) = live_source(
                 aws_sdk_ecs::Client::new(&sdk),
                 aws_sdk_cloudwatch::Client::new(&sdk),
-                config.clusters.clone(),
-                ops::aws::Association {
-                    by_name_prefix: config.alarm_name_match,
-                },
                 clock.clone(),
+                config,
             );
-            Arc::new(cached(Arc::new(aws), clock.clone(), config))
+            Arc::new(live)
         }
     };
     assemble(ops, clock, config)
+}
+
+/// The `aws` data source as `serve` builds it: ECS and CloudWatch read through [`ops::aws::AwsOps`]
+/// (with the configured clusters and alarm association) behind the cache; and the count of
+/// calls made to AWS (what the tests and `scripts/bigfleet.sh` report).
+#[must_use]
+pub fn live_source(
+    ecs: aws_sdk_ecs::Client,
+    cloudwatch: aws_sdk_cloudwatch::Client,
+    clock: Arc<dyn Clock>,
+    config: &Config,
+) -> (ops::cache::CachedOps, Arc<ops::aws::CallCounts>) {
+    let aws = ops::aws::AwsOps::new(
+        ecs,
+        cloudwatch,
+        config.clusters.clone(),
+        ops::aws::Association {
+            by_name_prefix: config.alarm_name_match,
+        },
+        clock.clone(),
+    );
+    let calls = aws.calls();
+    (cached(Arc::new(aws), clock, config), calls)
 }
 
 /// The assistant for `opsvoice ask` in-process: it acts for the local operator, whose own

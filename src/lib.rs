@@ -47,5 +47,5 @@ pub mod vocab;
 
 pub use app::{
     StartError, alexa_verifier, app_state, assemble, assistant, cached, check_servable, identity,
-    local_assistant,
+    live_source, local_assistant,
 };

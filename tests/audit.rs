@@ -124,10 +124,7 @@ async fn user_text_cannot_forge_a_pretty_log_line_or_reach_the_terminal() {
     strict
         .lex(&serde_json::from_value(refused.clone()).unwrap())
         .await;
-    use base64::Engine as _;
-    let b64 = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
-    let header = serde_json::to_vec(&json!({"alg": forged, "kid": "k"})).unwrap();
-    let token = format!("{}.{}.{}", b64(&header), b64(b"{}"), b64(b"sig"));
+    let token = common::jwks::unsigned(&json!({"alg": forged, "kid": "k"}), &json!({}), b"sig");
     refused["requestAttributes"] = json!({"authorization": format!("Bearer {token}")});
     strict.lex(&serde_json::from_value(refused).unwrap()).await;
 

@@ -12,11 +12,11 @@ use std::time::{Duration, Instant, SystemTime};
 
 use aws_config::SdkConfig;
 use aws_sdk_cloudwatch::types::StateValue;
-use common::moto::{Moto, Seed};
+use common::moto::{Fleet, Live, Moto, Seed};
 use opsvoice::channel::Assistant;
 use opsvoice::channel::ask::AskRequest;
 use opsvoice::config::Config;
-use opsvoice::ops::aws::{Association, AwsOps, CallCounts};
+use opsvoice::ops::aws::CallCounts;
 use opsvoice::ops::{Clock, ManualClock, SystemClock};
 use serde_json::{Value, json};
 
@@ -30,22 +30,13 @@ fn live_from(
     cw: aws_sdk_cloudwatch::Client,
     clock: Arc<dyn Clock>,
 ) -> (Arc<Assistant>, Arc<CallCounts>) {
-    let aws = AwsOps::new(ecs, cw, None, Association::default(), clock.clone());
-    let calls = aws.calls();
-    let config = Config::default();
-    let cached = opsvoice::cached(Arc::new(aws), clock.clone(), &config);
-    (
-        opsvoice::assemble(Arc::new(cached), clock, &config).unwrap(),
-        calls,
-    )
+    let live = Live::with(ecs, cw, clock, &Config::default());
+    (live.assistant, live.calls)
 }
 
 fn live(sdk: &SdkConfig, clock: Arc<dyn Clock>) -> (Arc<Assistant>, Arc<CallCounts>) {
-    live_from(
-        aws_sdk_ecs::Client::new(sdk),
-        aws_sdk_cloudwatch::Client::new(sdk),
-        clock,
-    )
+    let live = Live::on(sdk, clock);
+    (live.assistant, live.calls)
 }
 
 /// prod: checkout (healthy tasks, CPU alarm firing, behind a target group), cart (healthy),
@@ -53,37 +44,32 @@ fn live(sdk: &SdkConfig, clock: Arc<dyn Clock>) -> (Arc<Assistant>, Arc<CallCoun
 ///
 /// No composite alarm: moto 5.2.5 has no PutCompositeAlarm, and its PutMetricAlarm drops
 /// `AlarmRule`. Composite alarms are covered with a mocked DescribeAlarms below.
+fn fleet() -> Fleet {
+    Fleet::new()
+        .service_behind("prod", "checkout", 2, TG_ARN)
+        .service("prod", "cart", 2)
+        .service("prod", "payments-api", 4)
+        .service("staging", "search", 2)
+        .alarm(
+            "checkout-cpu-high",
+            "prod",
+            "checkout",
+            StateValue::Alarm,
+            "Threshold Crossed: 1 datapoint [91.0] was greater than the threshold (80.0).",
+        )
+        .alarm(
+            "cart-cpu-high",
+            "prod",
+            "cart",
+            StateValue::Ok,
+            "Threshold Crossed: 1 datapoint [12.0] was not greater than the threshold (80.0).",
+        )
+        .cpu("prod", "checkout", &[(3, 40.0), (2, 50.0), (1, 60.0)])
+}
+
 async fn seed_fleet(sdk: &SdkConfig) {
     let seed = Seed::new(sdk).await;
-    seed.cluster("prod").await;
-    seed.cluster("staging").await;
-    seed.service("prod", "checkout", 2, Some(TG_ARN)).await;
-    seed.service("prod", "cart", 2, None).await;
-    seed.service("prod", "payments-api", 4, None).await;
-    seed.service("staging", "search", 2, None).await;
-    seed.service_alarm(
-        "checkout-cpu-high",
-        "prod",
-        "checkout",
-        StateValue::Alarm,
-        "Threshold Crossed: 1 datapoint [91.0] was greater than the threshold (80.0).",
-    )
-    .await;
-    seed.service_alarm(
-        "cart-cpu-high",
-        "prod",
-        "cart",
-        StateValue::Ok,
-        "Threshold Crossed: 1 datapoint [12.0] was not greater than the threshold (80.0).",
-    )
-    .await;
-    seed.ecs_metric(
-        "prod",
-        "checkout",
-        "CPUUtilization",
-        &[(3, 40.0), (2, 50.0), (1, 60.0)],
-    )
-    .await;
+    seed.plant(&fleet()).await;
     seed.alb_5xx(LB, TG, &[(2, 4.0), (1, 6.0)]).await;
 }
 

@@ -80,19 +80,10 @@ impl Pool {
 
 /// A token signed by moto's key with the given header and claims.
 fn mint(header: &Value, claims: &Value) -> String {
-    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    let out = std::process::Command::new(python)
-        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/common/mint_jwt.py"))
-        .arg(header.to_string())
-        .arg(claims.to_string())
-        .output()
-        .expect("the venv's python (run scripts/test.sh)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    static MOTO_KEY: std::sync::OnceLock<common::jwks::SigningKey> = std::sync::OnceLock::new();
+    MOTO_KEY
+        .get_or_init(common::jwks::SigningKey::moto)
+        .mint(header, claims)
 }
 
 fn rs256() -> Value {
@@ -150,12 +141,7 @@ async fn every_bad_token_is_refused_for_its_reason() {
     .text()
     .await
     .unwrap();
-    let hs256 = jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        &pool.claims(),
-        &jsonwebtoken::EncodingKey::from_secret(jwks.as_bytes()),
-    )
-    .unwrap();
+    let hs256 = common::jwks::hs256(jwks.as_bytes(), &pool.claims());
     let real = pool.access.clone();
     let parts: Vec<&str> = real.split('.').collect();
     let mut tampered_claims: Value = serde_json::from_slice(
@@ -171,11 +157,7 @@ async fn every_bad_token_is_refused_for_its_reason() {
     let cases: Vec<Case<'_>> = vec![
         (
             "alg none",
-            format!(
-                "{}.{}.",
-                b64(&json!({"alg": "none", "kid": "dummy"})),
-                b64(&pool.claims())
-            ),
+            common::jwks::unsigned(&json!({"alg": "none", "kid": "dummy"}), &pool.claims(), b""),
             |e| matches!(e, AuthError::Malformed(_) | AuthError::WrongAlgorithm(_)),
         ),
         ("HS256 with the public key as secret", hs256, |e| {

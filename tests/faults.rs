@@ -12,12 +12,11 @@ use std::time::{Duration, Instant, SystemTime};
 use aws_sdk_cloudwatch::types::StateValue;
 use serde_json::{Value, json};
 
-use common::moto::{Moto, Seed};
+use common::moto::{Fleet, Live, Moto};
 use common::proxy::{Fault, Proxy};
 use opsvoice::channel::Assistant;
 use opsvoice::config::Config;
-use opsvoice::ops::aws::{Association, AwsOps};
-use opsvoice::ops::{Clock, ManualClock};
+use opsvoice::ops::ManualClock;
 
 /// The answer budget (OPSVOICE_ANSWER_DEADLINE_MS default) plus scheduling slack.
 const DEADLINE: Duration = Duration::from_millis(3300);
@@ -32,38 +31,28 @@ struct Rig {
 /// moto seeded with prod/checkout (CPU alarm firing), the assistant talking to it through
 /// the proxy with the production timeouts and cache.
 async fn rig() -> Rig {
-    let moto = Moto::start();
-    let sdk = moto.sdk().await;
-    let seed = Seed::new(&sdk).await;
-    seed.cluster("prod").await;
-    seed.service("prod", "checkout", 2, None).await;
-    seed.service_alarm(
+    let moto = Moto::seeded(&Fleet::new().service("prod", "checkout", 2).alarm(
         "checkout-cpu-high",
         "prod",
         "checkout",
         StateValue::Alarm,
         "Threshold Crossed: 91 > 80.",
-    )
+    ))
     .await;
     let proxy = Proxy::start(format!("127.0.0.1:{}", moto.port)).await;
     let through = common::moto::sdk_for(&proxy.url).await;
     let clock = Arc::new(ManualClock::new(SystemTime::now()));
-    let dyn_clock: Arc<dyn Clock> = clock.clone();
-    let aws = AwsOps::new(
+    let live = Live::with(
         aws_sdk_ecs::Client::new(&through),
         aws_sdk_cloudwatch::Client::new(&through),
-        None,
-        Association::default(),
-        dyn_clock.clone(),
+        clock.clone(),
+        &Config::default(),
     );
-    let config = Config::default();
-    let cached = opsvoice::cached(Arc::new(aws), dyn_clock.clone(), &config);
-    let assistant = opsvoice::assemble(Arc::new(cached), dyn_clock, &config).unwrap();
     Rig {
         _moto: moto,
         proxy,
         clock,
-        assistant,
+        assistant: live.assistant,
     }
 }
 

@@ -9,10 +9,9 @@ use std::io::Write;
 use std::sync::Arc;
 
 use aws_sdk_cloudwatch::types::StateValue;
-use common::moto::{Moto, Seed, UserPool};
+use common::moto::{Fleet, Live, Moto, UserPool};
 use opsvoice::config::{Backend, Config};
 use opsvoice::ops::SystemClock;
-use opsvoice::ops::aws::{Association, AwsOps};
 use serde_json::{Value, json};
 
 const SKILL: &str = "amzn1.ask.skill.11111111-2222-3333-4444-555555555555";
@@ -42,29 +41,25 @@ struct World {
 }
 
 async fn world() -> World {
-    let moto = Moto::start();
+    let fleet = Fleet::new()
+        .service("prod", "checkout", 2)
+        .service("data", "etl", 2)
+        .alarm(
+            "checkout-cpu-high",
+            "prod",
+            "checkout",
+            StateValue::Alarm,
+            "Threshold Crossed: 91 > 80.",
+        )
+        .alarm(
+            "etl-cpu-high",
+            "data",
+            "etl",
+            StateValue::Alarm,
+            "Threshold Crossed: 95 > 80.",
+        );
+    let moto = Moto::seeded(&fleet).await;
     let sdk = moto.sdk().await;
-    let seed = Seed::new(&sdk).await;
-    seed.cluster("prod").await;
-    seed.cluster("data").await;
-    seed.service("prod", "checkout", 2, None).await;
-    seed.service("data", "etl", 2, None).await;
-    seed.service_alarm(
-        "checkout-cpu-high",
-        "prod",
-        "checkout",
-        StateValue::Alarm,
-        "Threshold Crossed: 91 > 80.",
-    )
-    .await;
-    seed.service_alarm(
-        "etl-cpu-high",
-        "data",
-        "etl",
-        StateValue::Alarm,
-        "Threshold Crossed: 95 > 80.",
-    )
-    .await;
 
     let users = UserPool::create(&sdk).await;
     for group in ["oncall", "conference-room"] {
@@ -93,15 +88,13 @@ async fn world() -> World {
         ..Config::default()
     };
     let clock: Arc<dyn opsvoice::ops::Clock> = Arc::new(SystemClock);
-    let aws = AwsOps::new(
+    let mut assistant = Live::with(
         aws_sdk_ecs::Client::new(&sdk),
         aws_sdk_cloudwatch::Client::new(&sdk),
-        None,
-        Association::default(),
         clock.clone(),
-    );
-    let cached = opsvoice::cached(Arc::new(aws), clock.clone(), &config);
-    let mut assistant = opsvoice::assemble(Arc::new(cached), clock.clone(), &config).unwrap();
+        &config,
+    )
+    .assistant;
     Arc::get_mut(&mut assistant).unwrap().identity =
         opsvoice::identity(&config, clock.clone()).unwrap();
     let pki = common::alexa_pki::Pki::new(common::alexa_pki::Leaf::Good);

@@ -342,6 +342,130 @@ impl Seed {
     }
 }
 
+/// What a test's moto holds, written down once and planted with [`Seed::plant`]: clusters
+/// and services, metric alarms on service CPU in a given state, and CPU data points.
+#[derive(Default, Clone)]
+pub struct Fleet {
+    services: Vec<(String, String, i32, Option<String>)>,
+    alarms: Vec<(String, String, String, StateValue, String)>,
+    cpu: Vec<(String, String, Vec<(u64, f64)>)>,
+}
+
+impl Fleet {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A service wanting `desired` tasks in `cluster` (created on first mention).
+    pub fn service(mut self, cluster: &str, name: &str, desired: i32) -> Self {
+        self.services
+            .push((cluster.into(), name.into(), desired, None));
+        self
+    }
+
+    /// A service behind a target group.
+    pub fn service_behind(mut self, cluster: &str, name: &str, desired: i32, tg: &str) -> Self {
+        self.services
+            .push((cluster.into(), name.into(), desired, Some(tg.into())));
+        self
+    }
+
+    /// A CPU alarm `name` on `cluster`/`service`, in `state` for `reason`.
+    pub fn alarm(
+        mut self,
+        name: &str,
+        cluster: &str,
+        service: &str,
+        state: StateValue,
+        reason: &str,
+    ) -> Self {
+        self.alarms.push((
+            name.into(),
+            cluster.into(),
+            service.into(),
+            state,
+            reason.into(),
+        ));
+        self
+    }
+
+    /// CPU data points for a service, `(minutes ago, percent)`.
+    pub fn cpu(mut self, cluster: &str, service: &str, points: &[(u64, f64)]) -> Self {
+        self.cpu
+            .push((cluster.into(), service.into(), points.to_vec()));
+        self
+    }
+}
+
+impl Seed {
+    /// Creates everything `fleet` describes.
+    pub async fn plant(&self, fleet: &Fleet) {
+        let mut clusters: Vec<&str> = Vec::new();
+        for (cluster, ..) in &fleet.services {
+            if !clusters.contains(&cluster.as_str()) {
+                clusters.push(cluster);
+            }
+        }
+        for cluster in clusters {
+            self.cluster(cluster).await;
+        }
+        for (cluster, name, desired, tg) in &fleet.services {
+            self.service(cluster, name, *desired, tg.as_deref()).await;
+        }
+        for (name, cluster, service, state, reason) in &fleet.alarms {
+            self.service_alarm(name, cluster, service, state.clone(), reason)
+                .await;
+        }
+        for (cluster, service, points) in &fleet.cpu {
+            self.ecs_metric(cluster, service, "CPUUtilization", points)
+                .await;
+        }
+    }
+}
+
+impl Moto {
+    /// A moto server holding `fleet`.
+    pub async fn seeded(fleet: &Fleet) -> Self {
+        let moto = Self::start();
+        Seed::new(&moto.sdk().await).await.plant(fleet).await;
+        moto
+    }
+}
+
+/// The live assistant the tests answer with, assembled as `serve` assembles it for
+/// `OPSVOICE_BACKEND=aws` ([`opsvoice::live_source`], then [`opsvoice::assemble`]), with the
+/// count of calls made to AWS.
+pub struct Live {
+    pub assistant: std::sync::Arc<opsvoice::channel::Assistant>,
+    pub calls: std::sync::Arc<opsvoice::ops::aws::CallCounts>,
+}
+
+impl Live {
+    /// On the given clients (moto, a proxy in front of it, or mocks), clock and configuration.
+    pub fn with(
+        ecs: aws_sdk_ecs::Client,
+        cloudwatch: aws_sdk_cloudwatch::Client,
+        clock: std::sync::Arc<dyn opsvoice::ops::Clock>,
+        config: &opsvoice::config::Config,
+    ) -> Self {
+        let (source, calls) = opsvoice::live_source(ecs, cloudwatch, clock.clone(), config);
+        Self {
+            assistant: opsvoice::assemble(std::sync::Arc::new(source), clock, config).unwrap(),
+            calls,
+        }
+    }
+
+    /// On `sdk`'s endpoint with the default configuration.
+    pub fn on(sdk: &SdkConfig, clock: std::sync::Arc<dyn opsvoice::ops::Clock>) -> Self {
+        Self::with(
+            aws_sdk_ecs::Client::new(sdk),
+            aws_sdk_cloudwatch::Client::new(sdk),
+            clock,
+            &opsvoice::config::Config::default(),
+        )
+    }
+}
+
 /// A Cognito user pool in moto with one app client that allows USER_PASSWORD_AUTH.
 pub struct UserPool {
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
