@@ -348,8 +348,11 @@ impl Seed {
 pub struct Fleet {
     services: Vec<(String, String, i32, Option<String>)>,
     alarms: Vec<(String, String, String, StateValue, String)>,
-    cpu: Vec<(String, String, Vec<(u64, f64)>)>,
+    cpu: Vec<(String, String, Points)>,
 }
+
+/// Data points, `(minutes ago, value)`.
+type Points = Vec<(u64, f64)>;
 
 impl Fleet {
     pub fn new() -> Self {
