@@ -671,7 +671,10 @@ impl LexResponse {
             attrs.remove(crate::dialog::context::ATTRIBUTE);
             tracing::warn!("session attributes over 12 KB even without our context");
         }
-        let size = |r: &Self| serde_json::to_vec(r).map_or(usize::MAX, |v| v.len());
+        let size = |r: &Self| {
+            let mut counted = ByteCount(0);
+            serde_json::to_writer(&mut counted, r).map_or(usize::MAX, |()| counted.0)
+        };
         while size(self) > MAX_RESPONSE_BYTES && self.messages.len() > 1 {
             let card = self
                 .messages
@@ -684,6 +687,20 @@ impl LexResponse {
                 }),
             };
         }
+    }
+}
+
+/// Counts what is written to it: a response's size without building its JSON.
+struct ByteCount(usize);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0 += bytes.len();
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
