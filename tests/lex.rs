@@ -337,6 +337,9 @@ impl OpsSource for Broken {
     async fn all_alarms(&self) -> Result<Vec<Alarm>, OpsError> {
         self.fail().await
     }
+    async fn alarms_named(&self, _: &str) -> Result<Vec<Alarm>, OpsError> {
+        self.fail().await
+    }
     async fn alarm(&self, _: &str) -> Result<Option<AlarmDetail>, OpsError> {
         self.fail().await
     }

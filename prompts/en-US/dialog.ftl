@@ -19,6 +19,7 @@ goodbye = Okay, goodbye.
 fallback = Sorry, I didn't get that. You can ask how a service is doing, or whether any alarms are firing.
 nothing-to-repeat = I haven't said anything yet. Ask me how a service is doing.
 unavailable = I can't reach { $system } right now, so I can't answer that. Please try again in a moment.
+slow = { $system } is slow right now, so I can't answer that. Please try again in a moment.
 too-slow = That took too long to look up. Please ask again.
 internal-error = Sorry, something went wrong on my side. Please ask again.
 reprompt = What else would you like to know?
@@ -27,6 +28,10 @@ sign-in = Please sign in to ops desk first; I can only answer signed-in users.
 sign-in-unavailable = I can't check your sign-in right now. Please try again in a minute.
 link-account = Please link your ops desk account in the Alexa app, then ask me again.
 stale = I can't reach { $system } right now, so this is from { $age } ago.
+stale-slow = { $system } { $count ->
+    [one] is
+   *[other] are
+} slow right now, so this is from { $age } ago.
 or = { $first } or { $last }
 
 # Slack card titles and buttons. A button's value is what the user "says" by pressing it.

@@ -23,6 +23,7 @@ fleet-alarms = { $count ->
    *[other] { $count } alarms firing.
 }
 fleet-alarms-unknown = I couldn't reach CloudWatch, so alarms aren't included.
+fleet-alarms-slow = CloudWatch is slow right now, so alarms aren't included.
 fleet-problem-text = { $service }: { $verdict }, { $running } of { $desired } tasks running{ $firing ->
     [0] {""}
     [one] , 1 alarm firing

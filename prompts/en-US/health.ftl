@@ -20,6 +20,7 @@ health-alarms = { $count ->
 
 health-summary = { $verdict }, { $alarms }.
 health-summary-no-alarms = { $verdict }. I couldn't reach CloudWatch, so alarms aren't included.
+health-summary-alarms-slow = { $verdict }. CloudWatch is slow right now, so alarms aren't included.
 health-alarm-names = { $count ->
     [one] The alarm is { $names }.
    *[other] The alarms are { $names }.

@@ -387,7 +387,7 @@ impl Assistant {
         // Names to recognise; without them the words still reach the dialog, which
         // resolves (or reports) them itself.
         let ops = self.dialog.ops();
-        let (catalog, alarms) = tokio::join!(ops.catalog(), ops.all_alarms());
+        let (catalog, alarms) = tokio::join!(ops.catalog(), ops.firing_alarms());
         let catalog = catalog.unwrap_or_else(|error| {
             tracing::warn!(error = %crate::error::ErrorChain(&error), "service names unavailable");
             std::sync::Arc::default()

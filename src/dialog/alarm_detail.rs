@@ -60,6 +60,24 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
     Ok(answer)
 }
 
+/// The `AlarmNamePrefix` listings that can hold an alarm spoken as `spoken`: its first
+/// word ("checkout cpu high" is likely `checkout-…`), and the service's name when one was
+/// given. Lower case, as alarm names usually are; never empty (that would be every alarm).
+fn name_prefixes(spoken: &str, service: Option<&String>) -> Vec<String> {
+    let first = spoken
+        .split(|c: char| c.is_whitespace() || c == '-' || c == '_')
+        .find(|w| !w.is_empty())
+        .map(str::to_lowercase);
+    let mut prefixes: Vec<String> = Vec::with_capacity(2);
+    for p in [first, service.map(|s| s.to_lowercase())].into_iter().flatten() {
+        if !p.is_empty() && !prefixes.iter().any(|q| p.starts_with(q.as_str())) {
+            prefixes.retain(|q| !q.starts_with(p.as_str()));
+            prefixes.push(p);
+        }
+    }
+    prefixes
+}
+
 /// Like `need!`, inside a function that itself returns a `Need`.
 macro_rules! need_ok {
     ($e:expr) => {
@@ -74,18 +92,31 @@ async fn target_alarm(dialog: &Dialog, turn: &Turn) -> Result<super::Need<String
     use super::Need::{Ask, Have};
     let ops = dialog.ops();
     if let Some(spoken) = turn.slots.get(&Slot::Alarm) {
-        // Only the alarms the caller may see can be named.
-        let names: Vec<String> = ops
-            .all_alarms()
-            .await?
-            .into_iter()
-            .filter(|a| match &a.service {
-                Some(s) => turn.grants.service(turn.intent, s),
-                None => turn.grants.everything(turn.intent),
-            })
-            .map(|a| a.name)
-            .collect();
-        return Ok(match resolve::resolve(spoken, &names, String::as_str) {
+        // Only the alarms the caller may see can be named. The firing ones first (the
+        // list every answer shares); then those named like the words or the service.
+        let visible = |alarms: Vec<crate::ops::Alarm>| -> Vec<String> {
+            alarms
+                .into_iter()
+                .filter(|a| match &a.service {
+                    Some(s) => turn.grants.service(turn.intent, s),
+                    None => turn.grants.everything(turn.intent),
+                })
+                .map(|a| a.name)
+                .collect()
+        };
+        let mut names = visible(ops.firing_alarms().await?);
+        let mut found = resolve::resolve(spoken, &names, String::as_str);
+        if matches!(found, Match::NoMatch) {
+            for prefix in name_prefixes(spoken, turn.slots.get(&Slot::Service)) {
+                for name in visible(ops.alarms_named(&prefix).await?) {
+                    if !names.contains(&name) {
+                        names.push(name);
+                    }
+                }
+            }
+            found = resolve::resolve(spoken, &names, String::as_str);
+        }
+        return Ok(match found {
             Match::Found(name) | Match::Likely(name) => Have(name.clone()),
             Match::Ambiguous(names) => Ask(Box::new(dialog.elicit(
                 turn,
@@ -111,7 +142,7 @@ async fn target_alarm(dialog: &Dialog, turn: &Turn) -> Result<super::Need<String
         if turn.slots.contains_key(&Slot::Service) || turn.context.service.is_some() {
             let service = need_ok!(dialog.target_service(turn).await?);
             let firing: Vec<String> = ops
-                .service_alarms(&service)
+                .service_firing_alarms(&service)
                 .await?
                 .into_iter()
                 .filter(|a| a.state == AlarmState::Alarm)

@@ -30,8 +30,8 @@ pub struct Report {
     pub healthy: usize,
     /// Worst first.
     pub problems: Vec<Problem>,
-    /// Alarms firing in scope; `None` when CloudWatch could not be reached.
-    pub firing: Option<usize>,
+    /// Alarms firing in scope; why not, when CloudWatch could not tell.
+    pub firing: Result<usize, super::Missing>,
 }
 
 pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsError> {
@@ -43,20 +43,19 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
         .filter(|c| cluster.as_ref().is_none_or(|want| want == *c))
         .filter(|c| turn.grants.cluster(turn.intent, c))
         .collect();
-    let (statuses, alarms) = tokio::join!(
-        try_join_all(clusters.iter().map(|c| ops.services(c))),
-        ops.firing_alarms()
-    );
-    let statuses: Vec<_> = statuses?
+    // Services before alarms: listing them is what ties alarms to services by name, so the
+    // firing list (shared with every other answer) is built once, complete. With the
+    // background refresh it is warm anyway.
+    let statuses: Vec<_> = try_join_all(clusters.iter().map(|c| ops.services(c)))
+        .await?
         .into_iter()
         .flatten()
         .filter(|s| turn.grants.service(turn.intent, &s.service))
         .collect();
-    let alarms = alarms
-        .map_err(|error| {
-            tracing::warn!(error = %super::ErrorChain(&error), "alarms left out of the summary");
-        })
-        .ok();
+    let alarms = ops.firing_alarms().await.map_err(|error| {
+        tracing::warn!(error = %super::ErrorChain(&error), "alarms left out of the summary");
+        super::Missing::from(&error)
+    });
     let mut firing_per_service: HashMap<&ServiceRef, usize> = HashMap::new();
     let mut firing_in_scope = 0;
     let visible = |a: &&crate::ops::Alarm| match &a.service {
@@ -100,7 +99,7 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
         services: statuses.len(),
         healthy: statuses.len() - problems.len(),
         problems,
-        firing: alarms.as_ref().map(|_| firing_in_scope),
+        firing: alarms.as_ref().map(|_| firing_in_scope).map_err(|m| *m),
         cluster: cluster.clone(),
     };
     let mut answer = Answer::about(turn, Reply::from(report), None);
@@ -158,8 +157,9 @@ pub(crate) fn sentences(say: &Say<'_>, r: &Report, detail: bool) -> Vec<String> 
         }
     }
     out.push(match r.firing {
-        Some(count) => say.msg("fleet-alarms", [("count", n(count as f64))]),
-        None => say.msg("fleet-alarms-unknown", []),
+        Ok(count) => say.msg("fleet-alarms", [("count", n(count as f64))]),
+        Err(super::Missing::Unreachable) => say.msg("fleet-alarms-unknown", []),
+        Err(super::Missing::Slow) => say.msg("fleet-alarms-slow", []),
     });
     out
 }

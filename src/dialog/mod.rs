@@ -85,6 +85,24 @@ pub use slots::{parse_metric, parse_window};
 use crate::clock::Clock;
 use crate::ops::{OpsError, OpsSource, ServiceRef};
 
+/// Why one part of an answer is left out: the system it comes from could not be reached
+/// (or refused), or was too slow. The words differ, and must.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    Unreachable,
+    Slow,
+}
+
+impl From<&OpsError> for Missing {
+    fn from(error: &OpsError) -> Self {
+        if error.is_slow() {
+            Missing::Slow
+        } else {
+            Missing::Unreachable
+        }
+    }
+}
+
 /// Where the answer will be heard or read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Surface {
@@ -210,6 +228,8 @@ pub enum Reply {
     Said(Vec<String>),
     /// An upstream system could not be reached.
     Unavailable(&'static str),
+    /// An upstream system did not answer in time, and nothing older could stand in.
+    Slow(&'static str),
     /// The answer took longer than the channel allows.
     TooSlow,
     /// Something went wrong on our side.
@@ -315,7 +335,7 @@ impl Dialog {
         // only when the answer says something from it.
         let answered = !matches!(
             answer.reply,
-            Reply::Unavailable(_) | Reply::TooSlow | Reply::InternalError
+            Reply::Unavailable(_) | Reply::Slow(_) | Reply::TooSlow | Reply::InternalError
         );
         answer.stale = stale.filter(|s| answered && s.age >= Duration::from_secs(30));
         answer
@@ -344,7 +364,12 @@ impl Dialog {
         };
         result.unwrap_or_else(|error| {
             tracing::warn!(error = %ErrorChain(&error), intent = %turn.intent, "answer degraded: upstream failed");
-            Answer::to(&turn, Reply::Unavailable(error.system()), Move::Fail)
+            let reply = if error.is_slow() {
+                Reply::Slow(error.system())
+            } else {
+                Reply::Unavailable(error.system())
+            };
+            Answer::to(&turn, reply, Move::Fail)
         })
     }
 

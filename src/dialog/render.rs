@@ -6,7 +6,7 @@
 use super::{Answer, Move, Reply, Slot};
 use crate::ops::MetricKind;
 use crate::speech::render::{
-    Button, Card, Forms, Rendered, Renderer, Say, VOICE_WORDS, VOICE_WORDS_DETAIL, s,
+    Button, Card, Forms, Rendered, Renderer, Say, VOICE_WORDS, VOICE_WORDS_DETAIL, n, s,
 };
 use crate::vocab::Mode;
 
@@ -19,11 +19,20 @@ impl Renderer {
         let stale = |say: &Say<'_>| {
             answer.stale.as_ref().map(|stale| {
                 let systems: Vec<String> = stale.systems.iter().map(|&s| s.to_owned()).collect();
-                let system = say.options(&systems);
-                say.msg(
-                    "stale",
-                    [("system", s(system)), ("age", s(say.duration(stale.age)))],
-                )
+                let age = s(say.duration(stale.age));
+                if stale.slow {
+                    let count = n(systems.len() as f64);
+                    let system = s(say.list(&systems, systems.len()));
+                    say.msg(
+                        "stale-slow",
+                        [("system", system), ("count", count), ("age", age)],
+                    )
+                } else {
+                    say.msg(
+                        "stale",
+                        [("system", s(say.options(&systems))), ("age", age)],
+                    )
+                }
             })
         };
         let spoken_all = if forms.voice() {
@@ -155,6 +164,7 @@ fn sentences(say: &Say<'_>, answer: &Answer) -> Vec<String> {
         Reply::NothingToRepeat => vec![say.msg("nothing-to-repeat", [])],
         Reply::Said(sentences) => sentences.clone(),
         Reply::Unavailable(system) => vec![say.msg("unavailable", [("system", s(*system))])],
+        Reply::Slow(system) => vec![say.msg("slow", [("system", s(*system))])],
         Reply::TooSlow => vec![say.msg("too-slow", [])],
         Reply::InternalError => vec![say.msg("internal-error", [])],
     }

@@ -68,8 +68,8 @@ pub struct Report {
     pub desired: u32,
     pub pending: u32,
     /// Alarms firing for the service, oldest first, with how long each has fired.
-    /// `None` when CloudWatch could not be reached.
-    pub firing: Option<Vec<(String, Duration)>>,
+    /// Why not, when CloudWatch could not tell.
+    pub firing: Result<Vec<(String, Duration)>, super::Missing>,
     pub rollout: Option<Rollout>,
     pub last_event: Option<(String, Duration)>,
     pub cpu: Option<f64>,
@@ -79,7 +79,7 @@ pub struct Report {
 pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsError> {
     let service = need!(dialog.target_service(turn).await?);
     let ops = dialog.ops();
-    let (status, alarms) = tokio::join!(ops.service(&service), ops.service_alarms(&service));
+    let (status, alarms) = tokio::join!(ops.service(&service), ops.service_firing_alarms(&service));
     let Some(status) = status? else {
         return Ok(dialog.elicit(
             turn,
@@ -95,11 +95,11 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
                 .map(|a| (a.name, dialog.age(a.since)))
                 .collect();
             firing.sort_by_key(|f| std::cmp::Reverse(f.1));
-            Some(firing)
+            Ok(firing)
         }
         Err(error) => {
             tracing::warn!(error = %super::ErrorChain(&error), "alarms left out of the health answer");
-            None
+            Err(super::Missing::from(&error))
         }
     };
     let verdict = assess(&status, firing.as_ref().map_or(0, Vec::len));
@@ -174,7 +174,7 @@ pub(crate) fn sentences(say: &Say<'_>, r: &Report, detail: bool) -> Vec<String> 
     );
     let mut out = Vec::new();
     match &r.firing {
-        Some(firing) => {
+        Ok(firing) => {
             let alarms = say.msg(
                 "health-alarms",
                 [
@@ -203,7 +203,12 @@ pub(crate) fn sentences(say: &Say<'_>, r: &Report, detail: bool) -> Vec<String> 
                 ));
             }
         }
-        None => out.push(say.msg("health-summary-no-alarms", [("verdict", s(verdict))])),
+        Err(super::Missing::Unreachable) => {
+            out.push(say.msg("health-summary-no-alarms", [("verdict", s(verdict))]));
+        }
+        Err(super::Missing::Slow) => {
+            out.push(say.msg("health-summary-alarms-slow", [("verdict", s(verdict))]));
+        }
     }
     if detail {
         if r.pending > 0 && r.verdict != Verdict::Deploying {

@@ -80,7 +80,8 @@ enum Key {
     Services(String),
     Service(ServiceRef),
     Firing,
-    AllAlarms,
+    /// Alarms by name prefix, as asked for by AlarmDetail.
+    AlarmsNamed(String),
     Alarm(String),
     Metric(ServiceRef, MetricKind, u64),
     /// Deployments since a time, bucketed to the minute so repeats share an entry.
@@ -96,7 +97,7 @@ impl Key {
             Key::Services(_) => "services",
             Key::Service(_) => "service",
             Key::Firing => "firing_alarms",
-            Key::AllAlarms => "all_alarms",
+            Key::AlarmsNamed(_) => "alarms_named",
             Key::Alarm(_) => "alarm",
             Key::Metric(..) => "metric",
             Key::DeploymentsSince(_) => "deployments_since",
@@ -107,7 +108,7 @@ impl Key {
     /// Which system the data comes from, as the user would call it.
     fn system(&self) -> &'static str {
         match self {
-            Key::Firing | Key::AllAlarms | Key::Alarm(_) | Key::Metric(..) => "CloudWatch",
+            Key::Firing | Key::AlarmsNamed(_) | Key::Alarm(_) | Key::Metric(..) => "CloudWatch",
             _ => "ECS",
         }
     }
@@ -140,7 +141,8 @@ pub struct CachedOps {
     settings: Settings,
     store: moka::sync::Cache<Key, Entry>,
     flights: Arc<Mutex<HashMap<Key, (u64, Flight)>>>,
-    failures: moka::sync::Cache<Key, SystemTime>,
+    /// When each key last failed, and whether it failed by being slow.
+    failures: moka::sync::Cache<Key, (SystemTime, bool)>,
     next_flight: AtomicU64,
 }
 
@@ -163,11 +165,16 @@ macro_rules! unwrap_value {
 }
 
 impl CachedOps {
-    /// Every alarm, from the cache, shared.
-    async fn shared_alarms(&self) -> Result<Arc<Vec<Alarm>>, OpsError> {
+    /// The firing alarms, from the cache, shared by every question that needs them.
+    async fn shared_firing(&self) -> Result<Arc<Vec<Alarm>>, OpsError> {
         let v = self
-            .get(Key::AllAlarms, |ops| {
-                async move { ops.all_alarms().await.map(|a| Value::Alarms(Arc::new(a))) }.boxed()
+            .get(Key::Firing, |ops| {
+                async move {
+                    ops.firing_alarms()
+                        .await
+                        .map(|a| Value::Alarms(Arc::new(a)))
+                }
+                .boxed()
             })
             .await?;
         Ok(unwrap_value!(v, Alarms))
@@ -195,8 +202,8 @@ impl CachedOps {
         match key {
             Key::Catalog | Key::Clusters => t.catalog,
             Key::Services(_) | Key::Service(_) => t.services,
-            Key::Firing | Key::AllAlarms => t.alarms,
-            Key::Alarm(_) => t.alarm_detail,
+            Key::Firing => t.alarms,
+            Key::AlarmsNamed(_) | Key::Alarm(_) => t.alarm_detail,
             Key::Metric(..) => t.metrics,
             Key::DeploymentsSince(_) | Key::ServiceDeployments(_) => t.deployments,
         }
@@ -269,18 +276,20 @@ impl CachedOps {
         if let Some(value) = self.fresh(&key, cached.as_ref(), now) {
             return Ok(value);
         }
-        let serve_stale = |entry: &Entry| {
+        let serve_stale = |entry: &Entry, slow: bool| {
             let stale_for = age(now, entry.fetched_at);
             (stale_for <= self.settings.max_stale).then(|| {
-                freshness::note(key.system(), stale_for);
+                freshness::note(key.system(), stale_for, slow);
                 entry.value.clone()
             })
         };
         let backing_off = self
             .failures
             .get(&key)
-            .is_some_and(|failed_at| age(now, failed_at) < self.settings.failure_backoff);
-        if backing_off && let Some(value) = cached.as_ref().and_then(serve_stale) {
+            .filter(|(failed_at, _)| age(now, *failed_at) < self.settings.failure_backoff);
+        if let Some((_, slow)) = backing_off
+            && let Some(value) = cached.as_ref().and_then(|e| serve_stale(e, slow))
+        {
             Self::count(&key, "stale");
             return Ok(value);
         }
@@ -305,8 +314,11 @@ impl CachedOps {
         match flight.await {
             Ok(value) => Ok(value),
             Err(error) => {
-                self.failures.insert(key.clone(), now);
-                match cached.as_ref().and_then(serve_stale) {
+                self.failures.insert(key.clone(), (now, error.is_slow()));
+                match cached
+                    .as_ref()
+                    .and_then(|e| serve_stale(e, error.is_slow()))
+                {
                     Some(value) => {
                         tracing::warn!(kind = key.kind(), %error, "serving stale data");
                         Self::count(&key, "stale");
@@ -364,10 +376,31 @@ impl OpsSource for CachedOps {
     }
 
     async fn firing_alarms(&self) -> Result<Vec<Alarm>, OpsError> {
+        Ok(self.shared_firing().await?.as_ref().clone())
+    }
+
+    /// Not cached: only `models build --from-backend` reads the whole list, once.
+    async fn all_alarms(&self) -> Result<Vec<Alarm>, OpsError> {
+        self.inner.all_alarms().await
+    }
+
+    async fn service_firing_alarms(&self, service: &ServiceRef) -> Result<Vec<Alarm>, OpsError> {
+        // The same cached list as `firing_alarms`, filtered before anything is copied.
+        Ok(self
+            .shared_firing()
+            .await?
+            .iter()
+            .filter(|a| a.is_about(service))
+            .cloned()
+            .collect())
+    }
+
+    async fn alarms_named(&self, prefix: &str) -> Result<Vec<Alarm>, OpsError> {
+        let p = prefix.to_owned();
         let v = self
-            .get(Key::Firing, |ops| {
+            .get(Key::AlarmsNamed(p.clone()), |ops| {
                 async move {
-                    ops.firing_alarms()
+                    ops.alarms_named(&p)
                         .await
                         .map(|a| Value::Alarms(Arc::new(a)))
                 }
@@ -375,22 +408,6 @@ impl OpsSource for CachedOps {
             })
             .await?;
         Ok(unwrap_value!(v, Alarms).as_ref().clone())
-    }
-
-    async fn all_alarms(&self) -> Result<Vec<Alarm>, OpsError> {
-        Ok(self.shared_alarms().await?.as_ref().clone())
-    }
-
-    async fn service_alarms(&self, service: &ServiceRef) -> Result<Vec<Alarm>, OpsError> {
-        // The same cached list as `all_alarms`, filtered before anything is copied: an
-        // account can hold thousands of alarms, and a service a handful.
-        Ok(self
-            .shared_alarms()
-            .await?
-            .iter()
-            .filter(|a| a.is_about(service))
-            .cloned()
-            .collect())
     }
 
     async fn alarm(&self, name: &str) -> Result<Option<AlarmDetail>, OpsError> {
@@ -515,6 +532,9 @@ mod tests {
         }
         async fn all_alarms(&self) -> Result<Vec<Alarm>, OpsError> {
             self.inner.all_alarms().await
+        }
+        async fn alarms_named(&self, prefix: &str) -> Result<Vec<Alarm>, OpsError> {
+            self.inner.alarms_named(prefix).await
         }
         async fn alarm(&self, name: &str) -> Result<Option<AlarmDetail>, OpsError> {
             self.inner.alarm(name).await

@@ -17,6 +17,9 @@ pub struct Stale {
     pub systems: Vec<&'static str>,
     /// The age of the oldest data served.
     pub age: Duration,
+    /// Whether every failure behind it was slowness (a deadline that expired) rather than
+    /// an upstream that could not be reached.
+    pub slow: bool,
 }
 
 tokio::task_local! {
@@ -34,15 +37,18 @@ pub async fn observe<F: Future>(f: F) -> (F::Output, Option<Stale>) {
         .await
 }
 
-/// Records that data `age` old from `system` was served. Outside [`observe`], does nothing.
-pub fn note(system: &'static str, age: Duration) {
+/// Records that data `age` old from `system` was served, because `system` was `slow` (or
+/// else unreachable). Outside [`observe`], does nothing.
+pub fn note(system: &'static str, age: Duration, slow: bool) {
     let _ = STALE.try_with(|s| {
         let mut s = s.borrow_mut();
         let stale = s.get_or_insert_with(|| Stale {
             systems: Vec::with_capacity(2),
             age,
+            slow,
         });
         stale.age = stale.age.max(age);
+        stale.slow &= slow;
         if let Err(at) = stale.systems.binary_search(&system) {
             stale.systems.insert(at, system);
         }
@@ -56,26 +62,36 @@ mod tests {
     #[tokio::test]
     async fn every_system_is_named_in_one_order_with_the_oldest_age() {
         let forwards = observe(async {
-            note("ECS", Duration::from_secs(60));
-            note("CloudWatch", Duration::from_secs(120));
-            note("ECS", Duration::from_secs(90));
+            note("ECS", Duration::from_secs(60), true);
+            note("CloudWatch", Duration::from_secs(120), false);
+            note("ECS", Duration::from_secs(90), true);
         });
         let backwards = observe(async {
-            note("ECS", Duration::from_secs(90));
-            note("CloudWatch", Duration::from_secs(120));
-            note("ECS", Duration::from_secs(60));
+            note("ECS", Duration::from_secs(90), true);
+            note("CloudWatch", Duration::from_secs(120), false);
+            note("ECS", Duration::from_secs(60), true);
         });
         let expected = Stale {
             systems: vec!["CloudWatch", "ECS"],
             age: Duration::from_secs(120),
+            slow: false,
         };
         assert_eq!(forwards.await.1, Some(expected.clone()));
         assert_eq!(backwards.await.1, Some(expected));
     }
 
     #[tokio::test]
+    async fn slow_only_when_every_failure_was_slowness() {
+        let slow = observe(async {
+            note("ECS", Duration::from_secs(60), true);
+            note("CloudWatch", Duration::from_secs(60), true);
+        });
+        assert!(slow.await.1.unwrap().slow);
+    }
+
+    #[tokio::test]
     async fn nothing_stale_is_none_and_outside_observe_nothing_is_kept() {
-        note("ECS", Duration::from_secs(60));
+        note("ECS", Duration::from_secs(60), true);
         assert_eq!(observe(async {}).await.1, None);
     }
 }

@@ -43,7 +43,7 @@ impl fmt::Display for ServiceRef {
 }
 
 /// The cluster and service names the dialog can resolve spoken words against. (Alarm
-/// names come from [`OpsSource::all_alarms`], so they cost no extra call.)
+/// names come from [`OpsSource::firing_alarms`], which every answer shares.)
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     pub clusters: Vec<String>,
@@ -341,6 +341,13 @@ pub enum OpsError {
 }
 
 impl OpsError {
+    /// Whether the upstream was there but did not answer in time, rather than failing:
+    /// the user hears "CloudWatch is slow right now", not "I can't reach CloudWatch".
+    #[must_use]
+    pub fn is_slow(&self) -> bool {
+        matches!(self, OpsError::Timeout { .. })
+    }
+
     /// Which upstream system failed, as the user would call it ("ECS", "CloudWatch").
     #[must_use]
     pub fn system(&self) -> &'static str {
@@ -351,7 +358,10 @@ impl OpsError {
         };
         // SDK calls are named "service:Operation"; the cache names what it fetched.
         let cloudwatch = api.starts_with("cloudwatch")
-            || matches!(*api, "firing_alarms" | "all_alarms" | "alarm" | "metric");
+            || matches!(
+                *api,
+                "firing_alarms" | "all_alarms" | "alarms_named" | "alarm" | "metric"
+            );
         if cloudwatch { "CloudWatch" } else { "ECS" }
     }
 }
@@ -396,25 +406,35 @@ pub trait OpsSource: Send + Sync + fmt::Debug {
     async fn firing_alarms(&self) -> Result<Vec<Alarm>, OpsError>;
 
     /// Every alarm, metric and composite, in any state, each tied to its service where it
-    /// can be.
+    /// can be. This reads the account's whole alarm list, page after page: only
+    /// `models build --from-backend` uses it, offline. No answer and no refresh does.
     ///
     /// # Errors
     /// When CloudWatch cannot be reached.
     async fn all_alarms(&self) -> Result<Vec<Alarm>, OpsError>;
 
-    /// Every alarm tied to `service`, in any state: a filter over [`Self::all_alarms`], so
-    /// a cache in front shares one listing among all services.
+    /// The alarms firing for `service`: a filter over [`Self::firing_alarms`], so a cache
+    /// in front shares one `StateValue=ALARM` listing among every service and question,
+    /// whatever the number of alarms in the account.
     ///
     /// # Errors
     /// When CloudWatch cannot be reached.
-    async fn service_alarms(&self, service: &ServiceRef) -> Result<Vec<Alarm>, OpsError> {
+    async fn service_firing_alarms(&self, service: &ServiceRef) -> Result<Vec<Alarm>, OpsError> {
         Ok(self
-            .all_alarms()
+            .firing_alarms()
             .await?
             .into_iter()
             .filter(|a| a.is_about(service))
             .collect())
     }
+
+    /// The alarms, in any state, whose names start with `prefix` (case as CloudWatch
+    /// stores it): how a spoken alarm name that is not firing is found without reading
+    /// every alarm (`AlarmNamePrefix`).
+    ///
+    /// # Errors
+    /// When CloudWatch cannot be reached.
+    async fn alarms_named(&self, prefix: &str) -> Result<Vec<Alarm>, OpsError>;
 
     /// One alarm with its recent history, `None` if it does not exist.
     ///

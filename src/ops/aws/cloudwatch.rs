@@ -39,12 +39,35 @@ pub(super) fn named_for(alarm: &str, service: &ServiceRef) -> bool {
     lower.starts_with(&format!("{name}-")) || lower.starts_with(&format!("{cluster}-{name}-"))
 }
 
+/// Which alarms a DescribeAlarms listing asks for.
+#[derive(Debug, Clone)]
+pub(super) enum Filter {
+    /// Those in one state (`StateValue`): for the firing ones, one page in almost every
+    /// account.
+    State(StateValue),
+    /// Those whose names start with a prefix (`AlarmNamePrefix`).
+    NamePrefix(String),
+    /// Every alarm, page after page: `models build --from-backend` only.
+    Everything,
+}
+
 impl AwsOps {
-    /// Every alarm (metric and composite), optionally only in `state`, all pages.
-    pub(super) async fn describe_alarms(
-        &self,
-        state_filter: Option<StateValue>,
-    ) -> Result<Vec<Alarm>, OpsError> {
+    /// The alarms (metric and composite) `filter` asks for, all pages, each tied to its
+    /// service by dimensions or, when configured, by name.
+    pub(super) async fn describe_alarms(&self, filter: Filter) -> Result<Vec<Alarm>, OpsError> {
+        if self.association.by_name_prefix && self.known_services().is_empty() {
+            // Tying alarms to services by name needs the service names, once (the catalog,
+            // refreshed in the background, has usually found them already). Best effort:
+            // without them the alarms are still listed, tied by dimensions only.
+            if let Err(error) = self.learn_service_names().await {
+                tracing::warn!(error = %crate::error::ErrorChain(&error), "alarms tied by dimensions only: service names unavailable");
+            }
+        }
+        let (state_filter, prefix) = match filter {
+            Filter::State(state) => (Some(state), None),
+            Filter::NamePrefix(prefix) => (None, Some(prefix)),
+            Filter::Everything => (None, None),
+        };
         let mut alarms = Vec::new();
         let mut token = None;
         loop {
@@ -56,6 +79,7 @@ impl AwsOps {
                         .alarm_types(AlarmType::MetricAlarm)
                         .alarm_types(AlarmType::CompositeAlarm)
                         .set_state_value(state_filter.clone())
+                        .set_alarm_name_prefix(prefix.clone())
                         .max_records(100)
                         .set_next_token(token)
                         .send(),
@@ -79,6 +103,16 @@ impl AwsOps {
             }
         }
         Ok(alarms)
+    }
+
+    /// Lists every watched cluster's service names (clusters at once) and remembers them.
+    async fn learn_service_names(&self) -> Result<(), OpsError> {
+        let clusters = self.cluster_names().await?;
+        let names =
+            futures_util::future::try_join_all(clusters.iter().map(|c| self.service_names(c)))
+                .await?;
+        self.remember(&names.concat());
+        Ok(())
     }
 
     /// One alarm and its state changes of the last day. The history is best effort: when

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use aws_config::SdkConfig;
+use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use tracing::Instrument;
 
@@ -130,13 +131,14 @@ impl AwsOps {
     }
 
     /// Runs one SDK call: counted, timed, traced, and its error classified.
-    async fn call<T, E>(
+    async fn call<T, O, R>(
         &self,
         api: &'static str,
-        request: impl Future<Output = Result<T, E>>,
+        request: impl Future<Output = Result<T, SdkError<O, R>>>,
     ) -> Result<T, OpsError>
     where
-        E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+        O: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
     {
         self.calls.add(api);
         let started = Instant::now();
@@ -196,16 +198,22 @@ fn is_throttle(code: Option<&str>) -> bool {
     )
 }
 
-fn classify<E>(api: &'static str, error: E, elapsed: Duration) -> OpsError
+fn classify<O, R>(api: &'static str, error: SdkError<O, R>, elapsed: Duration) -> OpsError
 where
-    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+    O: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
     if is_throttle(error.code()) {
         return OpsError::Throttled { api };
     }
-    // The SDK reports its own operation timeout as a dispatch/timeout error; anything that
-    // ran into the deadline is a timeout to the user ("didn't answer in time").
-    if elapsed + Duration::from_millis(50) >= OPERATION_TIMEOUT {
+    // An attempt or operation timeout, or a connection that timed out, is an upstream
+    // that was there but slow; so is anything that ran into the deadline.
+    let timed_out = match &error {
+        SdkError::TimeoutError(_) => true,
+        SdkError::DispatchFailure(failure) => failure.is_timeout(),
+        _ => false,
+    };
+    if timed_out || elapsed + Duration::from_millis(50) >= OPERATION_TIMEOUT {
         return OpsError::Timeout {
             api,
             after: elapsed,
@@ -256,22 +264,25 @@ impl OpsSource for AwsOps {
 
     async fn firing_alarms(&self) -> Result<Vec<Alarm>, OpsError> {
         let mut alarms = self
-            .describe_alarms(Some(aws_sdk_cloudwatch::types::StateValue::Alarm))
+            .describe_alarms(cloudwatch::Filter::State(
+                aws_sdk_cloudwatch::types::StateValue::Alarm,
+            ))
             .await?;
         alarms.sort_by_key(|a| std::cmp::Reverse(a.since));
         Ok(alarms)
     }
 
     async fn all_alarms(&self) -> Result<Vec<Alarm>, OpsError> {
-        if self.association.by_name_prefix && self.known_services().is_empty() {
-            // Tying alarms to services by name needs the service names, once.
-            let clusters = self.cluster_names().await?;
-            for cluster in &clusters {
-                let names = self.service_names(cluster).await?;
-                self.remember(&names);
-            }
+        self.describe_alarms(cloudwatch::Filter::Everything).await
+    }
+
+    async fn alarms_named(&self, prefix: &str) -> Result<Vec<Alarm>, OpsError> {
+        if prefix.is_empty() {
+            // An empty AlarmNamePrefix would be every alarm.
+            return Ok(Vec::new());
         }
-        self.describe_alarms(None).await
+        self.describe_alarms(cloudwatch::Filter::NamePrefix(prefix.to_owned()))
+            .await
     }
 
     async fn alarm(&self, name: &str) -> Result<Option<AlarmDetail>, OpsError> {
