@@ -9,7 +9,7 @@ use crate::channel::{self, Assistant};
 use crate::clock::{self, Clock};
 use crate::config::{self, Backend, Config};
 use crate::dialog::{self, Dialog};
-use crate::{auth, aws, nlu, ops, server, speech, telemetry};
+use crate::{auth, aws, error, nlu, ops, server, speech, telemetry};
 
 /// Why the app could not start.
 #[derive(Debug, thiserror::Error)]
@@ -263,4 +263,57 @@ pub fn alexa_verifier(
 /// [`StartError::NoVerifiedCallers`] for `aws` without a Cognito pool, or a bad policy file.
 pub fn check_servable(config: &Config) -> Result<(), StartError> {
     identity(config, Arc::new(clock::SystemClock)).map(|_| ())
+}
+
+/// How often the background refresh looks at the hot data: a third of the alarm TTL
+/// (15 s by default), so the firing alarms are renewed at half their TTL and a question
+/// never finds them expired. The catalog is renewed at half its own TTL (150 s). That is
+/// about one DescribeAlarms every 8 to 10 s, far inside CloudWatch's rate limits.
+pub const WARM_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Keeps `ops` warm ([`ops::OpsSource::warm`]) now and then about every `every` (each
+/// wait jittered by up to 20% either way, so instances do not refresh in step), until
+/// `stop` resolves. A failed refresh keeps the last good data; it is logged once when
+/// refreshing starts to fail and once when it recovers.
+pub async fn keep_warm(
+    ops: Arc<dyn ops::OpsSource>,
+    every: std::time::Duration,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    let mut stop = std::pin::pin!(stop);
+    let mut failing = false;
+    loop {
+        let started = std::time::Instant::now();
+        let result = tokio::select! {
+            result = ops.warm() => result,
+            () = &mut stop => break,
+        };
+        match result {
+            Ok(()) if failing => {
+                failing = false;
+                tracing::info!(
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "background refresh recovered"
+                );
+            }
+            Ok(()) => {}
+            Err(error) if !failing => {
+                failing = true;
+                tracing::warn!(error = %error::ErrorChain(&error), "background refresh failed; answers keep the last good data");
+            }
+            Err(_) => {}
+        }
+        tokio::select! {
+            () = tokio::time::sleep(jittered(every)) => {}
+            () = &mut stop => break,
+        }
+    }
+    tracing::debug!("background refresh stopped");
+}
+
+/// `every`, scaled by a random factor between 0.8 and 1.2.
+fn jittered(every: std::time::Duration) -> std::time::Duration {
+    let mut byte = [0u8; 1];
+    let r = aws_lc_rs::rand::fill(&mut byte).map_or(0.5, |()| f64::from(byte[0]) / 255.0);
+    every.mul_f64(0.8 + 0.4 * r)
 }

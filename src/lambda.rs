@@ -183,6 +183,14 @@ pub enum RunError {
 /// An invalid configuration, or a runtime API that cannot be reached.
 pub async fn run(config: crate::config::Config) -> Result<(), RunError> {
     let state = crate::app::app_state(&config).await?;
+    // Warming starts at init and never holds up an invocation: the first question joins
+    // a fetch already under way (single-flight) instead of starting its own. Between
+    // invocations the environment is frozen, and the refresh with it.
+    tokio::spawn(crate::app::keep_warm(
+        state.assistant.dialog.ops().clone(),
+        crate::app::WARM_EVERY,
+        std::future::pending(),
+    ));
     let function = Function::new(state, &config);
     tracing::info!(backend = ?config.backend, "Lambda function ready");
     lambda_runtime::run(lambda_runtime::service_fn(

@@ -292,19 +292,29 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if config.alexa.skill_ids.is_empty() {
         tracing::info!("no OPSVOICE_ALEXA_SKILL_IDS: /alexa will refuse every request");
     }
+    // The catalog and the firing alarms are kept warm in the background, so a question
+    // (the first included) finds them cached; it stops with the server.
+    let (stopping, stopped) = tokio::sync::watch::channel(());
+    let warm = tokio::spawn(opsvoice::app::keep_warm(
+        state.assistant.dialog.ops().clone(),
+        opsvoice::app::WARM_EVERY,
+        async move {
+            let mut stopped = stopped;
+            let _ = stopped.changed().await;
+        },
+    ));
     let router = opsvoice::server::router(state, &config);
     let connections = opsvoice::server::Connections::for_config(&config);
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;
     tracing::info!(addr = %listener.local_addr()?, "listening");
-    opsvoice::server::run(
-        listener,
-        router,
-        connections,
-        opsvoice::server::shutdown_signal(),
-    )
+    opsvoice::server::run(listener, router, connections, async move {
+        opsvoice::server::shutdown_signal().await;
+        drop(stopping);
+    })
     .await?;
+    warm.await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -648,3 +648,135 @@ async fn models_build_from_backend_takes_names_from_ecs_and_cloudwatch() {
         "no demo names from a live backend"
     );
 }
+
+/// An answer reads only what it needs: with 250 alarms in the account (three pages of
+/// the full list), a service's health costs one DescribeAlarms (the firing ones), and a
+/// spoken alarm that is not firing is found by its name prefix, never by reading them all.
+#[tokio::test]
+async fn answers_read_the_firing_alarms_not_every_alarm() {
+    let moto = Moto::start();
+    let sdk = moto.sdk().await;
+    seed_fleet(&sdk).await;
+    let seed = Seed::new(&sdk).await;
+    futures_util::future::join_all((0..250).map(|i| {
+        let seed = &seed;
+        async move {
+            seed.service_alarm(
+                &format!("cart-disk-{i:03}"),
+                "prod",
+                "cart",
+                StateValue::Ok,
+                "fine",
+            )
+            .await;
+        }
+    }))
+    .await;
+    let (assistant, calls) = live(&sdk, Arc::new(SystemClock));
+    let spoken = lex_says(&assistant, &lex_event("ServiceHealth", Some("checkout"))).await;
+    assert!(
+        spoken.starts_with("checkout is degraded: all 2 tasks running, 1 alarm firing"),
+        "{spoken}"
+    );
+    assert_eq!(
+        calls.get("cloudwatch:DescribeAlarms"),
+        1,
+        "{:?}",
+        calls.snapshot()
+    );
+
+    // "cart disk 042" is not firing: found through AlarmNamePrefix "cart", one listing.
+    let before = calls.get("cloudwatch:DescribeAlarms");
+    let mut event = lex_event("AlarmDetail", None);
+    event["sessionState"]["intent"]["slots"]["alarm"] = json!({"shape": "Scalar", "value": {
+        "originalValue": "cart disk 042", "interpretedValue": "cart disk 042",
+        "resolvedValues": []}});
+    let spoken = lex_says(&assistant, &event).await;
+    assert!(spoken.contains("cart disk 042"), "{spoken}");
+    assert!(spoken.contains("OK") || spoken.contains(" ok"), "{spoken}");
+    let listings = calls.get("cloudwatch:DescribeAlarms") - before;
+    // The prefix listing (3 pages of 100 for 251 cart alarms) and the alarm itself; the
+    // firing list was cached. Reading every alarm would have been 3 more pages.
+    assert!(
+        listings <= 4,
+        "{listings} DescribeAlarms calls: {:?}",
+        calls.snapshot()
+    );
+}
+
+/// `serve`'s background refresh: after it has run, the first question finds the catalog
+/// and the firing alarms warm; it keeps renewing them; and it stops when told to.
+#[tokio::test]
+async fn the_background_refresh_warms_the_first_question_and_stops_when_told() {
+    let moto = Moto::seeded(&fleet()).await;
+    let sdk = moto.sdk().await;
+    let (assistant, calls) = live(&sdk, Arc::new(SystemClock));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let warm = tokio::spawn(opsvoice::app::keep_warm(
+        assistant.dialog.ops().clone(),
+        Duration::from_millis(300),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    // Long enough for the first renewal and, with a 15 s alarm TTL, no second one yet:
+    // the idle server the issue describes, compressed (the renewal age is what matters).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let warmed = calls.snapshot();
+    assert_eq!(
+        warmed.get("cloudwatch:DescribeAlarms"),
+        Some(&1),
+        "{warmed:?}"
+    );
+    assert_eq!(warmed.get("ecs:ListClusters"), Some(&1), "{warmed:?}");
+
+    let spoken = lex_says(&assistant, &lex_event("ServiceHealth", Some("checkout"))).await;
+    assert!(spoken.starts_with("checkout is degraded"), "{spoken}");
+    let after = calls.snapshot();
+    for api in [
+        "ecs:ListClusters",
+        "ecs:ListServices",
+        "cloudwatch:DescribeAlarms",
+    ] {
+        assert_eq!(after.get(api), warmed.get(api), "{api}: {after:?}");
+    }
+    assert_eq!(after.get("ecs:DescribeServices"), Some(&1), "{after:?}");
+
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(2), warm)
+        .await
+        .expect("the refresh stops when told")
+        .unwrap();
+}
+
+/// With the upstream down during a refresh, the last good data stays, and an answer
+/// from it says how old it is once that is over 30 s.
+#[tokio::test]
+async fn a_refresh_that_fails_keeps_the_last_good_data_and_answers_give_its_age() {
+    let mut moto = Moto::seeded(&fleet()).await;
+    let sdk = moto.sdk().await;
+    let clock = Arc::new(ManualClock::new(SystemTime::now()));
+    let (assistant, _) = live(&sdk, clock.clone());
+    let ops = assistant.dialog.ops().clone();
+    ops.warm().await.unwrap();
+    let event = lex_event("ServiceHealth", Some("checkout"));
+    let fresh = lex_says(&assistant, &event).await;
+    assert!(fresh.starts_with("checkout is degraded"), "{fresh}");
+
+    moto.stop();
+    clock.advance(Duration::from_secs(10));
+    assert!(ops.warm().await.is_err(), "moto is down");
+    // Still inside the TTL of what the answer needs: the same answer, no preface.
+    assert_eq!(lex_says(&assistant, &event).await, fresh);
+
+    clock.advance(Duration::from_secs(35));
+    assert!(ops.warm().await.is_err(), "moto is still down");
+    let stale = lex_says(&assistant, &event).await;
+    assert!(
+        stale.starts_with(
+            "I can't reach CloudWatch or ECS right now, so this is from less than a minute ago."
+        ),
+        "{stale}"
+    );
+    assert!(stale.contains("checkout is degraded"), "{stale}");
+}

@@ -103,16 +103,33 @@ pub fn score(spoken: &str, name: &str) -> f64 {
     jw.max(containment)
 }
 
+/// The words of a name or of what was said: `-`, `_`, `.` and runs of spaces all count
+/// as one separator.
+fn parts(s: &str) -> impl Iterator<Item = &str> {
+    s.split(|c: char| c.is_whitespace() || matches!(c, '-' | '_' | '.'))
+        .filter(|w| !w.is_empty())
+}
+
+/// Whether `name` is the words `said`, case aside.
+fn same_words(name: &str, said: &[&str]) -> bool {
+    let mut name = parts(name);
+    said.iter()
+        .all(|w| name.next().is_some_and(|n| n.eq_ignore_ascii_case(w)))
+        && name.next().is_none()
+}
+
 /// Finds the candidate `spoken` refers to. `name` says how to read each candidate's name.
 pub fn resolve<'a, T>(
     spoken: &str,
     candidates: &'a [T],
     name: impl Fn(&T) -> &str,
 ) -> Match<&'a T> {
-    // Lex and Alexa usually hand us the exact name already; skip the scoring then.
+    // Lex and Alexa usually hand us the exact name already, or the name as said, with
+    // spaces for its dashes ("cart disk 042" for cart-disk-042); skip the scoring then.
+    let said: Vec<&str> = parts(spoken).collect();
     let exact: Vec<&T> = candidates
         .iter()
-        .filter(|c| name(c).eq_ignore_ascii_case(spoken.trim()))
+        .filter(|c| !said.is_empty() && same_words(name(c), &said))
         .take(3)
         .collect();
     match exact.len() {

@@ -253,6 +253,54 @@ impl CachedOps {
         .shared()
     }
 
+    /// The flight under way for `key`, joined (`true`), or a new one started with `fetch`.
+    fn board<F>(
+        &self,
+        flights: &mut HashMap<Key, (u64, Flight)>,
+        key: &Key,
+        fetch: F,
+    ) -> (Flight, bool)
+    where
+        F: FnOnce(Arc<dyn OpsSource>) -> BoxFuture<'static, Result<Value, OpsError>>,
+    {
+        match flights.get(key) {
+            Some((_, flight)) => (flight.clone(), true),
+            None => {
+                let id = self.next_flight.fetch_add(1, Ordering::Relaxed);
+                let flight = self.flight(key.clone(), id, fetch(self.inner.clone()));
+                flights.insert(key.clone(), (id, flight.clone()));
+                (flight, false)
+            }
+        }
+    }
+
+    /// Fetches `key` again when it is missing or past half its TTL, joining a flight
+    /// already under way; the new value is stored, and a failure keeps the old one (and
+    /// starts the back-off, so questions meanwhile are answered from it without waiting).
+    /// `None` when the value was fresh enough.
+    async fn renew<F>(&self, key: Key, fetch: F) -> Result<Option<Value>, OpsError>
+    where
+        F: FnOnce(Arc<dyn OpsSource>) -> BoxFuture<'static, Result<Value, OpsError>>,
+    {
+        let now = self.clock.now();
+        let due = self
+            .store
+            .get(&key)
+            .is_none_or(|e| age(now, e.fetched_at) >= self.ttl(&key) / 2);
+        if !due {
+            return Ok(None);
+        }
+        let (flight, _) = {
+            let mut flights = self.flights.lock().unwrap_or_else(PoisonError::into_inner);
+            self.board(&mut flights, &key, fetch)
+        };
+        Self::count(&key, "refresh");
+        flight.await.map(Some).inspect_err(|error| {
+            self.failures
+                .insert(key.clone(), (self.clock.now(), error.is_slow()));
+        })
+    }
+
     fn count(key: &Key, result: &'static str) {
         metrics::counter!("opsvoice_cache_total", "kind" => key.kind(), "result" => result)
             .increment(1);
@@ -300,15 +348,7 @@ impl CachedOps {
             if let Some(value) = self.fresh(&key, self.store.get(&key).as_ref(), self.clock.now()) {
                 return Ok(value);
             }
-            match flights.get(&key) {
-                Some((_, flight)) => (flight.clone(), true),
-                None => {
-                    let id = self.next_flight.fetch_add(1, Ordering::Relaxed);
-                    let flight = self.flight(key.clone(), id, fetch(self.inner.clone()));
-                    flights.insert(key.clone(), (id, flight.clone()));
-                    (flight, false)
-                }
-            }
+            self.board(&mut flights, &key, fetch)
         };
         Self::count(&key, if joined { "coalesced" } else { "miss" });
         match flight.await {
@@ -479,6 +519,37 @@ impl OpsSource for CachedOps {
             })
             .await?;
         Ok(unwrap_value!(v, Records).as_ref().clone())
+    }
+
+    async fn warm(&self) -> Result<(), OpsError> {
+        // The catalog first: its service names are what tie alarms to services by name,
+        // so the firing list is built complete, without listing the services twice.
+        let catalog = self
+            .renew(Key::Catalog, |ops| {
+                async move { ops.catalog().await.map(Value::Catalog) }.boxed()
+            })
+            .await;
+        let firing = self
+            .renew(Key::Firing, |ops| {
+                async move {
+                    ops.firing_alarms()
+                        .await
+                        .map(|a| Value::Alarms(Arc::new(a)))
+                }
+                .boxed()
+            })
+            .await;
+        // The catalog holds the cluster list too: FleetSummary's ListClusters is then warm.
+        if let Ok(Some(Value::Catalog(catalog))) = &catalog {
+            self.store.insert(
+                Key::Clusters,
+                Entry {
+                    value: Value::Clusters(Arc::new(catalog.clusters.clone())),
+                    fetched_at: self.clock.now(),
+                },
+            );
+        }
+        catalog.and(firing).map(|_| ())
     }
 
     async fn ready(&self) -> Result<(), OpsError> {

@@ -470,6 +470,16 @@ pub trait OpsSource: Send + Sync + fmt::Debug {
         service: &ServiceRef,
     ) -> Result<Vec<DeploymentRecord>, OpsError>;
 
+    /// Fetches again, ahead of any question, what most answers need (the catalog and the
+    /// firing alarms) when it is due to go stale, so a question finds it warm. A fetch
+    /// that fails keeps the last good data. A source without a cache has nothing to do.
+    ///
+    /// # Errors
+    /// The first upstream failure; the data it would have renewed is kept.
+    async fn warm(&self) -> Result<(), OpsError> {
+        Ok(())
+    }
+
     /// Whether the source can answer at all (for `/readyz`).
     ///
     /// # Errors
