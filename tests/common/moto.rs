@@ -85,7 +85,13 @@ impl Moto {
     /// The opsvoice binary with `args`, on the `aws` backend against this moto through the
     /// standard AWS environment (endpoint, static test keys, region, no IMDS or profile).
     pub fn opsvoice(&self, args: &[&str]) -> std::process::Command {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_opsvoice"));
+        // Cargo names the binary for tests; the examples that share this file (which never
+        // run it) get the debug build's path.
+        let binary = option_env!("CARGO_BIN_EXE_opsvoice").map_or_else(
+            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/debug/opsvoice"),
+            PathBuf::from,
+        );
+        let mut command = std::process::Command::new(binary);
         command
             .args(args)
             .env("OPSVOICE_BACKEND", "aws")
