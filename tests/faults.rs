@@ -22,7 +22,7 @@ use opsvoice::ops::ManualClock;
 const DEADLINE: Duration = Duration::from_millis(3300);
 
 struct Rig {
-    _moto: Moto,
+    moto: Moto,
     proxy: Proxy,
     clock: Arc<ManualClock>,
     assistant: Arc<Assistant>,
@@ -49,7 +49,7 @@ async fn rig() -> Rig {
         &Config::default(),
     );
     Rig {
-        _moto: moto,
+        moto,
         proxy,
         clock,
         assistant: live.assistant,
@@ -90,6 +90,36 @@ async fn latency_under_the_budget_is_waited_for_over_it_is_cut_off() {
     );
     assert!(!spoken.contains("reach"), "{spoken}");
     assert!(spoken.contains(FRESH), "{spoken}");
+}
+
+/// CloudWatch alone behind the proxy, ECS straight to moto, on a cold cache: the health
+/// answer leaves the alarms out and says why, in the words that are true for the fault.
+#[tokio::test]
+async fn a_slow_cloudwatch_is_called_slow_and_an_unreachable_one_unreachable() {
+    let r = rig().await;
+    let direct = r.moto.sdk().await;
+    let through = common::moto::sdk_for(&r.proxy.url).await;
+    let answer = |fault| {
+        r.proxy.set(fault);
+        let live = Live::with(
+            aws_sdk_ecs::Client::new(&direct),
+            aws_sdk_cloudwatch::Client::new(&through),
+            r.clock.clone(),
+            &Config::default(),
+        );
+        async move { says(&live.assistant).await }
+    };
+    let (spoken, took) = answer(Fault::Latency(Duration::from_secs(5))).await;
+    assert_eq!(
+        spoken,
+        "checkout is healthy: all 2 tasks running. CloudWatch is slow right now, so alarms aren't included."
+    );
+    assert!(took < DEADLINE, "{took:?}");
+    let (spoken, _) = answer(Fault::Reset).await;
+    assert_eq!(
+        spoken,
+        "checkout is healthy: all 2 tasks running. I couldn't reach CloudWatch, so alarms aren't included."
+    );
 }
 
 #[tokio::test]
