@@ -181,7 +181,7 @@ async fn an_upstream_that_stops_answering_mid_conversation_keeps_the_deadline() 
 #[tokio::test]
 async fn no_response_body_carries_an_upstream_error_text() {
     let Rig {
-        _moto,
+        moto: _moto,
         proxy,
         mut assistant,
         ..
