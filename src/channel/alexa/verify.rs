@@ -43,6 +43,75 @@ pub const FETCH_TIMEOUT: Duration = Duration::from_secs(2);
 /// The largest chain accepted, in bytes.
 pub const MAX_CHAIN_BYTES: usize = 64 * 1024;
 
+/// What is wrong with a `SignatureCertChainUrl` (Amazon's rules for it).
+#[derive(Debug, thiserror::Error)]
+pub enum CertUrlError {
+    #[error("it is not a URL")]
+    NotAUrl(#[source] url::ParseError),
+    #[error("the scheme is not https")]
+    NotHttps,
+    #[error("the host is not s3.amazonaws.com")]
+    WrongHost,
+    #[error("the path is not under /echo.api/")]
+    WrongPath,
+    #[error("port {0} is not 443")]
+    WrongPort(u16),
+}
+
+/// Why the certificate chain could not be fetched. Shared (in an `Arc`) with every request
+/// that waited on the same download, and remembered for a while.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("the download URL could not be built")]
+    Url(#[source] url::ParseError),
+    #[error("the download failed")]
+    Http(#[source] reqwest::Error),
+    #[error("the chain's server answered {0}")]
+    Status(reqwest::StatusCode),
+    #[error("the chain is larger than {MAX_CHAIN_BYTES} bytes")]
+    TooLarge,
+    #[error("it failed within the last 30 seconds")]
+    Recently(#[source] Arc<VerifyError>),
+}
+
+/// Why a certificate chain is not one Alexa signs with.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    #[error("the PEM cannot be read")]
+    Pem(#[source] rustls_pki_types::pem::Error),
+    #[error("the PEM holds no certificate")]
+    Empty,
+    #[error("the leaf certificate cannot be read")]
+    Leaf(#[source] webpki::Error),
+    #[error("the leaf's key is not an RSA key")]
+    NotRsa,
+    #[error("the leaf is not issued to {ECHO_API_NAME}")]
+    NotForAlexa,
+    #[error("the leaf's SAN does not hold {ECHO_API_NAME} itself")]
+    WildcardOnly,
+    #[error("the chain does not lead to a trusted root, or is out of its dates")]
+    Path(#[source] webpki::Error),
+}
+
+/// What an Alexa request body lacks.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    #[error("it is not the JSON of an Alexa request")]
+    Json(#[source] serde_json::Error),
+    #[error("its timestamp is not ISO 8601")]
+    Timestamp,
+    #[error("it names no application id")]
+    NoApplication,
+}
+
+fn bad_chain(e: ChainError) -> VerifyError {
+    VerifyError::BadChain(Arc::new(e))
+}
+
+fn fetch_failed(e: FetchError) -> VerifyError {
+    VerifyError::Fetch(Arc::new(e))
+}
+
 /// Why a request was not accepted as coming from Alexa.
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
@@ -51,17 +120,17 @@ pub enum VerifyError {
     #[error("only the legacy SHA-1 Signature header was sent; Signature-256 is required")]
     OnlyLegacySignature,
     #[error("the certificate chain URL is not acceptable: {0}")]
-    BadCertUrl(String),
-    #[error("the certificate chain could not be fetched: {0}")]
-    Fetch(String),
-    #[error("the certificate chain is not acceptable: {0}")]
-    BadChain(String),
+    BadCertUrl(#[source] CertUrlError),
+    #[error("the certificate chain could not be fetched")]
+    Fetch(#[source] Arc<FetchError>),
+    #[error("the certificate chain is not acceptable")]
+    BadChain(#[source] Arc<ChainError>),
     #[error("the signature is not valid base64")]
     BadSignatureEncoding,
     #[error("the signature does not match the body")]
     SignatureMismatch,
-    #[error("the request body is not an Alexa request: {0}")]
-    BadBody(String),
+    #[error("the request body is not an Alexa request")]
+    BadBody(#[source] BodyError),
     #[error("the request timestamp is {0} seconds from now (at most 150 allowed)")]
     Stale(i64),
     #[error("the request is for skill {0}, which is not configured")]
@@ -129,8 +198,7 @@ const RSA_ENCRYPTION: &[u8] = &[
 /// The leaf's key for Signature-256, refusing anything but an `rsaEncryption` key (as the
 /// webpki check it replaces did); the 2048 to 8192-bit size is checked on each signature.
 fn signing_key(leaf: &CertificateDer<'_>) -> Result<ParsedPublicKey, VerifyError> {
-    let cert = EndEntityCert::try_from(leaf)
-        .map_err(|e| VerifyError::BadChain(format!("leaf certificate: {e}")))?;
+    let cert = EndEntityCert::try_from(leaf).map_err(|e| bad_chain(ChainError::Leaf(e)))?;
     rsa_key(cert.subject_public_key_info().as_ref())
 }
 
@@ -143,7 +211,7 @@ fn rsa_key(spki: &[u8]) -> Result<ParsedPublicKey, VerifyError> {
         Some(&len) => 2 + usize::from(len & 0x7f),
         None => 0,
     };
-    let not_rsa = || VerifyError::BadChain("the leaf's key is not an RSA key".to_owned());
+    let not_rsa = || bad_chain(ChainError::NotRsa);
     if spki.get(header..header + RSA_ENCRYPTION.len()) != Some(RSA_ENCRYPTION) {
         return Err(not_rsa());
     }
@@ -164,7 +232,7 @@ pub struct Verifier {
     http: reqwest::Client,
     chains: moka::future::Cache<String, Arc<Chain>>,
     /// Chain URLs whose download or chain failed recently, and why.
-    failures: moka::sync::Cache<String, Arc<str>>,
+    failures: moka::sync::Cache<String, Arc<VerifyError>>,
     /// When the current one-second window of downloads began, and how many started in
     /// it. Real time, not the injected clock: this bounds load, not a protocol window.
     downloads: std::sync::Mutex<(std::time::Instant, u32)>,
@@ -348,23 +416,20 @@ impl Verifier {
             .unwrap_or_default();
         let ordering = std::sync::atomic::Ordering::Relaxed;
         if now.as_secs() >= chain.valid_until.load(ordering) {
-            let leaf = EndEntityCert::try_from(&chain.leaf)
-                .map_err(|e| VerifyError::BadChain(format!("leaf certificate: {e}")))?;
+            let leaf =
+                EndEntityCert::try_from(&chain.leaf).map_err(|e| bad_chain(ChainError::Leaf(e)))?;
             // Checked before the path, so a reused validation always includes the name.
             let name = ServerName::try_from(ECHO_API_NAME)
-                .map_err(|e| VerifyError::BadChain(e.to_string()))?;
-            leaf.verify_is_valid_for_subject_name(&name).map_err(|_| {
-                VerifyError::BadChain(format!("the leaf is not issued to {ECHO_API_NAME}"))
-            })?;
+                .map_err(|_| bad_chain(ChainError::NotForAlexa))?;
+            leaf.verify_is_valid_for_subject_name(&name)
+                .map_err(|_| bad_chain(ChainError::NotForAlexa))?;
             // Amazon requires the name itself in the SAN: `*.amazon.com` matches it for
             // TLS, but is not a certificate issued to the Alexa service.
             if !leaf
                 .valid_dns_names()
                 .any(|n| n.eq_ignore_ascii_case(ECHO_API_NAME))
             {
-                return Err(VerifyError::BadChain(format!(
-                    "the leaf's SAN does not hold {ECHO_API_NAME} itself"
-                )));
+                return Err(bad_chain(ChainError::WildcardOnly));
             }
             let later = now + VALIDATED_FOR;
             for at in [now, later] {
@@ -389,7 +454,7 @@ impl Verifier {
                         // A chain past its dates is fetched afresh next time.
                         self.chains.invalidate(url.as_str()).await;
                     }
-                    return Err(VerifyError::BadChain(format!("{e:?}")));
+                    return Err(bad_chain(ChainError::Path(e)));
                 }
                 if at == later {
                     chain.valid_until.store(later.as_secs(), ordering);
@@ -409,7 +474,7 @@ impl Verifier {
     /// A body without the fields, a timestamp out of range, or an unknown skill.
     pub fn check_envelope(&self, body: &[u8]) -> Result<(), VerifyError> {
         let stamped: Stamped =
-            serde_json::from_slice(body).map_err(|e| VerifyError::BadBody(e.to_string()))?;
+            serde_json::from_slice(body).map_err(|e| VerifyError::BadBody(BodyError::Json(e)))?;
         let session = stamped
             .session
             .and_then(|s| s.application)
@@ -443,7 +508,7 @@ impl Verifier {
             timestamp,
             aws_smithy_types::date_time::Format::DateTime,
         )
-        .map_err(|_| VerifyError::BadBody(format!("timestamp `{timestamp}` is not ISO 8601")))?;
+        .map_err(|_| VerifyError::BadBody(BodyError::Timestamp))?;
         let now = self
             .clock
             .now()
@@ -458,7 +523,7 @@ impl Verifier {
             return Err(VerifyError::NoSkillsConfigured);
         }
         if session_skill.is_none() && context_skill.is_none() {
-            return Err(VerifyError::BadBody("no application id".to_owned()));
+            return Err(VerifyError::BadBody(BodyError::NoApplication));
         }
         for skill in [session_skill, context_skill].into_iter().flatten() {
             if !self.skill_ids.iter().any(|id| id == skill) {
@@ -497,7 +562,7 @@ impl Verifier {
             return Ok(chain);
         }
         if let Some(why) = self.failures.get(url.as_str()) {
-            return Err(VerifyError::Fetch(format!("failed recently: {why}")));
+            return Err(fetch_failed(FetchError::Recently(why)));
         }
         if !self.may_download() {
             return Err(VerifyError::TooManyDownloads);
@@ -505,7 +570,7 @@ impl Verifier {
         let fetch_from = match &self.cert_base {
             Some(base) => base
                 .join(url.path().trim_start_matches('/'))
-                .map_err(|e| VerifyError::Fetch(e.to_string()))?,
+                .map_err(|e| fetch_failed(FetchError::Url(e)))?,
             None => url.clone(),
         };
         self.chains
@@ -515,29 +580,22 @@ impl Verifier {
                     .get(fetch_from.clone())
                     .send()
                     .await
-                    .map_err(|e| VerifyError::Fetch(e.to_string()))?;
+                    .map_err(|e| fetch_failed(FetchError::Http(e)))?;
                 if !response.status().is_success() {
-                    return Err(VerifyError::Fetch(format!(
-                        "{fetch_from} answered {}",
-                        response.status()
-                    )));
+                    return Err(fetch_failed(FetchError::Status(response.status())));
                 }
                 let pem = response
                     .bytes()
                     .await
-                    .map_err(|e| VerifyError::Fetch(e.to_string()))?;
+                    .map_err(|e| fetch_failed(FetchError::Http(e)))?;
                 if pem.len() > MAX_CHAIN_BYTES {
-                    return Err(VerifyError::Fetch(format!(
-                        "chain larger than {MAX_CHAIN_BYTES} bytes"
-                    )));
+                    return Err(fetch_failed(FetchError::TooLarge));
                 }
                 let mut certs = CertificateDer::pem_slice_iter(&pem)
                     .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| VerifyError::BadChain(format!("PEM: {e:?}")))?
+                    .map_err(|e| bad_chain(ChainError::Pem(e)))?
                     .into_iter();
-                let leaf = certs
-                    .next()
-                    .ok_or_else(|| VerifyError::BadChain("no certificate in the PEM".to_owned()))?;
+                let leaf = certs.next().ok_or_else(|| bad_chain(ChainError::Empty))?;
                 let key = signing_key(&leaf)?;
                 tracing::info!(url = %url, "fetched the Alexa certificate chain");
                 Ok(Arc::new(Chain {
@@ -549,12 +607,13 @@ impl Verifier {
             })
             .await
             .map_err(|e: Arc<VerifyError>| {
-                self.failures
-                    .insert(url.as_str().to_owned(), Arc::from(e.to_string()));
+                self.failures.insert(url.as_str().to_owned(), e.clone());
                 match e.as_ref() {
-                    VerifyError::Fetch(m) => VerifyError::Fetch(m.clone()),
-                    VerifyError::BadChain(m) => VerifyError::BadChain(m.clone()),
-                    other => VerifyError::Fetch(other.to_string()),
+                    VerifyError::Fetch(why) => VerifyError::Fetch(why.clone()),
+                    VerifyError::BadChain(why) => VerifyError::BadChain(why.clone()),
+                    // The download only fails in those two ways; anything else is named
+                    // as the failure it came with.
+                    _ => fetch_failed(FetchError::Recently(e.clone())),
                 }
             })
     }
@@ -589,28 +648,20 @@ fn signed_by(headers: &HeaderMap) -> Result<(Url, Vec<u8>), VerifyError> {
 /// What is wrong with it.
 pub fn check_cert_url(raw: &str) -> Result<Url, VerifyError> {
     // Parsing resolves `.` and `..` (also percent-encoded) and lowercases scheme and host.
-    let url = Url::parse(raw).map_err(|e| VerifyError::BadCertUrl(format!("{raw}: {e}")))?;
+    let bad = |e| Err(VerifyError::BadCertUrl(e));
+    let url = Url::parse(raw).map_err(|e| VerifyError::BadCertUrl(CertUrlError::NotAUrl(e)))?;
     if url.scheme() != "https" {
-        return Err(VerifyError::BadCertUrl(format!(
-            "scheme {} is not https",
-            url.scheme()
-        )));
+        return bad(CertUrlError::NotHttps);
     }
     if url.host_str() != Some("s3.amazonaws.com") {
-        return Err(VerifyError::BadCertUrl(format!(
-            "host {} is not s3.amazonaws.com",
-            url.host_str().unwrap_or("-")
-        )));
+        return bad(CertUrlError::WrongHost);
     }
     if !url.path().starts_with("/echo.api/") {
-        return Err(VerifyError::BadCertUrl(format!(
-            "path {} is not under /echo.api/",
-            url.path()
-        )));
+        return bad(CertUrlError::WrongPath);
     }
     if let Some(port) = url.port() {
         // `Url` drops an explicit default port, so any port left is not 443.
-        return Err(VerifyError::BadCertUrl(format!("port {port} is not 443")));
+        return bad(CertUrlError::WrongPort(port));
     }
     // One chain, one cache entry: `?n=1` and `#x` name the same object on S3.
     let mut url = url;
@@ -638,7 +689,10 @@ mod tests {
         assert!(signing_key(&self_signed(&rcgen::PKCS_RSA_SHA256)).is_ok());
         for alg in [&rcgen::PKCS_ECDSA_P256_SHA256, &rcgen::PKCS_ED25519] {
             let err = signing_key(&self_signed(alg)).unwrap_err();
-            assert!(err.to_string().contains("not an RSA key"), "{err}");
+            assert!(
+                matches!(&err, VerifyError::BadChain(why) if matches!(**why, ChainError::NotRsa)),
+                "{err:?}"
+            );
         }
         let err = signing_key(&CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]));
         assert!(matches!(err, Err(VerifyError::BadChain(_))));
