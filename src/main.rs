@@ -1,6 +1,7 @@
 //! The `opsvoice` binary: parses the command line, loads the configuration and calls into
 //! the library. Nothing else lives here.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -90,6 +91,23 @@ enum Command {
     Models {
         #[command(subcommand)]
         command: ModelsCommand,
+    },
+    /// The local NLU (what `ask`, `chat` and /v1/ask without Lex understand people with).
+    Nlu {
+        #[command(subcommand)]
+        command: NluCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum NluCommand {
+    /// Run the NLU over labelled phrasings, a TSV of intent, slots (`-` or
+    /// `name=value,...`) and text, with the demo fleet's names; print accuracy, per-intent
+    /// precision and recall, the confusions and every miss.
+    Eval {
+        /// The TSV, e.g. tests/nlu/test.tsv.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
     },
 }
 
@@ -204,6 +222,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Check => check(&config),
+        Command::Nlu {
+            command: NluCommand::Eval { file },
+        } => nlu_eval(&file).await,
         Command::Models {
             command:
                 ModelsCommand::Build {
@@ -221,6 +242,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             models_build(&config, &out, from_backend, &options).await
         }
+    }
+}
+
+async fn nlu_eval(file: &std::path::Path) -> anyhow::Result<()> {
+    let tsv =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let cases = opsvoice::nlu::eval::parse_cases(&tsv)
+        .with_context(|| format!("{} is not a labelled TSV", file.display()))?;
+    anyhow::ensure!(!cases.is_empty(), "{} holds no phrasings", file.display());
+    // The names /v1/ask recognises: the catalog and the firing alarms.
+    let demo = opsvoice::ops::demo::DemoFleet::new(Arc::new(SystemClock));
+    let (catalog, alarms) = {
+        use opsvoice::ops::OpsSource as _;
+        let alarms = demo.firing_alarms().await?;
+        (
+            demo.catalog().await?,
+            alarms.into_iter().map(|a| a.name).collect::<Vec<_>>(),
+        )
+    };
+    let nlu = opsvoice::nlu::Nlu::embedded()?;
+    let report = opsvoice::nlu::eval::evaluate(&nlu, &catalog, &alarms, &cases);
+    // A reader that stops early (`| head`) is not an error.
+    match write!(std::io::stdout().lock(), "{report}") {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
     }
 }
 

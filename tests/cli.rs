@@ -142,3 +142,49 @@ fn serve_answers_then_stops_gracefully_on_sigterm() {
     let rest: Vec<String> = logs.map_while(Result::ok).collect();
     assert!(rest.iter().any(|l| l.contains("shutting down")), "{rest:?}");
 }
+
+#[test]
+fn nlu_eval_reports_accuracy_per_intent_and_confusions_and_refuses_a_bad_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.tsv");
+    std::fs::write(
+        &good,
+        "intent\tslots\ttext\n\
+         ServiceHealth\tservice=checkout\thow is checkout doing\n\
+         ActiveAlarms\t-\tany alarms firing\n\
+         ServiceHealth\tservice=cart,cluster=prod\tis cart ok\n",
+    )
+    .unwrap();
+    let out = opsvoice()
+        .args(["nlu", "eval"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The third names a cluster it never says: its slots are wrong, its intent right.
+    assert!(
+        text.starts_with("3 phrasings: intent and slots right 2 (66.7%), intent right 3 (100.0%)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| ServiceHealth | 100% | 100% | 2 |"),
+        "{text}"
+    );
+    assert!(text.contains("misses"), "{text}");
+
+    let bad = dir.path().join("bad.tsv");
+    std::fs::write(
+        &bad,
+        "ServiceHealth\tservice=checkout\thow is it\nWeather\t-\tsunny?\n",
+    )
+    .unwrap();
+    let out = opsvoice().args(["nlu", "eval"]).arg(&bad).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("line 2: `Weather` is not an intent"), "{err}");
+}

@@ -11,6 +11,8 @@
 //!    catalog does not know (or misheard ones): they become the service slot, for the
 //!    dialog's fuzzy matcher to resolve or ask about.
 
+pub mod eval;
+
 use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;

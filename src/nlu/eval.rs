@@ -1,0 +1,320 @@
+//! How well the local NLU understands people: `opsvoice nlu eval FILE` runs it over a TSV of
+//! labelled phrasings (`intent`, `slots`, `text`) and reports accuracy, per-intent
+//! precision and recall, the confusions, and every miss.
+//!
+//! Slots are compared by meaning, not spelling: a window is its duration (`3600` and
+//! "the last hour" are the same), a metric its kind ("cpu" and "CPU usage"), a name its
+//! words, case aside.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::{Nlu, Understanding};
+use crate::ops::{Catalog, MetricKind};
+use crate::vocab::{Intent, Slot, Slots};
+
+/// One labelled phrasing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Case {
+    /// The line it came from (1-based), for the report.
+    pub line: usize,
+    pub intent: Intent,
+    pub slots: Slots,
+    pub text: String,
+}
+
+/// A line of the file that is not a labelled phrasing.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CaseError {
+    #[error("line {line}: {fields} tab-separated fields, not 3 (intent, slots, text)")]
+    Fields { line: usize, fields: usize },
+    #[error("line {line}: `{name}` is not an intent")]
+    Intent { line: usize, name: String },
+    #[error("line {line}: `{pair}` is not a slot=value pair of a known slot")]
+    Slot { line: usize, pair: String },
+    #[error("line {line}: the text is empty")]
+    Empty { line: usize },
+}
+
+/// Reads the TSV: a header line `intent<TAB>slots<TAB>text` is skipped, as are blank
+/// lines and lines starting with `#`; `slots` is `-` or `name=value` pairs joined by `,`.
+///
+/// # Errors
+/// The first line that is not a labelled phrasing.
+pub fn parse_cases(tsv: &str) -> Result<Vec<Case>, CaseError> {
+    let mut cases = Vec::new();
+    for (i, raw) in tsv.lines().enumerate() {
+        let line = i + 1;
+        if raw.trim().is_empty()
+            || raw.starts_with('#')
+            || (line == 1 && raw.starts_with("intent\t"))
+        {
+            continue;
+        }
+        let fields: Vec<&str> = raw.split('\t').collect();
+        let [intent, slots, text] = fields[..] else {
+            return Err(CaseError::Fields {
+                line,
+                fields: fields.len(),
+            });
+        };
+        let intent = Intent::parse(intent.trim()).ok_or_else(|| CaseError::Intent {
+            line,
+            name: intent.to_owned(),
+        })?;
+        let mut parsed = Slots::new();
+        for pair in slots
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty() && *p != "-")
+        {
+            let (slot, value) = pair
+                .split_once('=')
+                .and_then(|(name, value)| Some((Slot::parse(name.trim())?, value.trim())))
+                .filter(|(_, value)| !value.is_empty())
+                .ok_or_else(|| CaseError::Slot {
+                    line,
+                    pair: pair.to_owned(),
+                })?;
+            parsed.insert(slot, value.to_owned());
+        }
+        if text.trim().is_empty() {
+            return Err(CaseError::Empty { line });
+        }
+        cases.push(Case {
+            line,
+            intent,
+            slots: parsed,
+            text: text.trim().to_owned(),
+        });
+    }
+    Ok(cases)
+}
+
+/// A slot value reduced to what it means, so that spellings of the same value compare equal.
+fn meaning(slot: Slot, value: &str) -> String {
+    match slot {
+        Slot::Window => value
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .or_else(|| crate::dialog::parse_window(value).map(|d| d.as_secs()))
+            .map_or_else(|| value.to_ascii_lowercase(), |s| s.to_string()),
+        Slot::Metric => MetricKind::parse(value)
+            .map_or_else(|| value.to_ascii_lowercase(), |m| m.slot_value().to_owned()),
+        _ => crate::dialog::resolve::words(value).join(" "),
+    }
+}
+
+fn same_slots(expected: &Slots, got: &Slots) -> bool {
+    expected.len() == got.len()
+        && expected.iter().all(|(slot, value)| {
+            got.get(slot)
+                .is_some_and(|g| meaning(*slot, g) == meaning(*slot, value))
+        })
+}
+
+/// What a run found.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub cases: usize,
+    /// Cases whose intent was right.
+    pub intent_right: usize,
+    /// Cases whose intent and every slot were right.
+    pub all_right: usize,
+    /// Per intent: (true positives, false positives, false negatives).
+    pub per_intent: BTreeMap<&'static str, (usize, usize, usize)>,
+    /// (expected, got) → count, for the cases whose intent was wrong.
+    pub confusion: BTreeMap<(&'static str, &'static str), usize>,
+    /// Every case not fully right, with what was understood.
+    pub misses: Vec<(Case, Understanding)>,
+}
+
+impl Report {
+    /// Intent and slots both right, over all cases (0 to 1).
+    #[must_use]
+    pub fn accuracy(&self) -> f64 {
+        ratio(self.all_right, self.cases)
+    }
+
+    /// Intent right, over all cases (0 to 1).
+    #[must_use]
+    pub fn intent_accuracy(&self) -> f64 {
+        ratio(self.intent_right, self.cases)
+    }
+}
+
+fn ratio(n: usize, of: usize) -> f64 {
+    if of == 0 { 0.0 } else { n as f64 / of as f64 }
+}
+
+/// Runs `nlu` over `cases`, recognising names from `catalog` and `alarms`.
+#[must_use]
+pub fn evaluate(nlu: &Nlu, catalog: &Catalog, alarms: &[String], cases: &[Case]) -> Report {
+    let mut report = Report {
+        cases: cases.len(),
+        ..Report::default()
+    };
+    for case in cases {
+        let got = nlu.understand(&case.text, catalog, alarms, None);
+        let (want, have) = (case.intent.name(), got.intent.name());
+        if got.intent == case.intent {
+            report.intent_right += 1;
+            report.per_intent.entry(want).or_default().0 += 1;
+        } else {
+            report.per_intent.entry(want).or_default().2 += 1;
+            report.per_intent.entry(have).or_default().1 += 1;
+            *report.confusion.entry((want, have)).or_default() += 1;
+        }
+        if got.intent == case.intent && same_slots(&case.slots, &got.slots) {
+            report.all_right += 1;
+        } else {
+            report.misses.push((case.clone(), got));
+        }
+    }
+    report
+}
+
+fn slots_text(slots: &Slots) -> String {
+    if slots.is_empty() {
+        return "-".to_owned();
+    }
+    slots
+        .iter()
+        .map(|(slot, value)| format!("{}={value}", slot.name()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} phrasings: intent and slots right {} ({:.1}%), intent right {} ({:.1}%)\n",
+            self.cases,
+            self.all_right,
+            100.0 * self.accuracy(),
+            self.intent_right,
+            100.0 * self.intent_accuracy()
+        )?;
+        writeln!(f, "| intent | precision | recall | cases |")?;
+        writeln!(f, "| --- | --- | --- | --- |")?;
+        for (intent, (tp, fp, fn_)) in &self.per_intent {
+            let cases = tp + fn_;
+            let precision = if tp + fp == 0 {
+                "-".to_owned()
+            } else {
+                format!("{:.0}%", 100.0 * ratio(*tp, tp + fp))
+            };
+            let recall = if cases == 0 {
+                "-".to_owned()
+            } else {
+                format!("{:.0}%", 100.0 * ratio(*tp, cases))
+            };
+            writeln!(f, "| {intent} | {precision} | {recall} | {cases} |")?;
+        }
+        if !self.confusion.is_empty() {
+            writeln!(f, "\n| expected | understood as | cases |")?;
+            writeln!(f, "| --- | --- | --- |")?;
+            let mut confusion: Vec<_> = self.confusion.iter().collect();
+            confusion.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            for ((want, got), n) in confusion {
+                writeln!(f, "| {want} | {got} | {n} |")?;
+            }
+        }
+        if !self.misses.is_empty() {
+            writeln!(f, "\nmisses (line: text -> understood; expected):")?;
+            for (case, got) in &self.misses {
+                writeln!(
+                    f,
+                    "  {}: {:?} -> {} {}; expected {} {}",
+                    case.line,
+                    case.text,
+                    got.intent.name(),
+                    slots_text(&got.slots),
+                    case.intent.name(),
+                    slots_text(&case.slots)
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_file_is_read_or_refused_with_its_line() {
+        let tsv = "intent\tslots\ttext\n# a comment\n\nServiceHealth\tservice=checkout,cluster=prod\thow is checkout in prod\nFallbackIntent\t-\twhat's the weather\n";
+        let cases = parse_cases(tsv).unwrap();
+        assert_eq!(cases.len(), 2);
+        assert_eq!(cases[0].line, 4);
+        assert_eq!(cases[0].slots.get(&Slot::Cluster).unwrap(), "prod");
+        assert!(cases[1].slots.is_empty());
+        assert_eq!(
+            parse_cases("ServiceHealth\thow is checkout"),
+            Err(CaseError::Fields { line: 1, fields: 2 })
+        );
+        assert_eq!(
+            parse_cases("Weather\t-\tsunny?"),
+            Err(CaseError::Intent {
+                line: 1,
+                name: "Weather".to_owned()
+            })
+        );
+        assert_eq!(
+            parse_cases("ServiceHealth\tcolour=red\thow is checkout"),
+            Err(CaseError::Slot {
+                line: 1,
+                pair: "colour=red".to_owned()
+            })
+        );
+    }
+
+    #[test]
+    fn slots_compare_by_meaning() {
+        let slots = |pairs: &[(Slot, &str)]| -> Slots {
+            pairs.iter().map(|(s, v)| (*s, (*v).to_owned())).collect()
+        };
+        assert!(same_slots(
+            &slots(&[(Slot::Window, "3600"), (Slot::Metric, "cpu")]),
+            &slots(&[(Slot::Window, "the last hour"), (Slot::Metric, "CPU")]),
+        ));
+        assert!(same_slots(
+            &slots(&[(Slot::Service, "payments-api")]),
+            &slots(&[(Slot::Service, "Payments API")]),
+        ));
+        assert!(!same_slots(
+            &slots(&[(Slot::Service, "payments-api")]),
+            &slots(&[(Slot::Service, "payments")]),
+        ));
+        assert!(!same_slots(
+            &slots(&[(Slot::Service, "cart")]),
+            &slots(&[(Slot::Service, "cart"), (Slot::Cluster, "prod")]),
+        ));
+    }
+
+    #[test]
+    fn a_run_counts_each_kind_of_miss() {
+        let nlu = Nlu::embedded().unwrap();
+        let catalog = Catalog {
+            clusters: vec!["prod".into()],
+            services: vec![crate::ops::ServiceRef::new("prod", "checkout")],
+        };
+        let cases = parse_cases(
+            "ServiceHealth\tservice=checkout\thow is checkout doing\n\
+             ServiceHealth\tservice=checkout,cluster=prod\thow is checkout doing\n",
+        )
+        .unwrap();
+        let report = evaluate(&nlu, &catalog, &[], &cases);
+        assert_eq!(report.cases, 2);
+        assert_eq!(report.intent_right, 2);
+        // The second expects a cluster the text never names: a slot miss.
+        assert_eq!(report.all_right, 1);
+        assert_eq!(report.misses.len(), 1);
+        assert!(report.to_string().contains("50.0%"), "{report}");
+    }
+}
