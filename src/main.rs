@@ -251,8 +251,10 @@ async fn nlu_eval(file: &std::path::Path) -> anyhow::Result<()> {
     let cases = opsvoice::nlu::eval::parse_cases(&tsv)
         .with_context(|| format!("{} is not a labelled TSV", file.display()))?;
     anyhow::ensure!(!cases.is_empty(), "{} holds no phrasings", file.display());
-    // The names /v1/ask recognises: the catalog and the firing alarms.
-    let demo = opsvoice::ops::demo::DemoFleet::new(Arc::new(SystemClock));
+    // The names /v1/ask recognises: the catalog and the firing alarms, of the demo fleet
+    // at one fixed moment (it changes with time), so that runs compare.
+    let moment = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_341_600);
+    let demo = opsvoice::ops::demo::DemoFleet::new(Arc::new(opsvoice::ops::FixedClock(moment)));
     let (catalog, alarms) = {
         use opsvoice::ops::OpsSource as _;
         let alarms = demo.firing_alarms().await?;
