@@ -227,11 +227,12 @@ impl fmt::Display for Report {
             for (case, got) in &self.misses {
                 writeln!(
                     f,
-                    "  {}: {:?} -> {} {}; expected {} {}",
+                    "  {}: {:?} -> {} {} ({:.2}); expected {} {}",
                     case.line,
                     case.text,
                     got.intent.name(),
                     slots_text(&got.slots),
+                    got.confidence,
                     case.intent.name(),
                     slots_text(&case.slots)
                 )?;
