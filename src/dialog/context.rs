@@ -107,17 +107,38 @@ impl SessionContext {
     /// [`Self::encode`] does.
     #[must_use]
     pub fn encode_within(&self, budget: usize) -> String {
+        self.encode_after(0, budget)
+    }
+
+    /// [`Self::encode_within`], after `room` spaces kept free at the front (for a seal to
+    /// be written into without copying the JSON).
+    fn encode_after(&self, room: usize, budget: usize) -> String {
         let budget = budget.min(MAX_BYTES);
+        let encode = |ctx: &Self| {
+            // Room for a typical context, so it is written without regrowing.
+            let mut out = Vec::with_capacity(room + 1024);
+            out.resize(room, b' ');
+            match serde_json::to_writer(&mut out, ctx) {
+                Ok(()) => out,
+                Err(_) => {
+                    out.truncate(room);
+                    out.extend_from_slice(b"{}");
+                    out
+                }
+            }
+        };
+        // JSON and spaces are UTF-8.
+        let text = |bytes: Vec<u8>| String::from_utf8(bytes).unwrap_or_default();
         // Almost every context fits as it is: shed parts (from a copy) only when not.
-        let whole = serde_json::to_string(self).unwrap_or_else(|_| "{}".to_owned());
-        if whole.len() <= budget {
-            return whole;
+        let whole = encode(self);
+        if whole.len() - room <= budget {
+            return text(whole);
         }
         let mut ctx = self.clone();
         loop {
-            let encoded = serde_json::to_string(&ctx).unwrap_or_else(|_| "{}".to_owned());
-            if encoded.len() <= budget {
-                return encoded;
+            let encoded = encode(&ctx);
+            if encoded.len() - room <= budget {
+                return text(encoded);
             }
             if !ctx.said.is_empty() {
                 ctx.said.clear();
@@ -126,7 +147,7 @@ impl SessionContext {
             } else if ctx.last.is_some() {
                 ctx.last = None;
             } else {
-                return "{}".to_owned();
+                return format!("{}{{}}", " ".repeat(room));
             }
         }
     }
@@ -206,14 +227,16 @@ impl Sealer {
     /// The context, encoded within `budget` bytes in all, sealed for `owner`.
     #[must_use]
     pub fn seal(&self, context: &SessionContext, owner: Option<&str>, budget: usize) -> String {
-        let json = context.encode_within(budget.saturating_sub(SEAL_BYTES));
-        let tag = self.tag(owner, &json);
-        // The tag goes in front without copying the JSON twice: this runs on every answer.
-        let mut sealed = String::with_capacity(SEAL_BYTES + json.len());
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode_string(&tag.as_ref()[..16], &mut sealed);
-        sealed.push('.');
-        sealed.push_str(&json);
+        // The JSON is written after room for the seal, which then goes in front in place:
+        // this runs on every answer, and the JSON is neither copied nor allocated twice.
+        let mut sealed = context.encode_after(SEAL_BYTES, budget.saturating_sub(SEAL_BYTES));
+        let tag = self.tag(owner, &sealed[SEAL_BYTES..]);
+        let mut seal = [b'.'; SEAL_BYTES];
+        let written = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode_slice(&tag.as_ref()[..16], &mut seal)
+            .unwrap_or(0);
+        debug_assert_eq!(written, SEAL_BYTES - 1);
+        sealed.replace_range(..SEAL_BYTES, std::str::from_utf8(&seal).unwrap_or_default());
         sealed
     }
 

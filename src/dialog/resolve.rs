@@ -103,19 +103,28 @@ pub fn score(spoken: &str, name: &str) -> f64 {
     jw.max(containment)
 }
 
-/// The words of a name or of what was said: `-`, `_`, `.` and runs of spaces all count
-/// as one separator.
-fn parts(s: &str) -> impl Iterator<Item = &str> {
-    s.split(|c: char| c.is_whitespace() || matches!(c, '-' | '_' | '.'))
+/// What was said, as one word per space: `-`, `_`, `.` and runs of spaces each count as
+/// one separator.
+fn spaced(spoken: &str) -> String {
+    spoken
+        .split(|c: char| c.is_whitespace() || matches!(c, '-' | '_' | '.'))
         .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
-/// Whether `name` is the words `said`, case aside.
-fn same_words(name: &str, said: &[&str]) -> bool {
-    let mut name = parts(name);
-    said.iter()
-        .all(|w| name.next().is_some_and(|n| n.eq_ignore_ascii_case(w)))
-        && name.next().is_none()
+/// Whether `name` is the words `said` (as [`spaced`] writes them), case aside. A length
+/// check first: this runs on every candidate of every turn.
+fn same_words(name: &str, said: &str) -> bool {
+    name.len() == said.len()
+        && name.bytes().zip(said.bytes()).all(|(n, s)| {
+            let n = if n.is_ascii_whitespace() || matches!(n, b'-' | b'_' | b'.') {
+                b' '
+            } else {
+                n
+            };
+            n.eq_ignore_ascii_case(&s)
+        })
 }
 
 /// Finds the candidate `spoken` refers to. `name` says how to read each candidate's name.
@@ -126,7 +135,7 @@ pub fn resolve<'a, T>(
 ) -> Match<&'a T> {
     // Lex and Alexa usually hand us the exact name already, or the name as said, with
     // spaces for its dashes ("cart disk 042" for cart-disk-042); skip the scoring then.
-    let said: Vec<&str> = parts(spoken).collect();
+    let said = spaced(spoken);
     let exact: Vec<&T> = candidates
         .iter()
         .filter(|c| !said.is_empty() && same_words(name(c), &said))

@@ -637,6 +637,23 @@ impl OpsSource for DemoFleet {
         Ok(ALARMS.iter().map(|a| self.alarm_from(a)).collect())
     }
 
+    async fn service_firing_alarms(&self, service: &ServiceRef) -> Result<Vec<Alarm>, OpsError> {
+        // Only the service's own are built (the lex_turn bench's hot path), in the order
+        // `firing_alarms` gives them.
+        let theirs = |a: &&AlarmSpec| {
+            a.state == AlarmState::Alarm
+                && a.service
+                    .is_some_and(|(c, n)| c == service.cluster && n == service.name)
+        };
+        let mut alarms: Vec<Alarm> = ALARMS
+            .iter()
+            .filter(theirs)
+            .map(|a| self.alarm_from(a))
+            .collect();
+        alarms.sort_by_key(|a| std::cmp::Reverse(a.since));
+        Ok(alarms)
+    }
+
     async fn alarms_named(&self, prefix: &str) -> Result<Vec<Alarm>, OpsError> {
         Ok(ALARMS
             .iter()
