@@ -19,14 +19,9 @@ CLUSTERS="${1:-8}"
 SERVICES="${2:-50}"
 ALARMS="${3:-10}"
 DELAY_MS="${4:-40}"
-MOTO_VERSION="5.2.5"
-VENV=".venv"
 
-if ! "$VENV/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
-    echo "==> installing moto[server]==$MOTO_VERSION into $VENV"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
-fi
+# shellcheck source=scripts/moto-venv.sh
+. scripts/moto-venv.sh
 
 echo "==> building the driver (release)"
 cargo build --release --quiet --example bigfleet

@@ -10,17 +10,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-MOTO_VERSION="5.2.5"
-VENV=".venv"
 CFN_LINT_VERSION="1.58.0"
 CHECKOV_VERSION="3.3.30"
 INFRA_VENV=".venv-infra"
 
-if ! "$VENV/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
-    echo "==> installing moto[server]==$MOTO_VERSION into $VENV"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
-fi
+# shellcheck source=scripts/moto-venv.sh
+. scripts/moto-venv.sh
 echo "==> moto $("$VENV/bin/python" -c 'import moto; print(moto.__version__)') at $VENV/bin/moto_server"
 
 # A clean `cargo test --all-targets` writes about 3.5 GB under target/. When the disk fills
