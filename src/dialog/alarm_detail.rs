@@ -61,13 +61,10 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
 }
 
 /// The `AlarmNamePrefix` listings that can hold an alarm spoken as `spoken`: its first
-/// word ("checkout cpu high" is likely `checkout-…`), and the service's name when one was
+/// word, fillers aside ("the checkout cpu alarm" is likely `checkout-…`), and the service's name when one was
 /// given. Lower case, as alarm names usually are; never empty (that would be every alarm).
 fn name_prefixes(spoken: &str, service: Option<&String>) -> Vec<String> {
-    let first = spoken
-        .split(|c: char| c.is_whitespace() || c == '-' || c == '_')
-        .find(|w| !w.is_empty())
-        .map(str::to_lowercase);
+    let first = resolve::words(spoken).into_iter().next();
     let mut prefixes: Vec<String> = Vec::with_capacity(2);
     for p in [first, service.map(|s| s.to_lowercase())].into_iter().flatten() {
         if !p.is_empty() && !prefixes.iter().any(|q| p.starts_with(q.as_str())) {

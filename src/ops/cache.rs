@@ -134,6 +134,21 @@ struct Entry {
 
 type Flight = Shared<BoxFuture<'static, Result<Value, OpsError>>>;
 
+/// The upstream fetch of the catalog: what a question and the background refresh share.
+fn fetch_catalog(ops: Arc<dyn OpsSource>) -> BoxFuture<'static, Result<Value, OpsError>> {
+    async move { ops.catalog().await.map(Value::Catalog) }.boxed()
+}
+
+/// The upstream fetch of the firing alarms, as [`fetch_catalog`].
+fn fetch_firing(ops: Arc<dyn OpsSource>) -> BoxFuture<'static, Result<Value, OpsError>> {
+    async move {
+        ops.firing_alarms()
+            .await
+            .map(|a| Value::Alarms(Arc::new(a)))
+    }
+    .boxed()
+}
+
 /// An [`OpsSource`] with caching, single-flight, stale-while-error and deadlines.
 pub struct CachedOps {
     inner: Arc<dyn OpsSource>,
@@ -167,16 +182,7 @@ macro_rules! unwrap_value {
 impl CachedOps {
     /// The firing alarms, from the cache, shared by every question that needs them.
     async fn shared_firing(&self) -> Result<Arc<Vec<Alarm>>, OpsError> {
-        let v = self
-            .get(Key::Firing, |ops| {
-                async move {
-                    ops.firing_alarms()
-                        .await
-                        .map(|a| Value::Alarms(Arc::new(a)))
-                }
-                .boxed()
-            })
-            .await?;
+        let v = self.get(Key::Firing, fetch_firing).await?;
         Ok(unwrap_value!(v, Alarms))
     }
 
@@ -378,11 +384,7 @@ impl OpsSource for CachedOps {
     }
 
     async fn catalog(&self) -> Result<Arc<Catalog>, OpsError> {
-        let v = self
-            .get(Key::Catalog, |ops| {
-                async move { ops.catalog().await.map(Value::Catalog) }.boxed()
-            })
-            .await?;
+        let v = self.get(Key::Catalog, fetch_catalog).await?;
         Ok(unwrap_value!(v, Catalog))
     }
 
@@ -524,21 +526,8 @@ impl OpsSource for CachedOps {
     async fn warm(&self) -> Result<(), OpsError> {
         // The catalog first: its service names are what tie alarms to services by name,
         // so the firing list is built complete, without listing the services twice.
-        let catalog = self
-            .renew(Key::Catalog, |ops| {
-                async move { ops.catalog().await.map(Value::Catalog) }.boxed()
-            })
-            .await;
-        let firing = self
-            .renew(Key::Firing, |ops| {
-                async move {
-                    ops.firing_alarms()
-                        .await
-                        .map(|a| Value::Alarms(Arc::new(a)))
-                }
-                .boxed()
-            })
-            .await;
+        let catalog = self.renew(Key::Catalog, fetch_catalog).await;
+        let firing = self.renew(Key::Firing, fetch_firing).await;
         // The catalog holds the cluster list too: FleetSummary's ListClusters is then warm.
         if let Ok(Some(Value::Catalog(catalog))) = &catalog {
             self.store.insert(

@@ -59,7 +59,8 @@ impl AwsOps {
             // Tying alarms to services by name needs the service names, once (the catalog,
             // refreshed in the background, has usually found them already). Best effort:
             // without them the alarms are still listed, tied by dimensions only.
-            if let Err(error) = self.learn_service_names().await {
+            // Listing the catalog remembers every service it finds.
+            if let Err(error) = self.catalog().await {
                 tracing::warn!(error = %crate::error::ErrorChain(&error), "alarms tied by dimensions only: service names unavailable");
             }
         }
@@ -103,16 +104,6 @@ impl AwsOps {
             }
         }
         Ok(alarms)
-    }
-
-    /// Lists every watched cluster's service names (clusters at once) and remembers them.
-    async fn learn_service_names(&self) -> Result<(), OpsError> {
-        let clusters = self.cluster_names().await?;
-        let names =
-            futures_util::future::try_join_all(clusters.iter().map(|c| self.service_names(c)))
-                .await?;
-        self.remember(&names.concat());
-        Ok(())
     }
 
     /// One alarm and its state changes of the last day. The history is best effort: when
