@@ -2,8 +2,8 @@
 //!
 //! `bigfleet CLUSTERS SERVICES ALARMS DELAY_MS` starts moto on loopback, seeds it with
 //! CLUSTERS × SERVICES services and ALARMS metric alarms on each (one alarm firing on every
-//! tenth service), puts a proxy in front that adds DELAY_MS to every AWS call (each HTTP
-//! request, not each connection: the SDK keeps connections alive), and then asks every
+//! tenth service), puts the fault tests' proxy in front adding DELAY_MS to every AWS call
+//! (each HTTP request, not each connection: the SDK keeps connections alive), then asks every
 //! intent through the Lex adapter three ways:
 //!
 //! - **cold**: a new assistant, nothing cached (a Lambda cold start without warming);
@@ -16,9 +16,11 @@
 
 #[path = "../tests/common/moto.rs"]
 mod moto;
+#[allow(dead_code)] // the fault tests' other knobs
+#[path = "../tests/common/proxy.rs"]
+mod proxy;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_sdk_cloudwatch::types::StateValue;
@@ -26,7 +28,6 @@ use opsvoice::channel::Assistant;
 use opsvoice::ops::SystemClock;
 use opsvoice::ops::aws::CallCounts;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[tokio::main]
 async fn main() {
@@ -50,8 +51,9 @@ async fn main() {
         clusters * services * alarms,
         started.elapsed()
     );
-    let proxy = delay_proxy(moto.port, Duration::from_millis(delay_ms)).await;
-    let through = moto::sdk_for(&proxy).await;
+    let proxy = proxy::Proxy::start(format!("127.0.0.1:{}", moto.port)).await;
+    proxy.set(proxy::Fault::PerRequest(Duration::from_millis(delay_ms)));
+    let through = moto::sdk_for(&proxy.url).await;
 
     // A service with a firing alarm, in the middle of the fleet.
     let cluster = clusters / 2;
@@ -212,54 +214,4 @@ async fn seed(moto: &moto::Moto, clusters: u64, services: u64, alarms: u64) {
             }
         })
         .await;
-}
-
-/// A loopback proxy to moto that holds each HTTP request for `delay` (a region's round
-/// trip): a chunk from the client after the last answer is a new request. Returns its URL.
-async fn delay_proxy(port: u16, delay: Duration) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let Ok(upstream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
-                    return;
-                };
-                let (mut client_in, mut client_out) = client.into_split();
-                let (mut up_in, mut up_out) = upstream.into_split();
-                let answered = Arc::new(AtomicBool::new(true));
-                let a = answered.clone();
-                let requests = async move {
-                    let mut buf = vec![0u8; 64 * 1024];
-                    loop {
-                        let n = match client_in.read(&mut buf).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => n,
-                        };
-                        if a.swap(false, Ordering::SeqCst) {
-                            tokio::time::sleep(delay).await;
-                        }
-                        if up_out.write_all(&buf[..n]).await.is_err() {
-                            break;
-                        }
-                    }
-                };
-                let answers = async move {
-                    let mut buf = vec![0u8; 64 * 1024];
-                    loop {
-                        let n = match up_in.read(&mut buf).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => n,
-                        };
-                        answered.store(true, Ordering::SeqCst);
-                        if client_out.write_all(&buf[..n]).await.is_err() {
-                            break;
-                        }
-                    }
-                };
-                tokio::join!(requests, answers);
-            });
-        }
-    });
-    url
 }

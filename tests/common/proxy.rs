@@ -1,5 +1,6 @@
-//! A small TCP proxy for fault tests: in front of moto (or any loopback server) it passes
-//! traffic through, adds latency, resets connections, or accepts and never answers. The
+//! A small TCP proxy for fault tests and `scripts/bigfleet.sh`: in front of moto (or any
+//! loopback server) it passes traffic through, adds latency (per connection or per
+//! request), resets connections, or accepts and never answers. The
 //! fault can be changed while it runs; a change also cuts the connections already open, so
 //! pooled client connections meet the new fault too. Loopback only; stops when dropped.
 
@@ -16,6 +17,9 @@ pub enum Fault {
     Pass,
     /// Each connection waits this long before anything goes through.
     Latency(Duration),
+    /// Each request waits this long (a region's round trip): a chunk from the client
+    /// after the last answer is a new request, since clients keep connections alive.
+    PerRequest(Duration),
     /// Each connection is reset (RST) as soon as it is accepted.
     Reset,
     /// Connections are accepted and then nothing is ever said.
@@ -94,8 +98,42 @@ async fn handle(client: TcpStream, upstream: &str, fault: Fault) {
             tokio::time::sleep(delay).await;
             pass(client, upstream).await;
         }
+        Fault::PerRequest(delay) => per_request(client, upstream, delay).await,
         Fault::Pass => pass(client, upstream).await,
     }
+}
+
+async fn per_request(client: TcpStream, upstream: &str, delay: Duration) {
+    use std::sync::atomic::AtomicBool;
+    use tokio::io::AsyncReadExt;
+    let Ok(server) = TcpStream::connect(upstream).await else {
+        return;
+    };
+    let (mut client_in, mut client_out) = client.into_split();
+    let (mut server_in, mut server_out) = server.into_split();
+    let answered = Arc::new(AtomicBool::new(true));
+    let waiting = answered.clone();
+    let requests = async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n @ 1..) = client_in.read(&mut buf).await {
+            if waiting.swap(false, Ordering::SeqCst) {
+                tokio::time::sleep(delay).await;
+            }
+            if server_out.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+    };
+    let answers = async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n @ 1..) = server_in.read(&mut buf).await {
+            answered.store(true, Ordering::SeqCst);
+            if client_out.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+    };
+    tokio::join!(requests, answers);
 }
 
 async fn pass(mut client: TcpStream, upstream: &str) {
