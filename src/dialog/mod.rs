@@ -226,10 +226,9 @@ pub enum Reply {
     NothingToRepeat,
     /// The sentences of the previous reply, said again.
     Said(Vec<String>),
-    /// An upstream system could not be reached.
-    Unavailable(&'static str),
-    /// An upstream system did not answer in time, and nothing older could stand in.
-    Slow(&'static str),
+    /// An upstream system could not answer (it was unreachable, or too slow), and
+    /// nothing older could stand in.
+    Unavailable(&'static str, Missing),
     /// The answer took longer than the channel allows.
     TooSlow,
     /// Something went wrong on our side.
@@ -335,7 +334,7 @@ impl Dialog {
         // only when the answer says something from it.
         let answered = !matches!(
             answer.reply,
-            Reply::Unavailable(_) | Reply::Slow(_) | Reply::TooSlow | Reply::InternalError
+            Reply::Unavailable(..) | Reply::TooSlow | Reply::InternalError
         );
         answer.stale = stale.filter(|s| answered && s.age >= Duration::from_secs(30));
         answer
@@ -364,11 +363,7 @@ impl Dialog {
         };
         result.unwrap_or_else(|error| {
             tracing::warn!(error = %ErrorChain(&error), intent = %turn.intent, "answer degraded: upstream failed");
-            let reply = if error.is_slow() {
-                Reply::Slow(error.system())
-            } else {
-                Reply::Unavailable(error.system())
-            };
+            let reply = Reply::Unavailable(error.system(), Missing::from(&error));
             Answer::to(&turn, reply, Move::Fail)
         })
     }

@@ -163,8 +163,12 @@ fn sentences(say: &Say<'_>, answer: &Answer) -> Vec<String> {
         Reply::Fallback => vec![say.msg("fallback", [])],
         Reply::NothingToRepeat => vec![say.msg("nothing-to-repeat", [])],
         Reply::Said(sentences) => sentences.clone(),
-        Reply::Unavailable(system) => vec![say.msg("unavailable", [("system", s(*system))])],
-        Reply::Slow(system) => vec![say.msg("slow", [("system", s(*system))])],
+        Reply::Unavailable(system, super::Missing::Unreachable) => {
+            vec![say.msg("unavailable", [("system", s(*system))])]
+        }
+        Reply::Unavailable(system, super::Missing::Slow) => {
+            vec![say.msg("slow", [("system", s(*system))])]
+        }
         Reply::TooSlow => vec![say.msg("too-slow", [])],
         Reply::InternalError => vec![say.msg("internal-error", [])],
     }
