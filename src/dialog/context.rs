@@ -26,6 +26,9 @@ pub const ATTRIBUTE: &str = "opsvoice.ctx";
 /// The most the encoded context may take, in bytes.
 pub const MAX_BYTES: usize = 4096;
 
+/// What a context usually encodes to, and then some (`said` is one spoken answer).
+const TYPICAL_BYTES: usize = 640;
+
 /// Session attributes that must never be echoed back to a client (they carry credentials).
 pub const NEVER_ECHO: &[&str] = &["authorization", "Authorization"];
 
@@ -115,8 +118,10 @@ impl SessionContext {
     fn encode_after(&self, room: usize, budget: usize) -> String {
         let budget = budget.min(MAX_BYTES);
         let encode = |ctx: &Self| {
-            // Room for a typical context, so it is written without regrowing.
-            let mut out = Vec::with_capacity(room + 1024);
+            // Room for a typical context, so it is written without regrowing; under 1 KiB
+            // in all, the allocator's small-chunk size (a larger request makes it tidy up
+            // its free lists on every answer).
+            let mut out = Vec::with_capacity(room + TYPICAL_BYTES);
             out.resize(room, b' ');
             match serde_json::to_writer(&mut out, ctx) {
                 Ok(()) => out,

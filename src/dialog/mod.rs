@@ -65,8 +65,10 @@ macro_rules! handlers {
 
         /// The question's handler, or `None` for a built-in.
         async fn handle(dialog: &Dialog, turn: &Turn) -> Option<Result<Answer, OpsError>> {
+            // Each handler's future lives on the heap: the largest of them would otherwise
+            // set the size of every future wrapped around this one, copied as each is built.
             Some(match turn.intent {
-                $(Intent::$name => $module::answer(dialog, turn).await,)*
+                $(Intent::$name => Box::pin($module::answer(dialog, turn)).await,)*
                 _ => return None,
             })
         }
