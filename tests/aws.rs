@@ -442,6 +442,7 @@ mod mocked {
     //! Throttling and composite alarms, with mocked SDK clients: moto neither throttles
     //! nor stores composite alarms.
     use super::*;
+    use aws_config::retry::RetryConfig;
     use aws_sdk_cloudwatch::operation::describe_alarms::{
         DescribeAlarmsError, DescribeAlarmsOutput,
     };
@@ -512,10 +513,14 @@ mod mocked {
         } else {
             mock!(aws_sdk_ecs::Client::describe_services).then_output(checkout)
         };
+        // Retries as the real clients make them (src/aws.rs): the SDK's default of three
+        // attempts backs off for up to 3 s in all, past the 2.5 s upstream deadline at
+        // random, and a throttled ECS was then sometimes reported as a slow one.
         mock_client!(
             aws_sdk_ecs,
             RuleMode::MatchAny,
-            [&clusters, &services, &describe]
+            [&clusters, &services, &describe],
+            |c| c.retry_config(RetryConfig::standard().with_max_attempts(2))
         )
     }
 
@@ -527,7 +532,8 @@ mod mocked {
             mock!(aws_sdk_cloudwatch::Client::describe_alarms)
                 .then_output(|| DescribeAlarmsOutput::builder().build())
         };
-        mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, [&alarms])
+        mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, [&alarms], |c| c
+            .retry_config(RetryConfig::standard().with_max_attempts(2)))
     }
 
     #[tokio::test]
