@@ -53,15 +53,15 @@ fn parse_spoken_duration(v: &str) -> Option<u64> {
         ("eight", 8),
         ("nine", 9),
         ("ten", 10),
+        ("eleven", 11),
         ("twelve", 12),
         ("fifteen", 15),
         ("twenty", 20),
         ("thirty", 30),
-        ("forty five", 45),
         ("forty", 40),
+        ("fifty", 50),
         ("sixty", 60),
         ("ninety", 90),
-        ("couple of", 2),
         ("few", 3),
     ];
     if v.contains("today") || v.contains("last day") || v.contains("past day") {
@@ -75,6 +75,7 @@ fn parse_spoken_duration(v: &str) -> Option<u64> {
         ("minute", 60),
         ("min", 60),
         ("hour", 3600),
+        ("hr", 3600),
         ("day", 86_400),
         ("week", 604_800),
     ]
@@ -94,13 +95,28 @@ fn parse_spoken_duration(v: &str) -> Option<u64> {
         1
     } else if let Ok(n) = words.split_whitespace().last().unwrap_or("").parse::<u64>() {
         n
+    } else if words.ends_with("couple of") || words.ends_with("couple") {
+        2
     } else {
-        NUMBERS
-            .iter()
-            .find(|(w, _)| words.ends_with(w))
-            .map(|(_, n)| *n)?
+        spoken_number(words, NUMBERS)?
     };
     Some(count * unit.1)
+}
+
+/// The number the last words of `words` say: "four" is 4, "twenty four" is 24.
+fn spoken_number(words: &str, numbers: &[(&str, u64)]) -> Option<u64> {
+    let value = |w: &str| numbers.iter().find(|(n, _)| *n == w).map(|(_, v)| *v);
+    let is_tens = |v: u64| v >= 20 && v.is_multiple_of(10);
+    let mut rest = words.split_whitespace().rev();
+    let last = value(rest.next()?)?;
+    if is_tens(last) {
+        return Some(last);
+    }
+    // "twenty four": a unit after a tens.
+    Some(match rest.next().and_then(value) {
+        Some(tens) if is_tens(tens) && last < 10 => tens + last,
+        _ => last,
+    })
 }
 
 /// The `metric` slot, read leniently.
@@ -128,6 +144,18 @@ mod tests {
             Some(Duration::from_secs(7200))
         );
         assert_eq!(parse_window("P1D"), Some(Duration::from_secs(86_400)));
+        assert_eq!(
+            parse_window("the last twenty four hours"),
+            Some(Duration::from_secs(86_400))
+        );
+        assert_eq!(
+            parse_window("past forty five minutes"),
+            Some(Duration::from_secs(2700))
+        );
+        assert_eq!(
+            parse_window("last couple of hours"),
+            Some(Duration::from_secs(7200))
+        );
         assert_eq!(parse_window("PT1H30M"), Some(Duration::from_secs(5400)));
         assert_eq!(parse_window("today"), Some(Duration::from_secs(86_400)));
         assert_eq!(
