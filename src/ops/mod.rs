@@ -204,8 +204,18 @@ impl MetricKind {
     #[must_use]
     pub fn synonyms(self) -> &'static [&'static str] {
         match self {
-            MetricKind::Cpu => &["c p u", "processor", "cpu utilisation", "compute"],
-            MetricKind::Memory => &["mem", "ram", "memory utilisation"],
+            MetricKind::Cpu => &[
+                "c p u",
+                "processor",
+                "cpu utilisation",
+                "compute",
+                "cpu load",
+                "busy",
+                "loaded",
+                "running hot",
+                "hot",
+            ],
+            MetricKind::Memory => &["mem", "ram", "memory utilisation", "memory use", "heap"],
             MetricKind::Errors => &[
                 "error",
                 "error rate",
@@ -215,6 +225,12 @@ impl MetricKind {
                 "5xxs",
                 "failures",
                 "http errors",
+                "erroring",
+                "failure rate",
+                "failing requests",
+                "five x x",
+                "five hundred errors",
+                "throwing errors",
             ],
             MetricKind::Latency => &[
                 "p99",
@@ -223,6 +239,11 @@ impl MetricKind {
                 "response time",
                 "response times",
                 "slowness",
+                "slow",
+                "sluggish",
+                "laggy",
+                "p ninety nine",
+                "ninety ninth percentile",
             ],
             MetricKind::Requests => &[
                 "request",
@@ -231,6 +252,10 @@ impl MetricKind {
                 "throughput",
                 "rps",
                 "load",
+                "qps",
+                "q p s",
+                "requests per second",
+                "request volume",
             ],
         }
     }
