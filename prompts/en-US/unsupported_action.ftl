@@ -9,6 +9,7 @@ action-scale = scale services
 action-deploy = deploy
 action-stop = stop tasks
 action-page = page anyone
+action-oncall = tell you who is on call
 action-acknowledge = acknowledge or silence alarms
 action-incident = open incidents
 action-other = make changes

@@ -23,6 +23,7 @@ const ACTIONS: &[(&str, &[&str])] = &[
     ("action-deploy", &["redeploy", "deploy", "ship", "release"]),
     ("action-stop", &["kill", "drain", "stop the", "terminate"]),
     ("action-page", &["page", "wake up", "call the on call", "escalate"]),
+    ("action-oncall", &["on call", "oncall", "on-call", "rota"]),
     ("action-acknowledge", &["acknowledge", "ack ", "silence", "mute", "snooze"]),
     ("action-incident", &["incident", "ticket"]),
 ];
@@ -93,6 +94,7 @@ mod tests {
         assert_eq!(action(Some("please roll back payments")), "action-rollback");
         assert_eq!(action(Some("restart checkout")), "action-restart");
         assert_eq!(action(Some("page the on call")), "action-page");
+        assert_eq!(action(Some("who is on call for checkout")), "action-oncall");
         assert_eq!(action(Some("Silence the alarms")), "action-acknowledge");
         assert_eq!(action(Some("make it better")), "action-other");
         assert_eq!(action(None), "action-other");
