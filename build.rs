@@ -1,6 +1,6 @@
 //! Finds the conversation model and the prompts by directory, so adding an intent or a
 //! prompt file needs no list edited in Rust: every `intents/*.toml` (but `builtins.toml`,
-//! read on its own) and every `prompts/<locale>/*.ftl` is embedded, in name order, through
+//! read on its own; `out-of-domain.txt` is the matcher's negative examples) and every `prompts/<locale>/*.ftl` is embedded, in name order, through
 //! `src/embedded.rs`.
 
 use std::fmt::Write as _;
@@ -48,6 +48,12 @@ fn main() {
         out,
         "pub const BUILTINS_FILE: &str = include_str!({:?});\n",
         intents.join("builtins.toml").display().to_string()
+    );
+    out.push_str("/// Requests opsvoice cannot answer, for the local matcher only.\n");
+    let _ = writeln!(
+        out,
+        "pub const OUT_OF_DOMAIN_FILE: &str = include_str!({:?});\n",
+        intents.join("out-of-domain.txt").display().to_string()
     );
     out.push_str("/// The prompt files: (locale, file, source), by locale and name.\n");
     out.push_str("pub const PROMPTS: &[(&str, &str, &str)] = &[\n");

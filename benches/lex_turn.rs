@@ -57,5 +57,14 @@ fn lex_turn(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, lex_turn);
+/// Start-up's share of the local NLU: training the classifier on the embedded samples.
+fn nlu_train(c: &mut Criterion) {
+    let defs = opsvoice::nlu::embedded_model().unwrap();
+    let out_of_domain = opsvoice::nlu::out_of_domain();
+    c.bench_function("nlu/train", |b| {
+        b.iter(|| Nlu::new(std::hint::black_box(&defs), &out_of_domain));
+    });
+}
+
+criterion_group!(benches, lex_turn, nlu_train);
 criterion_main!(benches);

@@ -109,6 +109,14 @@ enum NluCommand {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+    /// Turn labelled phrasings (the same TSV) into sample utterances for `intents/`:
+    /// prints `intent<TAB>sample` for each phrasing whose names the NLU finds as labelled,
+    /// and names on stderr each one it skips, and why.
+    Samples {
+        /// The TSV of phrasings to learn from (never the test split).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -225,6 +233,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Nlu {
             command: NluCommand::Eval { file },
         } => nlu_eval(&file).await,
+        Command::Nlu {
+            command: NluCommand::Samples { file },
+        } => nlu_samples(&file).await,
         Command::Models {
             command:
                 ModelsCommand::Build {
@@ -245,16 +256,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn nlu_eval(file: &std::path::Path) -> anyhow::Result<()> {
+fn labelled_cases(file: &std::path::Path) -> anyhow::Result<Vec<opsvoice::nlu::eval::Case>> {
     let tsv =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let cases = opsvoice::nlu::eval::parse_cases(&tsv)
         .with_context(|| format!("{} is not a labelled TSV", file.display()))?;
     anyhow::ensure!(!cases.is_empty(), "{} holds no phrasings", file.display());
-    // The names /v1/ask recognises: the catalog and the firing alarms, of the demo fleet
-    // at one fixed moment (it changes with time), so that runs compare.
+    Ok(cases)
+}
+
+/// The demo fleet at one fixed moment (it changes with time), so that runs compare.
+fn fixed_demo() -> opsvoice::ops::demo::DemoFleet {
     let moment = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_341_600);
-    let demo = opsvoice::ops::demo::DemoFleet::new(Arc::new(opsvoice::ops::FixedClock(moment)));
+    opsvoice::ops::demo::DemoFleet::new(Arc::new(opsvoice::ops::FixedClock(moment)))
+}
+
+async fn nlu_eval(file: &std::path::Path) -> anyhow::Result<()> {
+    let cases = labelled_cases(file)?;
+    // The names /v1/ask recognises: the catalog and the firing alarms.
+    let demo = fixed_demo();
     let (catalog, alarms) = {
         use opsvoice::ops::OpsSource as _;
         let alarms = demo.firing_alarms().await?;
@@ -265,11 +285,81 @@ async fn nlu_eval(file: &std::path::Path) -> anyhow::Result<()> {
     };
     let nlu = opsvoice::nlu::Nlu::embedded()?;
     let report = opsvoice::nlu::eval::evaluate(&nlu, &catalog, &alarms, &cases);
+    let mut text = report.to_string();
+    text.push_str(&format!(
+        "\nat other confidence thresholds (this build uses {:.2}):\n\n| threshold | intent and slots | out of domain recognised |\n| --- | --- | --- |\n",
+        opsvoice::nlu::THRESHOLD
+    ));
+    for (threshold, right, refused) in opsvoice::nlu::eval::sweep(&nlu, &catalog, &alarms, &cases) {
+        text.push_str(&format!(
+            "| {threshold:.2} | {:.1}% | {:.1}% |\n",
+            100.0 * right,
+            100.0 * refused
+        ));
+    }
     // A reader that stops early (`| head`) is not an error.
-    match write!(std::io::stdout().lock(), "{report}") {
+    match write!(std::io::stdout().lock(), "{text}") {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(()),
     }
+}
+
+async fn nlu_samples(file: &std::path::Path) -> anyhow::Result<()> {
+    use opsvoice::ops::OpsSource as _;
+    let cases = labelled_cases(file)?;
+    // Every alarm's name, as the models are built with: a sample may name any of them.
+    let demo = fixed_demo();
+    let catalog = demo.catalog().await?;
+    let alarms: Vec<String> = demo
+        .all_alarms()
+        .await?
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    let model = opsvoice::nlu::embedded_model()?;
+    let mut out = std::io::stdout().lock();
+    for case in &cases {
+        let (sample, slots) = opsvoice::nlu::sample_form(&case.text, &catalog, &alarms);
+        // An out-of-domain request has no slots, but the names in it are still names.
+        let fallback = case.intent == opsvoice::dialog::Intent::Fallback;
+        if !fallback && !opsvoice::nlu::eval::same_slots(&case.slots, &slots) {
+            eprintln!(
+                "skipped line {}: names found differ from the labels",
+                case.line
+            );
+            continue;
+        }
+        let def = model.iter().find(|d| d.name == case.intent.name());
+        let undeclared = slots
+            .keys()
+            .find(|s| def.is_some_and(|d| !d.slots.iter().any(|ds| ds.name == s.name())));
+        if let Some(slot) = undeclared.filter(|_| !fallback) {
+            eprintln!(
+                "skipped line {}: {} takes no {} slot",
+                case.line,
+                case.intent,
+                slot.name()
+            );
+            continue;
+        }
+        if let Some(bad) = sample
+            .replace(['{', '}'], "")
+            .chars()
+            .find(|c| !(c.is_alphabetic() || *c == ' ' || *c == '\''))
+        {
+            eprintln!(
+                "skipped line {}: `{bad}` (samples spell numbers out)",
+                case.line
+            );
+            continue;
+        }
+        let written = writeln!(out, "{}\t{sample}", case.intent.name());
+        match written {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            other => other?,
+        }
+    }
+    Ok(())
 }
 
 async fn models_build(

@@ -1,33 +1,42 @@
-//! The local utterance matcher, built from the sample utterances in `intents/`.
+//! The local utterance matcher, trained from the sample utterances in `intents/`.
 //!
-//! It understands text that did not come through Lex or Alexa: `opsvoice ask`, and
-//! `/v1/ask` when no Lex bot is configured. It works in two steps:
+//! It understands text that did not come through Lex or Alexa: `opsvoice ask`, `chat`, and
+//! `/v1/ask` when no Lex bot is configured. It works in three steps:
 //! 1. **Entities.** Known names (services, clusters, alarms from the [`Catalog`]), metric
 //!    words and time windows are found in the text and replaced by slot placeholders, so
 //!    "how's check out doing" becomes `how is {service} doing` with `service = checkout`.
-//! 2. **Intent.** The placeholder text is compared with every sample, as sets of
-//!    normalised words weighted by how specific each word is to an intent (an IDF over
-//!    intents), and the closest intent wins. Words no sample uses are likely names the
-//!    catalog does not know (or misheard ones): they become the service slot, for the
-//!    dialog's fuzzy matcher to resolve or ask about.
+//!    A name one slip from a known one ("chekout") is taken as it.
+//! 2. **Words.** Each word is reduced to what it means for the intent ("deployed" and
+//!    "rollout" are both `deploy`); a word no sample uses is taken as the sample word one
+//!    slip from it, else marked unknown.
+//! 3. **Intent.** A small linear classifier ([`model`]) over those words and their pairs,
+//!    trained at start-up on the samples and on `intents/out-of-domain.txt`, gives each
+//!    intent a probability. Below a threshold (tuned on `tests/nlu/dev.tsv`) the answer is
+//!    `FallbackIntent`. Unknown words left over are likely a name the catalog does not
+//!    know: they become the service slot, for the dialog's fuzzy matcher to resolve or ask
+//!    about.
 
 pub mod eval;
+pub mod model;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use serde::Deserialize;
 
 use crate::dialog::resolve::key;
 use crate::ops::{Catalog, MetricKind};
 use crate::vocab::{Intent, Slot, Slots};
+use model::{Classifier, Example};
 
-pub use crate::embedded::{BUILTINS_FILE, INTENT_FILES};
+pub use crate::embedded::{BUILTINS_FILE, INTENT_FILES, OUT_OF_DOMAIN_FILE};
 
 /// Each custom intent needs at least this many sample utterances.
 pub const MIN_SAMPLES: usize = 12;
 
-/// Below this similarity the utterance is not understood.
-const THRESHOLD: f64 = 0.42;
+/// Below this probability the utterance is not understood (tuned on `tests/nlu/dev.tsv`;
+/// `opsvoice nlu eval` prints how other values would do).
+pub const THRESHOLD: f64 = 0.4;
 
 /// One slot of an intent definition.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -92,6 +101,16 @@ pub fn embedded_model() -> Result<Vec<IntentDef>, ModelError> {
         defs.push(def);
     }
     Ok(defs)
+}
+
+/// The out-of-domain examples: one request per line; blank lines and `#` comments skipped.
+#[must_use]
+pub fn out_of_domain() -> Vec<&'static str> {
+    OUT_OF_DOMAIN_FILE
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect()
 }
 
 /// Checks one intent: a known name, enough samples, typed slots with known names, and
@@ -159,47 +178,41 @@ pub struct Understanding {
 /// The matcher.
 #[derive(Debug, Clone)]
 pub struct Nlu {
-    samples: Vec<(Intent, HashSet<String>)>,
-    weight: HashMap<String, f64>,
+    model: Arc<Classifier>,
+    /// The intent of each of the model's classes.
+    classes: Arc<[Intent]>,
+    /// Every canonical word the in-domain samples use, sorted: anything else is unknown
+    /// (a misheard word close to one of these is taken as it).
+    vocab: Arc<[String]>,
     /// The slots each intent takes: an utterance naming a thing an intent cannot take
     /// (a service, for FleetSummary) is unlikely to mean that intent.
     slots: HashMap<Intent, HashSet<Slot>>,
+    /// Below this probability an utterance is not understood.
+    threshold: f64,
 }
 
-/// Words too common to say anything about the intent; left out of the comparison.
+/// Filler and politeness words: left out of the features.
 const IGNORED: &[&str] = &[
-    "the",
-    "a",
-    "an",
-    "right",
-    "now",
-    "currently",
-    "please",
-    "hey",
-    "me",
-    "us",
-    "just",
-    "so",
-    "there",
-    "to",
-    "for",
-    "of",
-    "on",
-    "in",
-    "at",
-    "with",
-    "about",
-    "my",
-    "our",
-    "we",
-    "you",
-    "i",
+    "the", "a", "an", "please", "hey", "uh", "uhh", "um", "umm", "er", "erm", "hmm", "hm", "ah",
+    "oh", "pls", "plz", "kindly",
 ];
 
-/// How much a mismatched entity lowers an intent's score.
-const SLOT_MISMATCH: f64 = 0.7;
-/// How much a sample's placeholder that the utterance does not fill lowers its score.
-const SLOT_MISSING: f64 = 0.85;
+/// Words no sample uses become this (and are kept aside as a possible name).
+const UNKNOWN: &str = "{unk}";
+
+/// How much less likely an intent is for each named thing it cannot take.
+const SLOT_MISMATCH: f32 = 0.3;
+
+/// How much less likely out of domain is when the request names a service or an alarm of
+/// ours ("search for flights" still is; "how are things with checkout" is not).
+const NAMED_OUT_OF_DOMAIN: f32 = 0.4;
+
+/// How much a sample with its `{alarm}` said as the alarm's parts counts.
+const UNKNOWN_ALARM_WEIGHT: f32 = 0.3;
+
+/// How much a sample with its `{service}` said as a word the matcher does not know counts:
+/// "how is chekout doing" should still read as a health question.
+const UNKNOWN_NAME_WEIGHT: f32 = 0.3;
 
 /// Words that carry no intent by themselves; never taken as part of a name.
 const STOPWORDS: &[&str] = &[
@@ -277,49 +290,178 @@ const STOPWORDS: &[&str] = &[
     "still",
     "again",
     "really",
+    "uh",
+    "um",
+    "umm",
+    "er",
+    "hmm",
 ];
 
 impl Nlu {
-    /// Builds the matcher from intent definitions.
+    /// Trains the matcher on intent definitions and out-of-domain examples (requests
+    /// opsvoice cannot answer, one per entry, `{slot}` references allowed).
     #[must_use]
-    pub fn new(defs: &[IntentDef]) -> Self {
-        let mut samples = Vec::new();
+    pub fn new(defs: &[IntentDef], out_of_domain: &[&str]) -> Self {
+        let mut classes: Vec<Intent> = vec![Intent::Fallback];
         let mut slots: HashMap<Intent, HashSet<Slot>> = HashMap::new();
-        let mut intents_with: HashMap<String, HashSet<Intent>> = HashMap::new();
+        let mut samples: Vec<(usize, Vec<String>)> = Vec::new();
         for def in defs {
             let Some(intent) = Intent::parse(&def.name) else {
                 continue;
             };
+            let class = classes
+                .iter()
+                .position(|c| *c == intent)
+                .unwrap_or_else(|| {
+                    classes.push(intent);
+                    classes.len() - 1
+                });
             slots
                 .entry(intent)
                 .or_default()
                 .extend(def.slots.iter().filter_map(|s| Slot::parse(&s.name)));
             for sample in &def.samples {
-                let words: HashSet<String> = canonical(&tokens(sample)).into_iter().collect();
-                for w in &words {
-                    intents_with.entry(w.clone()).or_default().insert(intent);
-                }
-                samples.push((intent, words));
+                samples.push((class, canonical(&tokens(sample))));
             }
         }
-        let intents = defs.len().max(1) as f64;
-        let weight = intents_with
-            .into_iter()
-            .map(|(w, set)| (w, (1.0 + intents / set.len() as f64).ln()))
+        let mut vocab: Vec<String> = samples
+            .iter()
+            .flat_map(|(_, words)| words.iter().filter(|w| !w.starts_with('{')).cloned())
             .collect();
-        Self {
-            samples,
-            weight,
+        vocab.sort();
+        vocab.dedup();
+        let mut nlu = Self {
+            model: Arc::new(Classifier::train(&[], 1)),
+            classes: classes.clone().into(),
+            vocab: vocab.into(),
             slots,
+            threshold: THRESHOLD,
+        };
+        // Out-of-domain requests are read as a real one would be: their words the samples
+        // do not use are unknown, which is what the model learns to see as out of domain.
+        for line in out_of_domain {
+            samples.push((0, nlu.shape(&canonical(&tokens(line)))));
         }
+        let mut count = vec![0usize; classes.len()];
+        for (class, _) in &samples {
+            count[*class] += 1;
+        }
+        let mean = samples.len() as f32 / classes.len() as f32;
+        // Intents with few samples (the built-ins) count for as much, in all, as the rest.
+        let balance = |class: usize| (mean / count[class].max(1) as f32).sqrt();
+        let mut examples = Vec::with_capacity(samples.len() * 2);
+        for (class, words) in &samples {
+            examples.push(Example {
+                features: features(words),
+                class: *class,
+                weight: balance(*class),
+            });
+            if words.iter().any(|w| w == "{service}") {
+                let unknown: Vec<String> = words
+                    .iter()
+                    .map(|w| {
+                        if w == "{service}" {
+                            UNKNOWN.to_owned()
+                        } else {
+                            w.clone()
+                        }
+                    })
+                    .collect();
+                examples.push(Example {
+                    features: features(&unknown),
+                    class: *class,
+                    weight: balance(*class) * UNKNOWN_NAME_WEIGHT,
+                });
+            }
+        }
+        // An alarm the matcher does not know by name (only firing ones are handed to it)
+        // is heard as its parts: "pricing 5xx rate high" is `{service} {metric} rate high`.
+        let alarm_detail = classes.iter().position(|c| *c == Intent::AlarmDetail);
+        for (class, words) in samples.iter().filter(|(c, _)| Some(*c) == alarm_detail) {
+            if !words.iter().any(|w| w == "{alarm}") {
+                continue;
+            }
+            for parts in [
+                &["{service}", "{metric}", "rate", "high"][..],
+                &["{service}", "{metric}", "high"],
+            ] {
+                let heard: Vec<String> = words
+                    .iter()
+                    .flat_map(|w| {
+                        if w == "{alarm}" {
+                            parts.iter().map(|p| (*p).to_owned()).collect()
+                        } else {
+                            vec![w.clone()]
+                        }
+                    })
+                    .collect();
+                examples.push(Example {
+                    features: features(&heard),
+                    class: *class,
+                    weight: balance(*class) * UNKNOWN_ALARM_WEIGHT,
+                });
+            }
+        }
+        nlu.model = Arc::new(Classifier::train(&examples, classes.len()));
+        nlu
     }
 
-    /// The matcher over the embedded model.
+    /// The matcher over the embedded model, trained once per process.
     ///
     /// # Errors
     /// When the embedded model is invalid (caught by `opsvoice check` and the tests).
     pub fn embedded() -> Result<Self, ModelError> {
-        Ok(Self::new(&embedded_model()?))
+        static TRAINED: std::sync::OnceLock<Nlu> = std::sync::OnceLock::new();
+        if let Some(nlu) = TRAINED.get() {
+            return Ok(nlu.clone());
+        }
+        let defs = embedded_model()?;
+        let nlu = Self::new(&defs, &out_of_domain());
+        Ok(TRAINED.get_or_init(|| nlu).clone())
+    }
+
+    /// The same matcher with another confidence threshold (for tuning it).
+    #[must_use]
+    pub fn with_threshold(mut self, threshold: f64) -> Self {
+        self.threshold = threshold;
+        self
+    }
+
+    /// Canonical words as the model sees them: a word the samples do not use is taken as
+    /// the sample word it is one slip from ("helthy"), else it is unknown.
+    fn shape(&self, canon: &[String]) -> Vec<String> {
+        canon
+            .iter()
+            .map(|w| {
+                if w.starts_with('{') || self.vocab.binary_search(w).is_ok() {
+                    return w.clone();
+                }
+                self.near(w).unwrap_or_else(|| UNKNOWN.to_owned())
+            })
+            .collect()
+    }
+
+    fn is_unknown(&self, canonical: &str) -> bool {
+        self.vocab
+            .binary_search_by(|v| v.as_str().cmp(canonical))
+            .is_err()
+            && self.near(canonical).is_none()
+    }
+
+    /// The sample word one slip from `word` (two, for a long word), if there is one.
+    fn near(&self, word: &str) -> Option<String> {
+        let len = word.chars().count();
+        if len < 5 || word.chars().any(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        let most = if len >= 8 { 2 } else { 1 };
+        self.vocab
+            .iter()
+            .filter(|v| v.chars().count() >= 4)
+            .map(|v| (strsim::osa_distance(word, v), v))
+            .filter(|(d, _)| *d <= most)
+            .min_by_key(|(d, _)| *d)
+            .map(|(_, v)| v.clone())
     }
 
     /// Understands `text`, resolving names against `catalog` and the `alarms` names. When the conversation is
@@ -333,72 +475,74 @@ impl Nlu {
         expecting: Option<(Intent, Slot)>,
     ) -> Understanding {
         let words = tokens(text);
-        let (marked, slots) = extract(&words, catalog, alarms);
-        let mut canon = canonical(&marked);
-        // Words no sample uses are most likely a name the catalog does not know or that was
-        // misheard ("chekout"): score them as the service they probably are.
-        let has_unknown = marked.iter().any(|w| {
-            !w.starts_with('{')
-                && !STOPWORDS.contains(&w.as_str())
-                && !IGNORED.contains(&w.as_str())
-                && !self.weight.contains_key(&canonical_word(w))
-        });
-        if has_unknown && !slots.contains_key(&Slot::Service) && !slots.contains_key(&Slot::Alarm) {
-            canon.push("{service}".to_owned());
+        let is_word = |w: &str| {
+            self.vocab
+                .binary_search_by(|v| v.as_str().cmp(&canonical_word(w)))
+                .is_ok()
+        };
+        let (marked, slots) = extract(&words, catalog, alarms, &is_word);
+        let mut shaped = self.shape(&canonical(&marked));
+        // "the ml scoring cpu alarm": one alarm described (singular) reads as that alarm
+        // named; "kafka connect alarms" is a list.
+        if !slots.contains_key(&Slot::Alarm)
+            && words.iter().any(|w| w == "alarm" || w == "alert")
+            && matches!(describe_alarm(&words, &[], alarms), Described::One(_))
+        {
+            shaped.push("{alarm}".to_owned());
         }
+        let mut p = self.model.probabilities(&features(&shaped));
         let named: Vec<Slot> = slots
             .keys()
             .copied()
             .filter(|s| *s != Slot::Window)
             .collect();
-        let known: HashSet<&String> = canon
-            .iter()
-            .filter(|w| self.weight.contains_key(*w))
-            .collect();
-        let norm_u: f64 = known.iter().map(|w| self.weight[*w]).sum();
-        let mut best = (Intent::Fallback, 0.0_f64);
-        for (intent, sample) in &self.samples {
-            let norm_s: f64 = sample.iter().map(|w| self.weight[w]).sum();
-            let shared: f64 = known
-                .iter()
-                .filter(|w| sample.contains(**w))
-                .map(|w| self.weight[*w])
-                .sum();
-            if norm_u > 0.0 && norm_s > 0.0 {
-                let takes = self.slots.get(intent);
-                let mismatched = named
-                    .iter()
-                    .filter(|s| takes.is_none_or(|t| !t.contains(s)))
-                    .count();
-                let missing = sample
-                    .iter()
-                    .filter(|w| w.starts_with('{') && !canon.contains(w))
-                    .count();
-                let sim = shared / (norm_u * norm_s).sqrt()
-                    * SLOT_MISMATCH.powi(mismatched as i32)
-                    * SLOT_MISSING.powi(missing as i32);
-                if sim > best.1 {
-                    best = (*intent, sim);
-                }
+        // A name of ours said is evidence the request is about our fleet.
+        let names_ours = slots.contains_key(&Slot::Service) || slots.contains_key(&Slot::Alarm);
+        for (class, intent) in self.classes.iter().enumerate() {
+            if *intent == Intent::Fallback && names_ours {
+                p[class] *= NAMED_OUT_OF_DOMAIN;
             }
+            if matches!(intent, Intent::Fallback | Intent::UnsupportedAction) {
+                continue;
+            }
+            let takes = self.slots.get(intent);
+            let mismatched = named
+                .iter()
+                .filter(|s| takes.is_none_or(|t| !t.contains(s)))
+                .count();
+            p[class] *= SLOT_MISMATCH.powi(mismatched as i32);
         }
+        let total: f32 = p.iter().sum();
+        if total > 0.0 {
+            p.iter_mut().for_each(|x| *x /= total);
+        }
+        let (class, confidence) =
+            p.iter()
+                .copied()
+                .enumerate()
+                .fold(
+                    (0, 0.0_f32),
+                    |best, (c, pc)| if pc > best.1 { (c, pc) } else { best },
+                );
+        let best = (self.classes[class], f64::from(confidence));
         let mut slots = slots;
         // Words no sample uses, in a row: most likely a name we do not know or misheard.
         let unknown: Vec<&str> = marked
             .iter()
             .filter(|w| {
                 !w.starts_with('{')
-                    && !self.weight.contains_key(&canonical_word(w))
                     && !STOPWORDS.contains(&w.as_str())
+                    && !IGNORED.contains(&w.as_str())
+                    && self.is_unknown(&canonical_word(w))
             })
             .map(String::as_str)
             .collect();
-        let informative = known
+        let informative = shaped
             .iter()
             .any(|w| !w.starts_with('{') && !STOPWORDS.contains(&w.as_str()));
 
         if let Some((intent, slot)) = expecting
-            && (!informative || best.1 < THRESHOLD)
+            && (!informative || best.1 < self.threshold)
         {
             slots.entry(slot).or_insert_with(|| {
                 if unknown.is_empty() {
@@ -410,13 +554,13 @@ impl Nlu {
             return Understanding {
                 intent,
                 slots,
-                confidence: best.1.max(THRESHOLD),
+                confidence: best.1.max(self.threshold),
             };
         }
-        if best.1 < THRESHOLD {
+        if best.1 < self.threshold || best.0 == Intent::Fallback {
             return Understanding {
                 intent: Intent::Fallback,
-                slots,
+                slots: Slots::new(),
                 confidence: best.1,
             };
         }
@@ -429,25 +573,50 @@ impl Nlu {
             slots.insert(Slot::Service, unknown.join(" "));
         }
         if intent == Intent::AlarmDetail && !slots.contains_key(&Slot::Alarm) {
-            // Spoken alarm names are descriptions: "the checkout latency alarm". Keep the
-            // describing words for the dialog's fuzzy match: those no sample uses, and
-            // those some alarm's name uses ("running tasks").
-            let alarm_words: HashSet<String> = alarms
-                .iter()
-                .flat_map(|a| crate::dialog::resolve::words(a))
-                .collect();
-            let describing: Vec<String> = words
-                .iter()
-                .filter(|w| {
-                    !STOPWORDS.contains(&w.as_str())
-                        && (alarm_words.contains(w.as_str())
-                            || !self.weight.contains_key(&canonical_word(w)))
-                })
-                .cloned()
-                .collect();
-            if !describing.is_empty() {
-                slots.insert(Slot::Alarm, describing.join(" "));
+            // Spoken alarm names are descriptions: "the checkout latency alarm". One alarm
+            // whose name has every describing word is the one; else keep the describing
+            // words for the dialog's fuzzy match: those no sample uses, and those some
+            // alarm's name uses ("running tasks").
+            let service_words = slots
+                .get(&Slot::Service)
+                .map(|s| crate::dialog::resolve::words(s))
+                .unwrap_or_default();
+            match describe_alarm(&words, &service_words, alarms) {
+                Described::One(name) => {
+                    slots.remove(&Slot::Service);
+                    slots.insert(Slot::Alarm, name);
+                }
+                Described::OnlyTheService if slots.contains_key(&Slot::Service) => {}
+                Described::OnlyTheService | Described::Unsure => {
+                    let alarm_words: HashSet<String> = alarms
+                        .iter()
+                        .flat_map(|a| crate::dialog::resolve::words(a))
+                        .collect();
+                    let describing: Vec<String> = description_words(&words)
+                        .into_iter()
+                        .filter(|w| {
+                            !STOPWORDS.contains(&w.as_str())
+                                && !IGNORED.contains(&w.as_str())
+                                && (alarm_words.contains(w.as_str())
+                                    || self.is_unknown(&canonical_word(w)))
+                        })
+                        .collect();
+                    if !describing.is_empty() {
+                        // The service said as the start of the alarm's name is part of it.
+                        let service = slots
+                            .get(&Slot::Service)
+                            .map(|s| crate::dialog::resolve::words(s).concat());
+                        if service.is_some_and(|s| describing.concat().starts_with(&s)) {
+                            slots.remove(&Slot::Service);
+                        }
+                        slots.insert(Slot::Alarm, describing.join(" "));
+                    }
+                }
             }
+        }
+        // A name the intent cannot take says nothing to its answer.
+        if let Some(takes) = self.slots.get(&intent) {
+            slots.retain(|slot, _| takes.contains(slot));
         }
         Understanding {
             intent,
@@ -455,6 +624,127 @@ impl Nlu {
             confidence: best.1,
         }
     }
+}
+
+/// What a spoken description of an alarm names.
+#[derive(Debug, PartialEq, Eq)]
+enum Described {
+    /// The one alarm whose name has every describing word.
+    One(String),
+    /// Several alarms, and no word but their service's name tells them apart.
+    OnlyTheService,
+    Unsure,
+}
+
+/// A word of an alarm's name, or of its description, reduced to what it means: "errors"
+/// and "5xx" are the same to someone describing an alarm.
+fn alarm_word(w: &str) -> &str {
+    match w {
+        "5xx" | "error" | "errors" | "erroring" | "failures" | "500s" | "5xxs" => "5xx",
+        "latency" | "p99" | "slow" | "slowness" => "latency",
+        "cpu" | "processor" => "cpu",
+        "lag" | "lagging" | "behind" => "lag",
+        "task" | "tasks" => "tasks",
+        other => other,
+    }
+}
+
+/// The words of a description, with spoken spellings joined: "m l scoring" is `ml scoring`,
+/// "five x x" is `5xx`, "p ninety nine" is `p99`.
+fn description_words(words: &[String]) -> Vec<String> {
+    let text = format!(" {} ", words.join(" "))
+        .replace(" five x x ", " 5xx ")
+        .replace(" five xx ", " 5xx ")
+        .replace(" five hundreds ", " 5xx ")
+        .replace(" five hundred ", " 5xx ")
+        .replace(" p ninety nine ", " p99 ")
+        .replace(" p nine nine ", " p99 ")
+        .replace(" ninety ninth ", " p99 ");
+    let mut out: Vec<String> = Vec::new();
+    let mut letters = String::new();
+    for w in text.split_whitespace() {
+        if w.chars().count() == 1 && w != "a" {
+            letters.push_str(w);
+            continue;
+        }
+        if !letters.is_empty() {
+            out.push(std::mem::take(&mut letters));
+        }
+        out.push(w.to_owned());
+    }
+    if !letters.is_empty() {
+        out.push(letters);
+    }
+    out
+}
+
+/// The alarm `words` describe; `service_words` (the service named, if any) must be in its
+/// name too.
+fn describe_alarm(words: &[String], service_words: &[String], alarms: &[String]) -> Described {
+    let names: Vec<(&String, HashSet<String>)> = alarms
+        .iter()
+        .map(|a| {
+            let words = crate::dialog::resolve::words(a);
+            (a, words.iter().map(|w| alarm_word(w).to_owned()).collect())
+        })
+        .collect();
+    // The describing words some alarm's name has; the rest ("why", "firing") say nothing
+    // about which.
+    let content: Vec<String> = description_words(words)
+        .iter()
+        .map(|w| alarm_word(w).to_owned())
+        .filter(|w| names.iter().any(|(_, set)| set.contains(w)))
+        .chain(service_words.iter().cloned())
+        .collect();
+    if content.is_empty() {
+        return Described::Unsure;
+    }
+    let fits: Vec<&String> = names
+        .iter()
+        .filter(|(_, set)| content.iter().all(|w| set.contains(w)))
+        .map(|(name, _)| *name)
+        .collect();
+    match fits[..] {
+        [one] => Described::One(one.clone()),
+        [_, _, ..] => Described::OnlyTheService,
+        [] => Described::Unsure,
+    }
+}
+
+/// `text` as a sample utterance: lowercase, fillers dropped, and every name found replaced
+/// by its `{slot}` reference; with the slots found. For turning labelled phrasings into
+/// samples (`opsvoice nlu samples`).
+#[must_use]
+pub fn sample_form(text: &str, catalog: &Catalog, alarms: &[String]) -> (String, Slots) {
+    const FILLERS: &[&str] = &["uh", "uhh", "um", "umm", "er", "erm", "hmm", "hm", "ah"];
+    let words: Vec<String> = tokens(text)
+        .into_iter()
+        .filter(|w| !FILLERS.contains(&w.as_str()))
+        .collect();
+    let (marked, slots) = extract(&words, catalog, alarms, &|_| true);
+    (marked.join(" "), slots)
+}
+
+/// The features of canonical words: each word, each pair of neighbours (with the start
+/// and the end as words), and the length.
+fn features(words: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(words.len() * 2 + 3);
+    for w in words {
+        out.push(format!("w:{w}"));
+    }
+    let mut prev = "^";
+    for w in words.iter().map(String::as_str).chain(std::iter::once("$")) {
+        out.push(format!("b:{prev} {w}"));
+        prev = w;
+    }
+    let length = match words.len() {
+        0..=1 => "n:1",
+        2 => "n:2",
+        3..=4 => "n:3",
+        _ => "n:5",
+    };
+    out.push(length.to_owned());
+    out
 }
 
 /// Lowercase words with contractions expanded; `{slot}` placeholders kept whole.
@@ -466,6 +756,17 @@ fn tokens(text: &str) -> Vec<String> {
             .trim_matches(|c: char| !c.is_alphanumeric() && c != '{' && c != '}' && c != '\'')
         {
             "what's" => "what is",
+            "nevermind" => "never mind",
+            // Typed without the apostrophe.
+            "whats" => "what is",
+            "hows" => "how is",
+            "wheres" => "where is",
+            "whos" => "who is",
+            "thats" => "that is",
+            "isnt" => "is not",
+            "didnt" => "did not",
+            "doesnt" => "does not",
+            "cant" => "can not",
             "how's" => "how is",
             "it's" => "it is",
             "isn't" => "is not",
@@ -495,13 +796,11 @@ fn tokens(text: &str) -> Vec<String> {
 /// One word reduced to what it means for intent matching.
 fn canonical_word(w: &str) -> String {
     let c = match w {
-        "alarm" | "alarms" | "alert" | "alerts" | "alarming" | "paging" | "page" | "pages" => {
-            "alarm"
-        }
+        "alarm" | "alarms" | "alert" | "alerts" | "alarming" | "alerting" | "paging" => "alarm",
         "firing" | "fire" | "fired" | "fires" | "burning" => "fire",
         "deploy" | "deploys" | "deployed" | "deploying" | "deployment" | "deployments"
-        | "rollout" | "rollouts" | "release" | "releases" | "released" | "shipped" | "ship"
-        | "ships" | "version" | "out" | "went" => "deploy",
+        | "rollout" | "rollouts" | "release" | "releases" | "released" | "shipped" | "version"
+        | "out" | "went" => "deploy",
         "roll" | "rolled" | "rolling" | "rollback" | "reverted" | "revert" => "roll",
         "healthy" | "health" | "ok" | "okay" | "fine" | "good" | "alright" | "well" => "health",
         "change" | "changed" | "changes" | "changing" | "new" | "lately" | "recent"
@@ -520,15 +819,47 @@ fn canonical_word(w: &str) -> String {
 }
 
 fn canonical(words: &[String]) -> Vec<String> {
-    words
-        .iter()
-        .filter(|w| !IGNORED.contains(&w.as_str()))
-        .map(|w| canonical_word(w))
-        .collect()
+    let mut out: Vec<String> = Vec::with_capacity(words.len());
+    for w in words.iter().filter(|w| !IGNORED.contains(&w.as_str())) {
+        // "went off", "going off": an alarm firing, not a deploy going out; "what set it
+        // off" ("set" reads as "why") asks why it fired.
+        if w == "off"
+            && out
+                .last()
+                .is_some_and(|p| matches!(p.as_str(), "deploy" | "why" | "go" | "goes" | "going"))
+        {
+            if out.last().is_some_and(|p| p != "why") {
+                out.pop();
+            }
+            out.push("fire".to_owned());
+            continue;
+        }
+        out.push(canonical_word(w));
+    }
+    out
 }
 
+/// Other names people use for a cluster: "production" for `prod`, and the like.
+const CLUSTER_ALIASES: &[(&str, &[&str])] = &[
+    ("prod", &["production"]),
+    ("production", &["prod"]),
+    ("staging", &["stage", "stg"]),
+    ("stage", &["staging"]),
+    ("dev", &["development"]),
+    ("development", &["dev"]),
+];
+
 /// Finds entities, longest first, and returns the words with placeholders plus the slots.
-fn extract(words: &[String], catalog: &Catalog, alarms: &[String]) -> (Vec<String>, Slots) {
+///
+/// A span not found exactly is tried against the service, cluster and metric names one
+/// slip away ("chekout", "memry"), when none of its words is one the samples use
+/// (`is_word`): those are never taken for part of a misheard name.
+fn extract(
+    words: &[String],
+    catalog: &Catalog,
+    alarms: &[String],
+    is_word: &dyn Fn(&str) -> bool,
+) -> (Vec<String>, Slots) {
     // Every known name by its key ("payments-api" -> "paymentsapi"); first kind wins, in
     // the order alarms, services, clusters. Plural and singular both point at a service.
     let mut names: HashMap<String, (Slot, &str)> = HashMap::new();
@@ -552,6 +883,71 @@ fn extract(words: &[String], catalog: &Catalog, alarms: &[String]) -> (Vec<Strin
             .entry(key(cluster))
             .or_insert((Slot::Cluster, cluster));
     }
+    for cluster in &catalog.clusters {
+        let aliases = CLUSTER_ALIASES
+            .iter()
+            .find(|(name, _)| *name == key(cluster))
+            .map_or(&[][..], |(_, aliases)| *aliases);
+        for alias in aliases {
+            names
+                .entry((*alias).to_owned())
+                .or_insert((Slot::Cluster, cluster));
+        }
+    }
+    let metric_words: Vec<(String, MetricKind)> = MetricKind::ALL
+        .into_iter()
+        .flat_map(|m| {
+            std::iter::once(m.slot_value())
+                .chain(m.synonyms().iter().copied())
+                .filter(|w| !w.contains(' ') && w.len() >= 5)
+                .map(move |w| (w.to_owned(), m))
+        })
+        .collect();
+    let near = |span: &[String]| -> Option<(Slot, String)> {
+        // Every word of it unknown: a word the samples use is itself, never part of a
+        // misheard name ("is checkout" is not "ischeckout").
+        if span
+            .iter()
+            .any(|w| is_word(w) || STOPWORDS.contains(&w.as_str()) || w.starts_with('{'))
+        {
+            return None;
+        }
+        let joined = span.concat();
+        let len = joined.chars().count();
+        if len < 5 || joined.chars().any(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        let most = if len >= 10 { 2 } else { 1 };
+        let mut best: Option<(usize, Slot, String)> = None;
+        let mut tied = false;
+        let candidates = names
+            .iter()
+            .filter(|(_, (slot, _))| *slot != Slot::Alarm)
+            .map(|(k, (slot, value))| (k.as_str(), *slot, (*value).to_owned()))
+            .chain(
+                metric_words
+                    .iter()
+                    .filter(|_| span.len() == 1)
+                    .map(|(w, m)| (w.as_str(), Slot::Metric, m.slot_value().to_owned())),
+            );
+        for (k, slot, value) in candidates {
+            let d = strsim::osa_distance(&joined, k);
+            if d > most {
+                continue;
+            }
+            match &best {
+                Some((bd, bslot, bvalue)) if *bd == d => {
+                    tied |= *bslot != slot || *bvalue != value;
+                }
+                Some((bd, ..)) if *bd < d => {}
+                _ => {
+                    best = Some((d, slot, value));
+                    tied = false;
+                }
+            }
+        }
+        best.filter(|_| !tied).map(|(_, slot, value)| (slot, value))
+    };
     let mut out = Vec::with_capacity(words.len());
     let mut slots = Slots::new();
     let mut i = 0;
@@ -564,11 +960,10 @@ fn extract(words: &[String], catalog: &Catalog, alarms: &[String]) -> (Vec<Strin
             i += len;
             continue;
         }
-        for len in (1..=8.min(words.len() - i)).rev() {
+        let exact = |len: usize| {
             let span = &words[i..i + len];
-            let joined = span.concat();
-            let found = names
-                .get(&joined)
+            names
+                .get(&span.concat())
                 .filter(|(slot, _)| match slot {
                     Slot::Alarm => len >= 2,
                     Slot::Service => len <= 4,
@@ -582,18 +977,26 @@ fn extract(words: &[String], catalog: &Catalog, alarms: &[String]) -> (Vec<Strin
                                 .map(|m| (Slot::Metric, m.slot_value().to_owned()))
                         })
                         .flatten()
-                });
-            if let Some((slot, value)) = found {
-                if slots.contains_key(&slot) {
-                    // A second name of the same kind: keep the first, skip this one.
-                    i += len;
-                    continue 'outer;
-                }
-                slots.insert(slot, value);
-                out.push(format!("{{{}}}", slot.name()));
-                i += len;
+                })
+        };
+        let longest = 8.min(words.len() - i);
+        let found = (1..=longest)
+            .rev()
+            .find_map(|len| exact(len).map(|f| (len, f)))
+            .or_else(|| {
+                (1..=3.min(longest))
+                    .rev()
+                    .find_map(|len| near(&words[i..i + len]).map(|f| (len, f)))
+            });
+        if let Some((len, (slot, value))) = found {
+            i += len;
+            if slots.contains_key(&slot) {
+                // A second name of the same kind: keep the first, skip this one.
                 continue 'outer;
             }
+            slots.insert(slot, value);
+            out.push(format!("{{{}}}", slot.name()));
+            continue 'outer;
         }
         out.push(words[i].clone());
         i += 1;
@@ -641,14 +1044,18 @@ fn unmark_metric(words: &[String], marked: &[String]) -> Vec<String> {
 /// "today"), if there is one.
 fn window_span(words: &[String]) -> Option<usize> {
     const UNITS: &[&str] = &[
-        "second", "seconds", "minute", "minutes", "min", "mins", "hour", "hours", "day", "days",
-        "week", "weeks",
+        "second", "seconds", "minute", "minutes", "min", "mins", "hour", "hours", "hr", "hrs",
+        "day", "days", "week", "weeks",
     ];
     let first = words.first()?.as_str();
     if first == "today" || first == "yesterday" {
         return Some(1);
     }
-    if first != "last" && first != "past" {
+    if first == "half" {
+        // "half hour", "half an hour"
+        return (2..=3.min(words.len())).find(|len| words[len - 1] == "hour");
+    }
+    if !matches!(first, "last" | "past" | "previous") {
         return None;
     }
     (2..=4.min(words.len())).find(|len| UNITS.contains(&words[len - 1].as_str()))
@@ -720,13 +1127,19 @@ mod tests {
 
     #[test]
     fn entities_are_found_in_their_spoken_forms() {
-        let (marked, slots) = extract(&tokens("how's check out doing"), &catalog(), &alarms());
+        let (marked, slots) = extract(
+            &tokens("how's check out doing"),
+            &catalog(),
+            &alarms(),
+            &|_| true,
+        );
         assert_eq!(marked, ["how", "is", "{service}", "doing"]);
         assert_eq!(slots[&Slot::Service], "checkout");
         let (_, slots) = extract(
             &tokens("what's the p99 latency of payments API over the last 2 hours"),
             &catalog(),
             &alarms(),
+            &|_| true,
         );
         assert_eq!(slots[&Slot::Service], "payments-api");
         assert_eq!(slots[&Slot::Metric], "latency");
@@ -763,5 +1176,78 @@ mod tests {
             Some((Intent::DeploymentStatus, Slot::Service)),
         );
         assert_eq!(u.intent, Intent::ActiveAlarms);
+    }
+
+    fn understood(text: &str) -> Understanding {
+        Nlu::embedded()
+            .unwrap()
+            .understand(text, &catalog(), &alarms(), None)
+    }
+
+    #[test]
+    fn requests_it_cannot_answer_are_not_answered_as_questions() {
+        for text in [
+            "what's a good place for dinner",
+            "play something by the beatles",
+            "zxq vrrp lorem",
+        ] {
+            assert_eq!(understood(text).intent, Intent::Fallback, "{text}");
+        }
+        for text in [
+            "restart checkout",
+            "roll back payments please",
+            "page whoever is on call",
+        ] {
+            assert_eq!(understood(text).intent, Intent::UnsupportedAction, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_name_one_slip_off_and_a_cluster_by_another_name_are_found() {
+        let u = understood("how is chekout doing");
+        assert_eq!(u.intent, Intent::ServiceHealth);
+        assert_eq!(u.slots[&Slot::Service], "checkout");
+        let u = understood("any alarms in production");
+        assert_eq!(u.intent, Intent::ActiveAlarms);
+        assert_eq!(u.slots[&Slot::Cluster], "prod");
+        // A word the samples use is never taken for part of a name.
+        let (_, slots) = extract(
+            &tokens("is checkout p99 latency high"),
+            &catalog(),
+            &alarms(),
+            &|w| w == "is",
+        );
+        assert_eq!(slots[&Slot::Alarm], "checkout-p99-latency-high");
+    }
+
+    #[test]
+    fn an_alarm_described_is_the_one_alarm_that_fits_or_left_to_the_dialog() {
+        let alarms: Vec<String> = vec![
+            "checkout-p99-latency-high".into(),
+            "checkout-5xx-rate-high".into(),
+            "payments-api-5xx-rate-high".into(),
+        ];
+        let words = |t: &str| tokens(t);
+        assert_eq!(
+            describe_alarm(
+                &words("why is the checkout latency alarm firing"),
+                &[],
+                &alarms
+            ),
+            Described::One("checkout-p99-latency-high".into())
+        );
+        assert_eq!(
+            describe_alarm(&words("the payments a p i five x x alarm"), &[], &alarms),
+            Described::One("payments-api-5xx-rate-high".into())
+        );
+        assert_eq!(
+            describe_alarm(&words("the checkout alarm"), &[], &alarms),
+            Described::OnlyTheService
+        );
+        // The service said must be in the name: pricing has none of these.
+        assert_eq!(
+            describe_alarm(&words("pricing 5xx alarm"), &["pricing".into()], &alarms),
+            Described::Unsure
+        );
     }
 }
