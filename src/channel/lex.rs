@@ -123,10 +123,54 @@ where
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Interpretation {
-    #[serde(deserialize_with = "intent_fields")]
-    pub intent: LexIntent,
+    /// The intent, its slots kept as JSON: `sessionState.intent` is the one a code hook
+    /// works on, and this stands in only when that is missing, so the hot path never
+    /// builds a second copy of the same slots.
+    #[serde(rename = "intent")]
+    guess: GuessedIntent,
+    #[serde(skip)]
+    parsed: std::sync::OnceLock<Option<LexIntent>>,
     #[serde(default)]
     pub nlu_confidence: Option<Confidence>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GuessedIntent {
+    name: String,
+    #[serde(default)]
+    slots: Option<Box<serde_json::value::RawValue>>,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    confirmation_state: Option<String>,
+}
+
+impl Interpretation {
+    /// The intent Lex guessed; `None` when its slots are not slots.
+    #[must_use]
+    pub fn intent(&self) -> Option<&LexIntent> {
+        self.parsed
+            .get_or_init(|| {
+                let guess = &self.guess;
+                let slots = match &guess.slots {
+                    Some(raw) => {
+                        serde_json::from_str::<Option<HashMap<String, Option<LexSlot>>>>(raw.get())
+                            .ok()?
+                            .unwrap_or_default()
+                    }
+                    None => HashMap::new(),
+                };
+                Some(LexIntent {
+                    name: guess.name.clone(),
+                    slots,
+                    state: guess.state.clone(),
+                    confirmation_state: guess.confirmation_state.clone(),
+                    raw: None,
+                })
+            })
+            .as_ref()
+    }
 }
 
 /// `nluConfidence`: a bare number in real events, `{score}` in older docs.
@@ -215,11 +259,6 @@ impl From<IntentFields> for LexIntent {
     }
 }
 
-/// An interpretation's intent, parsed once (its JSON is never handed back).
-fn intent_fields<'de, D: serde::Deserializer<'de>>(d: D) -> Result<LexIntent, D::Error> {
-    IntentFields::deserialize(d).map(LexIntent::from)
-}
-
 /// A filled slot: `Scalar` has a `value`, `List` has `values`, `Composite` has `subSlots`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -266,10 +305,11 @@ impl LexEvent {
     /// The intent Lex is working on: `sessionState.intent`, else the top interpretation.
     #[must_use]
     pub fn intent(&self) -> Option<&LexIntent> {
-        self.session_state
-            .intent
-            .as_ref()
-            .or_else(|| self.top_interpretation.as_ref().map(|i| &i.intent))
+        self.session_state.intent.as_ref().or_else(|| {
+            self.top_interpretation
+                .as_ref()
+                .and_then(Interpretation::intent)
+        })
     }
 
     /// The token the caller sent: the `authorization` request attribute, else the session
