@@ -557,6 +557,21 @@ impl Nlu {
                 confidence: best.1.max(self.threshold),
             };
         }
+        // A request to act that the model could not place is still a request to act: it
+        // gets the honest "I can't", never "I didn't get that".
+        if (best.1 < self.threshold || best.0 == Intent::Fallback)
+            && self.classes.contains(&Intent::UnsupportedAction)
+            && asks_to_act(&words)
+        {
+            return Understanding {
+                intent: Intent::UnsupportedAction,
+                slots: slots
+                    .into_iter()
+                    .filter(|(s, _)| matches!(s, Slot::Service | Slot::Cluster))
+                    .collect(),
+                confidence: best.1,
+            };
+        }
         if best.1 < self.threshold || best.0 == Intent::Fallback {
             return Understanding {
                 intent: Intent::Fallback,
@@ -624,6 +639,40 @@ impl Nlu {
             confidence: best.1,
         }
     }
+}
+
+/// Verbs that ask opsvoice to change something (it only reports).
+const ACTION_VERBS: &[&str] = &[
+    "restart",
+    "reboot",
+    "bounce",
+    "recycle",
+    "rollback",
+    "revert",
+    "scale",
+    "redeploy",
+    "kill",
+    "drain",
+    "terminate",
+    "page",
+    "wake",
+    "escalate",
+    "acknowledge",
+    "ack",
+    "silence",
+    "mute",
+    "snooze",
+    "flush",
+    "bump",
+    "resize",
+    "failover",
+    "rotate",
+];
+
+/// Whether the words ask for an action: an action verb, or "roll back".
+fn asks_to_act(words: &[String]) -> bool {
+    words.iter().any(|w| ACTION_VERBS.contains(&w.as_str()))
+        || words.windows(2).any(|p| p[0] == "roll" && p[1] == "back")
 }
 
 /// What a spoken description of an alarm names.
@@ -1197,6 +1246,8 @@ mod tests {
             "restart checkout",
             "roll back payments please",
             "page whoever is on call",
+            // Words it has never seen, but a request to act all the same.
+            "could somebody bounce the flux capacitor",
         ] {
             assert_eq!(understood(text).intent, Intent::UnsupportedAction, "{text}");
         }
