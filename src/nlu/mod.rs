@@ -457,7 +457,11 @@ impl Nlu {
         let most = if len >= 8 { 2 } else { 1 };
         self.vocab
             .iter()
-            .filter(|v| v.chars().count() >= 4)
+            // Lengths further apart than the slips allowed cannot be that close.
+            .filter(|v| {
+                let n = v.chars().count();
+                n >= 4 && n.abs_diff(len) <= most
+            })
             .map(|v| (strsim::osa_distance(word, v), v))
             .filter(|(d, _)| *d <= most)
             .min_by_key(|(d, _)| *d)
@@ -980,6 +984,9 @@ fn extract(
                     .map(|(w, m)| (w.as_str(), Slot::Metric, m.slot_value().to_owned())),
             );
         for (k, slot, value) in candidates {
+            if k.chars().count().abs_diff(len) > most {
+                continue;
+            }
             let d = strsim::osa_distance(&joined, k);
             if d > most {
                 continue;

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 /// Passes over the training set.
-const EPOCHS: usize = 30;
+const EPOCHS: usize = 15;
 /// The first pass's step; later passes take smaller ones.
 const RATE: f32 = 0.5;
 /// How strongly weights are pulled back towards zero (keeps confidences honest: without
