@@ -161,13 +161,12 @@ impl Interpretation {
                     }
                     None => HashMap::new(),
                 };
-                Some(LexIntent {
+                Some(LexIntent::from(IntentFields {
                     name: guess.name.clone(),
                     slots,
                     state: guess.state.clone(),
                     confirmation_state: guess.confirmation_state.clone(),
-                    raw: None,
-                })
+                }))
             })
             .as_ref()
     }

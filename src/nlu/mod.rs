@@ -171,7 +171,7 @@ fn placeholders(sample: &str) -> Vec<&str> {
 pub struct Understanding {
     pub intent: Intent,
     pub slots: Slots,
-    /// Similarity to the closest sample, 0 to 1.
+    /// The model's probability for the intent, 0 to 1.
     pub confidence: f64,
 }
 
@@ -191,11 +191,21 @@ pub struct Nlu {
     threshold: f64,
 }
 
-/// Filler and politeness words: left out of the features.
+/// Hesitations: never part of a sample, a name or an intent.
+const FILLERS: &[&str] = &["uh", "uhh", "um", "umm", "er", "erm", "hmm", "hm", "ah"];
+
+/// Articles and politeness, with the [`FILLERS`]: left out of the features.
 const IGNORED: &[&str] = &[
-    "the", "a", "an", "please", "hey", "uh", "uhh", "um", "umm", "er", "erm", "hmm", "hm", "ah",
-    "oh", "pls", "plz", "kindly",
+    "the", "a", "an", "please", "hey", "oh", "pls", "plz", "kindly",
 ];
+
+fn is_ignored(w: &str) -> bool {
+    IGNORED.contains(&w) || FILLERS.contains(&w)
+}
+
+fn is_stopword(w: &str) -> bool {
+    STOPWORDS.contains(&w) || FILLERS.contains(&w)
+}
 
 /// Words no sample uses become this (and are kept aside as a possible name).
 const UNKNOWN: &str = "{unk}";
@@ -290,11 +300,6 @@ const STOPWORDS: &[&str] = &[
     "still",
     "again",
     "really",
-    "uh",
-    "um",
-    "umm",
-    "er",
-    "hmm",
 ];
 
 impl Nlu {
@@ -433,7 +438,7 @@ impl Nlu {
         canon
             .iter()
             .map(|w| {
-                if w.starts_with('{') || self.vocab.binary_search(w).is_ok() {
+                if w.starts_with('{') || self.knows(w) {
                     return w.clone();
                 }
                 self.near(w).unwrap_or_else(|| UNKNOWN.to_owned())
@@ -441,11 +446,15 @@ impl Nlu {
             .collect()
     }
 
-    fn is_unknown(&self, canonical: &str) -> bool {
+    /// Whether a sample uses this canonical word.
+    fn knows(&self, canonical: &str) -> bool {
         self.vocab
             .binary_search_by(|v| v.as_str().cmp(canonical))
-            .is_err()
-            && self.near(canonical).is_none()
+            .is_ok()
+    }
+
+    fn is_unknown(&self, canonical: &str) -> bool {
+        !self.knows(canonical) && self.near(canonical).is_none()
     }
 
     /// The sample word one slip from `word` (two, for a long word), if there is one.
@@ -479,11 +488,7 @@ impl Nlu {
         expecting: Option<(Intent, Slot)>,
     ) -> Understanding {
         let words = tokens(text);
-        let is_word = |w: &str| {
-            self.vocab
-                .binary_search_by(|v| v.as_str().cmp(&canonical_word(w)))
-                .is_ok()
-        };
+        let is_word = |w: &str| self.knows(&canonical_word(w));
         let (marked, slots) = extract(&words, catalog, alarms, &is_word);
         let mut shaped = self.shape(&canonical(&marked));
         // "the ml scoring cpu alarm": one alarm described (singular) reads as that alarm
@@ -535,15 +540,15 @@ impl Nlu {
             .iter()
             .filter(|w| {
                 !w.starts_with('{')
-                    && !STOPWORDS.contains(&w.as_str())
-                    && !IGNORED.contains(&w.as_str())
+                    && !is_stopword(w)
+                    && !is_ignored(w)
                     && self.is_unknown(&canonical_word(w))
             })
             .map(String::as_str)
             .collect();
         let informative = shaped
             .iter()
-            .any(|w| !w.starts_with('{') && !STOPWORDS.contains(&w.as_str()));
+            .any(|w| !w.starts_with('{') && !is_stopword(w));
 
         if let Some((intent, slot)) = expecting
             && (!informative || best.1 < self.threshold)
@@ -561,9 +566,10 @@ impl Nlu {
                 confidence: best.1.max(self.threshold),
             };
         }
+        let not_understood = best.1 < self.threshold || best.0 == Intent::Fallback;
         // A request to act that the model could not place is still a request to act: it
         // gets the honest "I can't", never "I didn't get that".
-        if (best.1 < self.threshold || best.0 == Intent::Fallback)
+        if not_understood
             && self.classes.contains(&Intent::UnsupportedAction)
             && asks_to_act(&words)
         {
@@ -576,7 +582,7 @@ impl Nlu {
                 confidence: best.1,
             };
         }
-        if best.1 < self.threshold || best.0 == Intent::Fallback {
+        if not_understood {
             return Understanding {
                 intent: Intent::Fallback,
                 slots: Slots::new(),
@@ -614,18 +620,17 @@ impl Nlu {
                     let describing: Vec<String> = description_words(&words)
                         .into_iter()
                         .filter(|w| {
-                            !STOPWORDS.contains(&w.as_str())
-                                && !IGNORED.contains(&w.as_str())
+                            !is_stopword(w)
+                                && !is_ignored(w)
                                 && (alarm_words.contains(w.as_str())
                                     || self.is_unknown(&canonical_word(w)))
                         })
                         .collect();
                     if !describing.is_empty() {
                         // The service said as the start of the alarm's name is part of it.
-                        let service = slots
-                            .get(&Slot::Service)
-                            .map(|s| crate::dialog::resolve::words(s).concat());
-                        if service.is_some_and(|s| describing.concat().starts_with(&s)) {
+                        if !service_words.is_empty()
+                            && describing.concat().starts_with(&service_words.concat())
+                        {
                             slots.remove(&Slot::Service);
                         }
                         slots.insert(Slot::Alarm, describing.join(" "));
@@ -645,7 +650,9 @@ impl Nlu {
     }
 }
 
-/// Verbs that ask opsvoice to change something (it only reports).
+/// Verbs that ask opsvoice to change something (it only reports), matched as whole words:
+/// they decide the intent. The dialog's `unsupported_action::ACTIONS` only picks the
+/// answer's wording, by substring, once the intent is decided.
 const ACTION_VERBS: &[&str] = &[
     "restart",
     "reboot",
@@ -769,7 +776,6 @@ fn describe_alarm(words: &[String], service_words: &[String], alarms: &[String])
 /// samples (`opsvoice nlu samples`).
 #[must_use]
 pub fn sample_form(text: &str, catalog: &Catalog, alarms: &[String]) -> (String, Slots) {
-    const FILLERS: &[&str] = &["uh", "uhh", "um", "umm", "er", "erm", "hmm", "hm", "ah"];
     let words: Vec<String> = tokens(text)
         .into_iter()
         .filter(|w| !FILLERS.contains(&w.as_str()))
@@ -873,7 +879,7 @@ fn canonical_word(w: &str) -> String {
 
 fn canonical(words: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(words.len());
-    for w in words.iter().filter(|w| !IGNORED.contains(&w.as_str())) {
+    for w in words.iter().filter(|w| !is_ignored(w)) {
         // "went off", "going off": an alarm firing, not a deploy going out; "what set it
         // off" ("set" reads as "why") asks why it fired.
         if w == "off"
@@ -901,6 +907,24 @@ const CLUSTER_ALIASES: &[(&str, &[&str])] = &[
     ("dev", &["development"]),
     ("development", &["dev"]),
 ];
+
+/// The one-word metric names long enough to be misheard as such ("memry"), with their
+/// metric: built once.
+fn metric_words() -> &'static [(&'static str, MetricKind)] {
+    static WORDS: std::sync::LazyLock<Vec<(&'static str, MetricKind)>> =
+        std::sync::LazyLock::new(|| {
+            MetricKind::ALL
+                .into_iter()
+                .flat_map(|m| {
+                    std::iter::once(m.slot_value())
+                        .chain(m.synonyms().iter().copied())
+                        .filter(|w| !w.contains(' ') && w.len() >= 5)
+                        .map(move |w| (w, m))
+                })
+                .collect()
+        });
+    &WORDS
+}
 
 /// Finds entities, longest first, and returns the words with placeholders plus the slots.
 ///
@@ -936,6 +960,7 @@ fn extract(
             .entry(key(cluster))
             .or_insert((Slot::Cluster, cluster));
     }
+    // Aliases after every real name, so a cluster really called "production" is itself.
     for cluster in &catalog.clusters {
         let aliases = CLUSTER_ALIASES
             .iter()
@@ -947,21 +972,12 @@ fn extract(
                 .or_insert((Slot::Cluster, cluster));
         }
     }
-    let metric_words: Vec<(String, MetricKind)> = MetricKind::ALL
-        .into_iter()
-        .flat_map(|m| {
-            std::iter::once(m.slot_value())
-                .chain(m.synonyms().iter().copied())
-                .filter(|w| !w.contains(' ') && w.len() >= 5)
-                .map(move |w| (w.to_owned(), m))
-        })
-        .collect();
     let near = |span: &[String]| -> Option<(Slot, String)> {
         // Every word of it unknown: a word the samples use is itself, never part of a
         // misheard name ("is checkout" is not "ischeckout").
         if span
             .iter()
-            .any(|w| is_word(w) || STOPWORDS.contains(&w.as_str()) || w.starts_with('{'))
+            .any(|w| is_word(w) || is_stopword(w) || w.starts_with('{'))
         {
             return None;
         }
@@ -971,17 +987,17 @@ fn extract(
             return None;
         }
         let most = if len >= 10 { 2 } else { 1 };
-        let mut best: Option<(usize, Slot, String)> = None;
+        let mut best: Option<(usize, Slot, &str)> = None;
         let mut tied = false;
         let candidates = names
             .iter()
             .filter(|(_, (slot, _))| *slot != Slot::Alarm)
-            .map(|(k, (slot, value))| (k.as_str(), *slot, (*value).to_owned()))
+            .map(|(k, (slot, value))| (k.as_str(), *slot, *value))
             .chain(
-                metric_words
+                metric_words()
                     .iter()
                     .filter(|_| span.len() == 1)
-                    .map(|(w, m)| (w.as_str(), Slot::Metric, m.slot_value().to_owned())),
+                    .map(|(w, m)| (*w, Slot::Metric, m.slot_value())),
             );
         for (k, slot, value) in candidates {
             if k.chars().count().abs_diff(len) > most {
@@ -1002,7 +1018,8 @@ fn extract(
                 }
             }
         }
-        best.filter(|_| !tied).map(|(_, slot, value)| (slot, value))
+        best.filter(|_| !tied)
+            .map(|(_, slot, value)| (slot, value.to_owned()))
     };
     let mut out = Vec::with_capacity(words.len());
     let mut slots = Slots::new();
