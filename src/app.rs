@@ -36,6 +36,10 @@ pub enum StartError {
     Policy(#[from] auth::policy::PolicyError),
     #[error("Cognito: {0}")]
     Cognito(#[from] auth::cognito::AuthError),
+    #[error("Slack: {0}")]
+    Slack(String),
+    #[error("the store: {0}")]
+    Store(#[from] crate::store::OpenError),
 }
 
 /// Builds the assistant the configuration describes, measuring time with `clock`.
@@ -68,11 +72,104 @@ pub async fn app_state(config: &Config) -> Result<server::AppState, StartError> 
     let clock: Arc<dyn Clock> = Arc::new(clock::SystemClock);
     let metrics = telemetry::metrics();
     telemetry::spawn_upkeep(metrics.clone());
+    let assistant = assistant(config, clock.clone()).await?;
+    let slack = match &config.slack.signing_secret {
+        Some(_) => {
+            let store = crate::store::open(config, clock.clone()).await?;
+            Some(slack(config, assistant.clone(), store, clock.clone())?)
+        }
+        None => None,
+    };
     Ok(server::AppState {
-        assistant: assistant(config, clock.clone()).await?,
+        assistant,
         metrics,
         alexa: Arc::new(alexa_verifier(config, clock)?),
+        slack,
     })
+}
+
+/// The Slack app the configuration describes, over `assistant`, keeping its state in
+/// `store`: account linking when it is set up, answering in the background unless this
+/// is a Lambda function.
+///
+/// # Errors
+/// Settings that cannot work together ([`Config::slack_problems`]), or a bad store key.
+pub fn slack(
+    config: &Config,
+    assistant: Arc<Assistant>,
+    store: Arc<dyn crate::store::Store>,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<channel::slack::Slack>, StartError> {
+    let problems = config.slack_problems();
+    if !problems.is_empty() {
+        return Err(StartError::Slack(problems.join("; ")));
+    }
+    let links = match (
+        &config.link.public_url,
+        &config.link.cognito_domain,
+        &config.link.client_id,
+    ) {
+        (Some(public), Some(domain), Some(client)) => {
+            let key = config
+                .store_key
+                .as_ref()
+                .ok_or_else(|| StartError::Slack("OPSVOICE_STORE_KEY is not set".to_owned()))?;
+            let cipher = crate::store::cipher::Cipher::new(key.expose())
+                .map_err(|e| StartError::Slack(format!("OPSVOICE_STORE_KEY: {e}")))?;
+            let region = config
+                .cognito
+                .region
+                .clone()
+                .or_else(|| config.region.clone())
+                .ok_or(StartError::NoVerifiedCallers)?;
+            let pool = config
+                .cognito
+                .user_pool_id
+                .clone()
+                .ok_or(StartError::NoVerifiedCallers)?;
+            let verifier = auth::cognito::Verifier::new(
+                auth::cognito::Settings {
+                    region,
+                    user_pool_id: pool,
+                    client_ids: vec![client.clone()],
+                    token_use: auth::cognito::TokenUse::Access,
+                    leeway: config.cognito.leeway,
+                    jwks_url: config.cognito.jwks_url.clone(),
+                },
+                clock.clone(),
+            )?;
+            Some(Arc::new(auth::link::Links::new(
+                store.clone(),
+                cipher,
+                auth::link::HostedUi {
+                    domain: domain.clone(),
+                    client_id: client.clone(),
+                    client_secret: config.link.client_secret.clone(),
+                    redirect_uri: format!("{public}/link/callback"),
+                },
+                public,
+                Arc::new(verifier),
+                config.link.ttl,
+                clock.clone(),
+            )))
+        }
+        _ => None,
+    };
+    Ok(Arc::new(channel::slack::Slack {
+        verifier: channel::slack::verify::SlackVerifier::new(
+            config.slack.signing_secret.as_ref(),
+            clock.clone(),
+        ),
+        api: channel::slack::api::WebApi::new(
+            config.slack.api_url.as_deref(),
+            config.slack.bot_token.clone(),
+        ),
+        links,
+        store,
+        assistant,
+        inline: config::in_lambda(),
+        clock,
+    }))
 }
 
 /// The assistant over the configured data source, with the open (demo) identity.
@@ -156,7 +253,7 @@ pub fn identity(config: &Config, clock: Arc<dyn Clock>) -> Result<auth::Identity
                 auth::cognito::Settings {
                     region,
                     user_pool_id: pool.clone(),
-                    client_ids: config.cognito.client_ids.clone(),
+                    client_ids: accepted_clients(config),
                     token_use: if config.cognito.id_tokens {
                         auth::cognito::TokenUse::Id
                     } else {
@@ -187,6 +284,19 @@ pub fn identity(config: &Config, clock: Arc<dyn Clock>) -> Result<auth::Identity
         };
     let anonymous = (!live).then(auth::policy::Grants::all);
     Ok(auth::Identity::new(verifier, policy, anonymous))
+}
+
+/// The app clients whose tokens are accepted: the configured ones and the linking client
+/// (a linked Slack user's access token reaches the Lex code hook as `authorization`).
+fn accepted_clients(config: &Config) -> Vec<String> {
+    let mut ids = config.cognito.client_ids.clone();
+    if !ids.is_empty()
+        && let Some(link) = &config.link.client_id
+        && !ids.contains(link)
+    {
+        ids.push(link.clone());
+    }
+    ids
 }
 
 /// The cache settings for `config`: upstream fetches must give up in time for a stale

@@ -94,6 +94,60 @@ impl Default for Polly {
     }
 }
 
+/// The native Slack app (DESIGN.md §6).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Slack {
+    /// Verifies every Slack request; without it the Slack routes refuse everything.
+    pub signing_secret: Option<Secret>,
+    /// The `xoxb-` bot token for the Web API.
+    pub bot_token: Option<Secret>,
+    /// Test-only: the Web API base instead of `https://slack.com/api`.
+    pub api_url: Option<String>,
+}
+
+/// Account linking through the Cognito hosted UI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The externally visible base URL (`{public_url}/link/callback` is the `redirect_uri`).
+    pub public_url: Option<String>,
+    /// The hosted UI's base URL.
+    pub cognito_domain: Option<String>,
+    pub client_id: Option<String>,
+    /// Sent as HTTP Basic when set, as Cognito requires for a client with a secret.
+    pub client_secret: Option<Secret>,
+    /// How long a link lasts before the user links again.
+    pub ttl: Duration,
+}
+
+impl Default for Link {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            cognito_domain: None,
+            client_id: None,
+            client_secret: None,
+            ttl: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+impl Link {
+    /// Whether linking is set up (all of the URLs and the client).
+    #[must_use]
+    pub fn configured(&self) -> bool {
+        self.public_url.is_some() && self.cognito_domain.is_some() && self.client_id.is_some()
+    }
+}
+
+/// Where links and delivery state are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// A DynamoDB table (production and Lambda).
+    Dynamo(String),
+    /// An embedded SQLite file.
+    File(PathBuf),
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -123,6 +177,12 @@ pub struct Config {
     /// Where opsvoice keeps local state (the chat history): `$XDG_STATE_HOME/opsvoice`,
     /// else `~/.local/state/opsvoice`; `None` when neither is known.
     pub state_dir: Option<PathBuf>,
+    pub slack: Slack,
+    pub link: Link,
+    /// `OPSVOICE_STORE`; `None` means a file under [`Self::state_dir`].
+    pub store: Option<StoreLocation>,
+    /// `OPSVOICE_STORE_KEY`: exactly 32 bytes, encrypts secrets at rest.
+    pub store_key: Option<Secret>,
 }
 
 /// Whether this process is a Lambda function's bootstrap (the runtime API is in the
@@ -141,6 +201,18 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(3);
 pub struct Secret(Vec<u8>);
 
 impl Secret {
+    /// A secret holding `bytes` (what tests and other configuration sources build).
+    #[must_use]
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Self(bytes.into())
+    }
+
+    /// The secret as text (tokens and passwords), for the one place that uses it.
+    #[must_use]
+    pub fn expose_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
     /// The bytes, for the one place that uses them.
     #[must_use]
     pub fn expose(&self) -> &[u8] {
@@ -173,6 +245,10 @@ impl Default for Config {
             log_format: LogFormat::Pretty,
             session_key: None,
             state_dir: None,
+            slack: Slack::default(),
+            link: Link::default(),
+            store: None,
+            store_key: None,
         }
     }
 }
@@ -474,7 +550,137 @@ impl Config {
             }
             c.session_key = Some(Secret(bytes));
         }
+        let secret = |name: &str| var(name).map(|v| Secret(v.trim().as_bytes().to_vec()));
+        c.slack = Slack {
+            signing_secret: secret("OPSVOICE_SLACK_SIGNING_SECRET"),
+            bot_token: secret("OPSVOICE_SLACK_BOT_TOKEN"),
+            api_url: var("OPSVOICE_SLACK_API_URL").map(|u| u.trim_end_matches('/').to_owned()),
+        };
+        let base_url = |name: &'static str| -> Result<Option<String>, ConfigError> {
+            let Some(raw) = var(name) else {
+                return Ok(None);
+            };
+            let parsed = url::Url::parse(raw.trim()).map_err(|e| ConfigError::Invalid {
+                name,
+                problem: format!("`{raw}` is not a URL ({e})"),
+            })?;
+            if !matches!(parsed.scheme(), "https" | "http") || parsed.host_str().is_none() {
+                return Err(ConfigError::Invalid {
+                    name,
+                    problem: format!("`{raw}` is not an http(s) URL with a host"),
+                });
+            }
+            Ok(Some(raw.trim().trim_end_matches('/').to_owned()))
+        };
+        c.link = Link {
+            public_url: base_url("OPSVOICE_PUBLIC_URL")?,
+            cognito_domain: base_url("OPSVOICE_COGNITO_DOMAIN")?,
+            client_id: var("OPSVOICE_COGNITO_LINK_CLIENT_ID"),
+            client_secret: secret("OPSVOICE_COGNITO_LINK_CLIENT_SECRET"),
+            ..Link::default()
+        };
+        if let Some(days) = var("OPSVOICE_LINK_TTL_DAYS") {
+            let days: u64 = days
+                .trim()
+                .parse()
+                .ok()
+                .filter(|d| (1..=365).contains(d))
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: "OPSVOICE_LINK_TTL_DAYS",
+                    problem: format!("`{days}` is not a whole number of days from 1 to 365"),
+                })?;
+            c.link.ttl = Duration::from_secs(days * 24 * 3600);
+        }
+        c.store = match var("OPSVOICE_STORE") {
+            None => None,
+            Some(raw) => Some(match raw.trim().split_once(':') {
+                Some(("dynamodb", table)) if !table.is_empty() => {
+                    StoreLocation::Dynamo(table.to_owned())
+                }
+                Some(("file", path)) if !path.is_empty() => StoreLocation::File(path.into()),
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "OPSVOICE_STORE",
+                        problem: format!("`{raw}` is not `dynamodb:<table>` or `file:<path>`"),
+                    });
+                }
+            }),
+        };
+        if let Some(key) = var("OPSVOICE_STORE_KEY") {
+            use base64::Engine as _;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(key.trim())
+                .map_err(|_| ConfigError::Invalid {
+                    name: "OPSVOICE_STORE_KEY",
+                    problem: "is not base64 (make one with `openssl rand -base64 32`)".to_owned(),
+                })?;
+            if bytes.len() != 32 {
+                return Err(ConfigError::Invalid {
+                    name: "OPSVOICE_STORE_KEY",
+                    problem: format!("holds {} bytes; exactly 32 are needed", bytes.len()),
+                });
+            }
+            c.store_key = Some(Secret(bytes));
+        }
         Ok(c)
+    }
+
+    /// Where the store is: the configured place, else `store.db` in the state directory.
+    #[must_use]
+    pub fn store_location(&self) -> Option<StoreLocation> {
+        self.store.clone().or_else(|| {
+            self.state_dir
+                .as_ref()
+                .map(|dir| StoreLocation::File(dir.join("store.db")))
+        })
+    }
+
+    /// Why the Slack and linking settings cannot work together, if they cannot: each
+    /// problem names the settings to fix. Empty when Slack is off or set up right.
+    #[must_use]
+    pub fn slack_problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.slack.signing_secret.is_none() {
+            return out;
+        }
+        if self.slack.bot_token.is_none() {
+            out.push("OPSVOICE_SLACK_BOT_TOKEN is not set: answers cannot be posted".to_owned());
+        }
+        let link = &self.link;
+        let any_link =
+            link.public_url.is_some() || link.cognito_domain.is_some() || link.client_id.is_some();
+        if any_link && !link.configured() {
+            out.push(
+                "account linking needs all of OPSVOICE_PUBLIC_URL, OPSVOICE_COGNITO_DOMAIN and \
+                 OPSVOICE_COGNITO_LINK_CLIENT_ID"
+                    .to_owned(),
+            );
+        }
+        if link.configured() && self.store_key.is_none() {
+            out.push(
+                "OPSVOICE_STORE_KEY is not set: refresh tokens must be encrypted at rest \
+                 (make one with `openssl rand -base64 32`)"
+                    .to_owned(),
+            );
+        }
+        if link.configured() && self.cognito.user_pool_id.is_none() {
+            out.push(
+                "OPSVOICE_COGNITO_USER_POOL_ID is not set: linked sign-ins cannot be verified"
+                    .to_owned(),
+            );
+        }
+        if self.backend == Backend::Aws && !link.configured() {
+            out.push(
+                "OPSVOICE_BACKEND=aws with Slack but no account linking: every Slack user \
+                 would be refused (set OPSVOICE_PUBLIC_URL, OPSVOICE_COGNITO_DOMAIN and \
+                 OPSVOICE_COGNITO_LINK_CLIENT_ID)"
+                    .to_owned(),
+            );
+        }
+        if self.store_location().is_none() {
+            out.push("no place for the store: set OPSVOICE_STORE".to_owned());
+        }
+        out
     }
 
     /// Warnings to log at start: test-only settings in use.
@@ -489,6 +695,12 @@ impl Config {
         }
         if self.alexa.cert_base_url.is_some() {
             out.push("OPSVOICE_ALEXA_CERT_BASE_URL is set: Alexa chains are fetched from a test-only location".to_owned());
+        }
+        if self.slack.api_url.is_some() {
+            out.push(
+                "OPSVOICE_SLACK_API_URL is set: Slack Web API calls go to a test-only location"
+                    .to_owned(),
+            );
         }
         out
     }

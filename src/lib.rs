@@ -42,6 +42,7 @@ pub mod nlu;
 pub mod ops;
 pub mod server;
 pub mod speech;
+pub mod store;
 pub mod telemetry;
 pub mod vocab;
 

@@ -470,6 +470,24 @@ fn check(config: &Config) -> anyhow::Result<()> {
     for warning in config.warnings() {
         println!("warning: {warning}");
     }
+    let slack_problems = config.slack_problems();
+    if config.slack.signing_secret.is_none() {
+        println!(
+            "slack: off: OPSVOICE_SLACK_SIGNING_SECRET is not set, so /slack/* refuse every request"
+        );
+    } else if slack_problems.is_empty() {
+        println!(
+            "slack: on; account linking {}",
+            if config.link.configured() {
+                "on"
+            } else {
+                "off (demo answers only)"
+            }
+        );
+    }
+    for problem in &slack_problems {
+        println!("error: slack: {problem}");
+    }
     println!(
         "ok: {} intents with {samples} samples; {} prompt messages in {} locale(s); config valid (backend {:?})",
         model.len(),
@@ -481,6 +499,12 @@ fn check(config: &Config) -> anyhow::Result<()> {
         bail!(
             "{} sample utterances are ambiguous between intents",
             overlaps.len()
+        );
+    }
+    if !slack_problems.is_empty() {
+        bail!(
+            "the Slack settings cannot work: {}",
+            slack_problems.join("; ")
         );
     }
     Ok(())

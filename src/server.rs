@@ -29,6 +29,7 @@ use crate::channel::BodyError;
 use crate::channel::alexa::verify::{Verifier, VerifyError};
 use crate::channel::ask::{AskError, AskRequest};
 use crate::channel::lex::LexEvent;
+use crate::channel::slack;
 use crate::config::Config;
 
 /// What every handler can reach.
@@ -37,6 +38,8 @@ pub struct AppState {
     pub assistant: Arc<Assistant>,
     pub metrics: PrometheusHandle,
     pub alexa: Arc<Verifier>,
+    /// The Slack app; `None` when Slack is not set up (its routes then refuse everything).
+    pub slack: Option<Arc<crate::channel::slack::Slack>>,
 }
 
 /// The intent a request was answered as, for the request metrics.
@@ -433,8 +436,25 @@ const ASK: &str = "/v1/ask";
 const HEALTHZ: &str = "/healthz";
 const READYZ: &str = "/readyz";
 const METRICS: &str = "/metrics";
+const SLACK_EVENTS: &str = "/slack/events";
+const SLACK_COMMANDS: &str = "/slack/commands";
+const SLACK_INTERACTIONS: &str = "/slack/interactions";
+const LINK_START: &str = "/link/start";
+const LINK_CALLBACK: &str = "/link/callback";
 /// The routes, as the request metrics label them.
-const ROUTES: [&str; 6] = [LEX, ALEXA, ASK, HEALTHZ, READYZ, METRICS];
+const ROUTES: [&str; 11] = [
+    LEX,
+    ALEXA,
+    ASK,
+    HEALTHZ,
+    READYZ,
+    METRICS,
+    SLACK_EVENTS,
+    SLACK_COMMANDS,
+    SLACK_INTERACTIONS,
+    LINK_START,
+    LINK_CALLBACK,
+];
 
 /// The route label for a matched path: one of [`ROUTES`], so labels cost no allocation.
 fn route_label(req: &Request) -> &'static str {
@@ -452,6 +472,7 @@ fn route_label(req: &Request) -> &'static str {
 fn status_label(status: StatusCode) -> std::borrow::Cow<'static, str> {
     let known = match status.as_u16() {
         200 => "200",
+        302 => "302",
         400 => "400",
         401 => "401",
         403 => "403",
@@ -549,6 +570,11 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route(HEALTHZ, get(healthz))
         .route(READYZ, get(readyz))
         .route(METRICS, get(metrics_text))
+        .route(SLACK_EVENTS, post(slack::events))
+        .route(SLACK_COMMANDS, post(slack::commands))
+        .route(SLACK_INTERACTIONS, post(slack::interactions))
+        .route(LINK_START, get(slack::link_start))
+        .route(LINK_CALLBACK, get(slack::link_callback))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(move |req: Request, next: Next| {

@@ -82,6 +82,7 @@ fn world() -> &'static World {
             assistant,
             metrics: opsvoice::telemetry::metrics(),
             alexa: Arc::new(alexa()),
+            slack: None,
         };
         let config = opsvoice::config::Config::default();
         let router = opsvoice::server::router(state.clone(), &config);

@@ -47,6 +47,7 @@ async fn both() -> Both {
         assistant: assistant.clone(),
         metrics: opsvoice::telemetry::metrics(),
         alexa: Arc::new(verifier()),
+        slack: None,
     };
     let function = Function::new(state, &Config::default());
     let app = common::spawn_with(assistant, verifier()).await;

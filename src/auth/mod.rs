@@ -2,6 +2,7 @@
 //! principal may ask about (`policy`, next).
 
 pub mod cognito;
+pub mod link;
 pub mod policy;
 
 /// A verified caller.
@@ -86,6 +87,24 @@ impl Identity {
             policy,
             anonymous,
         }
+    }
+
+    /// The caller a principal verified some other way (an account link) stands for.
+    #[must_use]
+    pub fn caller_for(&self, principal: Principal) -> Caller {
+        Caller {
+            grants: self.policy.grants(Some(&principal)),
+            principal: Some(principal),
+        }
+    }
+
+    /// What an anonymous caller may ask, if anything (only on the demo fleet).
+    #[must_use]
+    pub fn anonymous(&self) -> Option<Caller> {
+        self.anonymous.clone().map(|grants| Caller {
+            principal: None,
+            grants,
+        })
     }
 
     /// Whether callers without a token may ask anything (only on the demo fleet).

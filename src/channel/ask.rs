@@ -384,28 +384,7 @@ impl Assistant {
         scope: String,
     ) -> Asked {
         let context = self.sessions.0.get(&scope).unwrap_or_default();
-        // Names to recognise; without them the words still reach the dialog, which
-        // resolves (or reports) them itself.
-        let ops = self.dialog.ops();
-        let (catalog, alarms) = tokio::join!(ops.catalog(), ops.firing_alarms());
-        let catalog = catalog.unwrap_or_else(|error| {
-            tracing::warn!(error = %crate::error::ErrorChain(&error), "service names unavailable");
-            std::sync::Arc::default()
-        });
-        let alarms: Vec<String> = alarms
-            .map(|a| a.into_iter().map(|a| a.name).collect())
-            .unwrap_or_else(|error| {
-                tracing::warn!(error = %crate::error::ErrorChain(&error), "alarm names unavailable");
-                Vec::new()
-            });
-        let expecting = match &context.pending {
-            Some(Pending::Fill { intent, slot, .. }) => Some((*intent, *slot)),
-            _ => None,
-        };
-        let understood = self
-            .nlu
-            .understand(&request.text, &catalog, &alarms, expecting);
-        tracing::debug!(intent = %understood.intent, confidence = understood.confidence, "understood");
+        let understood = self.understand_text(&request.text, &context).await;
         let turn = Turn {
             intent: understood.intent,
             slots: understood.slots,
@@ -444,6 +423,35 @@ impl Assistant {
             },
             speech: Speech::Sentences(exchange.rendered.spoken.clone()),
         }
+    }
+
+    /// What the local NLU makes of `text` in `context`, with the live service, cluster
+    /// and alarm names (without them the words still reach the dialog, which resolves, or
+    /// reports, them itself).
+    pub(crate) async fn understand_text(
+        &self,
+        text: &str,
+        context: &SessionContext,
+    ) -> crate::nlu::Understanding {
+        let ops = self.dialog.ops();
+        let (catalog, alarms) = tokio::join!(ops.catalog(), ops.firing_alarms());
+        let catalog = catalog.unwrap_or_else(|error| {
+            tracing::warn!(error = %crate::error::ErrorChain(&error), "service names unavailable");
+            std::sync::Arc::default()
+        });
+        let alarms: Vec<String> = alarms
+            .map(|a| a.into_iter().map(|a| a.name).collect())
+            .unwrap_or_else(|error| {
+                tracing::warn!(error = %crate::error::ErrorChain(&error), "alarm names unavailable");
+                Vec::new()
+            });
+        let expecting = match &context.pending {
+            Some(Pending::Fill { intent, slot, .. }) => Some((*intent, *slot)),
+            _ => None,
+        };
+        let understood = self.nlu.understand(text, &catalog, &alarms, expecting);
+        tracing::debug!(intent = %understood.intent, confidence = understood.confidence, "understood");
+        understood
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod alexa;
 pub mod ask;
 pub mod lex;
+pub mod slack;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;

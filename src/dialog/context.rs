@@ -85,7 +85,7 @@ pub struct SessionContext {
 
 impl SessionContext {
     /// Reads the context from JSON; a damaged value gives an empty context.
-    fn decode(raw: &str) -> Self {
+    pub(crate) fn decode(raw: &str) -> Self {
         if raw.len() > MAX_BYTES * 2 {
             tracing::warn!(
                 bytes = raw.len(),

@@ -3,10 +3,12 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod alexa_pki;
+pub mod hosted_ui;
 pub mod jwks;
 pub mod lex_stub;
 pub mod moto;
 pub mod proxy;
+pub mod slack_stub;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -168,6 +170,7 @@ pub async fn spawn_configured(
         assistant,
         metrics: opsvoice::telemetry::metrics(),
         alexa: Arc::new(verifier),
+        slack: None,
     };
     let router = opsvoice::server::router(state, config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -185,6 +188,35 @@ pub async fn spawn_configured(
         addr,
         base: format!("http://{addr}"),
         client: reqwest::Client::new(),
+        _stop: stop,
+    }
+}
+
+/// Serves the app over `state` on `listener` (bound first, when the configuration must
+/// name the app's own address).
+pub async fn serve_state(
+    listener: tokio::net::TcpListener,
+    state: opsvoice::server::AppState,
+    config: &opsvoice::config::Config,
+) -> TestApp {
+    let router = opsvoice::server::router(state, config);
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(opsvoice::server::run(
+        listener,
+        router,
+        opsvoice::server::Connections::for_config(config),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    TestApp {
+        addr,
+        base: format!("http://{addr}"),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
         _stop: stop,
     }
 }

@@ -1,0 +1,177 @@
+//! The store in a DynamoDB table: partition key `pk` (string), value `v` (string), expiry
+//! `exp` (number, Unix seconds; the table's TTL attribute, so DynamoDB deletes expired
+//! items on its own). Reads are strongly consistent; [`Store::create`] and [`Store::take`]
+//! are single conditional writes, atomic across every process sharing the table.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+
+use super::{DEADLINE, Store, StoreError, epoch};
+use crate::clock::Clock;
+
+/// The table's attribute names.
+pub const KEY: &str = "pk";
+pub const VALUE: &str = "v";
+pub const EXPIRES: &str = "exp";
+
+/// A DynamoDB client with the shared timeouts and retries.
+#[must_use]
+pub fn client(sdk: &aws_config::SdkConfig) -> Client {
+    Client::new(sdk)
+}
+
+/// The DynamoDB store.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    clock: Arc<dyn Clock>,
+}
+
+impl DynamoStore {
+    #[must_use]
+    pub fn new(client: Client, table: String, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            client,
+            table,
+            clock,
+        }
+    }
+
+    fn now(&self) -> AttributeValue {
+        AttributeValue::N(epoch(self.clock.now()).to_string())
+    }
+}
+
+fn item(key: &str, value: &str, expires: SystemTime) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (KEY.to_owned(), AttributeValue::S(key.to_owned())),
+        (VALUE.to_owned(), AttributeValue::S(value.to_owned())),
+        (
+            EXPIRES.to_owned(),
+            AttributeValue::N(epoch(expires).to_string()),
+        ),
+    ])
+}
+
+fn value_of(item: Option<&HashMap<String, AttributeValue>>, now: i64) -> Option<String> {
+    let item = item?;
+    let expires: i64 = item.get(EXPIRES)?.as_n().ok()?.parse().ok()?;
+    (expires > now).then(|| item.get(VALUE)?.as_s().ok().cloned())?
+}
+
+/// Runs `call` within the store deadline.
+async fn timed<T, E>(
+    call: impl std::future::Future<Output = Result<T, SdkError<E>>>,
+) -> Result<Result<T, SdkError<E>>, StoreError> {
+    tokio::time::timeout(DEADLINE, call)
+        .await
+        .map_err(|_| StoreError::Timeout(DEADLINE))
+}
+
+fn backend<E: std::error::Error + 'static>(error: &SdkError<E>) -> StoreError {
+    StoreError::Backend(crate::error::ErrorChain(error).to_string())
+}
+
+#[async_trait::async_trait]
+impl Store for DynamoStore {
+    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let out = timed(
+            self.client
+                .get_item()
+                .table_name(&self.table)
+                .key(KEY, AttributeValue::S(key.to_owned()))
+                .consistent_read(true)
+                .send(),
+        )
+        .await?
+        .map_err(|e| backend(&e))?;
+        Ok(value_of(out.item(), epoch(self.clock.now())))
+    }
+
+    async fn put(&self, key: &str, value: &str, expires: SystemTime) -> Result<(), StoreError> {
+        timed(
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item(key, value, expires)))
+                .send(),
+        )
+        .await?
+        .map_err(|e| backend(&e))?;
+        Ok(())
+    }
+
+    async fn create(
+        &self,
+        key: &str,
+        value: &str,
+        expires: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let result = timed(
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item(key, value, expires)))
+                .condition_expression("attribute_not_exists(#k) OR #e <= :now")
+                .expression_attribute_names("#k", KEY)
+                .expression_attribute_names("#e", EXPIRES)
+                .expression_attribute_values(":now", self.now())
+                .send(),
+        )
+        .await?;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(backend(&e)),
+        }
+    }
+
+    async fn take(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let result = timed(
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key(KEY, AttributeValue::S(key.to_owned()))
+                .condition_expression("#e > :now")
+                .expression_attribute_names("#e", EXPIRES)
+                .expression_attribute_values(":now", self.now())
+                .return_values(ReturnValue::AllOld)
+                .send(),
+        )
+        .await?;
+        match result {
+            Ok(out) => Ok(value_of(out.attributes(), epoch(self.clock.now()) - 1)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(backend(&e)),
+        }
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        timed(
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key(KEY, AttributeValue::S(key.to_owned()))
+                .send(),
+        )
+        .await?
+        .map_err(|e| backend(&e))?;
+        Ok(())
+    }
+}
