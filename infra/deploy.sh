@@ -38,13 +38,44 @@ lex_key="$PREFIX/lex-$(sha256sum target/models/lex.zip | cut -c1-16).zip"
 aws s3 cp --only-show-errors "$staging/function.zip" "s3://$BUCKET/$code_key"
 aws s3 cp --only-show-errors target/models/lex.zip "s3://$BUCKET/$lex_key"
 
+# The Slack app (optional): its credentials and the store key go into Secrets Manager; the
+# template resolves them into the function's KMS-encrypted environment.
+slack=()
+if [ -n "${SLACK_SIGNING_SECRET:-}" ] && [ -n "${SLACK_BOT_TOKEN:-}" ]; then
+    echo "==> storing the Slack credentials and the store key in Secrets Manager"
+    slack_json=$(printf '{"signing_secret":"%s","bot_token":"%s"}' "$SLACK_SIGNING_SECRET" "$SLACK_BOT_TOKEN")
+    if slack_arn=$(aws secretsmanager describe-secret --secret-id "$STACK/slack" --query ARN --output text 2>/dev/null); then
+        aws secretsmanager put-secret-value --secret-id "$slack_arn" --secret-string "$slack_json" >/dev/null
+    else
+        slack_arn=$(aws secretsmanager create-secret --name "$STACK/slack" --secret-string "$slack_json" --query ARN --output text)
+    fi
+    # The store key is made once: a new one would make every stored link unreadable.
+    if ! key_arn=$(aws secretsmanager describe-secret --secret-id "$STACK/store-key" --query ARN --output text 2>/dev/null); then
+        key_arn=$(aws secretsmanager create-secret --name "$STACK/store-key" \
+            --secret-string "$(openssl rand -base64 32)" --query ARN --output text)
+    fi
+    slack=(SlackSecretArn="$slack_arn" StoreKeySecretArn="$key_arn")
+fi
+
+deploy() {
+    aws cloudformation deploy \
+        --stack-name "$STACK" \
+        --template-file infra/template.json \
+        --capabilities CAPABILITY_IAM \
+        --no-fail-on-empty-changeset \
+        --parameter-overrides \
+            ArtifactBucket="$BUCKET" FunctionCodeKey="$code_key" LexBotKey="$lex_key" \
+            CognitoDomainPrefix="$DOMAIN_PREFIX" "${slack[@]}" "$@"
+}
 echo "==> 5/5 deploying stack $STACK"
-aws cloudformation deploy \
-    --stack-name "$STACK" \
-    --template-file infra/template.json \
-    --capabilities CAPABILITY_IAM \
-    --parameter-overrides \
-        ArtifactBucket="$BUCKET" FunctionCodeKey="$code_key" LexBotKey="$lex_key" \
-        CognitoDomainPrefix="$DOMAIN_PREFIX" "$@"
+deploy "$@"
+if [ ${#slack[@]} -gt 0 ]; then
+    # Account linking needs the function's own URL (link buttons, the Cognito callback),
+    # which exists only after the first deploy.
+    url=$(aws cloudformation describe-stacks --stack-name "$STACK" \
+        --query "Stacks[0].Outputs[?OutputKey=='FunctionUrl'].OutputValue" --output text)
+    echo "==> wiring account linking to ${url%/}"
+    deploy PublicUrl="${url%/}" "$@"
+fi
 aws cloudformation describe-stacks --stack-name "$STACK" \
     --query 'Stacks[0].Outputs[].[OutputKey,OutputValue]' --output table

@@ -36,6 +36,7 @@ fn sdk_calls() -> BTreeSet<String> {
         ("self.cloudwatch", "cloudwatch", None),
         ("self.client", "lex", Some("channel/ask.rs")),
         ("self.client().await", "polly", Some("speech/polly.rs")),
+        ("self.client", "dynamodb", Some("store/dynamo.rs")),
     ];
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = vec![root];
@@ -131,6 +132,9 @@ fn the_function_may_make_exactly_the_calls_the_code_makes() {
         "cloudwatch:ListMetrics",
         "polly:SynthesizeSpeech",
         "lex:RecognizeText",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
     ] {
         assert!(
             calls.contains(expected),
@@ -229,4 +233,66 @@ fn the_template_wires_what_the_code_expects() {
             .get("Ref")
             .is_some()
     );
+}
+
+#[test]
+fn the_slack_manifest_points_at_our_routes_with_the_scopes_we_use() {
+    let raw = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("infra/slack-manifest.json"),
+    )
+    .unwrap();
+    let m: Value = serde_json::from_str(&raw).unwrap();
+    let settings = &m["settings"];
+    assert!(
+        settings["event_subscriptions"]["request_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/slack/events")
+    );
+    assert!(
+        settings["interactivity"]["request_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/slack/interactions")
+    );
+    let command = &m["features"]["slash_commands"][0];
+    assert_eq!(command["command"], "/ops");
+    assert!(command["url"].as_str().unwrap().ends_with("/slack/commands"));
+    let events: BTreeSet<&str> = settings["event_subscriptions"]["bot_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert_eq!(events, BTreeSet::from(["app_mention", "message.im"]));
+    let scopes: BTreeSet<&str> = m["oauth_config"]["scopes"]["bot"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    // chat.postMessage / postEphemeral / update need chat:write; the events need their
+    // read scopes; the slash command needs commands. Nothing more.
+    assert_eq!(
+        scopes,
+        BTreeSet::from([
+            "app_mentions:read",
+            "chat:write",
+            "commands",
+            "im:history",
+            "im:read",
+            "im:write"
+        ])
+    );
+    // The Web API methods the code calls are the ones chat:write covers.
+    let slack = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("src/channel/slack/mod.rs"),
+    )
+    .unwrap();
+    for method in slack.split('"').filter(|s| s.starts_with("chat.")) {
+        assert!(
+            ["chat.postMessage", "chat.postEphemeral", "chat.update"].contains(&method),
+            "{method}"
+        );
+    }
 }
