@@ -12,14 +12,16 @@
 //!    `intents/`).
 //! 2. [`config`] (settings, loaded once; the only reader of the environment) and [`aws`]
 //!    (the SDK set-up every client shares).
-//! 3. [`telemetry`] (logs and metrics) and [`ops`] (the [`ops::OpsSource`] trait, the demo
-//!    fleet, AWS and the cache).
-//! 4. [`auth`] (Cognito tokens into principals, and the group policy) and [`speech`]
+//! 3. [`telemetry`] (logs and metrics), [`ops`] (the [`ops::OpsSource`] trait, the demo
+//!    fleet, AWS and the cache) and [`store`] (records shared by every instance: DynamoDB
+//!    or an embedded SQLite file, and the cipher for secrets at rest).
+//! 4. [`auth`] (Cognito tokens into principals, Slack account links, and the group
+//!    policy) and [`speech`]
 //!    (Fluent prompts and the words every answer shares, the escaping SSML builder, Polly).
 //! 5. [`dialog`]: one handler per intent (`Turn -> Answer`, and the answer's sentences, links
 //!    and card), with session memory.
 //! 6. [`nlu`]: the local utterance matcher.
-//! 7. [`channel`] (wire formats in and out: `lex`, `alexa`, `ask`) and [`models`] (the Lex
+//! 7. [`channel`] (wire formats in and out: `lex`, `alexa`, `ask`, `slack`) and [`models`] (the Lex
 //!    V2 bot and Alexa interaction model generated from `intents/`).
 //! 8. [`server`] (the axum router, middleware, `/healthz`, `/readyz`, `/metrics`) and
 //!    [`chat`] (the `opsvoice chat` REPL).

@@ -436,11 +436,10 @@ const ASK: &str = "/v1/ask";
 const HEALTHZ: &str = "/healthz";
 const READYZ: &str = "/readyz";
 const METRICS: &str = "/metrics";
-const SLACK_EVENTS: &str = "/slack/events";
-const SLACK_COMMANDS: &str = "/slack/commands";
-const SLACK_INTERACTIONS: &str = "/slack/interactions";
-const LINK_START: &str = "/link/start";
-const LINK_CALLBACK: &str = "/link/callback";
+use slack::{
+    COMMANDS as SLACK_COMMANDS, EVENTS as SLACK_EVENTS, INTERACTIONS as SLACK_INTERACTIONS,
+    LINK_CALLBACK, LINK_START,
+};
 /// The routes, as the request metrics label them.
 const ROUTES: [&str; 11] = [
     LEX,
@@ -570,11 +569,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route(HEALTHZ, get(healthz))
         .route(READYZ, get(readyz))
         .route(METRICS, get(metrics_text))
-        .route(SLACK_EVENTS, post(slack::events))
-        .route(SLACK_COMMANDS, post(slack::commands))
-        .route(SLACK_INTERACTIONS, post(slack::interactions))
-        .route(LINK_START, get(slack::link_start))
-        .route(LINK_CALLBACK, get(slack::link_callback))
+        .merge(slack::router(state.slack.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(move |req: Request, next: Next| {

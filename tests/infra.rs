@@ -257,7 +257,12 @@ fn the_slack_manifest_points_at_our_routes_with_the_scopes_we_use() {
     );
     let command = &m["features"]["slash_commands"][0];
     assert_eq!(command["command"], "/ops");
-    assert!(command["url"].as_str().unwrap().ends_with("/slack/commands"));
+    assert!(
+        command["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/slack/commands")
+    );
     let events: BTreeSet<&str> = settings["event_subscriptions"]["bot_events"]
         .as_array()
         .unwrap()

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     &["clock", "embedded", "error", "vocab"],
     &["config", "aws"],
-    &["telemetry", "ops"],
+    &["telemetry", "ops", "store"],
     &["auth", "speech"],
     &["dialog"],
     &["nlu"],

@@ -21,6 +21,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -35,7 +37,6 @@ use crate::auth::link::{LinkError, Links, SlackUser};
 use crate::clock::Clock;
 use crate::config::Secret;
 use crate::dialog::{Mode, Phase, SessionContext, Surface, Turn};
-use crate::server::{ApiError, AppState, RawBody};
 use crate::store::{Store, StoreError, epoch};
 
 /// How long an answered event id is remembered (Slack retries within minutes).
@@ -356,6 +357,28 @@ fn lex_session(key: &str) -> String {
     )
 }
 
+/// What the Slack routes share: the app, or `None` when Slack is not set up.
+pub type SlackState = Option<Arc<Slack>>;
+
+/// The Slack and account-link routes over `slack`.
+pub fn router<S: Clone + Send + Sync + 'static>(slack: SlackState) -> axum::Router<S> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route(EVENTS, post(events))
+        .route(COMMANDS, post(commands))
+        .route(INTERACTIONS, post(interactions))
+        .route(LINK_START, get(link_start))
+        .route(LINK_CALLBACK, get(link_callback))
+        .with_state(slack)
+}
+
+/// The routes (DESIGN.md §6).
+pub const EVENTS: &str = "/slack/events";
+pub const COMMANDS: &str = "/slack/commands";
+pub const INTERACTIONS: &str = "/slack/interactions";
+pub const LINK_START: &str = "/link/start";
+pub const LINK_CALLBACK: &str = "/link/callback";
+
 /// The response to a refused Slack request: a 401 that says which rule failed.
 fn refused(route: &'static str, refusal: SlackRefusal) -> Response {
     metrics::counter!("opsvoice_slack_requests_total", "route" => route, "outcome" => "refused")
@@ -371,18 +394,31 @@ fn refused(route: &'static str, refusal: SlackRefusal) -> Response {
 
 /// The verified body of a Slack request, or the response refusing it.
 fn verified(
-    state: &AppState,
+    state: &SlackState,
     route: &'static str,
     headers: &HeaderMap,
-    body: Result<RawBody, ApiError>,
-) -> Result<(Arc<Slack>, axum::body::Bytes), Box<Response>> {
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(Arc<Slack>, Bytes), Box<Response>> {
+    // An empty body is checked like any other: unsigned, it is a 401.
     let body = match body {
-        Ok(RawBody(bytes)) => bytes,
-        // An empty body is still checked: unsigned, it is a 401 like any other.
-        Err(ApiError::EmptyBody) => axum::body::Bytes::new(),
-        Err(other) => return Err(Box::new(other.into_response())),
+        Ok(bytes) => bytes,
+        Err(rejection) => {
+            let status = rejection.status();
+            let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "the request body is too large"
+            } else {
+                "could not read the request body"
+            };
+            return Err(Box::new(
+                (
+                    status,
+                    axum::Json(json!({ "error": { "code": "bad_body", "message": message } })),
+                )
+                    .into_response(),
+            ));
+        }
     };
-    let Some(slack) = state.slack.clone() else {
+    let Some(slack) = state.clone() else {
         return Err(Box::new(refused(route, SlackRefusal::NotConfigured)));
     };
     if let Err(refusal) = slack.verifier.verify(headers, &body) {
@@ -449,9 +485,9 @@ struct Event {
 
 /// `POST /slack/events`.
 pub async fn events(
-    State(state): State<AppState>,
+    State(state): State<SlackState>,
     headers: HeaderMap,
-    body: Result<RawBody, ApiError>,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     tracing::Span::current().record("channel", "slack");
     let (slack, body) = match verified(&state, "events", &headers, body) {
@@ -554,9 +590,9 @@ fn command_response(out: &Outgoing) -> Response {
 /// Answered in the response when that takes under 2.5 s; else acknowledged, and the
 /// answer follows at the `response_url`. Slash-command answers are for the asker only.
 pub async fn commands(
-    State(state): State<AppState>,
+    State(state): State<SlackState>,
     headers: HeaderMap,
-    body: Result<RawBody, ApiError>,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     tracing::Span::current().record("channel", "slack");
     let (slack, body) = match verified(&state, "commands", &headers, body) {
@@ -673,9 +709,9 @@ struct Action {
 /// answered in the same thread as the person who pressed it), or the link button (a URL
 /// button: the browser opens it; there is nothing to do here).
 pub async fn interactions(
-    State(state): State<AppState>,
+    State(state): State<SlackState>,
     headers: HeaderMap,
-    body: Result<RawBody, ApiError>,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     tracing::Span::current().record("channel", "slack");
     let (slack, body) = match verified(&state, "interactions", &headers, body) {
@@ -792,12 +828,15 @@ fn link_failure(error: &LinkError) -> Response {
     page(status, "Not linked", &error.to_string())
 }
 
-fn links(state: &AppState) -> Option<Arc<Links>> {
-    state.slack.as_ref().and_then(|s| s.links.clone())
+fn links(state: &SlackState) -> Option<Arc<Links>> {
+    state.as_ref().and_then(|s| s.links.clone())
 }
 
 /// `GET /link/start?state=…`: to the hosted UI, with PKCE.
-pub async fn link_start(State(state): State<AppState>, Query(query): Query<LinkQuery>) -> Response {
+pub async fn link_start(
+    State(state): State<SlackState>,
+    Query(query): Query<LinkQuery>,
+) -> Response {
     let Some(links) = links(&state) else {
         return page(
             StatusCode::NOT_FOUND,
@@ -834,7 +873,7 @@ pub async fn link_start(State(state): State<AppState>, Query(query): Query<LinkQ
 
 /// `GET /link/callback?code=…&state=…`: the link stored, the user told.
 pub async fn link_callback(
-    State(state): State<AppState>,
+    State(state): State<SlackState>,
     Query(query): Query<LinkQuery>,
 ) -> Response {
     let Some(links) = links(&state) else {
@@ -865,7 +904,7 @@ pub async fn link_callback(
     };
     match links.complete(&code, &link_state).await {
         Ok(done) => {
-            if let Some(slack) = &state.slack {
+            if let Some(slack) = &state {
                 let said = format!(
                     "Linked as {}. Ask me anything, for example \"any alarms firing?\"",
                     done.principal.username
