@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 : "${DOMAIN_PREFIX:?set DOMAIN_PREFIX to the Cognito hosted UI domain prefix}"
 PREFIX="${PREFIX:-opsvoice}"
 
-for tool in cargo-lambda zip aws; do
+for tool in cargo-lambda zip aws openssl; do
     command -v "$tool" >/dev/null || { echo "error: $tool is not installed (see infra/README.md)" >&2; exit 1; }
 done
 
@@ -37,6 +37,14 @@ code_key="$PREFIX/function-$(sha256sum "$staging/function.zip" | cut -c1-16).zip
 lex_key="$PREFIX/lex-$(sha256sum target/models/lex.zip | cut -c1-16).zip"
 aws s3 cp --only-show-errors "$staging/function.zip" "s3://$BUCKET/$code_key"
 aws s3 cp --only-show-errors target/models/lex.zip "s3://$BUCKET/$lex_key"
+
+# The session key: every instance seals and opens session contexts with it, so a
+# conversation survives moving to another instance. Made once.
+if ! session_arn=$(aws secretsmanager describe-secret --secret-id "$STACK/session-key" --query ARN --output text 2>/dev/null); then
+    echo "==> making the session key in Secrets Manager ($STACK/session-key)"
+    session_arn=$(aws secretsmanager create-secret --name "$STACK/session-key" \
+        --secret-string "$(openssl rand -base64 32)" --query ARN --output text)
+fi
 
 # The Slack app (optional): its credentials and the store key go into Secrets Manager; the
 # template resolves them into the function's KMS-encrypted environment.
@@ -65,7 +73,8 @@ deploy() {
         --no-fail-on-empty-changeset \
         --parameter-overrides \
             ArtifactBucket="$BUCKET" FunctionCodeKey="$code_key" LexBotKey="$lex_key" \
-            CognitoDomainPrefix="$DOMAIN_PREFIX" "${slack[@]}" "$@"
+            CognitoDomainPrefix="$DOMAIN_PREFIX" SessionKeySecretArn="$session_arn" \
+            "${slack[@]}" "$@"
 }
 echo "==> 5/5 deploying stack $STACK"
 deploy "$@"

@@ -470,6 +470,13 @@ fn check(config: &Config) -> anyhow::Result<()> {
     for warning in config.warnings() {
         println!("warning: {warning}");
     }
+    println!(
+        "ok: {} intents with {samples} samples; {} prompt messages in {} locale(s); config valid (backend {:?})",
+        model.len(),
+        renderer.message_ids().len(),
+        renderer.locales().len(),
+        config.backend
+    );
     let slack_problems = config.slack_problems();
     if config.slack.signing_secret.is_none() {
         println!(
@@ -488,13 +495,6 @@ fn check(config: &Config) -> anyhow::Result<()> {
     for problem in &slack_problems {
         println!("error: slack: {problem}");
     }
-    println!(
-        "ok: {} intents with {samples} samples; {} prompt messages in {} locale(s); config valid (backend {:?})",
-        model.len(),
-        renderer.message_ids().len(),
-        renderer.locales().len(),
-        config.backend
-    );
     if !overlaps.is_empty() {
         bail!(
             "{} sample utterances are ambiguous between intents",

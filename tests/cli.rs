@@ -90,6 +90,11 @@ fn check_validates_the_model_and_prompts() {
         stdout.starts_with(&format!("ok: {intents} intents")),
         "{stdout}"
     );
+    // Slack is off without a signing secret, and check says why.
+    assert!(
+        stdout.contains("slack: off: OPSVOICE_SLACK_SIGNING_SECRET is not set"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -187,4 +192,26 @@ fn nlu_eval_reports_accuracy_per_intent_and_confusions_and_refuses_a_bad_file() 
     assert!(!out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("line 2: `Weather` is not an intent"), "{err}");
+}
+
+#[test]
+fn check_names_slack_settings_that_cannot_work() {
+    let out = opsvoice()
+        .arg("check")
+        .env("OPSVOICE_SLACK_SIGNING_SECRET", "s")
+        .env("OPSVOICE_PUBLIC_URL", "https://ops.example.com")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("OPSVOICE_SLACK_BOT_TOKEN is not set"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("account linking needs all of OPSVOICE_PUBLIC_URL"),
+        "{stdout}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
