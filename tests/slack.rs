@@ -433,6 +433,68 @@ async fn requests_that_are_not_slacks_are_refused_and_never_answered() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_whose_answer_died_is_answered_on_slacks_next_retry_and_a_failed_post_is_released()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let mut world = World::new(file_store(&dir)).await;
+    let (app, store) = world.process().await;
+    let clock = world.clock.clone();
+    // Another process claimed Ev40 and died before answering.
+    store
+        .create(
+            "slack-event#Ev40",
+            "answering",
+            clock.now() + opsvoice::channel::slack::CLAIM_LEASE,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        ask(&app, clock.as_ref(), "UANA", "any alarms firing?", "Ev40").await,
+        200
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(world.slack.posts().is_empty(), "held by the other claim");
+    // Slack retries a minute later: the claim has lapsed, so this one answers.
+    clock.advance(Duration::from_secs(60));
+    assert_eq!(
+        ask(&app, clock.as_ref(), "UANA", "any alarms firing?", "Ev40").await,
+        200
+    );
+    assert_eq!(world.slack.wait_for(1, WAIT).await.len(), 1);
+    // And it is remembered as answered: a later retry posts nothing.
+    clock.advance(Duration::from_secs(60));
+    assert_eq!(
+        ask(&app, clock.as_ref(), "UANA", "any alarms firing?", "Ev40").await,
+        200
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(world.slack.posts().len(), 1);
+
+    // Slack down for the whole call: the claim is released, and the retry answers.
+    for _ in 0..3 {
+        world.slack.fail_next(Failure::ServerError);
+    }
+    assert_eq!(
+        ask(&app, clock.as_ref(), "UANA", "any alarms firing?", "Ev41").await,
+        200
+    );
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while store.get("slack-event#Ev41").await.unwrap().is_some() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the claim was never released"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(world.slack.posts().len(), 1);
+    assert_eq!(
+        ask(&app, clock.as_ref(), "UANA", "any alarms firing?", "Ev41").await,
+        200
+    );
+    assert_eq!(world.slack.wait_for(2, WAIT).await.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_linked_slack_user_is_answered_per_their_groups_and_links_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let mut world = World::new(file_store(&dir)).await;

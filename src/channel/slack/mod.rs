@@ -41,6 +41,10 @@ use crate::store::{Store, StoreError, epoch};
 
 /// How long an answered event id is remembered (Slack retries within minutes).
 pub const EVENT_MEMORY: Duration = Duration::from_secs(60 * 60);
+/// How long a claim on an event being answered holds. A process that dies mid-answer
+/// leaves it to lapse, and Slack's next retry (after a minute) answers the event instead.
+/// Longer than an answer can take: the deadline plus the Web API's whole call budget.
+pub const CLAIM_LEASE: Duration = Duration::from_secs(30);
 /// How long a thread's conversation context is kept.
 pub const THREAD_MEMORY: Duration = Duration::from_secs(24 * 60 * 60);
 /// How long a slash command may take before it is acknowledged and answered later.
@@ -299,8 +303,8 @@ impl Slack {
         Outgoing::Public(blocks::answer(&exchange, epoch(self.clock.now())))
     }
 
-    /// Posts `out` at `place` (an ephemeral for `user` when private).
-    pub async fn deliver(&self, user: &SlackUser, place: &Place, out: &Outgoing) {
+    /// Posts `out` at `place` (an ephemeral for `user` when private); whether Slack took it.
+    pub async fn deliver(&self, user: &SlackUser, place: &Place, out: &Outgoing) -> bool {
         let mut body = out.message().fields();
         body.insert("channel".to_owned(), json!(place.channel));
         if let Some(thread) = &place.thread_ts {
@@ -315,11 +319,13 @@ impl Slack {
         };
         match self.api.call(method, &Value::Object(body)).await {
             Ok(_) => {
-                metrics::counter!("opsvoice_slack_posts_total", "outcome" => "posted").increment(1)
+                metrics::counter!("opsvoice_slack_posts_total", "outcome" => "posted").increment(1);
+                true
             }
             Err(error) => {
                 metrics::counter!("opsvoice_slack_posts_total", "outcome" => "failed").increment(1);
                 tracing::warn!(%error, method, "a Slack answer could not be posted");
+                false
             }
         }
     }
@@ -333,16 +339,32 @@ impl Slack {
         }
     }
 
-    /// Claims `event_id`: `true` for the first delivery, `false` for a retry or for an
-    /// event another instance already took.
+    /// Claims `event_id` for [`CLAIM_LEASE`]: `true` for the first delivery (or one whose
+    /// claim lapsed), `false` for a retry of an event answered or being answered.
     async fn claim(&self, event_id: &str) -> Result<bool, StoreError> {
         self.store
             .create(
                 &format!("slack-event#{event_id}"),
-                "1",
-                self.clock.now() + EVENT_MEMORY,
+                "answering",
+                self.clock.now() + CLAIM_LEASE,
             )
             .await
+    }
+
+    /// Settles a claim: an answer Slack took is remembered for [`EVENT_MEMORY`]; one it
+    /// did not take is released, so Slack's next retry tries again.
+    async fn settle(&self, event_id: &str, delivered: bool) {
+        let key = format!("slack-event#{event_id}");
+        let result = if delivered {
+            self.store
+                .put(&key, "answered", self.clock.now() + EVENT_MEMORY)
+                .await
+        } else {
+            self.store.delete(&key).await
+        };
+        if let Err(error) = result {
+            tracing::warn!(%error, delivered, "a Slack event's claim could not be settled");
+        }
     }
 }
 
@@ -569,7 +591,8 @@ async fn on_event(slack: Arc<Slack>, envelope: Envelope, headers: &HeaderMap) ->
     slack
         .run(async move {
             let out = worker.reply(&who, &text, &place).await;
-            worker.deliver(&who, &place, &out).await;
+            let delivered = worker.deliver(&who, &place, &out).await;
+            worker.settle(&event_id, delivered).await;
         })
         .await;
     StatusCode::OK.into_response()
@@ -920,7 +943,9 @@ pub async fn link_callback(
                 let (slack, user) = (slack.clone(), done.user.clone());
                 let worker = slack.clone();
                 slack
-                    .run(async move { worker.deliver(&user, &place, &out).await })
+                    .run(async move {
+                        worker.deliver(&user, &place, &out).await;
+                    })
                     .await;
             }
             page(
