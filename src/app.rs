@@ -40,6 +40,8 @@ pub enum StartError {
     Slack(String),
     #[error("the store: {0}")]
     Store(#[from] crate::store::OpenError),
+    #[error("notifications: {0}")]
+    Notify(String),
 }
 
 /// Builds the assistant the configuration describes, measuring time with `clock`.
@@ -72,19 +74,126 @@ pub async fn app_state(config: &Config) -> Result<server::AppState, StartError> 
     let clock: Arc<dyn Clock> = Arc::new(clock::SystemClock);
     let metrics = telemetry::metrics();
     telemetry::spawn_upkeep(metrics.clone());
-    let assistant = assistant(config, clock.clone()).await?;
-    let slack = match &config.slack.signing_secret {
-        Some(_) => {
-            let store = crate::store::open(config, clock.clone()).await?;
-            Some(slack(config, assistant.clone(), store, clock.clone())?)
-        }
-        None => None,
+    let mut assistant = assistant(config, clock.clone()).await?;
+    let store = if config.wants_store() {
+        Some(crate::store::open(config, clock.clone()).await?)
+    } else {
+        None
+    };
+    if let (Some(store), Some(a)) = (&store, Arc::get_mut(&mut assistant)) {
+        a.dialog.set_log(store.clone());
+    }
+    let slack = match (&config.slack.signing_secret, &store) {
+        (Some(_), Some(store)) => Some(slack(
+            config,
+            assistant.clone(),
+            store.clone(),
+            clock.clone(),
+        )?),
+        _ => None,
+    };
+    let events = match &store {
+        Some(store) => events(config, assistant.clone(), store.clone(), clock.clone()).await?,
+        None => crate::notify::http::EventsState::default(),
     };
     Ok(server::AppState {
         assistant,
         metrics,
         alexa: Arc::new(alexa_verifier(config, clock)?),
         slack,
+        events,
+    })
+}
+
+/// The notification routes in `config`'s file, checked against the policy.
+///
+/// # Errors
+/// An unreadable or invalid file, naming the bad entry.
+pub fn notify_routes(
+    config: &Config,
+    policy: &auth::policy::Policy,
+) -> Result<Option<crate::notify::routes::Routes>, StartError> {
+    let Some(path) = &config.notify_file else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        StartError::Notify(format!(
+            "cannot read OPSVOICE_NOTIFY_FILE {}: {e}",
+            path.display()
+        ))
+    })?;
+    let groups = policy.group_names();
+    crate::notify::routes::Routes::from_toml(&text, groups.as_deref())
+        .map(Some)
+        .map_err(|e| StartError::Notify(format!("OPSVOICE_NOTIFY_FILE {}: {e}", path.display())))
+}
+
+/// The notifier and the `/events` verifier the configuration describes.
+///
+/// # Errors
+/// Bad routes, notifications without a Slack bot token, or bad SNS test settings.
+pub async fn events(
+    config: &Config,
+    assistant: Arc<Assistant>,
+    store: Arc<dyn crate::store::Store>,
+    clock: Arc<dyn Clock>,
+) -> Result<crate::notify::http::EventsState, StartError> {
+    let routes = notify_routes(config, assistant.identity.policy())?;
+    let notifier = match routes {
+        Some(routes) => {
+            if config.slack.bot_token.is_none() {
+                return Err(StartError::Notify(
+                    "OPSVOICE_NOTIFY_FILE needs OPSVOICE_SLACK_BOT_TOKEN to post".to_owned(),
+                ));
+            }
+            let mut notifier = crate::notify::Notifier::new(
+                routes,
+                store,
+                channel::slack::api::WebApi::new(
+                    config.slack.api_url.as_deref(),
+                    config.slack.bot_token.clone(),
+                ),
+                assistant,
+                clock.clone(),
+            );
+            notifier.inline = config::in_lambda();
+            Some(Arc::new(notifier))
+        }
+        None => None,
+    };
+    let verifier = if config.sns.topic_arns.is_empty() {
+        None
+    } else {
+        let roots = match &config.sns.trust_roots {
+            Some(path) => Some((
+                path.display().to_string(),
+                std::fs::read(path).map_err(|e| {
+                    StartError::Notify(format!(
+                        "cannot read OPSVOICE_SNS_TRUST_ROOTS {}: {e}",
+                        path.display()
+                    ))
+                })?,
+            )),
+            None => None,
+        };
+        Some(Arc::new(
+            crate::notify::sns::SnsVerifier::new(
+                config.sns.topic_arns.clone(),
+                roots.as_ref().map(|(p, pem)| (p.as_str(), pem.as_slice())),
+                config.sns.cert_base_url.as_deref(),
+                clock,
+            )
+            .map_err(|e| StartError::Notify(e.to_string()))?,
+        ))
+    };
+    let sns = match &verifier {
+        Some(_) => Some(aws_sdk_sns::Client::new(&aws::sdk_config().await)),
+        None => None,
+    };
+    Ok(crate::notify::http::EventsState {
+        verifier,
+        notifier,
+        sns,
     })
 }
 

@@ -139,6 +139,18 @@ impl Link {
     }
 }
 
+/// SNS deliveries to `POST /events`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sns {
+    /// The topics whose deliveries are accepted; every other topic is refused.
+    pub topic_arns: Vec<String>,
+    /// Test-only: a PEM file of extra trusted roots for signing certificates.
+    pub trust_roots: Option<PathBuf>,
+    /// Test-only: fetch signing certificates from this base instead of the message's host
+    /// (the message's URL is still checked as sent).
+    pub cert_base_url: Option<String>,
+}
+
 /// Where links and delivery state are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreLocation {
@@ -183,6 +195,9 @@ pub struct Config {
     pub store: Option<StoreLocation>,
     /// `OPSVOICE_STORE_KEY`: exactly 32 bytes, encrypts secrets at rest.
     pub store_key: Option<Secret>,
+    /// `OPSVOICE_NOTIFY_FILE`: which events go to which Slack channel, for which group.
+    pub notify_file: Option<PathBuf>,
+    pub sns: Sns,
 }
 
 /// Whether this process is a Lambda function's bootstrap (the runtime API is in the
@@ -249,6 +264,8 @@ impl Default for Config {
             link: Link::default(),
             store: None,
             store_key: None,
+            notify_file: None,
+            sns: Sns::default(),
         }
     }
 }
@@ -622,7 +639,34 @@ impl Config {
             }
             c.store_key = Some(Secret(bytes));
         }
+        c.notify_file = var("OPSVOICE_NOTIFY_FILE").map(PathBuf::from);
+        c.sns = Sns {
+            topic_arns: var("OPSVOICE_SNS_TOPIC_ARNS")
+                .map(|v| list(&v))
+                .unwrap_or_default(),
+            trust_roots: var("OPSVOICE_SNS_TRUST_ROOTS").map(PathBuf::from),
+            cert_base_url: var("OPSVOICE_SNS_CERT_BASE_URL"),
+        };
+        if let Some(bad) = c.sns.topic_arns.iter().find(|a| {
+            let parts: Vec<&str> = a.split(':').collect();
+            parts.len() != 6 || parts[0] != "arn" || parts[2] != "sns"
+        }) {
+            return Err(ConfigError::Invalid {
+                name: "OPSVOICE_SNS_TOPIC_ARNS",
+                problem: format!(
+                    "`{bad}` is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)"
+                ),
+            });
+        }
         Ok(c)
+    }
+
+    /// Whether anything needs the store: the Slack app, or notifications.
+    #[must_use]
+    pub fn wants_store(&self) -> bool {
+        self.slack.signing_secret.is_some()
+            || self.notify_file.is_some()
+            || !self.sns.topic_arns.is_empty()
     }
 
     /// Where the store is: the configured place, else `store.db` in the state directory.
@@ -695,6 +739,12 @@ impl Config {
         }
         if self.alexa.cert_base_url.is_some() {
             out.push("OPSVOICE_ALEXA_CERT_BASE_URL is set: Alexa chains are fetched from a test-only location".to_owned());
+        }
+        if self.sns.trust_roots.is_some() {
+            out.push("OPSVOICE_SNS_TRUST_ROOTS is set: extra, test-only roots are trusted for SNS signing certificates".to_owned());
+        }
+        if self.sns.cert_base_url.is_some() {
+            out.push("OPSVOICE_SNS_CERT_BASE_URL is set: SNS signing certificates are fetched from a test-only location".to_owned());
         }
         if self.slack.api_url.is_some() {
             out.push(

@@ -25,6 +25,9 @@ pub enum Invocation {
     Lex(Box<LexEvent>),
     Alexa(Value),
     Http(Box<lambda_http::request::LambdaRequest>),
+    /// An EventBridge event: an alarm or ECS event for the notifier, or the schedule that
+    /// delivers what is still queued.
+    EventBridge(Value),
 }
 
 /// Why an invocation could not be answered. Lambda reports it to the caller as a function
@@ -46,6 +49,9 @@ pub enum InvocationError {
     BadAlexaRequest(#[source] crate::channel::BodyError),
     #[error("the HTTP response could not be encoded")]
     Encode(#[source] serde_json::Error),
+    /// Lambda retries an asynchronous invocation that fails: the event is not lost.
+    #[error("the event could not be recorded; it will be retried")]
+    EventNotRecorded(#[source] crate::store::StoreError),
 }
 
 impl From<crate::channel::alexa::verify::RequestError> for InvocationError {
@@ -69,6 +75,7 @@ impl InvocationError {
             }
             InvocationError::AlexaRefused(_) => "RequestRefused",
             InvocationError::Encode(_) => "InternalError",
+            InvocationError::EventNotRecorded(_) => "Unavailable",
         }
     }
 }
@@ -94,6 +101,9 @@ impl Invocation {
             let de =
                 serde_json::from_value::<LexEvent>(event).map_err(InvocationError::BadLexEvent)?;
             return Ok(Invocation::Lex(Box::new(de)));
+        }
+        if crate::notify::event::is_eventbridge(&event) {
+            return Ok(Invocation::EventBridge(event));
         }
         if has("version")
             && event
@@ -145,6 +155,10 @@ impl Function {
                 let response = self.state.assistant.alexa(&envelope).await;
                 Ok(serde_json::to_value(response).unwrap_or_default())
             }
+            Invocation::EventBridge(event) => {
+                tracing::Span::current().record("channel", "eventbridge");
+                self.event(event).await
+            }
             Invocation::Http(mut request) => {
                 // Routes are the same whatever the API Gateway stage: leave it out of the
                 // path (lambda_http would put `/prod` in front of `/v1/ask`).
@@ -163,6 +177,42 @@ impl Function {
                     Err(never) => match never {},
                 };
                 serde_json::to_value(response).map_err(InvocationError::Encode)
+            }
+        }
+    }
+}
+
+impl Function {
+    /// An EventBridge event: the delivery schedule drains the queue; an alarm or ECS event
+    /// is recorded (once) and its cards delivered before the invocation ends.
+    async fn event(&self, event: Value) -> Result<Value, InvocationError> {
+        let Some(notifier) = &self.state.events.notifier else {
+            tracing::warn!(
+                "an EventBridge event arrived, but no notification routes are set (OPSVOICE_NOTIFY_FILE)"
+            );
+            metrics::counter!("opsvoice_events_total", "source" => "eventbridge", "kind" => "any", "outcome" => "unrouted").increment(1);
+            return Ok(serde_json::json!({ "ok": false, "reason": "no notification routes" }));
+        };
+        let scheduled = event.get("source").and_then(Value::as_str) == Some("aws.events")
+            && event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event");
+        if scheduled {
+            notifier
+                .drain(crate::notify::SETTLE + std::time::Duration::from_secs(2))
+                .await;
+            return Ok(serde_json::json!({ "ok": true }));
+        }
+        match crate::notify::event::from_eventbridge(&event) {
+            Ok(event) => {
+                notifier
+                    .accept("eventbridge", event)
+                    .await
+                    .map_err(InvocationError::EventNotRecorded)?;
+                notifier.deliver_soon().await;
+                Ok(serde_json::json!({ "ok": true }))
+            }
+            Err(unusable) => {
+                crate::notify::unusable(&unusable);
+                Ok(serde_json::json!({ "ok": false, "reason": unusable.to_string() }))
             }
         }
     }

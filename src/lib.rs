@@ -23,10 +23,12 @@
 //! 6. [`nlu`]: the local utterance matcher.
 //! 7. [`channel`] (wire formats in and out: `lex`, `alexa`, `ask`, `slack`) and [`models`] (the Lex
 //!    V2 bot and Alexa interaction model generated from `intents/`).
-//! 8. [`server`] (the axum router, middleware, `/healthz`, `/readyz`, `/metrics`) and
+//! 8. [`notify`]: events in (EventBridge, SNS), alarm and deployment cards out to Slack,
+//!    the delivery queue, and the event log "what did I miss?" reads.
+//! 9. [`server`] (the axum router, middleware, `/healthz`, `/readyz`, `/metrics`) and
 //!    [`chat`] (the `opsvoice chat` REPL).
-//! 9. [`app`]: the app assembled from its configuration.
-//! 10. [`lambda`]: the same app as a Lambda function (Lex, Alexa and HTTP invocations).
+//! 10. [`app`]: the app assembled from its configuration.
+//! 11. [`lambda`]: the same app as a Lambda function (Lex, Alexa and HTTP invocations).
 
 pub mod app;
 pub mod auth;
@@ -41,6 +43,7 @@ pub mod error;
 pub mod lambda;
 pub mod models;
 pub mod nlu;
+pub mod notify;
 pub mod ops;
 pub mod server;
 pub mod speech;

@@ -433,6 +433,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // The catalog and the firing alarms are kept warm in the background, so a question
     // (the first included) finds them cached; it stops with the server.
     let (stopping, stopped) = tokio::sync::watch::channel(());
+    let delivering = state.events.notifier.clone().map(|notifier| {
+        tracing::info!(
+            routes = notifier.routes.0.len(),
+            "delivering notifications to Slack"
+        );
+        let mut stopped = stopped.clone();
+        tokio::spawn(
+            notifier.keep_delivering(std::time::Duration::from_secs(1), async move {
+                let _ = stopped.changed().await;
+            }),
+        )
+    });
     let warm = tokio::spawn(opsvoice::app::keep_warm(
         state.assistant.dialog.ops().clone(),
         opsvoice::app::WARM_EVERY,
@@ -453,6 +465,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     })
     .await?;
     warm.await?;
+    if let Some(delivering) = delivering {
+        delivering.await?;
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -495,11 +510,42 @@ fn check(config: &Config) -> anyhow::Result<()> {
     for problem in &slack_problems {
         println!("error: slack: {problem}");
     }
+    let routes = if config.notify_file.is_some() {
+        match opsvoice::app::identity(config, std::sync::Arc::new(opsvoice::ops::SystemClock)) {
+            Ok(identity) => {
+                opsvoice::app::notify_routes(config, identity.policy()).map_err(|e| e.to_string())
+            }
+            Err(e) => Err(format!("the routes cannot be checked: {e}")),
+        }
+    } else {
+        Ok(None)
+    };
+    let routes_problem = match routes {
+        Ok(Some(routes)) => {
+            println!(
+                "notifications: {} route(s) in OPSVOICE_NOTIFY_FILE",
+                routes.0.len()
+            );
+            if config.slack.bot_token.is_none() {
+                Some("OPSVOICE_NOTIFY_FILE needs OPSVOICE_SLACK_BOT_TOKEN to post".to_owned())
+            } else {
+                None
+            }
+        }
+        Ok(None) => None,
+        Err(e) => Some(e),
+    };
+    if let Some(problem) = &routes_problem {
+        println!("error: {problem}");
+    }
     if !overlaps.is_empty() {
         bail!(
             "{} sample utterances are ambiguous between intents",
             overlaps.len()
         );
+    }
+    if let Some(problem) = routes_problem {
+        bail!("{problem}");
     }
     if !slack_problems.is_empty() {
         bail!(

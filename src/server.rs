@@ -40,6 +40,8 @@ pub struct AppState {
     pub alexa: Arc<Verifier>,
     /// The Slack app; `None` when Slack is not set up (its routes then refuse everything).
     pub slack: Option<Arc<crate::channel::slack::Slack>>,
+    /// `POST /events`: SNS deliveries to the notifier (each part `None` when not set up).
+    pub events: crate::notify::http::EventsState,
 }
 
 /// The intent a request was answered as, for the request metrics.
@@ -441,7 +443,8 @@ use slack::{
     LINK_CALLBACK, LINK_START,
 };
 /// The routes, as the request metrics label them.
-const ROUTES: [&str; 11] = [
+const ROUTES: [&str; 12] = [
+    crate::notify::http::EVENTS,
     LEX,
     ALEXA,
     ASK,
@@ -570,6 +573,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route(READYZ, get(readyz))
         .route(METRICS, get(metrics_text))
         .merge(slack::router(state.slack.clone()))
+        .merge(crate::notify::http::router(state.events.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(move |req: Request, next: Next| {

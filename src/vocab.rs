@@ -24,6 +24,7 @@ macro_rules! questions {
             MetricQuery => metric_query,
             FleetSummary => fleet_summary,
             WhatChanged => what_changed,
+            WhatHappened => what_happened,
             UnsupportedAction => unsupported_action,
         }
     };

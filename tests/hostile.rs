@@ -83,6 +83,7 @@ fn world() -> &'static World {
             metrics: opsvoice::telemetry::metrics(),
             alexa: Arc::new(alexa()),
             slack: None,
+            events: Default::default(),
         };
         let config = opsvoice::config::Config::default();
         let router = opsvoice::server::router(state.clone(), &config);

@@ -37,6 +37,7 @@ fn sdk_calls() -> BTreeSet<String> {
         ("self.client", "lex", Some("channel/ask.rs")),
         ("self.client().await", "polly", Some("speech/polly.rs")),
         ("self.client", "dynamodb", Some("store/dynamo.rs")),
+        ("sns", "sns", Some("notify/http.rs")),
     ];
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = vec![root];
@@ -135,6 +136,8 @@ fn the_function_may_make_exactly_the_calls_the_code_makes() {
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:DeleteItem",
+        "dynamodb:Scan",
+        "sns:ConfirmSubscription",
     ] {
         assert!(
             calls.contains(expected),

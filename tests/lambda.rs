@@ -48,6 +48,7 @@ async fn both() -> Both {
         metrics: opsvoice::telemetry::metrics(),
         alexa: Arc::new(verifier()),
         slack: None,
+        events: Default::default(),
     };
     let function = Function::new(state, &Config::default());
     let app = common::spawn_with(assistant, verifier()).await;

@@ -14,6 +14,7 @@ const LAYERS: &[&[&str]] = &[
     &["dialog"],
     &["nlu"],
     &["channel", "models"],
+    &["notify"],
     &["server", "chat"],
     &["app"],
     &["lambda"],

@@ -482,6 +482,72 @@ const PHRASINGS: &[(&str, Intent, &[&str])] = &[
         Intent::UnsupportedAction,
         &["can't stop"],
     ),
+    (
+        "what did i miss overnight",
+        Intent::WhatHappened,
+        &["in the last"],
+    ),
+    (
+        "so what have i missed",
+        Intent::WhatHappened,
+        &["in the last"],
+    ),
+    ("catch me up please", Intent::WhatHappened, &["in the last"]),
+    (
+        "can you catch me up on the last hour",
+        Intent::WhatHappened,
+        &["in the last"],
+    ),
+    (
+        "anything fire while i was at lunch",
+        Intent::WhatHappened,
+        &["in the last"],
+    ),
+    (
+        "what's happened in the past hour",
+        Intent::WhatHappened,
+        &["in the last"],
+    ),
+    (
+        "give me the rundown",
+        Intent::WhatHappened,
+        &["in the last"],
+    ),
+    (
+        "what fired recently",
+        Intent::WhatHappened,
+        &["in the last"],
+    ),
+    (
+        "what went off while i was gone",
+        Intent::WhatHappened,
+        &["in the last"],
+    ),
+    (
+        "i just got back, what happened",
+        Intent::WhatHappened,
+        &["in the last"],
+    ),
+    (
+        "fill me in on the last two hours",
+        Intent::WhatHappened,
+        &["in the last"],
+    ),
+    (
+        "anything i should know about from the last hour",
+        Intent::WhatHappened,
+        &["in the last"],
+    ),
+    (
+        "recap of the last thirty minutes",
+        Intent::WhatHappened,
+        &["in the last"],
+    ),
+    (
+        "what alarms went off since this morning",
+        Intent::WhatHappened,
+        &["in the last"],
+    ),
 ];
 
 #[tokio::test]

@@ -274,6 +274,7 @@ impl World {
                 opsvoice::channel::alexa::verify::Verifier::new(vec![], None, None, clock).unwrap(),
             ),
             slack: Some(slack),
+            events: Default::default(),
         };
         (common::serve_state(listener, state, &config).await, store)
     }
@@ -829,6 +830,7 @@ async fn slash_commands_and_buttons_answer_on_the_demo_fleet() {
                 .unwrap(),
         ),
         slack: Some(opsvoice::app::slack(&config, assistant, store, clock.clone()).unwrap()),
+        events: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app = common::serve_state(listener, state, &config).await;

@@ -89,6 +89,12 @@ impl Identity {
         }
     }
 
+    /// The group policy.
+    #[must_use]
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
     /// The caller a principal verified some other way (an account link) stands for.
     #[must_use]
     pub fn caller_for(&self, principal: Principal) -> Caller {

@@ -168,6 +168,26 @@ impl Policy {
         }
     }
 
+    /// The groups the policy names; `None` when it allows everyone everything (the demo),
+    /// so that any group name is as good as another.
+    #[must_use]
+    pub fn group_names(&self) -> Option<Vec<String>> {
+        if self.everyone.is_some() {
+            return None;
+        }
+        Some(self.groups.keys().cloned().collect())
+    }
+
+    /// What a member of `group` alone may ask (what a channel routed for it may be sent).
+    #[must_use]
+    pub fn group_grants(&self, group: &str) -> Grants {
+        self.grants(Some(&Principal {
+            sub: format!("group:{group}"),
+            username: group.to_owned(),
+            groups: vec![group.to_owned()],
+        }))
+    }
+
     /// What `principal` (or an anonymous caller) may ask.
     #[must_use]
     pub fn grants(&self, principal: Option<&Principal>) -> Grants {

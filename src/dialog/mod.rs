@@ -313,13 +313,30 @@ pub(crate) use need;
 pub struct Dialog {
     ops: Arc<dyn OpsSource>,
     clock: Arc<dyn Clock>,
+    /// The event log the notifier writes ("what did I miss?"), when there is a store.
+    log: Option<Arc<dyn crate::store::Store>>,
 }
 
 impl Dialog {
     /// A dialog answering from `ops`, measuring ages with `clock`.
     #[must_use]
     pub fn new(ops: Arc<dyn OpsSource>, clock: Arc<dyn Clock>) -> Self {
-        Self { ops, clock }
+        Self {
+            ops,
+            clock,
+            log: None,
+        }
+    }
+
+    /// Reads the event log from `store` too (for WhatHappened).
+    pub fn set_log(&mut self, store: Arc<dyn crate::store::Store>) {
+        self.log = Some(store);
+    }
+
+    /// The event log, if there is one.
+    #[must_use]
+    pub fn log(&self) -> Option<&Arc<dyn crate::store::Store>> {
+        self.log.as_ref()
     }
 
     /// The data source.

@@ -174,4 +174,73 @@ impl Store for DynamoStore {
         .map_err(|e| backend(&e))?;
         Ok(())
     }
+
+    async fn replace(
+        &self,
+        key: &str,
+        expected: &str,
+        value: &str,
+        expires: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let result = timed(
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item(key, value, expires)))
+                .condition_expression("#v = :old AND #e > :now")
+                .expression_attribute_names("#v", VALUE)
+                .expression_attribute_names("#e", EXPIRES)
+                .expression_attribute_values(":old", AttributeValue::S(expected.to_owned()))
+                .expression_attribute_values(":now", self.now())
+                .send(),
+        )
+        .await?;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(backend(&e)),
+        }
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+        // A scan with a key filter: the sets listed (the delivery queue, a day of events)
+        // are small, and a table with one key schema keeps the store one trait.
+        let now = epoch(self.clock.now());
+        let mut out = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let page = timed(
+                self.client
+                    .scan()
+                    .table_name(&self.table)
+                    .consistent_read(true)
+                    .filter_expression("begins_with(#k, :p)")
+                    .expression_attribute_names("#k", KEY)
+                    .expression_attribute_values(":p", AttributeValue::S(prefix.to_owned()))
+                    .set_exclusive_start_key(start.take())
+                    .send(),
+            )
+            .await?
+            .map_err(|e| backend(&e))?;
+            for item in page.items() {
+                if let (Some(key), Some(value)) = (
+                    item.get(KEY).and_then(|k| k.as_s().ok()),
+                    value_of(Some(item), now),
+                ) {
+                    out.push((key.clone(), value));
+                }
+            }
+            match page.last_evaluated_key() {
+                Some(last) if !last.is_empty() => start = Some(last.clone()),
+                _ => break,
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
 }

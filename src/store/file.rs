@@ -199,6 +199,47 @@ impl Store for FileStore {
         })
         .await
     }
+
+    async fn replace(
+        &self,
+        key: &str,
+        expected: &str,
+        value: &str,
+        expires: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let (key, expected, value, expires) = (
+            key.to_owned(),
+            expected.to_owned(),
+            value.to_owned(),
+            epoch(expires),
+        );
+        self.with(move |db, now| {
+            db.execute(
+                "UPDATE records SET value = ?3, expires = ?4
+                 WHERE key = ?1 AND value = ?2 AND expires > ?5",
+                params![key, expected, value, expires, now],
+            )
+            .map(|changed| changed == 1)
+        })
+        .await
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let prefix = prefix.to_owned();
+        self.with(move |db, now| {
+            // `key >= prefix AND key < prefix + U+10FFFF`: the prefix range, on the index.
+            let end = format!("{prefix}\u{10FFFF}");
+            let mut query = db.prepare_cached(
+                "SELECT key, value FROM records
+                 WHERE key >= ?1 AND key < ?2 AND expires > ?3 ORDER BY key",
+            )?;
+            let rows = query.query_map(params![prefix, end, now], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })?;
+            rows.collect()
+        })
+        .await
+    }
 }
 
 #[cfg(test)]
@@ -243,6 +284,22 @@ mod tests {
         assert_eq!(store.get("p").await.unwrap().as_deref(), Some("y"));
         store.delete("p").await.unwrap();
         assert_eq!(store.get("p").await.unwrap(), None);
+        let later = clock.now() + Duration::from_secs(60);
+        store.put("q#1", "a", later).await.unwrap();
+        store.put("q#2", "b", later).await.unwrap();
+        store.put("r#1", "c", later).await.unwrap();
+        assert!(store.replace("q#1", "a", "a2", later).await.unwrap());
+        assert!(
+            !store.replace("q#1", "a", "a3", later).await.unwrap(),
+            "no longer `a`"
+        );
+        assert_eq!(
+            store.list("q#").await.unwrap(),
+            vec![
+                ("q#1".to_owned(), "a2".to_owned()),
+                ("q#2".to_owned(), "b".to_owned())
+            ]
+        );
     }
 
     #[tokio::test]

@@ -48,6 +48,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn take(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// Removes the record at `key`, if any.
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Replaces the value at `key` with `value` only if it is still `expected` (and
+    /// unexpired); whether it did. Two callers racing from one value: exactly one wins.
+    async fn replace(
+        &self,
+        key: &str,
+        expected: &str,
+        value: &str,
+        expires: SystemTime,
+    ) -> Result<bool, StoreError>;
+    /// Every unexpired record whose key starts with `prefix`, in key order (for small
+    /// sets: the delivery queue and the event log).
+    async fn list(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError>;
 }
 
 /// How long one store call may take.

@@ -171,6 +171,7 @@ pub async fn spawn_configured(
         metrics: opsvoice::telemetry::metrics(),
         alexa: Arc::new(verifier),
         slack: None,
+        events: Default::default(),
     };
     let router = opsvoice::server::router(state, config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -368,6 +368,47 @@ impl Slack {
     }
 }
 
+/// The store key of a mute of `subject` (`cluster/service`, or `alarm:<name>`) in `channel`.
+#[must_use]
+pub fn mute_key(channel: &str, subject: &str) -> String {
+    format!("mute#{channel}#{subject}")
+}
+
+/// How long a card's "Mute for 1 hour" mutes.
+pub const MUTE_FOR: Duration = Duration::from_secs(60 * 60);
+
+impl Slack {
+    /// Mutes `subject` in `place` for an hour, for `user` (who must be let in: linked, or
+    /// on the demo), and says so in the card's thread.
+    async fn mute(&self, user: &SlackUser, place: &Place, subject: &str) -> Outgoing {
+        if let Err(refusal) = self.caller(user, place).await {
+            return refusal;
+        }
+        let subject: String = subject.chars().take(300).collect();
+        let until = self.clock.now() + MUTE_FOR;
+        match self
+            .store
+            .put(&mute_key(&place.channel, &subject), &user.user, until)
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(target: "opsvoice::audit", slack_user = %user.user, channel = %place.channel, subject = %subject, "muted for an hour");
+                let shown = subject.strip_prefix("alarm:").unwrap_or(&subject);
+                Outgoing::Public(blocks::notice(&format!(
+                    "Muted {shown} here for an hour (by <@{}>).",
+                    user.user
+                )))
+            }
+            Err(error) => {
+                tracing::warn!(%error, "a mute could not be saved");
+                Outgoing::Private(blocks::notice(
+                    "I couldn't mute that just now. Try again in a minute.",
+                ))
+            }
+        }
+    }
+}
+
 /// A Lex session id for a Slack conversation: Lex allows 2 to 100 of `[0-9a-zA-Z._:-]`.
 fn lex_session(key: &str) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key.as_bytes());
@@ -753,10 +794,11 @@ pub async fn interactions(
     let Some(action) = interaction
         .actions
         .iter()
-        .find(|a| a.action_id.starts_with(blocks::ASK_ACTION))
+        .find(|a| a.action_id.starts_with(blocks::ASK_ACTION) || a.action_id == MUTE_ACTION)
     else {
         return StatusCode::OK.into_response();
     };
+    let muting = action.action_id == MUTE_ACTION;
     let Some(question) = action.value.clone().filter(|v| !v.trim().is_empty()) else {
         return StatusCode::OK.into_response();
     };
@@ -791,12 +833,19 @@ pub async fn interactions(
     let worker = slack.clone();
     slack
         .run(async move {
-            let out = worker.reply(&who, &question, &place).await;
+            let out = if muting {
+                worker.mute(&who, &place, &question).await
+            } else {
+                worker.reply(&who, &question, &place).await
+            };
             worker.deliver(&who, &place, &out).await;
         })
         .await;
     StatusCode::OK.into_response()
 }
+
+/// The action id of a notification card's "Mute for 1 hour" button.
+pub const MUTE_ACTION: &str = "mute";
 
 #[derive(Debug, Deserialize)]
 pub struct LinkQuery {

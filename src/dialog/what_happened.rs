@@ -1,0 +1,245 @@
+//! WhatHappened: "what did I miss?", "catch me up", "what just fired". What fired (and
+//! whether it is still firing or resolved), and which deployments failed or rolled back,
+//! in a window (30 minutes unless one is named), newest first.
+//!
+//! Two sources, merged by name: the event log the notifier writes (every alarm and
+//! deployment event it was told about, kept a day; [`Happening`]), which knows what fired
+//! and resolved in between; and the live data, which knows what is firing now and which
+//! deployments failed, so the answer is right even where no events are routed here.
+
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use super::{Answer, Dialog, Reply, Slot, Turn, parse_window};
+use crate::ops::{AlarmState, DeploymentOutcome, OpsError, ServiceRef};
+
+/// The window used when the user names none.
+pub const DEFAULT_WINDOW: Duration = Duration::from_secs(30 * 60);
+/// The store prefix of the event log.
+pub const LOG_PREFIX: &str = "log#";
+
+/// What an event in the log says happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum What {
+    AlarmFired,
+    AlarmResolved,
+    DeploymentFailed,
+    DeploymentRolledBack,
+    DeploymentCompleted,
+    ServiceWarning,
+}
+
+/// One event in the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Happening {
+    /// Seconds since the epoch.
+    pub at: i64,
+    pub what: What,
+    /// The alarm's name, or the service's.
+    pub subject: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<ServiceRef>,
+}
+
+/// The log key of `h` (time first, so the log lists in order).
+#[must_use]
+pub fn log_key(h: &Happening, id: &str) -> String {
+    format!("{LOG_PREFIX}{:012}#{id}", h.at.max(0))
+}
+
+/// One thing that happened, as the answer tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    /// An alarm fired `ago`; `lasted` is how long, if it has resolved.
+    Fired {
+        alarm: String,
+        ago: Duration,
+        lasted: Option<Duration>,
+    },
+    RolledBack { service: ServiceRef, ago: Duration },
+    Failed { service: ServiceRef, ago: Duration },
+}
+
+impl Item {
+    fn ago(&self) -> Duration {
+        match self {
+            Self::Fired { ago, .. } | Self::RolledBack { ago, .. } | Self::Failed { ago, .. } => *ago,
+        }
+    }
+}
+
+/// The facts of a WhatHappened answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub window: Duration,
+    /// Newest first.
+    pub items: Vec<Item>,
+}
+
+fn epoch(at: SystemTime) -> i64 {
+    crate::store::epoch(at)
+}
+
+pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsError> {
+    let window = turn
+        .slots
+        .get(&Slot::Window)
+        .and_then(|w| parse_window(w))
+        .unwrap_or(DEFAULT_WINDOW);
+    let now = dialog.now();
+    let since = now - window;
+    let may_see = |service: Option<&ServiceRef>| match service {
+        Some(s) => turn.grants.service(turn.intent, s),
+        None => turn.grants.everything(turn.intent),
+    };
+    // Per alarm: when it first fired in the window, and when it last resolved after that.
+    let mut alarms: Vec<(String, SystemTime, Option<SystemTime>)> = Vec::new();
+    let mut deployments: Vec<Item> = Vec::new();
+    let at = |secs: i64| SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).unwrap_or(0));
+    if let Some(log) = dialog.log() {
+        match log.list(LOG_PREFIX).await {
+            Ok(entries) => {
+                for (_, raw) in entries {
+                    let Ok(h) = serde_json::from_str::<Happening>(&raw) else { continue };
+                    if h.at < epoch(since) || !may_see(h.service.as_ref()) {
+                        continue;
+                    }
+                    match h.what {
+                        What::AlarmFired => match alarms.iter_mut().find(|(a, ..)| *a == h.subject) {
+                            Some(entry) => entry.2 = None,
+                            None => alarms.push((h.subject.clone(), at(h.at), None)),
+                        },
+                        What::AlarmResolved => {
+                            if let Some(entry) = alarms.iter_mut().find(|(a, ..)| *a == h.subject) {
+                                entry.2 = Some(at(h.at));
+                            }
+                        }
+                        What::DeploymentRolledBack | What::DeploymentFailed => {
+                            if let Some(service) = h.service.clone() {
+                                let ago = dialog.age(at(h.at));
+                                deployments.retain(|d| !matches!(d, Item::RolledBack { service: s, .. } | Item::Failed { service: s, .. } if *s == service));
+                                deployments.push(if h.what == What::DeploymentRolledBack {
+                                    Item::RolledBack { service, ago }
+                                } else {
+                                    Item::Failed { service, ago }
+                                });
+                            }
+                        }
+                        What::DeploymentCompleted | What::ServiceWarning => {}
+                    }
+                }
+            }
+            Err(error) => tracing::warn!(%error, "the event log is unavailable; answering from live data"),
+        }
+    }
+    let ops = dialog.ops();
+    let (firing, changed) = tokio::join!(ops.firing_alarms(), ops.deployments_since(since));
+    for alarm in firing? {
+        if alarm.state != AlarmState::Alarm || alarm.since < since || !may_see(alarm.service.as_ref()) {
+            continue;
+        }
+        match alarms.iter_mut().find(|(a, ..)| *a == alarm.name) {
+            // Firing now: whatever the log says about a resolve, it is firing again.
+            Some(entry) => entry.2 = None,
+            None => alarms.push((alarm.name.clone(), alarm.since, None)),
+        }
+    }
+    for record in changed.unwrap_or_default() {
+        if !turn.grants.service(turn.intent, &record.service) {
+            continue;
+        }
+        let when = record.finished_at.unwrap_or(record.started_at);
+        if when < since {
+            continue;
+        }
+        let ago = dialog.age(when);
+        let item = match record.outcome {
+            DeploymentOutcome::RolledBack => Item::RolledBack { service: record.service.clone(), ago },
+            DeploymentOutcome::Failed => Item::Failed { service: record.service.clone(), ago },
+            _ => continue,
+        };
+        if !deployments.iter().any(|d| matches!(d, Item::RolledBack { service, .. } | Item::Failed { service, .. } if *service == record.service)) {
+            deployments.push(item);
+        }
+    }
+    let mut items: Vec<Item> = alarms
+        .into_iter()
+        .map(|(alarm, fired, resolved)| Item::Fired {
+            alarm,
+            ago: dialog.age(fired),
+            lasted: resolved.map(|r| crate::clock::age(r, fired)),
+        })
+        .chain(deployments)
+        .collect();
+    items.sort_by_key(Item::ago);
+    let report = Report { window, items };
+    Ok(Answer::about(turn, Reply::from(report), None))
+}
+
+// What this answer says: its sentences, its links (chat) and its card.
+
+use crate::speech::render::{Button, Say, n, s};
+
+fn item(say: &Say<'_>, item: &Item) -> String {
+    match item {
+        Item::Fired { alarm, ago, lasted: None } => say.msg(
+            "happened-firing",
+            [("alarm", s(say.name(alarm))), ("age", s(say.duration(*ago)))],
+        ),
+        Item::Fired { alarm, ago, lasted: Some(lasted) } => say.msg(
+            "happened-resolved",
+            [
+                ("alarm", s(say.name(alarm))),
+                ("age", s(say.duration(*ago))),
+                ("lasted", s(say.duration(*lasted))),
+            ],
+        ),
+        Item::RolledBack { service, ago } => say.msg(
+            "happened-rolled-back",
+            [("service", s(say.service(service))), ("age", s(say.duration(*ago)))],
+        ),
+        Item::Failed { service, ago } => say.msg(
+            "happened-failed",
+            [("service", s(say.service(service))), ("age", s(say.duration(*ago)))],
+        ),
+    }
+}
+
+/// The sentences: how much happened, then the items (voice: as many as fit).
+pub(crate) fn sentences(say: &Say<'_>, r: &Report, detail: bool) -> Vec<String> {
+    let window = s(say.window(r.window));
+    if r.items.is_empty() {
+        return vec![say.msg("happened-none", [("window", window)])];
+    }
+    let mut out = vec![say.msg(
+        "happened-count",
+        [("count", n(r.items.len() as f64)), ("window", window)],
+    )];
+    let shown = if say.voice() { say.max_items(detail) } else { 3 };
+    for i in r.items.iter().take(shown) {
+        out.push(item(say, i));
+    }
+    if r.items.len() > shown && say.voice() && !detail {
+        out.push(say.msg("happened-more", [("count", n((r.items.len() - shown) as f64))]));
+    }
+    out
+}
+
+/// Every item, as a list (to twelve).
+pub(crate) fn links(say: &Say<'_>, r: &Report) -> Vec<String> {
+    r.items.iter().skip(3).take(12).map(|i| format!("• {}", item(say, i))).collect()
+}
+
+/// The card: the alarms now, what changed, and more.
+pub(crate) fn card(say: &Say<'_>, r: &Report) -> (&'static str, Vec<Button>) {
+    let mut buttons = vec![
+        say.button("button-alarms", say.msg("say-alarms", [])),
+        say.button("button-changes", say.msg("say-changes", [])),
+    ];
+    if r.items.len() > 1 {
+        buttons.push(say.more());
+    }
+    ("happened", buttons)
+}
