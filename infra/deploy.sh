@@ -2,6 +2,8 @@
 # Builds, packages and deploys opsvoice with infra/template.json. See infra/README.md.
 #
 # Usage: STACK=opsvoice BUCKET=my-artifacts DOMAIN_PREFIX=acme-opsvoice infra/deploy.sh [extra parameter overrides]
+#   Slack: also SLACK_SIGNING_SECRET=... SLACK_BOT_TOKEN=xoxb-...; notifications: Notifications=on
+#   (routes from infra/notify.toml, or NOTIFY_FILE=path).
 #   e.g. infra/deploy.sh Clusters=prod,staging AlexaSkillId=amzn1.ask.skill.... AlexaVendorId=M1ABC...
 #
 # Needs: cargo-lambda (cargo install cargo-lambda; it brings zig for the Lambda glibc), zip,
@@ -21,12 +23,13 @@ done
 echo "==> 1/5 building the Lambda bootstrap (arm64, provided.al2023)"
 cargo lambda build --release --arm64 --bin opsvoice
 
-echo "==> 2/5 packaging bootstrap + policy.toml"
+echo "==> 2/5 packaging bootstrap + policy.toml + notify.toml"
 staging="$(mktemp -d)"
 trap 'rm -rf "$staging"' EXIT
 cp target/lambda/opsvoice/bootstrap "$staging/bootstrap"
 cp infra/policy.toml "$staging/policy.toml"
-(cd "$staging" && zip -q -9 function.zip bootstrap policy.toml)
+cp "${NOTIFY_FILE:-infra/notify.toml}" "$staging/notify.toml"
+(cd "$staging" && zip -q -9 function.zip bootstrap policy.toml notify.toml)
 
 echo "==> 3/5 generating the Lex bot from intents/ (names from your ECS and CloudWatch)"
 OPSVOICE_BACKEND=aws cargo run --release --quiet -- models build --from-backend \
