@@ -822,6 +822,7 @@ async fn slash_commands_and_buttons_answer_on_the_demo_fleet() {
     let store: Arc<dyn Store> = Arc::new(
         opsvoice::store::file::FileStore::open(&dir.path().join("s.db"), clock.clone()).unwrap(),
     );
+    let mute_store = store.clone();
     let state = opsvoice::server::AppState {
         assistant: assistant.clone(),
         metrics: opsvoice::telemetry::metrics(),
@@ -913,6 +914,46 @@ async fn slash_commands_and_buttons_answer_on_the_demo_fleet() {
         posts[0].body
     );
 
+    // A card's "Mute for 1 hour": recorded for that channel, and said in the thread.
+    let payload = json!({
+        "type": "block_actions",
+        "user": { "id": "UANA", "team_id": TEAM },
+        "team": { "id": TEAM },
+        "channel": { "id": "C0OPS" },
+        "message": { "ts": "1700000500.000100" },
+        "actions": [{ "action_id": "mute", "type": "button", "value": "prod/checkout" }],
+    });
+    let form = format!(
+        "payload={}",
+        url::form_urlencoded::byte_serialize(payload.to_string().as_bytes()).collect::<String>()
+    );
+    let (status, _) = send(
+        &app,
+        "/slack/interactions",
+        "application/x-www-form-urlencoded",
+        &signed(clock.as_ref(), form.into_bytes(), 0),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let posts = slack.wait_for(2, WAIT).await;
+    assert!(
+        posts[1].body["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Muted prod/checkout here for an hour"),
+        "{:#}",
+        posts[1].body
+    );
+    assert_eq!(posts[1].body["thread_ts"], "1700000500.000100");
+    assert!(
+        mute_store
+            .get(&opsvoice::notify::mute_key("C0OPS", "prod/checkout"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+
     // Direct messages are answered; bot messages and edits are not.
     for (id, extra) in [
         ("Ev30", json!({})),
@@ -940,9 +981,9 @@ async fn slash_commands_and_buttons_answer_on_the_demo_fleet() {
             200
         );
     }
-    let posts = slack.wait_for(2, WAIT).await;
+    let posts = slack.wait_for(3, WAIT).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(slack.posts().len(), 2, "{:?}", slack.posts());
-    assert_eq!(posts[1].body["channel"], "D0ANA");
+    assert_eq!(slack.posts().len(), 3, "{:?}", slack.posts());
+    assert_eq!(posts[2].body["channel"], "D0ANA");
     assert!(slack.refused().is_empty(), "{:?}", slack.refused());
 }

@@ -217,7 +217,13 @@ pub(crate) fn sentences(say: &Say<'_>, r: &Report, detail: bool) -> Vec<String> 
         "happened-count",
         [("count", n(r.items.len() as f64)), ("window", window)],
     )];
-    let shown = if say.voice() { say.max_items(detail) } else { 3 };
+    // Spoken: the newest, then how many more (a room catching up hears the headline, and
+    // "tell me more" for the rest); detail gives the voice list its usual length.
+    let shown = match (say.voice(), detail) {
+        (true, false) => 1,
+        (true, true) => say.max_items(true),
+        (false, _) => 3,
+    };
     for i in r.items.iter().take(shown) {
         out.push(item(say, i));
     }

@@ -237,7 +237,21 @@ impl Notifier {
             count(source, kind, "duplicate");
             return Ok(Outcome::Duplicate);
         }
-        let made = match event {
+        let id = event.id().to_owned();
+        let made = match self.record(event).await {
+            Ok(made) => made,
+            Err(error) => {
+                // Not recorded: release the claim, so the sender's retry is taken.
+                let _ = self.store.delete(&format!("event#{id}")).await;
+                return Err(error);
+            }
+        };
+        count(source, kind, "accepted");
+        Ok(Outcome::Accepted(made))
+    }
+
+    async fn record(&self, event: Event) -> Result<usize, StoreError> {
+        Ok(match event {
             Event::Alarm(change) => self.alarm(change).await?,
             Event::Deployment(change) => self.deployment(change).await?,
             Event::ServiceAction(action) => {
@@ -260,9 +274,7 @@ impl Notifier {
                 }
                 0
             }
-        };
-        count(source, kind, "accepted");
-        Ok(Outcome::Accepted(made))
+        })
     }
 
     async fn log(&self, happening: Happening) -> Result<(), StoreError> {

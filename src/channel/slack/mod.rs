@@ -395,8 +395,7 @@ impl Slack {
                 tracing::info!(target: "opsvoice::audit", slack_user = %user.user, channel = %place.channel, subject = %subject, "muted for an hour");
                 let shown = subject.strip_prefix("alarm:").unwrap_or(&subject);
                 Outgoing::Public(blocks::notice(&format!(
-                    "Muted {shown} here for an hour (by <@{}>).",
-                    user.user
+                    "Muted {shown} here for an hour: its alarms and deployments post nothing until then."
                 )))
             }
             Err(error) => {
