@@ -203,10 +203,17 @@ impl Function {
         }
         match crate::notify::event::from_eventbridge(&event) {
             Ok(event) => {
-                notifier
+                let outcome = notifier
                     .accept("eventbridge", event)
                     .await
                     .map_err(InvocationError::EventNotRecorded)?;
+                if outcome == crate::notify::Outcome::Busy {
+                    return Err(InvocationError::EventNotRecorded(
+                        crate::store::StoreError::Backend(
+                            "another delivery of this event is being recorded".to_owned(),
+                        ),
+                    ));
+                }
                 notifier.deliver_soon().await;
                 Ok(serde_json::json!({ "ok": true }))
             }

@@ -499,6 +499,12 @@ async fn cert_server(pem: String) -> (String, tokio::sync::oneshot::Sender<()>) 
 
 fn sns_signed(pki: &Pki, mut delivery: Value, version: &str) -> Vec<u8> {
     delivery["SignatureVersion"] = json!(version);
+    if delivery.get("Stale").is_some() {
+        delivery.as_object_mut().unwrap().remove("Stale");
+        delivery["Timestamp"] = json!(iso(SystemTime::now() - Duration::from_secs(2 * 24 * 3600)));
+    } else {
+        delivery["Timestamp"] = json!(iso(SystemTime::now()));
+    }
     delivery["SigningCertURL"] =
         json!("https://sns.us-east-1.amazonaws.com/SimpleNotificationService-test.pem");
     let d: opsvoice::notify::sns::Delivery = serde_json::from_value(delivery.clone()).unwrap();
@@ -643,19 +649,26 @@ async fn signed_sns_deliveries_post_cards_and_forged_ones_post_nothing() {
     edited["Message"] =
         json!(alarm_event("forged-alarm-2", "ALARM", "OK", w.clock.now()).to_string());
     refusals.push(post(serde_json::to_vec(&edited).unwrap(), "Notification").await);
-    let mut unsigned = forged.clone();
+    let mut unsigned: Value =
+        serde_json::from_slice(&sns_signed(&pki, forged.clone(), "2")).unwrap();
     unsigned["Signature"] = json!("");
     refusals.push(post(serde_json::to_vec(&unsigned).unwrap(), "Notification").await);
     let mut other_topic = forged.clone();
     other_topic["TopicArn"] = json!("arn:aws:sns:us-east-1:123456789012:someone-else");
     refusals.push(post(sns_signed(&pki, other_topic, "2"), "Notification").await);
+    let mut stale = forged.clone();
+    stale["Stale"] = json!(true);
+    refusals.push(post(sns_signed(&pki, stale, "2"), "Notification").await);
     let mut off_host: Value = serde_json::from_slice(&sns_signed(&pki, forged, "2")).unwrap();
     off_host["SigningCertURL"] = json!("https://evil.example.com/sns.us-east-1.amazonaws.com.pem");
     refusals.push(post(serde_json::to_vec(&off_host).unwrap(), "Notification").await);
+    // 401 for a signature or certificate that does not verify, 403 for another topic,
+    // 400 for a stale Timestamp.
     assert!(
-        refusals.iter().all(|s| *s == 401 || *s == 403),
+        refusals.iter().all(|s| [400, 401, 403].contains(s)),
         "{refusals:?}"
     );
+    assert_eq!(refusals.len(), 6);
 
     w.settle(&notifier).await;
     let ops = w.posts_to(OPS);
@@ -907,5 +920,45 @@ async fn the_lambda_entry_takes_eventbridge_events_and_the_delivery_schedule() {
         tops.iter().any(|t| t.contains("pricing's deployment")),
         "{tops:?}"
     );
+    assert_valid(&w.slack);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_on_one_store_make_one_summary_of_a_burst() {
+    let w = World::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let a = w.notifier(file_store(&dir, w.clock.clone()));
+    let b = w.notifier(file_store(&dir, w.clock.clone()));
+    for i in 0..5 {
+        accept(
+            &a,
+            &alarm_event(&format!("burst-{i}"), "ALARM", "OK", w.clock.now()),
+        )
+        .await;
+    }
+    w.clock
+        .advance(opsvoice::notify::SETTLE + Duration::from_millis(10));
+    for _ in 0..6 {
+        tokio::join!(a.deliver_due(), b.deliver_due());
+        w.clock.advance(Duration::from_secs(2));
+    }
+    let tops: Vec<String> = w
+        .posts_to(OPS)
+        .iter()
+        .filter(|p| p.body["thread_ts"].is_null())
+        .map(text)
+        .collect();
+    assert_eq!(tops.len(), 1, "{tops:?}");
+    assert!(tops[0].contains("alarms fired within a minute"), "{tops:?}");
+    // Whichever worker held one when the summary went out adds it to the thread.
+    let all: String = w
+        .posts_to(OPS)
+        .iter()
+        .map(text)
+        .collect::<Vec<_>>()
+        .join("\n");
+    for i in 0..5 {
+        assert!(all.contains(&format!("burst-{i}")), "burst-{i}: {all}");
+    }
     assert_valid(&w.slack);
 }

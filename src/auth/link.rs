@@ -168,6 +168,8 @@ pub struct Links {
     pub ttl: Duration,
     /// `{OPSVOICE_PUBLIC_URL}/link/start`.
     start_url: String,
+    /// One renewal at a time per link.
+    renewing: moka::sync::Cache<String, Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl std::fmt::Debug for Links {
@@ -215,6 +217,10 @@ impl Links {
             clock,
             ttl,
             start_url: format!("{public_url}/link/start"),
+            renewing: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_idle(Duration::from_secs(600))
+                .build(),
         }
     }
 
@@ -315,7 +321,10 @@ impl Links {
             .append_pair("state", state)
             .append_pair("scope", "openid")
             .append_pair("code_challenge", &challenge)
-            .append_pair("code_challenge_method", "S256");
+            .append_pair("code_challenge_method", "S256")
+            // Always a sign-in page, never a silent redirect on an existing session: a
+            // link button someone else sent cannot link their Slack account to you unseen.
+            .append_pair("prompt", "login");
         Ok(url.into())
     }
 
@@ -368,6 +377,7 @@ impl Links {
             &tokens.access_token,
             tokens.expires_in,
             None,
+            None,
         )
         .await?;
         tracing::info!(
@@ -385,6 +395,7 @@ impl Links {
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn save(
         &self,
         user: &SlackUser,
@@ -393,7 +404,8 @@ impl Links {
         access: &str,
         expires_in: Option<u64>,
         linked: Option<(i64, i64)>,
-    ) -> Result<(), LinkError> {
+        previous: Option<&str>,
+    ) -> Result<bool, LinkError> {
         let now = self.clock.now();
         let key = user.key();
         let (linked_at, expires) = linked.unwrap_or_else(|| (epoch(now), epoch(now + self.ttl)));
@@ -411,14 +423,15 @@ impl Links {
         };
         let until =
             SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(expires).unwrap_or(0));
-        self.store
-            .put(
-                &key,
-                &serde_json::to_string(&record).unwrap_or_default(),
-                until,
-            )
-            .await?;
-        Ok(())
+        let value = serde_json::to_string(&record).unwrap_or_default();
+        match previous {
+            // A renewal: only over the record it renewed (an unlink meanwhile stays).
+            Some(previous) => Ok(self.store.replace(&key, previous, &value, until).await?),
+            None => {
+                self.store.put(&key, &value, until).await?;
+                Ok(true)
+            }
+        }
     }
 
     /// Calls the token endpoint with `form`.
@@ -465,6 +478,14 @@ impl Links {
     /// # Errors
     /// An outage (the store, the token endpoint or the pool's keys): the link is kept.
     pub async fn principal(&self, user: &SlackUser) -> Result<Option<Linked>, LinkError> {
+        self.principal_once(user, true).await
+    }
+
+    async fn principal_once(
+        &self,
+        user: &SlackUser,
+        may_wait: bool,
+    ) -> Result<Option<Linked>, LinkError> {
         let key = user.key();
         let Some(raw) = self.store.get(&key).await? else {
             return Ok(None);
@@ -491,6 +512,21 @@ impl Links {
                 access_token: Secret::new(access),
             }));
         }
+        // One renewal at a time per user in this process: the others wait for it and then
+        // read the renewed record (a refresh token used twice would be refused under
+        // rotation, and the link wrongly dropped).
+        let gate = self
+            .renewing
+            .get_with(key.clone(), || Arc::new(tokio::sync::Mutex::new(())));
+        let guard = match gate.try_lock() {
+            Ok(guard) => guard,
+            Err(_) if may_wait => {
+                drop(gate.lock().await);
+                return Box::pin(self.principal_once(user, false)).await;
+            }
+            Err(_) => gate.lock().await,
+        };
+        let _guard = guard;
         let refresh = match self.cipher.open(&format!("{key}#refresh"), &record.refresh) {
             Ok(refresh) => refresh,
             Err(error) => {
@@ -518,15 +554,24 @@ impl Links {
             Ok((tokens, principal)) => {
                 // Cognito returns a new refresh token only when rotation is on.
                 let refresh = tokens.refresh_token.as_deref().unwrap_or(&refresh);
-                self.save(
-                    user,
-                    &principal,
-                    refresh,
-                    &tokens.access_token,
-                    tokens.expires_in,
-                    Some((record.linked_at, record.expires)),
-                )
-                .await?;
+                let saved = self
+                    .save(
+                        user,
+                        &principal,
+                        refresh,
+                        &tokens.access_token,
+                        tokens.expires_in,
+                        Some((record.linked_at, record.expires)),
+                        Some(&raw),
+                    )
+                    .await?;
+                if !saved {
+                    // Unlinked (or renewed elsewhere) meanwhile: what is stored now decides.
+                    return match self.store.get(&key).await? {
+                        Some(_) if may_wait => Box::pin(self.principal_once(user, false)).await,
+                        _ => Ok(None),
+                    };
+                }
                 Ok(Some(Linked {
                     principal,
                     access_token: Secret::new(tokens.access_token),
@@ -540,7 +585,11 @@ impl Links {
                     %error,
                     "link renewal refused; the link is dropped"
                 );
-                self.store.delete(&key).await?;
+                // Only the record that was refused: one renewed elsewhere meanwhile stays.
+                let _ = self
+                    .store
+                    .replace(&key, &raw, &raw, self.clock.now())
+                    .await?;
                 Ok(None)
             }
         }

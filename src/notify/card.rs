@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::channel::slack::blocks::{
-    ASK_ACTION, MAX_FALLBACK, MAX_SECTION_TEXT, Message, escape, shorten,
+    ASK_ACTION, MAX_FALLBACK, MAX_SECTION_TEXT, Message, escape, escaped_within, shorten,
 };
 
 pub use crate::channel::slack::MUTE_ACTION;
@@ -155,7 +155,7 @@ impl AlarmCard {
             text.push_str(health);
         }
         Message {
-            text: shorten(&text, MAX_FALLBACK),
+            text: escaped_within(&text, MAX_FALLBACK),
             blocks,
         }
     }
@@ -198,7 +198,7 @@ pub fn burst(alarms: &[String]) -> Message {
             .join(", ")
     );
     Message {
-        text: shorten(&text, MAX_FALLBACK),
+        text: escaped_within(&text, MAX_FALLBACK),
         blocks: vec![
             section(&format!(
                 ":rotating_light: *{count} alarms fired within a minute*"
@@ -246,7 +246,7 @@ pub fn deployment(
         text.push_str(reason);
     }
     Message {
-        text: shorten(&text, MAX_FALLBACK),
+        text: escaped_within(&text, MAX_FALLBACK),
         blocks,
     }
 }

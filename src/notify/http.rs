@@ -65,7 +65,7 @@ fn refused(error: &SnsError) -> Response {
         SnsError::UnknownTopic => {
             answer(StatusCode::FORBIDDEN, "unknown_topic", &error.to_string())
         }
-        SnsError::Malformed | SnsError::UnknownType => {
+        SnsError::Malformed | SnsError::UnknownType | SnsError::Stale => {
             answer(StatusCode::BAD_REQUEST, "bad_request", &error.to_string())
         }
         _ => answer(StatusCode::UNAUTHORIZED, "unverified", &error.to_string()),
@@ -148,6 +148,11 @@ async fn events(
         }
         _ => match event::from_sns_message(&delivery.message, &delivery.message_id) {
             Ok(event) => match notifier.accept("sns", event).await {
+                Ok(super::Outcome::Busy) => answer(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    "this event is being recorded by another delivery; retry",
+                ),
                 Ok(_) => {
                     notifier.deliver_soon().await;
                     StatusCode::OK.into_response()

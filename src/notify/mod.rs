@@ -70,7 +70,13 @@ pub enum Outcome {
     Accepted(usize),
     /// Already seen (a repeated delivery).
     Duplicate,
+    /// Being recorded by another delivery of the same event right now: the sender
+    /// should retry (it will then be a duplicate, or, if that one died, recorded).
+    Busy,
 }
+
+/// How long a claim on an event being recorded holds.
+pub const RECORDING: Duration = Duration::from_secs(60);
 
 /// An alarm episode in one channel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -229,23 +235,31 @@ impl Notifier {
     pub async fn accept(&self, source: &'static str, event: Event) -> Result<Outcome, StoreError> {
         let now = self.now();
         let kind = event.kind();
+        let claim = format!("event#{}", event.id());
         if !self
             .store
-            .create(&format!("event#{}", event.id()), "1", now + MEMORY)
+            .create(&claim, "recording", now + RECORDING)
             .await?
         {
-            count(source, kind, "duplicate");
-            return Ok(Outcome::Duplicate);
+            return Ok(match self.store.get(&claim).await?.as_deref() {
+                Some("recording") => Outcome::Busy,
+                _ => {
+                    count(source, kind, "duplicate");
+                    Outcome::Duplicate
+                }
+            });
         }
-        let id = event.id().to_owned();
         let made = match self.record(event).await {
             Ok(made) => made,
             Err(error) => {
                 // Not recorded: release the claim, so the sender's retry is taken.
-                let _ = self.store.delete(&format!("event#{id}")).await;
+                let _ = self.store.delete(&claim).await;
                 return Err(error);
             }
         };
+        self.store
+            .put(&claim, "recorded", self.now() + MEMORY)
+            .await?;
         count(source, kind, "accepted");
         Ok(Outcome::Accepted(made))
     }
@@ -311,9 +325,23 @@ impl Notifier {
         work: Work,
         delay: Duration,
     ) -> Result<(), StoreError> {
+        self.enqueue_as(None, channel, group, work, delay).await
+    }
+
+    /// Queues `work`; with an `id`, at most once (a second enqueue of the same id, from a
+    /// retried event, finds it there).
+    async fn enqueue_as(
+        &self,
+        id: Option<String>,
+        channel: &str,
+        group: &str,
+        work: Work,
+        delay: Duration,
+    ) -> Result<(), StoreError> {
         let now = self.now();
+        let once = id.is_some();
         let job = Job {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
             channel: channel.to_owned(),
             group: group.to_owned(),
             work,
@@ -323,13 +351,15 @@ impl Notifier {
             attempts: 0,
         };
         let key = format!("job#{}", job.id);
-        self.store
-            .put(
-                &key,
-                &serde_json::to_string(&job).unwrap_or_default(),
-                now + MAX_AGE + LEASE,
-            )
-            .await
+        let value = serde_json::to_string(&job).unwrap_or_default();
+        if once {
+            self.store
+                .create(&key, &value, now + MAX_AGE + LEASE)
+                .await
+                .map(|_| ())
+        } else {
+            self.store.put(&key, &value, now + MAX_AGE + LEASE).await
+        }
     }
 
     async fn alarm(&self, change: AlarmChange) -> Result<usize, StoreError> {
@@ -419,8 +449,7 @@ impl Notifier {
                     };
                     let value = serde_json::to_string(&fresh).unwrap_or_default();
                     if self.store.create(&key, &value, keep).await? {
-                        self.enqueue(channel, group, Work::Card { episode: key }, SETTLE)
-                            .await?;
+                        self.card_job(channel, group, &key, fresh.opened_at).await?;
                         return Ok(true);
                     }
                 }
@@ -432,6 +461,14 @@ impl Notifier {
                         // Resolved long ago: a new episode.
                         self.store.delete(&key).await?;
                         continue;
+                    }
+                    if episode.firing && episode.ts.is_none() {
+                        // Its card is not posted yet (it is settling, or the event that
+                        // opened it died before queueing it): make sure it is queued; the
+                        // card will say the latest.
+                        self.card_job(channel, group, &key, episode.opened_at)
+                            .await?;
+                        return Ok(true);
                     }
                     let was_firing = episode.firing;
                     episode.firing = true;
@@ -514,6 +551,27 @@ impl Notifier {
         Ok(false)
     }
 
+    /// The card job of the episode at `key` opened at `opened_at`, queued at most once.
+    async fn card_job(
+        &self,
+        channel: &str,
+        group: &str,
+        key: &str,
+        opened_at: i64,
+    ) -> Result<(), StoreError> {
+        let id = format!("card:{}:{opened_at}", key.trim_start_matches("episode#"));
+        self.enqueue_as(
+            Some(id),
+            channel,
+            group,
+            Work::Card {
+                episode: key.to_owned(),
+            },
+            SETTLE,
+        )
+        .await
+    }
+
     async fn deployment(&self, change: DeploymentChange) -> Result<usize, StoreError> {
         let what = match change.outcome {
             DeploymentOutcome::Failed => Some(What::DeploymentFailed),
@@ -559,14 +617,12 @@ impl Notifier {
                 count("notify", "deployment", "muted");
                 continue;
             }
-            let once = format!(
-                "deployment#{}#{}#{}",
-                route.channel, change.deployment, rolled_back
+            let id = format!(
+                "deployment:{}:{}:{rolled_back}",
+                route.channel, change.deployment
             );
-            if !self.store.create(&once, "1", self.now() + MEMORY).await? {
-                continue;
-            }
-            self.enqueue(
+            self.enqueue_as(
+                Some(id),
                 &route.channel,
                 &route.group,
                 Work::Deployment {
@@ -604,7 +660,7 @@ impl Notifier {
         let mut posted = 0;
         for (key, raw, job) in due {
             let mut held = job.clone();
-            held.lease = now + LEASE.as_millis() as i64;
+            held.lease = millis(self.now()) + LEASE.as_millis() as i64;
             let held_raw = serde_json::to_string(&held).unwrap_or_default();
             let keep = self.now() + MAX_AGE + LEASE;
             match self.store.replace(&key, &raw, &held_raw, keep).await {
@@ -756,6 +812,22 @@ impl Notifier {
     /// A new episode's card: alone, folded into a burst summary's thread, or as part of a
     /// new summary when others arrived with it.
     async fn card(&self, job: &Job, key: &str, late: Option<u64>) -> Result<(), Failed> {
+        // One worker at a time decides a channel's new cards (alone, or as a burst), so
+        // two workers never both post a summary, or a card the other folded.
+        let lock = format!("card-lock#{}", job.channel);
+        if !self
+            .store
+            .create(&lock, &job.id, self.now() + LEASE)
+            .await?
+        {
+            return Err(Failed::Later(Duration::from_millis(500)));
+        }
+        let result = self.card_locked(job, key, late).await;
+        let _ = self.store.delete(&lock).await;
+        result
+    }
+
+    async fn card_locked(&self, job: &Job, key: &str, late: Option<u64>) -> Result<(), Failed> {
         let Some((episode, raw)) = self.load(key).await? else {
             return Ok(());
         };
@@ -765,75 +837,97 @@ impl Notifier {
         let burst_key = format!("burst#{}", job.channel);
         if let Some(summary) = self.store.get(&burst_key).await? {
             // A burst is under way: this alarm joins the summary's thread.
-            let mut joined = episode.clone();
-            joined.ts = Some(summary.clone());
-            joined.summarised = true;
-            if self.save(key, &raw, &joined).await? {
-                let text = format!("Also firing: {}. {}", episode.alarm, episode.reason);
-                self.post(
-                    &job.channel,
-                    Some(&summary),
-                    &crate::channel::slack::blocks::notice(&text),
-                )
-                .await?;
-            }
+            let text = format!("Also firing: {}. {}", episode.alarm, episode.reason);
+            self.post(
+                &job.channel,
+                Some(&summary),
+                &crate::channel::slack::blocks::notice(&text),
+            )
+            .await?;
+            self.set_ts(key, &summary, true).await?;
             return Ok(());
         }
-        // Others still waiting in this channel, from the same few seconds?
+        // Others waiting in this channel from the same few seconds, not held elsewhere.
+        let now = millis(self.now());
         let mut waiting = Vec::new();
         for (jk, jv) in self.store.list("job#").await? {
             let Ok(other) = serde_json::from_str::<Job>(&jv) else {
                 continue;
             };
-            if other.id == job.id || other.channel != job.channel {
+            if other.id == job.id || other.channel != job.channel || other.lease > now {
                 continue;
             }
-            if let Work::Card { episode: other_key } = &other.work
-                && (other.created - job.created).abs() <= (SETTLE.as_millis() as i64) * 2
+            let near = (other.created - job.created).abs() <= (SETTLE.as_millis() as i64) * 2;
+            if let Work::Card { episode: other_key } = other.work.clone()
+                && near
             {
-                waiting.push((jk, jv, other_key.clone()));
+                waiting.push((jk, jv, other, other_key));
             }
         }
         if waiting.len() + 1 >= BURST {
+            // Hold the others' jobs while the summary is posted; give them back if it fails.
             let mut names = vec![episode.alarm.clone()];
-            let mut members = vec![(key.to_owned(), raw.clone())];
-            for (jk, jv, other_key) in &waiting {
-                // Take the other job, so no other worker posts it alone.
-                if !self.store.replace(jk, jv, jv, self.now() + LEASE).await? {
+            let mut members = vec![key.to_owned()];
+            let mut held = Vec::new();
+            for (jk, jv, other, other_key) in waiting {
+                let mut leased = other.clone();
+                leased.lease = millis(self.now()) + LEASE.as_millis() as i64;
+                let leased_raw = serde_json::to_string(&leased).unwrap_or_default();
+                let keep = self.now() + MAX_AGE + LEASE;
+                if !self.store.replace(&jk, &jv, &leased_raw, keep).await? {
                     continue;
                 }
-                if let Some((other, other_raw)) = self.load(other_key).await? {
-                    names.push(other.alarm.clone());
-                    members.push((other_key.clone(), other_raw));
+                if let Some((other_episode, _)) = self.load(&other_key).await? {
+                    names.push(other_episode.alarm.clone());
+                    members.push(other_key);
                 }
-                self.store.delete(jk).await?;
+                held.push((jk, jv, leased_raw));
             }
-            let ts = self.post(&job.channel, None, &card::burst(&names)).await?;
-            self.store
-                .put(&burst_key, &ts, self.now() + BURST_WINDOW)
-                .await?;
-            for (member_key, member_raw) in members {
-                if let Some((mut member, _)) = self.load(&member_key).await? {
-                    member.ts = Some(ts.clone());
-                    member.summarised = true;
-                    let _ = self.save(&member_key, &member_raw, &member).await;
+            let ts = match self.post(&job.channel, None, &card::burst(&names)).await {
+                Ok(ts) => ts,
+                Err(failed) => {
+                    for (jk, jv, leased_raw) in &held {
+                        let _ = self
+                            .store
+                            .replace(jk, leased_raw, jv, self.now() + MAX_AGE + LEASE)
+                            .await;
+                    }
+                    return Err(failed);
                 }
+            };
+            let _ = self
+                .store
+                .put(&burst_key, &ts, self.now() + BURST_WINDOW)
+                .await;
+            for member in &members {
+                let _ = self.set_ts(member, &ts, true).await;
+            }
+            for (jk, ..) in held {
+                let _ = self.store.delete(&jk).await;
             }
             return Ok(());
         }
         let message = self.alarm_card(&job.group, &episode, late).await.message();
         let ts = self.post(&job.channel, None, &message).await?;
-        let mut posted = episode.clone();
-        posted.ts = Some(ts.clone());
-        if !self.save(key, &raw, &posted).await? {
-            // The episode moved on while we posted (it resolved, or fired again): keep
-            // the ts on its newest state.
-            if let Some((mut now, now_raw)) = self.load(key).await? {
-                now.ts = Some(ts);
-                let _ = self.save(key, &now_raw, &now).await;
+        let _ = raw;
+        self.set_ts(key, &ts, false).await?;
+        Ok(())
+    }
+
+    /// Puts the card's `ts` on the episode's newest state (it may have moved on while the
+    /// card was posted: resolved, or fired again).
+    async fn set_ts(&self, key: &str, ts: &str, summarised: bool) -> Result<(), Failed> {
+        for _ in 0..5 {
+            let Some((mut episode, raw)) = self.load(key).await? else {
+                return Ok(());
+            };
+            episode.ts = Some(ts.to_owned());
+            episode.summarised = summarised;
+            if self.save(key, &raw, &episode).await? {
+                return Ok(());
             }
         }
-        Ok(())
+        Err(Failed::Later(Duration::from_secs(1)))
     }
 
     async fn update(&self, job: &Job, key: &str) -> Result<(), Failed> {
@@ -864,10 +958,19 @@ impl Notifier {
         late: Option<u64>,
     ) -> card::AlarmCard {
         let resolved_after = (!episode.firing).then(|| resolved_minutes(episode));
+        let grants = self.assistant.identity.policy().group_grants(group);
         let (health, changed) = match (&episode.service, episode.firing) {
             (Some(service), true) => (
-                self.health(group, service).await,
-                self.changed(service).await,
+                if grants.service(Intent::ServiceHealth, service) {
+                    self.health(group, service).await
+                } else {
+                    None
+                },
+                if grants.service(Intent::WhatChanged, service) {
+                    self.changed(service).await
+                } else {
+                    None
+                },
             ),
             _ => (None, None),
         };

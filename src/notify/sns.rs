@@ -76,6 +76,8 @@ pub enum SnsError {
     UntrustedCert,
     #[error("the signature does not verify")]
     BadSignature,
+    #[error("the message's Timestamp is too old, or in the future")]
+    Stale,
 }
 
 /// The string SNS signs for `d` (its documented fields, in order, of those present).
@@ -134,16 +136,31 @@ pub fn check_cert_url(raw: &str) -> Result<Url, SnsError> {
         .or_else(|| host.strip_suffix(".amazonaws.com.cn"))
         .and_then(|h| h.strip_prefix("sns."))
         .ok_or(SnsError::BadCertUrl)?;
-    // A region: letters, digits and dashes only (no further subdomain).
-    if region.is_empty()
-        || !region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
+    if !is_region(region) {
         return Err(SnsError::BadCertUrl);
     }
     Ok(url)
 }
+
+/// Whether `name` is shaped like an AWS region (`us-east-1`, `eu-central-2`,
+/// `us-gov-west-1`, `cn-north-1`): a two-letter area, words, then a number. Not `s3`,
+/// `s3-external-1` or `s3-accelerate`, whose `sns.` buckets would otherwise pass.
+fn is_region(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[0].bytes().all(|b| b.is_ascii_lowercase())
+        && parts[1..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts
+            .last()
+            .is_some_and(|p| !p.is_empty() && p.len() <= 2 && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// How old a delivery may be: older ones are past the memory that tells repeats apart,
+/// so a replay of a recorded delivery is refused instead.
+pub const MAX_AGE: Duration = Duration::from_secs(23 * 60 * 60);
 
 struct Cert {
     leaf: CertificateDer<'static>,
@@ -260,6 +277,15 @@ impl SnsVerifier {
                 _ => return Err(SnsError::BadSignatureVersion),
             };
         let url = check_cert_url(&delivery.signing_cert_url)?;
+        let sent = crate::notify::event::time(&delivery.timestamp).ok_or(SnsError::Malformed)?;
+        let now = self.clock.now();
+        if crate::clock::age(now, sent) > MAX_AGE
+            || sent
+                .duration_since(now)
+                .is_ok_and(|ahead| ahead > Duration::from_secs(15 * 60))
+        {
+            return Err(SnsError::Stale);
+        }
         let cert = self.cert(&url).await?;
         let leaf = EndEntityCert::try_from(&cert.leaf).map_err(|_| SnsError::UntrustedCert)?;
         let now = self
@@ -360,6 +386,9 @@ mod tests {
             "https://user@sns.us-east-1.amazonaws.com/x.pem",
             "https://sns.us-east-1.amazonaws.com/x.txt",
             "https://s3.amazonaws.com/x.pem",
+            "https://sns.s3.amazonaws.com/x.pem",
+            "https://sns.s3-external-1.amazonaws.com/x.pem",
+            "https://sns.s3-accelerate.amazonaws.com/x.pem",
         ] {
             assert_eq!(
                 check_cert_url(bad).err(),

@@ -208,6 +208,15 @@ impl Store for DynamoStore {
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+        // Every page within one deadline, not one each.
+        tokio::time::timeout(DEADLINE * 2, self.scan(prefix))
+            .await
+            .map_err(|_| StoreError::Timeout(DEADLINE * 2))?
+    }
+}
+
+impl DynamoStore {
+    async fn scan(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
         // A scan with a key filter: the sets listed (the delivery queue, a day of events)
         // are small, and a table with one key schema keeps the store one trait.
         let now = epoch(self.clock.now());

@@ -70,7 +70,7 @@ pub fn shorten(text: &str, max: usize) -> String {
 }
 
 /// Escaped `text` cut to `max` characters after escaping, never inside an entity.
-fn escaped_within(text: &str, max: usize) -> String {
+pub fn escaped_within(text: &str, max: usize) -> String {
     let escaped = escape(text);
     if escaped.chars().count() <= max {
         return escaped;
@@ -226,7 +226,7 @@ pub fn answer(exchange: &Exchange, now: i64) -> Message {
     }
     blocks.truncate(MAX_BLOCKS);
     Message {
-        text: shorten(&rendered.text, MAX_FALLBACK),
+        text: escaped_within(&rendered.text, MAX_FALLBACK),
         blocks,
     }
 }
@@ -235,7 +235,7 @@ pub fn answer(exchange: &Exchange, now: i64) -> Message {
 #[must_use]
 pub fn notice(text: &str) -> Message {
     Message {
-        text: shorten(text, MAX_FALLBACK),
+        text: escaped_within(text, MAX_FALLBACK),
         blocks: vec![section(escaped_within(text, MAX_SECTION_TEXT))],
     }
 }
@@ -245,7 +245,7 @@ pub fn notice(text: &str) -> Message {
 pub fn link_prompt(url: &str, why: &str) -> Message {
     let text = format!("{why} Link your Slack account to your sign-in: {url}");
     Message {
-        text: shorten(&text, MAX_FALLBACK),
+        text: escaped_within(&text, MAX_FALLBACK),
         blocks: vec![
             section(escaped_within(why, MAX_SECTION_TEXT)),
             json!({

@@ -351,6 +351,18 @@ impl Slack {
             .await
     }
 
+    /// Holds the claim on `event_id` for `wait` more (an answer still being posted).
+    async fn hold(&self, event_id: &str, wait: Duration) {
+        let _ = self
+            .store
+            .put(
+                &format!("slack-event#{event_id}"),
+                "answering",
+                self.clock.now() + wait + CLAIM_LEASE,
+            )
+            .await;
+    }
+
     /// Settles a claim: an answer Slack took is remembered for [`EVENT_MEMORY`]; one it
     /// did not take is released, so Slack's next retry tries again.
     async fn settle(&self, event_id: &str, delivered: bool) {
@@ -606,9 +618,23 @@ async fn on_event(slack: Arc<Slack>, envelope: Envelope, headers: &HeaderMap) ->
                 .get("x-slack-retry-num")
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("-");
+            // Answered: acknowledge, so Slack stops. Still being answered: not yet, so
+            // Slack keeps its later retries in case this answer never arrives.
+            let answered = matches!(
+                slack.store.get(&format!("slack-event#{event_id}")).await,
+                Ok(Some(state)) if state == "answered"
+            );
             metrics::counter!("opsvoice_slack_requests_total", "route" => "events", "outcome" => "duplicate").increment(1);
-            tracing::info!(retry = %retry, "Slack event already answered");
-            return StatusCode::OK.into_response();
+            tracing::info!(retry = %retry, answered, "Slack event already taken");
+            return if answered {
+                StatusCode::OK.into_response()
+            } else {
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "being answered; retry later",
+                )
+                    .into_response()
+            };
         }
         Err(error) => {
             // Not acknowledged, so Slack delivers it again when the store is back: never
@@ -627,16 +653,47 @@ async fn on_event(slack: Arc<Slack>, envelope: Envelope, headers: &HeaderMap) ->
         thread_ts: Some(event.thread_ts.unwrap_or(ts)),
     };
     let text = without_mentions(event.text.as_deref().unwrap_or_default());
+    if slack.inline {
+        // Lambda: answer before acknowledging. A post Slack would not take releases the
+        // claim and is not acknowledged, so Slack delivers the event again.
+        let out = slack.reply(&who, &text, &place).await;
+        let delivered = slack.deliver(&who, &place, &out).await;
+        slack.settle(&event_id, delivered).await;
+        return if delivered {
+            StatusCode::OK.into_response()
+        } else {
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the answer could not be posted; retry",
+            )
+                .into_response()
+        };
+    }
+    // `serve`: acknowledged now, so Slack will not deliver it again: the answer is posted
+    // with retries for a few minutes (the claim held meanwhile) before it is given up.
     let worker = slack.clone();
-    slack
-        .run(async move {
-            let out = worker.reply(&who, &text, &place).await;
-            let delivered = worker.deliver(&who, &place, &out).await;
-            worker.settle(&event_id, delivered).await;
-        })
-        .await;
+    tokio::spawn(async move {
+        let out = worker.reply(&who, &text, &place).await;
+        let mut delivered = worker.deliver(&who, &place, &out).await;
+        for wait in POST_RETRIES {
+            if delivered {
+                break;
+            }
+            worker.hold(&event_id, wait).await;
+            tokio::time::sleep(wait).await;
+            delivered = worker.deliver(&who, &place, &out).await;
+        }
+        worker.settle(&event_id, delivered).await;
+    });
     StatusCode::OK.into_response()
 }
+
+/// How long `serve` waits before posting an answer Slack would not take, again.
+const POST_RETRIES: [Duration; 3] = [
+    Duration::from_secs(5),
+    Duration::from_secs(30),
+    Duration::from_secs(120),
+];
 
 fn form(body: &[u8]) -> HashMap<String, String> {
     url::form_urlencoded::parse(body).into_owned().collect()
@@ -746,6 +803,8 @@ struct Id {
 #[derive(Debug, Deserialize)]
 struct Container {
     #[serde(default)]
+    is_ephemeral: bool,
+    #[serde(default)]
     channel_id: Option<String>,
     #[serde(default)]
     message_ts: Option<String>,
@@ -828,7 +887,17 @@ pub async fn interactions(
         team,
         user: interaction.user.id.clone(),
     };
-    let place = Place { channel, thread_ts };
+    // A button on an answer only the asker could see (a slash command's) answers only them,
+    // in the same conversation.
+    let private = container.is_some_and(|c| c.is_ephemeral);
+    let place = if private {
+        Place {
+            channel,
+            thread_ts: None,
+        }
+    } else {
+        Place { channel, thread_ts }
+    };
     let worker = slack.clone();
     slack
         .run(async move {
@@ -836,6 +905,10 @@ pub async fn interactions(
                 worker.mute(&who, &place, &question).await
             } else {
                 worker.reply(&who, &question, &place).await
+            };
+            let out = match out {
+                Outgoing::Public(message) if private => Outgoing::Private(message),
+                other => other,
             };
             worker.deliver(&who, &place, &out).await;
         })

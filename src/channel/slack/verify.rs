@@ -70,7 +70,7 @@ impl SlackVerifier {
             .parse()
             .map_err(|_| SlackRefusal::Unsigned)?;
         let now = crate::store::epoch(self.clock.now());
-        if (now - sent).abs() > WINDOW_SECS {
+        if now.abs_diff(sent) > WINDOW_SECS.unsigned_abs() {
             return Err(SlackRefusal::Stale);
         }
         let tag = signature
