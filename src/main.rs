@@ -538,6 +538,11 @@ fn check(config: &Config) -> anyhow::Result<()> {
     if let Some(problem) = &routes_problem {
         println!("error: {problem}");
     }
+    if !config.sns.topic_arns.is_empty() && config.notify_file.is_none() {
+        println!(
+            "warning: OPSVOICE_SNS_TOPIC_ARNS is set but OPSVOICE_NOTIFY_FILE is not: /events refuses every delivery"
+        );
+    }
     if !overlaps.is_empty() {
         bail!(
             "{} sample utterances are ambiguous between intents",

@@ -670,6 +670,26 @@ async fn signed_sns_deliveries_post_cards_and_forged_ones_post_nothing() {
     );
     assert_eq!(refusals.len(), 6);
 
+    // A certificate that does not chain to a trusted root: a stranger's whole PKI, served
+    // where the certificate is fetched from, with the message signed by its own key.
+    let (stranger_base, _stop_stranger) = cert_server(stranger.chain_pem.clone()).await;
+    let untrusting = opsvoice::notify::sns::SnsVerifier::new(
+        vec![TOPIC.to_owned()],
+        Some(("test root", pki.root_pem.as_bytes())),
+        Some(&stranger_base),
+        w.clock.clone(),
+    )
+    .unwrap();
+    let mut wrong_cert = note.clone();
+    wrong_cert["MessageId"] = json!("wrong-cert-1");
+    assert_eq!(
+        untrusting
+            .verify(&sns_signed(&stranger, wrong_cert, "2"))
+            .await
+            .err(),
+        Some(opsvoice::notify::sns::SnsError::UntrustedCert)
+    );
+
     w.settle(&notifier).await;
     let ops = w.posts_to(OPS);
     let tops: Vec<String> = ops
