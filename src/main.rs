@@ -430,6 +430,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if config.alexa.skill_ids.is_empty() {
         tracing::info!("no OPSVOICE_ALEXA_SKILL_IDS: /alexa will refuse every request");
     }
+    if state.slack.is_none() {
+        tracing::info!("no OPSVOICE_SLACK_SIGNING_SECRET: /slack/* will refuse every request");
+    }
     // The catalog and the firing alarms are kept warm in the background, so a question
     // (the first included) finds them cached; it stops with the server.
     let (stopping, stopped) = tokio::sync::watch::channel(());
