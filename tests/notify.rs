@@ -715,32 +715,7 @@ async fn two_processes_on_one_dynamodb_table_post_each_episode_once() {
     let w = World::new().await;
     let moto = common::moto::Moto::start();
     let sdk = moto.sdk().await;
-    {
-        use aws_sdk_dynamodb::types::{
-            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-        };
-        aws_sdk_dynamodb::Client::new(&sdk)
-            .create_table()
-            .table_name("shared")
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("pk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("pk")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .unwrap(),
-            )
-            .billing_mode(BillingMode::PayPerRequest)
-            .send()
-            .await
-            .unwrap();
-    }
+    common::moto::store_table(&sdk, "shared").await;
     let store = || -> Arc<dyn Store> {
         Arc::new(opsvoice::store::dynamo::DynamoStore::new(
             aws_sdk_dynamodb::Client::new(&sdk),

@@ -713,7 +713,7 @@ async fn a_linked_slack_user_is_answered_per_their_groups_and_links_survive_a_re
 async fn two_processes_on_one_dynamodb_table_share_links_and_answer_each_event_once() {
     let mut world = World::new(|_| StoreLocation::Dynamo("opsvoice".to_owned())).await;
     let sdk = world.moto.sdk().await;
-    opsvoice_table(&sdk, "opsvoice").await;
+    common::moto::store_table(&sdk, "opsvoice").await;
     let (a, _) = world.process().await;
     let clock = world.clock.clone();
     assert_eq!(
@@ -758,38 +758,11 @@ async fn two_processes_on_one_dynamodb_table_share_links_and_answer_each_event_o
     assert_all_valid(&world.slack);
 }
 
-async fn opsvoice_table(sdk: &aws_config::SdkConfig, name: &str) {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
-    aws_sdk_dynamodb::Client::new(sdk)
-        .create_table()
-        .table_name(name)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn the_dynamodb_store_is_atomic_against_moto() {
     let moto = Moto::start();
     let sdk = moto.sdk().await;
-    opsvoice_table(&sdk, "t").await;
+    common::moto::store_table(&sdk, "t").await;
     let clock = Arc::new(ManualClock::new(SystemTime::now()));
     let store = opsvoice::store::dynamo::DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&sdk),

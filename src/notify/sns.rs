@@ -214,18 +214,10 @@ impl SnsVerifier {
         cert_base: Option<&str>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, SetupError> {
-        let mut roots: Vec<TrustAnchor<'static>> = webpki_roots::TLS_SERVER_ROOTS.to_vec();
-        if let Some((path, pem)) = extra_roots_pem {
-            let before = roots.len();
-            for der in CertificateDer::pem_slice_iter(pem).flatten() {
-                if let Ok(anchor) = webpki::anchor_from_trusted_cert(&der) {
-                    roots.push(anchor.to_owned());
-                }
-            }
-            if roots.len() == before {
-                return Err(SetupError::NoRoots(path.to_owned()));
-            }
-        }
+        let roots = crate::channel::alexa::verify::trust_roots(extra_roots_pem.map(|(_, pem)| pem))
+            .ok_or_else(|| {
+                SetupError::NoRoots(extra_roots_pem.map_or_else(String::new, |(p, _)| p.to_owned()))
+            })?;
         let cert_base = match cert_base {
             Some(base) => {
                 let with_slash = if base.ends_with('/') {

@@ -74,6 +74,40 @@ async fn timed<T, E>(
         .map_err(|_| StoreError::Timeout(DEADLINE))
 }
 
+/// A conditional write's outcome: written, refused by its condition, or failed.
+fn conditional<T, E>(result: Result<T, SdkError<E>>) -> Result<Option<T>, StoreError>
+where
+    E: std::error::Error + ConditionFailed + 'static,
+{
+    match result {
+        Ok(out) => Ok(Some(out)),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(ConditionFailed::condition_failed) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(backend(&e)),
+    }
+}
+
+/// The service errors that say "the condition did not hold".
+trait ConditionFailed {
+    fn condition_failed(&self) -> bool;
+}
+
+impl ConditionFailed for aws_sdk_dynamodb::operation::put_item::PutItemError {
+    fn condition_failed(&self) -> bool {
+        self.is_conditional_check_failed_exception()
+    }
+}
+
+impl ConditionFailed for aws_sdk_dynamodb::operation::delete_item::DeleteItemError {
+    fn condition_failed(&self) -> bool {
+        self.is_conditional_check_failed_exception()
+    }
+}
+
 fn backend<E: std::error::Error + 'static>(error: &SdkError<E>) -> StoreError {
     StoreError::Backend(crate::error::ErrorChain(error).to_string())
 }
@@ -125,16 +159,7 @@ impl Store for DynamoStore {
                 .send(),
         )
         .await?;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(backend(&e)),
-        }
+        Ok(conditional(result)?.is_some())
     }
 
     async fn take(&self, key: &str) -> Result<Option<String>, StoreError> {
@@ -150,16 +175,8 @@ impl Store for DynamoStore {
                 .send(),
         )
         .await?;
-        match result {
-            Ok(out) => Ok(value_of(out.attributes(), epoch(self.clock.now()) - 1)),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(backend(&e)),
-        }
+        Ok(conditional(result)?
+            .and_then(|out| value_of(out.attributes(), epoch(self.clock.now()) - 1)))
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
@@ -195,16 +212,7 @@ impl Store for DynamoStore {
                 .send(),
         )
         .await?;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(backend(&e)),
-        }
+        Ok(conditional(result)?.is_some())
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {

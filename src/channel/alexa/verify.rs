@@ -218,6 +218,25 @@ fn rsa_key(spki: &[u8]) -> Result<ParsedPublicKey, VerifyError> {
     ParsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, spki).map_err(|_| not_rsa())
 }
 
+/// The public web roots, plus the roots in `extra_pem` (test only); `None` when
+/// `extra_pem` holds no usable root (a setting that would silently trust nothing extra).
+#[must_use]
+pub fn trust_roots(extra_pem: Option<&[u8]>) -> Option<Vec<TrustAnchor<'static>>> {
+    let mut roots: Vec<TrustAnchor<'static>> = webpki_roots::TLS_SERVER_ROOTS.to_vec();
+    if let Some(pem) = extra_pem {
+        let before = roots.len();
+        for der in CertificateDer::pem_slice_iter(pem).flatten() {
+            if let Ok(anchor) = webpki::anchor_from_trusted_cert(&der) {
+                roots.push(anchor.to_owned());
+            }
+        }
+        if roots.len() == before {
+            return None;
+        }
+    }
+    Some(roots)
+}
+
 /// How long a chain's validation is reused. A chain valid both now and this much later is
 /// valid throughout (each certificate's validity is one interval), so reusing the result
 /// for that long cannot accept a certificate outside its dates; the signature is still
@@ -316,18 +335,9 @@ impl Verifier {
         cert_base: Option<&str>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, SetupError> {
-        let mut roots: Vec<TrustAnchor<'static>> = webpki_roots::TLS_SERVER_ROOTS.to_vec();
-        if let Some((path, pem)) = extra_roots_pem {
-            let before = roots.len();
-            for der in CertificateDer::pem_slice_iter(pem).flatten() {
-                if let Ok(anchor) = webpki::anchor_from_trusted_cert(&der) {
-                    roots.push(anchor.to_owned());
-                }
-            }
-            if roots.len() == before {
-                return Err(SetupError::NoRoots(path.to_owned()));
-            }
-        }
+        let roots = trust_roots(extra_roots_pem.map(|(_, pem)| pem)).ok_or_else(|| {
+            SetupError::NoRoots(extra_roots_pem.map_or_else(String::new, |(p, _)| p.to_owned()))
+        })?;
         let cert_base = cert_base
             .map(|b| {
                 Url::parse(b).map_err(|e| SetupError::BadBase {
