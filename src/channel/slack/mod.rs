@@ -969,7 +969,13 @@ fn link_failure(error: &LinkError) -> Response {
         StatusCode::BAD_REQUEST
     };
     tracing::info!(%error, "account link refused");
-    page(status, "Not linked", &error.to_string())
+    // An outage's cause stays in the log; the page says what to do.
+    let text = if error.is_outage() {
+        "Signing in cannot be finished right now. Try again in a minute, from Slack.".to_owned()
+    } else {
+        error.to_string()
+    };
+    page(status, "Not linked", &text)
 }
 
 fn links(state: &SlackState) -> Option<Arc<Links>> {
