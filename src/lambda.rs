@@ -240,6 +240,9 @@ pub enum RunError {
 /// An invalid configuration, or a runtime API that cannot be reached.
 pub async fn run(config: crate::config::Config) -> Result<(), RunError> {
     let state = crate::app::app_state(&config).await?;
+    // The per-process session key is made during init, off the first invocation's path.
+    let sealer = state.assistant.sealer.clone();
+    tokio::task::spawn_blocking(move || sealer.warm());
     // Warming starts at init and never holds up an invocation: the first question joins
     // a fetch already under way (single-flight) instead of starting its own. Between
     // invocations the environment is frozen, and the refresh with it.

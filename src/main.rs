@@ -427,6 +427,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::warn!("{warning}");
     }
     let state = opsvoice::app_state(&config).await?;
+    // The per-process session key (without OPSVOICE_SESSION_KEY) costs ~25 ms of entropy
+    // seeding: made in the background, not before listening nor on the first answer.
+    let sealer = state.assistant.sealer.clone();
+    tokio::task::spawn_blocking(move || sealer.warm());
     if config.alexa.skill_ids.is_empty() {
         tracing::info!("no OPSVOICE_ALEXA_SKILL_IDS: /alexa will refuse every request");
     }

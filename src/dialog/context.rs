@@ -188,7 +188,9 @@ pub const SEAL_BYTES: usize = 23;
 /// another instance starts afresh, never with someone else's memory).
 #[derive(Clone)]
 pub struct Sealer {
-    key: std::sync::Arc<hmac::Key>,
+    /// Shared by clones; a random key is made on first use, so a process that never seals
+    /// (`opsvoice ask`) never pays for seeding the random number generator.
+    key: std::sync::Arc<std::sync::OnceLock<hmac::Key>>,
 }
 
 impl std::fmt::Debug for Sealer {
@@ -201,28 +203,46 @@ impl Sealer {
     /// A sealer keyed with `secret`.
     #[must_use]
     pub fn new(secret: &[u8]) -> Self {
+        let key = std::sync::OnceLock::new();
+        let _ = key.set(hmac::Key::new(hmac::HMAC_SHA256, secret));
         Self {
-            key: std::sync::Arc::new(hmac::Key::new(hmac::HMAC_SHA256, secret)),
+            key: std::sync::Arc::new(key),
         }
     }
 
-    /// A sealer with a fresh random key, for this process only.
+    /// A sealer with a fresh random key, for this process only (made when first used).
+    #[must_use]
+    pub fn random() -> Self {
+        Self {
+            key: std::sync::Arc::default(),
+        }
+    }
+
+    /// Makes the key now, if it is made on first use (a server warms it in the background
+    /// at start, so its first sealed answer does not wait for it).
+    pub fn warm(&self) {
+        let _ = self.key();
+    }
+
+    /// The key; for a random sealer, made now if this is its first use.
     ///
     /// # Panics
     /// When the OS has no entropy source at all: a key anyone could guess would let any
-    /// caller forge any context, so the process does not start.
-    #[must_use]
-    pub fn random() -> Self {
-        let mut secret = [0u8; 32];
-        #[allow(clippy::expect_used)]
-        aws_lc_rs::rand::fill(&mut secret)
-            .expect("the system random number generator is unavailable; cannot make a session key");
-        Self::new(&secret)
+    /// caller forge any context, so nothing is sealed with one.
+    fn key(&self) -> &hmac::Key {
+        self.key.get_or_init(|| {
+            let mut secret = [0u8; 32];
+            #[allow(clippy::expect_used)]
+            aws_lc_rs::rand::fill(&mut secret).expect(
+                "the system random number generator is unavailable; cannot make a session key",
+            );
+            hmac::Key::new(hmac::HMAC_SHA256, &secret)
+        })
     }
 
     fn tag(&self, owner: Option<&str>, json: &str) -> hmac::Tag {
         let owner = owner.unwrap_or("");
-        let mut ctx = hmac::Context::with_key(&self.key);
+        let mut ctx = hmac::Context::with_key(self.key());
         ctx.update(&(owner.len() as u64).to_be_bytes());
         ctx.update(owner.as_bytes());
         ctx.update(json.as_bytes());
