@@ -906,6 +906,35 @@ async fn slash_commands_and_buttons_answer_on_the_demo_fleet() {
         posts[0].body
     );
 
+    // A button on a private (slash-command) answer: answered privately, through the
+    // interaction's response_url.
+    let payload = json!({
+        "type": "block_actions",
+        "user": { "id": "UANA", "team_id": TEAM },
+        "team": { "id": TEAM },
+        "channel": { "id": "D0SOMEONE" },
+        "container": { "type": "message", "message_ts": "1700000600.000100", "channel_id": "D0SOMEONE", "is_ephemeral": true },
+        "actions": [{ "action_id": "ask-0", "type": "button", "value": "any alarms firing" }],
+        "response_url": slack.response_url("private-1"),
+    });
+    let form = format!(
+        "payload={}",
+        url::form_urlencoded::byte_serialize(payload.to_string().as_bytes()).collect::<String>()
+    );
+    let (status, _) = send(
+        &app,
+        "/slack/interactions",
+        "application/x-www-form-urlencoded",
+        &signed(clock.as_ref(), form.into_bytes(), 0),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let posts = slack.wait_for(2, WAIT).await;
+    assert_eq!(posts[1].method, "response_url", "{:#}", posts[1].body);
+    assert_eq!(posts[1].body["response_type"], "ephemeral");
+    assert!(posts[1].body["text"].as_str().unwrap().contains("alarm"));
+
     // A card's "Mute for 1 hour": recorded for that channel, and said in the thread.
     let payload = json!({
         "type": "block_actions",
@@ -928,16 +957,16 @@ async fn slash_commands_and_buttons_answer_on_the_demo_fleet() {
     )
     .await;
     assert_eq!(status, 200);
-    let posts = slack.wait_for(2, WAIT).await;
+    let posts = slack.wait_for(3, WAIT).await;
     assert!(
-        posts[1].body["text"]
+        posts[2].body["text"]
             .as_str()
             .unwrap()
             .starts_with("Muted prod/checkout here for an hour"),
         "{:#}",
-        posts[1].body
+        posts[2].body
     );
-    assert_eq!(posts[1].body["thread_ts"], "1700000500.000100");
+    assert_eq!(posts[2].body["thread_ts"], "1700000500.000100");
     assert!(
         mute_store
             .get(&opsvoice::notify::mute_key("C0OPS", "prod/checkout"))
@@ -973,9 +1002,9 @@ async fn slash_commands_and_buttons_answer_on_the_demo_fleet() {
             200
         );
     }
-    let posts = slack.wait_for(3, WAIT).await;
+    let posts = slack.wait_for(4, WAIT).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(slack.posts().len(), 3, "{:?}", slack.posts());
-    assert_eq!(posts[2].body["channel"], "D0ANA");
+    assert_eq!(slack.posts().len(), 4, "{:?}", slack.posts());
+    assert_eq!(posts[3].body["channel"], "D0ANA");
     assert!(slack.refused().is_empty(), "{:?}", slack.refused());
 }

@@ -526,7 +526,19 @@ impl Links {
             }
             Err(_) => gate.lock().await,
         };
-        let _guard = guard;
+        // Another renewal may have finished while this one waited: read again.
+        match self.store.get(&key).await? {
+            Some(now_raw) if now_raw != raw => {
+                drop(guard);
+                return if may_wait {
+                    Box::pin(self.principal_once(user, false)).await
+                } else {
+                    Ok(None)
+                };
+            }
+            None => return Ok(None),
+            Some(_) => {}
+        }
         let refresh = match self.cipher.open(&format!("{key}#refresh"), &record.refresh) {
             Ok(refresh) => refresh,
             Err(error) => {
@@ -567,6 +579,7 @@ impl Links {
                     .await?;
                 if !saved {
                     // Unlinked (or renewed elsewhere) meanwhile: what is stored now decides.
+                    drop(guard);
                     return match self.store.get(&key).await? {
                         Some(_) if may_wait => Box::pin(self.principal_once(user, false)).await,
                         _ => Ok(None),

@@ -50,8 +50,11 @@ pub const FLAP_WINDOW: Duration = Duration::from_secs(15 * 60);
 pub const MAX_AGE: Duration = Duration::from_secs(60 * 60);
 /// A post delivered this long after its event says it is late.
 pub const LATE: Duration = Duration::from_secs(120);
-/// How long a worker holds a job it is posting.
-pub const LEASE: Duration = Duration::from_secs(30);
+/// How long a worker holds a job it is posting: longer than the most one job can take
+/// (the answer deadline for the health line, the Web API's 15 s call budget, the store).
+pub const LEASE: Duration = Duration::from_secs(120);
+/// How long a worker may decide a channel's new cards.
+pub const CARD_LOCK: Duration = LEASE;
 /// How long a mute lasts.
 pub const MUTE: Duration = Duration::from_secs(60 * 60);
 /// How long events are remembered (for dedupe and for "what did I miss?").
@@ -242,7 +245,7 @@ impl Notifier {
             .await?
         {
             return Ok(match self.store.get(&claim).await?.as_deref() {
-                Some("recording") => Outcome::Busy,
+                Some("recording") | None => Outcome::Busy,
                 _ => {
                     count(source, kind, "duplicate");
                     Outcome::Duplicate
@@ -257,9 +260,18 @@ impl Notifier {
                 return Err(error);
             }
         };
-        self.store
-            .put(&claim, "recorded", self.now() + MEMORY)
-            .await?;
+        // Recorded: a failure to say so must not make the sender record it again.
+        for _ in 0..2 {
+            if self
+                .store
+                .put(&claim, "recorded", self.now() + MEMORY)
+                .await
+                .is_ok()
+            {
+                break;
+            }
+            tracing::warn!("an event was recorded but its claim could not be marked");
+        }
         count(source, kind, "accepted");
         Ok(Outcome::Accepted(made))
     }
@@ -464,11 +476,21 @@ impl Notifier {
                     }
                     if episode.firing && episode.ts.is_none() {
                         // Its card is not posted yet (it is settling, or the event that
-                        // opened it died before queueing it): make sure it is queued; the
-                        // card will say the latest.
-                        self.card_job(channel, group, &key, episode.opened_at)
-                            .await?;
-                        return Ok(true);
+                        // opened it died before queueing it): the card will say the
+                        // latest, and it is queued (at most once).
+                        let opened_at = episode.opened_at;
+                        episode.fires += 1;
+                        episode.reason = change.reason.clone();
+                        let value = serde_json::to_string(&episode).unwrap_or_default();
+                        if self
+                            .store
+                            .replace(&key, current.as_deref().unwrap_or_default(), &value, keep)
+                            .await?
+                        {
+                            self.card_job(channel, group, &key, opened_at).await?;
+                            return Ok(true);
+                        }
+                        continue;
                     }
                     let was_firing = episode.firing;
                     episode.firing = true;
@@ -621,6 +643,12 @@ impl Notifier {
                 "deployment:{}:{}:{rolled_back}",
                 route.channel, change.deployment
             );
+            // Once per deployment and outcome per channel for a day, whichever event says
+            // it (the job itself is gone once posted).
+            let once = format!("once#{id}");
+            if self.store.get(&once).await?.is_some() {
+                continue;
+            }
             self.enqueue_as(
                 Some(id),
                 &route.channel,
@@ -635,6 +663,7 @@ impl Notifier {
                 Duration::ZERO,
             )
             .await?;
+            self.store.put(&once, "1", self.now() + MEMORY).await?;
             made += 1;
         }
         Ok(made)
@@ -817,13 +846,17 @@ impl Notifier {
         let lock = format!("card-lock#{}", job.channel);
         if !self
             .store
-            .create(&lock, &job.id, self.now() + LEASE)
+            .create(&lock, &job.id, self.now() + CARD_LOCK)
             .await?
         {
             return Err(Failed::Later(Duration::from_millis(500)));
         }
         let result = self.card_locked(job, key, late).await;
-        let _ = self.store.delete(&lock).await;
+        // Released only if still ours.
+        let _ = self
+            .store
+            .replace(&lock, &job.id, "released", self.now())
+            .await;
         result
     }
 
@@ -844,7 +877,7 @@ impl Notifier {
                 &crate::channel::slack::blocks::notice(&text),
             )
             .await?;
-            self.set_ts(key, &summary, true).await?;
+            self.posted_ts(key, &summary, true).await;
             return Ok(());
         }
         // Others waiting in this channel from the same few seconds, not held elsewhere.
@@ -900,7 +933,7 @@ impl Notifier {
                 .put(&burst_key, &ts, self.now() + BURST_WINDOW)
                 .await;
             for member in &members {
-                let _ = self.set_ts(member, &ts, true).await;
+                self.posted_ts(member, &ts, true).await;
             }
             for (jk, ..) in held {
                 let _ = self.store.delete(&jk).await;
@@ -910,8 +943,22 @@ impl Notifier {
         let message = self.alarm_card(&job.group, &episode, late).await.message();
         let ts = self.post(&job.channel, None, &message).await?;
         let _ = raw;
-        self.set_ts(key, &ts, false).await?;
+        self.posted_ts(key, &ts, false).await;
         Ok(())
+    }
+
+    /// Records a posted card's `ts` on its episode. Slack has taken the post, so a store
+    /// failure here is retried a little and then logged, never answered by posting again.
+    async fn posted_ts(&self, key: &str, ts: &str, summarised: bool) {
+        for attempt in 0..3 {
+            match self.set_ts(key, ts, summarised).await {
+                Ok(()) => return,
+                Err(_) if attempt < 2 => tokio::time::sleep(Duration::from_millis(200)).await,
+                Err(_) => {}
+            }
+        }
+        count("notify", "post", "ts_lost");
+        tracing::warn!("a card was posted but its ts could not be recorded");
     }
 
     /// Puts the card's `ts` on the episode's newest state (it may have moved on while the

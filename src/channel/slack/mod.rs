@@ -786,6 +786,8 @@ struct Interaction {
     message: Option<Posted>,
     #[serde(default)]
     actions: Vec<Action>,
+    #[serde(default)]
+    response_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -890,6 +892,7 @@ pub async fn interactions(
     // A button on an answer only the asker could see (a slash command's) answers only them,
     // in the same conversation.
     let private = container.is_some_and(|c| c.is_ephemeral);
+    let response_url = interaction.response_url.clone();
     let place = if private {
         Place {
             channel,
@@ -910,6 +913,17 @@ pub async fn interactions(
                 Outgoing::Public(message) if private => Outgoing::Private(message),
                 other => other,
             };
+            // A private answer goes back through the interaction's response_url, which
+            // works where the bot is not a member (a slash command in someone's DM).
+            if let (true, Some(url)) = (private, &response_url) {
+                let mut body = out.message().fields();
+                body.insert("response_type".to_owned(), json!("ephemeral"));
+                body.insert("replace_original".to_owned(), json!(false));
+                if let Err(error) = worker.api.respond(url, &Value::Object(body)).await {
+                    tracing::warn!(%error, "a private button answer could not be posted");
+                }
+                return;
+            }
             worker.deliver(&who, &place, &out).await;
         })
         .await;
