@@ -89,6 +89,7 @@ impl Renderer {
             spoken,
             text: full,
             text_sentences,
+            extras,
             reprompt,
         }
     }

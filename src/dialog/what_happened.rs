@@ -63,6 +63,14 @@ pub enum Item {
 }
 
 impl Item {
+    /// The service a deployment item is about.
+    fn deployed(&self) -> Option<&ServiceRef> {
+        match self {
+            Self::RolledBack { service, .. } | Self::Failed { service, .. } => Some(service),
+            Self::Fired { .. } => None,
+        }
+    }
+
     fn ago(&self) -> Duration {
         match self {
             Self::Fired { ago, .. } | Self::RolledBack { ago, .. } | Self::Failed { ago, .. } => *ago,
@@ -76,10 +84,6 @@ pub struct Report {
     pub window: Duration,
     /// Newest first.
     pub items: Vec<Item>,
-}
-
-fn epoch(at: SystemTime) -> i64 {
-    crate::store::epoch(at)
 }
 
 pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsError> {
@@ -103,7 +107,7 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
             Ok(entries) => {
                 for (_, raw) in entries {
                     let Ok(h) = serde_json::from_str::<Happening>(&raw) else { continue };
-                    if h.at < epoch(since) || !may_see(h.service.as_ref()) {
+                    if h.at < crate::store::epoch(since) || !may_see(h.service.as_ref()) {
                         continue;
                     }
                     match h.what {
@@ -119,7 +123,7 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
                         What::DeploymentRolledBack | What::DeploymentFailed => {
                             if let Some(service) = h.service.clone() {
                                 let ago = dialog.age(at(h.at));
-                                deployments.retain(|d| !matches!(d, Item::RolledBack { service: s, .. } | Item::Failed { service: s, .. } if *s == service));
+                                deployments.retain(|d| d.deployed() != Some(&service));
                                 deployments.push(if h.what == What::DeploymentRolledBack {
                                     Item::RolledBack { service, ago }
                                 } else {
@@ -160,7 +164,7 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
             DeploymentOutcome::Failed => Item::Failed { service: record.service.clone(), ago },
             _ => continue,
         };
-        if !deployments.iter().any(|d| matches!(d, Item::RolledBack { service, .. } | Item::Failed { service, .. } if *service == record.service)) {
+        if !deployments.iter().any(|d| d.deployed() == Some(&record.service)) {
             deployments.push(item);
         }
     }

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::channel::slack::blocks::{
-    ASK_ACTION, MAX_FALLBACK, MAX_SECTION_TEXT, Message, escape, escaped_within, shorten,
+    self as kit, ASK_ACTION, MAX_FALLBACK, MAX_SECTION_TEXT, Message, escape, escaped_within,
 };
 
 pub use crate::channel::slack::MUTE_ACTION;
@@ -43,21 +43,12 @@ pub fn in_words(subject: &str, metric: &str, reason: &str) -> Option<String> {
     ))
 }
 
-fn section(text: &str) -> Value {
-    json!({ "type": "section", "text": { "type": "mrkdwn", "text": shorten(text, MAX_SECTION_TEXT) } })
-}
-
 fn context(text: &str) -> Value {
-    json!({ "type": "context", "elements": [{ "type": "mrkdwn", "text": shorten(text, MAX_SECTION_TEXT) }] })
+    kit::context(vec![text.to_owned()])
 }
 
 fn button(label: &str, action_id: &str, value: &str) -> Value {
-    json!({
-        "type": "button",
-        "text": { "type": "plain_text", "text": shorten(label, 75), "emoji": false },
-        "action_id": action_id,
-        "value": shorten(value, 2000),
-    })
+    kit::button(label, action_id, Some(value), None)
 }
 
 /// What an alarm card says.
@@ -92,7 +83,7 @@ impl AlarmCard {
             ),
             None => format!(":red_circle: *{alarm}* is firing"),
         };
-        let mut blocks = vec![section(&head), section(&escape(&self.what))];
+        let mut blocks = vec![kit::section(&head), kit::section(&escape(&self.what))];
         let mut lines = Vec::new();
         if let Some(health) = &self.health {
             lines.push(escape(health));
@@ -200,10 +191,10 @@ pub fn burst(alarms: &[String]) -> Message {
     Message {
         text: escaped_within(&text, MAX_FALLBACK),
         blocks: vec![
-            section(&format!(
+            kit::section(&format!(
                 ":rotating_light: *{count} alarms fired within a minute*"
             )),
-            section(list.trim_end()),
+            kit::section(list.trim_end()),
             context("Each alarm's updates follow in this thread."),
             json!({ "type": "actions", "elements": [
                 button("Any alarms firing?", &format!("{ASK_ACTION}-0"), "any alarms firing"),
@@ -228,9 +219,9 @@ pub fn deployment(
         escape(service),
         escape(cluster)
     );
-    let mut blocks = vec![section(&head)];
+    let mut blocks = vec![kit::section(&head)];
     if !reason.is_empty() {
-        blocks.push(section(&escape(reason)));
+        blocks.push(kit::section(&escape(reason)));
     }
     if !deployment.is_empty() {
         blocks.push(context(&format!("Deployment {}", escape(deployment))));

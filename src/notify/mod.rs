@@ -55,16 +55,10 @@ pub const LATE: Duration = Duration::from_secs(120);
 pub const LEASE: Duration = Duration::from_secs(120);
 /// How long a worker may decide a channel's new cards.
 pub const CARD_LOCK: Duration = LEASE;
-/// How long a mute lasts.
-pub const MUTE: Duration = Duration::from_secs(60 * 60);
 /// How long events are remembered (for dedupe and for "what did I miss?").
 pub const MEMORY: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// The store key of a mute for `subject` (`cluster/service`, or `alarm:<name>`) in `channel`.
-#[must_use]
-pub fn mute_key(channel: &str, subject: &str) -> String {
-    crate::channel::slack::mute_key(channel, subject)
-}
+pub use crate::channel::slack::mute_key;
 
 /// What happened to an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

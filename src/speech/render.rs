@@ -94,6 +94,8 @@ pub struct Rendered {
     pub text: String,
     /// The chat sentences alone (what "repeat" says again in chat).
     pub text_sentences: Vec<String>,
+    /// The chat list lines and console links that follow the sentences in `text`.
+    pub extras: Vec<String>,
     pub card: Option<Card>,
     /// What to say if the user stays silent while the session is open.
     pub reprompt: Option<String>,

@@ -811,6 +811,7 @@ mod tests {
                 // Control characters: six bytes each once escaped in JSON.
                 text: "\u{1}".repeat(3000),
                 text_sentences: Vec::new(),
+                extras: Vec::new(),
                 card: None,
                 reprompt: None,
             },

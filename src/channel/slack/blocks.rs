@@ -90,11 +90,13 @@ pub fn escaped_within(text: &str, max: usize) -> String {
     out
 }
 
-fn section(mrkdwn: String) -> Value {
-    json!({ "type": "section", "text": { "type": "mrkdwn", "text": mrkdwn } })
+/// A section of `mrkdwn` (already escaped), cut to a section's limit.
+pub(crate) fn section(mrkdwn: &str) -> Value {
+    json!({ "type": "section", "text": { "type": "mrkdwn", "text": shorten(mrkdwn, MAX_SECTION_TEXT) } })
 }
 
-fn context(elements: Vec<String>) -> Value {
+/// A context block of `elements` (mrkdwn, already escaped), within the block's limits.
+pub(crate) fn context(elements: Vec<String>) -> Value {
     let elements: Vec<Value> = elements
         .into_iter()
         .take(MAX_CONTEXT_ELEMENTS)
@@ -103,15 +105,21 @@ fn context(elements: Vec<String>) -> Value {
     json!({ "type": "context", "elements": elements })
 }
 
-/// A plain button (`plain_text` label) with `action_id` and `value`, or a URL button.
-fn button(label: &str, action_id: &str, value: Option<&str>, url: Option<&str>) -> Value {
+/// A plain button (`plain_text` label) with `action_id` and `value`, or a URL button,
+/// within the label, id and value limits.
+pub(crate) fn button(
+    label: &str,
+    action_id: &str,
+    value: Option<&str>,
+    url: Option<&str>,
+) -> Value {
     let mut b = json!({
         "type": "button",
         "text": { "type": "plain_text", "text": shorten(label, MAX_BUTTON_TEXT), "emoji": false },
         "action_id": shorten(action_id, MAX_ACTION_ID),
     });
     if let Some(value) = value {
-        b["value"] = Value::String(value.to_owned());
+        b["value"] = Value::String(shorten(value, MAX_BUTTON_VALUE));
     }
     if let Some(url) = url {
         b["url"] = Value::String(url.to_owned());
@@ -175,16 +183,17 @@ pub fn answer(exchange: &Exchange, now: i64) -> Message {
     let rendered = &exchange.rendered;
     let mut blocks = Vec::new();
     let verdict = rendered.text_sentences.join(" ");
-    blocks.push(section(escaped_within(&verdict, MAX_SECTION_TEXT)));
+    blocks.push(section(&escaped_within(&verdict, MAX_SECTION_TEXT)));
     let data = matches!(exchange.answer.reply, crate::dialog::Reply::Report(_));
     if data {
         blocks.push(context(vec![freshness(exchange, now)]));
     }
     let extras: Vec<&str> = rendered
-        .text
-        .split_once('\n')
-        .map(|(_, rest)| rest.lines().filter(|l| !l.trim().is_empty()).collect())
-        .unwrap_or_default();
+        .extras
+        .iter()
+        .flat_map(|e| e.lines())
+        .filter(|l| !l.trim().is_empty())
+        .collect();
     let (links, list): (Vec<&str>, Vec<&str>) = extras.into_iter().partition(|l| {
         l.rsplit_once(": ")
             .is_some_and(|(_, u)| u.starts_with("https://") || u.starts_with("http://"))
@@ -199,7 +208,7 @@ pub fn answer(exchange: &Exchange, now: i64) -> Message {
             if blocks.len() >= room {
                 break;
             }
-            blocks.push(section(std::mem::take(&mut chunk)));
+            blocks.push(section(&std::mem::take(&mut chunk)));
         }
         if !chunk.is_empty() {
             chunk.push('\n');
@@ -207,7 +216,7 @@ pub fn answer(exchange: &Exchange, now: i64) -> Message {
         chunk.push_str(&line);
     }
     if !chunk.is_empty() && blocks.len() < room {
-        blocks.push(section(chunk));
+        blocks.push(section(&chunk));
     }
     if !links.is_empty() {
         blocks.push(context(links.iter().map(|l| linked(l)).collect()));
@@ -236,7 +245,7 @@ pub fn answer(exchange: &Exchange, now: i64) -> Message {
 pub fn notice(text: &str) -> Message {
     Message {
         text: escaped_within(text, MAX_FALLBACK),
-        blocks: vec![section(escaped_within(text, MAX_SECTION_TEXT))],
+        blocks: vec![section(&escaped_within(text, MAX_SECTION_TEXT))],
     }
 }
 
@@ -247,7 +256,7 @@ pub fn link_prompt(url: &str, why: &str) -> Message {
     Message {
         text: escaped_within(&text, MAX_FALLBACK),
         blocks: vec![
-            section(escaped_within(why, MAX_SECTION_TEXT)),
+            section(&escaped_within(why, MAX_SECTION_TEXT)),
             json!({
                 "type": "actions",
                 "elements": [button("Link your account", LINK_ACTION, None, Some(url))],
@@ -278,6 +287,7 @@ mod tests {
                 spoken: Vec::new(),
                 text: format!("{}\n{}", "Verdict & more. ".repeat(300), list.join("\n")),
                 text_sentences: vec!["Verdict & more. ".repeat(300)],
+                extras: list.clone(),
                 card: Some(Card {
                     title: "t".to_owned(),
                     subtitle: None,

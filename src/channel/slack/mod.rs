@@ -220,7 +220,7 @@ impl Slack {
     /// The answer to `text` from `user` at `place`.
     pub async fn reply(&self, user: &SlackUser, text: &str, place: &Place) -> Outgoing {
         let text: String = text.chars().take(MAX_QUESTION).collect();
-        match command(&text) {
+        let question = match command(&text) {
             Command::Link => {
                 return self
                     .offer(
@@ -246,11 +246,8 @@ impl Slack {
                 };
                 return Outgoing::Private(blocks::notice(words));
             }
-            Command::Help | Command::Ask(_) => {}
-        }
-        let question = match command(&text) {
+            Command::Help => "help".to_owned(),
             Command::Ask(q) => q.to_owned(),
-            _ => "help".to_owned(),
         };
         let (caller, token) = match self.caller(user, place).await {
             Ok(found) => found,
