@@ -184,6 +184,9 @@ pub struct Nlu {
     /// Every canonical word the in-domain samples use, sorted: anything else is unknown
     /// (a misheard word close to one of these is taken as it).
     vocab: Arc<[String]>,
+    /// Every word the in-domain samples use as written, sorted: a misheard word is
+    /// matched against these ("alrams" is one slip from "alarms", two from `alarm`).
+    spellings: Arc<[String]>,
     /// The slots each intent takes: an utterance naming a thing an intent cannot take
     /// (a service, for FleetSummary) is unlikely to mean that intent.
     slots: HashMap<Intent, HashSet<Slot>>,
@@ -310,6 +313,7 @@ impl Nlu {
         let mut classes: Vec<Intent> = vec![Intent::Fallback];
         let mut slots: HashMap<Intent, HashSet<Slot>> = HashMap::new();
         let mut samples: Vec<(usize, Vec<String>)> = Vec::new();
+        let mut spellings: Vec<String> = Vec::new();
         for def in defs {
             let Some(intent) = Intent::parse(&def.name) else {
                 continue;
@@ -326,7 +330,9 @@ impl Nlu {
                 .or_default()
                 .extend(def.slots.iter().filter_map(|s| Slot::parse(&s.name)));
             for sample in &def.samples {
-                samples.push((class, canonical(&tokens(sample))));
+                let words = tokens(sample);
+                spellings.extend(words.iter().filter(|w| !w.starts_with('{')).cloned());
+                samples.push((class, canonical(&words)));
             }
         }
         let mut vocab: Vec<String> = samples
@@ -335,10 +341,13 @@ impl Nlu {
             .collect();
         vocab.sort();
         vocab.dedup();
+        spellings.sort();
+        spellings.dedup();
         let mut nlu = Self {
             model: Arc::new(Classifier::train(&[], 1)),
             classes: classes.clone().into(),
             vocab: vocab.into(),
+            spellings: spellings.into(),
             slots,
             threshold: THRESHOLD,
         };
@@ -457,14 +466,15 @@ impl Nlu {
         !self.knows(canonical) && self.near(canonical).is_none()
     }
 
-    /// The sample word one slip from `word` (two, for a long word), if there is one.
+    /// The canonical form of the sample word one slip from `word` (two, for a long word),
+    /// if there is one.
     fn near(&self, word: &str) -> Option<String> {
         let len = word.chars().count();
         if len < 5 || word.chars().any(|c| c.is_ascii_digit()) {
             return None;
         }
         let most = if len >= 8 { 2 } else { 1 };
-        self.vocab
+        self.spellings
             .iter()
             // Lengths further apart than the slips allowed cannot be that close.
             .filter(|v| {
@@ -474,7 +484,7 @@ impl Nlu {
             .map(|v| (strsim::osa_distance(word, v), v))
             .filter(|(d, _)| *d <= most)
             .min_by_key(|(d, _)| *d)
-            .map(|(_, v)| v.clone())
+            .map(|(_, v)| canonical_word(v))
     }
 
     /// Understands `text`, resolving names against `catalog` and the `alarms` names. When the conversation is
@@ -568,10 +578,15 @@ impl Nlu {
         }
         let not_understood = best.1 < self.threshold || best.0 == Intent::Fallback;
         // A request to act that the model could not place is still a request to act: it
-        // gets the honest "I can't", never "I didn't get that".
-        if not_understood
-            && self.classes.contains(&Intent::UnsupportedAction)
-            && asks_to_act(&words)
+        // gets the honest "I can't", never "I didn't get that"; and an order is an order
+        // whatever else its words look like ("ack it" is not "cancel").
+        let order = best.0 != Intent::UnsupportedAction
+            && orders_action(
+                &words,
+                best.0 != Intent::Fallback && (names_ours || slots.contains_key(&Slot::Cluster)),
+            );
+        if self.classes.contains(&Intent::UnsupportedAction)
+            && (order || not_understood && asks_to_act(&words))
         {
             return Understanding {
                 intent: Intent::UnsupportedAction,
@@ -680,10 +695,136 @@ const ACTION_VERBS: &[&str] = &[
     "rotate",
 ];
 
+/// Verbs that ask for a change when they lead an order to something of ours ("open an
+/// incident for checkout", "create a ticket"), and mean something else elsewhere ("open
+/// the garage", "what changed").
+const ORDER_VERBS: &[&str] = &[
+    "create",
+    "open",
+    "file",
+    "raise",
+    "start",
+    "launch",
+    "increase",
+    "decrease",
+    "add",
+    "remove",
+    "delete",
+    "disable",
+    "enable",
+    "turn",
+    "notify",
+    "ping",
+    "shut",
+    "spin",
+    "flip",
+    "toggle",
+    "pause",
+    "resume",
+    "retry",
+    "rerun",
+    "purge",
+    "clear",
+    "upgrade",
+    "downgrade",
+    "promote",
+    "cancel",
+    "stop",
+    "call",
+    "text",
+    "email",
+    "message",
+    "put",
+    "move",
+    "fix",
+    "trigger",
+    "roll",
+    "patch",
+];
+
+/// Words naming something of ours an order can be about.
+const ORDER_OBJECTS: &[&str] = &[
+    "alarm",
+    "alarms",
+    "alert",
+    "alerts",
+    "incident",
+    "ticket",
+    "jira",
+    "deploy",
+    "deployment",
+    "release",
+    "build",
+    "task",
+    "tasks",
+    "container",
+    "containers",
+    "instance",
+    "instances",
+    "node",
+    "nodes",
+    "flag",
+    "flags",
+    "config",
+    "cache",
+    "queue",
+    "traffic",
+    "capacity",
+    "replicas",
+    "pods",
+    "team",
+    "oncall",
+    "call",
+    "engineer",
+    "version",
+    "everyone",
+    "channel",
+    "pager",
+    "pagerduty",
+];
+
+/// Words before the verb of an order: "could you please just restart it".
+const ORDER_LEAD: &[&str] = &[
+    "can", "could", "would", "will", "you", "please", "just", "go", "ahead", "and", "i", "want",
+    "need", "to", "lets", "let", "us", "quickly", "now", "ok", "okay", "so", "hey", "yo",
+    "opsvoice", "alexa", "then", "also", "pls", "plz", "kindly",
+];
+
 /// Whether the words ask for an action: an action verb, or "roll back".
 fn asks_to_act(words: &[String]) -> bool {
     words.iter().any(|w| ACTION_VERBS.contains(&w.as_str()))
         || words.windows(2).any(|p| p[0] == "roll" && p[1] == "back")
+}
+
+/// Whether the words are an order to change something of ours: led by an action verb
+/// ("ack it", "please restart checkout"), or by a verb of [`ORDER_VERBS`] with something of
+/// ours as its object (`names_ours`: a service, cluster or alarm was named).
+fn orders_action(words: &[String], names_ours: bool) -> bool {
+    let mut rest = words
+        .iter()
+        .map(String::as_str)
+        .skip_while(|w| ORDER_LEAD.contains(w) || is_ignored(w));
+    let Some(verb) = rest.next() else {
+        return false;
+    };
+    let after: Vec<&str> = rest.collect();
+    if verb == "roll" && after.first() == Some(&"back") || ACTION_VERBS.contains(&verb) {
+        // A verb alone ("restart?") may be a question about restarts: an order has an object.
+        return !after.is_empty();
+    }
+    // "open" and "clear" are adjectives too ("open alarms on checkout" asks which): as
+    // orders they are followed by what they act on ("open an incident", "clear the alarm").
+    let adjective = matches!(verb, "open" | "clear")
+        && !after.first().is_some_and(|w| {
+            matches!(
+                *w,
+                "a" | "an" | "the" | "this" | "that" | "it" | "up" | "another" | "new"
+            )
+        });
+    ORDER_VERBS.contains(&verb)
+        && !adjective
+        && !after.is_empty()
+        && (names_ours || after.iter().any(|w| ORDER_OBJECTS.contains(w)))
 }
 
 /// What a spoken description of an alarm names.
@@ -816,6 +957,16 @@ fn tokens(text: &str) -> Vec<String> {
         {
             "what's" => "what is",
             "nevermind" => "never mind",
+            // Chat spellings.
+            "wat" | "wut" | "wht" | "whta" => "what",
+            "wats" | "wuts" => "what is",
+            "ur" => "your",
+            "im" => "i am",
+            "theres" => "there is",
+            "anythin" => "anything",
+            "rn" => "now",
+            "thx" | "thanx" | "ty" => "thanks",
+            "whatd" => "what did",
             // Typed without the apostrophe.
             "whats" => "what is",
             "hows" => "how is",
@@ -845,11 +996,19 @@ fn tokens(text: &str) -> Vec<String> {
         expanded.push_str(word.trim_end_matches("'s"));
         expanded.push(' ');
     }
-    expanded
+    let mut words: Vec<String> = expanded
         .split(|c: char| !(c.is_alphanumeric() || c == '{' || c == '}'))
         .filter(|w| !w.is_empty())
         .map(str::to_owned)
-        .collect()
+        .collect();
+    // "u" typed for "you", but not as a letter spelt out ("c p u").
+    for i in 0..words.len() {
+        let spelt = |j: usize| words.get(j).is_some_and(|w| w.chars().count() == 1);
+        if words[i] == "u" && !(i > 0 && spelt(i - 1)) {
+            words[i] = "you".to_owned();
+        }
+    }
+    words
 }
 
 /// One word reduced to what it means for intent matching.
@@ -1272,9 +1431,34 @@ mod tests {
             "page whoever is on call",
             // Words it has never seen, but a request to act all the same.
             "could somebody bounce the flux capacitor",
+            // An order, whatever else its words look like.
+            "ack it",
+            "please just create a ticket for the outage",
+            "stop the checkout tasks",
         ] {
             assert_eq!(understood(text).intent, Intent::UnsupportedAction, "{text}");
         }
+        // The same verbs, not ordering anything of ours.
+        assert_eq!(understood("call my wife").intent, Intent::Fallback);
+        assert_eq!(understood("stop").intent, Intent::Stop);
+        assert_eq!(understood("cancel that").intent, Intent::Cancel);
+        for text in [
+            "give me checkout's cpu",
+            "open alarms on checkout",
+            "restart",
+        ] {
+            assert!(!orders_action(&tokens(text), true), "{text}");
+        }
+        assert!(orders_action(&tokens("open an incident"), false));
+    }
+
+    #[test]
+    fn chat_spellings_and_slips_read_as_the_words_meant() {
+        assert_eq!(tokens("wat are u doing"), ["what", "are", "you", "doing"]);
+        // A letter spelt out stays a letter.
+        assert_eq!(tokens("c p u"), ["c", "p", "u"]);
+        // One slip from a sample's spelling ("alarms"), two from its canonical `alarm`.
+        assert_eq!(understood("alrams firing?").intent, Intent::ActiveAlarms);
     }
 
     #[test]
