@@ -70,18 +70,20 @@ fn parse_spoken_duration(v: &str) -> Option<u64> {
     if v.contains("half an hour") || v.contains("half hour") {
         return Some(1800);
     }
-    let unit = [
-        ("second", 1u64),
-        ("minute", 60),
-        ("min", 60),
-        ("hour", 3600),
-        ("hr", 3600),
-        ("day", 86_400),
-        ("week", 604_800),
-    ]
-    .into_iter()
-    .find(|(u, _)| v.contains(u))?;
-    let before = &v[..v.find(unit.0)?];
+    // The unit is a word of its own: "three days" has "hr" in it, but is days.
+    let words: Vec<&str> = v.split_whitespace().collect();
+    let (at, unit) = words.iter().enumerate().find_map(|(i, w)| {
+        let unit = match w.trim_end_matches('s') {
+            "second" | "sec" => 1u64,
+            "minute" | "min" => 60,
+            "hour" | "hr" => 3600,
+            "day" => 86_400,
+            "week" => 604_800,
+            _ => return None,
+        };
+        Some((i, unit))
+    })?;
+    let before = words[..at].join(" ");
     let words = before
         .trim()
         .trim_start_matches("in ")
@@ -100,7 +102,7 @@ fn parse_spoken_duration(v: &str) -> Option<u64> {
     } else {
         spoken_number(words, NUMBERS)?
     };
-    Some(count * unit.1)
+    Some(count * unit)
 }
 
 /// The number the last words of `words` say: "four" is 4, "twenty four" is 24.
@@ -162,7 +164,17 @@ mod tests {
             parse_window("P400D"),
             Some(Duration::from_secs(14 * 86_400))
         );
+        // "three" has "hr" in it; the unit is the word "days".
+        assert_eq!(
+            parse_window("past three days"),
+            Some(Duration::from_secs(3 * 86_400))
+        );
+        assert_eq!(
+            parse_window("last 45 mins"),
+            Some(Duration::from_secs(2700))
+        );
         assert_eq!(parse_window("banana"), None);
+        assert_eq!(parse_window("a mint"), None);
         assert_eq!(parse_window("PT"), None);
     }
 }

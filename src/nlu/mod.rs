@@ -501,11 +501,21 @@ impl Nlu {
         let is_word = |w: &str| self.knows(&canonical_word(w));
         let (marked, slots) = extract(&words, catalog, alarms, &is_word);
         let mut shaped = self.shape(&canonical(&marked));
+        // A word that could be part of a name of something: none of ours, no sample's.
+        let foreign = |w: &str| {
+            !is_stopword(w)
+                && !is_ignored(w)
+                && !NOT_DESCRIBING.contains(&w)
+                && self.is_unknown(&canonical_word(w))
+        };
         // "the ml scoring cpu alarm": one alarm described (singular) reads as that alarm
         // named; "kafka connect alarms" is a list.
         if !slots.contains_key(&Slot::Alarm)
             && words.iter().any(|w| w == "alarm" || w == "alert")
-            && matches!(describe_alarm(&words, &[], alarms), Described::One(_))
+            && matches!(
+                describe_alarm(&words, &[], alarms, &foreign),
+                Described::One(_)
+            )
         {
             shaped.push("{alarm}".to_owned());
         }
@@ -621,7 +631,7 @@ impl Nlu {
                 .get(&Slot::Service)
                 .map(|s| crate::dialog::resolve::words(s))
                 .unwrap_or_default();
-            match describe_alarm(&words, &service_words, alarms) {
+            match describe_alarm(&words, &service_words, alarms, &foreign) {
                 Described::One(name) => {
                     slots.remove(&Slot::Service);
                     slots.insert(Slot::Alarm, name);
@@ -632,15 +642,16 @@ impl Nlu {
                         .iter()
                         .flat_map(|a| crate::dialog::resolve::words(a))
                         .collect();
-                    let describing: Vec<String> = description_words(&words)
-                        .into_iter()
-                        .filter(|w| {
-                            !is_stopword(w)
+                    // A name is said in one piece: the longest run of describing words
+                    // ("why is the pricing 5xx rate high alarm going off" describes
+                    // `pricing 5xx rate high`, not "off").
+                    let describing = longest_run(description_words(&words), |w| {
+                        foreign(w)
+                            || alarm_words.contains(w)
+                                && !is_stopword(w)
                                 && !is_ignored(w)
-                                && (alarm_words.contains(w.as_str())
-                                    || self.is_unknown(&canonical_word(w)))
-                        })
-                        .collect();
+                                && !NOT_DESCRIBING.contains(&w)
+                    });
                     if !describing.is_empty() {
                         // The service said as the start of the alarm's name is part of it.
                         if !service_words.is_empty()
@@ -863,8 +874,15 @@ fn description_words(words: &[String]) -> Vec<String> {
         .replace(" ninety ninth ", " p99 ");
     let mut out: Vec<String> = Vec::new();
     let mut letters = String::new();
-    for w in text.split_whitespace() {
-        if w.chars().count() == 1 && w != "a" {
+    let spoken: Vec<&str> = text.split_whitespace().collect();
+    for (i, w) in spoken.iter().copied().enumerate() {
+        // "a" is a letter when spelt with others ("a p i"), else the article.
+        let letter = w.chars().count() == 1
+            && (w != "a"
+                || spoken
+                    .get(i + 1)
+                    .is_some_and(|n| n.chars().count() == 1 && *n != "a"));
+        if letter {
             letters.push_str(w);
             continue;
         }
@@ -879,9 +897,41 @@ fn description_words(words: &[String]) -> Vec<String> {
     out
 }
 
+/// Words that are never part of an alarm's description, though no sample may use them.
+const NOT_DESCRIBING: &[&str] = &["off", "trip", "tripped", "tripping", "dig", "story", "deal"];
+
+/// The longest run of consecutive `words` that are `describing` (the first, of equals).
+fn longest_run(words: Vec<String>, describing: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut best = 0..0;
+    let mut start = 0;
+    for (i, w) in words.iter().enumerate() {
+        if !describing(w) {
+            start = i + 1;
+        } else if i + 1 - start > best.len() {
+            best = start..i + 1;
+        }
+    }
+    words.into_iter().take(best.end).skip(best.start).collect()
+}
+
+/// Whether a name's words have `word`, or a word it is one slip from ("recomendations").
+fn has_word(name: &HashSet<String>, word: &str) -> bool {
+    name.contains(word)
+        || word.chars().count() >= 5
+            && name
+                .iter()
+                .any(|n| n.chars().count() >= 5 && strsim::osa_distance(n, word) <= 1)
+}
+
 /// The alarm `words` describe; `service_words` (the service named, if any) must be in its
-/// name too.
-fn describe_alarm(words: &[String], service_words: &[String], alarms: &[String]) -> Described {
+/// name too, and so must every `foreign` word (one that could be part of a name: "pricing
+/// 5xx rate high" is not `recommendations-5xx-rate-high`).
+fn describe_alarm(
+    words: &[String],
+    service_words: &[String],
+    alarms: &[String],
+    foreign: &dyn Fn(&str) -> bool,
+) -> Described {
     let names: Vec<(&String, HashSet<String>)> = alarms
         .iter()
         .map(|a| {
@@ -890,19 +940,23 @@ fn describe_alarm(words: &[String], service_words: &[String], alarms: &[String])
         })
         .collect();
     // The describing words some alarm's name has; the rest ("why", "firing") say nothing
-    // about which.
-    let content: Vec<String> = description_words(words)
+    // about which. A name is said in one piece, so the longest run of them is the one.
+    let described: Vec<String> = description_words(words)
         .iter()
         .map(|w| alarm_word(w).to_owned())
-        .filter(|w| names.iter().any(|(_, set)| set.contains(w)))
-        .chain(service_words.iter().cloned())
         .collect();
+    let content: Vec<String> = longest_run(described, |w| {
+        names.iter().any(|(_, set)| has_word(set, w)) || foreign(w)
+    })
+    .into_iter()
+    .chain(service_words.iter().cloned())
+    .collect();
     if content.is_empty() {
         return Described::Unsure;
     }
     let fits: Vec<&String> = names
         .iter()
-        .filter(|(_, set)| content.iter().all(|w| set.contains(w)))
+        .filter(|(_, set)| content.iter().all(|w| has_word(set, w)))
         .map(|(name, _)| *name)
         .collect();
     match fits[..] {
@@ -1491,22 +1545,53 @@ mod tests {
             describe_alarm(
                 &words("why is the checkout latency alarm firing"),
                 &[],
-                &alarms
+                &alarms,
+                &|_| false
             ),
             Described::One("checkout-p99-latency-high".into())
         );
         assert_eq!(
-            describe_alarm(&words("the payments a p i five x x alarm"), &[], &alarms),
+            describe_alarm(
+                &words("the payments a p i five x x alarm"),
+                &[],
+                &alarms,
+                &|_| false
+            ),
             Described::One("payments-api-5xx-rate-high".into())
         );
         assert_eq!(
-            describe_alarm(&words("the checkout alarm"), &[], &alarms),
+            describe_alarm(&words("the checkout alarm"), &[], &alarms, &|_| false),
             Described::OnlyTheService
         );
         // The service said must be in the name: pricing has none of these.
         assert_eq!(
-            describe_alarm(&words("pricing 5xx alarm"), &["pricing".into()], &alarms),
+            describe_alarm(
+                &words("pricing 5xx alarm"),
+                &["pricing".into()],
+                &alarms,
+                &|_| false
+            ),
             Described::Unsure
+        );
+        // So must a word that could be a name's.
+        assert_eq!(
+            describe_alarm(&words("pricing 5xx rate alarm"), &[], &alarms, &|w| w
+                == "pricing"),
+            Described::Unsure
+        );
+        // An alarm it was not told of is left to the dialog as the words of its name, said
+        // in one piece: not the words around it.
+        for text in [
+            "why is the pricing five xx rate high alarm going off",
+            "what set off pricing 5xx rate high",
+        ] {
+            let u = understood(text);
+            assert_eq!(u.intent, Intent::AlarmDetail, "{text}");
+            assert_eq!(u.slots[&Slot::Alarm], "pricing 5xx rate high", "{text}");
+        }
+        assert_eq!(
+            description_words(&words("the pay ments a p i alarm")),
+            ["the", "pay", "ments", "api", "alarm"]
         );
     }
 }
