@@ -36,8 +36,9 @@ pub enum CaseError {
     Empty { line: usize },
 }
 
-/// Reads the TSV: a header line `intent<TAB>slots<TAB>text` is skipped, as are blank
-/// lines and lines starting with `#`; `slots` is `-` or `name=value` pairs joined by `,`.
+/// Reads the TSV: a header line `intent<TAB>slots<TAB>text` before the first case is
+/// skipped, as are blank lines and lines starting with `#`; `slots` is `-` or `name=value`
+/// pairs joined by `,`.
 ///
 /// # Errors
 /// The first line that is not a labelled phrasing.
@@ -47,7 +48,7 @@ pub fn parse_cases(tsv: &str) -> Result<Vec<Case>, CaseError> {
         let line = i + 1;
         if raw.trim().is_empty()
             || raw.starts_with('#')
-            || (line == 1 && raw.starts_with("intent\t"))
+            || (cases.is_empty() && raw.starts_with("intent\t"))
         {
             continue;
         }
