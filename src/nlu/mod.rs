@@ -227,6 +227,10 @@ const UNKNOWN_ALARM_WEIGHT: f32 = 0.3;
 /// "how is chekout doing" should still read as a health question.
 const UNKNOWN_NAME_WEIGHT: f32 = 0.3;
 
+/// Below this probability, a question about a service no catalog has (its name words no
+/// sample uses) is taken for a request about something else.
+const UNKNOWN_NAME_CONFIDENCE: f64 = 0.5;
+
 /// Words that carry no intent by themselves; never taken as part of a name.
 const STOPWORDS: &[&str] = &[
     "the",
@@ -398,6 +402,8 @@ impl Nlu {
             for parts in [
                 &["{service}", "{metric}", "rate", "high"][..],
                 &["{service}", "{metric}", "high"],
+                // "search indexer queue depth": the service, then words no sample uses.
+                &["{service}", UNKNOWN, UNKNOWN],
             ] {
                 let heard: Vec<String> = words
                     .iter()
@@ -620,6 +626,15 @@ impl Nlu {
             Intent::ServiceHealth | Intent::DeploymentStatus | Intent::MetricQuery
         );
         if wants_service && !slots.contains_key(&Slot::Service) && !unknown.is_empty() {
+            // Words it does not know, taken for a service no catalog has, on a guess: more
+            // likely a request about something else ("how's the weather in seattle").
+            if best.1 < UNKNOWN_NAME_CONFIDENCE {
+                return Understanding {
+                    intent: Intent::Fallback,
+                    slots: Slots::new(),
+                    confidence: best.1,
+                };
+            }
             slots.insert(Slot::Service, unknown.join(" "));
         }
         if intent == Intent::AlarmDetail && !slots.contains_key(&Slot::Alarm) {
@@ -801,10 +816,15 @@ const ORDER_LEAD: &[&str] = &[
     "opsvoice", "alexa", "then", "also", "pls", "plz", "kindly",
 ];
 
-/// Whether the words ask for an action: an action verb, or "roll back".
+/// Whether the words ask for an action: an action verb, or "roll back"; or for who is on
+/// call, which opsvoice cannot see either (and says so, with what it can tell).
 fn asks_to_act(words: &[String]) -> bool {
-    words.iter().any(|w| ACTION_VERBS.contains(&w.as_str()))
-        || words.windows(2).any(|p| p[0] == "roll" && p[1] == "back")
+    words
+        .iter()
+        .any(|w| ACTION_VERBS.contains(&w.as_str()) || w == "oncall")
+        || words
+            .windows(2)
+            .any(|p| p[0] == "roll" && p[1] == "back" || p[0] == "on" && p[1] == "call")
 }
 
 /// Whether the words are an order to change something of ours: led by an action verb
@@ -1492,6 +1512,14 @@ mod tests {
         ] {
             assert_eq!(understood(text).intent, Intent::UnsupportedAction, "{text}");
         }
+        // Words it does not know taken for a service's name only when the rest is sure.
+        assert_eq!(
+            understood("how's the weather in seattle today").intent,
+            Intent::Fallback
+        );
+        let u = understood("how is frobnicator doing");
+        assert_eq!(u.intent, Intent::ServiceHealth);
+        assert_eq!(u.slots[&Slot::Service], "frobnicator");
         // The same verbs, not ordering anything of ours.
         assert_eq!(understood("call my wife").intent, Intent::Fallback);
         assert_eq!(understood("stop").intent, Intent::Stop);

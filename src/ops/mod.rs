@@ -256,6 +256,9 @@ impl MetricKind {
                 "q p s",
                 "requests per second",
                 "request volume",
+                "request count",
+                "hits",
+                "reqs",
             ],
         }
     }
