@@ -186,12 +186,32 @@ pub struct Nlu {
     vocab: Arc<[String]>,
     /// Every word the in-domain samples use as written, sorted: a misheard word is
     /// matched against these ("alrams" is one slip from "alarms", two from `alarm`).
-    spellings: Arc<[String]>,
+    spellings: Arc<[Spelling]>,
     /// The slots each intent takes: an utterance naming a thing an intent cannot take
     /// (a service, for FleetSummary) is unlikely to mean that intent.
     slots: HashMap<Intent, HashSet<Slot>>,
     /// Below this probability an utterance is not understood.
     threshold: f64,
+}
+
+/// A word the samples use as written, with what [`Nlu::near`] compares first.
+#[derive(Debug)]
+struct Spelling {
+    word: String,
+    len: usize,
+    letters: u64,
+}
+
+/// Which letters and digits a word uses, one bit each (anything else shares bit 63).
+fn letters(word: &str) -> u64 {
+    word.chars().fold(0, |set, c| {
+        let bit = match c {
+            'a'..='z' => c as u32 - 'a' as u32,
+            '0'..='9' => 26 + (c as u32 - '0' as u32),
+            _ => 63,
+        };
+        set | 1 << bit
+    })
 }
 
 /// Hesitations: never part of a sample, a name or an intent.
@@ -347,6 +367,15 @@ impl Nlu {
         vocab.dedup();
         spellings.sort();
         spellings.dedup();
+        let spellings: Vec<Spelling> = spellings
+            .into_iter()
+            .map(|word| Spelling {
+                len: word.chars().count(),
+                letters: letters(&word),
+                word,
+            })
+            .filter(|s| s.len >= 4)
+            .collect();
         let mut nlu = Self {
             model: Arc::new(Classifier::train(&[], 1)),
             classes: classes.clone().into(),
@@ -480,17 +509,19 @@ impl Nlu {
             return None;
         }
         let most = if len >= 8 { 2 } else { 1 };
+        let mine = letters(word);
         self.spellings
             .iter()
-            // Lengths further apart than the slips allowed cannot be that close.
+            // Words further apart in length, or in the letters they use, than the slips
+            // allowed cannot be that close: each slip adds or drops at most one letter of
+            // the alphabet (two bits of the difference), and a swap neither.
             .filter(|v| {
-                let n = v.chars().count();
-                n >= 4 && n.abs_diff(len) <= most
+                v.len.abs_diff(len) <= most && (v.letters ^ mine).count_ones() as usize <= 2 * most
             })
-            .map(|v| (strsim::osa_distance(word, v), v))
+            .map(|v| (strsim::osa_distance(word, &v.word), v))
             .filter(|(d, _)| *d <= most)
             .min_by_key(|(d, _)| *d)
-            .map(|(_, v)| canonical_word(v))
+            .map(|(_, v)| canonical_word(&v.word))
     }
 
     /// Understands `text`, resolving names against `catalog` and the `alarms` names. When the conversation is

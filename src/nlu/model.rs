@@ -68,13 +68,18 @@ impl Classifier {
                 let (features, class, weight) = &encoded[i];
                 scores(&weights, &bias, classes, features, &mut p);
                 softmax(&mut p);
-                for (c, pc) in p.iter().enumerate() {
+                for (c, pc) in p.iter_mut().enumerate() {
                     let target = if c == *class { 1.0 } else { 0.0 };
-                    let step = rate * weight * (pc - target);
-                    bias[c] -= step;
-                    for &f in features {
-                        let k = f as usize * classes + c;
-                        weights[k] -= step + rate * L2 * weights[k];
+                    // Now the step for class `c`.
+                    *pc = rate * weight * (*pc - target);
+                    bias[c] -= *pc;
+                }
+                // A feature's weights for every class lie together: one pass over each.
+                let decay = rate * L2;
+                for &f in features {
+                    let row = &mut weights[f as usize * classes..(f as usize + 1) * classes];
+                    for (w, step) in row.iter_mut().zip(&p) {
+                        *w -= step + decay * *w;
                     }
                 }
             }
