@@ -116,3 +116,41 @@ async fn every_demo_answer_is_valid_ssml_within_the_word_budget() {
         assert!(words <= 40, "{question}: {words} words: {text}");
     }
 }
+
+/// Every held-out phrasing answered as a voice user hears it: the median answer at or
+/// under 25 words, and none over 40 (the demo fleet at its busiest: seven alarms firing, a
+/// rollback, a deploy under way).
+#[tokio::test]
+async fn held_out_phrasings_are_answered_briefly() {
+    let app = common::demo_app();
+    let mut counts = Vec::new();
+    for split in ["test.tsv", "unseen.tsv"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/nlu")
+            .join(split);
+        let tsv = std::fs::read_to_string(&path).unwrap();
+        for line in tsv.lines().filter(|l| !l.starts_with('#')) {
+            let Some(text) = line
+                .split('\t')
+                .nth(2)
+                .filter(|_| !line.starts_with("intent\t"))
+            else {
+                continue;
+            };
+            let reply = app.ask(text).await;
+            let spoken = common::assert_valid_ssml(&reply.ssml);
+            let words = spoken.split_whitespace().count();
+            assert!(words <= 40, "{text}: {words} words: {spoken}");
+            counts.push(words);
+        }
+    }
+    assert!(counts.len() >= 500, "{} phrasings", counts.len());
+    counts.sort_unstable();
+    let median = counts[counts.len() / 2];
+    assert!(median <= 25, "median {median} words");
+    eprintln!(
+        "{} answers: median {median} words, longest {}",
+        counts.len(),
+        counts.last().unwrap()
+    );
+}
