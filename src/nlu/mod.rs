@@ -327,6 +327,11 @@ const STOPWORDS: &[&str] = &[
     "still",
     "again",
     "really",
+    "somebody",
+    "anybody",
+    "anyone",
+    "everyone",
+    "people",
 ];
 
 impl Nlu {
@@ -548,7 +553,10 @@ impl Nlu {
         // "the ml scoring cpu alarm": one alarm described (singular) reads as that alarm
         // named; "kafka connect alarms" is a list.
         if !slots.contains_key(&Slot::Alarm)
-            && words.iter().any(|w| w == "alarm" || w == "alert")
+            && words
+                .iter()
+                .enumerate()
+                .any(|(i, w)| (w == "alarm" || w == "alert") && (i == 0 || words[i - 1] != "in"))
             && matches!(
                 describe_alarm(&words, &[], alarms, &foreign),
                 Described::One(_)
@@ -750,6 +758,8 @@ const ACTION_VERBS: &[&str] = &[
     "resize",
     "failover",
     "rotate",
+    // "force a new deployment": ECS's own name for a redeploy.
+    "force",
 ];
 
 /// Verbs that ask for a change when they lead an order to something of ours ("open an
@@ -797,6 +807,14 @@ const ORDER_VERBS: &[&str] = &[
     "trigger",
     "roll",
     "patch",
+    "ship",
+    "push",
+    "modify",
+    "configure",
+    "update",
+    "change",
+    "set",
+    "edit",
 ];
 
 /// Words naming something of ours an order can be about.
@@ -838,6 +856,15 @@ const ORDER_OBJECTS: &[&str] = &[
     "channel",
     "pager",
     "pagerduty",
+    "env",
+    "variable",
+    "variables",
+    "setting",
+    "settings",
+    "timeout",
+    "limit",
+    "limits",
+    "threshold",
 ];
 
 /// Words before the verb of an order: "could you please just restart it".
@@ -874,15 +901,18 @@ fn orders_action(words: &[String], names_ours: bool) -> bool {
         // A verb alone ("restart?") may be a question about restarts: an order has an object.
         return !after.is_empty();
     }
-    // "open" and "clear" are adjectives too ("open alarms on checkout" asks which): as
-    // orders they are followed by what they act on ("open an incident", "clear the alarm").
-    let adjective = matches!(verb, "open" | "clear")
-        && !after.first().is_some_and(|w| {
-            matches!(
-                *w,
-                "a" | "an" | "the" | "this" | "that" | "it" | "up" | "another" | "new"
-            )
-        });
+    // "open" and "clear" are adjectives too ("open alarms on checkout" asks which), and
+    // "update" and "change" nouns ("update on checkout?", "change log for prod"): as orders
+    // they are followed by what they act on ("open an incident", "update the config").
+    let adjective = matches!(
+        verb,
+        "open" | "clear" | "update" | "change" | "set" | "edit"
+    ) && !after.first().is_some_and(|w| {
+        matches!(
+            *w,
+            "a" | "an" | "the" | "this" | "that" | "it" | "up" | "another" | "new"
+        )
+    });
     ORDER_VERBS.contains(&verb)
         && !adjective
         && !after.is_empty()
@@ -1057,6 +1087,8 @@ fn tokens(text: &str) -> Vec<String> {
     let lowered = text.to_lowercase().replace(['\u{2019}', '`'], "'");
     let mut expanded = String::with_capacity(lowered.len() + 8);
     for word in lowered.split_whitespace() {
+        // "w/" typed for "with" (before its slash is trimmed away).
+        let word = if word == "w/" { "with" } else { word };
         let word = match word
             .trim_matches(|c: char| !c.is_alphanumeric() && c != '{' && c != '}' && c != '\'')
         {
@@ -1123,17 +1155,17 @@ fn canonical_word(w: &str) -> String {
         "firing" | "fire" | "fired" | "fires" | "burning" => "fire",
         "deploy" | "deploys" | "deployed" | "deploying" | "deployment" | "deployments"
         | "rollout" | "rollouts" | "release" | "releases" | "released" | "shipped" | "version"
-        | "out" | "went" => "deploy",
+        | "out" | "went" | "ship" | "push" | "pushed" | "live" => "deploy",
         "roll" | "rolled" | "rolling" | "rollback" | "reverted" | "revert" => "roll",
         "healthy" | "health" | "ok" | "okay" | "fine" | "good" | "alright" | "well" => "health",
         "change" | "changed" | "changes" | "changing" | "new" | "lately" | "recent"
-        | "recently" => "change",
+        | "recently" | "changelog" => "change",
         "done" | "finish" | "finished" | "complete" | "completed" | "successfully" | "succeed"
         | "succeeded" => "done",
         "why" | "reason" | "cause" | "caused" | "triggered" | "trigger" | "set" => "why",
         "summary" | "summarize" | "summarise" | "overview" | "everything" | "all" | "fleet"
-        | "things" => "summary",
-        "unhealthy" | "degraded" | "broken" | "failing" | "down" => "unhealthy",
+        | "things" | "every" | "whole" | "entire" | "overall" | "general" => "summary",
+        "unhealthy" | "degraded" | "broken" | "failing" | "down" | "dead" | "dying" => "unhealthy",
         "services" => "service",
         "list" | "show" | "which" => "which",
         other => other,
@@ -1157,7 +1189,14 @@ fn canonical(words: &[String]) -> Vec<String> {
             out.push("fire".to_owned());
             continue;
         }
-        out.push(canonical_word(w));
+        let c = canonical_word(w);
+        // "in alarm" is a state: firing ("what's in alarm for ml scoring").
+        if c == "alarm" && out.last().is_some_and(|p| p == "in") {
+            out.pop();
+            out.push("fire".to_owned());
+            continue;
+        }
+        out.push(c);
     }
     out
 }
@@ -1570,6 +1609,15 @@ mod tests {
         assert_eq!(tokens("wat are u doing"), ["what", "are", "you", "doing"]);
         // A letter spelt out stays a letter.
         assert_eq!(tokens("c p u"), ["c", "p", "u"]);
+        assert_eq!(tokens("up w/ checkout"), ["up", "with", "checkout"]);
+        // Words that mean a state or a whole, not a name.
+        assert_eq!(
+            understood("what's in alarm for checkout").intent,
+            Intent::ActiveAlarms
+        );
+        let u = understood("status of every service in prod");
+        assert_eq!(u.intent, Intent::FleetSummary);
+        assert_eq!(u.slots.get(&Slot::Service), None);
         // One slip from a sample's spelling ("alarms"), two from its canonical `alarm`.
         assert_eq!(understood("alrams firing?").intent, Intent::ActiveAlarms);
     }
