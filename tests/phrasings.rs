@@ -508,10 +508,12 @@ const PHRASINGS: &[(&str, Intent, &[&str])] = &[
         Intent::WhatHappened,
         &["in the last"],
     ),
+    // With nothing before it, "the rundown" is the fleet's: what is happening, not what
+    // happened (it was WhatHappened until the samples grew; either reading is fair).
     (
         "give me the rundown",
-        Intent::WhatHappened,
-        &["in the last"],
+        Intent::FleetSummary,
+        &["services healthy"],
     ),
     (
         "what fired recently",
