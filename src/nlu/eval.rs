@@ -394,6 +394,7 @@ mod tests {
         for (split, tsv, floor) in [
             ("test", include_str!("../../tests/nlu/test.tsv"), 0.96),
             ("unseen", include_str!("../../tests/nlu/unseen.tsv"), 0.97),
+            ("final", include_str!("../../tests/nlu/final.tsv"), 0.96),
         ] {
             let cases = parse_cases(tsv).unwrap();
             assert!(cases.len() >= 250, "{split}");
