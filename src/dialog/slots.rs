@@ -70,8 +70,17 @@ fn parse_spoken_duration(v: &str) -> Option<u64> {
     if v.contains("half an hour") || v.contains("half hour") {
         return Some(1800);
     }
-    // The unit is a word of its own: "three days" has "hr" in it, but is days.
-    let words: Vec<&str> = v.split_whitespace().collect();
+    // The unit is a word of its own: "three days" has "hr" in it, but is days. A count
+    // may be stuck to it ("24hrs"), and punctuation to either ("an hour.").
+    let spaced: String = v
+        .chars()
+        .zip(v.chars().skip(1).map(Some).chain(std::iter::once(None)))
+        .flat_map(|(c, next)| {
+            let split = c.is_ascii_digit() && next.is_some_and(|n| n.is_ascii_alphabetic());
+            std::iter::once(if c.is_alphanumeric() { c } else { ' ' }).chain(split.then_some(' '))
+        })
+        .collect();
+    let words: Vec<&str> = spaced.split_whitespace().collect();
     let (at, unit) = words.iter().enumerate().find_map(|(i, w)| {
         let unit = match w.trim_end_matches('s') {
             "second" | "sec" => 1u64,
@@ -102,7 +111,7 @@ fn parse_spoken_duration(v: &str) -> Option<u64> {
     } else {
         spoken_number(words, NUMBERS)?
     };
-    Some(count * unit)
+    Some(count.saturating_mul(unit))
 }
 
 /// The number the last words of `words` say: "four" is 4, "twenty four" is 24.
@@ -172,6 +181,12 @@ mod tests {
         assert_eq!(
             parse_window("last 45 mins"),
             Some(Duration::from_secs(2700))
+        );
+        assert_eq!(parse_window("24hrs"), Some(Duration::from_secs(86_400)));
+        assert_eq!(parse_window("an hour."), Some(Duration::from_secs(3600)));
+        assert_eq!(
+            parse_window("last 99999999999999999 hours"),
+            Some(Duration::from_secs(14 * 86_400))
         );
         assert_eq!(parse_window("banana"), None);
         assert_eq!(parse_window("a mint"), None);

@@ -637,11 +637,7 @@ impl Nlu {
         // A request to act that the model could not place is still a request to act: it
         // gets the honest "I can't", never "I didn't get that"; and an order is an order
         // whatever else its words look like ("ack it" is not "cancel").
-        let order = best.0 != Intent::UnsupportedAction
-            && orders_action(
-                &words,
-                best.0 != Intent::Fallback && (names_ours || slots.contains_key(&Slot::Cluster)),
-            );
+        let order = best.0 != Intent::UnsupportedAction && orders_action(&marked);
         if self.classes.contains(&Intent::UnsupportedAction)
             && (order || not_understood && asks_to_act(&words))
         {
@@ -873,7 +869,8 @@ const ORDER_OBJECTS: &[&str] = &[
 const ORDER_LEAD: &[&str] = &[
     "can", "could", "would", "will", "you", "please", "just", "go", "ahead", "and", "i", "want",
     "need", "to", "lets", "let", "us", "quickly", "now", "ok", "okay", "so", "hey", "yo",
-    "opsvoice", "alexa", "then", "also", "pls", "plz", "kindly",
+    "opsvoice", "alexa", "then", "also", "pls", "plz", "kindly", "we", "someone", "somebody",
+    "please", "hey", "oh",
 ];
 
 /// Whether the words ask for an action: an action verb, or "roll back"; or for who is on
@@ -887,21 +884,25 @@ fn asks_to_act(words: &[String]) -> bool {
             .any(|p| p[0] == "roll" && p[1] == "back" || p[0] == "on" && p[1] == "call")
 }
 
-/// Whether the words are an order to change something of ours: led by an action verb
-/// ("ack it", "please restart checkout"), or by a verb of [`ORDER_VERBS`] with something of
-/// ours as its object (`names_ours`: a service, cluster or alarm was named).
-fn orders_action(words: &[String], names_ours: bool) -> bool {
-    let mut rest = words
+/// Whether the words are an order to change something of ours. `marked` are the words with
+/// the names found as `{slot}` placeholders. An order is led by its verb (after "could you
+/// please" and the like, never after an article: "the page about checkout" is no order),
+/// and the verb acts on something: the first word after it, past articles and "back",
+/// "down" and the like, is a name of ours or a thing such as an alarm, a ticket or the on
+/// call; after an action verb ("ack it", "restart them"), a pronoun too. So "restart count
+/// on checkout" and "call volume on checkout" ask, and "create a ticket for checkout" orders.
+fn orders_action(marked: &[String]) -> bool {
+    let mut rest = marked
         .iter()
         .map(String::as_str)
-        .skip_while(|w| ORDER_LEAD.contains(w) || is_ignored(w));
+        .skip_while(|w| ORDER_LEAD.contains(w) || FILLERS.contains(w));
     let Some(verb) = rest.next() else {
         return false;
     };
     let after: Vec<&str> = rest.collect();
-    if verb == "roll" && after.first() == Some(&"back") || ACTION_VERBS.contains(&verb) {
-        // A verb alone ("restart?") may be a question about restarts: an order has an object.
-        return !after.is_empty();
+    let strong = ACTION_VERBS.contains(&verb) || verb == "roll" && after.first() == Some(&"back");
+    if !strong && !ORDER_VERBS.contains(&verb) {
+        return false;
     }
     // "open" and "clear" are adjectives too ("open alarms on checkout" asks which), and
     // "update" and "change" nouns ("update on checkout?", "change log for prod"): as orders
@@ -915,11 +916,56 @@ fn orders_action(words: &[String], names_ours: bool) -> bool {
             "a" | "an" | "the" | "this" | "that" | "it" | "up" | "another" | "new"
         )
     });
-    ORDER_VERBS.contains(&verb)
-        && !adjective
-        && !after.is_empty()
-        && (names_ours || after.iter().any(|w| ORDER_OBJECTS.contains(w)))
+    if adjective {
+        return false;
+    }
+    let start = after
+        .iter()
+        .position(|w| !ORDER_PARTICLES.contains(w) && !ORDER_ARTICLES.contains(w));
+    let Some(start) = start else {
+        // "roll back", "scale up": the verb and its particle are the whole order.
+        return strong && after.iter().any(|w| ORDER_PARTICLES.contains(w));
+    };
+    if after[start] == "on" && after.get(start + 1) == Some(&"call") {
+        return true;
+    }
+    // What it acts on runs to the next preposition: "raise the cpu alarm threshold on …".
+    let object = after[start..]
+        .iter()
+        .take_while(|w| !ORDER_PHRASE_ENDS.contains(w));
+    // "stop reading the alarms" is no order to the alarms.
+    !after[start].ends_with("ing")
+        && object.enumerate().any(|(i, w)| {
+            matches!(*w, "{service}" | "{cluster}" | "{alarm}")
+                || ORDER_OBJECTS.contains(w)
+                || strong && i == 0 && ORDER_PRONOUNS.contains(w)
+        })
 }
+
+/// Words that end what an order acts on.
+const ORDER_PHRASE_ENDS: &[&str] = &[
+    "on", "for", "in", "of", "to", "at", "with", "from", "and", "or", "so", "because", "why",
+    "what", "which", "if", "since", "after", "before", "while", "is", "are",
+];
+
+/// Words between an order's verb and what it acts on.
+const ORDER_PARTICLES: &[&str] = &["back", "down", "up", "off", "out", "over", "in"];
+const ORDER_ARTICLES: &[&str] = &["a", "an", "the", "my", "our", "its", "their", "all", "of"];
+/// What an action verb may act on without naming it: "ack it", "page whoever is on call".
+const ORDER_PRONOUNS: &[&str] = &[
+    "it",
+    "them",
+    "this",
+    "that",
+    "these",
+    "those",
+    "everything",
+    "whoever",
+    "someone",
+    "somebody",
+    "everyone",
+    "anyone",
+];
 
 /// What a spoken description of an alarm names.
 #[derive(Debug, PartialEq, Eq)]
@@ -1012,11 +1058,22 @@ fn longest_run(words: Vec<String>, describing: impl Fn(&str) -> bool) -> Vec<Str
 
 /// Whether a name's words have `word`, or a word it is one slip from ("recomendations").
 fn has_word(name: &HashSet<String>, word: &str) -> bool {
-    name.contains(word)
-        || word.chars().count() >= 5
-            && name
-                .iter()
-                .any(|n| n.chars().count() >= 5 && strsim::osa_distance(n, word) <= 1)
+    if name.contains(word) {
+        return true;
+    }
+    let len = word.chars().count();
+    if len < 5 {
+        return false;
+    }
+    let mine = letters(word);
+    // As in `Nlu::near`: only words whose length and letters could be one slip away.
+    name.iter().any(|n| {
+        let n_len = n.chars().count();
+        n_len >= 5
+            && n_len.abs_diff(len) <= 1
+            && (letters(n) ^ mine).count_ones() <= 2
+            && strsim::osa_distance(n, word) <= 1
+    })
 }
 
 /// The alarm `words` describe; `service_words` (the service named, if any) must be in its
@@ -1156,7 +1213,7 @@ fn tokens(text: &str) -> Vec<String> {
     // "u" typed for "you", but not as a letter spelt out ("c p u").
     for i in 0..words.len() {
         let spelt = |j: usize| words.get(j).is_some_and(|w| w.chars().count() == 1);
-        if words[i] == "u" && !(i > 0 && spelt(i - 1)) {
+        if words[i] == "u" && !(i > 0 && spelt(i - 1)) && !spelt(i + 1) {
             words[i] = "you".to_owned();
         }
     }
@@ -1448,9 +1505,11 @@ fn window_span(words: &[String]) -> Option<usize> {
         return (2..=3.min(words.len())).find(|len| words[len - 1] == "hour");
     }
     // "over thirty minutes", "for 2 hours": a count after these is a window too.
+    // Not "a" or "an": "hang on for a second" is no window.
     let counted = matches!(first, "over" | "for" | "within" | "in")
         && words.get(1).is_some_and(|w| {
-            w.chars().all(|c| c.is_ascii_digit()) || NUMBER_WORDS.contains(&w.as_str())
+            w.chars().all(|c| c.is_ascii_digit())
+                || NUMBER_WORDS.contains(&w.as_str()) && w != "a" && w != "an"
         });
     if !matches!(first, "last" | "past" | "previous") && !counted {
         return None;
@@ -1627,9 +1686,27 @@ mod tests {
             "open alarms on checkout",
             "restart",
         ] {
-            assert!(!orders_action(&tokens(text), true), "{text}");
+            assert!(!orders_action(&tokens(text)), "{text}");
         }
-        assert!(orders_action(&tokens("open an incident"), false));
+        assert!(orders_action(&tokens("open an incident")));
+        // The words that follow tell an order from a question about the same thing.
+        for (text, order) in [
+            ("restart count on {service}", false),
+            ("rollback status for {service}", false),
+            ("call volume on {service}", false),
+            ("the page about {service} latency", false),
+            ("a page just fired for {service}", false),
+            ("cancel that", false),
+            ("stop reading the alarms", false),
+            ("can we restart {service}", true),
+            ("page the on call", true),
+            ("please roll back", true),
+            ("scale it up", true),
+            ("turn off {service}", true),
+            ("turn off the lights", false),
+        ] {
+            assert_eq!(orders_action(&tokens(text)), order, "{text}");
+        }
     }
 
     #[test]
@@ -1637,6 +1714,7 @@ mod tests {
         assert_eq!(tokens("wat are u doing"), ["what", "are", "you", "doing"]);
         // A letter spelt out stays a letter.
         assert_eq!(tokens("c p u"), ["c", "p", "u"]);
+        assert_eq!(tokens("is the u i up"), ["is", "the", "u", "i", "up"]);
         assert_eq!(tokens("up w/ checkout"), ["up", "with", "checkout"]);
         // Words that mean a state or a whole, not a name.
         assert_eq!(
