@@ -805,6 +805,8 @@ const ORDER_VERBS: &[&str] = &[
     "trigger",
     "roll",
     "patch",
+    "reset",
+    "resolve",
     "ship",
     "push",
     "modify",
@@ -1161,6 +1163,15 @@ fn tokens(text: &str) -> Vec<String> {
     for word in lowered.split_whitespace() {
         // "w/" typed for "with" (before its slash is trimmed away).
         let word = if word == "w/" { "with" } else { word };
+        // "re-deploy" is "redeploy", not "re" and "deploy".
+        let joined;
+        let word = match word.strip_prefix("re-") {
+            Some(rest) if rest.chars().next().is_some_and(char::is_alphabetic) => {
+                joined = format!("re{rest}");
+                joined.as_str()
+            }
+            _ => word,
+        };
         let word = match word
             .trim_matches(|c: char| !c.is_alphanumeric() && c != '{' && c != '}' && c != '\'')
         {
@@ -1704,6 +1715,8 @@ mod tests {
             ("scale it up", true),
             ("turn off {service}", true),
             ("turn off the lights", false),
+            ("reset the {alarm}", true),
+            ("resolve the incident", true),
         ] {
             assert_eq!(orders_action(&tokens(text)), order, "{text}");
         }
@@ -1716,6 +1729,7 @@ mod tests {
         assert_eq!(tokens("c p u"), ["c", "p", "u"]);
         assert_eq!(tokens("is the u i up"), ["is", "the", "u", "i", "up"]);
         assert_eq!(tokens("up w/ checkout"), ["up", "with", "checkout"]);
+        assert_eq!(tokens("re-deploy it"), ["redeploy", "it"]);
         // Words that mean a state or a whole, not a name.
         assert_eq!(
             understood("what's in alarm for checkout").intent,
