@@ -39,31 +39,34 @@ fn parse_iso_duration(v: &str) -> Option<u64> {
     Some(total)
 }
 
+/// Numbers as people say them before a unit of time ("twenty four hours", "a few
+/// minutes"); the NLU finds windows by the same words.
+pub(crate) const NUMBERS: &[(&str, u64)] = &[
+    ("a", 1),
+    ("an", 1),
+    ("one", 1),
+    ("two", 2),
+    ("three", 3),
+    ("four", 4),
+    ("five", 5),
+    ("six", 6),
+    ("seven", 7),
+    ("eight", 8),
+    ("nine", 9),
+    ("ten", 10),
+    ("eleven", 11),
+    ("twelve", 12),
+    ("fifteen", 15),
+    ("twenty", 20),
+    ("thirty", 30),
+    ("forty", 40),
+    ("fifty", 50),
+    ("sixty", 60),
+    ("ninety", 90),
+    ("few", 3),
+];
+
 fn parse_spoken_duration(v: &str) -> Option<u64> {
-    const NUMBERS: &[(&str, u64)] = &[
-        ("a", 1),
-        ("an", 1),
-        ("one", 1),
-        ("two", 2),
-        ("three", 3),
-        ("four", 4),
-        ("five", 5),
-        ("six", 6),
-        ("seven", 7),
-        ("eight", 8),
-        ("nine", 9),
-        ("ten", 10),
-        ("eleven", 11),
-        ("twelve", 12),
-        ("fifteen", 15),
-        ("twenty", 20),
-        ("thirty", 30),
-        ("forty", 40),
-        ("fifty", 50),
-        ("sixty", 60),
-        ("ninety", 90),
-        ("few", 3),
-    ];
     if v.contains("today") || v.contains("last day") || v.contains("past day") {
         return Some(86_400);
     }

@@ -196,12 +196,36 @@ pub struct Nlu {
     threshold: f64,
 }
 
-/// A word the samples use as written, with what [`Nlu::near`] compares first.
+/// A word as written, with what is compared first when looking for a slip.
 #[derive(Debug)]
 struct Spelling {
     word: String,
     len: usize,
     letters: u64,
+}
+
+impl Spelling {
+    fn new(word: String) -> Self {
+        Self {
+            len: word.chars().count(),
+            letters: letters(&word),
+            word,
+        }
+    }
+
+    /// How many slips `other` is from this word, if no more than `most`. Words further
+    /// apart in length, or in the letters they use, cannot be that close (each slip adds
+    /// or drops at most one letter of the alphabet, two bits of the difference, and a swap
+    /// neither), so only the rest are spelt out.
+    fn slips(&self, other: &Spelling, most: usize) -> Option<usize> {
+        if self.len.abs_diff(other.len) > most
+            || (self.letters ^ other.letters).count_ones() as usize > 2 * most
+        {
+            return None;
+        }
+        let d = strsim::osa_distance(&self.word, &other.word);
+        (d <= most).then_some(d)
+    }
 }
 
 /// Which letters and digits a word uses, one bit each (anything else shares bit 63).
@@ -376,11 +400,7 @@ impl Nlu {
         spellings.dedup();
         let spellings: Vec<Spelling> = spellings
             .into_iter()
-            .map(|word| Spelling {
-                len: word.chars().count(),
-                letters: letters(&word),
-                word,
-            })
+            .map(Spelling::new)
             .filter(|s| s.len >= 4)
             .collect();
         let mut nlu = Self {
@@ -516,17 +536,10 @@ impl Nlu {
             return None;
         }
         let most = if len >= 8 { 2 } else { 1 };
-        let mine = letters(word);
+        let heard = Spelling::new(word.to_owned());
         self.spellings
             .iter()
-            // Words further apart in length, or in the letters they use, than the slips
-            // allowed cannot be that close: each slip adds or drops at most one letter of
-            // the alphabet (two bits of the difference), and a swap neither.
-            .filter(|v| {
-                v.len.abs_diff(len) <= most && (v.letters ^ mine).count_ones() as usize <= 2 * most
-            })
-            .map(|v| (strsim::osa_distance(word, &v.word), v))
-            .filter(|(d, _)| *d <= most)
+            .filter_map(|v| v.slips(&heard, most).map(|d| (d, v)))
             .min_by_key(|(d, _)| *d)
             .map(|(_, v)| canonical_word(&v.word))
     }
@@ -546,12 +559,7 @@ impl Nlu {
         let (marked, slots) = extract(&words, catalog, alarms, &is_word);
         let mut shaped = self.shape(&canonical(&marked));
         // A word that could be part of a name of something: none of ours, no sample's.
-        let foreign = |w: &str| {
-            !is_stopword(w)
-                && !is_ignored(w)
-                && !NOT_DESCRIBING.contains(&w)
-                && self.is_unknown(&canonical_word(w))
-        };
+        let foreign = |w: &str| may_describe(w) && self.is_unknown(&canonical_word(w));
         // "the ml scoring cpu alarm": one alarm described (singular) reads as that alarm
         // named; "kafka connect alarms" is a list.
         if !slots.contains_key(&Slot::Alarm)
@@ -650,12 +658,13 @@ impl Nlu {
                 confidence: best.1,
             };
         }
+        let fallback = || Understanding {
+            intent: Intent::Fallback,
+            slots: Slots::new(),
+            confidence: best.1,
+        };
         if not_understood {
-            return Understanding {
-                intent: Intent::Fallback,
-                slots: Slots::new(),
-                confidence: best.1,
-            };
+            return fallback();
         }
         let intent = best.0;
         let wants_service = matches!(
@@ -666,11 +675,7 @@ impl Nlu {
             // Words it does not know, taken for a service no catalog has, on a guess: more
             // likely a request about something else ("how's the weather in seattle").
             if best.1 < UNKNOWN_NAME_CONFIDENCE {
-                return Understanding {
-                    intent: Intent::Fallback,
-                    slots: Slots::new(),
-                    confidence: best.1,
-                };
+                return fallback();
             }
             slots.insert(Slot::Service, unknown.join(" "));
         }
@@ -698,11 +703,7 @@ impl Nlu {
                     // ("why is the pricing 5xx rate high alarm going off" describes
                     // `pricing 5xx rate high`, not "off").
                     let describing = longest_run(description_words(&words), |w| {
-                        foreign(w)
-                            || alarm_words.contains(w)
-                                && !is_stopword(w)
-                                && !is_ignored(w)
-                                && !NOT_DESCRIBING.contains(&w)
+                        foreign(w) || alarm_words.contains(w) && may_describe(w)
                     });
                     if !describing.is_empty() {
                         // The service said as the start of the alarm's name is part of it.
@@ -871,8 +872,7 @@ const ORDER_OBJECTS: &[&str] = &[
 const ORDER_LEAD: &[&str] = &[
     "can", "could", "would", "will", "you", "please", "just", "go", "ahead", "and", "i", "want",
     "need", "to", "lets", "let", "us", "quickly", "now", "ok", "okay", "so", "hey", "yo",
-    "opsvoice", "alexa", "then", "also", "pls", "plz", "kindly", "we", "someone", "somebody",
-    "please", "hey", "oh",
+    "opsvoice", "alexa", "then", "also", "pls", "plz", "kindly", "we", "someone", "somebody", "oh",
 ];
 
 /// Whether the words ask for an action: an action verb, or "roll back"; or for who is on
@@ -1031,6 +1031,12 @@ fn description_words(words: &[String]) -> Vec<String> {
 /// Words that are never part of an alarm's description, though no sample may use them.
 const NOT_DESCRIBING: &[&str] = &["off", "trip", "tripped", "tripping", "dig", "story", "deal"];
 
+/// Whether a word may be part of what describes an alarm: not a stopword, filler or
+/// [`NOT_DESCRIBING`].
+fn may_describe(w: &str) -> bool {
+    !is_stopword(w) && !is_ignored(w) && !NOT_DESCRIBING.contains(&w)
+}
+
 /// The longest run of consecutive `words` that are `describing` (the first, of equals).
 /// A word other than a stopword between two describing words is part of the name too
 /// ("search indexer queue depth", though samples use "queue").
@@ -1041,9 +1047,7 @@ fn longest_run(words: Vec<String>, describing: impl Fn(&str) -> bool) -> Vec<Str
             && i + 1 < words.len()
             && marks[i - 1]
             && marks[i + 1]
-            && !is_stopword(&words[i])
-            && !is_ignored(&words[i])
-            && !NOT_DESCRIBING.contains(&words[i].as_str())
+            && may_describe(&words[i])
             && canonical_word(&words[i]) != "alarm"
     };
     let mut best = 0..0;
@@ -1058,24 +1062,11 @@ fn longest_run(words: Vec<String>, describing: impl Fn(&str) -> bool) -> Vec<Str
     words.into_iter().take(best.end).skip(best.start).collect()
 }
 
-/// Whether a name's words have `word`, or a word it is one slip from ("recomendations").
-fn has_word(name: &HashSet<String>, word: &str) -> bool {
-    if name.contains(word) {
-        return true;
-    }
-    let len = word.chars().count();
-    if len < 5 {
-        return false;
-    }
-    let mine = letters(word);
-    // As in `Nlu::near`: only words whose length and letters could be one slip away.
-    name.iter().any(|n| {
-        let n_len = n.chars().count();
-        n_len >= 5
-            && n_len.abs_diff(len) <= 1
-            && (letters(n) ^ mine).count_ones() <= 2
-            && strsim::osa_distance(n, word) <= 1
-    })
+/// Whether a name's words have `word`, or a word of five letters or more it is one slip
+/// from ("recomendations").
+fn has_word(name: &[Spelling], word: &Spelling) -> bool {
+    name.iter()
+        .any(|n| n.word == word.word || n.len >= 5 && word.len >= 5 && n.slips(word, 1).is_some())
 }
 
 /// The alarm `words` describe; `service_words` (the service named, if any) must be in its
@@ -1087,11 +1078,14 @@ fn describe_alarm(
     alarms: &[String],
     foreign: &dyn Fn(&str) -> bool,
 ) -> Described {
-    let names: Vec<(&String, HashSet<String>)> = alarms
+    let names: Vec<(&String, Vec<Spelling>)> = alarms
         .iter()
         .map(|a| {
             let words = crate::dialog::resolve::words(a);
-            (a, words.iter().map(|w| alarm_word(w).to_owned()).collect())
+            let mut words: Vec<String> = words.iter().map(|w| alarm_word(w).to_owned()).collect();
+            words.sort();
+            words.dedup();
+            (a, words.into_iter().map(Spelling::new).collect())
         })
         .collect();
     // The describing words some alarm's name has; the rest ("why", "firing") say nothing
@@ -1100,18 +1094,20 @@ fn describe_alarm(
         .iter()
         .map(|w| alarm_word(w).to_owned())
         .collect();
-    let content: Vec<String> = longest_run(described, |w| {
-        names.iter().any(|(_, set)| has_word(set, w)) || foreign(w)
+    let content: Vec<Spelling> = longest_run(described, |w| {
+        let w = Spelling::new(w.to_owned());
+        names.iter().any(|(_, name)| has_word(name, &w)) || foreign(&w.word)
     })
     .into_iter()
     .chain(service_words.iter().cloned())
+    .map(Spelling::new)
     .collect();
     if content.is_empty() {
         return Described::Unsure;
     }
     let fits: Vec<&String> = names
         .iter()
-        .filter(|(_, set)| content.iter().all(|w| has_word(set, w)))
+        .filter(|(_, name)| content.iter().all(|w| has_word(name, w)))
         .map(|(name, _)| *name)
         .collect();
     match fits[..] {
@@ -1520,20 +1516,15 @@ fn window_span(words: &[String]) -> Option<usize> {
     let counted = matches!(first, "over" | "for" | "within" | "in")
         && words.get(1).is_some_and(|w| {
             w.chars().all(|c| c.is_ascii_digit())
-                || NUMBER_WORDS.contains(&w.as_str()) && w != "a" && w != "an"
+                || w != "a"
+                    && w != "an"
+                    && (w == "couple" || crate::dialog::slots::NUMBERS.iter().any(|(n, _)| n == w))
         });
     if !matches!(first, "last" | "past" | "previous") && !counted {
         return None;
     }
     (2..=4.min(words.len())).find(|len| UNITS.contains(&words[len - 1].as_str()))
 }
-
-/// Numbers as people say them before a unit of time.
-const NUMBER_WORDS: &[&str] = &[
-    "a", "an", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-    "eleven", "twelve", "fifteen", "twenty", "thirty", "forty", "fifty", "sixty", "ninety", "few",
-    "couple",
-];
 
 /// Pairs of samples in different intents that the matcher cannot tell apart (the same
 /// normalised words): `(intent, sample, other intent, other sample)`.
