@@ -11,7 +11,7 @@ use opsvoice::ops::FixedClock;
 
 const NOW: u64 = 1_795_341_600;
 
-#[path = "../tests/common/jwks.rs"]
+#[path = "../tests/it/common/jwks.rs"]
 mod jwks;
 
 fn verify(c: &mut Criterion) {

@@ -14,10 +14,10 @@
 //! answer. Times are this machine's; the call counts are not.
 #![allow(clippy::unwrap_used)]
 
-#[path = "../tests/common/moto.rs"]
+#[path = "../tests/it/common/moto.rs"]
 mod moto;
 #[allow(dead_code)] // the fault tests' other knobs
-#[path = "../tests/common/proxy.rs"]
+#[path = "../tests/it/common/proxy.rs"]
 mod proxy;
 
 use std::sync::Arc;

@@ -12,7 +12,7 @@
 //!   A `/v1/ask` URL is asked "any alarms firing"; any other is a GET.
 #![allow(clippy::unwrap_used)]
 
-#[path = "../tests/common/alexa_pki.rs"]
+#[path = "../tests/it/common/alexa_pki.rs"]
 mod alexa_pki;
 
 use std::collections::HashMap;

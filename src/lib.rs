@@ -5,7 +5,7 @@
 //! back as Polly-ready SSML or written as chat text.
 //!
 //! The crate in layers, lowest first. A module uses only modules of lower layers (a test,
-//! `tests/layers.rs`, holds this map and fails on an import that points up or sideways):
+//! `tests/it/layers.rs`, holds this map and fails on an import that points up or sideways):
 //! 1. Leaves: [`clock`] (injected time), [`error`] (cause chains for logs), [`embedded`]
 //!    (the `intents/` and `prompts/` files, found by directory at build time), [`vocab`]
 //!    (the [`vocab::Intent`] and [`vocab::Slot`] names shared with Lex, Alexa and

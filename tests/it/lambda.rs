@@ -3,7 +3,7 @@
 //! same answers as the server's routes.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::sync::Arc;

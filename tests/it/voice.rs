@@ -3,7 +3,7 @@
 //! audio from Polly (moto) when the caller accepts it.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;

@@ -6,7 +6,7 @@
 //! two processes on one moto DynamoDB table.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::io::Write as _;
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! asked and what it can tell instead, and never answers as another intent.
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
-mod common;
+use crate::common;
 
 use common::{assert_valid_lex_response, fixture, spawn_demo};
 use serde_json::json;

@@ -4,7 +4,7 @@
 //! the embedded SQLite store and in moto's DynamoDB.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::io::Write as _;
 use std::sync::Arc;

@@ -1,10 +1,10 @@
 //! Faults, on loopback and bounded in time: a TCP proxy in front of moto adds latency,
 //! resets connections or stops answering, and the Cognito keys endpoint is slow or down.
 //! Each case asserts what the user hears and that the answer deadline holds. (moto killed
-//! and restarted, and an upstream that never answers, are in tests/aws.rs.)
+//! and restarted, and an upstream that never answers, are in tests/it/aws.rs.)
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};

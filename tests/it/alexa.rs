@@ -3,7 +3,7 @@
 //! every request Amazon says must be refused refused with a 400, never answered.
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;

@@ -1,10 +1,10 @@
 //! Hostile input, generated: arbitrary and mutated Lex events, Alexa envelopes (signed, so
 //! they get past the signature to the parser), Lambda events and JWTs never panic and
 //! always get a 4xx or a well-formed channel answer. (Arbitrary strings through the SSML
-//! builder are in tests/ssml.rs.)
+//! builder are in tests/it/ssml.rs.)
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};

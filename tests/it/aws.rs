@@ -5,7 +5,7 @@
 //! a server that never answers, and throttling that degrades instead of failing.
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};

@@ -4,7 +4,7 @@
 //! refuse them.
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};

@@ -3,7 +3,7 @@
 //! (NLU -> dialog -> render) from the demo fleet, in plain English.
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
-mod common;
+use crate::common;
 
 use opsvoice::dialog::Intent;
 

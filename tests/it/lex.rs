@@ -2,7 +2,7 @@
 //! cards, tolerance of real-world event shapes, and failures that must still be spoken.
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Logs: every question leaves one audit event, and no token ever reaches a log line.
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

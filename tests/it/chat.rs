@@ -2,7 +2,7 @@
 //! against a running server, with spoken answers saved.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -3,7 +3,7 @@
 //! is answered; callers without a token are told to sign in, in each channel's way.
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 //! slow to send their head or body, or that idle on a kept-alive connection.
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

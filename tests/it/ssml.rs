@@ -3,7 +3,7 @@
 //! use only Polly-neural-safe tags, keep the text intact, and stay within Polly's limits.
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,0 +1,27 @@
+//! The integration tests, in one binary (one link per change instead of one per file):
+//! each module is a suite, and `common` holds the helpers they share (moto, the stand-ins,
+//! the test PKI and JWKS).
+
+mod alexa;
+mod audit;
+mod aws;
+mod chat;
+mod cli;
+mod cognito;
+mod common;
+mod faults;
+mod fixtures;
+mod hostile;
+mod http;
+mod identity;
+mod infra;
+mod lambda;
+mod layers;
+mod lex;
+mod models;
+mod notify;
+mod phrasings;
+mod slack;
+mod ssml;
+mod unsupported_action;
+mod voice;
