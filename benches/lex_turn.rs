@@ -6,13 +6,12 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use opsvoice::channel::Assistant;
+use opsvoice::assistant::Assistant;
+use opsvoice::auth::Identity;
 use opsvoice::channel::lex::LexEvent;
-use opsvoice::dialog::Dialog;
 use opsvoice::nlu::Nlu;
 use opsvoice::ops::FixedClock;
 use opsvoice::ops::demo::DemoFleet;
-use opsvoice::speech::Renderer;
 
 const VOICE: &str = include_str!("../tests/fixtures/lex/service-health-voice.json");
 const SLACK: &str = include_str!("../tests/fixtures/lex/service-health-slack.json");
@@ -21,12 +20,13 @@ fn assistant() -> Arc<Assistant> {
     let clock = Arc::new(FixedClock(
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_341_600),
     ));
-    let dialog = Dialog::new(Arc::new(DemoFleet::new(clock.clone())), clock);
-    Assistant::new(
-        dialog,
-        Renderer::embedded(None).unwrap(),
-        Nlu::embedded().unwrap(),
+    Assistant::builder(
+        Arc::new(DemoFleet::new(clock.clone())),
+        clock,
+        Identity::open(),
     )
+    .build()
+    .unwrap()
 }
 
 fn lex_turn(c: &mut Criterion) {

@@ -97,7 +97,7 @@ async fn main() {
         let (took_warm, _, calls_warm) = ask(&cold, &cold_calls, question).await;
 
         let (refreshed, refreshed_calls) = live(&through);
-        refreshed.dialog.ops().warm().await.unwrap();
+        refreshed.dialog().ops().warm().await.unwrap();
         let (took_refreshed, _, calls_refreshed) =
             ask(&refreshed, &refreshed_calls, question).await;
         println!(

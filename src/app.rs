@@ -1,23 +1,23 @@
-//! Assembling the app from its configuration: the data source (demo, or AWS behind the
-//! cache), who may ask what, the prompts and model, and the Alexa verifier. What `serve`,
-//! the Lambda function and the CLI start from, and what tests use to put moto or a fake
-//! behind the assistant.
+//! Building the app from its configuration, once, whole: the data source (demo, or AWS
+//! behind the cache), who may ask what, the store, Slack, the notifier and the Alexa
+//! verifier ([`builder`]), and what runs beside it ([`Background`]). `serve`, the Lambda
+//! function, `ask`/`chat` and the tests all start here; the tests pass in moto, stand-ins
+//! or a fake clock through the same builder.
 
 use std::sync::Arc;
 
-use crate::channel::{self, Assistant};
+use crate::assistant::Assistant;
+use crate::channel;
 use crate::clock::{self, Clock};
 use crate::config::{self, Backend, Config};
-use crate::dialog::{self, Dialog};
-use crate::{auth, aws, error, nlu, ops, server, speech, telemetry};
+use crate::dialog;
+use crate::{auth, aws, error, ops, server, speech, telemetry};
 
 /// Why the app could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("the prompts are invalid: {0}")]
-    Prompts(#[from] speech::render::PromptError),
-    #[error("the conversation model is invalid: {0}")]
-    Model(#[from] nlu::ModelError),
+    #[error(transparent)]
+    Build(#[from] crate::assistant::BuildError),
     #[error("Alexa verification: {0}")]
     Alexa(#[from] channel::alexa::verify::SetupError),
     #[error(
@@ -44,65 +44,222 @@ pub enum StartError {
     Notify(String),
 }
 
-/// Builds the assistant the configuration describes, measuring time with `clock`.
-///
-/// With `aws`, the AWS SDK configuration is loaded the standard way (credential and region
-/// chain, `AWS_ENDPOINT_URL`), and the live source is put behind the cache.
-///
-/// # Errors
-/// Invalid embedded prompts or model (caught by `opsvoice check` and the tests).
-pub async fn assistant(
-    config: &Config,
+/// Builds the app. Every part is given before anything is shared: the data source, the
+/// identity (who may ask what), the store, the Lex bot and the voice either come from the
+/// configuration or are passed in (the tests put moto, a stand-in or a fake clock there),
+/// and [`Builder::build`] returns the finished, immutable state `serve`, the Lambda
+/// function and the tests answer with. Nothing is patched into a shared value afterwards.
+#[must_use = "a builder does nothing until it is built"]
+pub struct Builder<'a> {
+    config: &'a Config,
     clock: Arc<dyn Clock>,
-) -> Result<Arc<Assistant>, StartError> {
-    let mut assistant = assemble_source(config, clock.clone()).await?;
-    if let Some(a) = Arc::get_mut(&mut assistant) {
-        a.identity = identity(config, clock)?;
-        a.lex = channel::ask::LexBot::from_config(&config.lex)
-            .await
-            .map(|bot| Arc::new(bot) as Arc<dyn channel::ask::Recognizer>);
-    }
-    Ok(assistant)
+    ops: Option<Arc<dyn ops::OpsSource>>,
+    identity: Option<auth::Identity>,
+    store: Option<Arc<dyn crate::store::Store>>,
+    lex: Option<Option<Arc<dyn channel::ask::Recognizer>>>,
+    voice: Option<speech::polly::Voice>,
+    deadline: Option<std::time::Duration>,
 }
 
-/// Everything `serve` and the Lambda function answer with, on the system clock: the
-/// assistant, the metrics recorder (with its upkeep running) and the Alexa verifier.
-///
-/// # Errors
-/// As [`assistant`] (which refuses `aws` without a Cognito pool) and [`alexa_verifier`].
-pub async fn app_state(config: &Config) -> Result<server::AppState, StartError> {
-    let clock: Arc<dyn Clock> = Arc::new(clock::SystemClock);
-    let metrics = telemetry::metrics();
-    telemetry::spawn_upkeep(metrics.clone());
-    let mut assistant = assistant(config, clock.clone()).await?;
-    let store = if config.wants_store() {
-        Some(crate::store::open(config, clock.clone()).await?)
-    } else {
-        None
-    };
-    if let (Some(store), Some(a)) = (&store, Arc::get_mut(&mut assistant)) {
-        a.dialog.set_log(store.clone());
+/// The app `config` describes, on the system clock.
+pub fn builder(config: &Config) -> Builder<'_> {
+    Builder {
+        config,
+        clock: Arc::new(clock::SystemClock),
+        ops: None,
+        identity: None,
+        store: None,
+        lex: None,
+        voice: None,
+        deadline: None,
     }
-    let slack = match (&config.slack.signing_secret, &store) {
-        (Some(_), Some(store)) => Some(slack(
-            config,
-            assistant.clone(),
-            store.clone(),
-            clock.clone(),
-        )?),
-        _ => None,
-    };
-    let events = match &store {
-        Some(store) => events(config, assistant.clone(), store.clone(), clock.clone()).await?,
-        None => crate::notify::http::EventsState::default(),
-    };
-    Ok(server::AppState {
-        assistant,
-        metrics,
-        alexa: Arc::new(alexa_verifier(config, clock)?),
-        slack,
-        events,
-    })
+}
+
+impl Builder<'_> {
+    /// Measures time with `clock` instead of the system clock.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The app for the local operator (`opsvoice ask` and `chat` in-process): their own
+    /// AWS credentials are the authorization, so no sign-in is asked for and questions are
+    /// understood here, not through Lex.
+    pub fn local_operator(mut self) -> Self {
+        self.identity = Some(auth::Identity::open());
+        self.lex = Some(None);
+        self
+    }
+
+    /// Answers from `ops` instead of the configured backend (already cached, if it should be).
+    pub fn ops(mut self, ops: Arc<dyn ops::OpsSource>) -> Self {
+        self.ops = Some(ops);
+        self
+    }
+
+    /// Lets in whom `identity` lets in, instead of the configured pool and policy.
+    pub fn identity(mut self, identity: auth::Identity) -> Self {
+        self.identity = Some(identity);
+        self
+    }
+
+    /// Keeps links, Slack events, the notification queue and the event log in `store`
+    /// instead of the configured one.
+    pub fn store(mut self, store: Arc<dyn crate::store::Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Sends `/v1/ask` through `bot` (or through no bot) instead of the configured one.
+    pub fn lex(mut self, bot: Option<Arc<dyn channel::ask::Recognizer>>) -> Self {
+        self.lex = Some(bot);
+        self
+    }
+
+    /// Speaks with `voice` instead of the configured Polly voice.
+    pub fn voice(mut self, voice: speech::polly::Voice) -> Self {
+        self.voice = Some(voice);
+        self
+    }
+
+    /// Answers within `deadline` instead of the configured one.
+    pub fn deadline(mut self, deadline: std::time::Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// The assistant alone, with the event log when a store was given (what `opsvoice ask`
+    /// and `chat` answer with in-process, and the tests that need no routes).
+    ///
+    /// # Errors
+    /// `aws` without a Cognito pool (unless an identity was given), a bad policy file, or
+    /// invalid embedded prompts or model.
+    pub async fn assistant(self) -> Result<Arc<Assistant>, StartError> {
+        let config = self.config;
+        let identity = match self.identity {
+            Some(identity) => identity,
+            None => identity(config, self.clock.clone())?,
+        };
+        let ops = match self.ops {
+            Some(ops) => ops,
+            None => configured_source(config, self.clock.clone()).await,
+        };
+        let lex = match self.lex {
+            Some(bot) => bot,
+            None => channel::ask::LexBot::from_config(&config.lex)
+                .await
+                .map(|bot| Arc::new(bot) as Arc<dyn channel::ask::Recognizer>),
+        };
+        let mut assistant = Assistant::builder(ops, self.clock, identity)
+            .region(config.region.clone())
+            .deadline(self.deadline.unwrap_or(config.answer_deadline))
+            .voice(
+                self.voice
+                    .unwrap_or_else(|| speech::polly::Voice::new(config.polly.clone())),
+            )
+            .lex(lex);
+        if let Some(key) = &config.session_key {
+            assistant = assistant.sealer(dialog::context::Sealer::new(key.expose()));
+        }
+        if let Some(store) = self.store {
+            assistant = assistant.event_log(store);
+        }
+        Ok(assistant.build()?)
+    }
+
+    /// Everything `serve` and the Lambda function answer with: the assistant, the store
+    /// (when the configuration wants one), the Slack app, the notifier and `/events`, the
+    /// Alexa verifier and the metrics recorder.
+    ///
+    /// # Errors
+    /// As [`Builder::assistant`], an unopenable store, Slack or notification settings that
+    /// cannot work, or bad Alexa or SNS test settings.
+    pub async fn build(mut self) -> Result<server::AppState, StartError> {
+        let config = self.config;
+        let clock = self.clock.clone();
+        if self.store.is_none() && config.wants_store() {
+            self.store = Some(crate::store::open(config, clock.clone()).await?);
+        }
+        let store = self.store.clone();
+        let assistant = self.assistant().await?;
+        let slack = match (&config.slack.signing_secret, &store) {
+            (Some(_), Some(store)) => Some(slack(
+                config,
+                assistant.clone(),
+                store.clone(),
+                clock.clone(),
+            )?),
+            _ => None,
+        };
+        let events = match &store {
+            Some(store) => events(config, assistant.clone(), store.clone(), clock.clone()).await?,
+            None => crate::notify::http::EventsState::default(),
+        };
+        Ok(server::AppState {
+            assistant,
+            metrics: telemetry::metrics(),
+            alexa: Arc::new(alexa_verifier(config, clock)?),
+            slack,
+            events,
+        })
+    }
+}
+
+/// What runs beside the app while it serves: the session key made off the request path,
+/// the background refresh, and (for `serve`) the notification delivery loop. `serve` and
+/// the Lambda function start it the same way; the Lambda's never stops (the environment is
+/// frozen between invocations, the refresh with it).
+pub struct Background {
+    stop: tokio::sync::watch::Sender<()>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Background {
+    /// Starts the background work for `state`; with `deliver`, the loop that posts queued
+    /// notification cards (the Lambda posts them inline instead).
+    #[must_use]
+    pub fn start(state: &server::AppState, deliver: bool) -> Self {
+        telemetry::spawn_upkeep(state.metrics.clone());
+        // The per-process session key (without OPSVOICE_SESSION_KEY) costs ~25 ms of
+        // entropy seeding: made in the background, not before listening nor on the first
+        // answer.
+        let sealer = state.assistant.sealer().clone();
+        tokio::task::spawn_blocking(move || sealer.warm());
+        let (stop, stopped) = tokio::sync::watch::channel(());
+        let until_stopped = |mut stopped: tokio::sync::watch::Receiver<()>| async move {
+            let _ = stopped.changed().await;
+        };
+        let mut tasks = Vec::new();
+        if deliver && let Some(notifier) = state.events.notifier.clone() {
+            tracing::info!(
+                routes = notifier.routes.0.len(),
+                "delivering notifications to Slack"
+            );
+            tasks.push(tokio::spawn(notifier.keep_delivering(
+                std::time::Duration::from_secs(1),
+                until_stopped(stopped.clone()),
+            )));
+        }
+        // The catalog and the firing alarms are kept warm, so a question (the first
+        // included) finds them cached: it joins a fetch already under way (single-flight)
+        // instead of starting its own.
+        tasks.push(tokio::spawn(keep_warm(
+            state.assistant.dialog().ops().clone(),
+            WARM_EVERY,
+            until_stopped(stopped),
+        )));
+        Self { stop, tasks }
+    }
+
+    /// Stops the background work and waits for it to finish.
+    pub async fn stop(self) {
+        drop(self.stop);
+        for task in self.tasks {
+            if let Err(error) = task.await {
+                tracing::warn!(error = %error, "a background task ended abnormally");
+            }
+        }
+    }
 }
 
 /// The notification routes in `config`'s file, checked against the policy.
@@ -281,25 +438,22 @@ pub fn slack(
     }))
 }
 
-/// The assistant over the configured data source, with the open (demo) identity.
-async fn assemble_source(
-    config: &Config,
-    clock: Arc<dyn Clock>,
-) -> Result<Arc<Assistant>, StartError> {
-    let ops: Arc<dyn ops::OpsSource> = match config.backend {
-        Backend::Demo => Arc::new(ops::demo::DemoFleet::new(clock.clone())),
+/// The data source the configuration describes: the embedded demo fleet, or ECS and
+/// CloudWatch through the AWS SDK behind the cache.
+async fn configured_source(config: &Config, clock: Arc<dyn Clock>) -> Arc<dyn ops::OpsSource> {
+    match config.backend {
+        Backend::Demo => Arc::new(ops::demo::DemoFleet::new(clock)),
         Backend::Aws => {
             let sdk = aws::sdk_config().await;
             let (live, _) = live_source(
                 aws_sdk_ecs::Client::new(&sdk),
                 aws_sdk_cloudwatch::Client::new(&sdk),
-                clock.clone(),
+                clock,
                 config,
             );
             Arc::new(live)
         }
-    };
-    assemble(ops, clock, config)
+    }
 }
 
 /// The `aws` data source as `serve` builds it: ECS and CloudWatch read through [`ops::aws::AwsOps`]
@@ -323,25 +477,6 @@ pub fn live_source(
     );
     let calls = aws.calls();
     (cached(Arc::new(aws), clock, config), calls)
-}
-
-/// The assistant for `opsvoice ask` in-process: it acts for the local operator, whose own
-/// AWS credentials are the authorization, so no sign-in is asked for.
-///
-/// # Errors
-/// As [`assistant`].
-pub async fn local_assistant(
-    config: &Config,
-    clock: Arc<dyn Clock>,
-) -> Result<Arc<Assistant>, StartError> {
-    let mut local = config.clone();
-    local.cognito = config::Cognito::default();
-    local.policy_file = None;
-    let mut assistant = assemble_source(&local, clock.clone()).await?;
-    if let Some(a) = Arc::get_mut(&mut assistant) {
-        a.identity = auth::Identity::open();
-    }
-    Ok(assistant)
 }
 
 /// Who may ask what, from the configuration: a Cognito verifier when a pool is set, the
@@ -424,29 +559,6 @@ pub fn cached(
         ..ops::cache::Settings::default()
     };
     ops::cache::CachedOps::new(source, clock, settings)
-}
-
-/// The assistant over any data source (what tests use to put moto or a fake behind it).
-///
-/// # Errors
-/// Invalid embedded prompts or model.
-pub fn assemble(
-    ops: Arc<dyn ops::OpsSource>,
-    clock: Arc<dyn Clock>,
-    config: &Config,
-) -> Result<Arc<Assistant>, StartError> {
-    let dialog = Dialog::new(ops, clock);
-    let renderer = speech::Renderer::embedded(config.region.clone())?;
-    let nlu = nlu::Nlu::embedded()?;
-    let mut assistant = Assistant::new(dialog, renderer, nlu);
-    if let Some(a) = Arc::get_mut(&mut assistant) {
-        a.deadline = config.answer_deadline;
-        a.voice = speech::polly::Voice::new(config.polly.clone());
-        if let Some(key) = &config.session_key {
-            a.sealer = dialog::context::Sealer::new(key.expose());
-        }
-    }
-    Ok(assistant)
 }
 
 /// The Alexa request verifier the configuration describes.

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use rustyline::error::ReadlineError;
 
-use crate::channel::Assistant;
+use crate::assistant::Assistant;
 use crate::channel::ask::{AskRequest, AskResponse};
 use crate::speech::polly::{AudioFormat, Speech};
 

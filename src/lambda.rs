@@ -239,18 +239,11 @@ pub enum RunError {
 /// # Errors
 /// An invalid configuration, or a runtime API that cannot be reached.
 pub async fn run(config: crate::config::Config) -> Result<(), RunError> {
-    let state = crate::app::app_state(&config).await?;
-    // The per-process session key is made during init, off the first invocation's path.
-    let sealer = state.assistant.sealer.clone();
-    tokio::task::spawn_blocking(move || sealer.warm());
-    // Warming starts at init and never holds up an invocation: the first question joins
-    // a fetch already under way (single-flight) instead of starting its own. Between
-    // invocations the environment is frozen, and the refresh with it.
-    tokio::spawn(crate::app::keep_warm(
-        state.assistant.dialog.ops().clone(),
-        crate::app::WARM_EVERY,
-        std::future::pending(),
-    ));
+    let state = crate::app::builder(&config).build().await?;
+    // Started during init, off the first invocation's path, and never stopped: between
+    // invocations the environment is frozen, and the refresh with it. Cards are posted
+    // inline (the notifier knows it is in a Lambda), so no delivery loop.
+    let _background = crate::app::Background::start(&state, false);
     let function = Function::new(state, &config);
     tracing::info!(backend = ?config.backend, "Lambda function ready");
     lambda_runtime::run(lambda_runtime::service_fn(

@@ -21,16 +21,19 @@
 //! 5. [`dialog`]: one handler per intent (`Turn -> Answer`, and the answer's sentences, links
 //!    and card), with session memory.
 //! 6. [`nlu`]: the local utterance matcher.
-//! 7. [`channel`] (wire formats in and out: `lex`, `alexa`, `ask`, `slack`) and [`models`] (the Lex
+//! 7. [`assistant`]: the app's core every channel talks to (verify the caller, answer within
+//!    the deadline, audit), built whole by its builder with no default identity.
+//! 8. [`channel`] (wire formats in and out: `lex`, `alexa`, `ask`, `slack`) and [`models`] (the Lex
 //!    V2 bot and Alexa interaction model generated from `intents/`).
-//! 8. [`notify`]: events in (EventBridge, SNS), alarm and deployment cards out to Slack,
+//! 9. [`notify`]: events in (EventBridge, SNS), alarm and deployment cards out to Slack,
 //!    the delivery queue, and the event log "what did I miss?" reads.
-//! 9. [`server`] (the axum router, middleware, `/healthz`, `/readyz`, `/metrics`) and
-//!    [`chat`] (the `opsvoice chat` REPL).
-//! 10. [`app`]: the app assembled from its configuration.
-//! 11. [`lambda`]: the same app as a Lambda function (Lex, Alexa and HTTP invocations).
+//! 10. [`server`] (the axum router, middleware, `/healthz`, `/readyz`, `/metrics`) and
+//!     [`chat`] (the `opsvoice chat` REPL).
+//! 11. [`app`]: the app assembled from its configuration.
+//! 12. [`lambda`]: the same app as a Lambda function (Lex, Alexa and HTTP invocations).
 
 pub mod app;
+pub mod assistant;
 pub mod auth;
 pub mod aws;
 pub mod channel;
@@ -51,7 +54,4 @@ pub mod store;
 pub mod telemetry;
 pub mod vocab;
 
-pub use app::{
-    StartError, alexa_verifier, app_state, assemble, assistant, cached, check_servable, identity,
-    live_source, local_assistant,
-};
+pub use app::{StartError, alexa_verifier, builder, cached, check_servable, identity, live_source};

@@ -186,8 +186,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 None => {
                     opsvoice::telemetry::init_with(config.log_format, "warn");
-                    let assistant =
-                        opsvoice::local_assistant(&config, Arc::new(SystemClock)).await?;
+                    let assistant = opsvoice::builder(&config)
+                        .local_operator()
+                        .assistant()
+                        .await?;
                     assistant.ask(request, None).await?
                 }
             };
@@ -213,7 +215,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     opsvoice::chat::Target::Remote(opsvoice::chat::Remote::new(&url, token)?)
                 }
                 None => opsvoice::chat::Target::Local(
-                    opsvoice::local_assistant(&config, Arc::new(SystemClock)).await?,
+                    opsvoice::builder(&config)
+                        .local_operator()
+                        .assistant()
+                        .await?,
                 ),
             };
             opsvoice::chat::run(
@@ -371,8 +376,11 @@ async fn models_build(
     opsvoice::telemetry::init_with(config.log_format, "warn");
     let vocabulary = if from_backend && config.backend == Backend::Aws {
         eprintln!("reading service, cluster and alarm names from ECS and CloudWatch...");
-        let assistant = opsvoice::local_assistant(config, Arc::new(SystemClock)).await?;
-        opsvoice::models::vocabulary(assistant.dialog.ops().as_ref())
+        let assistant = opsvoice::builder(config)
+            .local_operator()
+            .assistant()
+            .await?;
+        opsvoice::models::vocabulary(assistant.dialog().ops().as_ref())
             .await
             .context("listing names from the aws backend")?
     } else {
@@ -426,55 +434,28 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     for warning in config.warnings() {
         tracing::warn!("{warning}");
     }
-    let state = opsvoice::app_state(&config).await?;
-    // The per-process session key (without OPSVOICE_SESSION_KEY) costs ~25 ms of entropy
-    // seeding: made in the background, not before listening nor on the first answer.
-    let sealer = state.assistant.sealer.clone();
-    tokio::task::spawn_blocking(move || sealer.warm());
+    let state = opsvoice::builder(&config).build().await?;
     if config.alexa.skill_ids.is_empty() {
         tracing::info!("no OPSVOICE_ALEXA_SKILL_IDS: /alexa will refuse every request");
     }
     if state.slack.is_none() {
         tracing::info!("no OPSVOICE_SLACK_SIGNING_SECRET: /slack/* will refuse every request");
     }
-    // The catalog and the firing alarms are kept warm in the background, so a question
-    // (the first included) finds them cached; it stops with the server.
-    let (stopping, stopped) = tokio::sync::watch::channel(());
-    let delivering = state.events.notifier.clone().map(|notifier| {
-        tracing::info!(
-            routes = notifier.routes.0.len(),
-            "delivering notifications to Slack"
-        );
-        let mut stopped = stopped.clone();
-        tokio::spawn(
-            notifier.keep_delivering(std::time::Duration::from_secs(1), async move {
-                let _ = stopped.changed().await;
-            }),
-        )
-    });
-    let warm = tokio::spawn(opsvoice::app::keep_warm(
-        state.assistant.dialog.ops().clone(),
-        opsvoice::app::WARM_EVERY,
-        async move {
-            let mut stopped = stopped;
-            let _ = stopped.changed().await;
-        },
-    ));
+    let background = opsvoice::app::Background::start(&state, true);
     let router = opsvoice::server::router(state, &config);
     let connections = opsvoice::server::Connections::for_config(&config);
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;
     tracing::info!(addr = %listener.local_addr()?, "listening");
-    opsvoice::server::run(listener, router, connections, async move {
-        opsvoice::server::shutdown_signal().await;
-        drop(stopping);
-    })
+    opsvoice::server::run(
+        listener,
+        router,
+        connections,
+        opsvoice::server::shutdown_signal(),
+    )
     .await?;
-    warm.await?;
-    if let Some(delivering) = delivering {
-        delivering.await?;
-    }
+    background.stop().await;
     tracing::info!("stopped");
     Ok(())
 }

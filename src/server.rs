@@ -24,7 +24,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::channel::Assistant;
+use crate::assistant::Assistant;
 use crate::channel::BodyError;
 use crate::channel::alexa::verify::{Verifier, VerifyError};
 use crate::channel::ask::{AskError, AskRequest};

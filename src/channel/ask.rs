@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::Assistant;
+use crate::assistant::Assistant;
+pub use crate::assistant::{RecognizeError, Recognized, Recognizer, Sessions};
 use crate::dialog::{Intent, Mode, Pending, Phase, Reply, SessionContext, Surface, Turn};
 use crate::speech::polly::Speech;
 use crate::speech::ssml::{POLLY_MAX_TEXT, POLLY_MAX_TOTAL};
@@ -24,21 +25,6 @@ pub const MAX_TEXT_CHARS: usize = 1024;
 /// put in front of ours).
 pub const MIN_SESSION_ID: usize = 2;
 pub const MAX_SESSION_ID: usize = 64;
-
-/// Server-side session memory for `/v1/ask`, forgotten after 15 idle minutes.
-#[derive(Debug, Clone)]
-pub struct Sessions(moka::sync::Cache<String, SessionContext>);
-
-impl Default for Sessions {
-    fn default() -> Self {
-        Self(
-            moka::sync::Cache::builder()
-                .max_capacity(10_000)
-                .time_to_idle(Duration::from_secs(15 * 60))
-                .build(),
-        )
-    }
-}
 
 /// The request body.
 #[derive(Debug, Clone, Deserialize)]
@@ -110,7 +96,7 @@ pub struct LexBot {
 }
 
 /// The deadline of one `RecognizeText` call: Lex runs the code hook inside it.
-const LEX_TIMEOUT: Duration = Duration::from_secs(6);
+const LEX_TIMEOUT: Duration = crate::assistant::RECOGNIZE_TIMEOUT;
 
 impl LexBot {
     /// The bot in `settings`, with a client from the standard AWS configuration; `None`
@@ -139,48 +125,6 @@ impl LexBot {
                 .unwrap_or_else(|| "en_US".to_owned()),
         })
     }
-}
-
-/// What Lex understood and answered for one `RecognizeText`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Recognized {
-    /// The `PlainText` messages, in order.
-    pub plain: Vec<String>,
-    /// The `SSML` message, when the code hook sent one.
-    pub ssml: Option<String>,
-    /// The intent Lex is on (after `ElicitIntent`, its top interpretation).
-    pub intent: Option<String>,
-    /// The filled slots' interpreted values.
-    pub slots: BTreeMap<String, String>,
-    /// Whether the dialog action is `Close`.
-    pub closed: bool,
-}
-
-/// Why Lex gave no answer to use.
-#[derive(Debug, thiserror::Error)]
-pub enum RecognizeError {
-    #[error("Lex did not answer within {} seconds", LEX_TIMEOUT.as_secs())]
-    Timeout,
-    #[error("Lex RecognizeText failed")]
-    Call(#[source] Box<dyn std::error::Error + Send + Sync>),
-    #[error("the bot answered with no message")]
-    NoMessage,
-}
-
-/// The Lex V2 runtime, behind a small trait (STYLE.md §5): [`LexBot`] is the real one.
-#[async_trait::async_trait]
-pub trait Recognizer: Send + Sync + std::fmt::Debug {
-    /// Sends `text` in session `session_id`, with the caller's `token` as the
-    /// `authorization` request attribute for the code hook.
-    ///
-    /// # Errors
-    /// A call that failed, timed out, or came back with no message.
-    async fn recognize(
-        &self,
-        text: &str,
-        session_id: &str,
-        token: Option<&str>,
-    ) -> Result<Recognized, RecognizeError>;
 }
 
 #[async_trait::async_trait]
@@ -383,7 +327,7 @@ impl Assistant {
         session_id: String,
         scope: String,
     ) -> Asked {
-        let context = self.sessions.0.get(&scope).unwrap_or_default();
+        let context = self.sessions.get(&scope);
         let understood = self.understand_text(&request.text, &context).await;
         let turn = Turn {
             intent: understood.intent,
@@ -403,7 +347,7 @@ impl Assistant {
         };
         let exchange = self.converse(turn, crate::speech::Forms::Both).await;
         let answer = &exchange.answer;
-        self.sessions.0.insert(scope, answer.context.clone());
+        self.sessions.keep(scope, answer.context.clone());
         Asked {
             response: AskResponse {
                 text: exchange.rendered.text.clone(),

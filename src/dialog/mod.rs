@@ -328,9 +328,11 @@ impl Dialog {
         }
     }
 
-    /// Reads the event log from `store` too (for WhatHappened).
-    pub fn set_log(&mut self, store: Arc<dyn crate::store::Store>) {
+    /// The same dialog, reading the event log from `store` too (for WhatHappened).
+    #[must_use]
+    pub fn with_log(mut self, store: Arc<dyn crate::store::Store>) -> Self {
         self.log = Some(store);
+        self
     }
 
     /// The event log, if there is one.

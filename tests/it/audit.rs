@@ -100,7 +100,6 @@ async fn user_text_cannot_forge_a_pretty_log_line_or_reach_the_terminal() {
 
     // A refused, tokenless turn on a deployment that needs sign-in, and a token whose
     // header names a forged algorithm.
-    let mut strict = common::assistant();
     let verifier = Verifier::new(
         Settings {
             region: "us-east-1".to_owned(),
@@ -113,11 +112,13 @@ async fn user_text_cannot_forge_a_pretty_log_line_or_reach_the_terminal() {
         common::clock(),
     )
     .unwrap();
-    std::sync::Arc::get_mut(&mut strict).unwrap().identity = opsvoice::auth::Identity::new(
+    let strict = common::demo(opsvoice::auth::Identity::new(
         Some(std::sync::Arc::new(verifier)),
         opsvoice::auth::policy::Policy::allow_all(),
         None,
-    );
+    ))
+    .build()
+    .unwrap();
     let mut refused = common::fixture("lex/service-health-voice.json");
     refused["sessionState"]["intent"]["slots"]["service"]["value"]["interpretedValue"] =
         json!(forged);

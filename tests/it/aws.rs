@@ -722,7 +722,7 @@ async fn the_background_refresh_warms_the_first_question_and_stops_when_told() {
     let (assistant, calls) = live(&sdk, Arc::new(SystemClock));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let warm = tokio::spawn(opsvoice::app::keep_warm(
-        assistant.dialog.ops().clone(),
+        assistant.dialog().ops().clone(),
         Duration::from_millis(300),
         async move {
             let _ = stopped.await;
@@ -766,7 +766,7 @@ async fn a_refresh_that_fails_keeps_the_last_good_data_and_answers_give_its_age(
     let sdk = moto.sdk().await;
     let clock = Arc::new(ManualClock::new(SystemTime::now()));
     let (assistant, _) = live(&sdk, clock.clone());
-    let ops = assistant.dialog.ops().clone();
+    let ops = assistant.dialog().ops().clone();
     ops.warm().await.unwrap();
     let event = lex_event("ServiceHealth", Some("checkout"));
     let fresh = lex_says(&assistant, &event).await;

@@ -183,16 +183,23 @@ async fn no_response_body_carries_an_upstream_error_text() {
     let Rig {
         moto: _moto,
         proxy,
-        mut assistant,
+        assistant,
         ..
     } = rig().await;
     proxy.set(Fault::Reset);
     let dead = common::moto::sdk_for("http://127.0.0.1:9").await;
-    // The rig's assistant is shared with nobody yet: give it a Polly that cannot answer.
-    Arc::get_mut(&mut assistant).unwrap().voice = opsvoice::speech::polly::Voice::with_client(
+    // The rig's data, with a Polly that cannot answer.
+    let assistant = opsvoice::assistant::Assistant::builder(
+        assistant.dialog().ops().clone(),
+        Arc::new(opsvoice::ops::SystemClock),
+        opsvoice::auth::Identity::open(),
+    )
+    .voice(opsvoice::speech::polly::Voice::with_client(
         opsvoice::config::Polly::default(),
         aws_sdk_polly::Client::new(&dead),
-    );
+    ))
+    .build()
+    .unwrap();
     let app = common::spawn(assistant).await;
     let internal = [
         proxy.url.as_str(),
@@ -261,7 +268,6 @@ mod jwks {
 
     /// The demo app whose tokens are checked against keys fetched through `proxy`.
     async fn app(proxy: &Proxy) -> common::TestApp {
-        let mut assistant = common::assistant();
         let verifier = Verifier::new(
             Settings {
                 region: "us-east-1".to_owned(),
@@ -274,11 +280,13 @@ mod jwks {
             Arc::new(opsvoice::ops::SystemClock),
         )
         .unwrap();
-        Arc::get_mut(&mut assistant).unwrap().identity = opsvoice::auth::Identity::new(
+        let assistant = common::demo(opsvoice::auth::Identity::new(
             Some(Arc::new(verifier)),
             opsvoice::auth::policy::Policy::allow_all(),
             None,
-        );
+        ))
+        .build()
+        .unwrap();
         common::spawn(assistant).await
     }
 

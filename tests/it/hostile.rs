@@ -72,12 +72,13 @@ fn world() -> &'static World {
             .unwrap()
         };
         // The app with a real verifier: tokens are checked, anonymous callers get the demo.
-        let mut assistant = common::assistant();
-        Arc::get_mut(&mut assistant).unwrap().identity = opsvoice::auth::Identity::new(
+        let assistant = common::demo(opsvoice::auth::Identity::new(
             Some(Arc::new(Verifier::new(settings, common::clock()).unwrap())),
             opsvoice::auth::policy::Policy::allow_all(),
             Some(opsvoice::auth::policy::Grants::all()),
-        );
+        ))
+        .build()
+        .unwrap();
         let state = AppState {
             assistant,
             metrics: opsvoice::telemetry::metrics(),

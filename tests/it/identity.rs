@@ -33,7 +33,7 @@ struct World {
     pki: common::alexa_pki::Pki,
     _chains: common::alexa_pki::ChainServer,
     app: common::TestApp,
-    assistant: Arc<opsvoice::channel::Assistant>,
+    assistant: Arc<opsvoice::assistant::Assistant>,
     oncall: String,
     room: String,
     nobody: String,
@@ -88,15 +88,13 @@ async fn world() -> World {
         ..Config::default()
     };
     let clock: Arc<dyn opsvoice::ops::Clock> = Arc::new(SystemClock);
-    let mut assistant = Live::with(
+    let assistant = Live::with(
         aws_sdk_ecs::Client::new(&sdk),
         aws_sdk_cloudwatch::Client::new(&sdk),
         clock.clone(),
         &config,
     )
     .assistant;
-    Arc::get_mut(&mut assistant).unwrap().identity =
-        opsvoice::identity(&config, clock.clone()).unwrap();
     let pki = common::alexa_pki::Pki::new(common::alexa_pki::Leaf::Good);
     let chains = common::alexa_pki::ChainServer::start(
         [("echo-api-cert.pem".to_owned(), pki.chain_pem.clone())]
@@ -438,4 +436,114 @@ async fn a_session_context_replays_only_for_the_caller_it_was_given_to() {
             "{replay}"
         );
     }
+}
+
+/// The app is built whole (issue "A house that fails closed"): an `aws` app with a pool
+/// verifies every caller, however many clones of it background work took before the first
+/// request. Before, the real identity was swapped in through a mutable borrow of the
+/// assistant was made with an open one, and a clone held first made the swap a silent
+/// no-op.
+#[tokio::test]
+async fn an_aws_app_always_verifies_whatever_was_started_before_its_first_request() {
+    let fleet = Fleet::new().service("prod", "checkout", 2);
+    let moto = Moto::seeded(&fleet).await;
+    let sdk = moto.sdk().await;
+    let users = UserPool::create(&sdk).await;
+    users.group("oncall").await;
+    let token = users.sign_in("ana", Some("oncall")).await.access;
+    let mut policy = tempfile::NamedTempFile::new().unwrap();
+    policy.write_all(POLICY.as_bytes()).unwrap();
+    let pool = users.pool.clone();
+    let config = Config {
+        backend: Backend::Aws,
+        cognito: opsvoice::config::Cognito {
+            user_pool_id: Some(pool.clone()),
+            client_ids: vec![users.client.clone()],
+            region: Some("us-east-1".to_owned()),
+            jwks_url: Some(format!("{}/{pool}/.well-known/jwks.json", moto.url())),
+            ..opsvoice::config::Cognito::default()
+        },
+        policy_file: Some(policy.path().to_owned()),
+        ..Config::default()
+    };
+    let clock: Arc<dyn opsvoice::ops::Clock> = Arc::new(SystemClock);
+    let (live, _) = opsvoice::live_source(
+        aws_sdk_ecs::Client::new(&sdk),
+        aws_sdk_cloudwatch::Client::new(&sdk),
+        clock.clone(),
+        &config,
+    );
+    let state = opsvoice::builder(&config)
+        .clock(clock.clone())
+        .ops(Arc::new(live))
+        .lex(None)
+        .build()
+        .await
+        .unwrap();
+    // Everything that holds the app before a request does: the refresh, the session-key
+    // warmer, and one more clone for good measure.
+    let background = opsvoice::app::Background::start(&state, true);
+    let held = state.assistant.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = common::serve_state(listener, state, &config).await;
+
+    let ask = |token: Option<&str>| {
+        let mut request = app
+            .client
+            .post(format!("{}/v1/ask", app.base))
+            .json(&json!({"text": "how is checkout doing"}));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = ask(None).await;
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = ask(Some("not.a.token")).await;
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = ask(Some(&token)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["text"].as_str().unwrap().starts_with("checkout is"),
+        "{body}"
+    );
+    // The in-process path refuses a tokenless caller too.
+    let refused = held
+        .ask(
+            opsvoice::channel::ask::AskRequest {
+                text: "how is checkout doing".to_owned(),
+                session_id: None,
+            },
+            None,
+        )
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+    background.stop().await;
+
+    // And an `aws` app without a pool is not built at all, even with its data given.
+    let (live, _) = opsvoice::live_source(
+        aws_sdk_ecs::Client::new(&sdk),
+        aws_sdk_cloudwatch::Client::new(&sdk),
+        clock.clone(),
+        &config,
+    );
+    let no_pool = Config {
+        cognito: opsvoice::config::Cognito::default(),
+        ..config.clone()
+    };
+    let refused = opsvoice::builder(&no_pool)
+        .clock(clock)
+        .ops(Arc::new(live))
+        .lex(None)
+        .build()
+        .await;
+    assert!(
+        matches!(refused, Err(opsvoice::StartError::NoVerifiedCallers)),
+        "{:?}",
+        refused.err()
+    );
 }

@@ -13,6 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["auth", "speech"],
     &["dialog"],
     &["nlu"],
+    &["assistant"],
     &["channel", "models"],
     &["notify"],
     &["server", "chat"],

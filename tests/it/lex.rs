@@ -385,13 +385,14 @@ impl Broken {
 
 async fn broken_app(mode: &'static str) -> common::TestApp {
     let clock = common::clock();
-    let dialog = opsvoice::dialog::Dialog::new(Arc::new(Broken(mode)), clock);
-    let mut assistant = opsvoice::channel::Assistant::new(
-        dialog,
-        opsvoice::speech::Renderer::embedded(None).unwrap(),
-        opsvoice::nlu::Nlu::embedded().unwrap(),
-    );
-    Arc::get_mut(&mut assistant).unwrap().deadline = Duration::from_millis(200);
+    let assistant = opsvoice::assistant::Assistant::builder(
+        Arc::new(Broken(mode)),
+        clock,
+        opsvoice::auth::Identity::open(),
+    )
+    .deadline(Duration::from_millis(200))
+    .build()
+    .unwrap();
     spawn(assistant).await
 }
 
@@ -472,9 +473,9 @@ intents  = ["*"]
         username: "u".into(),
         groups: vec!["prod-only".into()],
     }));
-    let mut assistant = common::assistant();
-    Arc::get_mut(&mut assistant).unwrap().identity =
-        opsvoice::auth::Identity::new(None, policy, Some(grants));
+    let assistant = common::demo(opsvoice::auth::Identity::new(None, policy, Some(grants)))
+        .build()
+        .unwrap();
     let said = |alarm: &str| {
         let context = SessionContext {
             alarm: Some(alarm.to_owned()),
@@ -484,7 +485,7 @@ intents  = ["*"]
         event["sessionState"]["intent"] =
             json!({"name": "AlarmDetail", "slots": {}, "state": "InProgress"});
         event["sessionState"]["sessionAttributes"] = json!({
-            opsvoice::dialog::context::ATTRIBUTE: assistant.sealer.seal(&context, None, MAX_BYTES)
+            opsvoice::dialog::context::ATTRIBUTE: assistant.sealer().seal(&context, None, MAX_BYTES)
         });
         let assistant = assistant.clone();
         async move {

@@ -91,14 +91,12 @@ impl World {
             policy_file: Some(policy.path().to_owned()),
             ..Config::default()
         };
-        let mut assistant = opsvoice::assemble(
-            Arc::new(opsvoice::ops::demo::DemoFleet::new(dyn_clock.clone())),
-            dyn_clock.clone(),
-            &config,
-        )
-        .unwrap();
-        Arc::get_mut(&mut assistant).unwrap().identity =
-            opsvoice::identity(&config, dyn_clock).unwrap();
+        let assistant = opsvoice::builder(&config)
+            .clock(dyn_clock)
+            .lex(None)
+            .assistant()
+            .await
+            .unwrap();
         Self {
             clock,
             slack: SlackStub::start(BOT_TOKEN).await,
@@ -108,7 +106,7 @@ impl World {
     }
 
     fn notifier(&self, store: Arc<dyn Store>) -> Notifier {
-        let groups = self.assistant.identity.policy().group_names();
+        let groups = self.assistant.identity().policy().group_names();
         let routes = Routes::from_toml(ROUTES, groups.as_deref()).unwrap();
         Notifier::new(
             routes,
@@ -772,13 +770,13 @@ async fn what_happened_answers_from_the_event_log_on_every_channel() {
         &alarm_event("payments-5xx-high", "OK", "ALARM", w.clock.now()),
     )
     .await;
-    let mut assistant = opsvoice::assemble(
-        Arc::new(opsvoice::ops::demo::DemoFleet::new(w.clock.clone())),
-        w.clock.clone(),
-        &Config::default(),
-    )
-    .unwrap();
-    Arc::get_mut(&mut assistant).unwrap().dialog.set_log(store);
+    let assistant = opsvoice::builder(&Config::default())
+        .clock(w.clock.clone())
+        .store(store)
+        .lex(None)
+        .assistant()
+        .await
+        .unwrap();
     let answer = assistant
         .ask(
             opsvoice::channel::ask::AskRequest {

@@ -246,15 +246,13 @@ impl World {
         );
         let clock: Arc<dyn Clock> = self.clock.clone();
         let sdk = self.moto.sdk().await;
-        let mut assistant = Live::with(
+        let assistant = Live::with(
             aws_sdk_ecs::Client::new(&sdk),
             aws_sdk_cloudwatch::Client::new(&sdk),
             clock.clone(),
             &config,
         )
         .assistant;
-        Arc::get_mut(&mut assistant).unwrap().identity =
-            opsvoice::identity(&config, clock.clone()).unwrap();
         let store: Arc<dyn Store> = match config.store.clone().unwrap() {
             StoreLocation::Dynamo(table) => Arc::new(opsvoice::store::dynamo::DynamoStore::new(
                 aws_sdk_dynamodb::Client::new(&sdk),

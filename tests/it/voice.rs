@@ -19,15 +19,16 @@ use opsvoice::speech::polly::{AudioFormat, Speech, Voice};
 
 /// An assistant on the demo fleet that asks through the Lex stub.
 async fn through(stub: &LexStub) -> Arc<Assistant> {
-    let mut assistant = common::assistant();
     let client = stub.client().await;
-    Arc::get_mut(&mut assistant).unwrap().lex = Some(Arc::new(LexBot {
-        client,
-        bot_id: "BOTID12345".into(),
-        bot_alias_id: "ALIAS12345".into(),
-        locale_id: "en_US".into(),
-    }));
-    assistant
+    common::demo(opsvoice::auth::Identity::open())
+        .lex(Some(Arc::new(LexBot {
+            client,
+            bot_id: "BOTID12345".into(),
+            bot_alias_id: "ALIAS12345".into(),
+            locale_id: "en_US".into(),
+        })))
+        .build()
+        .unwrap()
 }
 
 fn text_event(text: &str, intent: &str, service: Option<&str>) -> Value {
@@ -236,7 +237,7 @@ async fn speech_longer_than_pollys_limit_is_spoken_in_several_requests() {
     let total: usize = 120 * sentence.len();
     assert!(total > 6000, "longer than one request may be");
     let audio = assistant
-        .voice
+        .voice()
         .synthesize(&speech, AudioFormat::Mp3)
         .await
         .unwrap();
@@ -249,11 +250,15 @@ async fn speech_longer_than_pollys_limit_is_spoken_in_several_requests() {
 
 #[tokio::test]
 async fn without_polly_the_answer_still_arrives_with_a_clear_error() {
-    let mut assistant = common::assistant();
     // Nothing listens on port 9 of loopback: the call fails at once.
     let sdk = common::moto::sdk_for("http://127.0.0.1:9").await;
-    Arc::get_mut(&mut assistant).unwrap().voice =
-        Voice::with_client(Polly::default(), aws_sdk_polly::Client::new(&sdk));
+    let assistant = common::demo(opsvoice::auth::Identity::open())
+        .voice(Voice::with_client(
+            Polly::default(),
+            aws_sdk_polly::Client::new(&sdk),
+        ))
+        .build()
+        .unwrap();
     let app = common::spawn(assistant).await;
     let started = std::time::Instant::now();
     let response = app

@@ -13,13 +13,11 @@ pub mod slack_stub;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use opsvoice::channel::Assistant;
+use opsvoice::assistant::Assistant;
+use opsvoice::auth::Identity;
 use opsvoice::channel::ask::AskRequest;
-use opsvoice::dialog::Dialog;
-use opsvoice::nlu::Nlu;
 use opsvoice::ops::demo::DemoFleet;
 use opsvoice::ops::{Clock, FixedClock};
-use opsvoice::speech::Renderer;
 
 /// How many cases a proptest runs: `default` in the test command, or `PROPTEST_CASES` when
 /// set, for a longer hunt (`PROPTEST_CASES=20000 cargo test --test hostile`).
@@ -41,14 +39,15 @@ pub fn clock() -> Arc<dyn Clock> {
     ))
 }
 
+/// The demo assistant anyone may ask (as with no configuration).
 pub fn assistant() -> Arc<Assistant> {
+    demo(Identity::open()).build().unwrap()
+}
+
+/// The assistant on the demo fleet at the fixtures' time, letting in whom `identity` lets in.
+pub fn demo(identity: Identity) -> opsvoice::assistant::Builder {
     let clock = clock();
-    let dialog = Dialog::new(Arc::new(DemoFleet::new(clock.clone())), clock);
-    Assistant::new(
-        dialog,
-        Renderer::embedded(None).unwrap(),
-        Nlu::embedded().unwrap(),
-    )
+    Assistant::builder(Arc::new(DemoFleet::new(clock.clone())), clock, identity)
 }
 
 pub struct Reply {
@@ -492,7 +491,6 @@ pub fn assert_valid_ssml(ssml: &str) -> String {
 /// The demo assistant speaking with moto's Polly (warmed first: a cold moto loads its Polly
 /// backend on the first call, which is setup, not what is tested).
 pub async fn speaking(moto: &moto::Moto) -> Arc<Assistant> {
-    let mut assistant = assistant();
     let sdk = moto.sdk().await;
     let patient = aws_sdk_polly::config::Builder::from(&sdk)
         .timeout_config(moto::patient())
@@ -502,9 +500,11 @@ pub async fn speaking(moto: &moto::Moto) -> Arc<Assistant> {
         .send()
         .await
         .unwrap();
-    Arc::get_mut(&mut assistant).unwrap().voice = opsvoice::speech::polly::Voice::with_client(
-        opsvoice::config::Polly::default(),
-        aws_sdk_polly::Client::new(&sdk),
-    );
-    assistant
+    demo(Identity::open())
+        .voice(opsvoice::speech::polly::Voice::with_client(
+            opsvoice::config::Polly::default(),
+            aws_sdk_polly::Client::new(&sdk),
+        ))
+        .build()
+        .unwrap()
 }

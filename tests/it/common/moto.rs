@@ -441,9 +441,9 @@ impl Moto {
     }
 }
 
-/// The live assistant the tests answer with, assembled as `serve` assembles it for
-/// `OPSVOICE_BACKEND=aws` ([`opsvoice::live_source`], then [`opsvoice::assemble`]), with the
-/// count of calls made to AWS.
+/// The live assistant the tests answer with, built as `serve` builds it for
+/// `OPSVOICE_BACKEND=aws` ([`opsvoice::live_source`], then [`opsvoice::builder`], so the
+/// identity is the configuration's), with the count of calls made to AWS.
 pub struct Live {
     pub assistant: std::sync::Arc<opsvoice::channel::Assistant>,
     pub calls: std::sync::Arc<opsvoice::ops::aws::CallCounts>,
@@ -459,7 +459,15 @@ impl Live {
     ) -> Self {
         let (source, calls) = opsvoice::live_source(ecs, cloudwatch, clock.clone(), config);
         Self {
-            assistant: opsvoice::assemble(std::sync::Arc::new(source), clock, config).unwrap(),
+            assistant: futures_util::FutureExt::now_or_never(
+                opsvoice::builder(config)
+                    .clock(clock)
+                    .ops(std::sync::Arc::new(source))
+                    .lex(None)
+                    .assistant(),
+            )
+            .expect("nothing to wait for: the source and the bot are given")
+            .unwrap(),
             calls,
         }
     }
