@@ -6,7 +6,8 @@
 //!
 //! The crate in layers, lowest first. A module uses only modules of lower layers (a test,
 //! `tests/it/layers.rs`, holds this map and fails on an import that points up or sideways):
-//! 1. Leaves: [`clock`] (injected time), [`error`] (cause chains for logs), [`embedded`]
+//! 1. Leaves: [`clock`] (injected time), [`error`] (cause chains for logs), [`http`] (the
+//!    one error shape of every route, and reading a body within its limits), [`embedded`]
 //!    (the `intents/` and `prompts/` files, found by directory at build time), [`vocab`]
 //!    (the [`vocab::Intent`] and [`vocab::Slot`] names shared with Lex, Alexa and
 //!    `intents/`).
@@ -43,6 +44,7 @@ pub mod config;
 pub mod dialog;
 pub mod embedded;
 pub mod error;
+pub mod http;
 pub mod lambda;
 pub mod models;
 pub mod nlu;

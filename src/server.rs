@@ -8,8 +8,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -31,6 +29,7 @@ use crate::channel::ask::{AskError, AskRequest};
 use crate::channel::lex::LexEvent;
 use crate::channel::slack;
 use crate::config::Config;
+use crate::http::{BodyLimit, HttpError, RawBody};
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -52,16 +51,8 @@ pub struct IntentLabel(pub &'static str);
 /// cause chain goes to the log, never to the client.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("the request body is empty")]
-    EmptyBody,
-    #[error("the request body is larger than {limit} bytes")]
-    TooLarge { limit: usize },
     #[error(transparent)]
     Body(#[from] BodyError),
-    #[error("could not read the request body")]
-    Unreadable,
-    #[error("the request body did not arrive within {} ms", within.as_millis())]
-    BodySlow { within: Duration },
     #[error("the request took longer than {} ms; nothing was answered, so it can be sent again", within.as_millis())]
     Timeout { within: Duration },
     #[error("{0}")]
@@ -87,7 +78,6 @@ pub enum ApiError {
 impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
-            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::InvalidAsk(AskError::Unauthorized(r)) if r.is_outage() => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -101,19 +91,14 @@ impl ApiError {
             ApiError::SpeechUnavailable { .. } | ApiError::Timeout { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            ApiError::BodySlow { .. } => StatusCode::REQUEST_TIMEOUT,
             _ => StatusCode::BAD_REQUEST,
         }
     }
 
     fn code(&self) -> &'static str {
         match self {
-            ApiError::EmptyBody => "empty_body",
-            ApiError::TooLarge { .. } => "body_too_large",
             ApiError::Body(BodyError::InvalidJson(_)) => "invalid_json",
             ApiError::Body(BodyError::WrongShape(_)) => "invalid_request",
-            ApiError::Unreadable => "unreadable_body",
-            ApiError::BodySlow { .. } => "body_timeout",
             ApiError::Timeout { .. } => "timeout",
             ApiError::InvalidAsk(AskError::Unauthorized(r)) if r.is_outage() => {
                 "sign_in_unavailable"
@@ -152,33 +137,35 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        tracing::info!(error = %crate::error::ErrorChain(&self), code = self.code(), "request rejected");
-        let mut body = json!({ "error": { "code": self.code(), "message": self.message() } });
-        if let ApiError::SpeechUnavailable { answer, .. } = &self {
+impl From<ApiError> for HttpError {
+    fn from(error: ApiError) -> Self {
+        let mut http = HttpError::new(error.status(), error.code(), error.message());
+        if let ApiError::SpeechUnavailable { answer, .. } = &error {
             // Nothing is lost: the answer itself still reaches the caller.
-            body["answer"] = json!(answer);
+            http = http.field("answer", json!(answer));
         }
-        let mut response = (self.status(), Json(body)).into_response();
-        if let ApiError::InvalidAsk(AskError::Unauthorized(refusal)) = &self
-            && refusal.is_outage()
-        {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
-        } else if let ApiError::InvalidAsk(AskError::Unauthorized(refusal)) = &self {
-            let error = match refusal {
-                crate::auth::Refusal::Missing => "",
-                crate::auth::Refusal::Invalid(_) => ", error=\"invalid_token\"",
-            };
-            if let Ok(value) = HeaderValue::from_str(&format!("Bearer realm=\"opsvoice\"{error}")) {
-                response
-                    .headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, value);
+        if let ApiError::InvalidAsk(AskError::Unauthorized(refusal)) = &error {
+            if refusal.is_outage() {
+                http = http.header(header::RETRY_AFTER, HeaderValue::from_static("10"));
+            } else {
+                let detail = match refusal {
+                    crate::auth::Refusal::Invalid(_) => ", error=\"invalid_token\"",
+                    _ => "",
+                };
+                if let Ok(value) =
+                    HeaderValue::from_str(&format!("Bearer realm=\"opsvoice\"{detail}"))
+                {
+                    http = http.header(header::WWW_AUTHENTICATE, value);
+                }
             }
         }
-        response
+        http.because(error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        HttpError::from(self).into_response()
     }
 }
 
@@ -191,56 +178,14 @@ where
     S: Send + Sync,
     T: DeserializeOwned,
 {
-    type Rejection = ApiError;
+    type Rejection = HttpError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let RawBody(bytes) = RawBody::from_request(req, state).await?;
-        parse_json(&bytes).map(JsonBody)
+        crate::channel::parse_json(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::Body(e).into())
     }
-}
-
-/// A non-empty body within the size limit, as raw bytes (what Alexa signatures cover).
-pub struct RawBody(pub Bytes);
-
-impl<S: Send + Sync> FromRequest<S> for RawBody {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let limit = req.extensions().get::<BodyLimit>().copied();
-        let read = Bytes::from_request(req, state);
-        // A client that stops sending mid-body is told so, in time for the answer.
-        let read = match limit {
-            Some(BodyLimit { within, .. }) => tokio::time::timeout(within, read)
-                .await
-                .map_err(|_| ApiError::BodySlow { within })?,
-            None => read.await,
-        };
-        let limit = limit.map_or(0, |l| l.bytes);
-        let bytes = read.map_err(|rejection| match rejection {
-            BytesRejection::FailedToBufferBody(_)
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE =>
-            {
-                ApiError::TooLarge { limit }
-            }
-            _ => ApiError::Unreadable,
-        })?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(ApiError::EmptyBody);
-        }
-        Ok(RawBody(bytes))
-    }
-}
-
-/// Parses JSON, saying where in the document any problem is.
-fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    Ok(crate::channel::parse_json(bytes)?)
-}
-
-/// The body's size limit and how long it may take to arrive, for [`RawBody`].
-#[derive(Debug, Clone, Copy)]
-struct BodyLimit {
-    bytes: usize,
-    within: Duration,
 }
 
 /// What [`track`] applies to every request.
@@ -508,10 +453,7 @@ async fn track(limits: Limits, mut req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     let response = if announced.is_some_and(|n| n > limits.body.bytes as u64) {
-        ApiError::TooLarge {
-            limit: limits.body.bytes,
-        }
-        .into_response()
+        HttpError::too_large(limits.body.bytes).into_response()
     } else {
         match tokio::time::timeout(limits.request, next.run(req)).await {
             Ok(response) => response,
@@ -542,9 +484,7 @@ async fn track(limits: Limits, mut req: Request, next: Next) -> Response {
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked");
-    let body =
-        json!({ "error": { "code": "internal", "message": "something went wrong on our side" } });
-    (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
+    HttpError::internal().into_response()
 }
 
 /// The whole app.
@@ -776,7 +716,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_body_that_never_ends_gets_a_408_before_the_request_timeout() {
         let echo = Router::new().route(LEX, post(|RawBody(b): RawBody| async move { b }));
-        let never = futures_util::stream::pending::<Result<Bytes, std::io::Error>>();
+        let never = futures_util::stream::pending::<Result<axum::body::Bytes, std::io::Error>>();
         let (status, body) = answer(tracked(echo), Body::from_stream(never)).await;
         assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
         assert_eq!(body["error"]["code"], "body_timeout");

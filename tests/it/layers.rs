@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// Lowest first; the same map as `src/lib.rs`'s header.
 const LAYERS: &[&[&str]] = &[
-    &["clock", "embedded", "error", "vocab"],
+    &["clock", "embedded", "error", "http", "vocab"],
     &["config", "aws"],
     &["telemetry", "ops", "store"],
     &["auth", "speech"],
