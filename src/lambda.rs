@@ -209,9 +209,7 @@ impl Function {
                     .map_err(InvocationError::EventNotRecorded)?;
                 if outcome == crate::notify::Outcome::Busy {
                     return Err(InvocationError::EventNotRecorded(
-                        crate::store::StoreError::Backend(
-                            "another delivery of this event is being recorded".to_owned(),
-                        ),
+                        crate::store::StoreError::Busy,
                     ));
                 }
                 notifier.deliver_soon().await;

@@ -77,7 +77,7 @@ async fn timed<T, E>(
 /// A conditional write's outcome: written, refused by its condition, or failed.
 fn conditional<T, E>(result: Result<T, SdkError<E>>) -> Result<Option<T>, StoreError>
 where
-    E: std::error::Error + ConditionFailed + 'static,
+    E: std::error::Error + ConditionFailed + Send + Sync + 'static,
 {
     match result {
         Ok(out) => Ok(Some(out)),
@@ -87,7 +87,7 @@ where
         {
             Ok(None)
         }
-        Err(e) => Err(backend(&e)),
+        Err(e) => Err(backend(e)),
     }
 }
 
@@ -108,8 +108,8 @@ impl ConditionFailed for aws_sdk_dynamodb::operation::delete_item::DeleteItemErr
     }
 }
 
-fn backend<E: std::error::Error + 'static>(error: &SdkError<E>) -> StoreError {
-    StoreError::Backend(crate::error::ErrorChain(error).to_string())
+fn backend<E: std::error::Error + Send + Sync + 'static>(error: SdkError<E>) -> StoreError {
+    StoreError::backend(error)
 }
 
 #[async_trait::async_trait]
@@ -124,7 +124,7 @@ impl Store for DynamoStore {
                 .send(),
         )
         .await?
-        .map_err(|e| backend(&e))?;
+        .map_err(backend)?;
         Ok(value_of(out.item(), epoch(self.clock.now())))
     }
 
@@ -137,7 +137,7 @@ impl Store for DynamoStore {
                 .send(),
         )
         .await?
-        .map_err(|e| backend(&e))?;
+        .map_err(backend)?;
         Ok(())
     }
 
@@ -188,7 +188,7 @@ impl Store for DynamoStore {
                 .send(),
         )
         .await?
-        .map_err(|e| backend(&e))?;
+        .map_err(backend)?;
         Ok(())
     }
 
@@ -243,7 +243,7 @@ impl DynamoStore {
                     .send(),
             )
             .await?
-            .map_err(|e| backend(&e))?;
+            .map_err(backend)?;
             for item in page.items() {
                 if let (Some(key), Some(value)) = (
                     item.get(KEY).and_then(|k| k.as_s().ok()),

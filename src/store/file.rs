@@ -42,7 +42,7 @@ impl FileStore {
     /// A directory or file that cannot be created, or a file that is not a store.
     pub fn open(path: &Path, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            create_private_dir(dir).map_err(|e| StoreError::Backend(e.to_string()))?;
+            create_private_dir(dir).map_err(StoreError::backend)?;
         }
         let db = Connection::open(path).map_err(backend)?;
         db.busy_timeout(DEADLINE).map_err(backend)?;
@@ -84,9 +84,7 @@ impl FileStore {
         });
         match tokio::time::timeout(DEADLINE, work).await {
             Err(_) => Err(StoreError::Timeout(DEADLINE)),
-            Ok(Err(join)) => Err(StoreError::Backend(format!(
-                "the store task failed: {join}"
-            ))),
+            Ok(Err(join)) => Err(StoreError::backend(join)),
             Ok(Ok(result)) => result.map_err(backend),
         }
     }
@@ -98,7 +96,7 @@ impl FileStore {
 }
 
 fn backend(e: rusqlite::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    StoreError::backend(e)
 }
 
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {

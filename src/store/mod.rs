@@ -28,8 +28,14 @@ use crate::config::{Config, StoreLocation};
 pub enum StoreError {
     #[error("the store did not answer within {} ms", .0.as_millis())]
     Timeout(Duration),
-    #[error("the store failed: {0}")]
-    Backend(String),
+    /// The database said no or could not be reached. The cause is kept whole, and shown
+    /// with its own chain (not as `source()`, so that the many `%error` log lines that
+    /// print a store error alone still name the cause).
+    #[error("the store failed: {}", crate::error::ErrorChain(&**.0))]
+    Backend(Box<dyn std::error::Error + Send + Sync>),
+    /// Another worker holds the record being written (a concurrent delivery).
+    #[error("another delivery of this record is being written")]
+    Busy,
 }
 
 /// Key-value records with an expiry, shared by every instance.
@@ -60,6 +66,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Every unexpired record whose key starts with `prefix`, in key order (for small
     /// sets: the delivery queue and the event log).
     async fn list(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError>;
+}
+
+impl StoreError {
+    /// A backend failure caused by `error`.
+    pub fn backend(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Backend(Box::new(error))
+    }
 }
 
 /// How long one store call may take.
