@@ -27,6 +27,8 @@ use super::cognito::{AuthError, Verifier};
 use crate::clock::Clock;
 use crate::config::Secret;
 use crate::store::cipher::{Cipher, CipherError, b64};
+use crate::store::key::Key;
+use crate::store::record;
 use crate::store::{Store, StoreError, epoch};
 
 /// How long a link state (the button's URL) is good for.
@@ -44,8 +46,8 @@ pub struct SlackUser {
 }
 
 impl SlackUser {
-    fn key(&self) -> String {
-        format!("link#{}#{}", self.team, self.user)
+    fn key(&self) -> Key {
+        Key::link(&self.team, &self.user)
     }
 }
 
@@ -115,6 +117,10 @@ struct Pending {
     channel: Option<String>,
 }
 
+impl crate::store::record::Record for Pending {
+    const KIND: &'static str = "link state";
+}
+
 /// A stored link.
 #[derive(Debug, Serialize, Deserialize)]
 struct Record {
@@ -128,6 +134,10 @@ struct Record {
     access_expires: i64,
     linked_at: i64,
     expires: i64,
+}
+
+impl crate::store::record::Record for Record {
+    const KIND: &'static str = "account link";
 }
 
 /// A link just made.
@@ -256,9 +266,9 @@ impl Links {
             user: user.user.clone(),
             channel: channel.map(str::to_owned),
         };
-        let value = serde_json::to_string(&pending).unwrap_or_default();
+        let value = record::encode(&pending);
         self.store
-            .put(&format!("link-state#{nonce}"), &value, expires_at)
+            .put(Key::link_state(&nonce).as_str(), &value, expires_at)
             .await?;
         let token = format!("{nonce}.{expires}.{}", self.mac(&nonce, expires, user));
         Ok(format!("{}?state={token}", self.start_url))
@@ -303,9 +313,9 @@ impl Links {
         let (nonce, expires, mac) = self.parse_state(state)?;
         let pending = self
             .store
-            .get(&format!("link-state#{nonce}"))
+            .get(Key::link_state(nonce).as_str())
             .await?
-            .and_then(|v| serde_json::from_str::<Pending>(&v).ok())
+            .and_then(|v| record::decode::<Pending>(&v).ok())
             .ok_or(LinkError::StateUsed)?;
         if !self.check_mac(nonce, expires, mac, &pending) {
             return Err(LinkError::BadState);
@@ -335,13 +345,13 @@ impl Links {
     /// not verify; an outage.
     pub async fn complete(&self, code: &str, state: &str) -> Result<Completed, LinkError> {
         let (nonce, expires, mac) = self.parse_state(state)?;
-        let key = format!("link-state#{nonce}");
+        let key = Key::link_state(nonce);
         // Check the MAC before using the state up, so a forged state cannot burn a real one.
         let pending = self
             .store
             .get(&key)
             .await?
-            .and_then(|v| serde_json::from_str::<Pending>(&v).ok())
+            .and_then(|v| record::decode::<Pending>(&v).ok())
             .ok_or(LinkError::StateUsed)?;
         if !self.check_mac(nonce, expires, mac, &pending) {
             return Err(LinkError::BadState);
@@ -423,7 +433,7 @@ impl Links {
         };
         let until =
             SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(expires).unwrap_or(0));
-        let value = serde_json::to_string(&record).unwrap_or_default();
+        let value = record::encode(&record);
         match previous {
             // A renewal: only over the record it renewed (an unlink meanwhile stays).
             Some(previous) => Ok(self.store.replace(&key, previous, &value, until).await?),
@@ -490,10 +500,18 @@ impl Links {
         let Some(raw) = self.store.get(&key).await? else {
             return Ok(None);
         };
-        let Ok(record) = serde_json::from_str::<Record>(&raw) else {
-            tracing::warn!("a stored link is damaged; dropping it");
-            self.store.delete(&key).await?;
-            return Ok(None);
+        let record = match record::decode::<Record>(&raw) {
+            Ok(record) => record,
+            // Written by a newer release during a rolling upgrade: not ours to drop.
+            Err(error @ record::RecordError::TooNew { .. }) => {
+                tracing::warn!(%error, "a stored link cannot be read here");
+                return Ok(None);
+            }
+            Err(error) => {
+                tracing::warn!(%error, "dropping a damaged link");
+                self.store.delete(key.as_str()).await?;
+                return Ok(None);
+            }
         };
         let now = self.clock.now();
         if record.expires <= epoch(now) {
@@ -517,7 +535,7 @@ impl Links {
         // rotation, and the link wrongly dropped).
         let gate = self
             .renewing
-            .get_with(key.clone(), || Arc::new(tokio::sync::Mutex::new(())));
+            .get_with(key.to_string(), || Arc::new(tokio::sync::Mutex::new(())));
         let guard = match gate.try_lock() {
             Ok(guard) => guard,
             Err(_) if may_wait => {

@@ -16,6 +16,10 @@
 pub mod cipher;
 pub mod dynamo;
 pub mod file;
+pub mod key;
+pub mod record;
+
+pub use key::{Key, Prefix};
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};

@@ -23,5 +23,6 @@ mod notify;
 mod phrasings;
 mod slack;
 mod ssml;
+mod store;
 mod unsupported_action;
 mod voice;

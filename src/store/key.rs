@@ -1,0 +1,170 @@
+//! Record keys: every kind of record the store keeps has one constructor here, so each
+//! prefix is spelled once, two kinds can never collide, and code elsewhere cannot build a
+//! key by hand. The text of each key is part of the stored data (links are sealed to their
+//! key), so it never changes; a test holds the format of each one.
+
+/// Where a record lives in the store. Made only by the constructors below (and by the
+/// stores, for the keys they list).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key(String);
+
+/// The start of a family of keys, for [`super::Store::list`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prefix(&'static str);
+
+impl Prefix {
+    /// The notification delivery queue.
+    pub const JOBS: Prefix = Prefix("job#");
+    /// The event log "what did I miss?" reads (time-ordered keys).
+    pub const LOG: Prefix = Prefix("log#");
+
+    /// The prefix's text.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl Key {
+    /// A Slack user's account link (`team` and `user` ids).
+    #[must_use]
+    pub fn link(team: &str, user: &str) -> Self {
+        Self(format!("link#{team}#{user}"))
+    }
+
+    /// A pending link's single-use state.
+    #[must_use]
+    pub fn link_state(nonce: &str) -> Self {
+        Self(format!("link-state#{nonce}"))
+    }
+
+    /// A Slack event's delivery claim (answering, then answered).
+    #[must_use]
+    pub fn slack_event(event_id: &str) -> Self {
+        Self(format!("slack-event#{event_id}"))
+    }
+
+    /// The session context of a Slack thread.
+    #[must_use]
+    pub fn slack_thread(team: &str, channel: &str, thread: &str) -> Self {
+        Self(format!("slack-ctx#{team}#{channel}#{thread}"))
+    }
+
+    /// The session context of a user's conversation outside a thread (a direct message).
+    #[must_use]
+    pub fn slack_conversation(team: &str, channel: &str, user: &str) -> Self {
+        Self(format!("slack-ctx#{team}#{channel}#@{user}"))
+    }
+
+    /// A channel's mute of one subject (an alarm or a service).
+    #[must_use]
+    pub fn mute(channel: &str, subject: &str) -> Self {
+        Self(format!("mute#{channel}#{subject}"))
+    }
+
+    /// An incoming event's claim, so that a redelivery is recorded once.
+    #[must_use]
+    pub fn event(id: &str) -> Self {
+        Self(format!("event#{id}"))
+    }
+
+    /// A job in the delivery queue.
+    #[must_use]
+    pub fn job(id: &str) -> Self {
+        Self(format!("{}{id}", Prefix::JOBS.0))
+    }
+
+    /// An alarm's episode (firing until resolved) as one channel sees it.
+    #[must_use]
+    pub fn episode(channel: &str, alarm: &str) -> Self {
+        Self(format!("episode#{channel}#{alarm}"))
+    }
+
+    /// A marker that something was done once (a deployment card per outcome and channel).
+    #[must_use]
+    pub fn once(id: &str) -> Self {
+        Self(format!("once#{id}"))
+    }
+
+    /// The lock a worker holds while it posts a channel's cards.
+    #[must_use]
+    pub fn card_lock(channel: &str) -> Self {
+        Self(format!("card-lock#{channel}"))
+    }
+
+    /// A channel's burst of alarm cards (folded into one summary).
+    #[must_use]
+    pub fn burst(channel: &str) -> Self {
+        Self(format!("burst#{channel}"))
+    }
+
+    /// An entry of the event log at `at` (seconds since the epoch; time first, so the log
+    /// lists in order).
+    #[must_use]
+    pub fn log(at: i64, id: &str) -> Self {
+        Self(format!("{}{:012}#{id}", Prefix::LOG.0, at.max(0)))
+    }
+
+    /// The key's text, as stored.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// What follows `prefix` in this key, if it starts with it.
+    #[must_use]
+    pub fn after(&self, prefix: Prefix) -> Option<&str> {
+        self.0.strip_prefix(prefix.0)
+    }
+}
+
+impl std::ops::Deref for Key {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stored text of every kind of key: records written by earlier versions are found
+    /// (and links opened, being sealed to their key) only while these hold.
+    #[test]
+    fn every_key_keeps_the_text_earlier_versions_stored() {
+        let cases = [
+            (Key::link("T1", "U1"), "link#T1#U1"),
+            (Key::link_state("n0nce"), "link-state#n0nce"),
+            (Key::slack_event("Ev1"), "slack-event#Ev1"),
+            (
+                Key::slack_thread("T1", "C1", "1700000000.000100"),
+                "slack-ctx#T1#C1#1700000000.000100",
+            ),
+            (
+                Key::slack_conversation("T1", "D1", "U1"),
+                "slack-ctx#T1#D1#@U1",
+            ),
+            (Key::mute("C1", "checkout"), "mute#C1#checkout"),
+            (Key::event("abc"), "event#abc"),
+            (Key::job("17-x"), "job#17-x"),
+            (Key::episode("C1", "cpu-high"), "episode#C1#cpu-high"),
+            (Key::once("d1"), "once#d1"),
+            (Key::card_lock("C1"), "card-lock#C1"),
+            (Key::burst("C1"), "burst#C1"),
+            (Key::log(1_795_341_600, "e1"), "log#001795341600#e1"),
+            (Key::log(-5, "e1"), "log#000000000000#e1"),
+        ];
+        for (key, text) in cases {
+            assert_eq!(key.as_str(), text);
+        }
+        assert_eq!(Key::job("17-x").after(Prefix::JOBS), Some("17-x"));
+        assert_eq!(Key::burst("C1").after(Prefix::JOBS), None);
+    }
+}
