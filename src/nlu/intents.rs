@@ -6,15 +6,18 @@ use std::collections::HashSet;
 use serde::Deserialize;
 
 use super::tokens::{canonical, tokens};
+use crate::embedded::Orders;
 use crate::vocab::{Intent, Slot};
 
-pub use crate::embedded::{BUILTINS_FILE, INTENT_FILES, OUT_OF_DOMAIN_FILE};
+pub use crate::embedded::{BUILTINS_FILE, INTENT_FILES, ORDERS_FILE, OUT_OF_DOMAIN_FILE};
 
 /// Each custom intent needs at least this many sample utterances.
 pub const MIN_SAMPLES: usize = 12;
 
-/// One slot of an intent definition.
+/// One slot of an intent definition. Unknown keys are refused, so a misspelt one is not
+/// silently ignored.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct SlotDef {
     pub name: String,
     #[serde(rename = "type")]
@@ -22,10 +25,17 @@ pub struct SlotDef {
     #[serde(default)]
     pub required: bool,
     pub prompt: String,
+    /// The local matcher takes words no sample uses for this slot's value, when the intent
+    /// has none ("how is frobnicator doing": a service no catalog has yet). At most one
+    /// slot of an intent. The matcher's alone: Lex and Alexa never see it.
+    #[serde(default)]
+    pub guess: bool,
 }
 
-/// One intent of the conversation model, as written in `intents/<Name>.toml`.
+/// One intent of the conversation model, as written in `intents/<Name>.toml`. Unknown keys
+/// are refused.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct IntentDef {
     pub name: String,
     #[serde(default)]
@@ -33,6 +43,10 @@ pub struct IntentDef {
     #[serde(default)]
     pub slots: Vec<SlotDef>,
     pub samples: Vec<String>,
+    /// The verbs of an order (only in [`ORDERS_FILE`]): the matcher's and the
+    /// UnsupportedAction answer's; Lex and Alexa never see them.
+    #[serde(default)]
+    pub orders: Option<Orders>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -116,6 +130,27 @@ pub fn validate(file: &str, def: &IntentDef, custom: bool) -> Result<(), ModelEr
             return Err(invalid(format!("slot `{}` has no type", slot.name)));
         }
     }
+    let guessed: Vec<&str> = def
+        .slots
+        .iter()
+        .filter(|s| s.guess)
+        .map(|s| s.name.as_str())
+        .collect();
+    if guessed.len() > 1 {
+        return Err(invalid(format!(
+            "slots `{}` are all `guess = true`; words no sample uses can be guessed as one slot only",
+            guessed.join("`, `")
+        )));
+    }
+    if let Some(orders) = &def.orders {
+        if Intent::parse(&def.name) != Some(Intent::UnsupportedAction) {
+            return Err(invalid(format!(
+                "`[orders]` belongs in {ORDERS_FILE}, not in {}",
+                def.name
+            )));
+        }
+        validate_orders(orders).map_err(invalid)?;
+    }
     let mut seen = HashSet::new();
     for sample in &def.samples {
         if !seen.insert(sample.to_lowercase()) {
@@ -128,6 +163,52 @@ pub fn validate(file: &str, def: &IntentDef, custom: bool) -> Result<(), ModelEr
                     def.name
                 )));
             }
+        }
+    }
+    Ok(())
+}
+
+/// Checks the verbs of an order: each a lowercase word (they are matched against words),
+/// listed once; phrases in lowercase (matched against what was said, lowercased); and every
+/// action known by something.
+fn validate_orders(orders: &Orders) -> Result<(), String> {
+    let mut verbs = HashSet::new();
+    let all = orders
+        .acting_verbs
+        .iter()
+        .chain(orders.actions.iter().flat_map(|a| &a.verbs));
+    for verb in all {
+        if verb.is_empty() || !verb.chars().all(|c| c.is_lowercase() || c.is_ascii_digit()) {
+            return Err(format!(
+                "order verb `{verb}` is not one lowercase word, so no request would match it"
+            ));
+        }
+        if !verbs.insert(verb) {
+            return Err(format!("order verb `{verb}` is listed twice"));
+        }
+    }
+    for action in &orders.actions {
+        if !action.answer.starts_with("action-") {
+            return Err(format!(
+                "action answer `{}` is not an `action-*` message",
+                action.answer
+            ));
+        }
+        if action.verbs.is_empty() && action.phrases.is_empty() {
+            return Err(format!(
+                "action `{}` has no verbs and no phrases",
+                action.answer
+            ));
+        }
+        if let Some(phrase) = action
+            .phrases
+            .iter()
+            .find(|p| p.trim().is_empty() || p.to_lowercase() != **p)
+        {
+            return Err(format!(
+                "action `{}` has phrase `{phrase}`, which is blank or not lowercase",
+                action.answer
+            ));
         }
     }
     Ok(())
@@ -196,8 +277,91 @@ mod tests {
             description: String::new(),
             slots: vec![],
             samples: vec!["how is {service}".into()],
+            orders: None,
         };
         let err = validate("x.toml", &def, false).unwrap_err().to_string();
         assert!(err.contains("not a slot"), "{err}");
+    }
+
+    /// The intent a test file defines, parsed and checked as `intents/` files are.
+    fn checked(source: &str) -> Result<IntentDef, String> {
+        let def: IntentDef = toml::from_str(source).map_err(|e| e.to_string())?;
+        validate("x.toml", &def, false).map_err(|e| e.to_string())?;
+        Ok(def)
+    }
+
+    #[test]
+    fn a_guessed_slot_is_one_slot_of_an_intent_and_a_misspelt_key_is_refused() {
+        let slots = |service: &str, cluster: &str| {
+            format!(
+                "name = \"ServiceHealth\"\nsamples = [\"how is {{service}}\"]\nslots = [\n\
+                 {{ name = \"service\", type = \"ServiceName\", prompt = \"ask-service\"{service} }},\n\
+                 {{ name = \"cluster\", type = \"ClusterName\", prompt = \"ask-cluster\"{cluster} }},\n]"
+            )
+        };
+        let def = checked(&slots(", guess = true", "")).expect("one guessed slot");
+        assert!(def.slots[0].guess && !def.slots[1].guess);
+        let err = checked(&slots(", guess = true", ", guess = true")).unwrap_err();
+        assert!(err.contains("one slot only"), "{err}");
+        let err = checked(&slots(", gues = true", "")).unwrap_err();
+        assert!(err.contains("unknown field `gues`"), "{err}");
+    }
+
+    #[test]
+    fn order_verbs_are_single_words_listed_once_and_only_for_unsupported_actions() {
+        let file = |name: &str, orders: &str| {
+            format!("name = \"{name}\"\nsamples = [\"restart it\"]\n[orders]\n{orders}")
+        };
+        let def = checked(&file(
+            "UnsupportedAction",
+            "acting_verbs = [\"open\"]\n[[orders.actions]]\nanswer = \"action-restart\"\nverbs = [\"restart\"]",
+        ))
+        .expect("valid orders");
+        assert_eq!(def.orders.expect("orders").actions[0].verbs, ["restart"]);
+        for (name, orders, problem) in [
+            (
+                "ServiceHealth",
+                "acting_verbs = [\"open\"]",
+                "belongs in UnsupportedAction.toml",
+            ),
+            (
+                "UnsupportedAction",
+                "acting_verbs = [\"roll back\"]",
+                "not one lowercase word",
+            ),
+            (
+                "UnsupportedAction",
+                "acting_verbs = [\"Open\"]",
+                "not one lowercase word",
+            ),
+            (
+                "UnsupportedAction",
+                "acting_verbs = [\"open\", \"open\"]",
+                "listed twice",
+            ),
+            (
+                "UnsupportedAction",
+                "[[orders.actions]]\nanswer = \"restart\"\nverbs = [\"restart\"]",
+                "not an `action-*` message",
+            ),
+            (
+                "UnsupportedAction",
+                "[[orders.actions]]\nanswer = \"action-restart\"",
+                "no verbs and no phrases",
+            ),
+            (
+                "UnsupportedAction",
+                "[[orders.actions]]\nanswer = \"action-restart\"\nphrases = [\"Roll Back\"]",
+                "not lowercase",
+            ),
+            (
+                "UnsupportedAction",
+                "[[orders.actions]]\nanswer = \"action-restart\"\nverb = [\"restart\"]",
+                "unknown field `verb`",
+            ),
+        ] {
+            let err = checked(&file(name, orders)).unwrap_err();
+            assert!(err.contains(problem), "{orders}: {err}");
+        }
     }
 }

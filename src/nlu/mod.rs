@@ -13,8 +13,16 @@
 //!    trained at start-up on the samples and on `intents/out-of-domain.txt`, gives each
 //!    intent a probability. Below a threshold (tuned on `tests/nlu/dev.tsv`) the answer is
 //!    `FallbackIntent`. Unknown words left over are likely a name the catalog does not
-//!    know: they become the service slot, for the dialog's fuzzy matcher to resolve or ask
-//!    about.
+//!    know: they become the slot the intent's file marks `guess = true` (its service), for
+//!    the dialog's fuzzy matcher to resolve or ask about.
+//!
+//! A request led by an order's verb (the `[orders]` of `intents/UnsupportedAction.toml`) is
+//! `UnsupportedAction` whatever its other words.
+//!
+//! The parts: `intents` (the model as written, and its rules), `tokens` (words and what they
+//! mean), `spelling` (slips), `entities` (names, metrics and windows found), `alarm`
+//! (alarms described), `order` (orders versus questions), [`model`] (the classifier) and
+//! [`eval`] (its evaluation); this file glues them into [`Nlu::understand`].
 
 mod alarm;
 mod entities;
@@ -33,7 +41,7 @@ use crate::vocab::{Intent, Slot, Slots};
 use alarm::{Described, describe_alarm, description_words, longest_run, may_describe};
 use entities::extract;
 use model::{Classifier, Example};
-use order::{asks_to_act, orders_action};
+use order::OrderVerbs;
 use spelling::Spelling;
 use tokens::{canonical, canonical_word, is_ignored, is_stopword, tokens};
 
@@ -73,6 +81,10 @@ pub struct Nlu {
     /// The slots each intent takes: an utterance naming a thing an intent cannot take
     /// (a service, for FleetSummary) is unlikely to mean that intent.
     slots: HashMap<Intent, HashSet<Slot>>,
+    /// The slot of each intent that words no sample uses are taken for (`guess = true`).
+    guessed: HashMap<Intent, Slot>,
+    /// The verbs that make a request an order.
+    orders: Arc<OrderVerbs>,
     /// Below this probability an utterance is not understood.
     threshold: f64,
 }
@@ -105,6 +117,7 @@ impl Nlu {
     pub fn new(defs: &[IntentDef], out_of_domain: &[&str]) -> Self {
         let mut classes: Vec<Intent> = vec![Intent::Fallback];
         let mut slots: HashMap<Intent, HashSet<Slot>> = HashMap::new();
+        let mut guessed: HashMap<Intent, Slot> = HashMap::new();
         let mut samples: Vec<(usize, Vec<String>)> = Vec::new();
         let mut spellings: Vec<String> = Vec::new();
         for def in defs {
@@ -122,6 +135,14 @@ impl Nlu {
                 .entry(intent)
                 .or_default()
                 .extend(def.slots.iter().filter_map(|s| Slot::parse(&s.name)));
+            if let Some(slot) = def
+                .slots
+                .iter()
+                .find(|s| s.guess)
+                .and_then(|s| Slot::parse(&s.name))
+            {
+                guessed.insert(intent, slot);
+            }
             for sample in &def.samples {
                 let words = tokens(sample);
                 spellings.extend(words.iter().filter(|w| !w.starts_with('{')).cloned());
@@ -147,6 +168,10 @@ impl Nlu {
             vocab: vocab.into(),
             spellings: spellings.into(),
             slots,
+            guessed,
+            orders: Arc::new(OrderVerbs::new(
+                defs.iter().filter_map(|d| d.orders.as_ref()),
+            )),
             threshold: THRESHOLD,
         };
         // Out-of-domain requests are read as a real one would be: their words the samples
@@ -383,9 +408,9 @@ impl Nlu {
         // A request to act that the model could not place is still a request to act: it
         // gets the honest "I can't", never "I didn't get that"; and an order is an order
         // whatever else its words look like ("ack it" is not "cancel").
-        let order = best.0 != Intent::UnsupportedAction && orders_action(&marked);
+        let order = best.0 != Intent::UnsupportedAction && self.orders.orders_action(&marked);
         if self.classes.contains(&Intent::UnsupportedAction)
-            && (order || not_understood && asks_to_act(&words))
+            && (order || not_understood && self.orders.asks_to_act(&words))
         {
             return Understanding {
                 intent: Intent::UnsupportedAction,
@@ -405,17 +430,18 @@ impl Nlu {
             return fallback();
         }
         let intent = best.0;
-        let wants_service = matches!(
-            intent,
-            Intent::ServiceHealth | Intent::DeploymentStatus | Intent::MetricQuery
-        );
-        if wants_service && !slots.contains_key(&Slot::Service) && !unknown.is_empty() {
+        // The intent's file says which slot, if any, words no sample uses may fill
+        // (`guess = true`: the service of a health, deployment or metric question).
+        if let Some(&slot) = self.guessed.get(&intent)
+            && !slots.contains_key(&slot)
+            && !unknown.is_empty()
+        {
             // Words it does not know, taken for a service no catalog has, on a guess: more
             // likely a request about something else ("how's the weather in seattle").
             if best.1 < UNKNOWN_NAME_CONFIDENCE {
                 return fallback();
             }
-            slots.insert(Slot::Service, unknown.join(" "));
+            slots.insert(slot, unknown.join(" "));
         }
         if intent == Intent::AlarmDetail && !slots.contains_key(&Slot::Alarm) {
             // Spoken alarm names are descriptions: "the checkout latency alarm". One alarm
@@ -586,18 +612,23 @@ mod tests {
         let u = understood("how is frobnicator doing");
         assert_eq!(u.intent, Intent::ServiceHealth);
         assert_eq!(u.slots[&Slot::Service], "frobnicator");
+        // Only an intent whose file says `guess = true` takes them: ActiveAlarms does not.
+        let u = understood("any alarms firing for frobnicator");
+        assert_eq!(u.intent, Intent::ActiveAlarms);
+        assert_eq!(u.slots.get(&Slot::Service), None);
         // The same verbs, not ordering anything of ours.
         assert_eq!(understood("call my wife").intent, Intent::Fallback);
         assert_eq!(understood("stop").intent, Intent::Stop);
         assert_eq!(understood("cancel that").intent, Intent::Cancel);
+        let orders = &Nlu::embedded().unwrap().orders;
         for text in [
             "give me checkout's cpu",
             "open alarms on checkout",
             "restart",
         ] {
-            assert!(!orders_action(&tokens(text)), "{text}");
+            assert!(!orders.orders_action(&tokens(text)), "{text}");
         }
-        assert!(orders_action(&tokens("open an incident")));
+        assert!(orders.orders_action(&tokens("open an incident")));
         // The words that follow tell an order from a question about the same thing.
         for (text, order) in [
             ("restart count on {service}", false),
@@ -616,7 +647,7 @@ mod tests {
             ("reset the {alarm}", true),
             ("resolve the incident", true),
         ] {
-            assert_eq!(orders_action(&tokens(text)), order, "{text}");
+            assert_eq!(orders.orders_action(&tokens(text)), order, "{text}");
         }
     }
 
