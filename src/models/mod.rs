@@ -206,6 +206,16 @@ impl Source {
                 }
                 prompts.insert(slot.prompt.clone(), text);
             }
+            // The UnsupportedAction answer names an action by its message; Lex and Alexa
+            // never see these, but a missing one would only show when it is spoken.
+            for action in def.orders.iter().flat_map(|o| &o.actions) {
+                if !renderer.has_message(&action.answer, LOCALE) {
+                    return Err(BuildError::Invalid(format!(
+                        "{}: action answer `{}` is not a message in prompts/{LOCALE}",
+                        def.name, action.answer
+                    )));
+                }
+            }
         }
         Ok(Self {
             intents,
@@ -513,6 +523,20 @@ mod tests {
         defs[0].slots[0].prompt = "stale".to_owned();
         let err = Source::new(&defs, &Vocabulary::default(), &renderer).unwrap_err();
         assert!(err.to_string().contains("needs arguments"), "{err}");
+    }
+
+    #[test]
+    fn an_action_answer_missing_from_the_prompts_is_reported() {
+        let renderer = Renderer::embedded(None).unwrap();
+        let mut defs = crate::nlu::embedded_model().unwrap();
+        assert!(Source::new(&defs, &Vocabulary::default(), &renderer).is_ok());
+        let orders = defs
+            .iter_mut()
+            .find_map(|d| d.orders.as_mut())
+            .expect("UnsupportedAction has its orders");
+        orders.actions[0].answer = "action-juggle".to_owned();
+        let err = Source::new(&defs, &Vocabulary::default(), &renderer).unwrap_err();
+        assert!(err.to_string().contains("`action-juggle`"), "{err}");
     }
 
     /// Defect: MetricQuery's and WhatChanged's `window` was prompted with "Which metric…".

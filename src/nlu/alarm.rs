@@ -1,0 +1,153 @@
+//! Alarm names as people say them: a description ("the checkout latency alarm") matched to
+//! the one alarm it fits, or the words of a name said in one piece.
+
+use super::spelling::Spelling;
+use super::tokens::{canonical_word, is_ignored, is_stopword};
+
+/// What a spoken description of an alarm names.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Described {
+    /// The one alarm whose name has every describing word.
+    One(String),
+    /// Several alarms, and no word but their service's name tells them apart.
+    OnlyTheService,
+    Unsure,
+}
+
+/// A word of an alarm's name, or of its description, reduced to what it means: "errors"
+/// and "5xx" are the same to someone describing an alarm.
+fn alarm_word(w: &str) -> &str {
+    match w {
+        "5xx" | "error" | "errors" | "erroring" | "failures" | "500s" | "5xxs" => "5xx",
+        "latency" | "p99" | "slow" | "slowness" => "latency",
+        "cpu" | "processor" => "cpu",
+        "lag" | "lagging" | "behind" => "lag",
+        "task" | "tasks" => "tasks",
+        other => other,
+    }
+}
+
+/// The words of a description, with spoken spellings joined: "m l scoring" is `ml scoring`,
+/// "five x x" is `5xx`, "p ninety nine" is `p99`.
+pub(super) fn description_words(words: &[String]) -> Vec<String> {
+    let text = format!(" {} ", words.join(" "))
+        .replace(" five x x ", " 5xx ")
+        .replace(" five xx ", " 5xx ")
+        .replace(" five hundreds ", " 5xx ")
+        .replace(" five hundred ", " 5xx ")
+        .replace(" p ninety nine ", " p99 ")
+        .replace(" p nine nine ", " p99 ")
+        .replace(" ninety ninth ", " p99 ");
+    let mut out: Vec<String> = Vec::new();
+    let mut letters = String::new();
+    let spoken: Vec<&str> = text.split_whitespace().collect();
+    for (i, w) in spoken.iter().copied().enumerate() {
+        // "a" is a letter when spelt with others ("a p i"), else the article.
+        let letter = w.chars().count() == 1
+            && (w != "a"
+                || spoken
+                    .get(i + 1)
+                    .is_some_and(|n| n.chars().count() == 1 && *n != "a"));
+        if letter {
+            letters.push_str(w);
+            continue;
+        }
+        if !letters.is_empty() {
+            out.push(std::mem::take(&mut letters));
+        }
+        out.push(w.to_owned());
+    }
+    if !letters.is_empty() {
+        out.push(letters);
+    }
+    out
+}
+
+/// Words that are never part of an alarm's description, though no sample may use them.
+const NOT_DESCRIBING: &[&str] = &["off", "trip", "tripped", "tripping", "dig", "story", "deal"];
+
+/// Whether a word may be part of what describes an alarm: not a stopword, filler or
+/// [`NOT_DESCRIBING`].
+pub(super) fn may_describe(w: &str) -> bool {
+    !is_stopword(w) && !is_ignored(w) && !NOT_DESCRIBING.contains(&w)
+}
+
+/// The longest run of consecutive `words` that are `describing` (the first, of equals).
+/// A word other than a stopword between two describing words is part of the name too
+/// ("search indexer queue depth", though samples use "queue").
+pub(super) fn longest_run(words: Vec<String>, describing: impl Fn(&str) -> bool) -> Vec<String> {
+    let marks: Vec<bool> = words.iter().map(|w| describing(w)).collect();
+    let bridges = |i: usize| {
+        i > 0
+            && i + 1 < words.len()
+            && marks[i - 1]
+            && marks[i + 1]
+            && may_describe(&words[i])
+            && canonical_word(&words[i]) != "alarm"
+    };
+    let mut best = 0..0;
+    let mut start = 0;
+    for (i, &marked) in marks.iter().enumerate() {
+        if !marked && !bridges(i) {
+            start = i + 1;
+        } else if i + 1 - start > best.len() {
+            best = start..i + 1;
+        }
+    }
+    words.into_iter().take(best.end).skip(best.start).collect()
+}
+
+/// Whether a name's words have `word`, or a word of five letters or more it is one slip
+/// from ("recomendations").
+fn has_word(name: &[Spelling], word: &Spelling) -> bool {
+    name.iter()
+        .any(|n| n.word == word.word || n.len >= 5 && word.len >= 5 && n.slips(word, 1).is_some())
+}
+
+/// The alarm `words` describe; `service_words` (the service named, if any) must be in its
+/// name too, and so must every `foreign` word (one that could be part of a name: "pricing
+/// 5xx rate high" is not `recommendations-5xx-rate-high`).
+pub(super) fn describe_alarm(
+    words: &[String],
+    service_words: &[String],
+    alarms: &[String],
+    foreign: &dyn Fn(&str) -> bool,
+) -> Described {
+    let names: Vec<(&String, Vec<Spelling>)> = alarms
+        .iter()
+        .map(|a| {
+            let words = crate::dialog::resolve::words(a);
+            let mut words: Vec<String> = words.iter().map(|w| alarm_word(w).to_owned()).collect();
+            words.sort();
+            words.dedup();
+            (a, words.into_iter().map(Spelling::new).collect())
+        })
+        .collect();
+    // The describing words some alarm's name has; the rest ("why", "firing") say nothing
+    // about which. A name is said in one piece, so the longest run of them is the one.
+    let described: Vec<String> = description_words(words)
+        .iter()
+        .map(|w| alarm_word(w).to_owned())
+        .collect();
+    let content: Vec<Spelling> = longest_run(described, |w| {
+        let w = Spelling::new(w.to_owned());
+        names.iter().any(|(_, name)| has_word(name, &w)) || foreign(&w.word)
+    })
+    .into_iter()
+    .chain(service_words.iter().cloned())
+    .map(Spelling::new)
+    .collect();
+    if content.is_empty() {
+        return Described::Unsure;
+    }
+    let fits: Vec<&String> = names
+        .iter()
+        .filter(|(_, name)| content.iter().all(|w| has_word(name, w)))
+        .map(|(name, _)| *name)
+        .collect();
+    match fits[..] {
+        [one] => Described::One(one.clone()),
+        [_, _, ..] => Described::OnlyTheService,
+        [] => Described::Unsure,
+    }
+}

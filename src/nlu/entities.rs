@@ -1,0 +1,268 @@
+//! Entities: the names of services, clusters and alarms, metric words and time windows found
+//! in the words and replaced by `{slot}` placeholders, a name one slip off included.
+
+use std::collections::HashMap;
+
+use super::tokens::{FILLERS, canonical_word, is_stopword, tokens};
+use crate::dialog::resolve::key;
+use crate::ops::{Catalog, MetricKind};
+use crate::vocab::{Slot, Slots};
+
+/// `text` as a sample utterance: lowercase, fillers dropped, and every name found replaced
+/// by its `{slot}` reference; with the slots found. For turning labelled phrasings into
+/// samples (`opsvoice nlu samples`).
+#[must_use]
+pub fn sample_form(text: &str, catalog: &Catalog, alarms: &[String]) -> (String, Slots) {
+    let words: Vec<String> = tokens(text)
+        .into_iter()
+        .filter(|w| !FILLERS.contains(&w.as_str()))
+        .collect();
+    let (marked, slots) = extract(&words, catalog, alarms, &|_| true);
+    (marked.join(" "), slots)
+}
+
+/// Other names people use for a cluster: "production" for `prod`, and the like.
+const CLUSTER_ALIASES: &[(&str, &[&str])] = &[
+    ("prod", &["production"]),
+    ("production", &["prod"]),
+    ("staging", &["stage", "stg"]),
+    ("stage", &["staging"]),
+    ("dev", &["development"]),
+    ("development", &["dev"]),
+];
+
+/// The one-word metric names long enough to be misheard as such ("memry"), with their
+/// metric: built once.
+fn metric_words() -> &'static [(&'static str, MetricKind)] {
+    static WORDS: std::sync::LazyLock<Vec<(&'static str, MetricKind)>> =
+        std::sync::LazyLock::new(|| {
+            MetricKind::ALL
+                .into_iter()
+                .flat_map(|m| {
+                    std::iter::once(m.slot_value())
+                        .chain(m.synonyms().iter().copied())
+                        .filter(|w| !w.contains(' ') && w.len() >= 5)
+                        .map(move |w| (w, m))
+                })
+                .collect()
+        });
+    &WORDS
+}
+
+/// Finds entities, longest first, and returns the words with placeholders plus the slots.
+///
+/// A span not found exactly is tried against the service, cluster and metric names one
+/// slip away ("chekout", "memry"), when none of its words is one the samples use
+/// (`is_word`): those are never taken for part of a misheard name.
+pub(super) fn extract(
+    words: &[String],
+    catalog: &Catalog,
+    alarms: &[String],
+    is_word: &dyn Fn(&str) -> bool,
+) -> (Vec<String>, Slots) {
+    // Every known name by its key ("payments-api" -> "paymentsapi"); first kind wins, in
+    // the order alarms, services, clusters. Plural and singular both point at a service.
+    let mut names: HashMap<String, (Slot, &str)> = HashMap::new();
+    for alarm in alarms {
+        names.entry(key(alarm)).or_insert((Slot::Alarm, alarm));
+    }
+    for service in &catalog.services {
+        let k = key(&service.name);
+        if let Some(singular) = k.strip_suffix('s') {
+            names
+                .entry(singular.to_owned())
+                .or_insert((Slot::Service, &service.name));
+        }
+        names
+            .entry(format!("{k}s"))
+            .or_insert((Slot::Service, &service.name));
+        names.insert(k, (Slot::Service, &service.name));
+    }
+    for cluster in &catalog.clusters {
+        names
+            .entry(key(cluster))
+            .or_insert((Slot::Cluster, cluster));
+    }
+    // Aliases after every real name, so a cluster really called "production" is itself.
+    for cluster in &catalog.clusters {
+        let aliases = CLUSTER_ALIASES
+            .iter()
+            .find(|(name, _)| *name == key(cluster))
+            .map_or(&[][..], |(_, aliases)| *aliases);
+        for alias in aliases {
+            names
+                .entry((*alias).to_owned())
+                .or_insert((Slot::Cluster, cluster));
+        }
+    }
+    let near = |span: &[String]| -> Option<(Slot, String)> {
+        // Every word of it unknown: a word the samples use is itself, never part of a
+        // misheard name ("is checkout" is not "ischeckout").
+        if span
+            .iter()
+            .any(|w| is_word(w) || is_stopword(w) || w.starts_with('{'))
+        {
+            return None;
+        }
+        let joined = span.concat();
+        let len = joined.chars().count();
+        if len < 5 || joined.chars().any(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        let most = if len >= 10 { 2 } else { 1 };
+        let mut best: Option<(usize, Slot, &str)> = None;
+        let mut tied = false;
+        let candidates = names
+            .iter()
+            .filter(|(_, (slot, _))| *slot != Slot::Alarm)
+            .map(|(k, (slot, value))| (k.as_str(), *slot, *value))
+            .chain(
+                metric_words()
+                    .iter()
+                    .filter(|_| span.len() == 1)
+                    .map(|(w, m)| (*w, Slot::Metric, m.slot_value())),
+            );
+        for (k, slot, value) in candidates {
+            if k.chars().count().abs_diff(len) > most {
+                continue;
+            }
+            let d = strsim::osa_distance(&joined, k);
+            if d > most {
+                continue;
+            }
+            match &best {
+                Some((bd, bslot, bvalue)) if *bd == d => {
+                    tied |= *bslot != slot || *bvalue != value;
+                }
+                Some((bd, ..)) if *bd < d => {}
+                _ => {
+                    best = Some((d, slot, value));
+                    tied = false;
+                }
+            }
+        }
+        best.filter(|_| !tied)
+            .map(|(_, slot, value)| (slot, value.to_owned()))
+    };
+    let mut out = Vec::with_capacity(words.len());
+    let mut slots = Slots::new();
+    let mut i = 0;
+    'outer: while i < words.len() {
+        if let Some(len) = window_span(&words[i..]) {
+            slots
+                .entry(Slot::Window)
+                .or_insert_with(|| words[i..i + len].join(" "));
+            out.push("{window}".to_owned());
+            i += len;
+            continue;
+        }
+        let exact = |len: usize| {
+            let span = &words[i..i + len];
+            names
+                .get(&span.concat())
+                .filter(|(slot, _)| match slot {
+                    Slot::Alarm => len >= 2,
+                    // "pay ments a p i": a name spelt out runs long.
+                    Slot::Service => len <= 6,
+                    _ => len <= 3,
+                })
+                .map(|(slot, value)| (*slot, (*value).to_owned()))
+                .or_else(|| {
+                    (len <= 3)
+                        .then(|| {
+                            MetricKind::parse(&span.join(" "))
+                                .map(|m| (Slot::Metric, m.slot_value().to_owned()))
+                        })
+                        .flatten()
+                })
+        };
+        let longest = 8.min(words.len() - i);
+        let found = (1..=longest)
+            .rev()
+            .find_map(|len| exact(len).map(|f| (len, f)))
+            .or_else(|| {
+                (1..=3.min(longest))
+                    .rev()
+                    .find_map(|len| near(&words[i..i + len]).map(|f| (len, f)))
+            });
+        if let Some((len, (slot, value))) = found {
+            i += len;
+            if slots.contains_key(&slot) {
+                // A second name of the same kind: keep the first, skip this one.
+                continue 'outer;
+            }
+            slots.insert(slot, value);
+            out.push(format!("{{{}}}", slot.name()));
+            continue 'outer;
+        }
+        out.push(words[i].clone());
+        i += 1;
+    }
+    // "the pricing 5xx alarm" describes an alarm; its metric word is part of the name.
+    let about_alarms = words.iter().any(|w| canonical_word(w) == "alarm");
+    if about_alarms && slots.contains_key(&Slot::Metric) && !slots.contains_key(&Slot::Alarm) {
+        slots.remove(&Slot::Metric);
+        return (unmark_metric(words, &out), slots);
+    }
+    (out, slots)
+}
+
+/// Puts the words of a `{metric}` placeholder back.
+fn unmark_metric(words: &[String], marked: &[String]) -> Vec<String> {
+    // Re-walk: every placeholder but {metric} stands for the same words as before, so
+    // rebuild by replacing {metric} with the words the other tokens do not account for.
+    let mut out = Vec::with_capacity(words.len());
+    let mut wi = 0;
+    for (mi, token) in marked.iter().enumerate() {
+        if token != "{metric}" {
+            out.push(token.clone());
+            if !token.starts_with('{') {
+                wi = words[wi..]
+                    .iter()
+                    .position(|w| w == token)
+                    .map_or(wi, |p| wi + p + 1);
+            } else {
+                wi += 1;
+            }
+            continue;
+        }
+        // The metric's words run up to the next plain token.
+        let next = marked[mi + 1..].iter().find(|t| !t.starts_with('{'));
+        let end = next
+            .and_then(|n| words[wi..].iter().position(|w| w == n).map(|p| wi + p))
+            .unwrap_or(words.len());
+        out.extend(words[wi..end].iter().cloned());
+        wi = end;
+    }
+    out
+}
+
+/// The length of a time window at the start of `words` ("last hour", "past 30 minutes",
+/// "today"), if there is one.
+fn window_span(words: &[String]) -> Option<usize> {
+    const UNITS: &[&str] = &[
+        "second", "seconds", "minute", "minutes", "min", "mins", "hour", "hours", "hr", "hrs",
+        "day", "days", "week", "weeks",
+    ];
+    let first = words.first()?.as_str();
+    if first == "today" || first == "yesterday" {
+        return Some(1);
+    }
+    if first == "half" {
+        // "half hour", "half an hour"
+        return (2..=3.min(words.len())).find(|len| words[len - 1] == "hour");
+    }
+    // "over thirty minutes", "for 2 hours": a count after these is a window too.
+    // Not "a" or "an": "hang on for a second" is no window.
+    let counted = matches!(first, "over" | "for" | "within" | "in")
+        && words.get(1).is_some_and(|w| {
+            w.chars().all(|c| c.is_ascii_digit())
+                || w != "a"
+                    && w != "an"
+                    && (w == "couple" || crate::dialog::slots::NUMBERS.iter().any(|(n, _)| n == w))
+        });
+    if !matches!(first, "last" | "past" | "previous") && !counted {
+        return None;
+    }
+    (2..=4.min(words.len())).find(|len| UNITS.contains(&words[len - 1].as_str()))
+}

@@ -1,0 +1,183 @@
+//! Orders versus questions: whether a request asks opsvoice to change something (which it
+//! cannot), told by its leading verb and what that verb acts on. The verbs are data, the
+//! `[orders]` of `intents/UnsupportedAction.toml` (which the answer reads too); the words
+//! around them are English grammar, and live here.
+
+use std::collections::HashSet;
+
+use super::tokens::FILLERS;
+use crate::embedded::Orders;
+
+/// The verbs of an order, as read from the intent files.
+#[derive(Debug, Default)]
+pub(super) struct OrderVerbs {
+    /// Verbs that ask for a change whatever follows ("restart", "ack"): an action's `verbs`.
+    action: HashSet<String>,
+    /// Verbs that ask for a change when they act on something of ours ("create", "open").
+    acting: HashSet<String>,
+}
+
+/// Words naming something of ours an order can be about.
+const ORDER_OBJECTS: &[&str] = &[
+    "alarm",
+    "alarms",
+    "alert",
+    "alerts",
+    "incident",
+    "ticket",
+    "jira",
+    "deploy",
+    "deployment",
+    "release",
+    "build",
+    "task",
+    "tasks",
+    "container",
+    "containers",
+    "instance",
+    "instances",
+    "node",
+    "nodes",
+    "flag",
+    "flags",
+    "config",
+    "cache",
+    "queue",
+    "traffic",
+    "capacity",
+    "replicas",
+    "pods",
+    "team",
+    "oncall",
+    "call",
+    "engineer",
+    "version",
+    "everyone",
+    "channel",
+    "pager",
+    "pagerduty",
+    "env",
+    "variable",
+    "variables",
+    "setting",
+    "settings",
+    "timeout",
+    "limit",
+    "limits",
+    "threshold",
+];
+
+/// Words before the verb of an order: "could you please just restart it".
+const ORDER_LEAD: &[&str] = &[
+    "can", "could", "would", "will", "you", "please", "just", "go", "ahead", "and", "i", "want",
+    "need", "to", "lets", "let", "us", "quickly", "now", "ok", "okay", "so", "hey", "yo",
+    "opsvoice", "alexa", "then", "also", "pls", "plz", "kindly", "we", "someone", "somebody", "oh",
+];
+
+impl OrderVerbs {
+    /// The verbs of every [`Orders`] given (the intent files hold one).
+    pub(super) fn new<'a>(orders: impl IntoIterator<Item = &'a Orders>) -> Self {
+        let mut verbs = Self::default();
+        for orders in orders {
+            verbs.acting.extend(orders.acting_verbs.iter().cloned());
+            verbs
+                .action
+                .extend(orders.actions.iter().flat_map(|a| a.verbs.iter().cloned()));
+        }
+        verbs
+    }
+
+    /// Whether the words ask for an action: an action verb, or "roll back"; or for who is on
+    /// call, which opsvoice cannot see either (and says so, with what it can tell).
+    pub(super) fn asks_to_act(&self, words: &[String]) -> bool {
+        words
+            .iter()
+            .any(|w| self.action.contains(w) || w == "oncall")
+            || words
+                .windows(2)
+                .any(|p| p[0] == "roll" && p[1] == "back" || p[0] == "on" && p[1] == "call")
+    }
+
+    /// Whether the words are an order to change something of ours. `marked` are the words with
+    /// the names found as `{slot}` placeholders. An order is led by its verb (after "could you
+    /// please" and the like, never after an article: "the page about checkout" is no order),
+    /// and the verb acts on something: the first word after it, past articles and "back",
+    /// "down" and the like, is a name of ours or a thing such as an alarm, a ticket or the on
+    /// call; after an action verb ("ack it", "restart them"), a pronoun too. So "restart count
+    /// on checkout" and "call volume on checkout" ask, and "create a ticket for checkout" orders.
+    pub(super) fn orders_action(&self, marked: &[String]) -> bool {
+        let mut rest = marked
+            .iter()
+            .map(String::as_str)
+            .skip_while(|w| ORDER_LEAD.contains(w) || FILLERS.contains(w));
+        let Some(verb) = rest.next() else {
+            return false;
+        };
+        let after: Vec<&str> = rest.collect();
+        let strong = self.action.contains(verb) || verb == "roll" && after.first() == Some(&"back");
+        if !strong && !self.acting.contains(verb) {
+            return false;
+        }
+        // "open" and "clear" are adjectives too ("open alarms on checkout" asks which), and
+        // "update" and "change" nouns ("update on checkout?", "change log for prod"): as orders
+        // they are followed by what they act on ("open an incident", "update the config").
+        let adjective = matches!(
+            verb,
+            "open" | "clear" | "update" | "change" | "set" | "edit"
+        ) && !after.first().is_some_and(|w| {
+            matches!(
+                *w,
+                "a" | "an" | "the" | "this" | "that" | "it" | "up" | "another" | "new"
+            )
+        });
+        if adjective {
+            return false;
+        }
+        let start = after
+            .iter()
+            .position(|w| !ORDER_PARTICLES.contains(w) && !ORDER_ARTICLES.contains(w));
+        let Some(start) = start else {
+            // "roll back", "scale up": the verb and its particle are the whole order.
+            return strong && after.iter().any(|w| ORDER_PARTICLES.contains(w));
+        };
+        if after[start] == "on" && after.get(start + 1) == Some(&"call") {
+            return true;
+        }
+        // What it acts on runs to the next preposition: "raise the cpu alarm threshold on …".
+        let object = after[start..]
+            .iter()
+            .take_while(|w| !ORDER_PHRASE_ENDS.contains(w));
+        // "stop reading the alarms" is no order to the alarms.
+        !after[start].ends_with("ing")
+            && object.enumerate().any(|(i, w)| {
+                matches!(*w, "{service}" | "{cluster}" | "{alarm}")
+                    || ORDER_OBJECTS.contains(w)
+                    || strong && i == 0 && ORDER_PRONOUNS.contains(w)
+            })
+    }
+}
+
+/// Words that end what an order acts on.
+const ORDER_PHRASE_ENDS: &[&str] = &[
+    "on", "for", "in", "of", "to", "at", "with", "from", "and", "or", "so", "because", "why",
+    "what", "which", "if", "since", "after", "before", "while", "is", "are",
+];
+
+/// Words between an order's verb and what it acts on.
+const ORDER_PARTICLES: &[&str] = &["back", "down", "up", "off", "out", "over", "in"];
+const ORDER_ARTICLES: &[&str] = &["a", "an", "the", "my", "our", "its", "their", "all", "of"];
+/// What an action verb may act on without naming it: "ack it", "page whoever is on call".
+const ORDER_PRONOUNS: &[&str] = &[
+    "it",
+    "them",
+    "this",
+    "that",
+    "these",
+    "those",
+    "everything",
+    "whoever",
+    "someone",
+    "somebody",
+    "everyone",
+    "anyone",
+];
