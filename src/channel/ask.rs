@@ -34,7 +34,7 @@ pub struct AskRequest {
     pub session_id: Option<String>,
 }
 
-/// The response body (DESIGN.md §3).
+/// The response body (the README's `/v1/ask` section; clients rely on these names).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct AskResponse {
     pub text: String,

@@ -23,7 +23,8 @@ pub use crate::embedded::PROMPTS;
 /// The locale used when a turn's locale has no prompts.
 pub const DEFAULT_LOCALE: &str = "en-US";
 
-/// Spoken answers aim for about this many words (DESIGN.md: voice answers stay short)...
+/// Spoken answers aim for about this many words (the README: a voice answer leads with the
+/// verdict and stays short)...
 pub const VOICE_WORDS: usize = 35;
 /// ...and for this many when the user asked for more.
 pub const VOICE_WORDS_DETAIL: usize = 90;

@@ -1,5 +1,5 @@
 //! The crate's layering, held mechanically: each module under `src/` may use only modules
-//! of lower layers (DESIGN.md §1: data flows one way), and the crate map in `src/lib.rs`
+//! of lower layers (data flows one way), and the crate map in `src/lib.rs`
 //! names every module. A small scan of `crate::` paths and `use super::` is enough.
 
 use std::collections::BTreeMap;
