@@ -6,13 +6,13 @@
 //!
 //! The crate in layers, lowest first. A module uses only modules of lower layers (a test,
 //! `tests/it/layers.rs`, holds this map and fails on an import that points up or sideways):
-//! 1. Leaves: [`clock`] (injected time), [`error`] (cause chains for logs), [`http`] (the
-//!    one error shape of every route, and reading a body within its limits), [`embedded`]
+//! 1. Leaves: [`clock`] (injected time), [`error`] (cause chains for logs), [`embedded`]
 //!    (the `intents/` and `prompts/` files, found by directory at build time), [`vocab`]
 //!    (the [`vocab::Intent`] and [`vocab::Slot`] names shared with Lex, Alexa and
 //!    `intents/`).
-//! 2. [`config`] (settings, loaded once; the only reader of the environment) and [`aws`]
-//!    (the SDK set-up every client shares).
+//! 2. [`config`] (settings, loaded once; the only reader of the environment), [`aws`]
+//!    (the SDK set-up every client shares) and [`http`] (the one error shape of every
+//!    route, and reading a request body within its limits).
 //! 3. [`telemetry`] (logs and metrics), [`ops`] (the [`ops::OpsSource`] trait, the demo
 //!    fleet, AWS and the cache) and [`store`] (records shared by every instance: DynamoDB
 //!    or an embedded SQLite file, and the cipher for secrets at rest).

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 /// Lowest first; the same map as `src/lib.rs`'s header.
 const LAYERS: &[&[&str]] = &[
-    &["clock", "embedded", "error", "http", "vocab"],
-    &["config", "aws"],
+    &["clock", "embedded", "error", "vocab"],
+    &["config", "aws", "http"],
     &["telemetry", "ops", "store"],
     &["auth", "speech"],
     &["dialog"],
