@@ -1008,3 +1008,111 @@ async fn slash_commands_and_buttons_answer_on_the_demo_fleet() {
     assert_eq!(posts[3].body["channel"], "D0ANA");
     assert!(slack.refused().is_empty(), "{:?}", slack.refused());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slacks_own_message_im_example_is_answered() {
+    // Slack's documented `message.im` example (tests/fixtures/slack/SOURCES.md): its
+    // authorization is the sender's own installation (`is_bot: false`), so the sender is
+    // not us, and the direct message is a question to answer.
+    let dir = tempfile::tempdir().unwrap();
+    let slack = SlackStub::start(BOT_TOKEN).await;
+    let config = Config {
+        slack: opsvoice::config::Slack {
+            signing_secret: Some(Secret::new(SECRET)),
+            bot_token: Some(Secret::new(BOT_TOKEN)),
+            api_url: Some(slack.base.clone()),
+        },
+        store: Some(StoreLocation::File(dir.path().join("s.db"))),
+        ..Config::default()
+    };
+    let clock = common::clock();
+    let assistant = common::assistant();
+    let store: Arc<dyn Store> = Arc::new(
+        opsvoice::store::file::FileStore::open(&dir.path().join("s.db"), clock.clone()).unwrap(),
+    );
+    let state = opsvoice::server::AppState {
+        assistant: assistant.clone(),
+        metrics: opsvoice::telemetry::metrics(),
+        alexa: Arc::new(
+            opsvoice::channel::alexa::verify::Verifier::new(vec![], None, None, clock.clone())
+                .unwrap(),
+        ),
+        slack: Some(
+            opsvoice::app::slack(&config, assistant, store.clone(), clock.clone()).unwrap(),
+        ),
+        events: Default::default(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = common::serve_state(listener, state, &config).await;
+
+    let example = common::fixture("slack/message-im.json");
+    let body = serde_json::to_vec(&example).unwrap();
+    let (status, text) = send(
+        &app,
+        "/slack/events",
+        "application/json",
+        &signed(clock.as_ref(), body, 0),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    let posts = slack.wait_for(1, WAIT).await;
+    assert_eq!(posts.len(), 1, "the direct message was dropped");
+    assert_eq!(posts[0].method, "chat.postMessage");
+    assert_eq!(posts[0].body["channel"], "D024BE91L");
+    assert_eq!(posts[0].body["thread_ts"], "1355517523.000005");
+
+    // Our own messages are still never answered: a post by our app (its `app_id`, with
+    // or without `bot_id`) and one by the bot user an authorization names as a bot.
+    let ours = [
+        ("Ev0OURS1", json!({ "app_id": "A0PNCHHK2" }), json!(false)),
+        ("Ev0OURS2", json!({ "bot_id": "B0OURS" }), json!(false)),
+        ("Ev0OURS3", json!({ "user": "UBOT" }), json!(true)),
+    ];
+    for (id, extra, is_bot) in ours {
+        let mut event = example.clone();
+        event["event_id"] = json!(id);
+        event["event"]["ts"] = json!("1355517600.000100");
+        for (k, v) in extra.as_object().unwrap() {
+            event["event"][k] = v.clone();
+        }
+        if is_bot == json!(true) {
+            event["authorizations"][0]["user_id"] = json!("UBOT");
+            event["authorizations"][0]["is_bot"] = json!(true);
+        }
+        let body = serde_json::to_vec(&event).unwrap();
+        let status = send(
+            &app,
+            "/slack/events",
+            "application/json",
+            &signed(clock.as_ref(), body, 0),
+            None,
+        )
+        .await
+        .0;
+        assert_eq!(status, 200);
+        // Ignored events are acknowledged without a claim: nothing is recorded for them.
+        assert_eq!(
+            store.get(&format!("slack-event#{id}")).await.unwrap(),
+            None,
+            "{id} was taken as a question"
+        );
+    }
+    // A last question from the user marks the end: once it is posted, nothing was posted
+    // for the three of ours before it.
+    let mut last = example.clone();
+    last["event_id"] = json!("Ev0LAST");
+    last["event"]["ts"] = json!("1355517700.000100");
+    let body = serde_json::to_vec(&last).unwrap();
+    send(
+        &app,
+        "/slack/events",
+        "application/json",
+        &signed(clock.as_ref(), body, 0),
+        None,
+    )
+    .await;
+    let posts = slack.wait_for(2, WAIT).await;
+    assert_eq!(posts[1].body["thread_ts"], "1355517700.000100");
+    assert_eq!(slack.posts().len(), 2, "{:?}", slack.posts());
+}

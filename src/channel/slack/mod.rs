@@ -521,13 +521,20 @@ struct Envelope {
     #[serde(default)]
     event: Option<Event>,
     #[serde(default)]
+    api_app_id: Option<String>,
+    #[serde(default)]
     authorizations: Vec<Authorization>,
 }
 
+/// An installation the event is visible to (the Events API `authorizations` field): a
+/// workspace's bot install (`is_bot`), or a user's own install, whose `user_id` is that
+/// user, not us.
 #[derive(Debug, Deserialize)]
 struct Authorization {
     #[serde(default)]
     user_id: Option<String>,
+    #[serde(default)]
+    is_bot: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -548,6 +555,8 @@ struct Event {
     channel_type: Option<String>,
     #[serde(default)]
     bot_id: Option<String>,
+    #[serde(default)]
+    app_id: Option<String>,
     #[serde(default)]
     subtype: Option<String>,
     #[serde(default)]
@@ -585,11 +594,16 @@ async fn on_event(slack: Arc<Slack>, envelope: Envelope, headers: &HeaderMap) ->
     let Some(event) = envelope.event else {
         return bad_request("an event_callback without an event");
     };
-    let ours = envelope
-        .authorizations
-        .iter()
-        .filter_map(|a| a.user_id.as_deref())
-        .any(|id| event.user.as_deref() == Some(id));
+    // Our own posts, as Slack marks them: by our app (`app_id`), or by the bot user of a
+    // bot installation. A user's own installation names that user: their messages are
+    // questions (Slack's own `message.im` example is one).
+    let ours = (event.app_id.is_some() && event.app_id == envelope.api_app_id)
+        || envelope
+            .authorizations
+            .iter()
+            .filter(|a| a.is_bot)
+            .filter_map(|a| a.user_id.as_deref())
+            .any(|id| event.user.as_deref() == Some(id));
     let wanted = match event.kind.as_str() {
         "app_mention" => true,
         "message" => event.channel_type.as_deref() == Some("im"),
