@@ -115,13 +115,19 @@ pub(crate) fn candidate(transcript: Option<&str>) -> Option<String> {
 }
 
 /// The place `transcript` names, when it is neither a cluster nor a service of `catalog`
-/// (a name the NLU would have taken; an alias such as "production" is its cluster's).
+/// (a name the NLU would have taken) nor a word some slot already holds (an alarm's name:
+/// "details on checkout-p99-latency-high").
 #[must_use]
-pub(crate) fn unheard(transcript: Option<&str>, catalog: &Catalog) -> Option<String> {
+pub(crate) fn unheard<'a>(
+    transcript: Option<&str>,
+    slots: impl IntoIterator<Item = &'a String>,
+    catalog: &Catalog,
+) -> Option<String> {
     let place = candidate(transcript)?;
     let key = key(&place);
     let known = catalog.clusters.iter().any(|c| key_matches(&key, c))
-        || catalog.services.iter().any(|s| key_matches(&key, &s.name));
+        || catalog.services.iter().any(|s| key_matches(&key, &s.name))
+        || slots.into_iter().any(|v| self::key(v).contains(&key));
     (!known).then_some(place)
 }
 
@@ -167,7 +173,7 @@ mod tests {
             ("fleet summary for cluster qa", "qa"),
         ] {
             assert_eq!(
-                unheard(Some(said), &catalog()).as_deref(),
+                unheard(Some(said), &[], &catalog()).as_deref(),
                 Some(place),
                 "{said}"
             );
@@ -187,7 +193,12 @@ mod tests {
             "anything firing in the data cluster",
             "what's going on",
         ] {
-            assert_eq!(unheard(Some(said), &catalog()), None, "{said}");
+            assert_eq!(unheard(Some(said), &[], &catalog()), None, "{said}");
         }
+        // A word a slot took is that slot's, not a place.
+        let alarm = ["checkout-p99-latency-high".to_owned()];
+        let said = Some("details on checkout-p99-latency-high");
+        assert_eq!(unheard(said, &alarm, &catalog()), None);
+        assert!(unheard(said, &[], &catalog()).is_some());
     }
 }

@@ -118,7 +118,7 @@ impl Dialog {
             .cloned()
             .collect();
         let Some(spoken) = turn.slots.get(&Slot::Cluster) else {
-            return match place::unheard(turn.transcript.as_deref(), catalog) {
+            return match place::unheard(turn.transcript.as_deref(), turn.slots.values(), catalog) {
                 Some(place) => self.no_such_cluster(turn, &place),
                 None => Need::Have(None),
             };
