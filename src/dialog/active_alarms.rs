@@ -33,12 +33,7 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
     } else {
         None
     };
-    let cluster = if turn.slots.contains_key(&Slot::Cluster) {
-        let clusters = ops.clusters().await?;
-        need!(dialog.target_cluster(turn, &clusters))
-    } else {
-        None
-    };
+    let cluster = need!(dialog.target_place(turn).await?);
     let firing: Vec<Firing> = ops
         .firing_alarms()
         .await?

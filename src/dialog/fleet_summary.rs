@@ -36,8 +36,8 @@ pub struct Report {
 
 pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsError> {
     let ops = dialog.ops();
+    let cluster = need!(dialog.target_place(turn).await?);
     let all = ops.clusters().await?;
-    let cluster = need!(dialog.target_cluster(turn, &all));
     let clusters: Vec<&String> = all
         .iter()
         .filter(|c| cluster.as_ref().is_none_or(|want| want == *c))

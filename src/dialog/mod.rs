@@ -12,6 +12,7 @@
 mod builtins;
 pub mod can_fulfill;
 pub mod context;
+mod place;
 mod render;
 pub mod resolve;
 pub mod slots;

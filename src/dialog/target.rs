@@ -2,9 +2,10 @@
 //! through the caller's grants (the same words whether a name is missing or not theirs),
 //! or the service last talked about; and asking back when it is missing or unclear.
 
+use super::place;
 use super::resolve::{self, Match};
 use super::{Answer, Dialog, Move, Need, Pending, Reply, Slot, Turn};
-use crate::ops::{OpsError, ServiceRef};
+use crate::ops::{Catalog, OpsError, ServiceRef};
 
 impl Dialog {
     /// The service the turn is about: the `service` slot resolved against the catalog
@@ -28,7 +29,7 @@ impl Dialog {
             ))));
         };
         let catalog = self.ops.catalog().await?;
-        let cluster = match self.target_cluster(turn, &catalog.clusters) {
+        let cluster = match self.target_cluster(turn, &catalog) {
             Need::Have(cluster) => cluster,
             Need::Ask(answer) => return Ok(Need::Ask(answer)),
         };
@@ -102,31 +103,53 @@ impl Dialog {
         )
     }
 
-    /// The `cluster` slot resolved against the catalog; `None` when not given.
-    pub(crate) fn target_cluster(&self, turn: &Turn, clusters: &[String]) -> Need<Option<String>> {
-        let Some(spoken) = turn.slots.get(&Slot::Cluster) else {
-            return Need::Have(None);
-        };
-        let visible: Vec<String> = clusters
+    /// The cluster the turn names: the `cluster` slot resolved against the catalog, or
+    /// else a place the words name that no slot took ("any alerts in staging": the NLU
+    /// only takes names it knows, so an unknown place would otherwise be dropped and the
+    /// answer widened to the whole fleet). `None` when the turn names no place.
+    ///
+    /// A cluster that does not exist and one the caller may not see get the same words,
+    /// so the answer never tells which clusters exist.
+    pub(crate) fn target_cluster(&self, turn: &Turn, catalog: &Catalog) -> Need<Option<String>> {
+        let visible: Vec<String> = catalog
+            .clusters
             .iter()
             .filter(|c| turn.grants.cluster(turn.intent, c))
             .cloned()
             .collect();
+        let Some(spoken) = turn.slots.get(&Slot::Cluster) else {
+            return match place::unheard(turn.transcript.as_deref(), turn.slots.values(), catalog) {
+                Some(place) => self.no_such_cluster(turn, &place),
+                None => Need::Have(None),
+            };
+        };
         match resolve::resolve(spoken, &visible, String::as_str) {
             Match::Found(cluster) | Match::Likely(cluster) => Need::Have(Some(cluster.clone())),
-            _ if !turn.grants.everything(turn.intent) => {
-                Need::Ask(Box::new(Answer::to(turn, Reply::Denied, Move::Fail)))
-            }
-            _ => {
-                let mut turn = turn.clone();
-                turn.slots.remove(&Slot::Cluster);
-                Need::Ask(Box::new(self.elicit(
-                    &turn,
-                    Slot::Cluster,
-                    Reply::UnknownCluster(spoken.clone()),
-                )))
-            }
+            _ => self.no_such_cluster(turn, spoken),
         }
+    }
+
+    /// [`Dialog::target_cluster`] for a handler without the catalog at hand: fetched only
+    /// when the turn names a place at all.
+    pub(crate) async fn target_place(&self, turn: &Turn) -> Result<Need<Option<String>>, OpsError> {
+        if !turn.slots.contains_key(&Slot::Cluster)
+            && place::candidate(turn.transcript.as_deref()).is_none()
+        {
+            return Ok(Need::Have(None));
+        }
+        let catalog = self.ops.catalog().await?;
+        Ok(self.target_cluster(turn, &catalog))
+    }
+
+    /// "I don't know a cluster called staging": asked back, the slot left to fill.
+    fn no_such_cluster(&self, turn: &Turn, spoken: &str) -> Need<Option<String>> {
+        let mut turn = turn.clone();
+        turn.slots.remove(&Slot::Cluster);
+        Need::Ask(Box::new(self.elicit(
+            &turn,
+            Slot::Cluster,
+            Reply::UnknownCluster(spoken.to_owned()),
+        )))
     }
 
     fn which_cluster(&self, turn: &Turn, service: &str, clusters: Vec<String>) -> Answer {

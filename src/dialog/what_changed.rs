@@ -30,12 +30,7 @@ pub struct Report {
 
 pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsError> {
     let ops = dialog.ops();
-    let cluster = if turn.slots.contains_key(&Slot::Cluster) {
-        let clusters = ops.clusters().await?;
-        need!(dialog.target_cluster(turn, &clusters))
-    } else {
-        None
-    };
+    let cluster = need!(dialog.target_place(turn).await?);
     let window = turn
         .slots
         .get(&Slot::Window)

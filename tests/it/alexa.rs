@@ -660,3 +660,72 @@ async fn both_skill_ids_must_be_ours() {
         assert_eq!(status, 400, "{session} / {context}: {r}");
     }
 }
+
+/// The demo assistant behind a Cognito pool whose keys are served at `jwks` (issuer and
+/// app client `client` of pool `pool`), on the tests' fixed clock.
+fn linked_assistant(jwks: &str) -> std::sync::Arc<opsvoice::channel::Assistant> {
+    use opsvoice::auth::cognito::{Settings, TokenUse, Verifier as Tokens};
+    let tokens = Tokens::new(
+        Settings {
+            region: "us-east-1".to_owned(),
+            user_pool_id: "us-east-1_pool".to_owned(),
+            client_ids: vec!["client".to_owned()],
+            token_use: TokenUse::Access,
+            leeway: std::time::Duration::from_secs(5),
+            jwks_url: Some(jwks.to_owned()),
+        },
+        common::clock(),
+    )
+    .unwrap();
+    common::demo(opsvoice::auth::Identity::new(
+        Some(std::sync::Arc::new(tokens)),
+        opsvoice::auth::policy::Policy::allow_all(),
+        None,
+    ))
+    .build()
+    .unwrap()
+}
+
+/// What the skill answers to the service-health fixture sent with `token`.
+async fn answer_with_token(assistant: &opsvoice::channel::Assistant, token: &str) -> Value {
+    let mut body = common::fixture("alexa/service-health.json");
+    body["session"]["user"]["accessToken"] = json!(token);
+    body["context"]["System"]["user"]["accessToken"] = json!(token);
+    let envelope: opsvoice::channel::alexa::Envelope = serde_json::from_value(body).unwrap();
+    serde_json::to_value(assistant.alexa(&envelope).await).unwrap()
+}
+
+#[tokio::test]
+async fn a_token_signed_by_a_key_the_pool_does_not_have_gets_the_link_account_card() {
+    // The defect's words (issue 30, defect 8): a token signed with a key the pool does not
+    // have, its key set just fetched and the key id not in it, was answered "I can't check
+    // your sign-in right now" with no LinkAccount card, as if the sign-in service were down.
+    let pool_key = common::jwks::SigningKey::new();
+    let (_, jwks) = pool_key.serve().await;
+    let assistant = linked_assistant(&jwks);
+    let stranger = common::jwks::SigningKey::new();
+    let claims = common::jwks::SigningKey::access_claims("us-east-1_pool", "client", common::NOW);
+    let forged = stranger.mint(&json!({"alg": "RS256", "kid": "not-the-pools"}), &claims);
+
+    // First request: the key set is fetched now, and the key id is not in it.
+    let r = answer_with_token(&assistant, &forged).await;
+    assert_eq!(r["response"]["card"]["type"], "LinkAccount", "{r}");
+    assert!(!speech_of(&r).contains("can't check your sign-in"), "{r}");
+    // Again, inside the minimum refetch interval: still a bad token, not an outage.
+    let r = answer_with_token(&assistant, &forged).await;
+    assert_eq!(r["response"]["card"]["type"], "LinkAccount", "{r}");
+    // A good token from the pool's own key is answered.
+    let good = pool_key.access_token("us-east-1_pool", "client", common::NOW);
+    let r = answer_with_token(&assistant, &good).await;
+    assert!(speech_of(&r).starts_with("checkout is degraded"), "{r}");
+}
+
+#[tokio::test]
+async fn only_an_unreachable_key_set_is_an_outage() {
+    let assistant = linked_assistant("http://127.0.0.1:9/jwks.json");
+    let key = common::jwks::SigningKey::new();
+    let token = key.access_token("us-east-1_pool", "client", common::NOW);
+    let r = answer_with_token(&assistant, &token).await;
+    assert!(speech_of(&r).contains("can't check your sign-in"), "{r}");
+    assert!(r["response"].get("card").is_none(), "{r}");
+}

@@ -291,3 +291,69 @@ async fn unknown_kid_floods_fetch_the_jwks_at_most_once_per_ten_seconds() {
     v.verify(&pool.access).await.unwrap();
     assert_eq!(v.jwks_fetches(), 2);
 }
+
+/// A JWKS endpoint whose document can be changed (a key rotation); returns its URL.
+async fn rotating_jwks(document: Arc<std::sync::Mutex<String>>) -> String {
+    let app = axum::Router::new().route(
+        "/jwks.json",
+        axum::routing::get(move || {
+            let document = document.clone();
+            async move { document.lock().unwrap().clone() }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/jwks.json")
+}
+
+#[tokio::test]
+async fn an_unknown_kid_is_a_bad_token_and_a_rotated_key_is_found_after_the_interval() {
+    let old = common::jwks::SigningKey::new();
+    let document = Arc::new(std::sync::Mutex::new(old.jwks()));
+    let url = rotating_jwks(document.clone()).await;
+    let clock = Arc::new(ManualClock::new(
+        SystemTime::UNIX_EPOCH + Duration::from_secs(common::NOW),
+    ));
+    let v = Verifier::new(
+        Settings {
+            region: "us-east-1".to_owned(),
+            user_pool_id: "us-east-1_pool".to_owned(),
+            client_ids: vec!["client".to_owned()],
+            token_use: TokenUse::Access,
+            leeway: Duration::from_secs(5),
+            jwks_url: Some(url),
+        },
+        clock.clone(),
+    )
+    .unwrap();
+    let claims = common::jwks::SigningKey::access_claims("us-east-1_pool", "client", common::NOW);
+    // The pool rotates to a new key; its first token arrives while our key set is fresh.
+    let new = common::jwks::SigningKey::new();
+    let rotated = new.mint(&json!({"alg": "RS256", "kid": "k2"}), &claims);
+    assert_eq!(
+        v.verify(&rotated).await,
+        Err(AuthError::UnknownKey),
+        "an unknown kid against a key set fetched just now is a bad token, not an outage"
+    );
+    assert_eq!(v.jwks_fetches(), 1);
+    // The rotation is published; inside the minimum refetch interval nothing is fetched.
+    let mut jwks: Value = serde_json::from_str(&old.jwks()).unwrap();
+    let mut published: Value = serde_json::from_str(&new.jwks()).unwrap();
+    published["keys"][0]["kid"] = json!("k2");
+    jwks["keys"]
+        .as_array_mut()
+        .unwrap()
+        .push(published["keys"][0].clone());
+    *document.lock().unwrap() = jwks.to_string();
+    assert_eq!(v.verify(&rotated).await, Err(AuthError::UnknownKey));
+    assert_eq!(v.jwks_fetches(), 1);
+    // Once the key set is older than the interval, the unknown kid refetches it once.
+    clock.advance(opsvoice::auth::cognito::PENALTY_BOX + Duration::from_secs(1));
+    let principal = v.verify(&rotated).await.unwrap();
+    assert_eq!(principal.username, "ana");
+    assert_eq!(v.jwks_fetches(), 2);
+    // The old key still verifies, with no fetch.
+    v.verify(&old.mint(&old.header(), &claims)).await.unwrap();
+    assert_eq!(v.jwks_fetches(), 2);
+}

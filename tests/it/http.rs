@@ -408,3 +408,95 @@ async fn an_announced_oversized_body_is_refused_before_it_is_invited() {
         assert!(answer.contains("body_too_large"), "{path}: {answer}");
     }
 }
+
+/// Every POST route the app serves.
+const POST_ROUTES: [&str; 7] = [
+    "/lex",
+    "/alexa",
+    "/v1/ask",
+    "/slack/events",
+    "/slack/commands",
+    "/slack/interactions",
+    "/events",
+];
+
+/// Sends `body` to `path` chunked (no `Content-Length`, so only reading it finds its size)
+/// and returns the status and the JSON body of the answer.
+async fn post_chunked(app: &common::TestApp, path: &str, body: &[u8]) -> (u16, serde_json::Value) {
+    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    for chunk in body.chunks(16 * 1024) {
+        // The server may answer (and close) before the whole body is sent.
+        if stream
+            .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+            .await
+            .is_err()
+            || stream.write_all(chunk).await.is_err()
+            || stream.write_all(b"\r\n").await.is_err()
+        {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let (raw, _) = read_until_closed(&mut stream).await;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status: u16 = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{path}: no status line in {text:?}"));
+    let (_, rest) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("{path}: {text:?}"));
+    // The body may itself be chunked: take the JSON object inside it.
+    let json = rest
+        .find('{')
+        .and_then(|start| rest.rfind('}').map(|end| &rest[start..=end]))
+        .unwrap_or_else(|| panic!("{path} answered {status} with no JSON: {text:?}"));
+    (status, serde_json::from_str(json).unwrap())
+}
+
+/// "A house that fails closed": the server's own routes, Slack's and `/events` each had
+/// their own error body and their own answer to a body over the limit (Slack said
+/// `bad_body`, `/events` a 400). One shape now: `{"error": {"code", "message"}}`, and the
+/// same 413 on every route.
+#[tokio::test]
+async fn every_route_answers_an_oversized_or_malformed_body_with_the_same_error_shape() {
+    let app = spawn_demo().await;
+    let oversized = vec![b' '; 70 * 1024];
+    let mut too_large = Vec::new();
+    for path in POST_ROUTES {
+        let (status, body) = post_chunked(&app, path, &oversized).await;
+        too_large.push((path, status, body["error"].clone()));
+    }
+    for (path, status, error) in &too_large {
+        assert_eq!(*status, 413, "{path}: {error}");
+        assert_eq!(error["code"], "body_too_large", "{path}: {error}");
+        assert_eq!(error, &too_large[0].2, "{path}: the same error everywhere");
+    }
+    for path in POST_ROUTES {
+        for garbage in [&b"{\"not\": json"[..], b"\x00\xff", b"[1, 2, 3]"] {
+            let (status, body) = post_chunked(&app, path, garbage).await;
+            assert!((400..500).contains(&status), "{path}: {status} {body}");
+            let error = body["error"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{path}: {body}"));
+            assert_eq!(error.len(), 2, "{path}: {body}");
+            assert!(
+                error["code"]
+                    .as_str()
+                    .is_some_and(|c| !c.is_empty()
+                        && c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_')),
+                "{path}: {body}"
+            );
+            assert!(
+                error["message"].as_str().is_some_and(|m| !m.is_empty()),
+                "{path}: {body}"
+            );
+        }
+    }
+}

@@ -304,3 +304,68 @@ fn the_slack_manifest_points_at_our_routes_with_the_scopes_we_use() {
         );
     }
 }
+
+/// Every policy statement in `value` (IAM policies, key policies, topic policies, trust
+/// policies), wherever it sits, with the path of the resource it is in.
+fn statements<'a>(path: &str, value: &'a Value, out: &mut Vec<(String, &'a Value)>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Array(list)) = map.get("Statement") {
+                out.extend(list.iter().map(|s| (path.to_owned(), s)));
+            }
+            for (k, v) in map {
+                statements(&format!("{path}/{k}"), v, out);
+            }
+        }
+        Value::Array(list) => {
+            for (i, v) in list.iter().enumerate() {
+                statements(&format!("{path}/{i}"), v, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether `statement` is a key policy's account statement, which lets the account's own
+/// IAM policies decide who uses the key (AWS's default key policy). Its `kms:*` grants
+/// nobody anything by itself; without it the key would be unmanageable.
+fn delegates_to_iam(path: &str, statement: &Value) -> bool {
+    path.ends_with("/KeyPolicy")
+        && statement["Sid"] == "AccountAdministers"
+        && statement["Action"] == "kms:*"
+        && statement["Principal"]["AWS"]["Fn::Sub"]
+            == "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"
+}
+
+#[test]
+fn no_policy_in_the_template_grants_an_action_by_wildcard() {
+    // Issue 30, defect 12: the data key's policy granted `kms:GenerateDataKey*`.
+    let t = template();
+    let mut found = Vec::new();
+    statements("", &t["Resources"], &mut found);
+    assert!(
+        found.len() >= 10,
+        "the scan found {} statements",
+        found.len()
+    );
+    let mut wildcards = Vec::new();
+    for (path, statement) in found {
+        let actions: Vec<&str> = match &statement["Action"] {
+            Value::String(a) => vec![a.as_str()],
+            Value::Array(a) => a.iter().map(|a| a.as_str().unwrap()).collect(),
+            Value::Null => Vec::new(),
+            other => panic!("{path}: unexpected Action {other}"),
+        };
+        assert!(
+            statement.get("NotAction").is_none(),
+            "{path}: NotAction grants everything else"
+        );
+        for action in actions {
+            if (action.contains('*') || action.contains('?')) && !delegates_to_iam(&path, statement)
+            {
+                wildcards.push(format!("{path}: {action}"));
+            }
+        }
+    }
+    assert!(wildcards.is_empty(), "wildcard actions: {wildcards:#?}");
+}

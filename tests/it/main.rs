@@ -21,6 +21,7 @@ mod lex;
 mod models;
 mod notify;
 mod phrasings;
+mod places;
 mod slack;
 mod ssml;
 mod store;
