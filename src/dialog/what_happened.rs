@@ -3,52 +3,18 @@
 //! in a window (30 minutes unless one is named), newest first.
 //!
 //! Two sources, merged by name: the event log the notifier writes (every alarm and
-//! deployment event it was told about, kept a day; [`Happening`]), which knows what fired
+//! deployment event it was told about, kept a day; [`crate::eventlog`]), which knows what fired
 //! and resolved in between; and the live data, which knows what is firing now and which
 //! deployments failed, so the answer is right even where no events are routed here.
 
 use std::time::{Duration, SystemTime};
 
-use serde::{Deserialize, Serialize};
-
 use super::{Answer, Dialog, Reply, Slot, Turn, parse_window};
+use crate::eventlog::What;
 use crate::ops::{AlarmState, DeploymentOutcome, OpsError, ServiceRef};
 
 /// The window used when the user names none.
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(30 * 60);
-/// The store prefix of the event log.
-pub const LOG_PREFIX: &str = "log#";
-
-/// What an event in the log says happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum What {
-    AlarmFired,
-    AlarmResolved,
-    DeploymentFailed,
-    DeploymentRolledBack,
-    DeploymentCompleted,
-    ServiceWarning,
-}
-
-/// One event in the log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Happening {
-    /// Seconds since the epoch.
-    pub at: i64,
-    pub what: What,
-    /// The alarm's name, or the service's.
-    pub subject: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service: Option<ServiceRef>,
-}
-
-/// The log key of `h` (time first, so the log lists in order).
-#[must_use]
-pub fn log_key(h: &Happening, id: &str) -> String {
-    format!("{LOG_PREFIX}{:012}#{id}", h.at.max(0))
-}
-
 /// One thing that happened, as the answer tells it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Item {
@@ -103,10 +69,9 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
     let mut deployments: Vec<Item> = Vec::new();
     let at = |secs: i64| SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).unwrap_or(0));
     if let Some(log) = dialog.log() {
-        match log.list(LOG_PREFIX).await {
+        match crate::eventlog::read(log.as_ref()).await {
             Ok(entries) => {
-                for (_, raw) in entries {
-                    let Ok(h) = serde_json::from_str::<Happening>(&raw) else { continue };
+                for h in entries {
                     if h.at < crate::store::epoch(since) || !may_see(h.service.as_ref()) {
                         continue;
                     }
