@@ -26,6 +26,9 @@ pub enum Item {
     },
     RolledBack { service: ServiceRef, ago: Duration },
     Failed { service: ServiceRef, ago: Duration },
+    /// An ECS service action at `WARN` or `ERROR` (`event` is its name, such as
+    /// `SERVICE_TASK_START_IMPAIRED`).
+    ServiceAction { service: ServiceRef, event: String, ago: Duration },
 }
 
 impl Item {
@@ -33,13 +36,16 @@ impl Item {
     fn deployed(&self) -> Option<&ServiceRef> {
         match self {
             Self::RolledBack { service, .. } | Self::Failed { service, .. } => Some(service),
-            Self::Fired { .. } => None,
+            Self::Fired { .. } | Self::ServiceAction { .. } => None,
         }
     }
 
     fn ago(&self) -> Duration {
         match self {
-            Self::Fired { ago, .. } | Self::RolledBack { ago, .. } | Self::Failed { ago, .. } => *ago,
+            Self::Fired { ago, .. }
+            | Self::RolledBack { ago, .. }
+            | Self::Failed { ago, .. }
+            | Self::ServiceAction { ago, .. } => *ago,
         }
     }
 }
@@ -67,6 +73,9 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
     // Per alarm: when it first fired in the window, and when it last resolved after that.
     let mut alarms: Vec<(String, SystemTime, Option<SystemTime>)> = Vec::new();
     let mut deployments: Vec<Item> = Vec::new();
+    // Per service and action, the newest (a service that keeps failing to start tasks says
+    // so again and again).
+    let mut actions: Vec<Item> = Vec::new();
     let at = |secs: i64| SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).unwrap_or(0));
     if let Some(log) = dialog.log() {
         match crate::eventlog::read(log.as_ref()).await {
@@ -96,7 +105,17 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
                                 });
                             }
                         }
-                        What::DeploymentCompleted | What::ServiceWarning => {}
+                        What::ServiceWarning => {
+                            if let Some(service) = h.service.clone() {
+                                let ago = dialog.age(at(h.at));
+                                actions.retain(|a| {
+                                    !matches!(a, Item::ServiceAction { service: s, event, .. }
+                                        if *s == service && *event == h.subject)
+                                });
+                                actions.push(Item::ServiceAction { service, event: h.subject.clone(), ago });
+                            }
+                        }
+                        What::DeploymentCompleted => {}
                     }
                 }
             }
@@ -141,6 +160,7 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
             lasted: resolved.map(|r| crate::clock::age(r, fired)),
         })
         .chain(deployments)
+        .chain(actions)
         .collect();
     items.sort_by_key(Item::ago);
     let report = Report { window, items };
@@ -172,6 +192,14 @@ fn item(say: &Say<'_>, item: &Item) -> String {
         Item::Failed { service, ago } => say.msg(
             "happened-failed",
             [("service", s(say.service(service))), ("age", s(say.duration(*ago)))],
+        ),
+        Item::ServiceAction { service, event, ago } => say.msg(
+            "happened-service-action",
+            [
+                ("service", s(say.service(service))),
+                ("event", s(event.clone())),
+                ("age", s(say.duration(*ago))),
+            ],
         ),
     }
 }

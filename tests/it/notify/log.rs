@@ -166,3 +166,53 @@ async fn the_lambda_entry_takes_eventbridge_events_and_the_delivery_schedule() {
     );
     assert_valid(&w.slack);
 }
+
+/// The ECS page "Amazon ECS service action events": `SERVICE_TASK_START_IMPAIRED` is a
+/// `WARN` service action ("The service is unable to consistently start tasks
+/// successfully"); the page's placement-failure example, with that name and type.
+#[tokio::test]
+async fn what_did_i_miss_includes_ecs_service_actions_at_warn_and_error() {
+    let w = World::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = file_store(&dir, w.clock.clone());
+    let notifier = w.notifier(store.clone());
+    let mut impaired = fixture("ecs-service-action.json");
+    impaired["resources"] = json!(["arn:aws:ecs:us-west-2:111122223333:service/prod/shipping"]);
+    impaired["detail"]["eventType"] = json!("WARN");
+    impaired["detail"]["eventName"] = json!("SERVICE_TASK_START_IMPAIRED");
+    impaired["detail"]["createdAt"] = json!(iso(w.clock.now()));
+    accept(&notifier, &impaired).await;
+    let mut placement = fixture("ecs-service-action.json");
+    placement["id"] = json!("placement-failure-1");
+    placement["resources"] = json!(["arn:aws:ecs:us-west-2:111122223333:service/data/etl"]);
+    placement["detail"]["createdAt"] = json!(iso(w.clock.now()));
+    accept(&notifier, &placement).await;
+    let mut assistant = opsvoice::assemble(
+        Arc::new(opsvoice::ops::demo::DemoFleet::new(w.clock.clone())),
+        w.clock.clone(),
+        &Config::default(),
+    )
+    .unwrap();
+    Arc::get_mut(&mut assistant).unwrap().dialog.set_log(store);
+    let answer = assistant
+        .ask(
+            opsvoice::channel::ask::AskRequest {
+                text: "what did I miss in the last 10 minutes".to_owned(),
+                session_id: None,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.intent, "WhatHappened");
+    assert!(
+        answer.text.contains("shipping could not start tasks"),
+        "{}",
+        answer.text
+    );
+    assert!(
+        answer.text.contains("etl could not place tasks"),
+        "{}",
+        answer.text
+    );
+}
