@@ -93,7 +93,7 @@ fn button(label: String, action_id: &str, value: &str) -> Value {
 
 /// Why an alarm's actions are suppressed: the suppressor alarm, and by what
 /// (`WaitPeriod`, `ExtensionPeriod` or `Alarm`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Suppressed {
     pub by: String,
     pub suppressor: String,
@@ -138,7 +138,11 @@ impl AlarmCard {
         };
         let mut blocks = vec![kit::section(&head), kit::section(&escape(&self.what))];
         let mut lines = Vec::new();
-        if let Some(suppressed) = &self.suppressed {
+        if let Some(suppressed) = self
+            .suppressed
+            .as_ref()
+            .filter(|s| !s.suppressor.is_empty())
+        {
             lines.push(say.msg(
                 "card-suppressed",
                 [
@@ -217,7 +221,11 @@ impl AlarmCard {
                 ],
             ),
         };
-        if let Some(suppressed) = &self.suppressed {
+        if let Some(suppressed) = self
+            .suppressed
+            .as_ref()
+            .filter(|s| !s.suppressor.is_empty())
+        {
             text.push(' ');
             text.push_str(&say.msg(
                 "card-suppressed",

@@ -5,11 +5,12 @@
 
 use std::time::{Duration, SystemTime};
 
+use super::card::Deployed;
 use super::event::{AlarmChange, DeploymentChange, DeploymentOutcome, Event, State};
 use super::queue::Work;
 use super::{
     Episode, FLAP_WINDOW, MEMORY, Notifier, Outcome, RECORDING, SETTLE, card, count, mute_key,
-    resolved_minutes,
+    resolved_minutes, skipped,
 };
 use crate::dialog::Intent;
 use crate::eventlog::{self, Happening, What};
@@ -85,6 +86,7 @@ impl Notifier {
                     })
                     .await?;
                 }
+                skipped("service_action", "log_only", &action.name);
                 0
             }
         })
@@ -116,7 +118,17 @@ impl Notifier {
     }
 
     async fn alarm(&self, change: AlarmChange) -> Result<usize, StoreError> {
-        let service = self.alarm_service(&change.alarm).await;
+        // The event's own metric dimensions place it; CloudWatch is asked only for what
+        // they lack (an alarm in another account, or deleted since, is found by neither,
+        // so the event's word comes first). A lookup that names another cluster than the
+        // event's is not believed.
+        let service = match &change.service {
+            Some(service) => Some(service.clone()),
+            None => self
+                .alarm_service(&change.alarm)
+                .await
+                .filter(|s| change.cluster.as_ref().is_none_or(|c| *c == s.cluster)),
+        };
         let what = match change.state {
             State::Alarm => Some(What::AlarmFired),
             State::Ok if change.previous == Some(State::Alarm) => Some(What::AlarmResolved),
@@ -131,13 +143,29 @@ impl Notifier {
             })
             .await?;
         }
+        if change.state == State::InsufficientData {
+            skipped("alarm", "state", &change.alarm);
+            return Ok(0);
+        }
+        // While the suppressor alarm is in ALARM the alarm's own actions are off, and so
+        // is its card; in a wait or extension period the card says it is suppressed.
+        if change
+            .suppressed
+            .as_ref()
+            .is_some_and(|s| s.by.eq_ignore_ascii_case("Alarm"))
+        {
+            skipped("alarm", "suppressed", &change.alarm);
+            return Ok(0);
+        }
         let placed = service
             .as_ref()
             .map(|s| (s.cluster.as_str(), s.name.as_str()));
         let policy = self.assistant.identity.policy();
         let mut made = 0;
+        let mut why = Why::default();
         for route in &self.routes.0 {
             if !route.wants_alarm(&change.alarm, placed) {
+                tracing::debug!(route = route.number, "the route does not take this alarm");
                 continue;
             }
             let grants = policy.group_grants(&route.group);
@@ -150,6 +178,7 @@ impl Notifier {
                     route = route.number,
                     "the route's group may not see this alarm"
                 );
+                why.denied = true;
                 continue;
             }
             let subject = service.as_ref().map_or_else(
@@ -158,14 +187,19 @@ impl Notifier {
             );
             if self.muted(&route.channel, &subject).await {
                 count("notify", "alarm", "muted");
+                why.muted = true;
                 continue;
             }
+            why.wanted = true;
             if self
                 .episode(&route.channel, &route.group, &change, service.as_ref())
                 .await?
             {
                 made += 1;
             }
+        }
+        if made == 0 {
+            skipped("alarm", why.reason(), &change.alarm);
         }
         Ok(made)
     }
@@ -199,6 +233,8 @@ impl Notifier {
                         fires: 1,
                         reason: change.reason.clone(),
                         metric: change.metric.clone(),
+                        expression: change.expression.clone(),
+                        suppressed: change.suppressed.clone(),
                     };
                     let value = serde_json::to_string(&fresh).unwrap_or_default();
                     if self.store.create(&key, &value, keep).await? {
@@ -222,6 +258,7 @@ impl Notifier {
                         let opened_at = episode.opened_at;
                         episode.fires += 1;
                         episode.reason = change.reason.clone();
+                        episode.suppressed = change.suppressed.clone();
                         let value = serde_json::to_string(&episode).unwrap_or_default();
                         if self
                             .store
@@ -238,6 +275,7 @@ impl Notifier {
                     episode.resolved_at = None;
                     episode.fires += 1;
                     episode.reason = change.reason.clone();
+                    episode.suppressed = change.suppressed.clone();
                     let value = serde_json::to_string(&episode).unwrap_or_default();
                     if self
                         .store
@@ -346,38 +384,62 @@ impl Notifier {
     }
 
     async fn deployment(&self, change: DeploymentChange) -> Result<usize, StoreError> {
-        let what = match change.outcome {
-            DeploymentOutcome::Failed => Some(What::DeploymentFailed),
-            DeploymentOutcome::RolledBack => Some(What::DeploymentRolledBack),
-            DeploymentOutcome::Completed => Some(What::DeploymentCompleted),
-            DeploymentOutcome::InProgress => None,
+        let service = ServiceRef::new(change.cluster.clone(), change.service.clone());
+        // A rollback is told by its own deployment's events: it starts as a deployment in
+        // progress whose reason says so (remembered here), and is done when that
+        // deployment completes.
+        let rollback = format!(
+            "rollback#{}/{}#{}",
+            change.cluster, change.service, change.deployment
+        );
+        let (what, logged) = match change.outcome {
+            DeploymentOutcome::Failed => (Some(Deployed::Failed), Some(What::DeploymentFailed)),
+            DeploymentOutcome::RolledBack => {
+                (Some(Deployed::RolledBack), Some(What::DeploymentRolledBack))
+            }
+            DeploymentOutcome::RollingBack => {
+                let target = change.rollback_to.clone().unwrap_or_default();
+                self.store
+                    .put(&rollback, &target, self.now() + MEMORY)
+                    .await?;
+                (Some(Deployed::RollingBack), None)
+            }
+            DeploymentOutcome::Completed if self.store.get(&rollback).await?.is_some() => {
+                (Some(Deployed::RolledBack), Some(What::DeploymentRolledBack))
+            }
+            DeploymentOutcome::Completed => (None, Some(What::DeploymentCompleted)),
+            DeploymentOutcome::InProgress => (None, None),
         };
-        if let Some(what) = what {
+        if let Some(logged) = logged {
             self.log(Happening {
                 at: epoch(change.at),
-                what,
+                what: logged,
                 subject: change.service.clone(),
-                service: Some(ServiceRef::new(
-                    change.cluster.clone(),
-                    change.service.clone(),
-                )),
+                service: Some(service.clone()),
             })
             .await?;
         }
-        let rolled_back = match change.outcome {
-            DeploymentOutcome::Failed => false,
-            DeploymentOutcome::RolledBack => true,
-            _ => return Ok(0),
+        let Some(what) = what else {
+            skipped("deployment", "state", &change.service);
+            return Ok(0);
         };
-        let service = ServiceRef::new(change.cluster.clone(), change.service.clone());
+        let serving = if what == Deployed::RolledBack {
+            self.serving(&service).await
+        } else {
+            None
+        };
         let policy = self.assistant.identity.policy();
         let mut made = 0;
+        let mut why = Why::default();
         for route in &self.routes.0 {
-            if !route.wants_deployment(&change.cluster, &change.service)
-                || !policy
-                    .group_grants(&route.group)
-                    .service(Intent::DeploymentStatus, &service)
+            if !route.wants_deployment(&change.cluster, &change.service) {
+                continue;
+            }
+            if !policy
+                .group_grants(&route.group)
+                .service(Intent::DeploymentStatus, &service)
             {
+                why.denied = true;
                 continue;
             }
             if self
@@ -388,10 +450,19 @@ impl Notifier {
                 .await
             {
                 count("notify", "deployment", "muted");
+                why.muted = true;
                 continue;
             }
+            why.wanted = true;
+            // The outcome in the id: `false` and `true` as before rollbacks had their own
+            // start, so a job queued by an older version is still posted once.
+            let outcome = match what {
+                Deployed::Failed => "false",
+                Deployed::RolledBack => "true",
+                Deployed::RollingBack => "rolling-back",
+            };
             let id = format!(
-                "deployment:{}:{}:{rolled_back}",
+                "deployment:{}:{}:{outcome}",
                 route.channel, change.deployment
             );
             // Once per deployment and outcome per channel for a day, whichever event says
@@ -407,9 +478,12 @@ impl Notifier {
                 Work::Deployment {
                     cluster: change.cluster.clone(),
                     service: change.service.clone(),
-                    rolled_back,
+                    rolled_back: what == Deployed::RolledBack,
                     deployment: change.deployment.clone(),
                     reason: change.reason.clone(),
+                    what: Some(what),
+                    target: change.rollback_to.clone().filter(|t| !t.is_empty()),
+                    serving: serving.clone(),
                 },
                 Duration::ZERO,
             )
@@ -417,6 +491,56 @@ impl Notifier {
             self.store.put(&once, "1", self.now() + MEMORY).await?;
             made += 1;
         }
+        if made == 0 {
+            skipped("deployment", why.reason(), &change.service);
+        }
         Ok(made)
+    }
+
+    /// The revision a service serves after a rollback: its newest deployment that did not
+    /// fail, in one lookup (2 s budget); `None` when that says nothing.
+    async fn serving(&self, service: &ServiceRef) -> Option<String> {
+        let ops = self.assistant.dialog.ops();
+        let records =
+            tokio::time::timeout(Duration::from_secs(2), ops.service_deployments(service))
+                .await
+                .ok()?
+                .ok()?;
+        records
+            .into_iter()
+            .filter(|r| {
+                matches!(
+                    r.outcome,
+                    crate::ops::DeploymentOutcome::Succeeded
+                        | crate::ops::DeploymentOutcome::InProgress
+                )
+            })
+            .max_by_key(|r| r.started_at)
+            .map(|r| r.task_definition)
+    }
+}
+
+/// What the routes said of an event that made no card, for its skip reason.
+#[derive(Debug, Default)]
+struct Why {
+    /// A route wanted it, but its group's policy may not see it.
+    denied: bool,
+    /// A route wanted it, but it is muted there.
+    muted: bool,
+    /// A route took it, and there was nothing to post (an OK with no open episode).
+    wanted: bool,
+}
+
+impl Why {
+    fn reason(&self) -> &'static str {
+        if self.denied {
+            "policy"
+        } else if self.muted {
+            "muted"
+        } else if self.wanted {
+            "state"
+        } else {
+            "no_route"
+        }
     }
 }

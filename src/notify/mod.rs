@@ -98,6 +98,12 @@ struct Episode {
     reason: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     metric: Option<String>,
+    /// A metric-math alarm's expression (its label, or the expression itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expression: Option<String>,
+    /// Its actions are suppressed (a composite alarm in a wait or extension period).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    suppressed: Option<card::Suppressed>,
 }
 
 /// The notifier.
@@ -125,10 +131,36 @@ fn count(source: &'static str, kind: &str, outcome: &'static str) {
         .increment(1);
 }
 
-/// Counts and logs an event that cannot be used: never dropped silently.
+/// Counts and logs an event that cannot be used (a kind we do not use, or one missing
+/// what we need): never dropped silently. Its `source` and `detail-type` are the sender's
+/// words, so they are logged escaped.
 pub fn unusable(error: &event::Unusable) {
     count(error.source_label, "unusable", "unusable");
-    tracing::warn!(source = error.source_label, kind = %error.kind, why = %error.why, "event not used");
+    metrics::counter!("opsvoice_events_skipped_total", "kind" => "unusable", "reason" => error.reason)
+        .increment(1);
+    tracing::warn!(
+        via = error.source_label,
+        source = %crate::telemetry::escape_controls(&error.event_source),
+        detail_type = %crate::telemetry::escape_controls(&error.kind),
+        why = %crate::telemetry::escape_controls(&error.why),
+        reason = error.reason,
+        "event not used"
+    );
+}
+
+/// Counts and logs an event that made no card, with its reason (a bounded set: `state`,
+/// `no_route`, `policy`, `muted`, `suppressed`, `log_only`, `unrouted`, and for events
+/// that cannot be used `unsupported` and `malformed`). These are expected, so they log at
+/// debug; `/metrics` counts them as `opsvoice_events_skipped_total{kind, reason}`.
+pub fn skipped(kind: &'static str, reason: &'static str, subject: &str) {
+    metrics::counter!("opsvoice_events_skipped_total", "kind" => kind, "reason" => reason)
+        .increment(1);
+    tracing::debug!(
+        kind,
+        reason,
+        subject = %crate::telemetry::escape_controls(subject),
+        "event made no card"
+    );
 }
 
 impl Notifier {

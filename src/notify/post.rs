@@ -54,19 +54,22 @@ impl Notifier {
                 rolled_back,
                 deployment,
                 reason,
+                what,
+                target,
+                serving,
             } => {
                 let message = card::DeploymentCard {
                     cluster,
                     service,
-                    what: if *rolled_back {
+                    what: what.unwrap_or(if *rolled_back {
                         card::Deployed::RolledBack
                     } else {
                         card::Deployed::Failed
-                    },
+                    }),
                     deployment,
                     reason,
-                    target: None,
-                    serving: None,
+                    target: target.as_deref(),
+                    serving: serving.as_deref(),
                 }
                 .message(&self.say());
                 self.post(&job.channel, None, &message).await.map(|_| ())
@@ -312,17 +315,20 @@ impl Notifier {
             .as_ref()
             .map_or(episode.alarm.as_str(), |s| s.name.as_str());
         let say = self.say();
-        let metric = say.msg(
-            "card-metric",
-            [(
-                "name",
-                s(episode
-                    .metric
-                    .as_deref()
-                    .and_then(|m| m.rsplit('/').next())
-                    .unwrap_or("none")),
-            )],
-        );
+        // A metric-math alarm watches its expression, not the metrics it is made of.
+        let metric = episode.expression.clone().unwrap_or_else(|| {
+            say.msg(
+                "card-metric",
+                [(
+                    "name",
+                    s(episode
+                        .metric
+                        .as_deref()
+                        .and_then(|m| m.rsplit('/').next())
+                        .unwrap_or("none")),
+                )],
+            )
+        });
         card::AlarmCard {
             alarm: episode.alarm.clone(),
             resolved_after,
@@ -336,7 +342,7 @@ impl Notifier {
                 .map(|s| (s.cluster.clone(), s.name.clone())),
             fires: episode.fires,
             late_by: late,
-            suppressed: None,
+            suppressed: episode.suppressed.clone(),
         }
     }
 

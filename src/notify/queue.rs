@@ -21,13 +21,22 @@ pub(super) enum Work {
     Update { episode: String },
     /// A reply in the episode's thread.
     Reply { episode: String, text: String },
-    /// A failed or rolled-back deployment's card.
+    /// A deployment's card: failed, rolling back, or rolled back.
     Deployment {
         cluster: String,
         service: String,
+        /// What jobs queued before `what` said; `what` wins when present.
         rolled_back: bool,
         deployment: String,
         reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        what: Option<super::card::Deployed>,
+        /// The deployment a rollback returns to.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<String>,
+        /// The revision serving after a rollback.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        serving: Option<String>,
     },
 }
 

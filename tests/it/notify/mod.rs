@@ -8,6 +8,7 @@
 
 mod episodes;
 mod log;
+mod senders;
 mod sns;
 
 use crate::common;
