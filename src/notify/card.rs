@@ -413,4 +413,78 @@ mod tests {
             None
         );
     }
+
+    #[test]
+    fn the_card_words_render_from_the_prompts() {
+        let renderer = crate::speech::Renderer::embedded(None).expect("prompts load");
+        let say = renderer.say("en-US", crate::dialog::Mode::Text);
+        let change = |count: f64| {
+            say.msg(
+                "card-last-change",
+                [
+                    ("taskdef", s("pricing:41")),
+                    ("age", s(minutes(&say, 5))),
+                    ("outcome", s("rolled-back")),
+                    ("count", n(count)),
+                ],
+            )
+        };
+        assert_eq!(
+            change(1.0),
+            "Last hour: pricing:41 deployed 5 minutes ago, rolled back."
+        );
+        assert_eq!(
+            change(3.0),
+            "Last hour: pricing:41 deployed 5 minutes ago, rolled back (3 deployments in all)."
+        );
+        let card = DeploymentCard {
+            cluster: "prod",
+            service: "pricing<x>",
+            what: Deployed::RollingBack,
+            deployment: "ecs-svc/456",
+            reason: "ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/123.",
+            target: Some("ecs-svc/123"),
+            serving: None,
+        }
+        .message(&say);
+        assert!(
+            card.text
+                .starts_with("pricing&lt;x&gt; is rolling back in prod."),
+            "{}",
+            card.text
+        );
+        assert!(
+            card.text.contains("Back to deployment ecs-svc/123."),
+            "{}",
+            card.text
+        );
+        let blocks = serde_json::to_string(&card.blocks).unwrap_or_default();
+        assert!(
+            blocks.contains("*pricing&lt;x&gt;* is rolling back (prod)"),
+            "{blocks}"
+        );
+        let alarm = AlarmCard {
+            alarm: "svc-aggregate".to_owned(),
+            resolved_after: None,
+            what: "a child alarm fired".to_owned(),
+            health: None,
+            changed: None,
+            service: None,
+            fires: 1,
+            late_by: None,
+            suppressed: Some(Suppressed {
+                by: "WaitPeriod".to_owned(),
+                suppressor: "maintenance".to_owned(),
+            }),
+        }
+        .message(&say);
+        assert!(
+            alarm.text.contains(
+                "suppressed by maintenance while it waits to see whether maintenance fires"
+            ),
+            "{}",
+            alarm.text
+        );
+        assert!(!alarm.text.contains('{'), "{}", alarm.text);
+    }
 }

@@ -294,8 +294,12 @@ fn watched(queries: &[Value], k: &Keys) -> Watched {
         .iter()
         .find(|q| q.get(k.return_data).and_then(Value::as_bool) == Some(true))
         .or_else(|| {
-            // Only one query, or none flagged: the one that is not an input of another.
-            (queries.len() == 1).then(|| &queries[0])
+            // None flagged (a sender that leaves the defaults out): an expression is what
+            // the metrics are inputs of; else the only metric.
+            queries
+                .iter()
+                .find(|q| q.get(k.expression).is_some())
+                .or_else(|| (queries.len() == 1).then(|| &queries[0]))
         });
     let mut out = Watched::default();
     let Some(returns) = returns else {
@@ -579,5 +583,42 @@ pub fn from_sns_message(message: &str, message_id: &str) -> Result<Event, Unusab
         })
     } else {
         from_cloudwatch_alarm(&value, message_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn rollbacks_expressions_and_dimensions_are_read_in_either_wire_form() {
+        assert_eq!(
+            rollback_target(
+                "ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/123."
+            )
+            .as_deref(),
+            Some("ecs-svc/123")
+        );
+        assert_eq!(
+            rollback_target("ECS deployment ecs-svc/123 in progress."),
+            None
+        );
+        // No `returnData` at all: the expression, not its input.
+        let w = watched(
+            &[
+                json!({"id": "m1", "metricStat": {"metric": {"namespace": "AWS/ECS",
+                    "name": "CPUUtilization",
+                    "dimensions": {"ClusterName": "prod", "ServiceName": "checkout"}}}}),
+                json!({"id": "e1", "expression": "m1*2", "label": "doubled CPU"}),
+            ],
+            &EVENTBRIDGE_KEYS,
+        );
+        assert_eq!(w.expression.as_deref(), Some("doubled CPU"));
+        assert_eq!(w.metric, None);
+        assert_eq!(w.service, Some(ServiceRef::new("prod", "checkout")));
+        let dims = json!([{"name": "ClusterName", "value": "data"}, {"name": "ServiceName", "value": "etl"}]);
+        assert_eq!(dimension(&dims, "ServiceName").as_deref(), Some("etl"));
+        assert_eq!(dimension(&dims, "InstanceId"), None);
     }
 }
