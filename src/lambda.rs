@@ -35,8 +35,9 @@ pub enum Invocation {
 #[derive(Debug, thiserror::Error)]
 pub enum InvocationError {
     #[error(
-        "unrecognised event: expected a Lex V2 code-hook event, an Alexa request or an HTTP \
-         event (Function URL, API Gateway, ALB)"
+        "unrecognised event: expected a Lex V2 code-hook event, an Alexa request, an \
+         EventBridge event (with `source` and `detail-type`) or an HTTP event (Function URL, \
+         API Gateway, ALB)"
     )]
     Unrecognised,
     #[error("the Lex V2 event does not have the expected shape")]
@@ -186,40 +187,47 @@ impl Function {
     /// An EventBridge event: the delivery schedule drains the queue; an alarm or ECS event
     /// is recorded (once) and its cards delivered before the invocation ends.
     async fn event(&self, event: Value) -> Result<Value, InvocationError> {
-        let Some(notifier) = &self.state.events.notifier else {
-            tracing::warn!(
-                "an EventBridge event arrived, but no notification routes are set (OPSVOICE_NOTIFY_FILE)"
-            );
-            metrics::counter!("opsvoice_events_total", "source" => "eventbridge", "kind" => "any", "outcome" => "unrouted").increment(1);
-            return Ok(serde_json::json!({ "ok": false, "reason": "no notification routes" }));
-        };
         let scheduled = event.get("source").and_then(Value::as_str) == Some("aws.events")
             && event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event");
-        if scheduled {
+        if let (true, Some(notifier)) = (scheduled, &self.state.events.notifier) {
             notifier
                 .drain(crate::notify::SETTLE + std::time::Duration::from_secs(2))
                 .await;
             return Ok(serde_json::json!({ "ok": true }));
         }
-        match crate::notify::event::from_eventbridge(&event) {
-            Ok(event) => {
-                let outcome = notifier
-                    .accept("eventbridge", event)
-                    .await
-                    .map_err(InvocationError::EventNotRecorded)?;
-                if outcome == crate::notify::Outcome::Busy {
-                    return Err(InvocationError::EventNotRecorded(
-                        crate::store::StoreError::Busy,
-                    ));
-                }
-                notifier.deliver_soon().await;
-                Ok(serde_json::json!({ "ok": true }))
-            }
+        if scheduled {
+            return Ok(serde_json::json!({ "ok": false, "reason": "no notification routes" }));
+        }
+        // EventBridge invokes asynchronously: an error would be retried and then sent to
+        // the dead-letter queue, so an event we cannot use is acknowledged (and logged
+        // and counted), never answered with an error. Only our own outage (the store) is
+        // an error, which the retry is for.
+        let parsed = match crate::notify::event::from_eventbridge(&event) {
+            Ok(parsed) => parsed,
             Err(unusable) => {
                 crate::notify::unusable(&unusable);
-                Ok(serde_json::json!({ "ok": false, "reason": unusable.to_string() }))
+                return Ok(serde_json::json!({ "ok": false, "reason": unusable.to_string() }));
             }
+        };
+        let Some(notifier) = &self.state.events.notifier else {
+            tracing::warn!(
+                "an EventBridge event arrived, but no notification routes are set (OPSVOICE_NOTIFY_FILE)"
+            );
+            metrics::counter!("opsvoice_events_total", "source" => "eventbridge", "kind" => "any", "outcome" => "unrouted").increment(1);
+            crate::notify::skipped(parsed.kind(), "unrouted", parsed.id());
+            return Ok(serde_json::json!({ "ok": false, "reason": "no notification routes" }));
+        };
+        let outcome = notifier
+            .accept("eventbridge", parsed)
+            .await
+            .map_err(InvocationError::EventNotRecorded)?;
+        if outcome == crate::notify::Outcome::Busy {
+            return Err(InvocationError::EventNotRecorded(
+                crate::store::StoreError::Busy,
+            ));
         }
+        notifier.deliver_soon().await;
+        Ok(serde_json::json!({ "ok": true }))
     }
 }
 

@@ -17,8 +17,10 @@
 //!    fleet, AWS and the cache) and [`store`] (records shared by every instance: DynamoDB
 //!    or an embedded SQLite file, and the cipher for secrets at rest).
 //! 4. [`auth`] (Cognito tokens into principals, Slack account links, and the group
-//!    policy) and [`speech`]
-//!    (Fluent prompts and the words every answer shares, the escaping SSML builder, Polly).
+//!    policy), [`speech`]
+//!    (Fluent prompts and the words every answer shares, the escaping SSML builder, Polly)
+//!    and [`eventlog`] (what the notifier was told happened, which "what did I miss?"
+//!    reads).
 //! 5. [`dialog`]: one handler per intent (`Turn -> Answer`, and the answer's sentences, links
 //!    and card), with session memory.
 //! 6. [`nlu`]: the local utterance matcher.
@@ -44,6 +46,7 @@ pub mod config;
 pub mod dialog;
 pub mod embedded;
 pub mod error;
+pub mod eventlog;
 pub mod http;
 pub mod lambda;
 pub mod models;

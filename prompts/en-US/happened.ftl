@@ -13,3 +13,15 @@ happened-more = { $count ->
     [one] One more; say tell me more.
    *[other] { $count } more; say tell me more.
 }
+# An ECS service action at WARN or ERROR, by its event name ("Amazon ECS service action
+# events", ECS Developer Guide).
+happened-service-action = { $event ->
+    [SERVICE_TASK_START_IMPAIRED] { $service } could not start tasks consistently { $age } ago.
+    [SERVICE_TASK_PLACEMENT_FAILURE] { $service } could not place tasks { $age } ago.
+    [SERVICE_TASK_CONFIGURATION_FAILURE] { $service } could not start tasks for a configuration problem { $age } ago.
+    [SERVICE_DISCOVERY_INSTANCE_UNHEALTHY] { $service } had an unhealthy task in service discovery { $age } ago.
+    [SERVICE_DAEMON_PLACEMENT_CONSTRAINT_VIOLATED] { $service } had a daemon task break its placement constraint { $age } ago.
+    [ECS_OPERATION_THROTTLED] { $service }'s scheduler was throttled by the ECS API { $age } ago.
+    [SERVICE_DISCOVERY_OPERATION_THROTTLED] { $service }'s scheduler was throttled by Cloud Map { $age } ago.
+   *[other] { $service } reported a problem { $age } ago.
+}

@@ -3,52 +3,18 @@
 //! in a window (30 minutes unless one is named), newest first.
 //!
 //! Two sources, merged by name: the event log the notifier writes (every alarm and
-//! deployment event it was told about, kept a day; [`Happening`]), which knows what fired
+//! deployment event it was told about, kept a day; [`crate::eventlog`]), which knows what fired
 //! and resolved in between; and the live data, which knows what is firing now and which
 //! deployments failed, so the answer is right even where no events are routed here.
 
 use std::time::{Duration, SystemTime};
 
-use serde::{Deserialize, Serialize};
-
 use super::{Answer, Dialog, Reply, Slot, Turn, parse_window};
+use crate::eventlog::What;
 use crate::ops::{AlarmState, DeploymentOutcome, OpsError, ServiceRef};
 
 /// The window used when the user names none.
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(30 * 60);
-/// The store prefix of the event log.
-pub const LOG_PREFIX: &str = "log#";
-
-/// What an event in the log says happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum What {
-    AlarmFired,
-    AlarmResolved,
-    DeploymentFailed,
-    DeploymentRolledBack,
-    DeploymentCompleted,
-    ServiceWarning,
-}
-
-/// One event in the log.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Happening {
-    /// Seconds since the epoch.
-    pub at: i64,
-    pub what: What,
-    /// The alarm's name, or the service's.
-    pub subject: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service: Option<ServiceRef>,
-}
-
-/// The log key of `h` (time first, so the log lists in order).
-#[must_use]
-pub fn log_key(h: &Happening, id: &str) -> String {
-    format!("{LOG_PREFIX}{:012}#{id}", h.at.max(0))
-}
-
 /// One thing that happened, as the answer tells it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Item {
@@ -60,6 +26,9 @@ pub enum Item {
     },
     RolledBack { service: ServiceRef, ago: Duration },
     Failed { service: ServiceRef, ago: Duration },
+    /// An ECS service action at `WARN` or `ERROR` (`event` is its name, such as
+    /// `SERVICE_TASK_START_IMPAIRED`).
+    ServiceAction { service: ServiceRef, event: String, ago: Duration },
 }
 
 impl Item {
@@ -67,13 +36,16 @@ impl Item {
     fn deployed(&self) -> Option<&ServiceRef> {
         match self {
             Self::RolledBack { service, .. } | Self::Failed { service, .. } => Some(service),
-            Self::Fired { .. } => None,
+            Self::Fired { .. } | Self::ServiceAction { .. } => None,
         }
     }
 
     fn ago(&self) -> Duration {
         match self {
-            Self::Fired { ago, .. } | Self::RolledBack { ago, .. } | Self::Failed { ago, .. } => *ago,
+            Self::Fired { ago, .. }
+            | Self::RolledBack { ago, .. }
+            | Self::Failed { ago, .. }
+            | Self::ServiceAction { ago, .. } => *ago,
         }
     }
 }
@@ -101,12 +73,14 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
     // Per alarm: when it first fired in the window, and when it last resolved after that.
     let mut alarms: Vec<(String, SystemTime, Option<SystemTime>)> = Vec::new();
     let mut deployments: Vec<Item> = Vec::new();
+    // Per service and action, the newest (a service that keeps failing to start tasks says
+    // so again and again).
+    let mut actions: Vec<Item> = Vec::new();
     let at = |secs: i64| SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).unwrap_or(0));
     if let Some(log) = dialog.log() {
-        match log.list(LOG_PREFIX).await {
+        match crate::eventlog::read(log.as_ref()).await {
             Ok(entries) => {
-                for (_, raw) in entries {
-                    let Ok(h) = serde_json::from_str::<Happening>(&raw) else { continue };
+                for h in entries {
                     if h.at < crate::store::epoch(since) || !may_see(h.service.as_ref()) {
                         continue;
                     }
@@ -131,7 +105,17 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
                                 });
                             }
                         }
-                        What::DeploymentCompleted | What::ServiceWarning => {}
+                        What::ServiceWarning => {
+                            if let Some(service) = h.service.clone() {
+                                let ago = dialog.age(at(h.at));
+                                actions.retain(|a| {
+                                    !matches!(a, Item::ServiceAction { service: s, event, .. }
+                                        if *s == service && *event == h.subject)
+                                });
+                                actions.push(Item::ServiceAction { service, event: h.subject.clone(), ago });
+                            }
+                        }
+                        What::DeploymentCompleted => {}
                     }
                 }
             }
@@ -176,6 +160,7 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
             lasted: resolved.map(|r| crate::clock::age(r, fired)),
         })
         .chain(deployments)
+        .chain(actions)
         .collect();
     items.sort_by_key(Item::ago);
     let report = Report { window, items };
@@ -207,6 +192,14 @@ fn item(say: &Say<'_>, item: &Item) -> String {
         Item::Failed { service, ago } => say.msg(
             "happened-failed",
             [("service", s(say.service(service))), ("age", s(say.duration(*ago)))],
+        ),
+        Item::ServiceAction { service, event, ago } => say.msg(
+            "happened-service-action",
+            [
+                ("service", s(say.service(service))),
+                ("event", s(event.clone())),
+                ("age", s(say.duration(*ago))),
+            ],
         ),
     }
 }

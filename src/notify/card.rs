@@ -1,54 +1,102 @@
-//! Notification cards: Block Kit for an alarm episode, a burst of alarms, and a failed
-//! deployment, with the plain-text fallback, within Block Kit's limits. Every name and
-//! reason from AWS is escaped; the buttons ask the same dialog as any question.
+//! Notification cards: Block Kit for an alarm episode, a burst of alarms, and a
+//! deployment that failed, is rolling back or rolled back, with the plain-text fallback,
+//! within Block Kit's limits. The words are `prompts/en-US/notify.ftl`'s; every name and
+//! reason from AWS is escaped before it goes into them; the buttons ask the same dialog as
+//! any question.
 
 use serde_json::{Value, json};
 
 use crate::channel::slack::blocks::{
     self as kit, ASK_ACTION, MAX_FALLBACK, MAX_SECTION_TEXT, Message, escape, escaped_within,
 };
+use crate::speech::render::{Say, n, s};
 
 pub use crate::channel::slack::MUTE_ACTION;
 
-/// "3 out of the last 3 datapoints [2.1 (…), …] were greater than the threshold (1.5)" in
-/// words: the latest value, the threshold, and how many of how many periods.
-#[must_use]
-pub fn in_words(subject: &str, metric: &str, reason: &str) -> Option<String> {
-    let (count, rest) = reason.split_once(" out of the last ")?;
-    let count: u32 = count.rsplit(' ').next()?.trim().parse().ok()?;
-    let (of, rest) = rest.split_once(' ')?;
-    let of: u32 = of.parse().ok()?;
-    let latest = rest
-        .split_once('[')
-        .and_then(|(_, r)| r.split([' ', ']', ',']).next())
-        .and_then(|v| v.parse::<f64>().ok())?;
-    let (_, threshold) = rest.split_once("threshold (")?;
-    let threshold: f64 = threshold.split(')').next()?.parse().ok()?;
-    let direction = if rest.contains("less than") {
-        "under"
+/// What an alarm's reason says, read from CloudWatch's threshold sentence ("3 out of the
+/// last 3 datapoints [2.1 (…), …] were greater than the threshold (1.5)"): the latest
+/// value, the threshold, and how many of how many periods.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Crossing {
+    pub latest: f64,
+    pub threshold: f64,
+    pub under: bool,
+    pub count: u32,
+    pub of: u32,
+}
+
+impl Crossing {
+    /// The crossing a CloudWatch threshold reason describes, if it is one.
+    #[must_use]
+    pub fn read(reason: &str) -> Option<Self> {
+        let (count, rest) = reason.split_once(" out of the last ")?;
+        let count: u32 = count.rsplit(' ').next()?.trim().parse().ok()?;
+        let (of, rest) = rest.split_once(' ')?;
+        let of: u32 = of.parse().ok()?;
+        let latest = rest
+            .split_once('[')
+            .and_then(|(_, r)| r.split([' ', ']', ',']).next())
+            .and_then(|v| v.parse::<f64>().ok())?;
+        let (_, threshold) = rest.split_once("threshold (")?;
+        let threshold: f64 = threshold.split(')').next()?.parse().ok()?;
+        Some(Self {
+            latest,
+            threshold,
+            under: rest.contains("less than"),
+            count,
+            of,
+        })
+    }
+}
+
+/// A value as a card shows it: whole numbers without decimals, others to two places.
+fn number(v: f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{v:.0}")
     } else {
-        "over"
-    };
-    let number = |v: f64| {
-        if (v - v.round()).abs() < 1e-9 {
-            format!("{v:.0}")
-        } else {
-            format!("{v:.2}").trim_end_matches('0').to_owned()
-        }
-    };
-    Some(format!(
-        "{subject}'s {metric} is {}, {direction} {} for {count} of {of} periods",
-        number(latest),
-        number(threshold)
+        format!("{v:.2}").trim_end_matches('0').to_owned()
+    }
+}
+
+/// "checkout's p99 latency is 2.1, over 1.5 for 3 of 3 periods": `reason` in words, when
+/// it is a threshold crossing.
+#[must_use]
+pub fn in_words(say: &Say<'_>, subject: &str, metric: &str, reason: &str) -> Option<String> {
+    let c = Crossing::read(reason)?;
+    Some(say.msg(
+        "card-in-words",
+        [
+            ("subject", s(subject)),
+            ("metric", s(metric)),
+            ("latest", s(number(c.latest))),
+            ("direction", s(if c.under { "under" } else { "over" })),
+            ("threshold", s(number(c.threshold))),
+            ("count", n(c.count)),
+            ("of", n(c.of)),
+        ],
     ))
+}
+
+/// "14 minutes", "1 minute".
+#[must_use]
+pub fn minutes(say: &Say<'_>, m: u64) -> String {
+    say.msg("notify-minutes", [("n", n(m as f64))])
 }
 
 fn context(text: &str) -> Value {
     kit::context(vec![text.to_owned()])
 }
 
-fn button(label: &str, action_id: &str, value: &str) -> Value {
-    kit::button(label, action_id, Some(value), None)
+fn button(label: String, action_id: &str, value: &str) -> Value {
+    kit::button(&label, action_id, Some(value), None)
+}
+
+/// Why an alarm's actions are suppressed: the suppressor alarm, and by what
+/// (`WaitPeriod`, `ExtensionPeriod` or `Alarm`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Suppressed {
+    pub by: String,
+    pub suppressor: String,
 }
 
 /// What an alarm card says.
@@ -69,22 +117,40 @@ pub struct AlarmCard {
     pub fires: u32,
     /// Posted late: how long after the event.
     pub late_by: Option<u64>,
+    /// The alarm's actions are suppressed (a composite alarm's suppressor).
+    pub suppressed: Option<Suppressed>,
 }
 
 impl AlarmCard {
     #[must_use]
-    pub fn message(&self) -> Message {
+    pub fn message(&self, say: &Say<'_>) -> Message {
         let alarm = escape(&self.alarm);
         let head = match self.resolved_after {
-            Some(m) => format!(":white_check_mark: *{alarm}* resolved after {}", minutes(m)),
-            None if self.fires > 1 => format!(
-                ":red_circle: *{alarm}* is firing (fired {} times)",
-                self.fires
+            Some(m) => say.msg(
+                "card-resolved",
+                [("alarm", s(alarm.clone())), ("minutes", s(minutes(say, m)))],
             ),
-            None => format!(":red_circle: *{alarm}* is firing"),
+            None if self.fires > 1 => say.msg(
+                "card-firing-again",
+                [("alarm", s(alarm.clone())), ("fires", n(self.fires))],
+            ),
+            None => say.msg("card-firing", [("alarm", s(alarm.clone()))]),
         };
         let mut blocks = vec![kit::section(&head), kit::section(&escape(&self.what))];
         let mut lines = Vec::new();
+        if let Some(suppressed) = self
+            .suppressed
+            .as_ref()
+            .filter(|s| !s.suppressor.is_empty())
+        {
+            lines.push(say.msg(
+                "card-suppressed",
+                [
+                    ("suppressor", s(escape(&suppressed.suppressor))),
+                    ("by", s(suppressed.by.clone())),
+                ],
+            ));
+        }
         if let Some(health) = &self.health {
             lines.push(escape(health));
         }
@@ -95,38 +161,44 @@ impl AlarmCard {
             blocks.push(context(&lines.join("\n")));
         }
         if let Some(late) = self.late_by {
-            blocks.push(context(&format!(
-                ":hourglass: Posted {} late: Slack could not be reached until now.",
-                minutes(late.div_ceil(60).max(1))
+            blocks.push(context(&say.msg(
+                "card-late",
+                [("minutes", s(minutes(say, late.div_ceil(60).max(1))))],
             )));
         }
         if self.resolved_after.is_none() {
             let mut buttons = vec![
                 button(
-                    "Why is it firing?",
+                    say.msg("card-button-why", []),
                     &format!("{ASK_ACTION}-0"),
-                    &format!("why is {} firing", self.alarm),
+                    &say.msg("say-why", [("alarm", s(self.alarm.clone()))]),
                 ),
                 button(
-                    "What changed?",
+                    say.msg("card-button-changed", []),
                     &format!("{ASK_ACTION}-1"),
-                    "what changed in the last hour",
+                    &say.msg("say-changes", []),
                 ),
             ];
             if let Some((cluster, name)) = &self.service {
                 buttons.push(button(
-                    "CPU and memory",
+                    say.msg("card-button-usage", []),
                     &format!("{ASK_ACTION}-2"),
-                    &format!("what's the cpu and memory of {name} in {cluster}"),
+                    &say.msg(
+                        "card-say-usage",
+                        [
+                            ("service", s(name.clone())),
+                            ("cluster", s(cluster.clone())),
+                        ],
+                    ),
                 ));
                 buttons.push(button(
-                    "Mute for 1 hour",
+                    say.msg("card-button-mute", []),
                     MUTE_ACTION,
                     &format!("{cluster}/{name}"),
                 ));
             } else {
                 buttons.push(button(
-                    "Mute for 1 hour",
+                    say.msg("card-button-mute", []),
                     MUTE_ACTION,
                     &format!("alarm:{}", self.alarm),
                 ));
@@ -134,13 +206,35 @@ impl AlarmCard {
             blocks.push(json!({ "type": "actions", "elements": buttons }));
         }
         let mut text = match self.resolved_after {
-            Some(m) => format!("{} resolved after {}.", self.alarm, minutes(m)),
-            None => format!(
-                "{} is firing: {}.",
-                self.alarm,
-                self.what.trim_end_matches('.')
+            Some(m) => say.msg(
+                "card-resolved-fallback",
+                [
+                    ("alarm", s(self.alarm.clone())),
+                    ("minutes", s(minutes(say, m))),
+                ],
+            ),
+            None => say.msg(
+                "card-firing-fallback",
+                [
+                    ("alarm", s(self.alarm.clone())),
+                    ("what", s(self.what.trim_end_matches('.').to_owned())),
+                ],
             ),
         };
+        if let Some(suppressed) = self
+            .suppressed
+            .as_ref()
+            .filter(|s| !s.suppressor.is_empty())
+        {
+            text.push(' ');
+            text.push_str(&say.msg(
+                "card-suppressed",
+                [
+                    ("suppressor", s(suppressed.suppressor.clone())),
+                    ("by", s(suppressed.by.clone())),
+                ],
+            ));
+        }
         if let Some(health) = &self.health {
             text.push(' ');
             text.push_str(health);
@@ -152,19 +246,9 @@ impl AlarmCard {
     }
 }
 
-/// "14 minutes", "1 minute".
-#[must_use]
-pub fn minutes(m: u64) -> String {
-    if m == 1 {
-        "1 minute".to_owned()
-    } else {
-        format!("{m} minutes")
-    }
-}
-
 /// One card for a burst of alarms: how many, and the list.
 #[must_use]
-pub fn burst(alarms: &[String]) -> Message {
+pub fn burst(say: &Say<'_>, alarms: &[String]) -> Message {
     let count = alarms.len();
     let mut list = String::new();
     let mut shown = 0;
@@ -177,68 +261,137 @@ pub fn burst(alarms: &[String]) -> Message {
         shown += 1;
     }
     if shown < count {
-        list.push_str(&format!("…and {} more", count - shown));
+        list.push_str(&say.msg("card-burst-more", [("count", n((count - shown) as f64))]));
     }
-    let text = format!(
-        "{count} alarms fired within a minute: {}.",
-        alarms
-            .iter()
-            .take(20)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ")
+    let text = say.msg(
+        "card-burst-fallback",
+        [
+            ("count", n(count as f64)),
+            (
+                "alarms",
+                s(alarms
+                    .iter()
+                    .take(20)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")),
+            ),
+        ],
     );
     Message {
         text: escaped_within(&text, MAX_FALLBACK),
         blocks: vec![
-            kit::section(&format!(
-                ":rotating_light: *{count} alarms fired within a minute*"
-            )),
+            kit::section(&say.msg("card-burst", [("count", n(count as f64))])),
             kit::section(list.trim_end()),
-            context("Each alarm's updates follow in this thread."),
+            context(&say.msg("card-burst-thread", [])),
             json!({ "type": "actions", "elements": [
-                button("Any alarms firing?", &format!("{ASK_ACTION}-0"), "any alarms firing"),
-                button("What changed?", &format!("{ASK_ACTION}-1"), "what changed in the last hour"),
+                button(say.msg("card-button-alarms", []), &format!("{ASK_ACTION}-0"), &say.msg("say-alarms", [])),
+                button(say.msg("card-button-changed", []), &format!("{ASK_ACTION}-1"), &say.msg("say-changes", [])),
             ]}),
         ],
     }
 }
 
-/// A failed or rolled-back deployment.
-#[must_use]
-pub fn deployment(
-    cluster: &str,
-    service: &str,
-    rolled_back: bool,
-    deployment: &str,
-    reason: &str,
-) -> Message {
-    let what = if rolled_back { "rolled back" } else { "failed" };
-    let head = format!(
-        ":x: *{}*'s deployment {what} ({})",
-        escape(service),
-        escape(cluster)
-    );
-    let mut blocks = vec![kit::section(&head)];
-    if !reason.is_empty() {
-        blocks.push(kit::section(&escape(reason)));
+/// What a deployment card says happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Deployed {
+    Failed,
+    /// The circuit breaker started rolling back.
+    RollingBack,
+    /// The rollback finished.
+    RolledBack,
+}
+
+impl Deployed {
+    fn key(self) -> &'static str {
+        match self {
+            Self::Failed => "failed",
+            Self::RollingBack => "rolling-back",
+            Self::RolledBack => "rolled-back",
+        }
     }
-    if !deployment.is_empty() {
-        blocks.push(context(&format!("Deployment {}", escape(deployment))));
-    }
-    blocks.push(json!({ "type": "actions", "elements": [
-        button("Deploy status", &format!("{ASK_ACTION}-0"), &format!("did {service} in {cluster} roll back")),
-        button("How is it doing?", &format!("{ASK_ACTION}-1"), &format!("how is {service} in {cluster} doing")),
-        button("Mute for 1 hour", MUTE_ACTION, &format!("{cluster}/{service}")),
-    ]}));
-    let mut text = format!("{service}'s deployment {what} in {cluster}.");
-    if !reason.is_empty() {
-        text.push(' ');
-        text.push_str(reason);
-    }
-    Message {
-        text: escaped_within(&text, MAX_FALLBACK),
-        blocks,
+}
+
+/// A deployment's card.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeploymentCard<'a> {
+    pub cluster: &'a str,
+    pub service: &'a str,
+    pub what: Deployed,
+    pub deployment: &'a str,
+    pub reason: &'a str,
+    /// The deployment a rollback returns to (its id, from the event's reason).
+    pub target: Option<&'a str>,
+    /// The revision serving after a rollback, when a lookup gave it.
+    pub serving: Option<&'a str>,
+}
+
+impl DeploymentCard<'_> {
+    #[must_use]
+    pub fn message(&self, say: &Say<'_>) -> Message {
+        let (cluster, service) = (self.cluster, self.service);
+        let head = say.msg(
+            "card-deployment",
+            [
+                ("what", s(self.what.key())),
+                ("service", s(escape(service))),
+                ("cluster", s(escape(cluster))),
+            ],
+        );
+        let mut blocks = vec![kit::section(&head)];
+        let mut plain = Vec::new();
+        if !self.reason.is_empty() {
+            plain.push(self.reason.to_owned());
+        }
+        if let Some(target) = self.target.filter(|_| self.what == Deployed::RollingBack) {
+            plain.push(say.msg("card-rolling-back-to", [("target", s(target))]));
+        }
+        if let Some(taskdef) = self.serving {
+            plain.push(say.msg("card-rolled-back-to", [("taskdef", s(taskdef))]));
+        }
+        if !plain.is_empty() {
+            blocks.push(kit::section(&escaped_within(
+                &plain.join(" "),
+                MAX_SECTION_TEXT,
+            )));
+        }
+        if !self.deployment.is_empty() {
+            blocks.push(context(&say.msg(
+                "card-deployment-id",
+                [("deployment", s(escape(self.deployment)))],
+            )));
+        }
+        let ask = |id: &str| {
+            say.msg(
+                id,
+                [
+                    ("service", s(service.to_owned())),
+                    ("cluster", s(cluster.to_owned())),
+                ],
+            )
+        };
+        blocks.push(json!({ "type": "actions", "elements": [
+            button(say.msg("card-button-deploy", []), &format!("{ASK_ACTION}-0"), &ask("card-say-deploy")),
+            button(say.msg("card-button-health", []), &format!("{ASK_ACTION}-1"), &ask("card-say-health")),
+            button(say.msg("card-button-mute", []), MUTE_ACTION, &format!("{cluster}/{service}")),
+        ]}));
+        let mut text = say.msg(
+            "card-deployment-fallback",
+            [
+                ("what", s(self.what.key())),
+                ("service", s(service.to_owned())),
+                ("cluster", s(cluster.to_owned())),
+            ],
+        );
+        for line in plain {
+            text.push(' ');
+            text.push_str(&line);
+        }
+        Message {
+            text: escaped_within(&text, MAX_FALLBACK),
+            blocks,
+        }
     }
 }
 
@@ -248,14 +401,90 @@ mod tests {
 
     #[test]
     fn a_threshold_reason_reads_in_words() {
+        let renderer = crate::speech::Renderer::embedded(None).expect("prompts load");
+        let say = renderer.say("en-US", crate::dialog::Mode::Text);
         let reason = "Threshold Crossed: 3 out of the last 3 datapoints [2.1 (02/10/19 17:04:00), 1.9 (02/10/19 17:03:00)] were greater than the threshold (1.5) (minimum 3 datapoints for OK -> ALARM transition).";
         assert_eq!(
-            in_words("checkout", "p99 latency", reason).as_deref(),
+            in_words(&say, "checkout", "p99 latency", reason).as_deref(),
             Some("checkout's p99 latency is 2.1, over 1.5 for 3 of 3 periods")
         );
         assert_eq!(
-            in_words("x", "cpu", "Threshold Crossed: no datapoints"),
+            in_words(&say, "x", "cpu", "Threshold Crossed: no datapoints"),
             None
         );
+    }
+
+    #[test]
+    fn the_card_words_render_from_the_prompts() {
+        let renderer = crate::speech::Renderer::embedded(None).expect("prompts load");
+        let say = renderer.say("en-US", crate::dialog::Mode::Text);
+        let change = |count: f64| {
+            say.msg(
+                "card-last-change",
+                [
+                    ("taskdef", s("pricing:41")),
+                    ("age", s(minutes(&say, 5))),
+                    ("outcome", s("rolled-back")),
+                    ("count", n(count)),
+                ],
+            )
+        };
+        assert_eq!(
+            change(1.0),
+            "Last hour: pricing:41 deployed 5 minutes ago, rolled back."
+        );
+        assert_eq!(
+            change(3.0),
+            "Last hour: pricing:41 deployed 5 minutes ago, rolled back (3 deployments in all)."
+        );
+        let card = DeploymentCard {
+            cluster: "prod",
+            service: "pricing<x>",
+            what: Deployed::RollingBack,
+            deployment: "ecs-svc/456",
+            reason: "ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/123.",
+            target: Some("ecs-svc/123"),
+            serving: None,
+        }
+        .message(&say);
+        assert!(
+            card.text
+                .starts_with("pricing&lt;x&gt; is rolling back in prod."),
+            "{}",
+            card.text
+        );
+        assert!(
+            card.text.contains("Back to deployment ecs-svc/123."),
+            "{}",
+            card.text
+        );
+        let blocks = serde_json::to_string(&card.blocks).unwrap_or_default();
+        assert!(
+            blocks.contains("*pricing&lt;x&gt;* is rolling back (prod)"),
+            "{blocks}"
+        );
+        let alarm = AlarmCard {
+            alarm: "svc-aggregate".to_owned(),
+            resolved_after: None,
+            what: "a child alarm fired".to_owned(),
+            health: None,
+            changed: None,
+            service: None,
+            fires: 1,
+            late_by: None,
+            suppressed: Some(Suppressed {
+                by: "WaitPeriod".to_owned(),
+                suppressor: "maintenance".to_owned(),
+            }),
+        }
+        .message(&say);
+        assert!(
+            alarm.text.contains(
+                "suppressed by maintenance while it waits to see whether maintenance fires"
+            ),
+            "{}",
+            alarm.text
+        );
+        assert!(!alarm.text.contains('{'), "{}", alarm.text);
     }
 }

@@ -9,6 +9,9 @@ use std::time::SystemTime;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::card::Suppressed;
+use crate::ops::ServiceRef;
+
 /// An alarm's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub enum State {
@@ -39,16 +42,29 @@ pub struct AlarmChange {
     pub reason: String,
     pub at: SystemTime,
     pub region: Option<String>,
-    /// `Namespace/MetricName` when the event says.
+    /// `Namespace/MetricName` when the event says (the metric that returns data).
     pub metric: Option<String>,
+    /// For a metric-math alarm, what it watches: the label (or else the expression) of
+    /// the query that returns data, not any of the metrics it is computed from.
+    pub expression: Option<String>,
+    /// Where the event's own metric dimensions place it (`ClusterName` and
+    /// `ServiceName`): the service, or the cluster alone.
+    pub service: Option<ServiceRef>,
+    pub cluster: Option<String>,
+    /// The alarm's actions are suppressed (a composite alarm's `actionsSuppressedBy`).
+    pub suppressed: Option<Suppressed>,
 }
 
 /// What a deployment event says happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub enum DeploymentOutcome {
     InProgress,
+    /// A `SERVICE_DEPLOYMENT_IN_PROGRESS` whose reason says the circuit breaker is rolling
+    /// back (the rollback deployment starting).
+    RollingBack,
     Completed,
     Failed,
+    /// Kept for records written before rollbacks were told by their own events.
     RolledBack,
 }
 
@@ -62,6 +78,8 @@ pub struct DeploymentChange {
     pub outcome: DeploymentOutcome,
     pub reason: String,
     pub at: SystemTime,
+    /// For a rollback: the deployment it returns to (the id its reason names).
+    pub rollback_to: Option<String>,
 }
 
 /// An ECS service action (steady state, placement failures, …).
@@ -111,15 +129,23 @@ impl Event {
 #[error("{source_label} {kind} event not used: {why}")]
 pub struct Unusable {
     pub source_label: &'static str,
+    /// The event's `detail-type` (or what the message is), cut to 64 characters.
     pub kind: String,
+    /// The event's own `source` (`aws.ec2`), cut to 64 characters, when it has one.
+    pub event_source: String,
     pub why: String,
+    /// `unsupported` (a kind opsvoice does not use) or `malformed` (a kind it uses,
+    /// missing what it needs): the skip counter's reason.
+    pub reason: &'static str,
 }
 
 fn unusable(source_label: &'static str, kind: &str, why: impl Into<String>) -> Unusable {
     Unusable {
         source_label,
         kind: kind.chars().take(64).collect(),
+        event_source: String::new(),
         why: why.into(),
+        reason: "malformed",
     }
 }
 
@@ -140,12 +166,13 @@ pub fn time(raw: &str) -> Option<SystemTime> {
     SystemTime::try_from(at).ok()
 }
 
-/// Whether `value` looks like an EventBridge envelope.
+/// Whether `value` looks like an EventBridge envelope: it names its `source` and
+/// `detail-type` ("Amazon EventBridge events", EventBridge User Guide). Whether it has the
+/// `detail` we need is for [`from_eventbridge`] to say, so an event of a shape we do not
+/// know is acknowledged and counted, never retried.
 #[must_use]
 pub fn is_eventbridge(value: &Value) -> bool {
-    value.get("detail-type").is_some()
-        && value.get("source").is_some()
-        && value.get("detail").is_some()
+    value.get("detail-type").is_some() && value.get("source").is_some()
 }
 
 #[derive(Deserialize)]
@@ -161,6 +188,7 @@ struct Envelope {
     region: Option<String>,
     #[serde(default)]
     resources: Vec<String>,
+    #[serde(default)]
     detail: Value,
 }
 
@@ -179,11 +207,178 @@ fn service_of(arn: &str) -> Option<(String, String)> {
     }
 }
 
+/// A dimension's value, from EventBridge's map (`{"ClusterName": "prod"}`) or an SNS
+/// alarm message's list (`[{"name": "ClusterName", "value": "prod"}]`).
+fn dimension(dimensions: &Value, name: &str) -> Option<String> {
+    match dimensions {
+        Value::Object(map) => map.get(name)?.as_str().map(str::to_owned),
+        Value::Array(list) => list.iter().find_map(|d| {
+            let key = d.get("name").or_else(|| d.get("Name"))?.as_str()?;
+            if key != name {
+                return None;
+            }
+            d.get("value")
+                .or_else(|| d.get("Value"))?
+                .as_str()
+                .map(str::to_owned)
+        }),
+        _ => None,
+    }
+}
+
+/// What an alarm watches and where its metric places it.
+#[derive(Debug, Default)]
+struct Watched {
+    metric: Option<String>,
+    expression: Option<String>,
+    service: Option<ServiceRef>,
+    cluster: Option<String>,
+}
+
+impl Watched {
+    /// Placement from a metric's dimensions: an ECS service's metrics name `ClusterName`
+    /// and `ServiceName`.
+    fn place(&mut self, dimensions: &Value) {
+        if self.cluster.is_some() {
+            return;
+        }
+        let cluster = dimension(dimensions, "ClusterName").filter(|c| !c.is_empty());
+        let service = dimension(dimensions, "ServiceName").filter(|s| !s.is_empty());
+        if let (Some(cluster), Some(service)) = (&cluster, &service) {
+            self.service = Some(ServiceRef::new(cluster.clone(), service.clone()));
+        }
+        self.cluster = cluster;
+    }
+}
+
+/// Keys of a metric query, as EventBridge writes them or as SNS does.
+struct Keys {
+    id: &'static str,
+    expression: &'static str,
+    label: &'static str,
+    return_data: &'static str,
+    metric: &'static str,
+    namespace: &'static str,
+    name: &'static str,
+    dimensions: &'static str,
+}
+
+const EVENTBRIDGE_KEYS: Keys = Keys {
+    id: "id",
+    expression: "expression",
+    label: "label",
+    return_data: "returnData",
+    metric: "/metricStat/metric",
+    namespace: "namespace",
+    name: "name",
+    dimensions: "dimensions",
+};
+
+const SNS_KEYS: Keys = Keys {
+    id: "Id",
+    expression: "Expression",
+    label: "Label",
+    return_data: "ReturnData",
+    metric: "/MetricStat/Metric",
+    namespace: "Namespace",
+    name: "MetricName",
+    dimensions: "Dimensions",
+};
+
+/// What a list of metric queries watches: the one that returns data (`ReturnData`; a
+/// metric-math alarm has exactly one), named by its label or expression when it is an
+/// expression, by `Namespace/MetricName` when it is a metric. The metrics an expression is
+/// computed from still place it.
+fn watched(queries: &[Value], k: &Keys) -> Watched {
+    let returns = queries
+        .iter()
+        .find(|q| q.get(k.return_data).and_then(Value::as_bool) == Some(true))
+        .or_else(|| {
+            // None flagged (a sender that leaves the defaults out): an expression is what
+            // the metrics are inputs of; else the only metric.
+            queries
+                .iter()
+                .find(|q| q.get(k.expression).is_some())
+                .or_else(|| (queries.len() == 1).then(|| &queries[0]))
+        });
+    let mut out = Watched::default();
+    let Some(returns) = returns else {
+        return out;
+    };
+    let text = |v: &Value, key: &str| {
+        v.get(key)
+            .and_then(Value::as_str)
+            .filter(|t| !t.trim().is_empty())
+            .map(str::to_owned)
+    };
+    if let Some(metric) = returns.pointer(k.metric) {
+        out.metric = match (text(metric, k.namespace), text(metric, k.name)) {
+            (Some(ns), Some(name)) => Some(format!("{ns}/{name}")),
+            _ => None,
+        };
+        if let Some(dimensions) = metric.get(k.dimensions) {
+            out.place(dimensions);
+        }
+    } else {
+        out.expression = text(returns, k.label)
+            .or_else(|| text(returns, k.expression))
+            .or_else(|| text(returns, k.id));
+    }
+    for query in queries {
+        if let Some(dimensions) = query.pointer(k.metric).and_then(|m| m.get(k.dimensions)) {
+            out.place(dimensions);
+        }
+    }
+    out
+}
+
+/// The deployment a circuit breaker's rollback returns to, from the documented reason
+/// "ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/123." (`Some("")`
+/// when it says it is rolling back but names none).
+fn rollback_target(reason: &str) -> Option<String> {
+    if !reason.to_ascii_lowercase().contains("rolling back") {
+        return None;
+    }
+    let after = reason
+        .split_once("deploymentId ")
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .trim_end_matches(['.', ',', ';']);
+    Some(after.to_owned())
+}
+
 /// The event in an EventBridge envelope.
 ///
 /// # Errors
-/// An envelope of another kind, or one missing what we use.
+/// An envelope of another kind, or one missing what we use; it names the event's own
+/// `source` when it has one.
 pub fn from_eventbridge(value: &Value) -> Result<Event, Unusable> {
+    read_eventbridge(value).map_err(|mut e| {
+        e.event_source = value
+            .get("source")
+            .map(|s| s.as_str().map_or_else(|| s.to_string(), str::to_owned))
+            .unwrap_or_default()
+            .chars()
+            .take(64)
+            .collect();
+        if e.kind == "envelope"
+            && let Some(kind) = value.get("detail-type")
+        {
+            e.kind = kind
+                .as_str()
+                .map_or_else(|| kind.to_string(), str::to_owned)
+                .chars()
+                .take(64)
+                .collect();
+            e.reason = "unsupported";
+        }
+        e
+    })
+}
+
+fn read_eventbridge(value: &Value) -> Result<Event, Unusable> {
     let envelope: Envelope = serde_json::from_value(value.clone()).map_err(|e| {
         unusable(
             "eventbridge",
@@ -219,18 +414,20 @@ pub fn from_eventbridge(value: &Value) -> Result<Event, Unusable> {
                 .get("previousState")
                 .and_then(|p| text(p, "value"))
                 .and_then(|v| State::parse(&v));
-            let metric = d
+            let watched = d
                 .pointer("/configuration/metrics")
                 .and_then(Value::as_array)
-                .and_then(|m| {
-                    m.iter().find_map(|m| {
-                        let metric = m.pointer("/metricStat/metric")?;
-                        Some(format!(
-                            "{}/{}",
-                            metric.get("namespace")?.as_str()?,
-                            metric.get("name")?.as_str()?
-                        ))
-                    })
+                .map(|queries| watched(queries, &EVENTBRIDGE_KEYS))
+                .unwrap_or_default();
+            let suppressed = text(state, "actionsSuppressedBy")
+                .filter(|by| !by.is_empty() && by != "None")
+                .map(|by| Suppressed {
+                    by,
+                    suppressor: d
+                        .pointer("/configuration/actionsSuppressor")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
                 });
             Ok(Event::Alarm(AlarmChange {
                 id: envelope.id,
@@ -243,7 +440,11 @@ pub fn from_eventbridge(value: &Value) -> Result<Event, Unusable> {
                     .and_then(time)
                     .unwrap_or(at),
                 region: envelope.region,
-                metric,
+                metric: watched.metric,
+                expression: watched.expression,
+                service: watched.service,
+                cluster: watched.cluster,
+                suppressed,
             }))
         }
         ("aws.ecs", "ECS Deployment State Change") => {
@@ -254,19 +455,22 @@ pub fn from_eventbridge(value: &Value) -> Result<Event, Unusable> {
                 .ok_or_else(|| unusable("eventbridge", kind, "resources names no ECS service"))?;
             let name = text(d, "eventName").unwrap_or_default();
             let reason = text(d, "reason").unwrap_or_default();
+            // The documented names: a rollback is a deployment in progress whose reason
+            // says the circuit breaker is rolling back; a failure is `FAILED`, whatever
+            // its reason's words.
+            let rollback_to = rollback_target(&reason);
             let outcome = match name.as_str() {
+                "SERVICE_DEPLOYMENT_IN_PROGRESS" if rollback_to.is_some() => {
+                    DeploymentOutcome::RollingBack
+                }
                 "SERVICE_DEPLOYMENT_IN_PROGRESS" => DeploymentOutcome::InProgress,
                 "SERVICE_DEPLOYMENT_COMPLETED" => DeploymentOutcome::Completed,
-                "SERVICE_DEPLOYMENT_FAILED" if reason.to_ascii_lowercase().contains("roll") => {
-                    DeploymentOutcome::RolledBack
-                }
                 "SERVICE_DEPLOYMENT_FAILED" => DeploymentOutcome::Failed,
                 other => {
-                    return Err(unusable(
-                        "eventbridge",
-                        kind,
-                        format!("unknown eventName {other:?}"),
-                    ));
+                    let mut e =
+                        unusable("eventbridge", kind, format!("unknown eventName {other:?}"));
+                    e.reason = "unsupported";
+                    return Err(e);
                 }
             };
             Ok(Event::Deployment(DeploymentChange {
@@ -277,6 +481,7 @@ pub fn from_eventbridge(value: &Value) -> Result<Event, Unusable> {
                 outcome,
                 reason,
                 at: text(d, "updatedAt").as_deref().and_then(time).unwrap_or(at),
+                rollback_to,
             }))
         }
         ("aws.ecs", "ECS Service Action") => {
@@ -294,11 +499,15 @@ pub fn from_eventbridge(value: &Value) -> Result<Event, Unusable> {
                 at: text(d, "createdAt").as_deref().and_then(time).unwrap_or(at),
             }))
         }
-        (source, _) => Err(unusable(
-            "eventbridge",
-            kind,
-            format!("{source} {kind:?} is not an event opsvoice uses"),
-        )),
+        (source, _) => {
+            let mut e = unusable(
+                "eventbridge",
+                kind,
+                format!("{source:?} {kind:?} is not an event opsvoice uses"),
+            );
+            e.reason = "unsupported";
+            Err(e)
+        }
     }
 }
 
@@ -318,13 +527,28 @@ pub fn from_cloudwatch_alarm(message: &Value, id: &str) -> Result<Event, Unusabl
                 "NewStateValue is not ALARM, OK or INSUFFICIENT_DATA",
             )
         })?;
-    let metric = message.get("Trigger").and_then(|t| {
-        Some(format!(
-            "{}/{}",
-            t.get("Namespace")?.as_str()?,
-            t.get("MetricName")?.as_str()?
-        ))
-    });
+    let trigger = message.get("Trigger").unwrap_or(&Value::Null);
+    // A metric-math alarm's `Trigger` has `Metrics` (the queries, one of which returns
+    // data); a single-metric alarm's names its metric at the top.
+    let watched = match trigger.get("Metrics").and_then(Value::as_array) {
+        Some(queries) if !queries.is_empty() => watched(queries, &SNS_KEYS),
+        _ => {
+            let mut single = Watched {
+                metric: match (
+                    trigger.get("Namespace").and_then(Value::as_str),
+                    trigger.get("MetricName").and_then(Value::as_str),
+                ) {
+                    (Some(ns), Some(name)) => Some(format!("{ns}/{name}")),
+                    _ => None,
+                },
+                ..Watched::default()
+            };
+            if let Some(dimensions) = trigger.get("Dimensions") {
+                single.place(dimensions);
+            }
+            single
+        }
+    };
     Ok(Event::Alarm(AlarmChange {
         id: id.to_owned(),
         alarm,
@@ -336,7 +560,12 @@ pub fn from_cloudwatch_alarm(message: &Value, id: &str) -> Result<Event, Unusabl
             .and_then(time)
             .unwrap_or(SystemTime::UNIX_EPOCH),
         region: text("Region"),
-        metric,
+        metric: watched.metric,
+        expression: watched.expression,
+        service: watched.service,
+        cluster: watched.cluster,
+        // An alarm whose actions are suppressed publishes nothing to SNS.
+        suppressed: None,
     }))
 }
 
@@ -354,5 +583,42 @@ pub fn from_sns_message(message: &str, message_id: &str) -> Result<Event, Unusab
         })
     } else {
         from_cloudwatch_alarm(&value, message_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn rollbacks_expressions_and_dimensions_are_read_in_either_wire_form() {
+        assert_eq!(
+            rollback_target(
+                "ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/123."
+            )
+            .as_deref(),
+            Some("ecs-svc/123")
+        );
+        assert_eq!(
+            rollback_target("ECS deployment ecs-svc/123 in progress."),
+            None
+        );
+        // No `returnData` at all: the expression, not its input.
+        let w = watched(
+            &[
+                json!({"id": "m1", "metricStat": {"metric": {"namespace": "AWS/ECS",
+                    "name": "CPUUtilization",
+                    "dimensions": {"ClusterName": "prod", "ServiceName": "checkout"}}}}),
+                json!({"id": "e1", "expression": "m1*2", "label": "doubled CPU"}),
+            ],
+            &EVENTBRIDGE_KEYS,
+        );
+        assert_eq!(w.expression.as_deref(), Some("doubled CPU"));
+        assert_eq!(w.metric, None);
+        assert_eq!(w.service, Some(ServiceRef::new("prod", "checkout")));
+        let dims = json!([{"name": "ClusterName", "value": "data"}, {"name": "ServiceName", "value": "etl"}]);
+        assert_eq!(dimension(&dims, "ServiceName").as_deref(), Some("etl"));
+        assert_eq!(dimension(&dims, "InstanceId"), None);
     }
 }

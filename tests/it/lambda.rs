@@ -449,3 +449,46 @@ async fn the_bootstrap_reports_an_unsupported_event_by_its_kind() {
         "{body}"
     );
 }
+
+/// Issue 30: an EventBridge rule invokes the function asynchronously, so an error makes
+/// Lambda retry the event and then send it to the dead-letter queue. An event that names
+/// its `source` and `detail-type` (the EventBridge envelope, "Amazon EventBridge events"
+/// in the EventBridge User Guide) but that we cannot use, here one without `detail`, is
+/// acknowledged and counted instead; what is no event at all is still refused, and the
+/// refusal names EventBridge among what is accepted.
+#[tokio::test]
+async fn an_eventbridge_event_of_an_unknown_shape_is_acknowledged_not_retried() {
+    let b = both().await;
+    let unsupported = || {
+        opsvoice::telemetry::metrics()
+            .render()
+            .lines()
+            .filter(|l| {
+                l.starts_with("opsvoice_events_skipped_total{")
+                    && l.contains("reason=\"unsupported\"")
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum::<u64>()
+    };
+    let before = unsupported();
+    let odd = json!({
+        "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "detail-type": "Custom Thing\nforged: line", "source": "com.example.app",
+        "account": "111122223333", "time": "2017-12-22T18:43:48Z", "region": "us-west-1",
+        "resources": []
+    });
+    let answer = invoke(&b.function, odd).await;
+    assert_eq!(answer["ok"], false, "{answer}");
+    assert!(unsupported() > before, "counted");
+    let err = b
+        .function
+        .invoke(
+            json!({"hello": "world"}),
+            lambda_runtime::Context::default(),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("unrecognised event"), "{err}");
+    assert!(err.contains("EventBridge"), "{err}");
+}

@@ -10,7 +10,7 @@ const LAYERS: &[&[&str]] = &[
     &["clock", "embedded", "error", "vocab"],
     &["config", "aws", "http"],
     &["telemetry", "ops", "store"],
-    &["auth", "speech"],
+    &["auth", "speech", "eventlog"],
     &["dialog"],
     &["nlu"],
     &["assistant"],

@@ -1,0 +1,396 @@
+//! What a job posts: an episode's card (alone, or as part of a burst summary), its edit
+//! when the alarm resolves or fires again, a reply in its thread, and a deployment's card.
+//! An alarm card carries the service's health and recent changes, as the route's group may
+//! see them.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::queue::{Failed, Job, Work, millis};
+use super::{
+    BURST, BURST_WINDOW, CARD_LOCK, Episode, LATE, LEASE, MAX_AGE, MEMORY, Notifier, SETTLE, card,
+    count, resolved_minutes,
+};
+use crate::channel::slack::blocks::Message;
+use crate::dialog::{Intent, Mode, Slot, Turn};
+use crate::ops::ServiceRef;
+use crate::speech::render::{n, s};
+
+impl Notifier {
+    pub(super) async fn run(&self, job: &Job) -> Result<(), Failed> {
+        let late = {
+            let age = millis(self.now()) - job.created;
+            (age > LATE.as_millis() as i64).then_some((age / 1000) as u64)
+        };
+        match &job.work {
+            Work::Card { episode } => self.card(job, episode, late).await,
+            Work::Update { episode } => self.update(job, episode).await,
+            Work::Reply { episode, text } => {
+                let Some((ep, _)) = self.load(episode).await? else {
+                    return Ok(());
+                };
+                let Some(thread) = ep.ts else {
+                    // The card is not posted yet: wait for it.
+                    return Err(Failed::Later(Duration::from_secs(1)));
+                };
+                let mut text = text.clone();
+                if let Some(late) = late {
+                    let say = self.say();
+                    let minutes = card::minutes(&say, late.div_ceil(60).max(1));
+                    text = say.msg("thread-late", [("text", s(text)), ("minutes", s(minutes))]);
+                }
+                self.post(
+                    &job.channel,
+                    Some(&thread),
+                    &crate::channel::slack::blocks::notice(&text),
+                )
+                .await
+                .map(|_| ())
+            }
+            Work::Deployment {
+                cluster,
+                service,
+                rolled_back,
+                deployment,
+                reason,
+                what,
+                target,
+                serving,
+            } => {
+                let message = card::DeploymentCard {
+                    cluster,
+                    service,
+                    what: what.unwrap_or(if *rolled_back {
+                        card::Deployed::RolledBack
+                    } else {
+                        card::Deployed::Failed
+                    }),
+                    deployment,
+                    reason,
+                    target: target.as_deref(),
+                    serving: serving.as_deref(),
+                }
+                .message(&self.say());
+                self.post(&job.channel, None, &message).await.map(|_| ())
+            }
+        }
+    }
+
+    async fn load(&self, key: &str) -> Result<Option<(Episode, String)>, Failed> {
+        let raw = self.store.get(key).await?;
+        Ok(raw.and_then(|raw| serde_json::from_str(&raw).ok().map(|e| (e, raw))))
+    }
+
+    async fn save(&self, key: &str, raw: &str, episode: &Episode) -> Result<bool, Failed> {
+        let value = serde_json::to_string(episode).unwrap_or_default();
+        Ok(self
+            .store
+            .replace(key, raw, &value, self.now() + MEMORY)
+            .await?)
+    }
+
+    async fn post(
+        &self,
+        channel: &str,
+        thread: Option<&str>,
+        message: &Message,
+    ) -> Result<String, Failed> {
+        let mut body = message.fields();
+        body.insert("channel".to_owned(), json!(channel));
+        if let Some(thread) = thread {
+            body.insert("thread_ts".to_owned(), json!(thread));
+        }
+        let answer = self
+            .api
+            .call("chat.postMessage", &Value::Object(body))
+            .await?;
+        Ok(answer
+            .get("ts")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned())
+    }
+
+    /// A new episode's card: alone, folded into a burst summary's thread, or as part of a
+    /// new summary when others arrived with it.
+    async fn card(&self, job: &Job, key: &str, late: Option<u64>) -> Result<(), Failed> {
+        // One worker at a time decides a channel's new cards (alone, or as a burst), so
+        // two workers never both post a summary, or a card the other folded.
+        let lock = format!("card-lock#{}", job.channel);
+        if !self
+            .store
+            .create(&lock, &job.id, self.now() + CARD_LOCK)
+            .await?
+        {
+            return Err(Failed::Later(Duration::from_millis(500)));
+        }
+        let result = self.card_locked(job, key, late).await;
+        // Released only if still ours.
+        let _ = self
+            .store
+            .replace(&lock, &job.id, "released", self.now())
+            .await;
+        result
+    }
+
+    async fn card_locked(&self, job: &Job, key: &str, late: Option<u64>) -> Result<(), Failed> {
+        let Some((episode, raw)) = self.load(key).await? else {
+            return Ok(());
+        };
+        if episode.ts.is_some() {
+            return Ok(());
+        }
+        let burst_key = format!("burst#{}", job.channel);
+        if let Some(summary) = self.store.get(&burst_key).await? {
+            // A burst is under way: this alarm joins the summary's thread.
+            let text = self.say().msg(
+                "thread-also-firing",
+                [
+                    ("alarm", s(episode.alarm.clone())),
+                    ("reason", s(episode.reason.clone())),
+                ],
+            );
+            self.post(
+                &job.channel,
+                Some(&summary),
+                &crate::channel::slack::blocks::notice(&text),
+            )
+            .await?;
+            self.posted_ts(key, &summary, true).await;
+            return Ok(());
+        }
+        // Others waiting in this channel from the same few seconds, not held elsewhere.
+        let now = millis(self.now());
+        let mut waiting = Vec::new();
+        for (jk, jv) in self.store.list("job#").await? {
+            let Ok(other) = serde_json::from_str::<Job>(&jv) else {
+                continue;
+            };
+            if other.id == job.id || other.channel != job.channel || other.lease > now {
+                continue;
+            }
+            let near = (other.created - job.created).abs() <= (SETTLE.as_millis() as i64) * 2;
+            if let Work::Card { episode: other_key } = other.work.clone()
+                && near
+            {
+                waiting.push((jk, jv, other, other_key));
+            }
+        }
+        if waiting.len() + 1 >= BURST {
+            // Hold the others' jobs while the summary is posted; give them back if it fails.
+            let mut names = vec![episode.alarm.clone()];
+            let mut members = vec![key.to_owned()];
+            let mut held = Vec::new();
+            for (jk, jv, other, other_key) in waiting {
+                let mut leased = other.clone();
+                leased.lease = millis(self.now()) + LEASE.as_millis() as i64;
+                let leased_raw = serde_json::to_string(&leased).unwrap_or_default();
+                let keep = self.now() + MAX_AGE + LEASE;
+                if !self.store.replace(&jk, &jv, &leased_raw, keep).await? {
+                    continue;
+                }
+                if let Some((other_episode, _)) = self.load(&other_key).await? {
+                    names.push(other_episode.alarm.clone());
+                    members.push(other_key);
+                }
+                held.push((jk, jv, leased_raw));
+            }
+            let ts = match self
+                .post(&job.channel, None, &card::burst(&self.say(), &names))
+                .await
+            {
+                Ok(ts) => ts,
+                Err(failed) => {
+                    for (jk, jv, leased_raw) in &held {
+                        let _ = self
+                            .store
+                            .replace(jk, leased_raw, jv, self.now() + MAX_AGE + LEASE)
+                            .await;
+                    }
+                    return Err(failed);
+                }
+            };
+            let _ = self
+                .store
+                .put(&burst_key, &ts, self.now() + BURST_WINDOW)
+                .await;
+            for member in &members {
+                self.posted_ts(member, &ts, true).await;
+            }
+            for (jk, ..) in held {
+                let _ = self.store.delete(&jk).await;
+            }
+            return Ok(());
+        }
+        let message = self
+            .alarm_card(&job.group, &episode, late)
+            .await
+            .message(&self.say());
+        let ts = self.post(&job.channel, None, &message).await?;
+        let _ = raw;
+        self.posted_ts(key, &ts, false).await;
+        Ok(())
+    }
+
+    /// Records a posted card's `ts` on its episode. Slack has taken the post, so a store
+    /// failure here is retried a little and then logged, never answered by posting again.
+    async fn posted_ts(&self, key: &str, ts: &str, summarised: bool) {
+        for attempt in 0..3 {
+            match self.set_ts(key, ts, summarised).await {
+                Ok(()) => return,
+                Err(_) if attempt < 2 => tokio::time::sleep(Duration::from_millis(200)).await,
+                Err(_) => {}
+            }
+        }
+        count("notify", "post", "ts_lost");
+        tracing::warn!("a card was posted but its ts could not be recorded");
+    }
+
+    /// Puts the card's `ts` on the episode's newest state (it may have moved on while the
+    /// card was posted: resolved, or fired again).
+    async fn set_ts(&self, key: &str, ts: &str, summarised: bool) -> Result<(), Failed> {
+        for _ in 0..5 {
+            let Some((mut episode, raw)) = self.load(key).await? else {
+                return Ok(());
+            };
+            episode.ts = Some(ts.to_owned());
+            episode.summarised = summarised;
+            if self.save(key, &raw, &episode).await? {
+                return Ok(());
+            }
+        }
+        Err(Failed::Later(Duration::from_secs(1)))
+    }
+
+    async fn update(&self, job: &Job, key: &str) -> Result<(), Failed> {
+        let Some((episode, _)) = self.load(key).await? else {
+            return Ok(());
+        };
+        let Some(ts) = episode.ts.clone() else {
+            return Err(Failed::Later(Duration::from_secs(1)));
+        };
+        if episode.summarised {
+            // A summary card stays as it is; the thread says what changed.
+            return Ok(());
+        }
+        let message = self
+            .alarm_card(&job.group, &episode, None)
+            .await
+            .message(&self.say());
+        let mut body = message.fields();
+        body.insert("channel".to_owned(), json!(job.channel));
+        body.insert("ts".to_owned(), json!(ts));
+        self.api.call("chat.update", &Value::Object(body)).await?;
+        Ok(())
+    }
+
+    /// The card for `episode`, with the service's health and recent changes as `group`
+    /// may see them.
+    async fn alarm_card(
+        &self,
+        group: &str,
+        episode: &Episode,
+        late: Option<u64>,
+    ) -> card::AlarmCard {
+        let resolved_after = (!episode.firing).then(|| resolved_minutes(episode));
+        let grants = self.assistant.identity.policy().group_grants(group);
+        let (health, changed) = match (&episode.service, episode.firing) {
+            (Some(service), true) => (
+                if grants.service(Intent::ServiceHealth, service) {
+                    self.health(group, service).await
+                } else {
+                    None
+                },
+                if grants.service(Intent::WhatChanged, service) {
+                    self.changed(service).await
+                } else {
+                    None
+                },
+            ),
+            _ => (None, None),
+        };
+        let subject = episode
+            .service
+            .as_ref()
+            .map_or(episode.alarm.as_str(), |s| s.name.as_str());
+        let say = self.say();
+        // A metric-math alarm watches its expression, not the metrics it is made of.
+        let metric = episode.expression.clone().unwrap_or_else(|| {
+            say.msg(
+                "card-metric",
+                [(
+                    "name",
+                    s(episode
+                        .metric
+                        .as_deref()
+                        .and_then(|m| m.rsplit('/').next())
+                        .unwrap_or("none")),
+                )],
+            )
+        });
+        card::AlarmCard {
+            alarm: episode.alarm.clone(),
+            resolved_after,
+            what: card::in_words(&say, subject, &metric, &episode.reason)
+                .unwrap_or_else(|| episode.reason.clone()),
+            health,
+            changed,
+            service: episode
+                .service
+                .as_ref()
+                .map(|s| (s.cluster.clone(), s.name.clone())),
+            fires: episode.fires,
+            late_by: late,
+            suppressed: episode.suppressed.clone(),
+        }
+    }
+
+    /// The service's health verdict, as the route's group would be told it.
+    async fn health(&self, group: &str, service: &ServiceRef) -> Option<String> {
+        let mut turn = Turn::new(Intent::ServiceHealth, Mode::Text);
+        turn.slots.insert(Slot::Service, service.name.clone());
+        turn.slots.insert(Slot::Cluster, service.cluster.clone());
+        turn.grants = self.assistant.identity.policy().group_grants(group);
+        turn.surface.platform = Some("Slack".to_owned());
+        let exchange = self
+            .assistant
+            .converse(turn, crate::speech::Forms::Text)
+            .await;
+        exchange.rendered.text_sentences.first().cloned()
+    }
+
+    /// What changed on the service in the last hour.
+    async fn changed(&self, service: &ServiceRef) -> Option<String> {
+        let ops = self.assistant.dialog.ops();
+        let since = self.now() - Duration::from_secs(3600);
+        let records =
+            tokio::time::timeout(Duration::from_secs(2), ops.service_deployments(service))
+                .await
+                .ok()?
+                .ok()?;
+        let recent: Vec<_> = crate::ops::changed_since(records, since);
+        let say = self.say();
+        Some(match recent.first() {
+            None => say.msg("card-no-changes", []),
+            Some(d) => {
+                let ago = crate::clock::age(self.now(), d.started_at).as_secs() / 60;
+                let outcome = match d.outcome {
+                    crate::ops::DeploymentOutcome::InProgress => "in-progress",
+                    crate::ops::DeploymentOutcome::Succeeded => "completed",
+                    crate::ops::DeploymentOutcome::Failed => "failed",
+                    crate::ops::DeploymentOutcome::RolledBack => "rolled-back",
+                };
+                say.msg(
+                    "card-last-change",
+                    [
+                        ("taskdef", s(d.task_definition.clone())),
+                        ("age", s(card::minutes(&say, ago))),
+                        ("outcome", s(outcome)),
+                        ("count", n(recent.len() as f64)),
+                    ],
+                )
+            }
+        })
+    }
+}
