@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
 use opsvoice::channel::ask::AskRequest;
-use opsvoice::config::{Backend, Config};
+use opsvoice::config::{Backend, Config, Severity};
 use opsvoice::ops::SystemClock;
 
 // mimalloc: under load glibc malloc and free took a fifth of the server's CPU (perf, /lex
@@ -87,6 +87,13 @@ enum Command {
     },
     /// Validate the configuration, the intents and the prompts.
     Check,
+    /// Print every setting: its value (secrets redacted), where it came from (default, file
+    /// or env) and its environment variable.
+    Config {
+        /// Print a JSON array, one object a setting: key, env, value, source.
+        #[arg(long)]
+        json: bool,
+    },
     /// The Lex V2 bot and the Alexa interaction model, generated from intents/.
     Models {
         #[command(subcommand)]
@@ -157,7 +164,9 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let mut config = Config::load(cli.config.as_deref()).context("loading configuration")?;
+    let layered =
+        opsvoice::config::Layered::load(cli.config.as_deref()).context("loading configuration")?;
+    let mut config = Config::from_layered(&layered);
     match cli.command {
         Command::Serve { addr } => {
             if let Some(addr) = addr {
@@ -235,6 +244,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Check => check(&config),
+        Command::Config { json } => {
+            let entries = layered.report();
+            let text = if json {
+                serde_json::to_string_pretty(&entries)? + "\n"
+            } else {
+                opsvoice::config::render(&entries)
+            };
+            // A reader that stops early (`| head`) is not an error.
+            match write!(std::io::stdout().lock(), "{text}") {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+                _ => Ok(()),
+            }
+        }
         Command::Nlu {
             command: NluCommand::Eval { file },
         } => nlu_eval(&file).await,
@@ -470,22 +492,31 @@ fn check(config: &Config) -> anyhow::Result<()> {
     for (a, sample_a, b, sample_b) in &overlaps {
         println!("warning: {a} \"{sample_a}\" and {b} \"{sample_b}\" read the same to the matcher");
     }
-    for warning in config.warnings() {
-        println!("warning: {warning}");
-    }
+    let problems = config.problems();
     println!(
-        "ok: {} intents with {samples} samples; {} prompt messages in {} locale(s); config valid (backend {:?})",
+        "ok: {} intents with {samples} samples; {} prompt messages in {} locale(s); config {} (backend {:?})",
         model.len(),
         renderer.message_ids().len(),
         renderer.locales().len(),
+        if problems.iter().any(|p| p.severity == Severity::Error) {
+            "has errors"
+        } else {
+            "valid"
+        },
         config.backend
     );
-    let slack_problems = config.slack_problems();
+    for problem in &problems {
+        let severity = match problem.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        println!("{severity}: {problem}");
+    }
     if config.slack.signing_secret.is_none() {
         println!(
             "slack: off: OPSVOICE_SLACK_SIGNING_SECRET is not set, so /slack/* refuse every request"
         );
-    } else if slack_problems.is_empty() {
+    } else {
         println!(
             "slack: on; account linking {}",
             if config.link.configured() {
@@ -494,9 +525,6 @@ fn check(config: &Config) -> anyhow::Result<()> {
                 "off (demo answers only)"
             }
         );
-    }
-    for problem in &slack_problems {
-        println!("error: slack: {problem}");
     }
     let routes = if config.notify_file.is_some() {
         match opsvoice::app::identity(config, std::sync::Arc::new(opsvoice::ops::SystemClock)) {
@@ -514,22 +542,13 @@ fn check(config: &Config) -> anyhow::Result<()> {
                 "notifications: {} route(s) in OPSVOICE_NOTIFY_FILE",
                 routes.0.len()
             );
-            if config.slack.bot_token.is_none() {
-                Some("OPSVOICE_NOTIFY_FILE needs OPSVOICE_SLACK_BOT_TOKEN to post".to_owned())
-            } else {
-                None
-            }
+            None
         }
         Ok(None) => None,
         Err(e) => Some(e),
     };
     if let Some(problem) = &routes_problem {
         println!("error: {problem}");
-    }
-    if !config.sns.topic_arns.is_empty() && config.notify_file.is_none() {
-        println!(
-            "warning: OPSVOICE_SNS_TOPIC_ARNS is set but OPSVOICE_NOTIFY_FILE is not: /events refuses every delivery"
-        );
     }
     if !overlaps.is_empty() {
         bail!(
@@ -540,11 +559,12 @@ fn check(config: &Config) -> anyhow::Result<()> {
     if let Some(problem) = routes_problem {
         bail!("{problem}");
     }
-    if !slack_problems.is_empty() {
-        bail!(
-            "the Slack settings cannot work: {}",
-            slack_problems.join("; ")
-        );
+    let errors = problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .count();
+    if errors > 0 {
+        bail!("the configuration has {errors} error(s), listed above");
     }
     Ok(())
 }
