@@ -16,6 +16,9 @@ use crate::{auth, aws, error, ops, server, speech, telemetry};
 /// Why the app could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// Every error of [`Config::problems`].
+    #[error("{}", .0.join("; "))]
+    Config(Vec<String>),
     #[error(transparent)]
     Build(#[from] crate::assistant::BuildError),
     #[error("Alexa verification: {0}")]
@@ -587,12 +590,19 @@ pub fn alexa_verifier(
     )?)
 }
 
-/// Whether `serve` may run with this configuration: live data is never served to callers
-/// who are not verified.
+/// Whether `serve` and the Lambda may run with this configuration: no error among
+/// [`Config::problems`] (live data is never served to callers who are not verified), and a
+/// readable policy.
 ///
 /// # Errors
-/// [`StartError::NoVerifiedCallers`] for `aws` without a Cognito pool, or a bad policy file.
+/// [`StartError::Config`] with every error at once, or a bad policy file.
 pub fn check_servable(config: &Config) -> Result<(), StartError> {
+    let errors = config.errors();
+    if !errors.is_empty() {
+        return Err(StartError::Config(
+            errors.into_iter().map(|p| p.message).collect(),
+        ));
+    }
     identity(config, Arc::new(clock::SystemClock)).map(|_| ())
 }
 

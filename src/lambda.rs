@@ -237,6 +237,7 @@ pub enum RunError {
 /// # Errors
 /// An invalid configuration, or a runtime API that cannot be reached.
 pub async fn run(config: crate::config::Config) -> Result<(), RunError> {
+    crate::app::check_servable(&config)?;
     let state = crate::app::builder(&config).build().await?;
     // Started during init, off the first invocation's path, and never stopped: between
     // invocations the environment is frozen, and the refresh with it. Cards are posted

@@ -346,3 +346,40 @@ fn check_passes_a_push_only_slack_setup_with_a_warning() {
         "{stdout}"
     );
 }
+
+// Issue 30: one problems() that check, serve and the Lambda all use, each reporting every
+// problem at once (before, loading stopped at the first, and the Lambda checked less).
+#[test]
+fn serve_check_and_the_lambda_refuse_the_same_errors_naming_every_one() {
+    let bad = |cmd: &mut Command| {
+        cmd.env("OPSVOICE_LEX_BOT_ID", "BOT1")
+            .env("OPSVOICE_ANSWER_DEADLINE_MS", "20000")
+            .env("OPSVOICE_ADDR", "127.0.0.1:0");
+    };
+    let mut serve = opsvoice();
+    serve.arg("serve");
+    let mut check = opsvoice();
+    check.arg("check");
+    let mut lambda = opsvoice();
+    // The binary is a Lambda bootstrap when the runtime API is in the environment; the
+    // configuration is refused before the runtime is ever called.
+    lambda.env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9");
+    for (name, mut cmd) in [("serve", serve), ("check", check), ("lambda", lambda)] {
+        bad(&mut cmd);
+        let out = cmd.output().unwrap();
+        assert!(!out.status.success(), "{name} accepted it");
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            all.contains("OPSVOICE_LEX_BOT_ID (lex.bot_id) and OPSVOICE_LEX_BOT_ALIAS_ID"),
+            "{name}: {all}"
+        );
+        assert!(
+            all.contains("OPSVOICE_ANSWER_DEADLINE_MS (server.answer_deadline_ms) must be shorter"),
+            "{name}: {all}"
+        );
+    }
+}
