@@ -244,7 +244,7 @@ pub async fn run(config: crate::config::Config) -> Result<(), RunError> {
     // inline (the notifier knows it is in a Lambda), so no delivery loop.
     let _background = crate::app::Background::start(&state, false);
     let function = Function::new(state, &config);
-    tracing::info!(backend = ?config.backend, "Lambda function ready");
+    tracing::info!(backend = ?config.aws.backend, "Lambda function ready");
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: LambdaEvent<Value>| {
             let function = function.clone();

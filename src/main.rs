@@ -170,7 +170,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { addr } => {
             if let Some(addr) = addr {
-                config.addr = addr;
+                config.server.addr = addr;
             }
             serve(config).await
         }
@@ -194,7 +194,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         .0
                 }
                 None => {
-                    opsvoice::telemetry::init_with(config.log_format, "warn");
+                    opsvoice::telemetry::init_with(config.server.log_format, "warn");
                     let assistant = opsvoice::builder(&config)
                         .local_operator()
                         .assistant()
@@ -218,7 +218,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             audio,
             ssml,
         } => {
-            opsvoice::telemetry::init_with(config.log_format, "warn");
+            opsvoice::telemetry::init_with(config.server.log_format, "warn");
             let target = match url {
                 Some(url) => {
                     opsvoice::chat::Target::Remote(opsvoice::chat::Remote::new(&url, token)?)
@@ -395,8 +395,8 @@ async fn models_build(
     from_backend: bool,
     options: &opsvoice::models::Options,
 ) -> anyhow::Result<()> {
-    opsvoice::telemetry::init_with(config.log_format, "warn");
-    let vocabulary = if from_backend && config.backend == Backend::Aws {
+    opsvoice::telemetry::init_with(config.server.log_format, "warn");
+    let vocabulary = if from_backend && config.aws.backend == Backend::Aws {
         eprintln!("reading service, cluster and alarm names from ECS and CloudWatch...");
         let assistant = opsvoice::builder(config)
             .local_operator()
@@ -419,7 +419,7 @@ async fn models_build(
         vocabulary.alarms.len()
     );
     let model = opsvoice::nlu::embedded_model()?;
-    let renderer = opsvoice::speech::Renderer::embedded(config.region.clone())?;
+    let renderer = opsvoice::speech::Renderer::embedded(config.aws.region.clone())?;
     let files = opsvoice::models::build(&model, &vocabulary, &renderer, options)?;
     opsvoice::models::write(out, &files)?;
     let size = |p: &str| files.get(p).map_or(0, Vec::len);
@@ -436,7 +436,7 @@ async fn models_build(
 
 async fn lambda() -> anyhow::Result<()> {
     let config = Config::load(None).context("loading configuration")?;
-    opsvoice::telemetry::init(config.log_format);
+    opsvoice::telemetry::init(config.server.log_format);
     for warning in config.warnings() {
         tracing::warn!("{warning}");
     }
@@ -445,9 +445,9 @@ async fn lambda() -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    opsvoice::telemetry::init(config.log_format);
+    opsvoice::telemetry::init(config.server.log_format);
     opsvoice::check_servable(&config)?;
-    match config.backend {
+    match config.aws.backend {
         Backend::Demo => tracing::info!(
             "serving the embedded demo fleet: simulated data, anonymous callers allowed (set OPSVOICE_BACKEND=aws for live data)"
         ),
@@ -466,9 +466,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let background = opsvoice::app::Background::start(&state, true);
     let router = opsvoice::server::router(state, &config);
     let connections = opsvoice::server::Connections::for_config(&config);
-    let listener = tokio::net::TcpListener::bind(config.addr)
+    let listener = tokio::net::TcpListener::bind(config.server.addr)
         .await
-        .with_context(|| format!("cannot listen on {}", config.addr))?;
+        .with_context(|| format!("cannot listen on {}", config.server.addr))?;
     tracing::info!(addr = %listener.local_addr()?, "listening");
     opsvoice::server::run(
         listener,
@@ -485,7 +485,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 fn check(config: &Config) -> anyhow::Result<()> {
     let model = opsvoice::nlu::embedded_model()?;
     let samples: usize = model.iter().map(|d| d.samples.len()).sum();
-    let renderer = opsvoice::speech::Renderer::embedded(config.region.clone())?;
+    let renderer = opsvoice::speech::Renderer::embedded(config.aws.region.clone())?;
     // Slot types, slot prompt ids and the platforms' rules for sample utterances.
     opsvoice::models::Source::new(&model, &opsvoice::models::Vocabulary::default(), &renderer)?;
     let overlaps = opsvoice::nlu::overlaps(&model);
@@ -503,7 +503,7 @@ fn check(config: &Config) -> anyhow::Result<()> {
         } else {
             "valid"
         },
-        config.backend
+        config.aws.backend
     );
     for problem in &problems {
         let severity = match problem.severity {
@@ -526,7 +526,7 @@ fn check(config: &Config) -> anyhow::Result<()> {
             }
         );
     }
-    let routes = if config.notify_file.is_some() {
+    let routes = if config.notify.file.is_some() {
         match opsvoice::app::identity(config, std::sync::Arc::new(opsvoice::ops::SystemClock)) {
             Ok(identity) => {
                 opsvoice::app::notify_routes(config, identity.policy()).map_err(|e| e.to_string())

@@ -54,6 +54,8 @@ pub struct Cognito {
     pub id_tokens: bool,
     /// Grace for token expiry and not-before.
     pub leeway: Duration,
+    /// The group policy (TOML): what each Cognito group may ask.
+    pub policy_file: Option<PathBuf>,
 }
 
 impl Default for Cognito {
@@ -65,6 +67,7 @@ impl Default for Cognito {
             jwks_url: None,
             id_tokens: false,
             leeway: Duration::from_secs(5),
+            policy_file: None,
         }
     }
 }
@@ -151,16 +154,57 @@ impl Link {
     }
 }
 
-/// SNS deliveries to `POST /events`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Sns {
-    /// The topics whose deliveries are accepted; every other topic is refused.
-    pub topic_arns: Vec<String>,
-    /// Test-only: a PEM file of extra trusted roots for signing certificates.
-    pub trust_roots: Option<PathBuf>,
-    /// Test-only: fetch signing certificates from this base instead of the message's host
-    /// (the message's URL is still checked as sent).
-    pub cert_base_url: Option<String>,
+/// The HTTP server: where it listens and how long and large a request may be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Server {
+    pub addr: SocketAddr,
+    /// The most an HTTP request may take before the server gives up on it.
+    pub request_timeout: Duration,
+    /// The most an answer may take before the user hears "that took too long".
+    pub answer_deadline: Duration,
+    /// The largest request body accepted, in bytes.
+    pub body_limit: usize,
+    pub log_format: LogFormat,
+    /// Seals session contexts to their owner (`OPSVOICE_SESSION_KEY`, base64 of at least
+    /// 32 bytes); without one each process makes its own.
+    pub session_key: Option<Secret>,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            request_timeout: Duration::from_secs(10),
+            answer_deadline: DEFAULT_DEADLINE,
+            body_limit: 64 * 1024,
+            log_format: LogFormat::Pretty,
+            session_key: None,
+        }
+    }
+}
+
+/// Where answers come from and which part of AWS they look at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Aws {
+    pub backend: Backend,
+    /// ECS clusters to watch; `None` means all (ListClusters).
+    pub clusters: Option<Vec<String>>,
+    /// Also tie alarms to services by name (`<service>-...`), not only by dimensions.
+    pub alarm_name_match: bool,
+    /// The AWS region, for console links (`AWS_REGION`, else `AWS_DEFAULT_REGION`; the SDK
+    /// reads them itself for its calls).
+    pub region: Option<String>,
+}
+
+impl Default for Aws {
+    fn default() -> Self {
+        Self {
+            backend: Backend::Demo,
+            clusters: None,
+            alarm_name_match: true,
+            region: None,
+        }
+    }
 }
 
 /// Where links and delivery state are kept.
@@ -172,44 +216,46 @@ pub enum StoreLocation {
     File(PathBuf),
 }
 
-/// The whole configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The store: links, Slack events, the notification queue.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Store {
+    /// `OPSVOICE_STORE`; `None` means a file under [`Self::state_dir`].
+    pub location: Option<StoreLocation>,
+    /// `OPSVOICE_STORE_KEY`: exactly 32 bytes, encrypts secrets at rest.
+    pub key: Option<Secret>,
+    /// Where opsvoice keeps local state (the store by default, the chat history):
+    /// `$XDG_STATE_HOME/opsvoice`, else `~/.local/state/opsvoice`; `None` when neither is
+    /// known.
+    pub state_dir: Option<PathBuf>,
+}
+
+/// Notifications: routes to Slack, and SNS deliveries to `POST /events`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Notify {
+    /// Which events go to which Slack channel, for which group.
+    pub file: Option<PathBuf>,
+    /// The topics whose deliveries are accepted; every other topic is refused.
+    pub sns_topic_arns: Vec<String>,
+    /// Test-only: a PEM file of extra trusted roots for signing certificates.
+    pub sns_trust_roots: Option<PathBuf>,
+    /// Test-only: fetch signing certificates from this base instead of the message's host
+    /// (the message's URL is still checked as sent).
+    pub sns_cert_base_url: Option<String>,
+}
+
+/// The whole configuration, nested as the file is: `config.server.addr` is `[server] addr`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Config {
-    pub addr: SocketAddr,
-    pub backend: Backend,
-    /// ECS clusters to watch; `None` means all (ListClusters).
-    pub clusters: Option<Vec<String>>,
-    /// Also tie alarms to services by name (`<service>-...`), not only by dimensions.
-    pub alarm_name_match: bool,
+    pub server: Server,
+    pub aws: Aws,
     pub cognito: Cognito,
-    pub policy_file: Option<PathBuf>,
     pub alexa: Alexa,
     pub lex: Lex,
     pub polly: Polly,
-    /// The AWS region, for console links (`AWS_REGION`, else `AWS_DEFAULT_REGION`).
-    pub region: Option<String>,
-    /// The most an HTTP request may take before the server gives up on it.
-    pub request_timeout: Duration,
-    /// The most an answer may take before the user hears "that took too long".
-    pub answer_deadline: Duration,
-    /// The largest request body accepted, in bytes.
-    pub body_limit: usize,
-    pub log_format: LogFormat,
-    /// Seals session contexts to their owner (`OPSVOICE_SESSION_KEY`, base64 of at least
-    /// 32 bytes); without one each process makes its own.
-    pub session_key: Option<Secret>,
-    /// Where opsvoice keeps local state (the chat history): `$XDG_STATE_HOME/opsvoice`,
-    /// else `~/.local/state/opsvoice`; `None` when neither is known.
-    pub state_dir: Option<PathBuf>,
     pub slack: Slack,
     pub link: Link,
-    /// `OPSVOICE_STORE`; `None` means a file under [`Self::state_dir`].
-    pub store: Option<StoreLocation>,
-    /// `OPSVOICE_STORE_KEY`: exactly 32 bytes, encrypts secrets at rest.
-    pub store_key: Option<Secret>,
-    /// `OPSVOICE_NOTIFY_FILE`: which events go to which Slack channel, for which group.
-    pub notify_file: Option<PathBuf>,
-    pub sns: Sns,
+    pub store: Store,
+    pub notify: Notify,
     pub actions: Actions,
     pub accounts: Accounts,
 }
@@ -268,37 +314,6 @@ impl Secret {
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Secret(..)")
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
-            backend: Backend::Demo,
-            clusters: None,
-            alarm_name_match: true,
-            cognito: Cognito::default(),
-            policy_file: None,
-            alexa: Alexa::default(),
-            lex: Lex::default(),
-            polly: Polly::default(),
-            region: None,
-            request_timeout: Duration::from_secs(10),
-            answer_deadline: DEFAULT_DEADLINE,
-            body_limit: 64 * 1024,
-            log_format: LogFormat::Pretty,
-            session_key: None,
-            state_dir: None,
-            slack: Slack::default(),
-            link: Link::default(),
-            store: None,
-            store_key: None,
-            notify_file: None,
-            sns: Sns::default(),
-            actions: Actions::default(),
-            accounts: Accounts::default(),
-        }
     }
 }
 
@@ -369,15 +384,35 @@ impl Config {
         let millis = |key: &str| number(key).map(Duration::from_millis);
         let d = Self::default();
         Self {
-            addr: text("server.addr")
-                .and_then(|a| a.parse().ok())
-                .unwrap_or(d.addr),
-            backend: match text("aws.backend").as_deref() {
-                Some("aws") => Backend::Aws,
-                _ => Backend::Demo,
+            server: Server {
+                addr: text("server.addr")
+                    .and_then(|a| a.parse().ok())
+                    .unwrap_or(d.server.addr),
+                request_timeout: millis("server.request_timeout_ms")
+                    .unwrap_or(d.server.request_timeout),
+                answer_deadline: millis("server.answer_deadline_ms")
+                    .unwrap_or(d.server.answer_deadline),
+                body_limit: number("server.body_limit_bytes")
+                    .and_then(|n| usize::try_from(n).ok())
+                    .unwrap_or(d.server.body_limit),
+                log_format: match text("server.log_format").as_deref() {
+                    Some("json") => LogFormat::Json,
+                    _ => LogFormat::Pretty,
+                },
+                session_key: secret("server.session_key"),
             },
-            clusters: list("aws.clusters"),
-            alarm_name_match: !matches!(l.get("aws.alarm_name_match"), Some(Value::Bool(false))),
+            aws: Aws {
+                backend: match text("aws.backend").as_deref() {
+                    Some("aws") => Backend::Aws,
+                    _ => Backend::Demo,
+                },
+                clusters: list("aws.clusters"),
+                alarm_name_match: !matches!(
+                    l.get("aws.alarm_name_match"),
+                    Some(Value::Bool(false))
+                ),
+                region: l.region.clone(),
+            },
             cognito: Cognito {
                 user_pool_id: text("cognito.user_pool_id"),
                 client_ids: list("cognito.client_ids").unwrap_or_default(),
@@ -385,8 +420,8 @@ impl Config {
                 jwks_url: text("cognito.jwks_url"),
                 id_tokens: text("cognito.token_use").as_deref() == Some("id"),
                 leeway: number("cognito.leeway_secs").map_or(d.cognito.leeway, Duration::from_secs),
+                policy_file: path("cognito.policy_file"),
             },
-            policy_file: path("cognito.policy_file"),
             alexa: Alexa {
                 skill_ids: list("alexa.skill_ids").unwrap_or_default(),
                 trust_roots: path("alexa.trust_roots"),
@@ -402,18 +437,6 @@ impl Config {
                 voice: text("polly.voice").unwrap_or(d.polly.voice),
                 engine: text("polly.engine").unwrap_or(d.polly.engine),
             },
-            region: l.region.clone(),
-            request_timeout: millis("server.request_timeout_ms").unwrap_or(d.request_timeout),
-            answer_deadline: millis("server.answer_deadline_ms").unwrap_or(d.answer_deadline),
-            body_limit: number("server.body_limit_bytes")
-                .and_then(|n| usize::try_from(n).ok())
-                .unwrap_or(d.body_limit),
-            log_format: match text("server.log_format").as_deref() {
-                Some("json") => LogFormat::Json,
-                _ => LogFormat::Pretty,
-            },
-            session_key: secret("server.session_key"),
-            state_dir: l.state_dir.clone(),
             slack: Slack {
                 signing_secret: secret("slack.signing_secret"),
                 bot_token: secret("slack.bot_token"),
@@ -427,17 +450,20 @@ impl Config {
                 ttl: number("link.ttl_days")
                     .map_or(d.link.ttl, |days| Duration::from_secs(days * 24 * 3600)),
             },
-            store: text("store.location").and_then(|s| match s.split_once(':') {
-                Some(("dynamodb", table)) => Some(StoreLocation::Dynamo(table.to_owned())),
-                Some(("file", path)) => Some(StoreLocation::File(path.into())),
-                _ => None,
-            }),
-            store_key: secret("store.key"),
-            notify_file: path("notify.file"),
-            sns: Sns {
-                topic_arns: list("notify.sns_topic_arns").unwrap_or_default(),
-                trust_roots: path("notify.sns_trust_roots"),
-                cert_base_url: text("notify.sns_cert_base_url"),
+            store: Store {
+                location: text("store.location").and_then(|s| match s.split_once(':') {
+                    Some(("dynamodb", table)) => Some(StoreLocation::Dynamo(table.to_owned())),
+                    Some(("file", path)) => Some(StoreLocation::File(path.into())),
+                    _ => None,
+                }),
+                key: secret("store.key"),
+                state_dir: l.state_dir.clone(),
+            },
+            notify: Notify {
+                file: path("notify.file"),
+                sns_topic_arns: list("notify.sns_topic_arns").unwrap_or_default(),
+                sns_trust_roots: path("notify.sns_trust_roots"),
+                sns_cert_base_url: text("notify.sns_cert_base_url"),
             },
             actions: Actions {
                 off: text("actions.mode").as_deref() == Some("off"),
@@ -453,15 +479,16 @@ impl Config {
     #[must_use]
     pub fn wants_store(&self) -> bool {
         self.slack.signing_secret.is_some()
-            || self.notify_file.is_some()
-            || !self.sns.topic_arns.is_empty()
+            || self.notify.file.is_some()
+            || !self.notify.sns_topic_arns.is_empty()
     }
 
     /// Where the store is: the configured place, else `store.db` in the state directory.
     #[must_use]
     pub fn store_location(&self) -> Option<StoreLocation> {
-        self.store.clone().or_else(|| {
-            self.state_dir
+        self.store.location.clone().or_else(|| {
+            self.store
+                .state_dir
                 .as_ref()
                 .map(|dir| StoreLocation::File(dir.join("store.db")))
         })
@@ -482,8 +509,8 @@ mod tests {
     #[test]
     fn no_configuration_means_the_demo_fleet_on_localhost() {
         let c = Config::from_sources(None, &env(&[])).unwrap();
-        assert_eq!(c.backend, Backend::Demo);
-        assert_eq!(c.addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.aws.backend, Backend::Demo);
+        assert_eq!(c.server.addr.to_string(), "127.0.0.1:3000");
         assert!(c.warnings().is_empty());
     }
 
@@ -504,12 +531,12 @@ mod tests {
             ]),
         )
         .unwrap();
-        assert_eq!(c.addr.to_string(), "127.0.0.1:4000");
+        assert_eq!(c.server.addr.to_string(), "127.0.0.1:4000");
         assert_eq!(
-            c.clusters,
+            c.aws.clusters,
             Some(vec!["prod".to_owned(), "staging".to_owned()])
         );
-        assert_eq!(c.backend, Backend::Demo);
+        assert_eq!(c.aws.backend, Backend::Demo);
     }
 
     #[test]

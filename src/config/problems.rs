@@ -125,7 +125,7 @@ impl Config {
                 ),
             );
         }
-        if self.answer_deadline >= self.request_timeout {
+        if self.server.answer_deadline >= self.server.request_timeout {
             found.error(
                 &["server.answer_deadline_ms", "server.request_timeout_ms"],
                 format!(
@@ -135,8 +135,8 @@ impl Config {
                 ),
             );
         }
-        let region = self.cognito.region.is_some() || self.region.is_some();
-        if self.backend == Backend::Aws
+        let region = self.cognito.region.is_some() || self.aws.region.is_some();
+        if self.aws.backend == Backend::Aws
             && (self.cognito.user_pool_id.is_none()
                 || self.cognito.client_ids.is_empty()
                 || !region)
@@ -157,7 +157,7 @@ impl Config {
                 ),
             );
         }
-        if self.backend == Backend::Aws && self.policy_file.is_none() {
+        if self.aws.backend == Backend::Aws && self.cognito.policy_file.is_none() {
             found.warning(
                 &["cognito.policy_file"],
                 format!(
@@ -182,7 +182,7 @@ impl Config {
             );
         }
         if link.configured() {
-            if self.store_key.is_none() {
+            if self.store.key.is_none() {
                 found.error(
                     &["store.key"],
                     format!(
@@ -225,7 +225,7 @@ impl Config {
         }
         // Push-only Slack (cards from the notification routes, no questions) is a fair setup:
         // it starts, and unlinked users asking questions are told to link.
-        if self.backend == Backend::Aws && !link.configured() {
+        if self.aws.backend == Backend::Aws && !link.configured() {
             found.warning(
                 &LINK,
                 format!(
@@ -247,7 +247,7 @@ impl Config {
                 ),
             );
         }
-        if self.notify_file.is_some() && self.slack.bot_token.is_none() {
+        if self.notify.file.is_some() && self.slack.bot_token.is_none() {
             found.error(
                 &["notify.file", "slack.bot_token"],
                 format!(
@@ -257,7 +257,7 @@ impl Config {
                 ),
             );
         }
-        if !self.sns.topic_arns.is_empty() && self.notify_file.is_none() {
+        if !self.notify.sns_topic_arns.is_empty() && self.notify.file.is_none() {
             found.warning(
                 &["notify.sns_topic_arns", "notify.file"],
                 format!(
@@ -308,12 +308,12 @@ impl Config {
             ),
             (
                 "notify.sns_trust_roots",
-                self.sns.trust_roots.is_some(),
+                self.notify.sns_trust_roots.is_some(),
                 "extra, test-only roots are trusted for SNS signing certificates",
             ),
             (
                 "notify.sns_cert_base_url",
-                self.sns.cert_base_url.is_some(),
+                self.notify.sns_cert_base_url.is_some(),
                 "SNS signing certificates are fetched from a test-only location",
             ),
             (
@@ -342,7 +342,10 @@ mod tests {
                 bot_id: Some("B".into()),
                 ..Default::default()
             },
-            answer_deadline: std::time::Duration::from_secs(20),
+            server: super::super::Server {
+                answer_deadline: std::time::Duration::from_secs(20),
+                ..Default::default()
+            },
             cognito: super::super::Cognito {
                 jwks_url: Some("http://127.0.0.1:1/jwks".into()),
                 ..Default::default()
@@ -351,7 +354,10 @@ mod tests {
                 signing_secret: Some(Secret::new("s")),
                 ..Slack::default()
             },
-            store: Some(super::super::StoreLocation::File("store.db".into())),
+            store: super::super::Store {
+                location: Some(super::super::StoreLocation::File("store.db".into())),
+                ..Default::default()
+            },
             ..Config::default()
         };
         let problems = config.problems();

@@ -180,11 +180,11 @@ fn the_environment_wins_over_the_file_and_an_empty_variable_is_unset() {
     )
     .unwrap();
     let config = Config::from_layered(&layered);
-    assert_eq!(config.backend, opsvoice::config::Backend::Demo);
+    assert_eq!(config.aws.backend, opsvoice::config::Backend::Demo);
     assert_eq!(layered.source("aws.backend"), Some(Source::Env));
     // A list in the file may be one comma-separated string, as in the environment.
     assert_eq!(
-        config.clusters,
+        config.aws.clusters,
         Some(vec!["prod".to_owned(), "staging".to_owned()])
     );
     assert_eq!(layered.source("aws.clusters"), Some(Source::File));
