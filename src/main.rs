@@ -243,8 +243,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await?;
             Ok(())
         }
-        Command::Check => check(&config),
+        Command::Check => {
+            for warning in layered.unknown_variables() {
+                println!("warning: {warning}");
+            }
+            check(&config)
+        }
         Command::Config { json } => {
+            for warning in layered.unknown_variables() {
+                eprintln!("warning: {warning}");
+            }
             let entries = layered.report();
             let text = if json {
                 serde_json::to_string_pretty(&entries)? + "\n"

@@ -39,7 +39,17 @@ pub struct Layered {
     /// `$XDG_STATE_HOME/opsvoice`, else `~/.local/state/opsvoice`.
     pub(super) state_dir: Option<PathBuf>,
     pub(super) file: Option<PathBuf>,
+    /// `OPSVOICE_*` variables that are no setting, each with the closest one.
+    unknown_env: Vec<String>,
 }
+
+/// The `OPSVOICE_*` variables that are not settings of the file.
+const NOT_SETTINGS: [&str; 2] = [
+    // Names the file itself.
+    "OPSVOICE_CONFIG",
+    // `ask --url` and `chat --url`: a client's credential, read by the command line.
+    "OPSVOICE_TOKEN",
+];
 
 /// One line of `opsvoice config`: DESIGN.md §7's shape.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -121,7 +131,19 @@ impl Layered {
         if !problems.is_empty() {
             return Err(ConfigError::Invalid(problems));
         }
+        let mut unknown_env: Vec<String> = env
+            .iter()
+            .filter(|(name, value)| {
+                name.starts_with("OPSVOICE_")
+                    && !value.trim().is_empty()
+                    && !NOT_SETTINGS.contains(&name.as_str())
+                    && !SETTINGS.iter().any(|s| s.env == name.as_str())
+            })
+            .map(|(name, _)| unknown_variable(name))
+            .collect();
+        unknown_env.sort();
         Ok(Self {
+            unknown_env,
             values,
             region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")),
             state_dir: var("XDG_STATE_HOME")
@@ -142,6 +164,13 @@ impl Layered {
     #[must_use]
     pub fn source(&self, key: &str) -> Option<Source> {
         settings::index(key).map(|i| self.values[i].1)
+    }
+
+    /// A warning for each `OPSVOICE_*` variable that is no setting (a typo is otherwise
+    /// ignored without a word), naming the closest one.
+    #[must_use]
+    pub fn unknown_variables(&self) -> &[String] {
+        &self.unknown_env
     }
 
     /// The config file read, if any.
@@ -302,6 +331,24 @@ fn unknown(key: &str, file: &str) -> String {
     }
 }
 
+fn unknown_variable(name: &str) -> String {
+    let closest = SETTINGS
+        .iter()
+        .map(|s| s.env)
+        .chain(NOT_SETTINGS)
+        .map(|known| (strsim::levenshtein(name, known), known))
+        .min_by_key(|(distance, _)| *distance)
+        .filter(|(distance, _)| *distance <= 3);
+    match closest {
+        Some((_, known)) => {
+            format!("{name} is not a setting and is ignored; did you mean {known}?")
+        }
+        None => {
+            format!("{name} is not a setting and is ignored (`opsvoice config` lists them all)")
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,6 +360,26 @@ mod tests {
         assert!(unknown("sns_topic_arns", "f").ends_with("did you mean `notify.sns_topic_arns`?"));
         assert!(unknown("slak.bot_token", "f").ends_with("did you mean `slack.bot_token`?"));
         assert!(unknown("completely_different", "f").contains("opsvoice config"));
+    }
+
+    #[test]
+    fn a_misspelt_variable_is_named_with_the_closest_setting() {
+        let env: HashMap<String, String> = [
+            ("OPSVOICE_SLACK_SIGNING_SECRT", "s"),
+            ("OPSVOICE_TOKEN", "t"),
+            ("OPSVOICE_EMPTY", ""),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let layered = Layered::from_sources(None, &env).unwrap();
+        assert_eq!(
+            layered.unknown_variables(),
+            [
+                "OPSVOICE_SLACK_SIGNING_SECRT is not a setting and is ignored; did you mean \
+              OPSVOICE_SLACK_SIGNING_SECRET?"
+            ]
+        );
     }
 
     #[test]

@@ -383,3 +383,94 @@ fn serve_check_and_the_lambda_refuse_the_same_errors_naming_every_one() {
         );
     }
 }
+
+// Issue 30's acceptance: "`opsvoice config --json` says which" source each README setting
+// came from; every setting has exactly one entry, and the same values set either way show
+// the same.
+#[test]
+fn config_json_has_one_entry_a_setting_and_shows_the_same_from_the_file_and_the_environment() {
+    use opsvoice::config::settings::{Kind, SETTINGS};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("all.toml");
+    let mut toml = String::new();
+    let mut table = "";
+    for s in SETTINGS {
+        let (t, name) = s.key.split_once('.').unwrap();
+        if t != table {
+            toml.push_str(&format!("[{t}]\n"));
+            table = t;
+        }
+        let value = match s.kind {
+            Kind::List | Kind::TopicArns => toml::Value::Array(
+                s.example
+                    .split(',')
+                    .map(|i| toml::Value::String(i.into()))
+                    .collect(),
+            ),
+            Kind::Bool => toml::Value::Boolean(s.example.parse().unwrap()),
+            Kind::Number { .. } => toml::Value::Integer(s.example.parse().unwrap()),
+            _ => toml::Value::String(s.example.into()),
+        };
+        toml.push_str(&format!("{name} = {value}\n"));
+    }
+    std::fs::write(&path, toml).unwrap();
+    let report = |cmd: &mut Command| -> Vec<serde_json::Value> {
+        let out = cmd.args(["config", "--json"]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let from_file = report(opsvoice().arg("--config").arg(&path));
+    let mut env = opsvoice();
+    for s in SETTINGS {
+        env.env(s.env, s.example);
+    }
+    let from_env = report(&mut env);
+    assert_eq!(from_file.len(), SETTINGS.len());
+    assert_eq!(from_env.len(), SETTINGS.len());
+    for ((s, f), e) in SETTINGS.iter().zip(&from_file).zip(&from_env) {
+        assert_eq!(f["key"], s.key);
+        assert_eq!(f["env"], s.env);
+        assert_eq!(f["source"], "file", "{}", s.key);
+        assert_eq!(e["source"], "env", "{}", s.env);
+        assert_eq!(f["value"], e["value"], "{}", s.key);
+        if s.secret() {
+            assert_eq!(e["value"], "<redacted>");
+        }
+    }
+    for s in SETTINGS.iter().filter(|s| s.secret()) {
+        let shown = serde_json::to_string(&from_env).unwrap();
+        assert!(!shown.contains(s.example), "{} shown", s.key);
+    }
+}
+
+// Issue 30: "so 'why is my setting ignored?' has an answer": a misspelt variable used to be
+// ignored without a word.
+#[test]
+fn check_and_config_name_a_misspelt_variable_and_its_setting() {
+    let out = opsvoice()
+        .arg("check")
+        .env("OPSVOICE_SLACK_SIGNING_SECRT", "s")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(
+            "warning: OPSVOICE_SLACK_SIGNING_SECRT is not a setting and is ignored; did you mean OPSVOICE_SLACK_SIGNING_SECRET?"
+        ),
+        "{stdout}"
+    );
+    let out = opsvoice()
+        .arg("config")
+        .env("OPSVOICE_SLACK_SIGNING_SECRT", "s")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("did you mean OPSVOICE_SLACK_SIGNING_SECRET?")
+    );
+}
