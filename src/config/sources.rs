@@ -129,7 +129,9 @@ impl Layered {
             values.push((value, source));
         }
         if !problems.is_empty() {
-            return Err(ConfigError::Invalid(problems));
+            return Err(ConfigError::Invalid(
+                problems.iter().map(|p| printable(p)).collect(),
+            ));
         }
         let mut unknown_env: Vec<String> = env
             .iter()
@@ -139,7 +141,7 @@ impl Layered {
                     && !NOT_SETTINGS.contains(&name.as_str())
                     && !SETTINGS.iter().any(|s| s.env == name.as_str())
             })
-            .map(|(name, _)| unknown_variable(name))
+            .map(|(name, _)| printable(&unknown_variable(name)))
             .collect();
         unknown_env.sort();
         Ok(Self {
@@ -210,6 +212,7 @@ pub fn render(entries: &[Entry]) -> String {
                 .join(","),
             other => other.to_string(),
         })
+        .map(|v| printable(&v))
         .collect();
     let key_width = entries.iter().map(|e| e.key.len()).max().unwrap_or(0);
     let value_width = shown.iter().map(|v| v.chars().count()).max().unwrap_or(0);
@@ -225,6 +228,21 @@ pub fn render(entries: &[Entry]) -> String {
         ));
     }
     out
+}
+
+/// `text` with control characters escaped: keys and values come from the file and the
+/// environment, and must not rewrite the terminal or forge a log line.
+fn printable(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
 }
 
 fn display(path: Option<&Path>) -> String {
@@ -380,6 +398,17 @@ mod tests {
               OPSVOICE_SLACK_SIGNING_SECRET?"
             ]
         );
+    }
+
+    #[test]
+    fn keys_and_values_with_control_characters_are_escaped_in_errors() {
+        let env: HashMap<String, String> = [("OPSVOICE_BACKEND", "aws\n\u{1b}[31mok")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let err = Layered::from_sources(None, &env).unwrap_err().to_string();
+        assert!(!err.contains('\n') && !err.contains('\u{1b}'), "{err}");
+        assert!(err.contains("aws\\n\\u{1b}[31mok"), "{err}");
     }
 
     #[test]
