@@ -149,8 +149,8 @@ impl Config {
                     "cognito.region",
                 ],
                 format!(
-                    "{}=aws serves live data to verified callers only: set {} and a region \
-                     ({} or AWS_REGION)",
+                    "{}=aws serves live data, which must only reach verified Cognito users: \
+                     set {} and a region ({} or AWS_REGION)",
                     by_key("aws.backend").map_or("", |s| s.env),
                     names(&["cognito.user_pool_id", "cognito.client_ids"]),
                     name("cognito.region")
