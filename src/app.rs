@@ -17,7 +17,7 @@ use crate::{auth, aws, error, ops, server, speech, telemetry};
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// Every error of [`Config::problems`].
-    #[error("{}", .0.join("; "))]
+    #[error("{}", config::lines(.0))]
     Config(Vec<String>),
     #[error(transparent)]
     Build(#[from] crate::assistant::BuildError),

@@ -502,16 +502,20 @@ fn check(config: &Config) -> anyhow::Result<()> {
     }
     let problems = config.problems();
     println!(
-        "ok: {} intents with {samples} samples; {} prompt messages in {} locale(s); config {} (backend {:?})",
+        "ok: {} intents with {samples} samples; {} prompt messages in {} locale(s)",
         model.len(),
         renderer.message_ids().len(),
         renderer.locales().len(),
-        if problems.iter().any(|p| p.severity == Severity::Error) {
-            "has errors"
-        } else {
-            "valid"
-        },
-        config.aws.backend
+    );
+    let errors = problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .count();
+    println!(
+        "config: {} (backend {:?}); {errors} error(s), {} warning(s)",
+        if errors == 0 { "valid" } else { "invalid" },
+        config.aws.backend,
+        problems.len() - errors
     );
     for problem in &problems {
         let severity = match problem.severity {
@@ -567,10 +571,6 @@ fn check(config: &Config) -> anyhow::Result<()> {
     if let Some(problem) = routes_problem {
         bail!("{problem}");
     }
-    let errors = problems
-        .iter()
-        .filter(|p| p.severity == Severity::Error)
-        .count();
     if errors > 0 {
         bail!("the configuration has {errors} error(s), listed above");
     }

@@ -336,8 +336,17 @@ pub enum ConfigError {
         message: String,
     },
     /// Every unknown key and bad value, each naming its setting.
-    #[error("{}", .0.join("; "))]
+    #[error("{}", lines(.0))]
     Invalid(Vec<String>),
+}
+
+/// One problem as it is; several, one a line.
+#[must_use]
+pub fn lines(problems: &[String]) -> String {
+    match problems {
+        [one] => one.clone(),
+        many => format!("{} problems:\n  {}", many.len(), many.join("\n  ")),
+    }
 }
 
 impl Config {

@@ -296,7 +296,9 @@ fn walk(
                     setting.key
                 )),
             },
-            (None, toml::Value::Table(inner)) if is_table(&key) => {
+            (None, toml::Value::Table(inner)) if is_table(&key) || !inner.is_empty() => {
+                // An unknown table's keys are named one by one (`slak.bot_token`), so each
+                // finds its closest setting.
                 walk(inner, &key, path, out, problems);
             }
             (None, _) if is_table(&key) => problems.push(format!(

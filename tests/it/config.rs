@@ -67,6 +67,19 @@ fn a_misspelt_file_key_names_the_closest_known_one() {
     );
     // The value is never echoed: it might be the secret.
     assert!(!err.contains("\"x\""), "{err}");
+
+    // A misspelt table: each of its keys is named, with its setting.
+    let (_dir, path) = file("[slak]\nbot_token = \"x\"\nsigning_secret = \"y\"\n");
+    let err = Config::from_sources(Some(&path), &env(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("2 problems:\n"), "{err}");
+    assert!(err.contains("unknown key `slak.bot_token` in "), "{err}");
+    assert!(err.contains("did you mean `slack.bot_token`?"), "{err}");
+    assert!(
+        err.contains("did you mean `slack.signing_secret`?"),
+        "{err}"
+    );
 }
 
 /// The README's configuration table, as (file key, variable) of each row.
