@@ -1,4 +1,4 @@
-//! The `opsvoice` binary as a user runs it: `ask`, `check`, and `serve` with a graceful
+//! The `opsvoice` binary as a user runs it: `ask`, `check`, `config`, and `serve` with a graceful
 //! stop on SIGTERM.
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
