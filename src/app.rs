@@ -16,6 +16,9 @@ use crate::{auth, aws, error, ops, server, speech, telemetry};
 /// Why the app could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// Every error of [`Config::problems`].
+    #[error("{}", config::lines(.0))]
+    Config(Vec<String>),
     #[error(transparent)]
     Build(#[from] crate::assistant::BuildError),
     #[error("Alexa verification: {0}")]
@@ -151,14 +154,14 @@ impl Builder<'_> {
                 .map(|bot| Arc::new(bot) as Arc<dyn channel::ask::Recognizer>),
         };
         let mut assistant = Assistant::builder(ops, self.clock, identity)
-            .region(config.region.clone())
-            .deadline(self.deadline.unwrap_or(config.answer_deadline))
+            .region(config.aws.region.clone())
+            .deadline(self.deadline.unwrap_or(config.server.answer_deadline))
             .voice(
                 self.voice
                     .unwrap_or_else(|| speech::polly::Voice::new(config.polly.clone())),
             )
             .lex(lex);
-        if let Some(key) = &config.session_key {
+        if let Some(key) = &config.server.session_key {
             assistant = assistant.sealer(dialog::context::Sealer::new(key.expose()));
         }
         if let Some(store) = self.store {
@@ -270,7 +273,7 @@ pub fn notify_routes(
     config: &Config,
     policy: &auth::policy::Policy,
 ) -> Result<Option<crate::notify::routes::Routes>, StartError> {
-    let Some(path) = &config.notify_file else {
+    let Some(path) = &config.notify.file else {
         return Ok(None);
     };
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -318,10 +321,10 @@ pub async fn events(
         }
         None => None,
     };
-    let verifier = if config.sns.topic_arns.is_empty() {
+    let verifier = if config.notify.sns_topic_arns.is_empty() {
         None
     } else {
-        let roots = match &config.sns.trust_roots {
+        let roots = match &config.notify.sns_trust_roots {
             Some(path) => Some((
                 path.display().to_string(),
                 std::fs::read(path).map_err(|e| {
@@ -335,9 +338,9 @@ pub async fn events(
         };
         Some(Arc::new(
             crate::notify::sns::SnsVerifier::new(
-                config.sns.topic_arns.clone(),
+                config.notify.sns_topic_arns.clone(),
                 roots.as_ref().map(|(p, pem)| (p.as_str(), pem.as_slice())),
-                config.sns.cert_base_url.as_deref(),
+                config.notify.sns_cert_base_url.as_deref(),
                 clock,
             )
             .map_err(|e| StartError::Notify(e.to_string()))?,
@@ -377,7 +380,8 @@ pub fn slack(
     ) {
         (Some(public), Some(domain), Some(client)) => {
             let key = config
-                .store_key
+                .store
+                .key
                 .as_ref()
                 .ok_or_else(|| StartError::Slack("OPSVOICE_STORE_KEY is not set".to_owned()))?;
             let cipher = crate::store::cipher::Cipher::new(key.expose())
@@ -386,7 +390,7 @@ pub fn slack(
                 .cognito
                 .region
                 .clone()
-                .or_else(|| config.region.clone())
+                .or_else(|| config.aws.region.clone())
                 .ok_or(StartError::NoVerifiedCallers)?;
             let pool = config
                 .cognito
@@ -441,7 +445,7 @@ pub fn slack(
 /// The data source the configuration describes: the embedded demo fleet, or ECS and
 /// CloudWatch through the AWS SDK behind the cache.
 async fn configured_source(config: &Config, clock: Arc<dyn Clock>) -> Arc<dyn ops::OpsSource> {
-    match config.backend {
+    match config.aws.backend {
         Backend::Demo => Arc::new(ops::demo::DemoFleet::new(clock)),
         Backend::Aws => {
             let sdk = aws::sdk_config().await;
@@ -469,9 +473,9 @@ pub fn live_source(
     let aws = ops::aws::AwsOps::new(
         ecs,
         cloudwatch,
-        config.clusters.clone(),
+        config.aws.clusters.clone(),
         ops::aws::Association {
-            by_name_prefix: config.alarm_name_match,
+            by_name_prefix: config.aws.alarm_name_match,
         },
         clock.clone(),
     );
@@ -490,7 +494,7 @@ pub fn identity(config: &Config, clock: Arc<dyn Clock>) -> Result<auth::Identity
         .cognito
         .region
         .clone()
-        .or_else(|| config.region.clone());
+        .or_else(|| config.aws.region.clone());
     let verifier = match (&config.cognito.user_pool_id, region) {
         (Some(pool), Some(region)) if !config.cognito.client_ids.is_empty() => {
             Some(Arc::new(auth::cognito::Verifier::new(
@@ -511,12 +515,12 @@ pub fn identity(config: &Config, clock: Arc<dyn Clock>) -> Result<auth::Identity
         }
         _ => None,
     };
-    let live = config.backend == Backend::Aws;
+    let live = config.aws.backend == Backend::Aws;
     if live && verifier.is_none() {
         return Err(StartError::NoVerifiedCallers);
     }
     let policy =
-        match &config.policy_file {
+        match &config.cognito.policy_file {
             Some(path) => auth::policy::Policy::from_toml(
                 &std::fs::read_to_string(path).map_err(|source| StartError::PolicyFile {
                     path: path.display().to_string(),
@@ -553,6 +557,7 @@ pub fn cached(
 ) -> ops::cache::CachedOps {
     let settings = ops::cache::Settings {
         upstream_deadline: config
+            .server
             .answer_deadline
             .saturating_sub(std::time::Duration::from_millis(500))
             .max(std::time::Duration::from_millis(100)),
@@ -587,12 +592,19 @@ pub fn alexa_verifier(
     )?)
 }
 
-/// Whether `serve` may run with this configuration: live data is never served to callers
-/// who are not verified.
+/// Whether `serve` and the Lambda may run with this configuration: no error among
+/// [`Config::problems`] (live data is never served to callers who are not verified), and a
+/// readable policy.
 ///
 /// # Errors
-/// [`StartError::NoVerifiedCallers`] for `aws` without a Cognito pool, or a bad policy file.
+/// [`StartError::Config`] with every error at once, or a bad policy file.
 pub fn check_servable(config: &Config) -> Result<(), StartError> {
+    let errors = config.errors();
+    if !errors.is_empty() {
+        return Err(StartError::Config(
+            errors.into_iter().map(|p| p.message).collect(),
+        ));
+    }
     identity(config, Arc::new(clock::SystemClock)).map(|_| ())
 }
 

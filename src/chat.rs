@@ -153,10 +153,14 @@ pub struct Options {
 }
 
 /// The default history file: `history` in the state directory (see
-/// [`crate::config::Config::state_dir`]).
+/// [`crate::config::Store::state_dir`]).
 #[must_use]
 pub fn default_history(config: &crate::config::Config) -> Option<PathBuf> {
-    config.state_dir.as_ref().map(|dir| dir.join("history"))
+    config
+        .store
+        .state_dir
+        .as_ref()
+        .map(|dir| dir.join("history"))
 }
 
 /// Why the chat could not go on.

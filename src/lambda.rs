@@ -245,13 +245,14 @@ pub enum RunError {
 /// # Errors
 /// An invalid configuration, or a runtime API that cannot be reached.
 pub async fn run(config: crate::config::Config) -> Result<(), RunError> {
+    crate::app::check_servable(&config)?;
     let state = crate::app::builder(&config).build().await?;
     // Started during init, off the first invocation's path, and never stopped: between
     // invocations the environment is frozen, and the refresh with it. Cards are posted
     // inline (the notifier knows it is in a Lambda), so no delivery loop.
     let _background = crate::app::Background::start(&state, false);
     let function = Function::new(state, &config);
-    tracing::info!(backend = ?config.backend, "Lambda function ready");
+    tracing::info!(backend = ?config.aws.backend, "Lambda function ready");
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: LambdaEvent<Value>| {
             let function = function.clone();

@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
 use opsvoice::channel::ask::AskRequest;
-use opsvoice::config::{Backend, Config};
+use opsvoice::config::{Backend, Config, Severity};
 use opsvoice::ops::SystemClock;
 
 // mimalloc: under load glibc malloc and free took a fifth of the server's CPU (perf, /lex
@@ -87,6 +87,13 @@ enum Command {
     },
     /// Validate the configuration, the intents and the prompts.
     Check,
+    /// Print every setting: its value (secrets redacted), where it came from (default, file
+    /// or env) and its environment variable.
+    Config {
+        /// Print a JSON array, one object a setting: key, env, value, source.
+        #[arg(long)]
+        json: bool,
+    },
     /// The Lex V2 bot and the Alexa interaction model, generated from intents/.
     Models {
         #[command(subcommand)]
@@ -157,11 +164,13 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let mut config = Config::load(cli.config.as_deref()).context("loading configuration")?;
+    let layered =
+        opsvoice::config::Layered::load(cli.config.as_deref()).context("loading configuration")?;
+    let mut config = Config::from_layered(&layered);
     match cli.command {
         Command::Serve { addr } => {
             if let Some(addr) = addr {
-                config.addr = addr;
+                config.server.addr = addr;
             }
             serve(config).await
         }
@@ -185,7 +194,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         .0
                 }
                 None => {
-                    opsvoice::telemetry::init_with(config.log_format, "warn");
+                    opsvoice::telemetry::init_with(config.server.log_format, "warn");
                     let assistant = opsvoice::builder(&config)
                         .local_operator()
                         .assistant()
@@ -209,7 +218,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             audio,
             ssml,
         } => {
-            opsvoice::telemetry::init_with(config.log_format, "warn");
+            opsvoice::telemetry::init_with(config.server.log_format, "warn");
             let target = match url {
                 Some(url) => {
                     opsvoice::chat::Target::Remote(opsvoice::chat::Remote::new(&url, token)?)
@@ -234,7 +243,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await?;
             Ok(())
         }
-        Command::Check => check(&config),
+        Command::Check => {
+            for warning in layered.unknown_variables() {
+                println!("warning: {warning}");
+            }
+            check(&config)
+        }
+        Command::Config { json } => {
+            for warning in layered.unknown_variables() {
+                eprintln!("warning: {warning}");
+            }
+            let entries = layered.report();
+            let text = if json {
+                serde_json::to_string_pretty(&entries)? + "\n"
+            } else {
+                opsvoice::config::render(&entries)
+            };
+            // A reader that stops early (`| head`) is not an error.
+            match write!(std::io::stdout().lock(), "{text}") {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+                _ => Ok(()),
+            }
+        }
         Command::Nlu {
             command: NluCommand::Eval { file },
         } => nlu_eval(&file).await,
@@ -373,8 +403,8 @@ async fn models_build(
     from_backend: bool,
     options: &opsvoice::models::Options,
 ) -> anyhow::Result<()> {
-    opsvoice::telemetry::init_with(config.log_format, "warn");
-    let vocabulary = if from_backend && config.backend == Backend::Aws {
+    opsvoice::telemetry::init_with(config.server.log_format, "warn");
+    let vocabulary = if from_backend && config.aws.backend == Backend::Aws {
         eprintln!("reading service, cluster and alarm names from ECS and CloudWatch...");
         let assistant = opsvoice::builder(config)
             .local_operator()
@@ -397,7 +427,7 @@ async fn models_build(
         vocabulary.alarms.len()
     );
     let model = opsvoice::nlu::embedded_model()?;
-    let renderer = opsvoice::speech::Renderer::embedded(config.region.clone())?;
+    let renderer = opsvoice::speech::Renderer::embedded(config.aws.region.clone())?;
     let files = opsvoice::models::build(&model, &vocabulary, &renderer, options)?;
     opsvoice::models::write(out, &files)?;
     let size = |p: &str| files.get(p).map_or(0, Vec::len);
@@ -414,7 +444,7 @@ async fn models_build(
 
 async fn lambda() -> anyhow::Result<()> {
     let config = Config::load(None).context("loading configuration")?;
-    opsvoice::telemetry::init(config.log_format);
+    opsvoice::telemetry::init(config.server.log_format);
     for warning in config.warnings() {
         tracing::warn!("{warning}");
     }
@@ -423,9 +453,9 @@ async fn lambda() -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    opsvoice::telemetry::init(config.log_format);
+    opsvoice::telemetry::init(config.server.log_format);
     opsvoice::check_servable(&config)?;
-    match config.backend {
+    match config.aws.backend {
         Backend::Demo => tracing::info!(
             "serving the embedded demo fleet: simulated data, anonymous callers allowed (set OPSVOICE_BACKEND=aws for live data)"
         ),
@@ -444,9 +474,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let background = opsvoice::app::Background::start(&state, true);
     let router = opsvoice::server::router(state, &config);
     let connections = opsvoice::server::Connections::for_config(&config);
-    let listener = tokio::net::TcpListener::bind(config.addr)
+    let listener = tokio::net::TcpListener::bind(config.server.addr)
         .await
-        .with_context(|| format!("cannot listen on {}", config.addr))?;
+        .with_context(|| format!("cannot listen on {}", config.server.addr))?;
     tracing::info!(addr = %listener.local_addr()?, "listening");
     opsvoice::server::run(
         listener,
@@ -463,29 +493,42 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 fn check(config: &Config) -> anyhow::Result<()> {
     let model = opsvoice::nlu::embedded_model()?;
     let samples: usize = model.iter().map(|d| d.samples.len()).sum();
-    let renderer = opsvoice::speech::Renderer::embedded(config.region.clone())?;
+    let renderer = opsvoice::speech::Renderer::embedded(config.aws.region.clone())?;
     // Slot types, slot prompt ids and the platforms' rules for sample utterances.
     opsvoice::models::Source::new(&model, &opsvoice::models::Vocabulary::default(), &renderer)?;
     let overlaps = opsvoice::nlu::overlaps(&model);
     for (a, sample_a, b, sample_b) in &overlaps {
         println!("warning: {a} \"{sample_a}\" and {b} \"{sample_b}\" read the same to the matcher");
     }
-    for warning in config.warnings() {
-        println!("warning: {warning}");
-    }
+    let problems = config.problems();
     println!(
-        "ok: {} intents with {samples} samples; {} prompt messages in {} locale(s); config valid (backend {:?})",
+        "ok: {} intents with {samples} samples; {} prompt messages in {} locale(s)",
         model.len(),
         renderer.message_ids().len(),
         renderer.locales().len(),
-        config.backend
     );
-    let slack_problems = config.slack_problems();
+    let errors = problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .count();
+    println!(
+        "config: {} (backend {:?}); {errors} error(s), {} warning(s)",
+        if errors == 0 { "valid" } else { "invalid" },
+        config.aws.backend,
+        problems.len() - errors
+    );
+    for problem in &problems {
+        let severity = match problem.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        println!("{severity}: {problem}");
+    }
     if config.slack.signing_secret.is_none() {
         println!(
             "slack: off: OPSVOICE_SLACK_SIGNING_SECRET is not set, so /slack/* refuse every request"
         );
-    } else if slack_problems.is_empty() {
+    } else {
         println!(
             "slack: on; account linking {}",
             if config.link.configured() {
@@ -495,10 +538,7 @@ fn check(config: &Config) -> anyhow::Result<()> {
             }
         );
     }
-    for problem in &slack_problems {
-        println!("error: slack: {problem}");
-    }
-    let routes = if config.notify_file.is_some() {
+    let routes = if config.notify.file.is_some() {
         match opsvoice::app::identity(config, std::sync::Arc::new(opsvoice::ops::SystemClock)) {
             Ok(identity) => {
                 opsvoice::app::notify_routes(config, identity.policy()).map_err(|e| e.to_string())
@@ -514,22 +554,13 @@ fn check(config: &Config) -> anyhow::Result<()> {
                 "notifications: {} route(s) in OPSVOICE_NOTIFY_FILE",
                 routes.0.len()
             );
-            if config.slack.bot_token.is_none() {
-                Some("OPSVOICE_NOTIFY_FILE needs OPSVOICE_SLACK_BOT_TOKEN to post".to_owned())
-            } else {
-                None
-            }
+            None
         }
         Ok(None) => None,
         Err(e) => Some(e),
     };
     if let Some(problem) = &routes_problem {
         println!("error: {problem}");
-    }
-    if !config.sns.topic_arns.is_empty() && config.notify_file.is_none() {
-        println!(
-            "warning: OPSVOICE_SNS_TOPIC_ARNS is set but OPSVOICE_NOTIFY_FILE is not: /events refuses every delivery"
-        );
     }
     if !overlaps.is_empty() {
         bail!(
@@ -540,11 +571,8 @@ fn check(config: &Config) -> anyhow::Result<()> {
     if let Some(problem) = routes_problem {
         bail!("{problem}");
     }
-    if !slack_problems.is_empty() {
-        bail!(
-            "the Slack settings cannot work: {}",
-            slack_problems.join("; ")
-        );
+    if errors > 0 {
+        bail!("the configuration has {errors} error(s), listed above");
     }
     Ok(())
 }

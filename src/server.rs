@@ -200,18 +200,19 @@ impl Limits {
     /// request timeout (the config guarantees the deadline is the shorter).
     fn for_config(config: &Config) -> Self {
         let slack = config
+            .server
             .request_timeout
-            .saturating_sub(config.answer_deadline);
+            .saturating_sub(config.server.answer_deadline);
         Self {
             body: BodyLimit {
-                bytes: config.body_limit,
+                bytes: config.server.body_limit,
                 within: if slack.is_zero() {
-                    config.request_timeout
+                    config.server.request_timeout
                 } else {
                     slack
                 },
             },
-            request: config.request_timeout,
+            request: config.server.request_timeout,
         }
     }
 }
@@ -551,7 +552,7 @@ impl Connections {
         Self {
             head_timeout: Duration::from_secs(75),
             max: 2048,
-            drain: config.request_timeout + Duration::from_secs(1),
+            drain: config.server.request_timeout + Duration::from_secs(1),
         }
     }
 }
@@ -727,9 +728,9 @@ mod tests {
         let config = Config::default();
         let limits = Limits::for_config(&config);
         assert_eq!(
-            limits.body.within + config.answer_deadline,
-            config.request_timeout
+            limits.body.within + config.server.answer_deadline,
+            config.server.request_timeout
         );
-        assert_eq!(limits.body.bytes, config.body_limit);
+        assert_eq!(limits.body.bytes, config.server.body_limit);
     }
 }

@@ -273,8 +273,11 @@ async fn unknown_routes_and_methods_get_json_errors() {
 /// a 1 s answer deadline) bodies within 500 ms.
 async fn spawn_strict() -> common::TestApp {
     let config = opsvoice::config::Config {
-        request_timeout: Duration::from_millis(1500),
-        answer_deadline: Duration::from_millis(1000),
+        server: opsvoice::config::Server {
+            request_timeout: Duration::from_millis(1500),
+            answer_deadline: Duration::from_millis(1000),
+            ..opsvoice::config::Server::default()
+        },
         ..opsvoice::config::Config::default()
     };
     let connections = opsvoice::server::Connections {

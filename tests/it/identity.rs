@@ -76,15 +76,18 @@ async fn world() -> World {
     let mut policy = tempfile::NamedTempFile::new().unwrap();
     policy.write_all(POLICY.as_bytes()).unwrap();
     let config = Config {
-        backend: Backend::Aws,
+        aws: opsvoice::config::Aws {
+            backend: Backend::Aws,
+            ..opsvoice::config::Aws::default()
+        },
         cognito: opsvoice::config::Cognito {
             user_pool_id: Some(pool.clone()),
             client_ids: vec![client],
             region: Some("us-east-1".to_owned()),
             jwks_url: Some(format!("{}/{pool}/.well-known/jwks.json", moto.url())),
+            policy_file: Some(policy.path().to_owned()),
             ..opsvoice::config::Cognito::default()
         },
-        policy_file: Some(policy.path().to_owned()),
         ..Config::default()
     };
     let clock: Arc<dyn opsvoice::ops::Clock> = Arc::new(SystemClock);
@@ -455,15 +458,18 @@ async fn an_aws_app_always_verifies_whatever_was_started_before_its_first_reques
     policy.write_all(POLICY.as_bytes()).unwrap();
     let pool = users.pool.clone();
     let config = Config {
-        backend: Backend::Aws,
+        aws: opsvoice::config::Aws {
+            backend: Backend::Aws,
+            ..opsvoice::config::Aws::default()
+        },
         cognito: opsvoice::config::Cognito {
             user_pool_id: Some(pool.clone()),
             client_ids: vec![users.client.clone()],
             region: Some("us-east-1".to_owned()),
             jwks_url: Some(format!("{}/{pool}/.well-known/jwks.json", moto.url())),
+            policy_file: Some(policy.path().to_owned()),
             ..opsvoice::config::Cognito::default()
         },
-        policy_file: Some(policy.path().to_owned()),
         ..Config::default()
     };
     let clock: Arc<dyn opsvoice::ops::Clock> = Arc::new(SystemClock);

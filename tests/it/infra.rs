@@ -189,9 +189,11 @@ fn the_template_wires_what_the_code_expects() {
     assert_eq!(function["Handler"], "bootstrap");
     let env = function["Environment"]["Variables"].as_object().unwrap();
     // Only names from the configuration contract.
-    let config =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/config.rs"))
-            .unwrap();
+    let config: String =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/config"))
+            .unwrap()
+            .map(|f| std::fs::read_to_string(f.unwrap().path()).unwrap())
+            .collect();
     for name in env.keys() {
         assert!(
             config.contains(&format!("\"{name}\"")),

@@ -9,6 +9,7 @@ mod chat;
 mod cli;
 mod cognito;
 mod common;
+mod config;
 mod faults;
 mod fixtures;
 mod hostile;

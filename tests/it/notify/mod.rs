@@ -93,7 +93,10 @@ impl World {
         let mut policy = tempfile::NamedTempFile::new().unwrap();
         policy.write_all(POLICY.as_bytes()).unwrap();
         let config = Config {
-            policy_file: Some(policy.path().to_owned()),
+            cognito: opsvoice::config::Cognito {
+                policy_file: Some(policy.path().to_owned()),
+                ..opsvoice::config::Cognito::default()
+            },
             ..Config::default()
         };
         let assistant = opsvoice::builder(&config)

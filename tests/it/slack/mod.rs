@@ -187,7 +187,10 @@ impl World {
         let slack = SlackStub::start(BOT_TOKEN).await;
         let location = store(&moto);
         let config = Config {
-            backend: Backend::Aws,
+            aws: opsvoice::config::Aws {
+                backend: Backend::Aws,
+                ..opsvoice::config::Aws::default()
+            },
             cognito: opsvoice::config::Cognito {
                 user_pool_id: Some(users.pool.clone()),
                 client_ids: vec![users.client.clone()],
@@ -197,16 +200,19 @@ impl World {
                     moto.url(),
                     users.pool
                 )),
+                policy_file: Some(policy.path().to_owned()),
                 ..opsvoice::config::Cognito::default()
             },
-            policy_file: Some(policy.path().to_owned()),
             slack: opsvoice::config::Slack {
                 signing_secret: Some(Secret::new(SECRET)),
                 bot_token: Some(Secret::new(BOT_TOKEN)),
                 api_url: Some(slack.base.clone()),
             },
-            store: Some(location),
-            store_key: Some(Secret::new([42u8; 32].to_vec())),
+            store: opsvoice::config::Store {
+                location: Some(location),
+                key: Some(Secret::new([42u8; 32].to_vec())),
+                ..opsvoice::config::Store::default()
+            },
             ..Config::default()
         };
         // The hosted UI needs the callback, which needs the app's address: bound per app.
@@ -262,7 +268,7 @@ impl World {
             &config,
         )
         .assistant;
-        let store: Arc<dyn Store> = match config.store.clone().unwrap() {
+        let store: Arc<dyn Store> = match config.store.location.clone().unwrap() {
             StoreLocation::Dynamo(table) => Arc::new(opsvoice::store::dynamo::DynamoStore::new(
                 aws_sdk_dynamodb::Client::new(&sdk),
                 table,
@@ -357,7 +363,10 @@ async fn demo(dir: &tempfile::TempDir) -> Demo {
             bot_token: Some(Secret::new(BOT_TOKEN)),
             api_url: Some(slack.base.clone()),
         },
-        store: Some(StoreLocation::File(dir.path().join("s.db"))),
+        store: opsvoice::config::Store {
+            location: Some(StoreLocation::File(dir.path().join("s.db"))),
+            ..opsvoice::config::Store::default()
+        },
         ..Config::default()
     };
     let clock = common::clock();
