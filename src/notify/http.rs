@@ -7,15 +7,13 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use super::sns::{SnsError, SnsVerifier};
 use super::{Notifier, event};
+use crate::http::{Body, HttpError};
 
 /// The route.
 pub const EVENTS: &str = "/events";
@@ -44,12 +42,12 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: EventsState) -> axum::Rou
         .with_state(state)
 }
 
-fn answer(status: StatusCode, code: &str, message: &str) -> Response {
-    (
-        status,
-        axum::Json(json!({ "error": { "code": code, "message": message } })),
-    )
-        .into_response()
+fn answer(
+    status: StatusCode,
+    code: &'static str,
+    message: impl Into<std::borrow::Cow<'static, str>>,
+) -> Response {
+    HttpError::new(status, code, message).into_response()
 }
 
 fn refused(error: &SnsError) -> Response {
@@ -62,28 +60,23 @@ fn refused(error: &SnsError) -> Response {
             "unavailable",
             "the signing certificate could not be fetched; retry",
         ),
-        SnsError::UnknownTopic => {
-            answer(StatusCode::FORBIDDEN, "unknown_topic", &error.to_string())
-        }
+        SnsError::UnknownTopic => answer(StatusCode::FORBIDDEN, "unknown_topic", error.to_string()),
         SnsError::Malformed | SnsError::UnknownType | SnsError::Stale => {
-            answer(StatusCode::BAD_REQUEST, "bad_request", &error.to_string())
+            answer(StatusCode::BAD_REQUEST, "bad_request", error.to_string())
         }
-        _ => answer(StatusCode::UNAUTHORIZED, "unverified", &error.to_string()),
+        _ => answer(StatusCode::UNAUTHORIZED, "unverified", error.to_string()),
     }
 }
 
 async fn events(
     State(state): State<EventsState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Result<Body, HttpError>,
 ) -> Response {
     tracing::Span::current().record("channel", "sns");
-    let Ok(body) = body else {
-        return answer(
-            StatusCode::BAD_REQUEST,
-            "bad_body",
-            "could not read the request body",
-        );
+    let body = match body {
+        Ok(Body(bytes)) => bytes,
+        Err(error) => return error.into_response(),
     };
     let (Some(verifier), Some(notifier)) = (&state.verifier, &state.notifier) else {
         return answer(

@@ -1,9 +1,7 @@
 //! `POST /slack/commands`: the `/ops` slash command, answered in its response when that is
 //! quick, else at its `response_url`.
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -24,7 +22,7 @@ pub(super) fn command_response(out: &Outgoing) -> Response {
 pub async fn commands(
     State(state): State<SlackState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Result<crate::http::Body, crate::http::HttpError>,
 ) -> Response {
     tracing::Span::current().record("channel", "slack");
     let (slack, body) = match verified(&state, "commands", &headers, body) {

@@ -4,9 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -76,7 +74,7 @@ struct Event {
 pub async fn events(
     State(state): State<SlackState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Result<crate::http::Body, crate::http::HttpError>,
 ) -> Response {
     tracing::Span::current().record("channel", "slack");
     let (slack, body) = match verified(&state, "events", &headers, body) {

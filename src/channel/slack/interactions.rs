@@ -1,8 +1,6 @@
 //! `POST /slack/interactions`: our buttons pressed (a follow-up question, a mute).
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -75,7 +73,7 @@ struct Action {
 pub async fn interactions(
     State(state): State<SlackState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Result<crate::http::Body, crate::http::HttpError>,
 ) -> Response {
     tracing::Span::current().record("channel", "slack");
     let (slack, body) = match verified(&state, "interactions", &headers, body) {

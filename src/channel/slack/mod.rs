@@ -31,16 +31,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use self::blocks::Message;
 use self::verify::{SlackRefusal, SlackVerifier};
 use super::Assistant;
 use crate::auth::link::Links;
 use crate::clock::Clock;
+use crate::http::HttpError;
 use crate::store::Store;
 
 pub use self::commands::commands;
@@ -140,12 +139,8 @@ pub const LINK_CALLBACK: &str = "/link/callback";
 fn refused(route: &'static str, refusal: SlackRefusal) -> Response {
     metrics::counter!("opsvoice_slack_requests_total", "route" => route, "outcome" => "refused")
         .increment(1);
-    tracing::info!(route, %refusal, "Slack request refused");
-    let status = StatusCode::UNAUTHORIZED;
-    (
-        status,
-        axum::Json(json!({ "error": { "code": "unverified", "message": refusal.to_string() } })),
-    )
+    HttpError::new(StatusCode::UNAUTHORIZED, "unverified", refusal.to_string())
+        .because(refusal)
         .into_response()
 }
 
@@ -154,26 +149,12 @@ fn verified(
     state: &SlackState,
     route: &'static str,
     headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Result<crate::http::Body, crate::http::HttpError>,
 ) -> Result<(Arc<Slack>, Bytes), Box<Response>> {
     // An empty body is checked like any other: unsigned, it is a 401.
     let body = match body {
-        Ok(bytes) => bytes,
-        Err(rejection) => {
-            let status = rejection.status();
-            let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                "the request body is too large"
-            } else {
-                "could not read the request body"
-            };
-            return Err(Box::new(
-                (
-                    status,
-                    axum::Json(json!({ "error": { "code": "bad_body", "message": message } })),
-                )
-                    .into_response(),
-            ));
-        }
+        Ok(crate::http::Body(bytes)) => bytes,
+        Err(error) => return Err(Box::new(error.into_response())),
     };
     let Some(slack) = state.clone() else {
         return Err(Box::new(refused(route, SlackRefusal::NotConfigured)));
@@ -186,12 +167,8 @@ fn verified(
     Ok((slack, body))
 }
 
-fn bad_request(message: &str) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        axum::Json(json!({ "error": { "code": "bad_request", "message": message } })),
-    )
-        .into_response()
+fn bad_request(message: &'static str) -> Response {
+    HttpError::new(StatusCode::BAD_REQUEST, "bad_request", message).into_response()
 }
 
 fn form(body: &[u8]) -> HashMap<String, String> {
