@@ -10,10 +10,8 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use crate::ops::ServiceRef;
-use crate::store::{Store, StoreError};
-
-/// The store prefix of the event log.
-pub const LOG_PREFIX: &str = "log#";
+use crate::store::record::{self, Record};
+use crate::store::{Key, Prefix, Store, StoreError};
 
 /// What an event in the log says happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,10 +38,8 @@ pub struct Happening {
     pub service: Option<ServiceRef>,
 }
 
-/// The log key of `h` (time first, so the log lists in order).
-#[must_use]
-pub fn log_key(h: &Happening, id: &str) -> String {
-    format!("{LOG_PREFIX}{:012}#{id}", h.at.max(0))
+impl Record for Happening {
+    const KIND: &'static str = "event log";
 }
 
 /// Appends `happening` to the log in `store`, kept until `keep`.
@@ -55,8 +51,8 @@ pub async fn append(
     happening: &Happening,
     keep: SystemTime,
 ) -> Result<(), StoreError> {
-    let key = log_key(happening, &uuid::Uuid::new_v4().to_string());
-    let value = serde_json::to_string(happening).unwrap_or_default();
+    let key = Key::log(happening.at, &uuid::Uuid::new_v4().to_string());
+    let value = record::encode(happening);
     store.put(&key, &value, keep).await
 }
 
@@ -66,9 +62,9 @@ pub async fn append(
 /// The store's.
 pub async fn read(store: &dyn Store) -> Result<Vec<Happening>, StoreError> {
     Ok(store
-        .list(LOG_PREFIX)
+        .list(Prefix::LOG)
         .await?
         .into_iter()
-        .filter_map(|(_, raw)| serde_json::from_str(&raw).ok())
+        .filter_map(|(_, raw)| record::decode(&raw).ok())
         .collect())
 }

@@ -268,7 +268,7 @@ impl Links {
         };
         let value = record::encode(&pending);
         self.store
-            .put(Key::link_state(&nonce).as_str(), &value, expires_at)
+            .put(&Key::link_state(&nonce), &value, expires_at)
             .await?;
         let token = format!("{nonce}.{expires}.{}", self.mac(&nonce, expires, user));
         Ok(format!("{}?state={token}", self.start_url))
@@ -313,7 +313,7 @@ impl Links {
         let (nonce, expires, mac) = self.parse_state(state)?;
         let pending = self
             .store
-            .get(Key::link_state(nonce).as_str())
+            .get(&Key::link_state(nonce))
             .await?
             .and_then(|v| record::decode::<Pending>(&v).ok())
             .ok_or(LinkError::StateUsed)?;
@@ -509,7 +509,7 @@ impl Links {
             }
             Err(error) => {
                 tracing::warn!(%error, "dropping a damaged link");
-                self.store.delete(key.as_str()).await?;
+                self.store.delete(&key).await?;
                 return Ok(None);
             }
         };

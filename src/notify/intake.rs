@@ -9,14 +9,15 @@ use super::card::Deployed;
 use super::event::{AlarmChange, DeploymentChange, DeploymentOutcome, Event, State};
 use super::queue::Work;
 use super::{
-    Episode, FLAP_WINDOW, MEMORY, Notifier, Outcome, RECORDING, SETTLE, card, count, mute_key,
+    Episode, FLAP_WINDOW, MEMORY, Notifier, Outcome, RECORDING, SETTLE, card, count,
     resolved_minutes, skipped,
 };
 use crate::dialog::Intent;
 use crate::eventlog::{self, Happening, What};
 use crate::ops::ServiceRef;
 use crate::speech::render::{n, s};
-use crate::store::{StoreError, epoch};
+use crate::store::record;
+use crate::store::{Key, Prefix, StoreError, epoch};
 
 impl Notifier {
     /// Records `event` (once, however often it is delivered) and makes its jobs.
@@ -26,7 +27,7 @@ impl Notifier {
     pub async fn accept(&self, source: &'static str, event: Event) -> Result<Outcome, StoreError> {
         let now = self.now();
         let kind = event.kind();
-        let claim = format!("event#{}", event.id());
+        let claim = Key::event(event.id());
         if !self
             .store
             .create(&claim, "recording", now + RECORDING)
@@ -112,7 +113,7 @@ impl Notifier {
 
     async fn muted(&self, channel: &str, subject: &str) -> bool {
         matches!(
-            self.store.get(&mute_key(channel, subject)).await,
+            self.store.get(&Key::mute(channel, subject)).await,
             Ok(Some(_))
         )
     }
@@ -212,14 +213,12 @@ impl Notifier {
         change: &AlarmChange,
         service: Option<&ServiceRef>,
     ) -> Result<bool, StoreError> {
-        let key = format!("episode#{channel}#{}", change.alarm);
+        let key = Key::episode(channel, &change.alarm);
         let now = self.now();
         let keep = now + MEMORY;
         for _ in 0..5 {
             let current = self.store.get(&key).await?;
-            let episode: Option<Episode> = current
-                .as_deref()
-                .and_then(|v| serde_json::from_str(v).ok());
+            let episode: Option<Episode> = current.as_deref().and_then(|v| record::decode(v).ok());
             match (change.state, episode) {
                 (State::Alarm, None) => {
                     let fresh = Episode {
@@ -236,7 +235,7 @@ impl Notifier {
                         expression: change.expression.clone(),
                         suppressed: change.suppressed.clone(),
                     };
-                    let value = serde_json::to_string(&fresh).unwrap_or_default();
+                    let value = record::encode(&fresh);
                     if self.store.create(&key, &value, keep).await? {
                         self.card_job(channel, group, &key, fresh.opened_at).await?;
                         return Ok(true);
@@ -259,7 +258,7 @@ impl Notifier {
                         episode.fires += 1;
                         episode.reason = change.reason.clone();
                         episode.suppressed = change.suppressed.clone();
-                        let value = serde_json::to_string(&episode).unwrap_or_default();
+                        let value = record::encode(&episode);
                         if self
                             .store
                             .replace(&key, current.as_deref().unwrap_or_default(), &value, keep)
@@ -276,7 +275,7 @@ impl Notifier {
                     episode.fires += 1;
                     episode.reason = change.reason.clone();
                     episode.suppressed = change.suppressed.clone();
-                    let value = serde_json::to_string(&episode).unwrap_or_default();
+                    let value = record::encode(&episode);
                     if self
                         .store
                         .replace(&key, current.as_deref().unwrap_or_default(), &value, keep)
@@ -322,7 +321,7 @@ impl Notifier {
                     episode.firing = false;
                     episode.resolved_at =
                         Some(epoch(change.at.max(SystemTime::UNIX_EPOCH)).max(episode.opened_at));
-                    let value = serde_json::to_string(&episode).unwrap_or_default();
+                    let value = record::encode(&episode);
                     if self
                         .store
                         .replace(&key, current.as_deref().unwrap_or_default(), &value, keep)
@@ -367,16 +366,19 @@ impl Notifier {
         &self,
         channel: &str,
         group: &str,
-        key: &str,
+        key: &Key,
         opened_at: i64,
     ) -> Result<(), StoreError> {
-        let id = format!("card:{}:{opened_at}", key.trim_start_matches("episode#"));
+        let id = format!(
+            "card:{}:{opened_at}",
+            key.after(Prefix::EPISODES).unwrap_or(key.as_str())
+        );
         self.enqueue_as(
             Some(id),
             channel,
             group,
             Work::Card {
-                episode: key.to_owned(),
+                episode: key.clone(),
             },
             SETTLE,
         )
@@ -388,10 +390,7 @@ impl Notifier {
         // A rollback is told by its own deployment's events: it starts as a deployment in
         // progress whose reason says so (remembered here), and is done when that
         // deployment completes.
-        let rollback = format!(
-            "rollback#{}/{}#{}",
-            change.cluster, change.service, change.deployment
-        );
+        let rollback = Key::rollback(&change.cluster, &change.service, &change.deployment);
         let (what, logged) = match change.outcome {
             DeploymentOutcome::Failed => (Some(Deployed::Failed), Some(What::DeploymentFailed)),
             DeploymentOutcome::RolledBack => {
@@ -467,7 +466,7 @@ impl Notifier {
             );
             // Once per deployment and outcome per channel for a day, whichever event says
             // it (the job itself is gone once posted).
-            let once = format!("once#{id}");
+            let once = Key::once(&id);
             if self.store.get(&once).await?.is_some() {
                 continue;
             }

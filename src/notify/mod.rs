@@ -61,8 +61,6 @@ pub const CARD_LOCK: Duration = LEASE;
 /// How long events are remembered (for dedupe and for "what did I miss?").
 pub const MEMORY: Duration = Duration::from_secs(24 * 60 * 60);
 
-pub use crate::channel::slack::mute_key;
-
 /// What happened to an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -104,6 +102,10 @@ struct Episode {
     /// Its actions are suppressed (a composite alarm in a wait or extension period).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     suppressed: Option<card::Suppressed>,
+}
+
+impl crate::store::record::Record for Episode {
+    const KIND: &'static str = "alarm episode";
 }
 
 /// The notifier.

@@ -16,6 +16,8 @@ use crate::channel::slack::blocks::Message;
 use crate::dialog::{Intent, Mode, Slot, Turn};
 use crate::ops::ServiceRef;
 use crate::speech::render::{n, s};
+use crate::store::record;
+use crate::store::{Key, Prefix};
 
 impl Notifier {
     pub(super) async fn run(&self, job: &Job) -> Result<(), Failed> {
@@ -77,13 +79,13 @@ impl Notifier {
         }
     }
 
-    async fn load(&self, key: &str) -> Result<Option<(Episode, String)>, Failed> {
+    async fn load(&self, key: &Key) -> Result<Option<(Episode, String)>, Failed> {
         let raw = self.store.get(key).await?;
-        Ok(raw.and_then(|raw| serde_json::from_str(&raw).ok().map(|e| (e, raw))))
+        Ok(raw.and_then(|raw| record::decode(&raw).ok().map(|e| (e, raw))))
     }
 
-    async fn save(&self, key: &str, raw: &str, episode: &Episode) -> Result<bool, Failed> {
-        let value = serde_json::to_string(episode).unwrap_or_default();
+    async fn save(&self, key: &Key, raw: &str, episode: &Episode) -> Result<bool, Failed> {
+        let value = record::encode(episode);
         Ok(self
             .store
             .replace(key, raw, &value, self.now() + MEMORY)
@@ -114,10 +116,10 @@ impl Notifier {
 
     /// A new episode's card: alone, folded into a burst summary's thread, or as part of a
     /// new summary when others arrived with it.
-    async fn card(&self, job: &Job, key: &str, late: Option<u64>) -> Result<(), Failed> {
+    async fn card(&self, job: &Job, key: &Key, late: Option<u64>) -> Result<(), Failed> {
         // One worker at a time decides a channel's new cards (alone, or as a burst), so
         // two workers never both post a summary, or a card the other folded.
-        let lock = format!("card-lock#{}", job.channel);
+        let lock = Key::card_lock(&job.channel);
         if !self
             .store
             .create(&lock, &job.id, self.now() + CARD_LOCK)
@@ -134,14 +136,14 @@ impl Notifier {
         result
     }
 
-    async fn card_locked(&self, job: &Job, key: &str, late: Option<u64>) -> Result<(), Failed> {
+    async fn card_locked(&self, job: &Job, key: &Key, late: Option<u64>) -> Result<(), Failed> {
         let Some((episode, raw)) = self.load(key).await? else {
             return Ok(());
         };
         if episode.ts.is_some() {
             return Ok(());
         }
-        let burst_key = format!("burst#{}", job.channel);
+        let burst_key = Key::burst(&job.channel);
         if let Some(summary) = self.store.get(&burst_key).await? {
             // A burst is under way: this alarm joins the summary's thread.
             let text = self.say().msg(
@@ -163,8 +165,8 @@ impl Notifier {
         // Others waiting in this channel from the same few seconds, not held elsewhere.
         let now = millis(self.now());
         let mut waiting = Vec::new();
-        for (jk, jv) in self.store.list("job#").await? {
-            let Ok(other) = serde_json::from_str::<Job>(&jv) else {
+        for (jk, jv) in self.store.list(Prefix::JOBS).await? {
+            let Ok(other) = record::decode::<Job>(&jv) else {
                 continue;
             };
             if other.id == job.id || other.channel != job.channel || other.lease > now {
@@ -180,12 +182,12 @@ impl Notifier {
         if waiting.len() + 1 >= BURST {
             // Hold the others' jobs while the summary is posted; give them back if it fails.
             let mut names = vec![episode.alarm.clone()];
-            let mut members = vec![key.to_owned()];
+            let mut members = vec![key.clone()];
             let mut held = Vec::new();
             for (jk, jv, other, other_key) in waiting {
                 let mut leased = other.clone();
                 leased.lease = millis(self.now()) + LEASE.as_millis() as i64;
-                let leased_raw = serde_json::to_string(&leased).unwrap_or_default();
+                let leased_raw = record::encode(&leased);
                 let keep = self.now() + MAX_AGE + LEASE;
                 if !self.store.replace(&jk, &jv, &leased_raw, keep).await? {
                     continue;
@@ -235,7 +237,7 @@ impl Notifier {
 
     /// Records a posted card's `ts` on its episode. Slack has taken the post, so a store
     /// failure here is retried a little and then logged, never answered by posting again.
-    async fn posted_ts(&self, key: &str, ts: &str, summarised: bool) {
+    async fn posted_ts(&self, key: &Key, ts: &str, summarised: bool) {
         for attempt in 0..3 {
             match self.set_ts(key, ts, summarised).await {
                 Ok(()) => return,
@@ -249,7 +251,7 @@ impl Notifier {
 
     /// Puts the card's `ts` on the episode's newest state (it may have moved on while the
     /// card was posted: resolved, or fired again).
-    async fn set_ts(&self, key: &str, ts: &str, summarised: bool) -> Result<(), Failed> {
+    async fn set_ts(&self, key: &Key, ts: &str, summarised: bool) -> Result<(), Failed> {
         for _ in 0..5 {
             let Some((mut episode, raw)) = self.load(key).await? else {
                 return Ok(());
@@ -263,7 +265,7 @@ impl Notifier {
         Err(Failed::Later(Duration::from_secs(1)))
     }
 
-    async fn update(&self, job: &Job, key: &str) -> Result<(), Failed> {
+    async fn update(&self, job: &Job, key: &Key) -> Result<(), Failed> {
         let Some((episode, _)) = self.load(key).await? else {
             return Ok(());
         };

@@ -9,18 +9,19 @@ use serde::{Deserialize, Serialize};
 
 use super::{LEASE, MAX_AGE, Notifier, count};
 use crate::channel::slack::api::SlackApiError;
-use crate::store::StoreError;
+use crate::store::record::{self, Record};
+use crate::store::{Key, Prefix, StoreError};
 
 /// What a job posts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub(super) enum Work {
     /// A new episode's card (or its place in a burst).
-    Card { episode: String },
+    Card { episode: Key },
     /// The episode's card edited to its current state.
-    Update { episode: String },
+    Update { episode: Key },
     /// A reply in the episode's thread.
-    Reply { episode: String, text: String },
+    Reply { episode: Key, text: String },
     /// A deployment's card: failed, rolling back, or rolled back.
     Deployment {
         cluster: String,
@@ -52,6 +53,10 @@ pub struct Job {
     pub(super) due: i64,
     pub(super) lease: i64,
     pub(super) attempts: u32,
+}
+
+impl Record for Job {
+    const KIND: &'static str = "notification job";
 }
 
 pub(super) fn millis(at: SystemTime) -> i64 {
@@ -116,8 +121,8 @@ impl Notifier {
             lease: 0,
             attempts: 0,
         };
-        let key = format!("job#{}", job.id);
-        let value = serde_json::to_string(&job).unwrap_or_default();
+        let key = Key::job(&job.id);
+        let value = record::encode(&job);
         if once {
             self.store
                 .create(&key, &value, now + MAX_AGE + LEASE)
@@ -130,7 +135,7 @@ impl Notifier {
 
     /// Posts every job that is due and not held by another worker; how many were posted.
     pub async fn deliver_due(&self) -> usize {
-        let jobs = match self.store.list("job#").await {
+        let jobs = match self.store.list(Prefix::JOBS).await {
             Ok(jobs) => jobs,
             Err(error) => {
                 tracing::warn!(%error, "the delivery queue cannot be read; trying again shortly");
@@ -138,9 +143,9 @@ impl Notifier {
             }
         };
         let now = millis(self.now());
-        let mut due: Vec<(String, String, Job)> = jobs
+        let mut due: Vec<(Key, String, Job)> = jobs
             .into_iter()
-            .filter_map(|(k, v)| serde_json::from_str::<Job>(&v).ok().map(|j| (k, v, j)))
+            .filter_map(|(k, v)| record::decode::<Job>(&v).ok().map(|j| (k, v, j)))
             .filter(|(_, _, j)| j.due <= now && j.lease <= now)
             .collect();
         // Oldest first, so a thread's replies keep their order.
@@ -149,7 +154,7 @@ impl Notifier {
         for (key, raw, job) in due {
             let mut held = job.clone();
             held.lease = millis(self.now()) + LEASE.as_millis() as i64;
-            let held_raw = serde_json::to_string(&held).unwrap_or_default();
+            let held_raw = record::encode(&held);
             let keep = self.now() + MAX_AGE + LEASE;
             match self.store.replace(&key, &raw, &held_raw, keep).await {
                 Ok(true) => {}
@@ -175,7 +180,7 @@ impl Notifier {
                         wait.max(Duration::from_millis(500 * 2u64.pow(again.attempts.min(6))));
                     again.due = millis(self.now() + backoff);
                     again.lease = 0;
-                    let value = serde_json::to_string(&again).unwrap_or_default();
+                    let value = record::encode(&again);
                     let _ = self.store.replace(&key, &held_raw, &value, keep).await;
                 }
                 Err(Failed::Never(why)) => {
@@ -210,7 +215,7 @@ impl Notifier {
         let started = std::time::Instant::now();
         loop {
             self.deliver_due().await;
-            let pending = self.store.list("job#").await.unwrap_or_default();
+            let pending = self.store.list(Prefix::JOBS).await.unwrap_or_default();
             if pending.is_empty() || started.elapsed() + Duration::from_millis(500) >= within {
                 break;
             }

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
-use super::{DEADLINE, Store, StoreError, epoch};
+use super::{DEADLINE, Key, Prefix, Store, StoreError, epoch};
 use crate::clock::Clock;
 
 /// The table's attribute names.
@@ -114,7 +114,8 @@ fn backend<E: std::error::Error + Send + Sync + 'static>(error: SdkError<E>) -> 
 
 #[async_trait::async_trait]
 impl Store for DynamoStore {
-    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+    async fn get(&self, key: &Key) -> Result<Option<String>, StoreError> {
+        let key = key.as_str();
         let out = timed(
             self.client
                 .get_item()
@@ -128,7 +129,8 @@ impl Store for DynamoStore {
         Ok(value_of(out.item(), epoch(self.clock.now())))
     }
 
-    async fn put(&self, key: &str, value: &str, expires: SystemTime) -> Result<(), StoreError> {
+    async fn put(&self, key: &Key, value: &str, expires: SystemTime) -> Result<(), StoreError> {
+        let key = key.as_str();
         timed(
             self.client
                 .put_item()
@@ -143,10 +145,11 @@ impl Store for DynamoStore {
 
     async fn create(
         &self,
-        key: &str,
+        key: &Key,
         value: &str,
         expires: SystemTime,
     ) -> Result<bool, StoreError> {
+        let key = key.as_str();
         let result = timed(
             self.client
                 .put_item()
@@ -162,7 +165,8 @@ impl Store for DynamoStore {
         Ok(conditional(result)?.is_some())
     }
 
-    async fn take(&self, key: &str) -> Result<Option<String>, StoreError> {
+    async fn take(&self, key: &Key) -> Result<Option<String>, StoreError> {
+        let key = key.as_str();
         let result = timed(
             self.client
                 .delete_item()
@@ -179,7 +183,8 @@ impl Store for DynamoStore {
             .and_then(|out| value_of(out.attributes(), epoch(self.clock.now()) - 1)))
     }
 
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+    async fn delete(&self, key: &Key) -> Result<(), StoreError> {
+        let key = key.as_str();
         timed(
             self.client
                 .delete_item()
@@ -194,11 +199,12 @@ impl Store for DynamoStore {
 
     async fn replace(
         &self,
-        key: &str,
+        key: &Key,
         expected: &str,
         value: &str,
         expires: SystemTime,
     ) -> Result<bool, StoreError> {
+        let key = key.as_str();
         let result = timed(
             self.client
                 .put_item()
@@ -215,7 +221,8 @@ impl Store for DynamoStore {
         Ok(conditional(result)?.is_some())
     }
 
-    async fn list(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+    async fn list(&self, prefix: Prefix) -> Result<Vec<(Key, String)>, StoreError> {
+        let prefix = prefix.as_str();
         // Every page within one deadline, not one each.
         tokio::time::timeout(DEADLINE * 2, self.scan(prefix))
             .await
@@ -224,7 +231,7 @@ impl Store for DynamoStore {
 }
 
 impl DynamoStore {
-    async fn scan(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+    async fn scan(&self, prefix: &str) -> Result<Vec<(Key, String)>, StoreError> {
         // A scan with a key filter: the sets listed (the delivery queue, a day of events)
         // are small, and a table with one key schema keeps the store one trait.
         let now = epoch(self.clock.now());
@@ -249,7 +256,7 @@ impl DynamoStore {
                     item.get(KEY).and_then(|k| k.as_s().ok()),
                     value_of(Some(item), now),
                 ) {
-                    out.push((key.clone(), value));
+                    out.push((Key::listed(key.clone()), value));
                 }
             }
             match page.last_evaluated_key() {

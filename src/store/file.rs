@@ -12,7 +12,7 @@ use std::time::SystemTime;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{DEADLINE, Store, StoreError, epoch};
+use super::{DEADLINE, Key, Prefix, Store, StoreError, epoch};
 use crate::clock::Clock;
 
 /// Writes between two purges of expired rows.
@@ -121,7 +121,8 @@ fn purge(db: &Connection, now: i64) -> rusqlite::Result<()> {
 
 #[async_trait::async_trait]
 impl Store for FileStore {
-    async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+    async fn get(&self, key: &Key) -> Result<Option<String>, StoreError> {
+        let key = key.as_str();
         let key = key.to_owned();
         self.with(move |db, now| {
             db.query_row(
@@ -134,7 +135,8 @@ impl Store for FileStore {
         .await
     }
 
-    async fn put(&self, key: &str, value: &str, expires: SystemTime) -> Result<(), StoreError> {
+    async fn put(&self, key: &Key, value: &str, expires: SystemTime) -> Result<(), StoreError> {
+        let key = key.as_str();
         let (key, value, expires) = (key.to_owned(), value.to_owned(), epoch(expires));
         let purging = self.wrote();
         self.with(move |db, now| {
@@ -153,10 +155,11 @@ impl Store for FileStore {
 
     async fn create(
         &self,
-        key: &str,
+        key: &Key,
         value: &str,
         expires: SystemTime,
     ) -> Result<bool, StoreError> {
+        let key = key.as_str();
         let (key, value, expires) = (key.to_owned(), value.to_owned(), epoch(expires));
         let purging = self.wrote();
         self.with(move |db, now| {
@@ -176,7 +179,8 @@ impl Store for FileStore {
         .await
     }
 
-    async fn take(&self, key: &str) -> Result<Option<String>, StoreError> {
+    async fn take(&self, key: &Key) -> Result<Option<String>, StoreError> {
+        let key = key.as_str();
         let key = key.to_owned();
         self.with(move |db, now| {
             db.query_row(
@@ -189,7 +193,8 @@ impl Store for FileStore {
         .await
     }
 
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+    async fn delete(&self, key: &Key) -> Result<(), StoreError> {
+        let key = key.as_str();
         let key = key.to_owned();
         self.with(move |db, _| {
             db.execute("DELETE FROM records WHERE key = ?1", params![key])
@@ -200,11 +205,12 @@ impl Store for FileStore {
 
     async fn replace(
         &self,
-        key: &str,
+        key: &Key,
         expected: &str,
         value: &str,
         expires: SystemTime,
     ) -> Result<bool, StoreError> {
+        let key = key.as_str();
         let (key, expected, value, expires) = (
             key.to_owned(),
             expected.to_owned(),
@@ -222,7 +228,8 @@ impl Store for FileStore {
         .await
     }
 
-    async fn list(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+    async fn list(&self, prefix: Prefix) -> Result<Vec<(Key, String)>, StoreError> {
+        let prefix = prefix.as_str();
         let prefix = prefix.to_owned();
         self.with(move |db, now| {
             // `key >= prefix AND key < prefix + U+10FFFF`: the prefix range, on the index.
@@ -232,7 +239,7 @@ impl Store for FileStore {
                  WHERE key >= ?1 AND key < ?2 AND expires > ?3 ORDER BY key",
             )?;
             let rows = query.query_map(params![prefix, end, now], |row| {
-                Ok((row.get(0)?, row.get(1)?))
+                Ok((Key::listed(row.get(0)?), row.get(1)?))
             })?;
             rows.collect()
         })
@@ -254,48 +261,73 @@ mod tests {
         ));
         let store = FileStore::open(&dir.path().join("a/store.db"), clock.clone()).unwrap();
         let soon = clock.now() + Duration::from_secs(60);
-        assert!(store.create("k", "one", soon).await.unwrap());
-        assert!(!store.create("k", "two", soon).await.unwrap());
-        assert_eq!(store.get("k").await.unwrap().as_deref(), Some("one"));
+        assert!(store.create(&Key::event("k"), "one", soon).await.unwrap());
+        assert!(!store.create(&Key::event("k"), "two", soon).await.unwrap());
+        assert_eq!(
+            store.get(&Key::event("k")).await.unwrap().as_deref(),
+            Some("one")
+        );
         clock.advance(Duration::from_secs(61));
         assert_eq!(
-            store.get("k").await.unwrap(),
+            store.get(&Key::event("k")).await.unwrap(),
             None,
             "expired reads as absent"
         );
         assert!(
             store
-                .create("k", "three", clock.now() + Duration::from_secs(60))
+                .create(
+                    &Key::event("k"),
+                    "three",
+                    clock.now() + Duration::from_secs(60)
+                )
                 .await
                 .unwrap()
         );
-        assert_eq!(store.take("k").await.unwrap().as_deref(), Some("three"));
-        assert_eq!(store.take("k").await.unwrap(), None, "taken once");
+        assert_eq!(
+            store.take(&Key::event("k")).await.unwrap().as_deref(),
+            Some("three")
+        );
+        assert_eq!(
+            store.take(&Key::event("k")).await.unwrap(),
+            None,
+            "taken once"
+        );
         store
-            .put("p", "x", clock.now() + Duration::from_secs(5))
+            .put(&Key::event("p"), "x", clock.now() + Duration::from_secs(5))
             .await
             .unwrap();
         store
-            .put("p", "y", clock.now() + Duration::from_secs(5))
+            .put(&Key::event("p"), "y", clock.now() + Duration::from_secs(5))
             .await
             .unwrap();
-        assert_eq!(store.get("p").await.unwrap().as_deref(), Some("y"));
-        store.delete("p").await.unwrap();
-        assert_eq!(store.get("p").await.unwrap(), None);
+        assert_eq!(
+            store.get(&Key::event("p")).await.unwrap().as_deref(),
+            Some("y")
+        );
+        store.delete(&Key::event("p")).await.unwrap();
+        assert_eq!(store.get(&Key::event("p")).await.unwrap(), None);
         let later = clock.now() + Duration::from_secs(60);
-        store.put("q#1", "a", later).await.unwrap();
-        store.put("q#2", "b", later).await.unwrap();
-        store.put("r#1", "c", later).await.unwrap();
-        assert!(store.replace("q#1", "a", "a2", later).await.unwrap());
+        store.put(&Key::job("1"), "a", later).await.unwrap();
+        store.put(&Key::job("2"), "b", later).await.unwrap();
+        store.put(&Key::burst("1"), "c", later).await.unwrap();
         assert!(
-            !store.replace("q#1", "a", "a3", later).await.unwrap(),
+            store
+                .replace(&Key::job("1"), "a", "a2", later)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .replace(&Key::job("1"), "a", "a3", later)
+                .await
+                .unwrap(),
             "no longer `a`"
         );
         assert_eq!(
-            store.list("q#").await.unwrap(),
+            store.list(Prefix::JOBS).await.unwrap(),
             vec![
-                ("q#1".to_owned(), "a2".to_owned()),
-                ("q#2".to_owned(), "b".to_owned())
+                (Key::job("1"), "a2".to_owned()),
+                (Key::job("2"), "b".to_owned())
             ]
         );
     }
@@ -308,13 +340,16 @@ mod tests {
         let later = clock.now() + Duration::from_secs(600);
         let a = FileStore::open(&path, clock.clone()).unwrap();
         let b = FileStore::open(&path, clock.clone()).unwrap();
-        assert!(a.create("event", "1", later).await.unwrap());
+        assert!(a.create(&Key::event("e1"), "1", later).await.unwrap());
         assert!(
-            !b.create("event", "1", later).await.unwrap(),
+            !b.create(&Key::event("e1"), "1", later).await.unwrap(),
             "the other connection sees it"
         );
         drop((a, b));
         let c = FileStore::open(&path, clock).unwrap();
-        assert_eq!(c.get("event").await.unwrap().as_deref(), Some("1"));
+        assert_eq!(
+            c.get(&Key::event("e1")).await.unwrap().as_deref(),
+            Some("1")
+        );
     }
 }

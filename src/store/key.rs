@@ -3,9 +3,13 @@
 //! key by hand. The text of each key is part of the stored data (links are sealed to their
 //! key), so it never changes; a test holds the format of each one.
 
-/// Where a record lives in the store. Made only by the constructors below (and by the
-/// stores, for the keys they list).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Where a record lives in the store. Made by the constructors below; the stores make the
+/// keys they list, and a record that names another (a queued job, its episode) holds the
+/// key's text, which reads back as the same key.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct Key(String);
 
 /// The start of a family of keys, for [`super::Store::list`].
@@ -17,6 +21,8 @@ impl Prefix {
     pub const JOBS: Prefix = Prefix("job#");
     /// The event log "what did I miss?" reads (time-ordered keys).
     pub const LOG: Prefix = Prefix("log#");
+    /// Alarm episodes.
+    pub const EPISODES: Prefix = Prefix("episode#");
 
     /// The prefix's text.
     #[must_use]
@@ -77,7 +83,13 @@ impl Key {
     /// An alarm's episode (firing until resolved) as one channel sees it.
     #[must_use]
     pub fn episode(channel: &str, alarm: &str) -> Self {
-        Self(format!("episode#{channel}#{alarm}"))
+        Self(format!("{}{channel}#{alarm}", Prefix::EPISODES.0))
+    }
+
+    /// A rollback seen starting (`service` is `cluster/name`), until its deployment is done.
+    #[must_use]
+    pub fn rollback(cluster: &str, service: &str, deployment: &str) -> Self {
+        Self(format!("rollback#{cluster}/{service}#{deployment}"))
     }
 
     /// A marker that something was done once (a deployment card per outcome and channel).
@@ -105,6 +117,11 @@ impl Key {
         Self(format!("{}{:012}#{id}", Prefix::LOG.0, at.max(0)))
     }
 
+    /// A key a store listed (it was made by one of the constructors when written).
+    pub(super) fn listed(text: String) -> Self {
+        Self(text)
+    }
+
     /// The key's text, as stored.
     #[must_use]
     pub fn as_str(&self) -> &str {
@@ -115,13 +132,6 @@ impl Key {
     #[must_use]
     pub fn after(&self, prefix: Prefix) -> Option<&str> {
         self.0.strip_prefix(prefix.0)
-    }
-}
-
-impl std::ops::Deref for Key {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
     }
 }
 
@@ -156,6 +166,10 @@ mod tests {
             (Key::job("17-x"), "job#17-x"),
             (Key::episode("C1", "cpu-high"), "episode#C1#cpu-high"),
             (Key::once("d1"), "once#d1"),
+            (
+                Key::rollback("prod", "checkout", "ecs-svc/1"),
+                "rollback#prod/checkout#ecs-svc/1",
+            ),
             (Key::card_lock("C1"), "card-lock#C1"),
             (Key::burst("C1"), "burst#C1"),
             (Key::log(1_795_341_600, "e1"), "log#001795341600#e1"),

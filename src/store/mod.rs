@@ -46,30 +46,30 @@ pub enum StoreError {
 #[async_trait::async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// The value at `key`, unless it is absent or expired.
-    async fn get(&self, key: &str) -> Result<Option<String>, StoreError>;
+    async fn get(&self, key: &Key) -> Result<Option<String>, StoreError>;
     /// Writes `value` at `key` until `expires`, replacing what was there.
-    async fn put(&self, key: &str, value: &str, expires: SystemTime) -> Result<(), StoreError>;
+    async fn put(&self, key: &Key, value: &str, expires: SystemTime) -> Result<(), StoreError>;
     /// Writes `value` at `key` only if nothing unexpired is there; whether it did. Two
     /// callers racing on one key: exactly one gets `true`.
-    async fn create(&self, key: &str, value: &str, expires: SystemTime)
+    async fn create(&self, key: &Key, value: &str, expires: SystemTime)
     -> Result<bool, StoreError>;
     /// Removes the record at `key` and returns its value, if it was there and unexpired.
     /// Two callers racing on one key: at most one gets the value.
-    async fn take(&self, key: &str) -> Result<Option<String>, StoreError>;
+    async fn take(&self, key: &Key) -> Result<Option<String>, StoreError>;
     /// Removes the record at `key`, if any.
-    async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    async fn delete(&self, key: &Key) -> Result<(), StoreError>;
     /// Replaces the value at `key` with `value` only if it is still `expected` (and
     /// unexpired); whether it did. Two callers racing from one value: exactly one wins.
     async fn replace(
         &self,
-        key: &str,
+        key: &Key,
         expected: &str,
         value: &str,
         expires: SystemTime,
     ) -> Result<bool, StoreError>;
     /// Every unexpired record whose key starts with `prefix`, in key order (for small
     /// sets: the delivery queue and the event log).
-    async fn list(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError>;
+    async fn list(&self, prefix: Prefix) -> Result<Vec<(Key, String)>, StoreError>;
 }
 
 impl StoreError {

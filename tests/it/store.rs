@@ -23,7 +23,9 @@ async fn earlier_release(dir: &tempfile::TempDir, clock: Arc<dyn Clock>) -> Arc<
     for record in fixture["records"].as_array().unwrap() {
         store
             .put(
-                record["key"].as_str().unwrap(),
+                // As stored: the key's text, read back as a key (as a record naming
+                // another record's key does).
+                &serde_json::from_value::<opsvoice::store::Key>(record["key"].clone()).unwrap(),
                 record["value"].as_str().unwrap(),
                 until,
             )

@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::{MAX_QUESTION, MUTE_FOR, Outgoing, Place, Slack, THREAD_MEMORY, blocks, mute_key};
+use super::{MAX_QUESTION, MUTE_FOR, Outgoing, Place, Slack, THREAD_MEMORY, blocks};
 use crate::auth::Caller;
 use crate::auth::link::SlackUser;
 use crate::config::Secret;
 use crate::dialog::{Mode, Phase, SessionContext, Surface, Turn};
+use crate::store::Key;
 use crate::store::epoch;
 
 /// Which way a verb of the slash command goes.
@@ -59,14 +60,14 @@ pub(super) fn without_mentions(text: &str) -> String {
 }
 
 impl Slack {
-    fn memory_key(user: &SlackUser, place: &Place) -> String {
+    fn memory_key(user: &SlackUser, place: &Place) -> Key {
         match &place.thread_ts {
-            Some(thread) => format!("slack-ctx#{}#{}#{thread}", user.team, place.channel),
-            None => format!("slack-ctx#{}#{}#@{}", user.team, place.channel, user.user),
+            Some(thread) => Key::slack_thread(&user.team, &place.channel, thread),
+            None => Key::slack_conversation(&user.team, &place.channel, &user.user),
         }
     }
 
-    async fn context(&self, key: &str) -> SessionContext {
+    async fn context(&self, key: &Key) -> SessionContext {
         match self.store.get(key).await {
             Ok(Some(json)) => SessionContext::decode(&json),
             Ok(None) => SessionContext::default(),
@@ -174,7 +175,7 @@ impl Slack {
         };
         let key = Self::memory_key(user, place);
         if let Some(bot) = &self.assistant.lex {
-            let session = lex_session(&key);
+            let session = lex_session(key.as_str());
             let token = token.as_ref().map(Secret::expose_str);
             match bot.recognize(&question, &session, token).await {
                 Ok(recognized) => {
@@ -270,7 +271,7 @@ impl Slack {
         let until = self.clock.now() + MUTE_FOR;
         match self
             .store
-            .put(&mute_key(&place.channel, &subject), &user.user, until)
+            .put(&Key::mute(&place.channel, &subject), &user.user, until)
             .await
         {
             Ok(()) => {

@@ -13,7 +13,7 @@ use serde_json::json;
 use super::answer::without_mentions;
 use super::{CLAIM_LEASE, EVENT_MEMORY, Place, Slack, SlackState, bad_request, verified};
 use crate::auth::link::SlackUser;
-use crate::store::StoreError;
+use crate::store::{Key, StoreError};
 
 #[derive(Debug, Deserialize)]
 struct Envelope {
@@ -139,7 +139,7 @@ async fn on_event(slack: Arc<Slack>, envelope: Envelope, headers: &HeaderMap) ->
             // Answered: acknowledge, so Slack stops. Still being answered: not yet, so
             // Slack keeps its later retries in case this answer never arrives.
             let answered = matches!(
-                slack.store.get(&format!("slack-event#{event_id}")).await,
+                slack.store.get(&Key::slack_event(&event_id)).await,
                 Ok(Some(state)) if state == "answered"
             );
             metrics::counter!("opsvoice_slack_requests_total", "route" => "events", "outcome" => "duplicate").increment(1);
@@ -219,7 +219,7 @@ impl Slack {
     async fn claim(&self, event_id: &str) -> Result<bool, StoreError> {
         self.store
             .create(
-                &format!("slack-event#{event_id}"),
+                &Key::slack_event(event_id),
                 "answering",
                 self.clock.now() + CLAIM_LEASE,
             )
@@ -231,7 +231,7 @@ impl Slack {
         let _ = self
             .store
             .put(
-                &format!("slack-event#{event_id}"),
+                &Key::slack_event(event_id),
                 "answering",
                 self.clock.now() + wait + CLAIM_LEASE,
             )
@@ -241,7 +241,7 @@ impl Slack {
     /// Settles a claim: an answer Slack took is remembered for [`EVENT_MEMORY`]; one it
     /// did not take is released, so Slack's next retry tries again.
     async fn settle(&self, event_id: &str, delivered: bool) {
-        let key = format!("slack-event#{event_id}");
+        let key = Key::slack_event(event_id);
         let result = if delivered {
             self.store
                 .put(&key, "answered", self.clock.now() + EVENT_MEMORY)

@@ -101,12 +101,6 @@ pub struct Slack {
     pub clock: Arc<dyn Clock>,
 }
 
-/// The store key of a mute of `subject` (`cluster/service`, or `alarm:<name>`) in `channel`.
-#[must_use]
-pub fn mute_key(channel: &str, subject: &str) -> String {
-    format!("mute#{channel}#{subject}")
-}
-
 /// How long a card's "Mute for 1 hour" mutes.
 pub const MUTE_FOR: Duration = Duration::from_secs(60 * 60);
 

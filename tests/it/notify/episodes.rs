@@ -237,7 +237,7 @@ async fn twenty_alarms_in_ten_seconds_make_one_summary_and_a_mute_holds() {
     let store = file_store(&dir, w.clock.clone());
     store
         .put(
-            &opsvoice::notify::mute_key(OPS, "prod/checkout"),
+            &opsvoice::store::Key::mute(OPS, "prod/checkout"),
             "U1",
             w.clock.now() + Duration::from_secs(3600),
         )

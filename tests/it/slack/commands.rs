@@ -155,7 +155,7 @@ async fn slash_commands_and_buttons_answer_on_the_demo_fleet() {
     assert_eq!(posts[2].body["thread_ts"], "1700000500.000100");
     assert!(
         mute_store
-            .get(&opsvoice::notify::mute_key("C0OPS", "prod/checkout"))
+            .get(&opsvoice::store::Key::mute("C0OPS", "prod/checkout"))
             .await
             .unwrap()
             .is_some()
@@ -192,7 +192,7 @@ async fn slash_commands_and_buttons_answer_on_the_demo_fleet() {
     // message's answer is settled, nothing more can come.
     for ignored in ["Ev31", "Ev32"] {
         let record = mute_store
-            .get(&format!("slack-event#{ignored}"))
+            .get(&opsvoice::store::Key::slack_event(ignored))
             .await
             .unwrap();
         assert_eq!(record, None, "{ignored} was taken as a question");

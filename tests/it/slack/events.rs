@@ -143,7 +143,7 @@ async fn an_event_whose_answer_died_is_answered_on_slacks_next_retry_and_a_faile
     // Another process claimed Ev40 and died before answering.
     store
         .create(
-            "slack-event#Ev40",
+            &opsvoice::store::Key::slack_event("Ev40"),
             "answering",
             clock.now() + opsvoice::channel::slack::CLAIM_LEASE,
         )
@@ -194,7 +194,10 @@ async fn an_event_whose_answer_died_is_answered_on_slacks_next_retry_and_a_faile
         1,
         "not yet: it waits before posting again"
     );
-    let held = store.get("slack-event#Ev41").await.unwrap();
+    let held = store
+        .get(&opsvoice::store::Key::slack_event("Ev41"))
+        .await
+        .unwrap();
     assert_eq!(
         held.as_deref(),
         Some("answering"),
@@ -271,30 +274,37 @@ async fn the_dynamodb_store_is_atomic_against_moto() {
         clock.clone(),
     );
     let soon = clock.now() + Duration::from_secs(60);
-    let (x, y) = tokio::join!(store.create("k", "x", soon), store.create("k", "y", soon));
+    let (key_k, key_p) = (
+        opsvoice::store::Key::event("k"),
+        opsvoice::store::Key::event("p"),
+    );
+    let (x, y) = tokio::join!(
+        store.create(&key_k, "x", soon),
+        store.create(&key_k, "y", soon)
+    );
     assert!(x.unwrap() ^ y.unwrap(), "exactly one create wins");
     clock.advance(Duration::from_secs(61));
     assert_eq!(
-        store.get("k").await.unwrap(),
+        store.get(&key_k).await.unwrap(),
         None,
         "expired reads as absent"
     );
     assert!(
         store
-            .create("k", "z", clock.now() + Duration::from_secs(60))
+            .create(&key_k, "z", clock.now() + Duration::from_secs(60))
             .await
             .unwrap()
     );
-    let (x, y) = tokio::join!(store.take("k"), store.take("k"));
+    let (x, y) = tokio::join!(store.take(&key_k), store.take(&key_k));
     let taken: Vec<String> = [x.unwrap(), y.unwrap()].into_iter().flatten().collect();
     assert_eq!(taken, vec!["z".to_owned()], "taken once");
     store
-        .put("p", "1", clock.now() + Duration::from_secs(5))
+        .put(&key_p, "1", clock.now() + Duration::from_secs(5))
         .await
         .unwrap();
-    assert_eq!(store.get("p").await.unwrap().as_deref(), Some("1"));
-    store.delete("p").await.unwrap();
-    assert_eq!(store.get("p").await.unwrap(), None);
+    assert_eq!(store.get(&key_p).await.unwrap().as_deref(), Some("1"));
+    store.delete(&key_p).await.unwrap();
+    assert_eq!(store.get(&key_p).await.unwrap(), None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -358,7 +368,10 @@ async fn slacks_own_message_im_example_is_answered() {
         assert_eq!(status, 200);
         // Ignored events are acknowledged without a claim: nothing is recorded for them.
         assert_eq!(
-            store.get(&format!("slack-event#{id}")).await.unwrap(),
+            store
+                .get(&opsvoice::store::Key::slack_event(id))
+                .await
+                .unwrap(),
             None,
             "{id} was taken as a question"
         );

@@ -326,7 +326,7 @@ fn file_store(dir: &tempfile::TempDir) -> impl FnOnce(&Moto) -> StoreLocation + 
 /// Waits until Slack event `id` is settled as answered in `store`: its answer was posted
 /// and nothing more will be posted for it.
 async fn answered(store: &dyn Store, id: &str) {
-    let key = format!("slack-event#{id}");
+    let key = opsvoice::store::Key::slack_event(id);
     let deadline = tokio::time::Instant::now() + WAIT;
     while store.get(&key).await.unwrap().as_deref() != Some("answered") {
         assert!(
