@@ -202,3 +202,88 @@ async fn a_linked_slack_user_is_answered_per_their_groups_and_links_survive_a_re
 
     assert_all_valid(&world.slack);
 }
+
+/// Issue 30, "a push-only Slack setup refuses to start": a signing secret, a bot token and
+/// notification routes but no account linking, on live data, made `serve` exit ("every
+/// Slack user would be refused"). Pushing cards needs no linking: the app builds (as
+/// `serve` builds it), the notifier is there, and a question from Slack gets a clear
+/// "account linking is not set up" instead of an answer.
+#[tokio::test]
+async fn a_push_only_slack_setup_starts_and_tells_askers_linking_is_not_set_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        "[groups.oncall]\nclusters = [\"*\"]\nservices = [\"*\"]\nintents = [\"*\"]\n",
+    )
+    .unwrap();
+    let routes = dir.path().join("notify.toml");
+    std::fs::write(
+        &routes,
+        "[[route]]\nchannel = \"C0OPS00001\"\ngroup = \"oncall\"\n",
+    )
+    .unwrap();
+    let config = Config {
+        aws: opsvoice::config::Aws {
+            backend: opsvoice::config::Backend::Aws,
+            region: Some("us-east-1".to_owned()),
+            ..opsvoice::config::Aws::default()
+        },
+        cognito: opsvoice::config::Cognito {
+            user_pool_id: Some("us-east-1_abcdef".to_owned()),
+            client_ids: vec!["client1".to_owned()],
+            policy_file: Some(policy),
+            ..opsvoice::config::Cognito::default()
+        },
+        slack: opsvoice::config::Slack {
+            signing_secret: Some(opsvoice::config::Secret::new("s")),
+            bot_token: Some(opsvoice::config::Secret::new("xoxb-1")),
+            api_url: Some("http://127.0.0.1:9".to_owned()),
+        },
+        notify: opsvoice::config::Notify {
+            file: Some(routes),
+            ..opsvoice::config::Notify::default()
+        },
+        store: opsvoice::config::Store {
+            location: Some(opsvoice::config::StoreLocation::File(
+                dir.path().join("store.db"),
+            )),
+            ..opsvoice::config::Store::default()
+        },
+        ..Config::default()
+    };
+    assert!(config.errors().is_empty(), "{:?}", config.errors());
+    let clock = common::clock();
+    let state = opsvoice::builder(&config)
+        .clock(clock.clone())
+        .ops(Arc::new(opsvoice::ops::demo::DemoFleet::new(clock)))
+        .lex(None)
+        .build()
+        .await
+        .expect("a push-only Slack setup starts");
+    assert!(state.events.notifier.is_some(), "cards are pushed");
+    let slack = state.slack.expect("the Slack routes are served");
+    let reply = slack
+        .reply(
+            &opsvoice::auth::link::SlackUser {
+                team: "T1".to_owned(),
+                user: "U1".to_owned(),
+            },
+            "any alarms firing?",
+            &opsvoice::channel::slack::Place {
+                channel: "C0OPS00001".to_owned(),
+                thread_ts: None,
+            },
+        )
+        .await;
+    let opsvoice::channel::slack::Outgoing::Private(message) = reply else {
+        panic!("answered in public: {reply:?}");
+    };
+    let text = format!(
+        "{} {}",
+        message.text,
+        serde_json::Value::Array(message.blocks)
+    );
+    assert!(text.contains("linking is not set up"), "{text}");
+    assert!(!text.contains("alarm"), "no data: {text}");
+}
