@@ -1,13 +1,16 @@
 //! Running as an AWS Lambda function: chosen by `main` when `AWS_LAMBDA_RUNTIME_API` is
 //! set, so the same binary is the `provided.al2023` bootstrap and the server.
 //!
-//! One function takes three kinds of invocation:
+//! One function takes four kinds of invocation:
 //! - **Lex V2 code hook** (direct invoke): the event is answered as `POST /lex` would be.
 //! - **Alexa skill trigger** (direct invoke): Alexa calls the function itself, so there is
 //!   no signature to check; the timestamp and the skill id still are, by the same
 //!   [`crate::channel::alexa::verify::Verifier::verify_request`] as `POST /alexa`, and it is answered as that route would.
 //! - **HTTP** (Function URL, API Gateway REST or HTTP API, ALB): the request is served by
 //!   the same axum router as `opsvoice serve`, through `lambda_http`'s conversions.
+//! - **EventBridge** (a rule's target): an alarm or ECS event for the notifier, or the
+//!   schedule that delivers what is still queued. An event it cannot use is acknowledged,
+//!   logged and counted, never answered with an error (which EventBridge would retry).
 //!
 //! Which one an event is, is read from its shape ([`Invocation::classify`]).
 

@@ -1,6 +1,7 @@
 //! Typed configuration, loaded once at start: each setting's default, then an optional TOML
-//! file (nested tables), then `OPSVOICE_*` environment variables over it (DESIGN.md §3, §6
-//! and §7 names). [`settings::SETTINGS`] lists them all; nothing else reads the environment.
+//! file (nested tables), then `OPSVOICE_*` environment variables over it (the names in the
+//! README's table, which deployments rely on). [`settings::SETTINGS`] lists them all;
+//! nothing else reads the environment.
 //!
 //! Standard AWS variables keep their standard meaning and are read by the AWS SDK itself;
 //! the region is read here only to build console links.
@@ -109,7 +110,7 @@ impl Default for Polly {
     }
 }
 
-/// The native Slack app (DESIGN.md §6).
+/// The native Slack app.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Slack {
     /// Verifies every Slack request; without it the Slack routes refuse everything.
@@ -260,7 +261,7 @@ pub struct Config {
     pub accounts: Accounts,
 }
 
-/// Acting on the fleet (DESIGN.md §7). Parsed and shown, but nothing acts on it yet.
+/// Acting on the fleet. Parsed and shown, but nothing acts on it yet.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Actions {
     /// `OPSVOICE_ACTIONS=off`: the kill switch, every action refused.
@@ -269,7 +270,7 @@ pub struct Actions {
     pub role_arn: Option<String>,
 }
 
-/// Other AWS accounts (DESIGN.md §7). Parsed and shown, but nothing reads the file yet.
+/// Other AWS accounts. Parsed and shown, but nothing reads the file yet.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Accounts {
     /// The accounts file (TOML).

@@ -45,7 +45,7 @@ pub enum Kind {
 pub struct Setting {
     /// The dotted file key: a TOML table path, like `slack.signing_secret`.
     pub key: &'static str,
-    /// The environment variable (DESIGN.md names, fixed).
+    /// The environment variable (fixed: deployments and the README use these names).
     pub env: &'static str,
     pub kind: Kind,
     /// The default, written as the setting's text would be; `None` when unset by default.

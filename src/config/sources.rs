@@ -51,7 +51,8 @@ const NOT_SETTINGS: [&str; 2] = [
     "OPSVOICE_TOKEN",
 ];
 
-/// One line of `opsvoice config`: DESIGN.md §7's shape.
+/// One line of `opsvoice config`, in the shape the README gives for `--json` (scripts rely
+/// on it).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Entry {
     pub key: &'static str,

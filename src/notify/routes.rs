@@ -1,4 +1,4 @@
-//! Notification routes (`OPSVOICE_NOTIFY_FILE`, DESIGN.md §6): which clusters, services
+//! Notification routes (`OPSVOICE_NOTIFY_FILE`, shape in the README): which clusters, services
 //! and alarm names go to which Slack channel, on behalf of which Cognito group. A channel
 //! only ever receives what its group's policy allows; the route narrows it further.
 

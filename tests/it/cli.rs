@@ -225,7 +225,7 @@ fn check_names_slack_settings_that_cannot_work() {
 
 // Issue 30: "`opsvoice config` prints every setting with its value (secrets redacted) and
 // where it came from (default, file, environment) ... `--json` prints the same as data"; the
-// entry's shape is DESIGN.md §7's.
+// entry's shape is the one the README documents.
 #[test]
 fn config_json_says_where_each_setting_came_from_and_never_shows_a_secret() {
     let dir = tempfile::tempdir().unwrap();

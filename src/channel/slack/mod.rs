@@ -1,4 +1,4 @@
-//! The native Slack app (DESIGN.md §6): `POST /slack/events`, `/slack/commands` and
+//! The native Slack app (the README's "Slack" section): `POST /slack/events`, `/slack/commands` and
 //! `/slack/interactions`, and the account-link pages `GET /link/start` and
 //! `/link/callback`.
 //!
@@ -122,7 +122,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(slack: SlackState) -> axum::Rout
         .with_state(slack)
 }
 
-/// The routes (DESIGN.md §6).
+/// The routes (fixed: `infra/slack-manifest.json` and every installed app point at them).
 pub const EVENTS: &str = "/slack/events";
 pub const COMMANDS: &str = "/slack/commands";
 pub const INTERACTIONS: &str = "/slack/interactions";
