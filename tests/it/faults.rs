@@ -266,8 +266,9 @@ mod jwks {
         (addr, key.access_token(POOL, "client-1", now))
     }
 
-    /// The demo app whose tokens are checked against keys fetched through `proxy`.
-    async fn app(proxy: &Proxy) -> common::TestApp {
+    /// The demo app whose tokens are checked against keys fetched through `proxy`, with
+    /// the verifier's time (its refetch penalty box) on `clock`.
+    async fn app(proxy: &Proxy, clock: Arc<dyn opsvoice::ops::Clock>) -> common::TestApp {
         let verifier = Verifier::new(
             Settings {
                 region: "us-east-1".to_owned(),
@@ -277,7 +278,7 @@ mod jwks {
                 leeway: Duration::from_secs(5),
                 jwks_url: Some(format!("{}/jwks.json", proxy.url)),
             },
-            Arc::new(opsvoice::ops::SystemClock),
+            clock,
         )
         .unwrap();
         let assistant = common::demo(opsvoice::auth::Identity::new(
@@ -314,7 +315,8 @@ mod jwks {
     async fn keys_endpoint_down_or_slow_means_try_again_not_sign_in() {
         let (upstream, token) = keys().await;
         let proxy = Proxy::start(upstream).await;
-        let app = app(&proxy).await;
+        let clock = Arc::new(ManualClock::new(SystemTime::now()));
+        let app = app(&proxy, clock.clone()).await;
 
         for fault in [Fault::Reset, Fault::Latency(Duration::from_secs(8))] {
             proxy.set(fault);
@@ -325,7 +327,8 @@ mod jwks {
             // The refetch penalty box: a retry within 10 s does not wait on the keys again.
             let (_, _, again) = ask(&app, &token).await;
             assert!(again < Duration::from_millis(500), "{fault:?}: {again:?}");
-            tokio::time::sleep(Duration::from_millis(10_100)).await;
+            // Out of the penalty box: the next request may fetch again.
+            clock.advance(Duration::from_millis(10_100));
         }
         let (_, lex) = app.post_json("/lex", &lex_with(&token)).await;
         let said = lex["messages"][0]["content"].as_str().unwrap();
@@ -343,7 +346,7 @@ mod jwks {
     async fn while_the_keys_cannot_be_fetched_every_request_is_sign_in_unavailable() {
         let (upstream, token) = keys().await;
         let proxy = Proxy::start(upstream).await;
-        let app = app(&proxy).await;
+        let app = app(&proxy, Arc::new(opsvoice::ops::SystemClock)).await;
         proxy.set(Fault::Reset);
         for attempt in 0..3 {
             let (status, body, _) = ask(&app, &token).await;
@@ -375,7 +378,7 @@ mod jwks {
     async fn keys_already_fetched_keep_working_when_the_endpoint_goes_down() {
         let (upstream, token) = keys().await;
         let proxy = Proxy::start(upstream).await;
-        let app = app(&proxy).await;
+        let app = app(&proxy, Arc::new(opsvoice::ops::SystemClock)).await;
         let (status, body, _) = ask(&app, &token).await;
         assert_eq!(status, 200, "{body}");
         proxy.set(Fault::Silent);
