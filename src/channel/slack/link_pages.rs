@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -60,14 +61,34 @@ fn link_failure(error: &LinkError) -> Response {
     } else {
         StatusCode::BAD_REQUEST
     };
-    tracing::info!(%error, "account link refused");
-    // An outage's cause stays in the log; the page says what to do.
-    let text = if error.is_outage() {
-        "Signing in cannot be finished right now. Try again in a minute, from Slack.".to_owned()
-    } else {
-        error.to_string()
+    tracing::info!(error = %crate::error::ErrorChain(error), "account link refused");
+    // One fixed sentence per kind of failure: the cause (an upstream's words, a cipher's)
+    // stays in the log; the page says what to do.
+    let text = match error {
+        _ if error.is_outage() => {
+            "Signing in cannot be finished right now. Try again in a minute, from Slack."
+        }
+        LinkError::BadState => {
+            "This link was not made by this service. Ask for a new one in Slack."
+        }
+        LinkError::StateUsed => {
+            "This link has expired or was already used. Ask for a new one in Slack."
+        }
+        LinkError::Refused(_) | LinkError::Unverified(_) => {
+            "The sign-in was not accepted. Start again from Slack."
+        }
+        _ => "The link could not be made. Start again from Slack.",
     };
-    page(status, "Not linked", &text)
+    page(status, "Not linked", text)
+}
+
+/// A query that does not read (a parameter twice, say): the page, not axum's plain text.
+fn unreadable() -> Response {
+    page(
+        StatusCode::BAD_REQUEST,
+        "Not linked",
+        "This link is not one this service made. Ask for a new one in Slack.",
+    )
 }
 
 fn links(state: &SlackState) -> Option<Arc<Links>> {
@@ -77,8 +98,11 @@ fn links(state: &SlackState) -> Option<Arc<Links>> {
 /// `GET /link/start?state=…`: to the hosted UI, with PKCE.
 pub async fn link_start(
     State(state): State<SlackState>,
-    Query(query): Query<LinkQuery>,
+    query: Result<Query<LinkQuery>, QueryRejection>,
 ) -> Response {
+    let Ok(Query(query)) = query else {
+        return unreadable();
+    };
     let Some(links) = links(&state) else {
         return page(
             StatusCode::NOT_FOUND,
@@ -116,8 +140,11 @@ pub async fn link_start(
 /// `GET /link/callback?code=…&state=…`: the link stored, the user told.
 pub async fn link_callback(
     State(state): State<SlackState>,
-    Query(query): Query<LinkQuery>,
+    query: Result<Query<LinkQuery>, QueryRejection>,
 ) -> Response {
+    let Ok(Query(query)) = query else {
+        return unreadable();
+    };
     let Some(links) = links(&state) else {
         return page(
             StatusCode::NOT_FOUND,
