@@ -441,7 +441,8 @@ pub enum RecognizeError {
     NoMessage,
 }
 
-/// The Lex V2 runtime, behind a small trait (STYLE.md §5): [`LexBot`] is the real one.
+/// The Lex V2 runtime, behind a small trait (so tests put a stand-in there): the channel
+/// module's `ask::LexBot` is the real one.
 #[async_trait::async_trait]
 pub trait Recognizer: Send + Sync + std::fmt::Debug {
     /// Sends `text` in session `session_id`, with the caller's `token` as the

@@ -533,6 +533,8 @@ fn check(config: &Config) -> anyhow::Result<()> {
             "slack: on; account linking {}",
             if config.link.configured() {
                 "on"
+            } else if config.aws.backend == Backend::Aws {
+                "off: cards are pushed, and Slack questions are told linking is not set up"
             } else {
                 "off (demo answers only)"
             }

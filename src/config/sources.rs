@@ -57,7 +57,7 @@ const NOT_SETTINGS: [&str; 2] = [
 pub struct Entry {
     pub key: &'static str,
     pub env: &'static str,
-    /// `null` when unset; `"<redacted>"` for a secret.
+    /// `null` when unset; `"<redacted>"` for a secret, set or not.
     pub value: serde_json::Value,
     pub source: Source,
 }
@@ -191,7 +191,13 @@ impl Layered {
             .map(|(setting, (value, source))| Entry {
                 key: setting.key,
                 env: setting.env,
-                value: value.as_ref().map_or(serde_json::Value::Null, Value::shown),
+                // A secret is always `<redacted>`, set or not (DESIGN §7's words); whether
+                // it is set is its source: `default` means it is not.
+                value: match value {
+                    _ if setting.secret() => super::settings::REDACTED.into(),
+                    Some(value) => value.shown(),
+                    None => serde_json::Value::Null,
+                },
                 source: *source,
             })
             .collect()

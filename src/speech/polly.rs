@@ -133,7 +133,7 @@ pub enum SpeechError {
 }
 
 /// One `SynthesizeSpeech` request: an SSML document in, audio bytes out. The small trait
-/// Polly sits behind (STYLE.md §5); [`PollyClient`] is the real one.
+/// Polly sits behind (so tests put a stand-in there); [`PollyClient`] is the real one.
 #[async_trait::async_trait]
 pub trait Synthesizer: Send + Sync + std::fmt::Debug {
     /// Speaks one SSML document (within [`MAX_REQUEST_CHARS`]) with `settings`' voice.
