@@ -65,6 +65,6 @@ pub async fn read(store: &dyn Store) -> Result<Vec<Happening>, StoreError> {
         .list(Prefix::LOG)
         .await?
         .into_iter()
-        .filter_map(|(_, raw)| record::decode(&raw).ok())
+        .filter_map(|(_, raw)| record::read(&raw))
         .collect())
 }

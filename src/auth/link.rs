@@ -315,7 +315,7 @@ impl Links {
             .store
             .get(&Key::link_state(nonce))
             .await?
-            .and_then(|v| record::decode::<Pending>(&v).ok())
+            .and_then(|v| record::read::<Pending>(&v))
             .ok_or(LinkError::StateUsed)?;
         if !self.check_mac(nonce, expires, mac, &pending) {
             return Err(LinkError::BadState);
@@ -351,7 +351,7 @@ impl Links {
             .store
             .get(&key)
             .await?
-            .and_then(|v| record::decode::<Pending>(&v).ok())
+            .and_then(|v| record::read::<Pending>(&v))
             .ok_or(LinkError::StateUsed)?;
         if !self.check_mac(nonce, expires, mac, &pending) {
             return Err(LinkError::BadState);

@@ -344,7 +344,11 @@ impl DeploymentCard<'_> {
         if !self.reason.is_empty() {
             plain.push(self.reason.to_owned());
         }
-        if let Some(target) = self.target.filter(|_| self.what == Deployed::RollingBack) {
+        // Where it went back to: the deployment the rollback named, unless the service's
+        // revision is known (then that, below).
+        let back_to = self.what == Deployed::RollingBack
+            || (self.what == Deployed::RolledBack && self.serving.is_none());
+        if let Some(target) = self.target.filter(|_| back_to) {
             plain.push(say.msg("card-rolling-back-to", [("target", s(target))]));
         }
         if let Some(taskdef) = self.serving {

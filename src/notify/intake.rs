@@ -218,7 +218,22 @@ impl Notifier {
         let keep = now + MEMORY;
         for _ in 0..5 {
             let current = self.store.get(&key).await?;
-            let episode: Option<Episode> = current.as_deref().and_then(|v| record::decode(v).ok());
+            let episode: Option<Episode> = match current.as_deref().map(record::decode) {
+                None => None,
+                Some(Ok(episode)) => Some(episode),
+                // Written by a newer release (a rolling upgrade): not ours to read or
+                // overwrite; that release posts this alarm's cards.
+                Some(Err(error @ record::RecordError::TooNew { .. })) => {
+                    tracing::warn!(%error, alarm = %change.alarm, "this alarm's episode is left to a newer release");
+                    return Ok(false);
+                }
+                // Damaged: dropped, and a fresh episode starts.
+                Some(Err(error)) => {
+                    tracing::warn!(%error, alarm = %change.alarm, "a damaged alarm episode is dropped");
+                    self.store.delete(&key).await?;
+                    continue;
+                }
+            };
             match (change.state, episode) {
                 (State::Alarm, None) => {
                     let fresh = Episode {
@@ -391,6 +406,8 @@ impl Notifier {
         // progress whose reason says so (remembered here), and is done when that
         // deployment completes.
         let rollback = Key::rollback(&change.cluster, &change.service, &change.deployment);
+        // The deployment a rollback went back to: said by its start, remembered since.
+        let mut target = change.rollback_to.clone().filter(|t| !t.is_empty());
         let (what, logged) = match change.outcome {
             DeploymentOutcome::Failed => (Some(Deployed::Failed), Some(What::DeploymentFailed)),
             DeploymentOutcome::RolledBack => {
@@ -403,10 +420,13 @@ impl Notifier {
                     .await?;
                 (Some(Deployed::RollingBack), None)
             }
-            DeploymentOutcome::Completed if self.store.get(&rollback).await?.is_some() => {
-                (Some(Deployed::RolledBack), Some(What::DeploymentRolledBack))
-            }
-            DeploymentOutcome::Completed => (None, Some(What::DeploymentCompleted)),
+            DeploymentOutcome::Completed => match self.store.get(&rollback).await? {
+                Some(started) => {
+                    target = target.or(Some(started).filter(|t| !t.is_empty()));
+                    (Some(Deployed::RolledBack), Some(What::DeploymentRolledBack))
+                }
+                None => (None, Some(What::DeploymentCompleted)),
+            },
             DeploymentOutcome::InProgress => (None, None),
         };
         if let Some(logged) = logged {
@@ -481,7 +501,7 @@ impl Notifier {
                     deployment: change.deployment.clone(),
                     reason: change.reason.clone(),
                     what: Some(what),
-                    target: change.rollback_to.clone().filter(|t| !t.is_empty()),
+                    target: target.clone(),
                     serving: serving.clone(),
                 },
                 Duration::ZERO,

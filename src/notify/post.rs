@@ -81,7 +81,7 @@ impl Notifier {
 
     async fn load(&self, key: &Key) -> Result<Option<(Episode, String)>, Failed> {
         let raw = self.store.get(key).await?;
-        Ok(raw.and_then(|raw| record::decode(&raw).ok().map(|e| (e, raw))))
+        Ok(raw.and_then(|raw| record::read(&raw).map(|e| (e, raw))))
     }
 
     async fn save(&self, key: &Key, raw: &str, episode: &Episode) -> Result<bool, Failed> {
@@ -166,7 +166,7 @@ impl Notifier {
         let now = millis(self.now());
         let mut waiting = Vec::new();
         for (jk, jv) in self.store.list(Prefix::JOBS).await? {
-            let Ok(other) = record::decode::<Job>(&jv) else {
+            let Some(other) = record::read::<Job>(&jv) else {
                 continue;
             };
             if other.id == job.id || other.channel != job.channel || other.lease > now {

@@ -145,7 +145,7 @@ impl Notifier {
         let now = millis(self.now());
         let mut due: Vec<(Key, String, Job)> = jobs
             .into_iter()
-            .filter_map(|(k, v)| record::decode::<Job>(&v).ok().map(|j| (k, v, j)))
+            .filter_map(|(k, v)| record::read::<Job>(&v).map(|j| (k, v, j)))
             .filter(|(_, _, j)| j.due <= now && j.lease <= now)
             .collect();
         // Oldest first, so a thread's replies keep their order.

@@ -90,6 +90,20 @@ pub fn decode<R: Record>(raw: &str) -> Result<R, RecordError> {
     serde_json::from_value(value).map_err(|e| damaged(e.to_string()))
 }
 
+/// The record stored as `raw`, or `None` (with a warning that says why) when it cannot be
+/// read: for the lists that skip what they cannot use (a queue, a log), so that a damaged
+/// record, or one a newer release wrote, is passed over loudly and left as it is.
+#[must_use]
+pub fn read<R: Record>(raw: &str) -> Option<R> {
+    match decode(raw) {
+        Ok(record) => Some(record),
+        Err(error) => {
+            tracing::warn!(%error, "a stored record is passed over");
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
