@@ -62,6 +62,10 @@ pub struct Builder<'a> {
     lex: Option<Option<Arc<dyn channel::ask::Recognizer>>>,
     voice: Option<speech::polly::Voice>,
     deadline: Option<std::time::Duration>,
+    assistant: Option<Arc<Assistant>>,
+    alexa: Option<channel::alexa::verify::Verifier>,
+    slack: Option<Arc<channel::slack::Slack>>,
+    events: Option<crate::notify::http::EventsState>,
 }
 
 /// The app `config` describes, on the system clock.
@@ -75,6 +79,10 @@ pub fn builder(config: &Config) -> Builder<'_> {
         lex: None,
         voice: None,
         deadline: None,
+        assistant: None,
+        alexa: None,
+        slack: None,
+        events: None,
     }
 }
 
@@ -122,6 +130,31 @@ impl Builder<'_> {
     /// Speaks with `voice` instead of the configured Polly voice.
     pub fn voice(mut self, voice: speech::polly::Voice) -> Self {
         self.voice = Some(voice);
+        self
+    }
+
+    /// Answers with `assistant`, already built (with its own identity: see
+    /// [`Assistant::builder`]), instead of one from the configuration.
+    pub fn with_assistant(mut self, assistant: Arc<Assistant>) -> Self {
+        self.assistant = Some(assistant);
+        self
+    }
+
+    /// Verifies Alexa requests with `verifier` instead of the configured one.
+    pub fn alexa(mut self, verifier: channel::alexa::verify::Verifier) -> Self {
+        self.alexa = Some(verifier);
+        self
+    }
+
+    /// Serves this Slack app instead of the configured one.
+    pub fn slack(mut self, slack: Arc<channel::slack::Slack>) -> Self {
+        self.slack = Some(slack);
+        self
+    }
+
+    /// Takes SNS deliveries and notifications with `events` instead of the configured ones.
+    pub fn events(mut self, events: crate::notify::http::EventsState) -> Self {
+        self.events = Some(events);
         self
     }
 
@@ -184,9 +217,15 @@ impl Builder<'_> {
             self.store = Some(crate::store::open(config, clock.clone()).await?);
         }
         let store = self.store.clone();
-        let assistant = self.assistant().await?;
-        let slack = match (&config.slack.signing_secret, &store) {
-            (Some(_), Some(store)) => Some(slack(
+        let (given_slack, given_events, given_alexa) =
+            (self.slack.take(), self.events.take(), self.alexa.take());
+        let assistant = match self.assistant.take() {
+            Some(assistant) => assistant,
+            None => self.assistant().await?,
+        };
+        let slack = match (given_slack, &config.slack.signing_secret, &store) {
+            (Some(given), _, _) => Some(given),
+            (None, Some(_), Some(store)) => Some(slack(
                 config,
                 assistant.clone(),
                 store.clone(),
@@ -194,16 +233,24 @@ impl Builder<'_> {
             )?),
             _ => None,
         };
-        let events = match &store {
-            Some(store) => events(config, assistant.clone(), store.clone(), clock.clone()).await?,
-            None => crate::notify::http::EventsState::default(),
+        let events = match (given_events, &store) {
+            (Some(given), _) => given,
+            (None, Some(store)) => {
+                events(config, assistant.clone(), store.clone(), clock.clone()).await?
+            }
+            (None, None) => crate::notify::http::EventsState::default(),
+        };
+        let alexa = match given_alexa {
+            Some(given) => given,
+            None => alexa_verifier(config, clock)?,
         };
         Ok(server::AppState {
             assistant,
             metrics: telemetry::metrics(),
-            alexa: Arc::new(alexa_verifier(config, clock)?),
+            alexa: Arc::new(alexa),
             slack,
             events,
+            _built: server::Built::new(),
         })
     }
 }

@@ -31,7 +31,8 @@ use crate::channel::slack;
 use crate::config::Config;
 use crate::http::{BodyLimit, HttpError, RawBody};
 
-/// What every handler can reach.
+/// What every handler can reach. Made only by the app builder (`app::builder(..).build()`;
+/// its fields are for reading): the app is built whole, once.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub assistant: Arc<Assistant>,
@@ -41,6 +42,18 @@ pub struct AppState {
     pub slack: Option<Arc<crate::channel::slack::Slack>>,
     /// `POST /events`: SNS deliveries to the notifier (each part `None` when not set up).
     pub events: crate::notify::http::EventsState,
+    /// Keeps the struct from being assembled anywhere but the app builder.
+    pub(crate) _built: Built,
+}
+
+/// The app builder's mark on an [`AppState`].
+#[derive(Debug, Clone, Copy)]
+pub struct Built(());
+
+impl Built {
+    pub(crate) fn new() -> Self {
+        Self(())
+    }
 }
 
 /// The intent a request was answered as, for the request metrics.

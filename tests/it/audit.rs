@@ -32,24 +32,13 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
 /// The log tests install a subscriber for their own thread. `tracing` caches, per call
 /// site and process-wide, whether anyone listens; with the other suites logging on other
 /// threads of this one test binary, that cache could say "nobody" and the capture stayed
-/// empty (seen: 1 run in 4). So they run here, each in a process of its own, alone.
+/// empty (seen: 1 run in 4). So they run alone, each in a process of its own.
 #[test]
 fn logs_are_checked_in_a_process_of_their_own() {
-    for test in [
+    common::alone(&[
         "audit::each_question_is_audited_and_tokens_never_reach_the_logs",
         "audit::user_text_cannot_forge_a_pretty_log_line_or_reach_the_terminal",
-    ] {
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([test, "--exact", "--ignored", "--test-threads=1"])
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success() && stdout.contains("1 passed"),
-            "{test}:\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    ]);
 }
 
 #[tokio::test]

@@ -18,7 +18,6 @@ use tower::ServiceExt;
 
 use common::alexa_pki::{ChainServer, Leaf, Pki};
 use opsvoice::auth::cognito::{Settings, TokenUse, Verifier};
-use opsvoice::server::AppState;
 
 struct World {
     runtime: tokio::runtime::Runtime,
@@ -79,14 +78,15 @@ fn world() -> &'static World {
         ))
         .build()
         .unwrap();
-        let state = AppState {
-            assistant,
-            metrics: opsvoice::telemetry::metrics(),
-            alexa: Arc::new(alexa()),
-            slack: None,
-            events: Default::default(),
-        };
         let config = opsvoice::config::Config::default();
+        let state = runtime
+            .block_on(
+                opsvoice::builder(&config)
+                    .with_assistant(assistant)
+                    .alexa(alexa())
+                    .build(),
+            )
+            .unwrap();
         let router = opsvoice::server::router(state.clone(), &config);
         let function = opsvoice::lambda::Function::new(state, &config);
         runtime.block_on(verifier.verify(&token)).unwrap();

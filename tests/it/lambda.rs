@@ -14,7 +14,6 @@ use common::alexa_pki::{ChainServer, Leaf, Pki};
 use opsvoice::channel::alexa::verify::Verifier;
 use opsvoice::config::Config;
 use opsvoice::lambda::Function;
-use opsvoice::server::AppState;
 
 const SKILL: &str = "amzn1.ask.skill.11111111-2222-3333-4444-555555555555";
 
@@ -43,13 +42,12 @@ async fn both() -> Both {
         )
         .unwrap()
     };
-    let state = AppState {
-        assistant: assistant.clone(),
-        metrics: opsvoice::telemetry::metrics(),
-        alexa: Arc::new(verifier()),
-        slack: None,
-        events: Default::default(),
-    };
+    let state = opsvoice::builder(&Config::default())
+        .with_assistant(assistant.clone())
+        .alexa(verifier())
+        .build()
+        .await
+        .unwrap();
     let function = Function::new(state, &Config::default());
     let app = common::spawn_with(assistant, verifier()).await;
     Both {
@@ -457,6 +455,7 @@ async fn the_bootstrap_reports_an_unsupported_event_by_its_kind() {
 /// acknowledged and counted instead; what is no event at all is still refused, and the
 /// refusal names EventBridge among what is accepted.
 #[tokio::test]
+#[ignore = "counts process-wide metrics: run alone by `counters_are_checked_in_processes_of_their_own`"]
 async fn an_eventbridge_event_of_an_unknown_shape_is_acknowledged_not_retried() {
     let b = both().await;
     let unsupported = || {
@@ -479,7 +478,7 @@ async fn an_eventbridge_event_of_an_unknown_shape_is_acknowledged_not_retried() 
     });
     let answer = invoke(&b.function, odd).await;
     assert_eq!(answer["ok"], false, "{answer}");
-    assert!(unsupported() > before, "counted");
+    assert_eq!(unsupported(), before + 1, "counted once");
     let err = b
         .function
         .invoke(

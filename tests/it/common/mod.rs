@@ -30,6 +30,26 @@ pub fn cases(default: u32) -> u32 {
     }
 }
 
+/// Runs each of `tests` (full names, `module::test`) alone, in a child process of this
+/// test binary, and fails with its output unless it passed. For tests that read what is
+/// process-wide: the metrics recorder, or the thread's log subscriber (whose call-site
+/// cache other suites, logging on other threads, would disturb). Such a test is marked
+/// `#[ignore = "..."]` so the parallel run leaves it to this.
+pub fn alone(tests: &[&str]) {
+    for test in tests {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([test, "--exact", "--ignored", "--test-threads=1"])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("1 passed"),
+            "{test}:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 /// 2026-11-22T10:00:00Z: the fixtures' day.
 pub const NOW: u64 = 1_795_341_600;
 
@@ -165,13 +185,12 @@ pub async fn spawn_configured(
     config: &opsvoice::config::Config,
     connections: opsvoice::server::Connections,
 ) -> TestApp {
-    let state = opsvoice::server::AppState {
-        assistant,
-        metrics: opsvoice::telemetry::metrics(),
-        alexa: Arc::new(verifier),
-        slack: None,
-        events: Default::default(),
-    };
+    let state = opsvoice::builder(config)
+        .with_assistant(assistant)
+        .alexa(verifier)
+        .build()
+        .await
+        .unwrap();
     let router = opsvoice::server::router(state, config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

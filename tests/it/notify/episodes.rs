@@ -366,3 +366,46 @@ async fn two_workers_on_one_store_make_one_summary_of_a_burst() {
     }
     assert_valid(&w.slack);
 }
+
+/// A card the release before typed records queued, and its alarm episode, as that release
+/// stored them (`tests/fixtures/store/records-v0.json`: no version field), are still read
+/// and delivered after the upgrade.
+#[tokio::test]
+async fn a_card_an_earlier_release_queued_is_still_delivered() {
+    let w = World::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = file_store(&dir, w.clock.clone());
+    let now = w
+        .clock
+        .now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap();
+    let fixture = common::fixture("store/records-v0.json");
+    for record in fixture["records"].as_array().unwrap() {
+        let key: opsvoice::store::Key = serde_json::from_value(record["key"].clone()).unwrap();
+        let mut value: Value = serde_json::from_str(record["value"].as_str().unwrap()).unwrap();
+        // Only the times move to now (a job over an hour old is dropped as undeliverable);
+        // every field and its shape is as stored.
+        if key.as_str().starts_with("job#") {
+            value["created"] = json!(now.as_millis() as i64);
+            value["due"] = json!(now.as_millis() as i64);
+        } else if key.as_str().starts_with("episode#") {
+            value["opened_at"] = json!(now.as_secs() as i64);
+        } else {
+            continue;
+        }
+        store
+            .put(
+                &key,
+                &value.to_string(),
+                w.clock.now() + Duration::from_secs(3600),
+            )
+            .await
+            .unwrap();
+    }
+    let notifier = w.notifier(store);
+    w.settle(&notifier).await;
+    let posts = w.posts_to("C0FIXTURE");
+    assert_eq!(posts.len(), 1, "{posts:#?}");
+    assert!(text(&posts[0]).contains("checkout-cpu-high"), "{posts:#?}");
+}

@@ -89,20 +89,20 @@ async fn the_lambda_entry_takes_eventbridge_events_and_the_delivery_schedule() {
     let w = World::new().await;
     let dir = tempfile::tempdir().unwrap();
     let notifier = Arc::new(w.notifier(file_store(&dir, w.clock.clone())));
-    let state = opsvoice::server::AppState {
-        assistant: w.assistant.clone(),
-        metrics: opsvoice::telemetry::metrics(),
-        alexa: Arc::new(
+    let state = opsvoice::builder(&Config::default())
+        .with_assistant(w.assistant.clone())
+        .alexa(
             opsvoice::channel::alexa::verify::Verifier::new(vec![], None, None, w.clock.clone())
                 .unwrap(),
-        ),
-        slack: None,
-        events: opsvoice::notify::http::EventsState {
+        )
+        .events(opsvoice::notify::http::EventsState {
             verifier: None,
             notifier: Some(notifier.clone()),
             sns: None,
-        },
-    };
+        })
+        .build()
+        .await
+        .unwrap();
     let function = opsvoice::lambda::Function::new(state, &Config::default());
     let invoke = |event: Value| {
         let function = function.clone();

@@ -81,20 +81,20 @@ async fn signed_sns_deliveries_post_cards_and_forged_ones_post_nothing() {
         w.clock.clone(),
     )
     .unwrap();
-    let state = opsvoice::server::AppState {
-        assistant: w.assistant.clone(),
-        metrics: opsvoice::telemetry::metrics(),
-        alexa: Arc::new(
+    let state = opsvoice::builder(&Config::default())
+        .with_assistant(w.assistant.clone())
+        .alexa(
             opsvoice::channel::alexa::verify::Verifier::new(vec![], None, None, w.clock.clone())
                 .unwrap(),
-        ),
-        slack: None,
-        events: opsvoice::notify::http::EventsState {
+        )
+        .events(opsvoice::notify::http::EventsState {
             verifier: Some(Arc::new(verifier)),
             notifier: Some(notifier.clone()),
             sns: Some(sns.clone()),
-        },
-    };
+        })
+        .build()
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app = common::serve_state(listener, state, &Config::default()).await;
     let post = |body: Vec<u8>, kind: &'static str| {

@@ -278,17 +278,15 @@ impl World {
                 Arc::new(opsvoice::store::file::FileStore::open(&path, clock.clone()).unwrap())
             }
         };
-        let slack =
-            opsvoice::app::slack(&config, assistant.clone(), store.clone(), clock.clone()).unwrap();
-        let state = opsvoice::server::AppState {
-            assistant,
-            metrics: opsvoice::telemetry::metrics(),
-            alexa: Arc::new(
-                opsvoice::channel::alexa::verify::Verifier::new(vec![], None, None, clock).unwrap(),
-            ),
-            slack: Some(slack),
-            events: Default::default(),
-        };
+        // Built as `serve` builds it: the Slack app from the configuration, on this store.
+        let state = opsvoice::builder(&config)
+            .clock(clock)
+            .with_assistant(assistant)
+            .store(store.clone())
+            .build()
+            .await
+            .unwrap();
+        assert!(state.slack.is_some());
         (common::serve_state(listener, state, &config).await, store)
     }
 
@@ -374,18 +372,14 @@ async fn demo(dir: &tempfile::TempDir) -> Demo {
     let store: Arc<dyn Store> = Arc::new(
         opsvoice::store::file::FileStore::open(&dir.path().join("s.db"), clock.clone()).unwrap(),
     );
-    let state = opsvoice::server::AppState {
-        assistant: assistant.clone(),
-        metrics: opsvoice::telemetry::metrics(),
-        alexa: Arc::new(
-            opsvoice::channel::alexa::verify::Verifier::new(vec![], None, None, clock.clone())
-                .unwrap(),
-        ),
-        slack: Some(
-            opsvoice::app::slack(&config, assistant, store.clone(), clock.clone()).unwrap(),
-        ),
-        events: Default::default(),
-    };
+    let state = opsvoice::builder(&config)
+        .clock(clock.clone())
+        .with_assistant(assistant)
+        .store(store.clone())
+        .build()
+        .await
+        .unwrap();
+    assert!(state.slack.is_some());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app = common::serve_state(listener, state, &config).await;
     Demo {
