@@ -147,10 +147,16 @@ impl std::error::Error for HttpError {
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         let status = self.status.as_u16();
+        // What the client was told, and (for the log only) the whole cause chain behind it.
+        let cause = self
+            .cause
+            .as_deref()
+            .map_or_else(|| "-".to_owned(), |c| ErrorChain(c).to_string());
+        let message = &*self.message;
         if self.status.is_server_error() {
-            tracing::warn!(status, code = self.code, error = %ErrorChain(&self), "request failed");
+            tracing::warn!(status, code = self.code, message, cause, "request failed");
         } else {
-            tracing::info!(status, code = self.code, error = %ErrorChain(&self), "request rejected");
+            tracing::info!(status, code = self.code, message, cause, "request rejected");
         }
         let mut body = serde_json::json!({
             "error": { "code": self.code, "message": self.message }
