@@ -566,19 +566,29 @@ pub fn identity(config: &Config, clock: Arc<dyn Clock>) -> Result<auth::Identity
     if live && verifier.is_none() {
         return Err(StartError::NoVerifiedCallers);
     }
-    let policy =
-        match &config.cognito.policy_file {
-            Some(path) => auth::policy::Policy::from_toml(
-                &std::fs::read_to_string(path).map_err(|source| StartError::PolicyFile {
-                    path: path.display().to_string(),
-                    source,
-                })?,
-            )?,
-            None if live => auth::policy::Policy::deny_all(),
-            None => auth::policy::Policy::allow_all(),
-        };
+    let policy = policy(config)?;
     let anonymous = (!live).then(auth::policy::Grants::all);
     Ok(auth::Identity::new(verifier, policy, anonymous))
+}
+
+/// The group policy: the policy file, or without one everything on the demo and nothing
+/// on `aws`.
+///
+/// # Errors
+/// An unreadable or invalid policy file.
+pub fn policy(config: &Config) -> Result<auth::policy::Policy, StartError> {
+    Ok(match &config.cognito.policy_file {
+        Some(path) => {
+            auth::policy::Policy::from_toml(&std::fs::read_to_string(path).map_err(|source| {
+                StartError::PolicyFile {
+                    path: path.display().to_string(),
+                    source,
+                }
+            })?)?
+        }
+        None if config.aws.backend == Backend::Aws => auth::policy::Policy::deny_all(),
+        None => auth::policy::Policy::allow_all(),
+    })
 }
 
 /// The app clients whose tokens are accepted: the configured ones and the linking client
@@ -640,8 +650,8 @@ pub fn alexa_verifier(
 }
 
 /// Whether `serve` and the Lambda may run with this configuration: no error among
-/// [`Config::problems`] (live data is never served to callers who are not verified), and a
-/// readable policy.
+/// [`Config::problems`] (live data is never served to callers who are not verified), a
+/// readable policy, and the Slack app when that policy asks for approval.
 ///
 /// # Errors
 /// [`StartError::Config`] with every error at once, or a bad policy file.
@@ -652,7 +662,14 @@ pub fn check_servable(config: &Config) -> Result<(), StartError> {
             errors.into_iter().map(|p| p.message).collect(),
         ));
     }
-    identity(config, Arc::new(clock::SystemClock)).map(|_| ())
+    let identity = identity(config, Arc::new(clock::SystemClock))?;
+    let acting = config.action_problems(identity.policy().actions().approval_required());
+    if !acting.is_empty() {
+        return Err(StartError::Config(
+            acting.into_iter().map(|p| p.message).collect(),
+        ));
+    }
+    Ok(())
 }
 
 /// How often the background refresh looks at the hot data: a third of the alarm TTL

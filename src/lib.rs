@@ -23,7 +23,8 @@
 //!    reads).
 //! 5. [`dialog`]: one handler per intent (`Turn -> Answer`, and the answer's sentences, links
 //!    and card), with session memory.
-//! 6. [`nlu`]: the local utterance matcher.
+//! 6. [`nlu`]: the local utterance matcher, and [`act`]: acting on the fleet (who may
+//!    ask for which verb, the kill switch, the durable action record and its claim).
 //! 7. [`assistant`]: the app's core every channel talks to (verify the caller, answer within
 //!    the deadline, audit), built whole by its builder with no default identity.
 //! 8. [`channel`] (wire formats in and out: `lex`, `alexa`, `ask`, `slack`) and [`models`] (the Lex
@@ -35,6 +36,7 @@
 //! 11. [`app`]: the app assembled from its configuration.
 //! 12. [`lambda`]: the same app as a Lambda function (Lex, Alexa and HTTP invocations).
 
+pub mod act;
 pub mod app;
 pub mod assistant;
 pub mod auth;

@@ -500,7 +500,13 @@ fn check(config: &Config) -> anyhow::Result<()> {
     for (a, sample_a, b, sample_b) in &overlaps {
         println!("warning: {a} \"{sample_a}\" and {b} \"{sample_b}\" read the same to the matcher");
     }
-    let problems = config.problems();
+    let mut problems = config.problems();
+    // The policy's `[actions]` may need the Slack app (approval cards).
+    let policy = opsvoice::app::policy(config);
+    if let Ok(policy) = &policy {
+        problems.extend(config.action_problems(policy.actions().approval_required()));
+        problems.sort_by_key(|p| p.severity != Severity::Error);
+    }
     println!(
         "ok: {} intents with {samples} samples; {} prompt messages in {} locale(s)",
         model.len(),
@@ -564,6 +570,9 @@ fn check(config: &Config) -> anyhow::Result<()> {
     if let Some(problem) = &routes_problem {
         println!("error: {problem}");
     }
+    if let Err(problem) = &policy {
+        println!("error: {problem}");
+    }
     if !overlaps.is_empty() {
         bail!(
             "{} sample utterances are ambiguous between intents",
@@ -571,6 +580,9 @@ fn check(config: &Config) -> anyhow::Result<()> {
         );
     }
     if let Some(problem) = routes_problem {
+        bail!("{problem}");
+    }
+    if let Err(problem) = policy {
         bail!("{problem}");
     }
     if errors > 0 {

@@ -166,6 +166,99 @@ pub enum Mode {
     Text,
 }
 
+/// The things opsvoice may do to the fleet (issue 31): four typed verbs, never a free-form
+/// command. Here, a leaf, because the policy (`auth`) grants them and `act` runs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verb {
+    Restart,
+    Rollback,
+    Scale,
+    Silence,
+}
+
+impl Verb {
+    pub const ALL: [Verb; 4] = [Verb::Restart, Verb::Rollback, Verb::Scale, Verb::Silence];
+
+    /// The name in the policy file (`actions = ["restart"]`) and in stored records.
+    #[must_use]
+    pub fn policy_name(self) -> &'static str {
+        match self {
+            Verb::Restart => "restart",
+            Verb::Rollback => "rollback",
+            Verb::Scale => "scale",
+            Verb::Silence => "silence",
+        }
+    }
+
+    /// The verb as a sentence says it ("roll back checkout").
+    #[must_use]
+    pub fn spoken(self) -> &'static str {
+        match self {
+            Verb::Restart => "restart",
+            Verb::Rollback => "roll back",
+            Verb::Scale => "scale",
+            Verb::Silence => "silence",
+        }
+    }
+
+    /// The intent that asks for it (DESIGN §7).
+    #[must_use]
+    pub fn intent_name(self) -> &'static str {
+        match self {
+            Verb::Restart => "RestartService",
+            Verb::Rollback => "RollbackService",
+            Verb::Scale => "ScaleService",
+            Verb::Silence => "SilenceAlarm",
+        }
+    }
+
+    /// Reads a policy name.
+    ///
+    /// # Errors
+    /// Not a verb: the verb closest to what was written, if one is close enough to be the
+    /// likely meaning.
+    pub fn parse(name: &str) -> Result<Self, Option<Self>> {
+        let lower = name.trim().to_ascii_lowercase();
+        if let Some(verb) = Verb::ALL.into_iter().find(|v| v.policy_name() == lower) {
+            return Ok(verb);
+        }
+        // "roll back" and "roll-back" read as the verb they spell, but are still refused:
+        // the file names a verb one way, so a search for it finds every grant.
+        let squeezed: String = lower.chars().filter(char::is_ascii_alphabetic).collect();
+        Err(Verb::ALL
+            .into_iter()
+            .map(|v| (edit_distance(&squeezed, v.policy_name()), v))
+            .min()
+            .filter(|(d, _)| *d <= 3)
+            .map(|(_, v)| v))
+    }
+}
+
+impl fmt::Display for Verb {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.policy_name())
+    }
+}
+
+/// Levenshtein distance over characters (short words only: policy verbs).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,5 +272,17 @@ mod tests {
         for intent in Intent::QUESTIONS {
             assert_eq!(Intent::parse(intent.name()), Some(intent));
         }
+    }
+
+    #[test]
+    fn verbs_parse_by_policy_name_and_a_typo_names_the_closest() {
+        for verb in Verb::ALL {
+            assert_eq!(Verb::parse(verb.policy_name()), Ok(verb));
+        }
+        assert_eq!(Verb::parse("Restart"), Ok(Verb::Restart));
+        assert_eq!(Verb::parse("rollbak"), Err(Some(Verb::Rollback)));
+        assert_eq!(Verb::parse("roll back"), Err(Some(Verb::Rollback)));
+        assert_eq!(Verb::parse("scael"), Err(Some(Verb::Scale)));
+        assert_eq!(Verb::parse("deploy"), Err(None));
     }
 }

@@ -101,6 +101,37 @@ impl Config {
             .collect()
     }
 
+    /// The problems of acting with a policy that does (`approval_required`) or does not
+    /// ask a second person to approve somewhere: approval cards are posted, and their
+    /// buttons answered, by the Slack app, so approval without one could never be given.
+    /// (The policy, read by `auth`, is not part of this configuration: the caller that
+    /// read it passes what it needs, and adds these to [`Config::problems`].)
+    #[must_use]
+    pub fn action_problems(&self, approval_required: bool) -> Vec<Problem> {
+        let mut found = Found(Vec::new());
+        let missing: Vec<&'static str> = [
+            ("slack.signing_secret", self.slack.signing_secret.is_none()),
+            ("slack.bot_token", self.slack.bot_token.is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(key, unset)| unset.then_some(key))
+        .collect();
+        if approval_required && !missing.is_empty() {
+            let mut settings = vec!["cognito.policy_file"];
+            settings.extend(&missing);
+            found.error(
+                &settings,
+                format!(
+                    "the policy in {} asks for approval (`[actions] approval`), but approval \
+                     cards need the Slack app: set {}",
+                    name("cognito.policy_file"),
+                    names(&missing)
+                ),
+            );
+        }
+        found.0
+    }
+
     /// The errors about Slack, account linking and the store.
     #[must_use]
     pub fn slack_problems(&self) -> Vec<String> {
@@ -379,6 +410,32 @@ mod tests {
         );
         assert_eq!(problems.last().map(|p| p.severity), Some(Severity::Warning));
         assert_eq!(config.warnings().len(), 1);
+    }
+
+    #[test]
+    fn approval_without_the_slack_app_is_an_error_naming_what_is_missing() {
+        let config = Config::default();
+        assert_eq!(config.action_problems(false), vec![]);
+        let problems = config.action_problems(true);
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert_eq!(problems[0].severity, Severity::Error);
+        assert!(
+            problems[0].message.contains(
+                "set OPSVOICE_SLACK_SIGNING_SECRET (slack.signing_secret) and \
+                 OPSVOICE_SLACK_BOT_TOKEN (slack.bot_token)"
+            ),
+            "{}",
+            problems[0].message
+        );
+        let slack = Config {
+            slack: Slack {
+                signing_secret: Some(Secret::new("s")),
+                bot_token: Some(Secret::new("xoxb-1")),
+                ..Slack::default()
+            },
+            ..Config::default()
+        };
+        assert_eq!(slack.action_problems(true), vec![]);
     }
 
     #[test]

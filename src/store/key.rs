@@ -23,6 +23,8 @@ impl Prefix {
     pub const LOG: Prefix = Prefix("log#");
     /// Alarm episodes.
     pub const EPISODES: Prefix = Prefix("episode#");
+    /// Actions (restart, roll back, scale, silence), pending to finished.
+    pub const ACTIONS: Prefix = Prefix("action#");
 
     /// The prefix's text.
     #[must_use]
@@ -117,6 +119,12 @@ impl Key {
         Self(format!("{}{:012}#{id}", Prefix::LOG.0, at.max(0)))
     }
 
+    /// An action's record, by its id.
+    #[must_use]
+    pub fn action(id: &str) -> Self {
+        Self(format!("{}{id}", Prefix::ACTIONS.0))
+    }
+
     /// A key a store listed (it was made by one of the constructors when written).
     pub(super) fn listed(text: String) -> Self {
         Self(text)
@@ -174,6 +182,7 @@ mod tests {
             (Key::burst("C1"), "burst#C1"),
             (Key::log(1_795_341_600, "e1"), "log#001795341600#e1"),
             (Key::log(-5, "e1"), "log#000000000000#e1"),
+            (Key::action("a1"), "action#a1"),
         ];
         for (key, text) in cases {
             assert_eq!(key.as_str(), text);

@@ -12,7 +12,7 @@ const LAYERS: &[&[&str]] = &[
     &["telemetry", "ops", "store"],
     &["auth", "speech", "eventlog"],
     &["dialog"],
-    &["nlu"],
+    &["nlu", "act"],
     &["assistant"],
     &["channel", "models"],
     &["notify"],
