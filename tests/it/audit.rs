@@ -3,31 +3,7 @@
 
 use crate::common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use serde_json::json;
-
-/// Collects everything logged, as JSON lines.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 /// The log tests install a subscriber for their own thread. `tracing` caches, per call
 /// site and process-wide, whether anyone listens; with the other suites logging on other
@@ -44,7 +20,7 @@ fn logs_are_checked_in_a_process_of_their_own() {
 #[tokio::test]
 #[ignore = "captures the thread's logs: run alone by `logs_are_checked_in_a_process_of_their_own`"]
 async fn each_question_is_audited_and_tokens_never_reach_the_logs() {
-    let capture = Capture::default();
+    let capture = common::LogCapture::default();
     let subscriber = tracing_subscriber::fmt()
         .json()
         .with_max_level(tracing::Level::TRACE)
@@ -63,7 +39,7 @@ async fn each_question_is_audited_and_tokens_never_reach_the_logs() {
     let response = serde_json::to_string(&assistant.lex(&event).await).unwrap();
     assert!(!response.contains(secret), "the token was echoed");
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(!logs.contains(secret), "a token reached the logs:\n{logs}");
     let audits: Vec<serde_json::Value> = logs
         .lines()
@@ -89,7 +65,7 @@ async fn each_question_is_audited_and_tokens_never_reach_the_logs() {
 async fn user_text_cannot_forge_a_pretty_log_line_or_reach_the_terminal() {
     use opsvoice::auth::cognito::{Settings, TokenUse, Verifier};
 
-    let capture = Capture::default();
+    let capture = common::LogCapture::default();
     let subscriber = opsvoice::telemetry::subscriber(
         opsvoice::config::LogFormat::Pretty,
         tracing_subscriber::EnvFilter::new("trace"),
@@ -143,7 +119,7 @@ async fn user_text_cannot_forge_a_pretty_log_line_or_reach_the_terminal() {
     refused["requestAttributes"] = json!({"authorization": format!("Bearer {token}")});
     strict.lex(&serde_json::from_value(refused).unwrap()).await;
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(
         !logs.contains('\u{1b}'),
         "an ANSI escape reached the log:\n{logs}"

@@ -84,22 +84,6 @@ async fn records_an_earlier_release_stored_are_read_after_an_upgrade() {
     assert_eq!(linked.access_token.expose_str(), "fixture-access-token");
 
     // The event log: "what did I miss?" still reads the earlier release's entry.
-    let assistant = opsvoice::builder(&opsvoice::config::Config::default())
-        .clock(clock.clone())
-        .store(store.clone())
-        .lex(None)
-        .assistant()
-        .await
-        .unwrap();
-    let answer = assistant
-        .ask(
-            opsvoice::channel::ask::AskRequest {
-                text: "what did I miss".to_owned(),
-                session_id: None,
-            },
-            None,
-        )
-        .await
-        .unwrap();
+    let answer = common::ask_with_log(clock.clone(), store.clone(), "what did I miss").await;
     assert!(answer.text.contains("checkout"), "{}", answer.text);
 }

@@ -3,8 +3,7 @@
 //! on both real stores.
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use opsvoice::act::ledger::{Claim, Ledger, LedgerError};
@@ -337,48 +336,17 @@ async fn two_racing_claims_on_dynamodb_make_one_winner() {
     exactly_one_claimer_wins(Arc::new(store), clock).await;
 }
 
-/// Collects everything logged, as JSON lines.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 /// As in `audit.rs`: a capture of this thread's logs is reliable only in a process of its
 /// own (tracing caches, process-wide, whether anyone listens at a call site).
 #[test]
 fn action_audit_is_checked_in_a_process_of_its_own() {
-    let test = "act::record::each_stored_step_is_one_audit_event_with_its_design_name";
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([test, "--exact", "--ignored", "--test-threads=1"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("1 passed"),
-        "{test}:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::alone(&["act::record::each_stored_step_is_one_audit_event_with_its_design_name"]);
 }
 
 #[tokio::test]
 #[ignore = "captures the thread's logs: run alone by `action_audit_is_checked_in_a_process_of_its_own`"]
 async fn each_stored_step_is_one_audit_event_with_its_design_name() {
-    let capture = Capture::default();
+    let capture = common::LogCapture::default();
     let subscriber = tracing_subscriber::fmt()
         .json()
         .with_max_level(tracing::Level::TRACE)
@@ -443,7 +411,7 @@ async fn each_stored_step_is_one_audit_event_with_its_design_name() {
         .await
         .unwrap();
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     let audits: Vec<serde_json::Value> = logs
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())

@@ -30,6 +30,61 @@ pub fn cases(default: u32) -> u32 {
     }
 }
 
+/// The answer to `text`, in a fresh session, from the demo fleet reading the event log in
+/// `store` at `clock`'s time (the app built as `serve` builds it).
+pub async fn ask_with_log(
+    clock: Arc<dyn Clock>,
+    store: Arc<dyn opsvoice::store::Store>,
+    text: &str,
+) -> opsvoice::channel::ask::AskResponse {
+    let assistant = opsvoice::builder(&opsvoice::config::Config::default())
+        .clock(clock)
+        .store(store)
+        .lex(None)
+        .assistant()
+        .await
+        .unwrap();
+    assistant
+        .ask(
+            AskRequest {
+                text: text.to_owned(),
+                session_id: None,
+            },
+            None,
+        )
+        .await
+        .unwrap()
+}
+
+/// Collects everything a subscriber logs (for tests that read the log lines); run such a
+/// test alone ([`alone`]).
+#[derive(Clone, Default)]
+pub struct LogCapture(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl LogCapture {
+    /// Everything logged so far, as text.
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
+    type Writer = LogCapture;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
 /// Runs each of `tests` (full names, `module::test`) alone, in a child process of this
 /// test binary, and fails with its output unless it passed. For tests that read what is
 /// process-wide: the metrics recorder, or the thread's log subscriber (whose call-site

@@ -187,23 +187,12 @@ async fn what_did_i_miss_includes_ecs_service_actions_at_warn_and_error() {
     placement["resources"] = json!(["arn:aws:ecs:us-west-2:111122223333:service/data/etl"]);
     placement["detail"]["createdAt"] = json!(iso(w.clock.now()));
     accept(&notifier, &placement).await;
-    let assistant = opsvoice::builder(&Config::default())
-        .clock(w.clock.clone())
-        .store(store)
-        .lex(None)
-        .assistant()
-        .await
-        .unwrap();
-    let answer = assistant
-        .ask(
-            opsvoice::channel::ask::AskRequest {
-                text: "what did I miss in the last 10 minutes".to_owned(),
-                session_id: None,
-            },
-            None,
-        )
-        .await
-        .unwrap();
+    let answer = common::ask_with_log(
+        w.clock.clone(),
+        store,
+        "what did I miss in the last 10 minutes",
+    )
+    .await;
     assert_eq!(answer.intent, "WhatHappened");
     assert!(
         answer.text.contains("shipping could not start tasks"),
