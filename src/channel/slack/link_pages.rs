@@ -91,8 +91,23 @@ fn unreadable() -> Response {
     )
 }
 
-fn links(state: &SlackState) -> Option<Arc<Links>> {
-    state.as_ref().and_then(|s| s.links.clone())
+/// What both pages start from: account linking set up here, and a query that reads; or
+/// the page that says which is missing.
+fn arrive(
+    state: &SlackState,
+    query: Result<Query<LinkQuery>, QueryRejection>,
+) -> Result<(Arc<Links>, LinkQuery), Box<Response>> {
+    let Ok(Query(query)) = query else {
+        return Err(Box::new(unreadable()));
+    };
+    let Some(links) = state.as_ref().and_then(|s| s.links.clone()) else {
+        return Err(Box::new(page(
+            StatusCode::NOT_FOUND,
+            "Not linked",
+            "Account linking is not set up on this server.",
+        )));
+    };
+    Ok((links, query))
 }
 
 /// `GET /link/start?state=…`: to the hosted UI, with PKCE.
@@ -100,15 +115,9 @@ pub async fn link_start(
     State(state): State<SlackState>,
     query: Result<Query<LinkQuery>, QueryRejection>,
 ) -> Response {
-    let Ok(Query(query)) = query else {
-        return unreadable();
-    };
-    let Some(links) = links(&state) else {
-        return page(
-            StatusCode::NOT_FOUND,
-            "Not linked",
-            "Account linking is not set up on this server.",
-        );
+    let (links, query) = match arrive(&state, query) {
+        Ok(found) => found,
+        Err(page) => return *page,
     };
     let Some(link_state) = query.state.filter(|s| !s.is_empty()) else {
         return page(
@@ -142,15 +151,9 @@ pub async fn link_callback(
     State(state): State<SlackState>,
     query: Result<Query<LinkQuery>, QueryRejection>,
 ) -> Response {
-    let Ok(Query(query)) = query else {
-        return unreadable();
-    };
-    let Some(links) = links(&state) else {
-        return page(
-            StatusCode::NOT_FOUND,
-            "Not linked",
-            "Account linking is not set up on this server.",
-        );
+    let (links, query) = match arrive(&state, query) {
+        Ok(found) => found,
+        Err(page) => return *page,
     };
     if let Some(error) = query.error {
         let error: String = error
