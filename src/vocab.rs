@@ -26,6 +26,11 @@ macro_rules! questions {
             WhatChanged => what_changed,
             WhatHappened => what_happened,
             UnsupportedAction => unsupported_action,
+            RestartService => restart_service,
+            RollbackService => rollback_service,
+            ScaleService => scale_service,
+            SilenceAlarm => silence_alarm,
+            UnsilenceAlarm => unsilence_alarm,
         }
     };
 }
@@ -125,15 +130,21 @@ pub enum Slot {
     Alarm,
     Metric,
     Window,
+    /// How many tasks (ScaleService): a number.
+    Count,
+    /// How long (SilenceAlarm): "30 minutes", "an hour".
+    Duration,
 }
 
 impl Slot {
-    pub const ALL: [Slot; 5] = [
+    pub const ALL: [Slot; 7] = [
         Slot::Service,
         Slot::Cluster,
         Slot::Alarm,
         Slot::Metric,
         Slot::Window,
+        Slot::Count,
+        Slot::Duration,
     ];
 
     /// The wire name.
@@ -145,6 +156,8 @@ impl Slot {
             Slot::Alarm => "alarm",
             Slot::Metric => "metric",
             Slot::Window => "window",
+            Slot::Count => "count",
+            Slot::Duration => "duration",
         }
     }
 

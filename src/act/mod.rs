@@ -6,6 +6,7 @@
 //! Nothing here calls AWS, and no intent answers with an action yet: the verbs, the
 //! read-back and confirmation on each channel, and approval cards build on this.
 
+pub mod effect;
 pub mod ledger;
 pub mod record;
 
@@ -133,6 +134,21 @@ pub enum Refusal {
     /// The target is not as the read-back said (another deploy, a moved revision).
     #[error("the target changed since the read-back")]
     TargetChanged,
+    /// A rollback whose previous task definition cannot be shown to have run.
+    #[error("no evidence of the task definition the service ran before")]
+    NoEvidence,
+    /// A service deployed by CodeDeploy or an external controller.
+    #[error("the service is not deployed by ECS")]
+    NotEcsController,
+    /// An alarm with an action that is not a notification (Auto Scaling, EC2).
+    #[error("the alarm does more than notify")]
+    NotNotificationOnly,
+    /// A count below 1 or above `scale_max`, or a silence longer than `silence_max`.
+    #[error("outside the policy's bounds")]
+    OutOfBounds,
+    /// Nothing would change (already at that count, not silenced).
+    #[error("nothing would change")]
+    NoChange,
 }
 
 impl Refusal {
@@ -147,6 +163,11 @@ impl Refusal {
             Refusal::Mismatch => "mismatch",
             Refusal::RateLimited => "rate_limited",
             Refusal::TargetChanged => "target_changed",
+            Refusal::NoEvidence => "no_evidence",
+            Refusal::NotEcsController => "not_ecs_controller",
+            Refusal::NotNotificationOnly => "not_notification_only",
+            Refusal::OutOfBounds => "out_of_bounds",
+            Refusal::NoChange => "no_change",
         }
     }
 
@@ -161,6 +182,11 @@ impl Refusal {
             Refusal::Mismatch => "act-refused-mismatch",
             Refusal::RateLimited => "act-refused-rate-limited",
             Refusal::TargetChanged => "act-refused-target-changed",
+            Refusal::NoEvidence => "act-refused-no-evidence",
+            Refusal::NotEcsController => "act-refused-controller",
+            Refusal::NotNotificationOnly => "act-refused-alarm-scales",
+            Refusal::OutOfBounds => "act-refused-bounds",
+            Refusal::NoChange => "act-refused-no-change",
         }
     }
 

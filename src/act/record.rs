@@ -45,6 +45,8 @@ pub enum Change {
         until: i64,
         actions_were_enabled: bool,
     },
+    /// End a silence early ("unsilence"): alarm actions on again, now.
+    Unsilence,
 }
 
 impl Change {
@@ -55,7 +57,7 @@ impl Change {
             Change::Restart { .. } => Verb::Restart,
             Change::Rollback { .. } => Verb::Rollback,
             Change::Scale { .. } => Verb::Scale,
-            Change::Silence { .. } => Verb::Silence,
+            Change::Silence { .. } | Change::Unsilence => Verb::Silence,
         }
     }
 }

@@ -9,6 +9,7 @@
 //! back); `target` resolves what a turn is about, `slots` reads slot values, `context` is
 //! the session memory, and `can_fulfill` answers "could you answer this?".
 
+mod acting;
 mod builtins;
 pub mod can_fulfill;
 pub mod context;

@@ -107,6 +107,8 @@ fn sentences(say: &Say<'_>, answer: &Answer) -> Vec<String> {
                 Slot::Alarm => "ask-alarm",
                 Slot::Metric => "ask-metric",
                 Slot::Window => "ask-window",
+                Slot::Count => "ask-count",
+                Slot::Duration => "ask-duration",
             },
             [],
         )],
