@@ -66,6 +66,7 @@ pub struct Builder<'a> {
     alexa: Option<channel::alexa::verify::Verifier>,
     slack: Option<Arc<channel::slack::Slack>>,
     events: Option<crate::notify::http::EventsState>,
+    effector: Option<Arc<dyn crate::act::effect::Effector>>,
 }
 
 /// The app `config` describes, on the system clock.
@@ -83,10 +84,18 @@ pub fn builder(config: &Config) -> Builder<'_> {
         alexa: None,
         slack: None,
         events: None,
+        effector: None,
     }
 }
 
 impl Builder<'_> {
+    /// Makes actions' reads and writes through `effector` instead of the configured one
+    /// (tests: the real AWS effector pointed at moto).
+    pub fn effector(mut self, effector: Arc<dyn crate::act::effect::Effector>) -> Self {
+        self.effector = Some(effector);
+        self
+    }
+
     /// Measures time with `clock` instead of the system clock.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
@@ -176,17 +185,18 @@ impl Builder<'_> {
             Some(identity) => identity,
             None => identity(config, self.clock.clone())?,
         };
-        let ops = match self.ops {
-            Some(ops) => ops,
+        let (ops, configured_effector) = match self.ops {
+            Some(ops) => (ops, None),
             None => configured_source(config, self.clock.clone()).await,
         };
+        let effector = self.effector.or(configured_effector);
         let lex = match self.lex {
             Some(bot) => bot,
             None => channel::ask::LexBot::from_config(&config.lex)
                 .await
                 .map(|bot| Arc::new(bot) as Arc<dyn channel::ask::Recognizer>),
         };
-        let mut assistant = Assistant::builder(ops, self.clock, identity)
+        let mut assistant = Assistant::builder(ops, self.clock.clone(), identity)
             .region(config.aws.region.clone())
             .deadline(self.deadline.unwrap_or(config.server.answer_deadline))
             .voice(
@@ -196,6 +206,23 @@ impl Builder<'_> {
             .lex(lex);
         if let Some(key) = &config.server.session_key {
             assistant = assistant.sealer(dialog::context::Sealer::new(key.expose()));
+        }
+        // Acting needs somewhere to keep its records: the store, or (on the demo fleet,
+        // where nothing is real) a database file of its own.
+        let act_store = match (&self.store, config.aws.backend) {
+            (Some(store), _) => Some(store.clone()),
+            (None, Backend::Demo) => demo_store(self.clock.clone()),
+            (None, Backend::Aws) => None,
+        };
+        if let (Some(store), Some(effector)) = (act_store, effector) {
+            let announcer = announcer(config);
+            assistant = assistant.desk(Arc::new(crate::act::desk::Desk::new(
+                store,
+                self.clock.clone(),
+                crate::act::Gate::from_config(config),
+                effector,
+                announcer,
+            )));
         }
         if let Some(store) = self.store {
             assistant = assistant.event_log(store);
@@ -255,6 +282,33 @@ impl Builder<'_> {
     }
 }
 
+/// How often `serve` looks at open actions and running silences.
+pub const ACT_TICK_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Ticks the acting desk every `every` until `stop` (a restart in between loses nothing:
+/// everything the tick needs is in the store).
+async fn keep_acting(
+    desk: Arc<crate::act::desk::Desk>,
+    every: std::time::Duration,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    let ticking = async {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            let ticked = desk.tick().await;
+            if ticked != crate::act::desk::Ticked::default() {
+                tracing::info!(?ticked, "actions ticked");
+            }
+        }
+    };
+    tokio::select! {
+        () = ticking => {}
+        () = stop => {}
+    }
+}
+
 /// What runs beside the app while it serves: the session key made off the request path,
 /// the background refresh, and (for `serve`) the notification delivery loop. `serve` and
 /// the Lambda function start it the same way; the Lambda's never stops (the environment is
@@ -287,6 +341,14 @@ impl Background {
             );
             tasks.push(tokio::spawn(notifier.keep_delivering(
                 std::time::Duration::from_secs(1),
+                until_stopped(stopped.clone()),
+            )));
+        }
+        // Actions: expiries, follow-ups and silences that end on time.
+        if let Some(desk) = state.assistant.dialog().desk().cloned() {
+            tasks.push(tokio::spawn(keep_acting(
+                desk,
+                ACT_TICK_EVERY,
                 until_stopped(stopped.clone()),
             )));
         }
@@ -491,9 +553,19 @@ pub fn slack(
 
 /// The data source the configuration describes: the embedded demo fleet, or ECS and
 /// CloudWatch through the AWS SDK behind the cache.
-async fn configured_source(config: &Config, clock: Arc<dyn Clock>) -> Arc<dyn ops::OpsSource> {
+async fn configured_source(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> (
+    Arc<dyn ops::OpsSource>,
+    Option<Arc<dyn crate::act::effect::Effector>>,
+) {
     match config.aws.backend {
-        Backend::Demo => Arc::new(ops::demo::DemoFleet::new(clock)),
+        Backend::Demo => {
+            let fleet = ops::demo::DemoFleet::new(clock);
+            let effector = demo_effector(&fleet);
+            (Arc::new(fleet), effector)
+        }
         Backend::Aws => {
             let sdk = aws::sdk_config().await;
             let (live, _) = live_source(
@@ -502,9 +574,55 @@ async fn configured_source(config: &Config, clock: Arc<dyn Clock>) -> Arc<dyn op
                 clock,
                 config,
             );
-            Arc::new(live)
+            let effector = config
+                .actions
+                .role_arn
+                .is_some()
+                .then(|| aws_effector(config, &sdk))
+                .flatten();
+            (Arc::new(live), effector)
         }
     }
+}
+
+/// The demo fleet's simulated effects (actions on the demo change only the demo).
+fn demo_effector(_fleet: &ops::demo::DemoFleet) -> Option<Arc<dyn crate::act::effect::Effector>> {
+    None
+}
+
+/// The AWS effector: writes through the actions role.
+fn aws_effector(
+    _config: &Config,
+    _sdk: &aws_config::SdkConfig,
+) -> Option<Arc<dyn crate::act::effect::Effector>> {
+    None
+}
+
+/// A database file of the demo's own for its action records: one per app, so two demo
+/// apps (two tests) never share rate limits or silences.
+fn demo_store(clock: Arc<dyn Clock>) -> Option<Arc<dyn crate::store::Store>> {
+    let path = std::env::temp_dir().join(format!(
+        "opsvoice-demo-{}-{}.db",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    match crate::store::file::FileStore::open(&path, clock) {
+        Ok(store) => Some(Arc::new(store)),
+        Err(error) => {
+            tracing::warn!(%error, path = %path.display(), "the demo's action store could not be opened; actions are off");
+            None
+        }
+    }
+}
+
+/// Approval cards and action outcomes go to Slack when a bot token is set.
+fn announcer(config: &Config) -> Option<Arc<dyn crate::act::desk::Announcer>> {
+    let token = config.slack.bot_token.clone()?;
+    let renderer = speech::Renderer::embedded(config.aws.region.clone()).ok()?;
+    Some(Arc::new(channel::slack::acting::SlackAnnouncer::new(
+        channel::slack::api::WebApi::new(config.slack.api_url.as_deref(), Some(token)),
+        renderer,
+    )))
 }
 
 /// The `aws` data source as `serve` builds it: ECS and CloudWatch read through [`ops::aws::AwsOps`]

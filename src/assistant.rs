@@ -160,6 +160,7 @@ pub struct Builder {
     clock: Arc<dyn crate::clock::Clock>,
     identity: crate::auth::Identity,
     log: Option<Arc<dyn crate::store::Store>>,
+    desk: Option<Arc<crate::act::desk::Desk>>,
     renderer: Option<Renderer>,
     region: Option<String>,
     nlu: Option<Nlu>,
@@ -189,6 +190,12 @@ impl Builder {
     /// Reads the notifier's event log from `store` ("what did I miss?").
     pub fn event_log(mut self, store: Arc<dyn crate::store::Store>) -> Self {
         self.log = Some(store);
+        self
+    }
+
+    /// Takes actions to `desk` (without one, every verb is refused as not enabled).
+    pub fn desk(mut self, desk: Arc<crate::act::desk::Desk>) -> Self {
+        self.desk = Some(desk);
         self
     }
 
@@ -237,6 +244,9 @@ impl Builder {
         if let Some(log) = self.log {
             dialog = dialog.with_log(log);
         }
+        if let Some(desk) = self.desk {
+            dialog = dialog.with_desk(desk);
+        }
         let renderer = match self.renderer {
             Some(renderer) => renderer,
             None => Renderer::embedded(self.region)?,
@@ -276,6 +286,7 @@ impl Assistant {
             clock,
             identity,
             log: None,
+            desk: None,
             renderer: None,
             region: None,
             nlu: None,

@@ -24,6 +24,8 @@ pub enum What {
     DeploymentCompleted,
     /// An ECS service action at `WARN` or `ERROR` (its event name is the subject).
     ServiceWarning,
+    /// An action of ours ended (restart, roll back, scale, silence): `acted` says which.
+    ActionFinished,
 }
 
 /// One event in the log.
@@ -36,6 +38,70 @@ pub struct Happening {
     pub subject: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<ServiceRef>,
+    /// For [`What::ActionFinished`]: who did what, and how it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acted: Option<Acted>,
+}
+
+/// An action as "what did I miss?" tells it: "At 14:02 Ana rolled back checkout in prod,
+/// approved by Bob; it finished at 14:05."
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acted {
+    /// The verb's policy name (`restart`, `rollback`, `scale`, `silence`).
+    pub verb: String,
+    /// The requester's username.
+    pub by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
+    /// When it was asked for (epoch seconds); the happening's `at` is when it ended.
+    pub asked_at: i64,
+    /// `done`, `failed` or `unknown`.
+    pub outcome: String,
+    /// For a scale, the count; for a silence, until when (epoch seconds); for a
+    /// rollback, the task definition it went back to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// `true` when it ended a silence.
+    #[serde(default)]
+    pub unsilence: bool,
+}
+
+impl Happening {
+    /// The happening an ended action is.
+    #[must_use]
+    pub fn acted(record: &crate::act::record::ActionRecord) -> Self {
+        use crate::act::Subject;
+        use crate::act::record::{Change, State};
+        let (subject, service) = match &record.target().subject {
+            Subject::Service { service } => (service.name.clone(), Some(service.clone())),
+            Subject::Alarm { alarm, service } => (alarm.clone(), service.clone()),
+        };
+        let outcome = match record.state() {
+            State::Finished { outcome } => outcome.name().to_owned(),
+            other => other.name().to_owned(),
+        };
+        let to = match record.change() {
+            Change::Scale { to, .. } => Some(to.to_string()),
+            Change::Silence { until, .. } => Some(until.to_string()),
+            Change::Rollback { to, .. } => Some(to.clone()),
+            Change::Restart { .. } | Change::Unsilence => None,
+        };
+        Self {
+            at: record.updated(),
+            what: What::ActionFinished,
+            subject,
+            service,
+            acted: Some(Acted {
+                verb: record.verb().policy_name().to_owned(),
+                by: record.requester().username.clone(),
+                approved_by: record.approver().map(|a| a.username.clone()),
+                asked_at: record.created(),
+                outcome,
+                to,
+                unsilence: matches!(record.change(), Change::Unsilence),
+            }),
+        }
+    }
 }
 
 impl Record for Happening {

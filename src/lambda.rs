@@ -192,13 +192,26 @@ impl Function {
     async fn event(&self, event: Value) -> Result<Value, InvocationError> {
         let scheduled = event.get("source").and_then(Value::as_str) == Some("aws.events")
             && event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event");
-        if let (true, Some(notifier)) = (scheduled, &self.state.events.notifier) {
-            notifier
-                .drain(crate::notify::SETTLE + std::time::Duration::from_secs(2))
-                .await;
-            return Ok(serde_json::json!({ "ok": true }));
-        }
         if scheduled {
+            // The schedule is the Lambda's clock: actions expire, are followed to their
+            // end and silences end on time here, since no loop runs between invocations.
+            let acted = match self.state.assistant.dialog().desk() {
+                Some(desk) => {
+                    let ticked = desk.tick().await;
+                    tracing::info!(?ticked, "actions ticked");
+                    true
+                }
+                None => false,
+            };
+            if let Some(notifier) = &self.state.events.notifier {
+                notifier
+                    .drain(crate::notify::SETTLE + std::time::Duration::from_secs(2))
+                    .await;
+                return Ok(serde_json::json!({ "ok": true }));
+            }
+            if acted {
+                return Ok(serde_json::json!({ "ok": true }));
+            }
             return Ok(serde_json::json!({ "ok": false, "reason": "no notification routes" }));
         }
         // EventBridge invokes asynchronously: an error would be retried and then sent to

@@ -115,6 +115,20 @@ pub(crate) use questions;
 
 questions!(intents);
 
+impl Intent {
+    /// The verb an acting intent asks for (`None` for a question).
+    #[must_use]
+    pub fn verb(self) -> Option<Verb> {
+        match self {
+            Intent::RestartService => Some(Verb::Restart),
+            Intent::RollbackService => Some(Verb::Rollback),
+            Intent::ScaleService => Some(Verb::Scale),
+            Intent::SilenceAlarm | Intent::UnsilenceAlarm => Some(Verb::Silence),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for Intent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

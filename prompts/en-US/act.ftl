@@ -12,3 +12,79 @@ act-refused-mismatch = I can't { $verb } { $target }: that only works on { $verb
 }. Nothing was changed.
 act-refused-rate-limited = I won't { $verb } { $target } now: it has had too many changes in the last few minutes. Nothing was changed.
 act-refused-target-changed = I didn't { $verb } { $target }: it changed since I read the change back to you. Ask again to see where it stands now.
+act-refused-no-evidence = I won't roll back { $target }: I can't tell which version it ran before. Nothing was changed.
+act-refused-controller = I won't { $verb } { $target }: it is deployed by CodeDeploy or another controller, not by ECS. Use that tool instead. Nothing was changed.
+act-refused-alarm-scales = I won't silence { $target }: it does more than notify (it scales or stops something), and silencing it would stop that too. Nothing was changed.
+act-refused-bounds = I won't { $verb } { $target } that far: it is outside what this deployment allows. Nothing was changed.
+act-refused-no-change = There is nothing to { $verb } there: { $target } is already that way. Nothing was changed.
+
+# The read-back, then the question. `cluster` may be empty.
+act-readback-restart = Restart { $target }{ $cluster ->
+    [""] {""}
+   *[other] {" "}in { $cluster }
+}? It has { $running } running { $running ->
+    [one] task
+   *[other] tasks
+}, and a new deployment will replace them.
+act-readback-rollback = Roll back { $target }{ $cluster ->
+    [""] {""}
+   *[other] {" "}in { $cluster }
+} from { $from } to { $to }{ $until ->
+    [""] {""}
+   *[other] , which ran until { $until }
+}?
+act-readback-scale = Scale { $target }{ $cluster ->
+    [""] {""}
+   *[other] {" "}in { $cluster }
+} from { $from } to { $to } { $to ->
+    [one] task
+   *[other] tasks
+}?
+act-readback-silence = Silence { $target } until { $until }? Its notifications stop until then.
+act-readback-unsilence = End the silence on { $target } now? Its notifications start again.
+act-needs-approval = A second person will have to approve it in Slack.
+act-shall-i = Shall I?
+act-nothing-to-confirm = There's nothing waiting for your yes, so I did nothing.
+act-cancelled = OK, I won't { $verb } { $target }. Nothing was changed.
+act-expired = That request expired before it was answered, so I did nothing. Ask again if you still want it.
+act-awaiting-approval = I've asked for approval{ $channel ->
+    [""] {" "}in Slack
+   *[other] {" "}in { $channel }
+}. Nothing changes until someone else approves.
+act-approval-unavailable = This needs a second person's approval, but I can't post the approval card, so I did nothing.
+act-started = { $verb ->
+    [restart] Restarting { $target }: a new deployment has started.
+    [rollback] Rolling { $target } back to { $to }: the deployment has started.
+    [scale] Scaling { $target } to { $to }.
+   *[other] Done.
+}
+act-where = Ask me how { $target } is doing to follow it; the result will also be in "what did I miss?".
+act-where-thread = I'll post the result in this thread.
+act-done-silence = { $target } is silenced until { $until }.
+act-done-unsilence = { $target }'s notifications are on again.
+act-failed = AWS refused to { $verb } { $target }: { $detail }. Nothing was changed.
+act-unknown = I asked AWS to { $verb } { $target }, but couldn't tell whether it took effect. I won't try again on my own: check { $target } before asking again.
+act-in-progress = That is already being handled; I won't do it twice.
+act-unavailable = I can't reach my action records right now, so I did nothing.
+
+# Approval cards and the requester's thread.
+act-card-what = { $who } asks: { $change }
+act-status-pending = Waiting for the requester's yes.
+act-status-waiting = Waiting for approval until { $until }.
+act-status-approved = Approved by { $approver }.
+act-status-cancelled = Cancelled by the requester. Nothing was changed.
+act-status-rejected = Denied by { $approver }. Nothing was changed.
+act-status-expired = Expired: nobody answered in time. Nothing was changed.
+act-status-refused = Refused: { $reason }
+act-status-running = { $approver ->
+    [""] Running.
+   *[other] Approved by { $approver }. Running.
+}
+act-status-finished = { $outcome ->
+    [done] Done at { $at }.
+    [failed] Failed at { $at }: { $detail }.
+   *[other] Outcome unknown ({ $detail }); not retried. Check the service before trying again.
+}{ $approver ->
+    [""] {""}
+   *[other] {" "}Approved by { $approver }.
+}

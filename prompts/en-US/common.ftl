@@ -1,6 +1,7 @@
 # Shared pieces: durations, windows, lists, units and metric names.
 # Messages whose id ends in -text are the chat variant of the message without it.
 
+clock = { $time } UTC
 duration = { $unit ->
     [seconds] less than a minute
     [minutes] { $n ->

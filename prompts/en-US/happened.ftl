@@ -25,3 +25,23 @@ happened-service-action = { $event ->
     [SERVICE_DISCOVERY_OPERATION_THROTTLED] { $service }'s scheduler was throttled by Cloud Map { $age } ago.
    *[other] { $service } reported a problem { $age } ago.
 }
+# An action of ours ended. `verb` is restart, rollback, scale, silence or unsilence;
+# `approver` is empty when nobody had to approve; `outcome` is done, failed or unknown.
+happened-acted = At { $asked } { $by } { $verb ->
+    [restart] restarted
+    [rollback] rolled back
+    [scale] scaled
+    [silence] silenced
+    [unsilence] unsilenced
+   *[other] changed
+} { $target }{ $cluster ->
+    [""] {""}
+   *[other] {" "}in { $cluster }
+}{ $approver ->
+    [""] {""}
+   *[other] , approved by { $approver }
+}; { $outcome ->
+    [done] it finished at { $ended }.
+    [failed] it failed at { $ended }.
+   *[other] whether it took effect is unknown.
+}

@@ -124,6 +124,35 @@ impl Ledger {
         Ok(record)
     }
 
+    /// Changes what action `id` notes without moving it a step (where its card is, how
+    /// it ended), if nobody moved it since it was read. Logs nothing.
+    ///
+    /// # Errors
+    /// As [`Self::step`].
+    pub async fn note(
+        &self,
+        id: &str,
+        note: impl FnOnce(&mut ActionRecord),
+    ) -> Result<ActionRecord, LedgerError> {
+        let key = Key::action(id);
+        let raw = self
+            .store
+            .get(&key)
+            .await?
+            .ok_or_else(|| LedgerError::Missing(id.to_owned()))?;
+        let mut record: ActionRecord = decode(&raw)?;
+        note(&mut record);
+        let now = self.clock.now();
+        if !self
+            .store
+            .replace(&key, &raw, &encode(&record), self.keep_until(now))
+            .await?
+        {
+            return Err(LedgerError::Conflict(id.to_owned()));
+        }
+        Ok(record)
+    }
+
     /// Claims action `id` for `lease` before calling AWS (`UpdateService` takes no client
     /// token, so this conditional write is what makes the call happen once).
     ///

@@ -6,6 +6,7 @@
 //! Nothing here calls AWS, and no intent answers with an action yet: the verbs, the
 //! read-back and confirmation on each channel, and approval cards build on this.
 
+pub mod desk;
 pub mod effect;
 pub mod ledger;
 pub mod record;
@@ -217,6 +218,12 @@ impl Gate {
     #[must_use]
     pub fn new(kill_switch: bool) -> Self {
         Self { kill_switch }
+    }
+
+    /// Whether the kill switch is thrown.
+    #[must_use]
+    pub fn kill_switch(&self) -> bool {
+        self.kill_switch
     }
 
     /// The gate the configuration sets (`OPSVOICE_ACTIONS=off` throws the switch).

@@ -166,6 +166,32 @@ pub enum StepError {
     Mismatch { verb: Verb, target: String },
 }
 
+/// A Slack message about an action: its channel and `ts` (an approval card, or the
+/// requester's thread).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Place {
+    pub channel: String,
+    pub ts: String,
+}
+
+/// What the read-back relied on, read again on yes and on approval: when any of it moved
+/// (another deploy started, the revision or count moved, someone re-enabled the alarm),
+/// the action is refused as [`Refusal::TargetChanged`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Basis {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_definition: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired: Option<u32>,
+    #[serde(default)]
+    pub rolling: bool,
+    /// When the newest deployment was created (epoch seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newest_deployment: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actions_enabled: Option<bool>,
+}
+
 /// One action, from read-back to outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionRecord {
@@ -187,6 +213,22 @@ pub struct ActionRecord {
     updated: i64,
     /// When the current wait ends (a read-back, an approval), if the state waits.
     deadline: Option<i64>,
+    /// What the read-back relied on.
+    #[serde(default)]
+    basis: Basis,
+    /// The approval card, once posted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    card: Option<Place>,
+    /// Where the requester asked, when it was in Slack (the outcome is told there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    origin: Option<Place>,
+    /// How it ended, in a few words (AWS's refusal, "still rolling after 10 minutes").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+    /// When the claim was taken (epoch seconds): a deployment newer than this is the
+    /// action's own, when an instance died between the call and its record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    claimed_at: Option<i64>,
 }
 
 impl Record for ActionRecord {
@@ -250,7 +292,64 @@ impl ActionRecord {
             created: at,
             updated: at,
             deadline: Some(at.saturating_add(secs(PENDING_TTL))),
+            basis: Basis::default(),
+            card: None,
+            origin: None,
+            detail: None,
+            claimed_at: None,
         })
+    }
+
+    /// The same record, relying on `basis` (set before it is first stored).
+    #[must_use]
+    pub fn with_basis(mut self, basis: Basis) -> Self {
+        self.basis = basis;
+        self
+    }
+
+    /// The same record, asked for in Slack at `origin` (set before it is first stored).
+    #[must_use]
+    pub fn with_origin(mut self, origin: Option<Place>) -> Self {
+        self.origin = origin;
+        self
+    }
+
+    #[must_use]
+    pub fn basis(&self) -> &Basis {
+        &self.basis
+    }
+    #[must_use]
+    pub fn card(&self) -> Option<&Place> {
+        self.card.as_ref()
+    }
+    #[must_use]
+    pub fn origin(&self) -> Option<&Place> {
+        self.origin.as_ref()
+    }
+    #[must_use]
+    pub fn detail(&self) -> Option<&str> {
+        self.detail.as_deref()
+    }
+    #[must_use]
+    pub fn claimed_at(&self) -> Option<i64> {
+        self.claimed_at
+    }
+
+    /// Notes where the approval card is (no step, no audit event).
+    pub fn set_card(&mut self, card: Place) {
+        self.card = Some(card);
+    }
+
+    /// Notes how it ended, in a few words.
+    pub fn set_detail(&mut self, detail: impl Into<String>) {
+        self.detail = Some(detail.into());
+    }
+
+    /// The approver's or requester's person who answers for the write in AWS's audit
+    /// trail: the requester (who asked; the approver is in the record and the audit).
+    #[must_use]
+    pub fn actor(&self) -> &Person {
+        &self.requester
     }
 
     #[must_use]
@@ -476,6 +575,7 @@ impl ActionRecord {
             return Err(self.illegal("claimed"));
         }
         let lease_until = epoch(now).saturating_add(secs(lease));
+        self.claimed_at = Some(epoch(now));
         Ok(self.go(State::Claimed { lease_until }, None, now, event::CLAIMED))
     }
 

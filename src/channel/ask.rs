@@ -344,6 +344,8 @@ impl Assistant {
             detail: false,
             principal: caller.principal,
             grants: caller.grants,
+            session: Some(format!("ask:{scope}")),
+            origin: None,
         };
         let exchange = self.converse(turn, crate::speech::Forms::Both).await;
         let answer = &exchange.answer;

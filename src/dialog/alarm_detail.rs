@@ -85,7 +85,7 @@ macro_rules! need_ok {
     };
 }
 
-async fn target_alarm(dialog: &Dialog, turn: &Turn) -> Result<super::Need<String>, OpsError> {
+pub(super) async fn target_alarm(dialog: &Dialog, turn: &Turn) -> Result<super::Need<String>, OpsError> {
     use super::Need::{Ask, Have};
     let ops = dialog.ops();
     if let Some(spoken) = turn.slots.get(&Slot::Alarm) {

@@ -51,6 +51,10 @@ pub enum Pending {
         slot: Slot,
         value: String,
     },
+    /// "Restart checkout in prod? Shall I?": the next answer decides action `id` (only
+    /// an explicit yes goes on; the action's record checks it is the same person and
+    /// session).
+    Action { id: String, intent: Intent },
     /// "Which service?": the next answer fills `slot` and answers `intent`.
     Fill {
         intent: Intent,

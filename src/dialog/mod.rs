@@ -9,7 +9,7 @@
 //! back); `target` resolves what a turn is about, `slots` reads slot values, `context` is
 //! the session memory, and `can_fulfill` answers "could you answer this?".
 
-mod acting;
+pub(crate) mod acting;
 mod builtins;
 pub mod can_fulfill;
 pub mod context;
@@ -149,6 +149,12 @@ pub struct Turn {
     pub principal: Option<crate::auth::Principal>,
     /// What the caller may ask about.
     pub grants: crate::auth::policy::Grants,
+    /// The channel's session (`lex:<id>`, `alexa:<id>`, `ask:<scope>`, `slack:<…>`): an
+    /// action's yes counts only in the session its read-back was given in.
+    pub session: Option<String>,
+    /// The Slack message this turn came from, when it came from Slack (an action's
+    /// outcome is told in its thread).
+    pub origin: Option<crate::act::record::Place>,
 }
 
 impl Turn {
@@ -170,6 +176,8 @@ impl Turn {
             detail: false,
             principal: None,
             grants: crate::auth::policy::Grants::all(),
+            session: None,
+            origin: None,
         }
     }
 
@@ -317,6 +325,8 @@ pub struct Dialog {
     clock: Arc<dyn Clock>,
     /// The event log the notifier writes ("what did I miss?"), when there is a store.
     log: Option<Arc<dyn crate::store::Store>>,
+    /// Where actions are asked for, when acting is set up.
+    desk: Option<Arc<crate::act::desk::Desk>>,
 }
 
 impl Dialog {
@@ -327,7 +337,21 @@ impl Dialog {
             ops,
             clock,
             log: None,
+            desk: None,
         }
+    }
+
+    /// The same dialog, taking actions to `desk`.
+    #[must_use]
+    pub fn with_desk(mut self, desk: Arc<crate::act::desk::Desk>) -> Self {
+        self.desk = Some(desk);
+        self
+    }
+
+    /// The acting desk, if acting is set up.
+    #[must_use]
+    pub fn desk(&self) -> Option<&Arc<crate::act::desk::Desk>> {
+        self.desk.as_ref()
     }
 
     /// The same dialog, reading the event log from `store` too (for WhatHappened).
@@ -363,7 +387,21 @@ impl Dialog {
         answer
     }
 
-    async fn respond_now(&self, turn: Turn) -> Answer {
+    async fn respond_now(&self, mut turn: Turn) -> Answer {
+        // A read-back waits for its answer: an explicit yes goes on, a no cancels, and
+        // anything else is a no too (then answered as the new question it is).
+        if let Some(Pending::Action { id, intent }) = turn.context.pending.clone() {
+            let same = turn.intent == intent;
+            let yes = turn.intent == Intent::Yes
+                || (same && turn.confirmation == Confirmation::Confirmed);
+            let no = matches!(turn.intent, Intent::No | Intent::Cancel | Intent::Stop)
+                || (same && turn.confirmation == Confirmation::Denied);
+            if yes || no {
+                return Box::pin(acting::decide(self, turn, &id, intent, yes)).await;
+            }
+            turn.context.pending = None;
+            acting::drop_pending(self, &turn, &id).await;
+        }
         let turn = match self.resume(turn) {
             Ok(turn) => turn,
             Err(answer) => return *answer,
@@ -412,6 +450,8 @@ impl Dialog {
             return Ok(turn);
         };
         match pending {
+            // Taken (and answered) before the turn is resumed.
+            Pending::Action { .. } => Ok(turn),
             Pending::Confirm {
                 intent,
                 slots,

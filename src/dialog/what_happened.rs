@@ -29,6 +29,14 @@ pub enum Item {
     /// An ECS service action at `WARN` or `ERROR` (`event` is its name, such as
     /// `SERVICE_TASK_START_IMPAIRED`).
     ServiceAction { service: ServiceRef, event: String, ago: Duration },
+    /// An action of ours ended: who did what to `subject`, approved by whom, and how.
+    Acted {
+        subject: String,
+        service: Option<ServiceRef>,
+        acted: crate::eventlog::Acted,
+        ended: i64,
+        ago: Duration,
+    },
 }
 
 impl Item {
@@ -36,7 +44,7 @@ impl Item {
     fn deployed(&self) -> Option<&ServiceRef> {
         match self {
             Self::RolledBack { service, .. } | Self::Failed { service, .. } => Some(service),
-            Self::Fired { .. } | Self::ServiceAction { .. } => None,
+            Self::Fired { .. } | Self::ServiceAction { .. } | Self::Acted { .. } => None,
         }
     }
 
@@ -45,7 +53,8 @@ impl Item {
             Self::Fired { ago, .. }
             | Self::RolledBack { ago, .. }
             | Self::Failed { ago, .. }
-            | Self::ServiceAction { ago, .. } => *ago,
+            | Self::ServiceAction { ago, .. }
+            | Self::Acted { ago, .. } => *ago,
         }
     }
 }
@@ -113,6 +122,17 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
                                         if *s == service && *event == h.subject)
                                 });
                                 actions.push(Item::ServiceAction { service, event: h.subject.clone(), ago });
+                            }
+                        }
+                        What::ActionFinished => {
+                            if let Some(acted) = h.acted.clone() {
+                                actions.push(Item::Acted {
+                                    subject: h.subject.clone(),
+                                    service: h.service.clone(),
+                                    acted,
+                                    ended: h.at,
+                                    ago: dialog.age(at(h.at)),
+                                });
                             }
                         }
                         What::DeploymentCompleted => {}
@@ -193,6 +213,22 @@ fn item(say: &Say<'_>, item: &Item) -> String {
             "happened-failed",
             [("service", s(say.service(service))), ("age", s(say.duration(*ago)))],
         ),
+        Item::Acted { subject, service, acted, ended, .. } => {
+            let place = service.as_ref().map_or_else(String::new, |s| say.name(&s.cluster));
+            say.msg(
+                "happened-acted",
+                [
+                    ("verb", s(if acted.unsilence { "unsilence".to_owned() } else { acted.verb.clone() })),
+                    ("by", s(say.name(&acted.by))),
+                    ("target", s(say.name(subject))),
+                    ("cluster", s(place)),
+                    ("approver", s(acted.approved_by.as_deref().map(|a| say.name(a)).unwrap_or_default())),
+                    ("asked", s(say.clock(acted.asked_at))),
+                    ("ended", s(say.clock(*ended))),
+                    ("outcome", s(acted.outcome.clone())),
+                ],
+            )
+        }
         Item::ServiceAction { service, event, ago } => say.msg(
             "happened-service-action",
             [

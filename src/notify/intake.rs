@@ -77,6 +77,7 @@ impl Notifier {
                 };
                 if let Some(what) = what {
                     self.log(Happening {
+                        acted: None,
                         at: epoch(action.at),
                         what,
                         subject: action.name.clone(),
@@ -137,6 +138,7 @@ impl Notifier {
         };
         if let Some(what) = what {
             self.log(Happening {
+                acted: None,
                 at: epoch(change.at),
                 what,
                 subject: change.alarm.clone(),
@@ -431,6 +433,7 @@ impl Notifier {
         };
         if let Some(logged) = logged {
             self.log(Happening {
+                acted: None,
                 at: epoch(change.at),
                 what: logged,
                 subject: change.service.clone(),

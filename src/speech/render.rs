@@ -379,6 +379,18 @@ impl Say<'_> {
         self.msg("duration", [("unit", s(unit)), ("n", n(count as f64))])
     }
 
+    /// A time of day, UTC ("14:02 UTC"), from seconds since the epoch.
+    pub fn clock(&self, at: i64) -> String {
+        let day = at.rem_euclid(86_400);
+        self.msg(
+            "clock",
+            [(
+                "time",
+                s(format!("{:02}:{:02}", day / 3600, (day % 3600) / 60)),
+            )],
+        )
+    }
+
     pub fn window(&self, d: Duration) -> String {
         let secs = d.as_secs().max(60);
         let (unit, count) = if secs < 2 * 3600 && !secs.is_multiple_of(3600) {

@@ -25,6 +25,11 @@ impl Prefix {
     pub const EPISODES: Prefix = Prefix("episode#");
     /// Actions (restart, roll back, scale, silence), pending to finished.
     pub const ACTIONS: Prefix = Prefix("action#");
+    /// Actions not yet ended (waiting for an answer, running, being followed): what the
+    /// tick looks at, so it never reads the whole history.
+    pub const OPEN_ACTIONS: Prefix = Prefix("open-action#");
+    /// Silences running, each with the time it ends.
+    pub const SILENCES: Prefix = Prefix("silence#");
 
     /// The prefix's text.
     #[must_use]
@@ -125,6 +130,25 @@ impl Key {
         Self(format!("{}{id}", Prefix::ACTIONS.0))
     }
 
+    /// The marker of an action not yet ended.
+    #[must_use]
+    pub fn open_action(id: &str) -> Self {
+        Self(format!("{}{id}", Prefix::OPEN_ACTIONS.0))
+    }
+
+    /// A running silence of one alarm (`place` is the account and region, `-` for home).
+    #[must_use]
+    pub fn silence(place: &str, alarm: &str) -> Self {
+        Self(format!("{}{place}#{alarm}", Prefix::SILENCES.0))
+    }
+
+    /// The executed actions on one service lately (`place` as for [`Key::silence`],
+    /// `service` as `cluster/name`), for the per-service rate limit.
+    #[must_use]
+    pub fn act_rate(place: &str, service: &str) -> Self {
+        Self(format!("act-rate#{place}#{service}"))
+    }
+
     /// A key a store listed (it was made by one of the constructors when written).
     pub(super) fn listed(text: String) -> Self {
         Self(text)
@@ -183,6 +207,12 @@ mod tests {
             (Key::log(1_795_341_600, "e1"), "log#001795341600#e1"),
             (Key::log(-5, "e1"), "log#000000000000#e1"),
             (Key::action("a1"), "action#a1"),
+            (Key::open_action("a1"), "open-action#a1"),
+            (Key::silence("-", "cpu-high"), "silence#-#cpu-high"),
+            (
+                Key::act_rate("-", "prod/checkout"),
+                "act-rate#-#prod/checkout",
+            ),
         ];
         for (key, text) in cases {
             assert_eq!(key.as_str(), text);

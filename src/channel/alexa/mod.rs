@@ -299,6 +299,12 @@ impl Envelope {
             detail: false,
             principal: caller.principal,
             grants: caller.grants,
+            session: self
+                .session
+                .as_ref()
+                .and_then(|s| s.session_id.as_deref())
+                .map(|id| format!("alexa:{id}")),
+            origin: None,
         }
     }
 

@@ -349,6 +349,8 @@ impl LexEvent {
             detail: false,
             principal: caller.principal,
             grants: caller.grants,
+            session: self.session_id.as_deref().map(|id| format!("lex:{id}")),
+            origin: None,
         }
     }
 }

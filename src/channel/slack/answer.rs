@@ -80,7 +80,7 @@ impl Slack {
 
     /// Who `user` is: their link's principal, or an anonymous caller on the demo fleet;
     /// otherwise the private answer to give instead.
-    async fn caller(
+    pub(super) async fn caller(
         &self,
         user: &SlackUser,
         place: &Place,
@@ -204,6 +204,14 @@ impl Slack {
             detail: false,
             principal: caller.principal,
             grants: caller.grants,
+            session: Some(super::acting::session(user)),
+            origin: place
+                .thread_ts
+                .as_ref()
+                .map(|ts| crate::act::record::Place {
+                    channel: place.channel.clone(),
+                    ts: ts.clone(),
+                }),
         };
         let exchange = self
             .assistant

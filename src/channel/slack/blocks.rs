@@ -127,6 +127,12 @@ pub(crate) fn button(
     b
 }
 
+/// A button with a `style` (`primary` or `danger`).
+fn styled(mut b: Value, style: &str) -> Value {
+    b["style"] = Value::String(style.to_owned());
+    b
+}
+
 /// A `Label: https://…` line as a Slack link, or the escaped line.
 fn linked(line: &str) -> String {
     if let Some((label, url)) = line.rsplit_once(": ")
@@ -233,9 +239,47 @@ pub fn answer(exchange: &Exchange, now: i64) -> Message {
     if !buttons.is_empty() {
         blocks.push(json!({ "type": "actions", "elements": buttons }));
     }
-    blocks.truncate(MAX_BLOCKS);
+    blocks.truncate(MAX_BLOCKS - 1);
+    // A read-back: Confirm and Cancel, carrying the pending action's id (the record decides
+    // whether the person who presses it may).
+    if let Some(crate::dialog::Pending::Action { id, .. }) = &exchange.answer.context.pending {
+        blocks.push(json!({ "type": "actions", "elements": [
+            styled(button("Confirm", ACT_CONFIRM, Some(id), None), "primary"),
+            button("Cancel", ACT_CANCEL, Some(id), None),
+        ]}));
+    }
     Message {
         text: escaped_within(&rendered.text, MAX_FALLBACK),
+        blocks,
+    }
+}
+
+/// The requester's Confirm on a read-back (DESIGN §7).
+pub const ACT_CONFIRM: &str = "act-confirm";
+/// The requester's Cancel on a read-back.
+pub const ACT_CANCEL: &str = "act-cancel";
+/// Approve on an approval card.
+pub const ACT_APPROVE: &str = "act-approve";
+/// Deny on an approval card.
+pub const ACT_DENY: &str = "act-deny";
+
+/// An approval card: who asks, exactly what will change, where it stands, and (while it
+/// waits) Approve and Deny. `what` and `status` are plain words, escaped here.
+#[must_use]
+pub fn approval_card(id: &str, what: &str, status: &str, open: bool) -> Message {
+    let mut blocks = vec![
+        json!({ "type": "header", "text": { "type": "plain_text", "text": "Approval needed" } }),
+        section(&escaped_within(what, MAX_SECTION_TEXT)),
+        context(vec![escape(status)]),
+    ];
+    if open {
+        blocks.push(json!({ "type": "actions", "elements": [
+            styled(button("Approve", ACT_APPROVE, Some(id), None), "primary"),
+            styled(button("Deny", ACT_DENY, Some(id), None), "danger"),
+        ]}));
+    }
+    Message {
+        text: escaped_within(&format!("{what} ({status})"), MAX_FALLBACK),
         blocks,
     }
 }

@@ -9,6 +9,15 @@ use serde_json::{Value, json};
 use super::{MUTE_ACTION, Outgoing, Place, SlackState, bad_request, blocks, form, verified};
 use crate::auth::link::SlackUser;
 
+/// The acting buttons (DESIGN §7): a read-back's Confirm and Cancel, a card's Approve
+/// and Deny; each carries the action's id.
+const ACT_ACTIONS: [&str; 4] = [
+    blocks::ACT_CONFIRM,
+    blocks::ACT_CANCEL,
+    blocks::ACT_APPROVE,
+    blocks::ACT_DENY,
+];
+
 #[derive(Debug, Deserialize)]
 struct Interaction {
     #[serde(rename = "type")]
@@ -89,11 +98,11 @@ pub async fn interactions(
     if interaction.kind != "block_actions" {
         return StatusCode::OK.into_response();
     }
-    let Some(action) = interaction
-        .actions
-        .iter()
-        .find(|a| a.action_id.starts_with(blocks::ASK_ACTION) || a.action_id == MUTE_ACTION)
-    else {
+    let Some(action) = interaction.actions.iter().find(|a| {
+        a.action_id.starts_with(blocks::ASK_ACTION)
+            || a.action_id == MUTE_ACTION
+            || ACT_ACTIONS.contains(&a.action_id.as_str())
+    }) else {
         return StatusCode::OK.into_response();
     };
     let muting = action.action_id == MUTE_ACTION;
@@ -139,6 +148,24 @@ pub async fn interactions(
     } else {
         Place { channel, thread_ts }
     };
+    if ACT_ACTIONS.contains(&action.action_id.as_str()) {
+        let judge = matches!(
+            action.action_id.as_str(),
+            blocks::ACT_APPROVE | blocks::ACT_DENY
+        );
+        let yes = matches!(
+            action.action_id.as_str(),
+            blocks::ACT_CONFIRM | blocks::ACT_APPROVE
+        );
+        let worker = slack.clone();
+        slack
+            .run(async move {
+                let out = worker.act_button(&who, &place, &question, judge, yes).await;
+                worker.deliver(&who, &place, &out).await;
+            })
+            .await;
+        return StatusCode::OK.into_response();
+    }
     let worker = slack.clone();
     slack
         .run(async move {

@@ -17,6 +17,7 @@
 //! `link_pages.rs` for the account-link pages); `answer.rs` is how a question from any of
 //! them is answered and posted.
 
+pub mod acting;
 mod answer;
 pub mod api;
 pub mod blocks;
