@@ -66,44 +66,6 @@ pub struct Acted {
     pub unsilence: bool,
 }
 
-impl Happening {
-    /// The happening an ended action is.
-    #[must_use]
-    pub fn acted(record: &crate::act::record::ActionRecord) -> Self {
-        use crate::act::Subject;
-        use crate::act::record::{Change, State};
-        let (subject, service) = match &record.target().subject {
-            Subject::Service { service } => (service.name.clone(), Some(service.clone())),
-            Subject::Alarm { alarm, service } => (alarm.clone(), service.clone()),
-        };
-        let outcome = match record.state() {
-            State::Finished { outcome } => outcome.name().to_owned(),
-            other => other.name().to_owned(),
-        };
-        let to = match record.change() {
-            Change::Scale { to, .. } => Some(to.to_string()),
-            Change::Silence { until, .. } => Some(until.to_string()),
-            Change::Rollback { to, .. } => Some(to.clone()),
-            Change::Restart { .. } | Change::Unsilence => None,
-        };
-        Self {
-            at: record.updated(),
-            what: What::ActionFinished,
-            subject,
-            service,
-            acted: Some(Acted {
-                verb: record.verb().policy_name().to_owned(),
-                by: record.requester().username.clone(),
-                approved_by: record.approver().map(|a| a.username.clone()),
-                asked_at: record.created(),
-                outcome,
-                to,
-                unsilence: matches!(record.change(), Change::Unsilence),
-            }),
-        }
-    }
-}
-
 impl Record for Happening {
     const KIND: &'static str = "event log";
 }

@@ -21,20 +21,22 @@
 //!    (Fluent prompts and the words every answer shares, the escaping SSML builder, Polly)
 //!    and [`eventlog`] (what the notifier was told happened, which "what did I miss?"
 //!    reads).
-//! 5. [`dialog`]: one handler per intent (`Turn -> Answer`, and the answer's sentences, links
-//!    and card), with session memory.
-//! 6. [`nlu`]: the local utterance matcher, and [`act`]: acting on the fleet (who may
-//!    ask for which verb, the kill switch, the durable action record and its claim).
-//! 7. [`assistant`]: the app's core every channel talks to (verify the caller, answer within
+//! 5. [`act`]: acting on the fleet (who may ask for which verb, the kill switch, the
+//!    durable action record and its claim, the desk every action passes, and the one
+//!    place that writes to AWS).
+//! 6. [`dialog`]: one handler per intent (`Turn -> Answer`, and the answer's sentences,
+//!    links and card), with session memory.
+//! 7. [`nlu`]: the local utterance matcher.
+//! 8. [`assistant`]: the app's core every channel talks to (verify the caller, answer within
 //!    the deadline, audit), built whole by its builder with no default identity.
-//! 8. [`channel`] (wire formats in and out: `lex`, `alexa`, `ask`, `slack`) and [`models`] (the Lex
+//! 9. [`channel`] (wire formats in and out: `lex`, `alexa`, `ask`, `slack`) and [`models`] (the Lex
 //!    V2 bot and Alexa interaction model generated from `intents/`).
-//! 9. [`notify`]: events in (EventBridge, SNS), alarm and deployment cards out to Slack,
+//! 10. [`notify`]: events in (EventBridge, SNS), alarm and deployment cards out to Slack,
 //!    the delivery queue, and the event log "what did I miss?" reads.
-//! 10. [`server`] (the axum router, middleware, `/healthz`, `/readyz`, `/metrics`) and
+//! 11. [`server`] (the axum router, middleware, `/healthz`, `/readyz`, `/metrics`) and
 //!     [`chat`] (the `opsvoice chat` REPL).
-//! 11. [`app`]: the app assembled from its configuration.
-//! 12. [`lambda`]: the same app as a Lambda function (Lex, Alexa and HTTP invocations).
+//! 12. [`app`]: the app assembled from its configuration.
+//! 13. [`lambda`]: the same app as a Lambda function (Lex, Alexa and HTTP invocations).
 
 pub mod act;
 pub mod app;

@@ -805,7 +805,7 @@ impl Desk {
             }
         }
         if let State::Finished { .. } = record.state() {
-            let happening = crate::eventlog::Happening::acted(record);
+            let happening = happening(record);
             let keep = self.clock.now() + Duration::from_secs(86_400);
             if let Err(error) = crate::eventlog::append(self.store.as_ref(), &happening, keep).await
             {
@@ -972,5 +972,41 @@ fn service_basis(service: &ServiceNow) -> Basis {
         rolling: service.rolling(),
         newest_deployment: service.newest_deployment(),
         actions_enabled: None,
+    }
+}
+
+/// The happening an ended action is (for "what did I miss?").
+#[must_use]
+pub fn happening(record: &ActionRecord) -> crate::eventlog::Happening {
+    use crate::act::Subject;
+    use crate::act::record::{Change, State};
+    let (subject, service) = match &record.target().subject {
+        Subject::Service { service } => (service.name.clone(), Some(service.clone())),
+        Subject::Alarm { alarm, service } => (alarm.clone(), service.clone()),
+    };
+    let outcome = match record.state() {
+        State::Finished { outcome } => outcome.name().to_owned(),
+        other => other.name().to_owned(),
+    };
+    let to = match record.change() {
+        Change::Scale { to, .. } => Some(to.to_string()),
+        Change::Silence { until, .. } => Some(until.to_string()),
+        Change::Rollback { to, .. } => Some(to.clone()),
+        Change::Restart { .. } | Change::Unsilence => None,
+    };
+    crate::eventlog::Happening {
+        at: record.updated(),
+        what: crate::eventlog::What::ActionFinished,
+        subject,
+        service,
+        acted: Some(crate::eventlog::Acted {
+            verb: record.verb().policy_name().to_owned(),
+            by: record.requester().username.clone(),
+            approved_by: record.approver().map(|a| a.username.clone()),
+            asked_at: record.created(),
+            outcome,
+            to,
+            unsilence: matches!(record.change(), Change::Unsilence),
+        }),
     }
 }
