@@ -23,7 +23,7 @@ fn arn_name(arn: &str) -> &str {
 }
 
 /// `arn:...:task-definition/checkout:42` -> `checkout:42`.
-fn task_definition(arn: &str) -> String {
+pub(super) fn task_definition(arn: &str) -> String {
     arn_name(arn).to_owned()
 }
 
@@ -139,7 +139,7 @@ impl AwsOps {
 }
 
 /// Maps an ECS service to our domain type.
-fn status(cluster: &str, s: &Service) -> ServiceStatus {
+pub(super) fn status(cluster: &str, s: &Service) -> ServiceStatus {
     let mut events: Vec<ServiceEvent> = s
         .events()
         .iter()

@@ -7,6 +7,7 @@
 //!
 //! This layer does no caching; [`super::cache::CachedOps`] sits in front of it.
 
+mod act;
 mod cloudwatch;
 mod ecs;
 
@@ -27,6 +28,10 @@ use super::{
 };
 
 pub use crate::aws::{ATTEMPT_TIMEOUT, OPERATION_TIMEOUT, sdk_config, timeouts};
+pub use act::{
+    ActionRoles, AwsEffector, NotHere, ROLE_TIMEOUT, RoleError, SESSION_PREFIX, SessionIdentity,
+    WRITE_TIMEOUT, effector,
+};
 
 /// How alarms are tied to services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,6 +145,23 @@ impl AwsOps {
         O: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
         R: std::fmt::Debug + Send + Sync + 'static,
     {
+        let started = Instant::now();
+        let result = self.observed(api, request).await;
+        result.map_err(|error| classify(api, error, started.elapsed()))
+    }
+
+    /// Runs one SDK call counted, timed and traced (a failure logged with its code and
+    /// cause), and hands back the SDK's own result: for callers that must tell errors
+    /// apart more finely than [`OpsError`] does (the writes in [`act`]).
+    async fn observed<T, O, R>(
+        &self,
+        api: &'static str,
+        request: impl Future<Output = Result<T, SdkError<O, R>>>,
+    ) -> Result<T, SdkError<O, R>>
+    where
+        O: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
         self.calls.add(api);
         let started = Instant::now();
         let span = tracing::info_span!("upstream", api, elapsed_ms = tracing::field::Empty);
@@ -155,10 +177,10 @@ impl AwsOps {
             .increment(1);
         metrics::histogram!("opsvoice_upstream_seconds", "api" => api)
             .record(elapsed.as_secs_f64());
-        result.map_err(|error| {
-            tracing::warn!(parent: &span, api, code = error.code().unwrap_or("-"), error = %crate::error::ErrorChain(&error), "upstream call failed");
-            classify(api, error, elapsed)
-        })
+        if let Err(error) = &result {
+            tracing::warn!(parent: &span, api, code = error.code().unwrap_or("-"), error = %crate::error::ErrorChain(error), "upstream call failed");
+        }
+        result
     }
 
     fn now(&self) -> SystemTime {
