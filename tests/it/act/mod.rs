@@ -11,6 +11,7 @@ use opsvoice::auth::policy::Policy;
 use opsvoice::ops::ServiceRef;
 use opsvoice::vocab::Verb;
 
+mod effect;
 mod record;
 
 /// DESIGN §7's policy example, with the groups of the README's example and two more.
