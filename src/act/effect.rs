@@ -1,9 +1,14 @@
 //! The one place opsvoice writes to AWS: reading a target fresh (never from a cache) to
 //! read back and re-check it, and applying one [`Change`] through the actions role.
 //!
-//! [`Effector`] is the seam: the AWS implementation assumes the actions role per action
-//! (with the requester as `SourceIdentity`), the demo fleet simulates the effect, and the
-//! tests count the write calls either makes.
+//! [`Effector`] is the seam: the AWS implementation ([`aws::AwsEffector`], built by
+//! [`aws::effector`]) assumes the actions role per action (with the requester as
+//! `SourceIdentity`), the demo fleet's ([`demo::DemoEffector`], from
+//! `DemoFleet::effector`) simulates the effect, and the tests count the write calls either
+//! makes.
+
+pub mod aws;
+pub mod demo;
 
 use serde::{Deserialize, Serialize};
 

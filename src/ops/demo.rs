@@ -5,13 +5,14 @@
 //! true whenever you ask), and the metric series are a deterministic function of the service,
 //! the metric and the minute, so answers are reproducible and tests need no sleeps.
 //!
-//! Acting works here too, with no AWS: [`DemoFleet::effector`] changes the fleet every
-//! clone of it shows (a restart rolls out, a scale settles, a silence turns an alarm's
-//! actions off; see [`act`]). Until something is changed, every answer is as above.
+//! Acting works here too, with no AWS: the fleet takes changes (a restart rolls out, a
+//! scale settles, an alarm's actions go off; see [`DemoFleet::change_service`]) that every
+//! clone of it shows, and the acting layer's demo effector (`act::effect::demo`) makes
+//! them for the verbs. Until something is changed, every answer is as above.
 
-mod act;
+mod changes;
 
-pub use act::{DemoEffector, SETTLE};
+pub use changes::{DemoChange, DemoRefusal, SETTLE, ServiceFacts};
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -213,13 +214,12 @@ const ALARMS: &[AlarmSpec] = &[
 ];
 
 /// The embedded demo fleet. Cheap to create; all data is computed from constants and the
-/// clock, and from the changes its [`effector`](Self::effector) made, which every clone
-/// shares.
+/// clock, and from the changes made to it since, which every clone shares.
 #[derive(Debug, Clone)]
 pub struct DemoFleet {
     clock: Arc<dyn Clock>,
     catalog: Arc<Catalog>,
-    acted: Arc<Mutex<act::Acted>>,
+    acted: Arc<Mutex<changes::Acted>>,
 }
 
 impl DemoFleet {

@@ -19,10 +19,10 @@ use std::time::Duration;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
 use aws_sdk_ecs::types::{ContainerDefinition, DeploymentController, DeploymentControllerType};
 use opsvoice::act::Target;
+use opsvoice::act::effect::aws::{ActionRoles, AwsEffector};
 use opsvoice::act::effect::{EffectError, Effector};
 use opsvoice::act::record::{Change, Person};
 use opsvoice::ops::ServiceRef;
-use opsvoice::ops::aws::{ActionRoles, AwsEffector};
 
 use crate::common::moto::{Moto, Seed, sdk_for};
 use crate::common::proxy::{Answer, Fault, Proxy, Seen};

@@ -26,12 +26,15 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use super::{Association, AwsOps, CallCounts, OPERATION_TIMEOUT, ecs, is_throttle};
-use crate::act::effect::{AlarmNow, Applied, EffectError, Effector, Previous, ServiceNow};
+use super::{AlarmNow, Applied, EffectError, Effector, Previous, ServiceNow};
 use crate::act::record::{Change, Person};
 use crate::act::{Subject, Target};
+use crate::aws::{ATTEMPT_TIMEOUT, OPERATION_TIMEOUT};
 use crate::config::Config;
-use crate::ops::{OpsError, ServiceRef, SystemClock};
+use crate::ops::aws::{
+    CallCounts, classify as read_error, is_throttle, observed, service_status, task_definition_name,
+};
+use crate::ops::{DeploymentRole, OpsError, ServiceRef};
 
 /// The most the `sts:AssumeRole` before a write may take, its own retry included (an
 /// `AssumeRole` changes nothing, so retrying it is safe).
@@ -166,7 +169,9 @@ pub enum RoleError {
     #[error("sts:AssumeRole returned no credentials")]
     NoCredentials,
     #[error("sts:AssumeRole failed")]
-    Sts(#[source] SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError, HttpResponse>),
+    Sts(
+        #[source] Box<SdkError<aws_sdk_sts::operation::assume_role::AssumeRoleError, HttpResponse>>,
+    ),
 }
 
 /// A target outside what this effector reads and writes: another account or region
@@ -178,13 +183,17 @@ pub struct NotHere(String);
 /// The [`Effector`] over AWS. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AwsEffector {
-    /// The read clients (default credentials), counted and timed as every read is.
-    reads: AwsOps,
-    /// What STS and the write clients are built from (endpoint, region, HTTP client).
-    sdk: SdkConfig,
+    /// The read clients, with the default credentials.
+    ecs: aws_sdk_ecs::Client,
+    cloudwatch: aws_sdk_cloudwatch::Client,
+    /// Assumes the actions role, with the default credentials.
     sts: aws_sdk_sts::Client,
+    /// What the write clients are built from (endpoint, region, HTTP client).
+    sdk: SdkConfig,
     roles: ActionRoles,
     write_timeout: Duration,
+    /// Every call, reads and writes, counted by API as every other AWS call is.
+    calls: Arc<CallCounts>,
 }
 
 impl AwsEffector {
@@ -192,32 +201,25 @@ impl AwsEffector {
     /// writes use the role `roles` names for the target.
     #[must_use]
     pub fn new(sdk: &SdkConfig, roles: ActionRoles) -> Self {
-        let reads = AwsOps::new(
-            aws_sdk_ecs::Client::new(sdk),
-            aws_sdk_cloudwatch::Client::new(sdk),
-            None,
-            Association {
-                by_name_prefix: false,
-            },
-            Arc::new(SystemClock),
-        );
         let sts = aws_sdk_sts::Client::from_conf(
             aws_sdk_sts::config::Builder::from(sdk)
                 .timeout_config(
                     TimeoutConfig::builder()
                         .connect_timeout(Duration::from_millis(500))
-                        .operation_attempt_timeout(super::ATTEMPT_TIMEOUT)
+                        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
                         .operation_timeout(ROLE_TIMEOUT)
                         .build(),
                 )
                 .build(),
         );
         Self {
-            reads,
-            sdk: sdk.clone(),
+            ecs: aws_sdk_ecs::Client::new(sdk),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
             sts,
+            sdk: sdk.clone(),
             roles,
             write_timeout: WRITE_TIMEOUT,
+            calls: Arc::default(),
         }
     }
 
@@ -231,7 +233,22 @@ impl AwsEffector {
     /// Every call made, reads and writes, by API name (`ecs:UpdateService`).
     #[must_use]
     pub fn calls(&self) -> Arc<CallCounts> {
-        self.reads.calls()
+        self.calls.clone()
+    }
+
+    /// One read: counted, timed, traced, its error an [`OpsError`].
+    async fn read<T, O>(
+        &self,
+        api: &'static str,
+        request: impl std::future::Future<Output = Result<T, SdkError<O, HttpResponse>>>,
+    ) -> Result<T, OpsError>
+    where
+        O: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+    {
+        let started = Instant::now();
+        observed(&self.calls, api, request)
+            .await
+            .map_err(|e| read_error(api, e, started.elapsed()))
     }
 
     /// Refuses targets in another account or region than the home one.
@@ -256,20 +273,19 @@ impl AwsEffector {
         let who = SessionIdentity::for_person(actor)
             .ok_or(RoleError::NoIdentity)
             .map_err(role)?;
-        let out = self
-            .reads
-            .observed(
-                "sts:AssumeRole",
-                self.sts
-                    .assume_role()
-                    .role_arn(arn)
-                    .role_session_name(who.session_name())
-                    .source_identity(who.source_identity())
-                    .duration_seconds(SESSION_SECONDS)
-                    .send(),
-            )
-            .await
-            .map_err(|e| role(RoleError::Sts(e)))?;
+        let out = observed(
+            &self.calls,
+            "sts:AssumeRole",
+            self.sts
+                .assume_role()
+                .role_arn(arn)
+                .role_session_name(who.session_name())
+                .source_identity(who.source_identity())
+                .duration_seconds(SESSION_SECONDS)
+                .send(),
+        )
+        .await
+        .map_err(|e| role(RoleError::Sts(Box::new(e))))?;
         let c = out
             .credentials()
             .ok_or(RoleError::NoCredentials)
@@ -328,7 +344,7 @@ impl AwsEffector {
                     Update::DesiredCount(n) => call.desired_count(n),
                 };
                 let api = "ecs:UpdateService";
-                let out = self.reads.observed(api, call.send()).await;
+                let out = observed(&self.calls, api, call.send()).await;
                 (api, request_id(out).map_err(|e| classify(SYSTEM_ECS, e)))
             }
             Write::Alarm { alarm, enable } => {
@@ -336,7 +352,7 @@ impl AwsEffector {
                 if enable {
                     let api = "cloudwatch:EnableAlarmActions";
                     let call = cloudwatch.enable_alarm_actions().alarm_names(alarm);
-                    let out = self.reads.observed(api, call.send()).await;
+                    let out = observed(&self.calls, api, call.send()).await;
                     (
                         api,
                         request_id(out).map_err(|e| classify(SYSTEM_CLOUDWATCH, e)),
@@ -344,7 +360,7 @@ impl AwsEffector {
                 } else {
                     let api = "cloudwatch:DisableAlarmActions";
                     let call = cloudwatch.disable_alarm_actions().alarm_names(alarm);
-                    let out = self.reads.observed(api, call.send()).await;
+                    let out = observed(&self.calls, api, call.send()).await;
                     (
                         api,
                         request_id(out).map_err(|e| classify(SYSTEM_CLOUDWATCH, e)),
@@ -448,7 +464,7 @@ fn request_id<T: RequestId, E>(result: Result<T, E>) -> Result<Applied, E> {
 /// - No connection could be made, or the request could not be built: refused, since
 ///   nothing left this process.
 /// - A timeout, or a connection lost once the request may have gone out: unknown.
-pub(super) fn classify<E>(system: &'static str, error: SdkError<E, HttpResponse>) -> EffectError
+pub(crate) fn classify<E>(system: &'static str, error: SdkError<E, HttpResponse>) -> EffectError
 where
     E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
 {
@@ -501,16 +517,16 @@ fn never_connected(error: Option<&aws_smithy_runtime_api::client::result::Connec
 }
 
 /// The service as the verbs need it, from DescribeServices.
-pub(super) fn service_now(cluster: &str, s: &Service) -> ServiceNow {
-    let status = ecs::status(cluster, s);
+fn service_now(cluster: &str, s: &Service) -> ServiceNow {
+    let status = service_status(cluster, s);
     let mut deployments = status.deployments;
     deployments.sort_by_key(|d| std::cmp::Reverse(d.created_at));
     // The service's own task definition is the one its newest (primary) deployment runs;
     // moto leaves the deployments as they were after an UpdateService, so it comes first.
-    let task_definition = s.task_definition().map(ecs::task_definition).or_else(|| {
+    let task_definition = s.task_definition().map(task_definition_name).or_else(|| {
         deployments
             .iter()
-            .find(|d| d.role == crate::ops::DeploymentRole::Primary)
+            .find(|d| d.role == DeploymentRole::Primary)
             .map(|d| d.task_definition.clone())
     });
     let task_definition = task_definition.unwrap_or_default();
@@ -579,11 +595,9 @@ impl Effector for AwsEffector {
             source: Arc::new(e),
         })?;
         let out = self
-            .reads
-            .call(
+            .read(
                 api,
-                self.reads
-                    .ecs
+                self.ecs
                     .describe_services()
                     .cluster(&service.cluster)
                     .services(&service.name)
@@ -607,11 +621,9 @@ impl Effector for AwsEffector {
             source: Arc::new(e),
         })?;
         let out = self
-            .reads
-            .call(
+            .read(
                 api,
-                self.reads
-                    .cloudwatch
+                self.cloudwatch
                     .describe_alarms()
                     .alarm_names(alarm)
                     .alarm_types(AlarmType::MetricAlarm)
