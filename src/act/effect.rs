@@ -102,7 +102,8 @@ impl Previous {
 pub enum Evidence {
     /// An older deployment ECS still lists (in progress, or just replaced).
     OlderDeployment,
-    /// The deployment history opsvoice keeps (`act::history`).
+    /// The deployment history opsvoice keeps (`act::history`), or, on the demo fleet, the
+    /// history the demo keeps.
     History,
     /// The service's own events name it. (ECS's documented service event messages name
     /// deployments, tasks and target groups, never a task definition, so the AWS effector

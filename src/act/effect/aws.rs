@@ -329,7 +329,12 @@ impl AwsEffector {
     }
 
     /// The one write call, with `credentials`.
-    async fn write(&self, credentials: Credentials, write: Write) -> Result<Applied, EffectError> {
+    async fn write(
+        &self,
+        credentials: Credentials,
+        target: &Target,
+        write: Write,
+    ) -> Result<Applied, EffectError> {
         let started = Instant::now();
         let (api, result) = match write {
             Write::Service { service, update } => {
@@ -369,17 +374,16 @@ impl AwsEffector {
             }
         };
         let elapsed_ms = started.elapsed().as_millis() as u64;
+        // The failure's cause is already logged, once, with the call.
         match &result {
             Ok(applied) => {
-                tracing::info!(api, request_id = %applied.request_id, elapsed_ms, "write made");
+                tracing::info!(api, %target, request_id = %applied.request_id, elapsed_ms, "write made");
             }
-            Err(error) => {
-                let outcome = if matches!(error, EffectError::Unknown { .. }) {
-                    "unknown"
-                } else {
-                    "refused"
-                };
-                tracing::warn!(api, outcome, elapsed_ms, error = %crate::error::ErrorChain(error), "write not certainly made");
+            Err(EffectError::Unknown { .. }) => {
+                tracing::warn!(api, %target, elapsed_ms, outcome = "unknown", "write may or may not have been made");
+            }
+            Err(_) => {
+                tracing::warn!(api, %target, elapsed_ms, outcome = "refused", "write refused: nothing changed");
             }
         }
         result
@@ -464,7 +468,7 @@ fn request_id<T: RequestId, E>(result: Result<T, E>) -> Result<Applied, E> {
 /// - No connection could be made, or the request could not be built: refused, since
 ///   nothing left this process.
 /// - A timeout, or a connection lost once the request may have gone out: unknown.
-pub(crate) fn classify<E>(system: &'static str, error: SdkError<E, HttpResponse>) -> EffectError
+fn classify<E>(system: &'static str, error: SdkError<E, HttpResponse>) -> EffectError
 where
     E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
 {
@@ -644,7 +648,7 @@ impl Effector for AwsEffector {
         self.here(target)
             .map_err(|e| EffectError::Role(Box::new(e)))?;
         let credentials = self.assume(actor, target).await?;
-        self.write(credentials, write).await
+        self.write(credentials, target, write).await
     }
 
     async fn unsilence(&self, actor: &Person, target: &Target) -> Result<Applied, EffectError> {
