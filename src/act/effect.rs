@@ -1,15 +1,20 @@
 //! The one place opsvoice writes to AWS: reading a target fresh (never from a cache) to
 //! read back and re-check it, and applying one [`Change`] through the actions role.
 //!
-//! [`Effector`] is the seam: the AWS implementation assumes the actions role per action
-//! (with the requester as `SourceIdentity`), the demo fleet simulates the effect, and the
-//! tests count the write calls either makes.
+//! [`Effector`] is the seam: the AWS implementation ([`aws::AwsEffector`], built by
+//! [`aws::effector`]) assumes the actions role per action (with the requester as
+//! `SourceIdentity`), the demo fleet's ([`demo::DemoEffector`], from
+//! `DemoFleet::effector`) simulates the effect, and the tests count the write calls either
+//! makes.
+
+pub mod aws;
+pub mod demo;
 
 use serde::{Deserialize, Serialize};
 
 use super::Target;
 use super::record::{Change, Person};
-use crate::ops::{Deployment, OpsError, ServiceRef};
+use crate::ops::{Deployment, DeploymentRole, OpsError, RolloutState, ServiceRef};
 
 /// An ECS service as the verbs need it, read fresh from ECS.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,15 +65,49 @@ pub struct Previous {
     pub evidence: Evidence,
 }
 
+impl Previous {
+    /// The evidence ECS's own `deployments[]` holds: the newest deployment that is not the
+    /// primary, runs a task definition other than `current`, and did run (it has running
+    /// tasks, or its rollout completed). A deployment whose rollout failed is never one:
+    /// while the circuit breaker rolls back, the failed deployment is still listed, and
+    /// "the one before" must not be the one that just failed.
+    ///
+    /// `ran_until` is `None` while it still has running tasks, else its `updatedAt` (when
+    /// ECS last changed it: as it drained).
+    ///
+    /// Nothing here guesses: a revision number one below `current` is no evidence that it
+    /// ever ran, so `None` is the answer when ECS lists nothing older.
+    #[must_use]
+    pub fn from_deployments(current: &str, deployments: &[Deployment]) -> Option<Previous> {
+        deployments
+            .iter()
+            .filter(|d| d.role != DeploymentRole::Primary)
+            .filter(|d| !d.task_definition.is_empty() && d.task_definition != current)
+            .filter(|d| {
+                d.rollout != RolloutState::Failed
+                    && (d.running > 0 || d.rollout == RolloutState::Completed)
+            })
+            .max_by_key(|d| d.created_at)
+            .map(|d| Previous {
+                task_definition: d.task_definition.clone(),
+                ran_until: (d.running == 0).then(|| crate::store::epoch(d.updated_at)),
+                evidence: Evidence::OlderDeployment,
+            })
+    }
+}
+
 /// Where the evidence that a task definition ran comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Evidence {
     /// An older deployment ECS still lists (in progress, or just replaced).
     OlderDeployment,
-    /// The deployment history opsvoice keeps (`act::history`).
+    /// The deployment history opsvoice keeps (`act::history`), or, on the demo fleet, the
+    /// history the demo keeps.
     History,
-    /// The service's own events name it.
+    /// The service's own events name it. (ECS's documented service event messages name
+    /// deployments, tasks and target groups, never a task definition, so the AWS effector
+    /// never gives this; it is kept for sources whose events do.)
     ServiceEvents,
 }
 
@@ -104,14 +143,18 @@ pub enum EffectError {
     /// The actions role could not be assumed: nothing was written.
     #[error("could not assume the actions role")]
     Role(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// AWS refused the call (a 4xx): nothing was written.
+    /// AWS refused the call (a 4xx other than throttling), or the call never left (no
+    /// connection could be made, or the request could not be built): nothing was written.
+    /// `message` is AWS's own (`ServiceNotFoundException: Service not found.`), for the log
+    /// and the audit.
     #[error("{system} refused the change: {message}")]
     Refused {
         system: &'static str,
         message: String,
     },
-    /// The call may or may not have taken effect (a timeout, a 5xx, a dropped
-    /// connection): never retried automatically.
+    /// The call may or may not have taken effect (a timeout, a 5xx, throttling, a
+    /// connection dropped after the request went out, an answer that could not be read):
+    /// never retried automatically.
     #[error("{system} did not say whether the change was made")]
     Unknown {
         system: &'static str,
@@ -123,21 +166,24 @@ pub enum EffectError {
 /// Reads targets fresh and writes changes: the only code that calls an AWS write API.
 #[async_trait::async_trait]
 pub trait Effector: Send + Sync + std::fmt::Debug {
-    /// The service as it is now (`None`: it does not exist).
+    /// The service as it is now (`None`: it does not exist, or the target is an alarm).
     ///
     /// # Errors
     /// ECS could not be read.
     async fn service(&self, target: &Target) -> Result<Option<ServiceNow>, OpsError>;
 
-    /// The alarm as it is now (`None`: it does not exist).
+    /// The alarm as it is now (`None`: it does not exist, or the target is a service).
     ///
     /// # Errors
     /// CloudWatch could not be read.
     async fn alarm(&self, target: &Target) -> Result<Option<AlarmNow>, OpsError>;
 
-    /// Makes `change` to `target` as `actor`: exactly one write call
-    /// (`ecs:UpdateService` or `cloudwatch:DisableAlarmActions`), through the actions role
-    /// assumed for this action, with `actor` as the source identity.
+    /// Makes `change` to `target` as `actor`: exactly one write call, made once (never
+    /// retried): `ecs:UpdateService` for a restart (`forceNewDeployment`), a rollback
+    /// (`taskDefinition`) or a scale (`desiredCount`); `cloudwatch:DisableAlarmActions` for
+    /// a silence, `cloudwatch:EnableAlarmActions` for [`Change::Unsilence`]. Through the
+    /// actions role assumed for this action, with `actor` as the source identity. It does
+    /// not re-read the target: the caller re-checks it first.
     ///
     /// # Errors
     /// See [`EffectError`]: only `Unknown` may have changed anything.

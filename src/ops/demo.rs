@@ -4,8 +4,17 @@
 //! Everything is defined relative to the injected [`Clock`] ("firing for 12 minutes" stays
 //! true whenever you ask), and the metric series are a deterministic function of the service,
 //! the metric and the minute, so answers are reproducible and tests need no sleeps.
+//!
+//! Acting works here too, with no AWS: the fleet takes changes (a restart rolls out, a
+//! scale settles, an alarm's actions go off; see [`DemoFleet::change_service`]) that every
+//! clone of it shows, and the acting layer's demo effector (`act::effect::demo`) makes
+//! them for the verbs. Until something is changed, every answer is as above.
 
-use std::sync::Arc;
+mod changes;
+
+pub use changes::{DemoChange, DemoRefusal, SETTLE, ServiceFacts};
+
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -204,11 +213,13 @@ const ALARMS: &[AlarmSpec] = &[
     },
 ];
 
-/// The embedded demo fleet. Cheap to create; all data is computed from constants and the clock.
+/// The embedded demo fleet. Cheap to create; all data is computed from constants and the
+/// clock, and from the changes made to it since, which every clone shares.
 #[derive(Debug, Clone)]
 pub struct DemoFleet {
     clock: Arc<dyn Clock>,
     catalog: Arc<Catalog>,
+    acted: Arc<Mutex<changes::Acted>>,
 }
 
 impl DemoFleet {
@@ -227,6 +238,7 @@ impl DemoFleet {
         Self {
             clock,
             catalog: Arc::new(catalog),
+            acted: Arc::default(),
         }
     }
 
@@ -240,7 +252,14 @@ impl DemoFleet {
             .find(|s| s.cluster == service.cluster && s.name == service.name)
     }
 
+    /// The service as it is now: as its scenario says, or as the actions taken on it left it.
     fn status(&self, spec: &Spec) -> ServiceStatus {
+        self.acted_status(spec)
+            .unwrap_or_else(|| self.scenario_status(spec))
+    }
+
+    /// The service as its scenario says, untouched.
+    fn scenario_status(&self, spec: &Spec) -> ServiceStatus {
         let service = ServiceRef::new(spec.cluster, spec.name);
         let td = |rev: u32| format!("{}:{rev}", spec.name);
         let deployment = |id: &str,
@@ -468,7 +487,13 @@ impl DemoFleet {
         }
     }
 
+    /// The deployment history: the scenario's, with the deployments actions started.
     fn records(&self, spec: &Spec) -> Vec<DeploymentRecord> {
+        self.acted_records(spec)
+            .unwrap_or_else(|| self.scenario_records(spec))
+    }
+
+    fn scenario_records(&self, spec: &Spec) -> Vec<DeploymentRecord> {
         let service = ServiceRef::new(spec.cluster, spec.name);
         let record = |rev: u32, outcome, started: u64, finished: Option<u64>, reason: &str| {
             DeploymentRecord {

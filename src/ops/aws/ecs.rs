@@ -23,7 +23,7 @@ fn arn_name(arn: &str) -> &str {
 }
 
 /// `arn:...:task-definition/checkout:42` -> `checkout:42`.
-fn task_definition(arn: &str) -> String {
+pub(crate) fn task_definition_name(arn: &str) -> String {
     arn_name(arn).to_owned()
 }
 
@@ -127,7 +127,7 @@ impl AwsOps {
                     out.services()
                         .iter()
                         .filter(|s| s.status() != Some("INACTIVE"))
-                        .map(|s| status(cluster, s))
+                        .map(|s| service_status(cluster, s))
                         .collect(),
                 )
             })
@@ -139,7 +139,7 @@ impl AwsOps {
 }
 
 /// Maps an ECS service to our domain type.
-fn status(cluster: &str, s: &Service) -> ServiceStatus {
+pub(crate) fn service_status(cluster: &str, s: &Service) -> ServiceStatus {
     let mut events: Vec<ServiceEvent> = s
         .events()
         .iter()
@@ -171,7 +171,7 @@ fn status(cluster: &str, s: &Service) -> ServiceStatus {
                     _ => RolloutState::Completed,
                 },
                 rollout_reason: d.rollout_state_reason().map(str::to_owned),
-                task_definition: task_definition(d.task_definition().unwrap_or_default()),
+                task_definition: task_definition_name(d.task_definition().unwrap_or_default()),
                 desired: count(d.desired_count()),
                 running: count(d.running_count()),
                 pending: count(d.pending_count()),

@@ -26,6 +26,8 @@ use super::{
     OpsSource, ServiceRef, ServiceStatus,
 };
 
+pub(crate) use ecs::{service_status, task_definition_name};
+
 pub use crate::aws::{ATTEMPT_TIMEOUT, OPERATION_TIMEOUT, sdk_config, timeouts};
 
 /// How alarms are tied to services.
@@ -49,7 +51,7 @@ impl Default for Association {
 pub struct CallCounts(Mutex<BTreeMap<&'static str, u64>>);
 
 impl CallCounts {
-    fn add(&self, api: &'static str) {
+    pub(crate) fn add(&self, api: &'static str) {
         *self
             .0
             .lock()
@@ -140,25 +142,9 @@ impl AwsOps {
         O: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
         R: std::fmt::Debug + Send + Sync + 'static,
     {
-        self.calls.add(api);
         let started = Instant::now();
-        let span = tracing::info_span!("upstream", api, elapsed_ms = tracing::field::Empty);
-        let result = request.instrument(span.clone()).await;
-        let elapsed = started.elapsed();
-        span.record("elapsed_ms", elapsed.as_millis() as u64);
-        let outcome = match &result {
-            Ok(_) => "ok",
-            Err(e) if is_throttle(e.code()) => "throttled",
-            Err(_) => "error",
-        };
-        metrics::counter!("opsvoice_upstream_calls_total", "api" => api, "outcome" => outcome)
-            .increment(1);
-        metrics::histogram!("opsvoice_upstream_seconds", "api" => api)
-            .record(elapsed.as_secs_f64());
-        result.map_err(|error| {
-            tracing::warn!(parent: &span, api, code = error.code().unwrap_or("-"), error = %crate::error::ErrorChain(&error), "upstream call failed");
-            classify(api, error, elapsed)
-        })
+        let result = observed(&self.calls, api, request).await;
+        result.map_err(|error| classify(api, error, started.elapsed()))
     }
 
     fn now(&self) -> SystemTime {
@@ -182,7 +168,41 @@ impl AwsOps {
     }
 }
 
-fn is_throttle(code: Option<&str>) -> bool {
+/// Runs one SDK call counted in `calls`, timed (the trace span, `/metrics`) and traced (a
+/// failure logged with its code and cause), and hands back the SDK's own result. The reads
+/// of [`AwsOps`] go through here, and so do the role and the writes of the acting layer
+/// (`act::effect::aws`), which must tell errors apart more finely than [`OpsError`] does.
+pub(crate) async fn observed<T, O, R>(
+    calls: &CallCounts,
+    api: &'static str,
+    request: impl Future<Output = Result<T, SdkError<O, R>>>,
+) -> Result<T, SdkError<O, R>>
+where
+    O: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    calls.add(api);
+    let started = Instant::now();
+    let span = tracing::info_span!("upstream", api, elapsed_ms = tracing::field::Empty);
+    let result = request.instrument(span.clone()).await;
+    let elapsed = started.elapsed();
+    span.record("elapsed_ms", elapsed.as_millis() as u64);
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(e) if is_throttle(e.code()) => "throttled",
+        Err(_) => "error",
+    };
+    metrics::counter!("opsvoice_upstream_calls_total", "api" => api, "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!("opsvoice_upstream_seconds", "api" => api).record(elapsed.as_secs_f64());
+    if let Err(error) = &result {
+        tracing::warn!(parent: &span, api, code = error.code().unwrap_or("-"), error = %crate::error::ErrorChain(error), "upstream call failed");
+    }
+    result
+}
+
+/// Whether an error code is AWS throttling (each service names it its own way).
+pub(crate) fn is_throttle(code: Option<&str>) -> bool {
     matches!(
         code,
         Some(
@@ -198,7 +218,13 @@ fn is_throttle(code: Option<&str>) -> bool {
     )
 }
 
-fn classify<O, R>(api: &'static str, error: SdkError<O, R>, elapsed: Duration) -> OpsError
+/// A failed read as [`OpsError`]: throttled, slow (a timeout, or `elapsed` at the
+/// deadline), or unavailable.
+pub(crate) fn classify<O, R>(
+    api: &'static str,
+    error: SdkError<O, R>,
+    elapsed: Duration,
+) -> OpsError
 where
     O: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,

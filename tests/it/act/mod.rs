@@ -12,6 +12,7 @@ use opsvoice::ops::ServiceRef;
 use opsvoice::vocab::Verb;
 
 mod desk;
+mod effect;
 mod record;
 
 /// DESIGN §7's policy example, with the groups of the README's example and two more.
