@@ -2,9 +2,10 @@
 //! labelled phrasings (`intent`, `slots`, `text`) and reports accuracy, per-intent
 //! precision and recall, the confusions, and every miss.
 //!
-//! Slots are compared by meaning, not spelling: a window is its duration (`3600` and
-//! "the last hour" are the same), a metric its kind ("cpu" and "CPU usage"), a name its
-//! words, case aside.
+//! Slots are compared by meaning, not spelling: a window or a duration is its length in
+//! seconds (`3600`, "the last hour" and "an hour" are the same), a count its number (`12`,
+//! "twelve", "a dozen"), a metric its kind ("cpu" and "CPU usage"), a name its words, case
+//! aside.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -101,6 +102,16 @@ fn meaning(slot: Slot, value: &str) -> String {
             .ok()
             .or_else(|| crate::dialog::parse_window(value).map(|d| d.as_secs()))
             .map_or_else(|| value.to_ascii_lowercase(), |s| s.to_string()),
+        // A duration in seconds or words: `1800` is "half an hour" and "30m".
+        Slot::Duration => value
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .or_else(|| crate::dialog::parse_duration(value).map(|d| d.as_secs()))
+            .map_or_else(|| value.to_ascii_lowercase(), |s| s.to_string()),
+        // A count in digits or words: `12` is "twelve" and "a dozen".
+        Slot::Count => crate::dialog::parse_count(value)
+            .map_or_else(|| value.to_ascii_lowercase(), |n| n.to_string()),
         Slot::Metric => MetricKind::parse(value)
             .map_or_else(|| value.to_ascii_lowercase(), |m| m.slot_value().to_owned()),
         _ => crate::dialog::resolve::words(value).join(" "),
@@ -346,6 +357,22 @@ mod tests {
         assert!(!same_slots(
             &slots(&[(Slot::Service, "payments-api")]),
             &slots(&[(Slot::Service, "payments")]),
+        ));
+        assert!(same_slots(
+            &slots(&[(Slot::Duration, "1800"), (Slot::Count, "12")]),
+            &slots(&[(Slot::Duration, "half an hour"), (Slot::Count, "a dozen")]),
+        ));
+        assert!(same_slots(
+            &slots(&[(Slot::Duration, "an hour"), (Slot::Count, "5")]),
+            &slots(&[(Slot::Duration, "for 60 minutes"), (Slot::Count, "five")]),
+        ));
+        assert!(!same_slots(
+            &slots(&[(Slot::Duration, "an hour")]),
+            &slots(&[(Slot::Duration, "two hours")]),
+        ));
+        assert!(!same_slots(
+            &slots(&[(Slot::Count, "5")]),
+            &slots(&[(Slot::Count, "6")]),
         ));
         assert!(!same_slots(
             &slots(&[(Slot::Service, "cart")]),
