@@ -181,10 +181,9 @@ fn number_tokens(v: &str) -> Vec<String> {
             }
             continue;
         }
-        let switches = current
-            .chars()
-            .last()
-            .is_some_and(|p| p.is_ascii_digit() != c.is_ascii_digit() && !decimal_point && p != '.');
+        let switches = current.chars().last().is_some_and(|p| {
+            p.is_ascii_digit() != c.is_ascii_digit() && !decimal_point && p != '.'
+        });
         if switches {
             out.push(std::mem::take(&mut current));
         }
@@ -231,7 +230,11 @@ fn spoken_duration(v: &str) -> Option<u64> {
                 (amount.take().unwrap_or(0.0) + part, 1 + skip)
             }
             // "an hour and a half", "a quarter of an hour": the fraction says the amount.
-            "a" | "an" if words.get(i + 1).is_some_and(|w| w == "half" || w == "quarter") => {
+            "a" | "an"
+                if words
+                    .get(i + 1)
+                    .is_some_and(|w| w == "half" || w == "quarter") =>
+            {
                 i += 1;
                 continue;
             }
@@ -274,14 +277,37 @@ pub fn parse_count(value: &str) -> Option<u32> {
         Some(_) => spoken_count(&words)?,
         None => return None,
     };
-    (len == words.len()).then(|| u32::try_from(n).ok()).flatten()
+    (len == words.len())
+        .then(|| u32::try_from(n).ok())
+        .flatten()
 }
 
 /// Words around a count that say nothing about the number ("up to 8 tasks").
 const COUNT_FILLER: &[&str] = &[
-    "to", "up", "down", "at", "of", "total", "in", "all", "just", "only", "exactly", "please",
-    "task", "tasks", "instance", "instances", "replica", "replicas", "container", "containers",
-    "copy", "copies", "pod", "pods",
+    "to",
+    "up",
+    "down",
+    "at",
+    "of",
+    "total",
+    "in",
+    "all",
+    "just",
+    "only",
+    "exactly",
+    "please",
+    "task",
+    "tasks",
+    "instance",
+    "instances",
+    "replica",
+    "replicas",
+    "container",
+    "containers",
+    "copy",
+    "copies",
+    "pod",
+    "pods",
 ];
 
 /// Whole numbers in words, one word each.
@@ -413,7 +439,14 @@ mod tests {
         ] {
             assert_eq!(secs(said), Some(want), "{said}");
         }
-        for nonsense in ["", "30", "till morning", "banana", "the rest of the day", "PT0S"] {
+        for nonsense in [
+            "",
+            "30",
+            "till morning",
+            "banana",
+            "the rest of the day",
+            "PT0S",
+        ] {
             assert_eq!(secs(nonsense), None, "{nonsense}");
         }
     }

@@ -24,10 +24,12 @@ const BUILTINS: &[&str] = &[
     "AMAZON.YesIntent",
 ];
 
-/// The Alexa type of a slot type in `intents/`.
-fn slot_type_name(kind: &str) -> &str {
+/// The Alexa type of a slot type in `intents/`: Alexa's own `AMAZON.DURATION` (ISO 8601,
+/// `PT30M`) and `AMAZON.NUMBER` for times and counts.
+pub fn slot_type_name(kind: &str) -> &str {
     match kind {
         "Duration" => "AMAZON.DURATION",
+        "Number" => "AMAZON.NUMBER",
         other => other,
     }
 }
@@ -43,7 +45,16 @@ fn slot_samples(slot: &SlotDef) -> Vec<String> {
             format!("in {{{s}}}"),
         ],
         "AlarmName" => vec![format!("{{{s}}}"), format!("the {{{s}}} alarm")],
-        "Duration" => vec![format!("{{{s}}}"), format!("the last {{{s}}}")],
+        // A window is "the last hour"; a silence lasts "for an hour".
+        "Duration" if slot.name == "window" => {
+            vec![format!("{{{s}}}"), format!("the last {{{s}}}")]
+        }
+        "Duration" => vec![format!("{{{s}}}"), format!("for {{{s}}}")],
+        "Number" => vec![
+            format!("{{{s}}}"),
+            format!("{{{s}}} tasks"),
+            format!("to {{{s}}}"),
+        ],
         _ => vec![format!("{{{s}}}")],
     }
 }

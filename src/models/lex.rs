@@ -39,10 +39,14 @@ pub fn intent_name(name: &str) -> &str {
     name.strip_prefix("AMAZON.").unwrap_or(name)
 }
 
-/// The Lex type of a slot type in `intents/`.
-fn slot_type_name(kind: &str) -> &str {
+/// The Lex type of a slot type in `intents/`. Times are Lex's own `AMAZON.Duration`, which
+/// hears "half an hour" and "ninety minutes" alike and sends ISO 8601 (`PT30M`), the form
+/// `parse_window` and `parse_duration` read first; counts are `AMAZON.Number` ("twelve" is
+/// `12`). A custom type would have to list every way to say a time or a number.
+pub fn slot_type_name(kind: &str) -> &str {
     match kind {
         "Duration" => "AMAZON.Duration",
+        "Number" => "AMAZON.Number",
         other => other,
     }
 }

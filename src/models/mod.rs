@@ -24,13 +24,15 @@ use crate::speech::render::spoken_name;
 /// The locale the sample utterances in `intents/` are written in.
 pub const LOCALE: &str = "en-US";
 
-/// The custom slot types `intents/` may use, and the built-in `Duration`.
+/// The custom slot types `intents/` may use, and the built-ins `Duration` (a window, a
+/// silence's length) and `Number` (a count of tasks).
 pub const SLOT_TYPES: &[&str] = &[
     "ServiceName",
     "ClusterName",
     "AlarmName",
     "MetricName",
     "Duration",
+    "Number",
 ];
 
 /// The longest slot value Lex accepts, in characters.

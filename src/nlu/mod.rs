@@ -47,8 +47,8 @@ use tokens::{canonical, canonical_word, is_ignored, is_stopword, tokens};
 
 pub use entities::sample_form;
 pub use intents::{
-    BUILTINS_FILE, INTENT_FILES, IntentDef, MIN_SAMPLES, ModelError, OUT_OF_DOMAIN_FILE, SlotDef,
-    embedded_model, out_of_domain, overlaps, validate,
+    ACTION_INTENTS, BUILTINS_FILE, Confirm, INTENT_FILES, IntentDef, MIN_SAMPLES, ModelError,
+    OUT_OF_DOMAIN_FILE, SlotDef, embedded_model, out_of_domain, overlaps, validate,
 };
 
 /// Below this probability the utterance is not understood (tuned on the tuning splits,
@@ -307,6 +307,35 @@ impl Nlu {
             .map(|(_, v)| canonical_word(&v.word))
     }
 
+    /// The likeliest intent that does not act, from the model's probabilities `p`, with its
+    /// share of what is left once the actions are set aside.
+    fn best_answering(&self, p: &[f32]) -> (Intent, f64) {
+        let answering = |c: &usize| !ACTION_INTENTS.contains(&self.classes[*c]);
+        let rest: f32 = (0..p.len()).filter(answering).map(|c| p[c]).sum();
+        (0..p.len())
+            .filter(answering)
+            .max_by(|a, b| p[*a].total_cmp(&p[*b]))
+            .map_or((Intent::Fallback, 0.0), |c| {
+                let share = if rest > 0.0 { p[c] / rest } else { 0.0 };
+                (self.classes[c], f64::from(share))
+            })
+    }
+
+    /// Whether an action is asked of one thing: a service (or none named: the one talked
+    /// about, or the dialog asks which), never a whole cluster or "everything"; one alarm,
+    /// never "the alarms" or "all alarms".
+    fn one_target(&self, intent: Intent, words: &[String], slots: &Slots) -> bool {
+        let said = |list: &[&str]| words.iter().any(|w| list.contains(&w.as_str()));
+        let all = said(&["all", "everything", "every", "whole", "entire", "fleet"]);
+        let takes = |slot| self.slots.get(&intent).is_some_and(|t| t.contains(&slot));
+        if takes(Slot::Alarm) {
+            let many = said(&["alarms", "alerts", "everything"]) || all;
+            return slots.contains_key(&Slot::Alarm)
+                || !many && !slots.contains_key(&Slot::Cluster);
+        }
+        slots.contains_key(&Slot::Service) || !all && !slots.contains_key(&Slot::Cluster)
+    }
+
     /// Understands `text`, resolving names against `catalog` and the `alarms` names. When the conversation is
     /// waiting for a slot (`expecting`), a bare answer ("the email one") is taken as it.
     #[must_use]
@@ -338,10 +367,11 @@ impl Nlu {
             shaped.push("{alarm}".to_owned());
         }
         let mut p = self.model.probabilities(&features(&shaped));
+        // Names only: a time or a number is said in questions and orders alike.
         let named: Vec<Slot> = slots
             .keys()
             .copied()
-            .filter(|s| *s != Slot::Window)
+            .filter(|s| !matches!(s, Slot::Window | Slot::Duration | Slot::Count))
             .collect();
         // A name of ours said is evidence the request is about our fleet.
         let names_ours = slots.contains_key(&Slot::Service) || slots.contains_key(&Slot::Alarm);
@@ -371,7 +401,12 @@ impl Nlu {
                     (0, 0.0_f32),
                     |best, (c, pc)| if pc > best.1 { (c, pc) } else { best },
                 );
-        let best = (self.classes[class], f64::from(confidence));
+        let mut best = (self.classes[class], f64::from(confidence));
+        // A question about an action ("did the restart of checkout finish", "who restarted
+        // checkout") is never taken for the action: the likeliest intent that only answers.
+        if ACTION_INTENTS.contains(&best.0) && order::asks_a_question(&words) {
+            best = self.best_answering(&p);
+        }
         let mut slots = slots;
         // Words no sample uses, in a row: most likely a name we do not know or misheard.
         let unknown: Vec<&str> = marked
@@ -388,9 +423,22 @@ impl Nlu {
             .iter()
             .any(|w| !w.starts_with('{') && !is_stopword(w));
 
+        // "five" or "to a dozen" when asked how many tasks.
+        if let Some((intent, Slot::Count)) = expecting
+            && let Some(count) = crate::dialog::slots::parse_count(text)
+        {
+            slots.insert(Slot::Count, count.to_string());
+            return Understanding {
+                intent,
+                slots,
+                confidence: best.1.max(self.threshold),
+            };
+        }
         if let Some((intent, slot)) = expecting
             && (!informative || best.1 < self.threshold)
         {
+            let takes = self.slots.get(&intent);
+            entities::fit_time(&|s| takes.is_some_and(|t| t.contains(&s)), &mut slots);
             slots.entry(slot).or_insert_with(|| {
                 if unknown.is_empty() {
                     text.trim().to_owned()
@@ -405,13 +453,33 @@ impl Nlu {
             };
         }
         let not_understood = best.1 < self.threshold || best.0 == Intent::Fallback;
-        // A request to act that the model could not place is still a request to act: it
-        // gets the honest "I can't", never "I didn't get that"; and an order is an order
-        // whatever else its words look like ("ack it" is not "cancel").
-        let order = best.0 != Intent::UnsupportedAction && self.orders.orders_action(&marked);
-        if self.classes.contains(&Intent::UnsupportedAction)
-            && (order || not_understood && self.orders.asks_to_act(&words))
+        // An order is an order whatever else its words look like ("ack it" is not "cancel",
+        // "bounce the gateway" no health question): the action the model heard, else the
+        // one its verb asks for, else one opsvoice cannot take. A request to act that the
+        // model could not place is still one: it gets the honest "I can't", never "I didn't
+        // get that".
+        let acting = ACTION_INTENTS.contains(&best.0) || best.0 == Intent::UnsupportedAction;
+        let order = if acting {
+            None
+        } else {
+            self.orders.order_verb(&marked)
+        };
+        if let Some(verb) = &order
+            && let Some(intent) = self.orders.intent_of(verb)
+            && self.classes.contains(&intent)
         {
+            best.0 = intent;
+        } else if self.classes.contains(&Intent::UnsupportedAction)
+            && (order.is_some() || not_understood && self.orders.asks_to_act(&words))
+        {
+            best.0 = Intent::UnsupportedAction;
+        }
+        // An action is taken on one service or one alarm at a time: "restart everything in
+        // prod" and "mute all the checkout alarms" are orders opsvoice cannot take.
+        if ACTION_INTENTS.contains(&best.0) && !self.one_target(best.0, &words, &slots) {
+            best.0 = Intent::UnsupportedAction;
+        }
+        if best.0 == Intent::UnsupportedAction {
             return Understanding {
                 intent: Intent::UnsupportedAction,
                 slots: slots
@@ -421,6 +489,7 @@ impl Nlu {
                 confidence: best.1,
             };
         }
+        let not_understood = not_understood && !ACTION_INTENTS.contains(&best.0);
         let fallback = || Understanding {
             intent: Intent::Fallback,
             slots: Slots::new(),
@@ -437,13 +506,32 @@ impl Nlu {
             && !unknown.is_empty()
         {
             // Words it does not know, taken for a service no catalog has, on a guess: more
-            // likely a request about something else ("how's the weather in seattle").
-            if best.1 < UNKNOWN_NAME_CONFIDENCE {
+            // likely a request about something else ("how's the weather in seattle"). An
+            // order to act on it is about ours, and the dialog says it knows no such service.
+            if best.1 < UNKNOWN_NAME_CONFIDENCE && !ACTION_INTENTS.contains(&intent) {
                 return fallback();
             }
             slots.insert(slot, unknown.join(" "));
         }
-        if intent == Intent::AlarmDetail && !slots.contains_key(&Slot::Alarm) {
+        let takes = |slot: Slot| self.slots.get(&intent).is_some_and(|t| t.contains(&slot));
+        if takes(Slot::Alarm) && !takes(Slot::Service) {
+            // "silence the checkout alarm": the alarm, described by the service's name.
+            if let (false, Some(service)) = (
+                slots.contains_key(&Slot::Alarm),
+                slots.get(&Slot::Service).cloned(),
+            ) && matches!(
+                describe_alarm(&words, &[], alarms, &foreign),
+                Described::OnlyTheService
+            ) {
+                slots.remove(&Slot::Service);
+                slots.insert(Slot::Alarm, service);
+            }
+        }
+        if matches!(
+            intent,
+            Intent::AlarmDetail | Intent::SilenceAlarm | Intent::UnsilenceAlarm
+        ) && !slots.contains_key(&Slot::Alarm)
+        {
             // Spoken alarm names are descriptions: "the checkout latency alarm". One alarm
             // whose name has every describing word is the one; else keep the describing
             // words for the dialog's fuzzy match: those no sample uses, and those some
@@ -481,7 +569,9 @@ impl Nlu {
                 }
             }
         }
-        // A name the intent cannot take says nothing to its answer.
+        // A time is the intent's kind of time; a name the intent cannot take says nothing to
+        // its answer.
+        entities::fit_time(&takes, &mut slots);
         if let Some(takes) = self.slots.get(&intent) {
             slots.retain(|slot, _| takes.contains(slot));
         }
@@ -592,15 +682,18 @@ mod tests {
             assert_eq!(understood(text).intent, Intent::Fallback, "{text}");
         }
         for text in [
-            "restart checkout",
-            "roll back payments please",
             "page whoever is on call",
             // Words it has never seen, but a request to act all the same.
-            "could somebody bounce the flux capacitor",
+            "could somebody escalate the flux capacitor",
             // An order, whatever else its words look like.
             "ack it",
             "please just create a ticket for the outage",
             "stop the checkout tasks",
+            // An action it takes, but on more than one thing at once.
+            "restart everything in prod",
+            "roll back all the services in data",
+            "mute all the checkout alarms",
+            "silence every alarm for an hour",
         ] {
             assert_eq!(understood(text).intent, Intent::UnsupportedAction, "{text}");
         }
@@ -626,9 +719,9 @@ mod tests {
             "open alarms on checkout",
             "restart",
         ] {
-            assert!(!orders.orders_action(&tokens(text)), "{text}");
+            assert!(!orders.order_verb(&tokens(text)).is_some(), "{text}");
         }
-        assert!(orders.orders_action(&tokens("open an incident")));
+        assert!(orders.order_verb(&tokens("open an incident")).is_some());
         // The words that follow tell an order from a question about the same thing.
         for (text, order) in [
             ("restart count on {service}", false),
@@ -647,7 +740,104 @@ mod tests {
             ("reset the {alarm}", true),
             ("resolve the incident", true),
         ] {
-            assert_eq!(orders.orders_action(&tokens(text)), order, "{text}");
+            assert_eq!(orders.order_verb(&tokens(text)).is_some(), order, "{text}");
+        }
+    }
+
+    #[test]
+    fn orders_it_takes_are_their_intents_with_their_slots() {
+        let slots = |pairs: &[(Slot, &str)]| -> Slots {
+            pairs.iter().map(|(s, v)| (*s, (*v).to_owned())).collect()
+        };
+        for (text, intent, want) in [
+            (
+                "restart checkout",
+                Intent::RestartService,
+                slots(&[(Slot::Service, "checkout")]),
+            ),
+            (
+                "roll back payments please",
+                Intent::RollbackService,
+                slots(&[(Slot::Service, "payments")]),
+            ),
+            (
+                "scale payments api to a dozen tasks in prod",
+                Intent::ScaleService,
+                slots(&[
+                    (Slot::Service, "payments-api"),
+                    (Slot::Count, "12"),
+                    (Slot::Cluster, "prod"),
+                ]),
+            ),
+            // A change without a number: the dialog asks how many, never a guess.
+            (
+                "scale up checkout",
+                Intent::ScaleService,
+                slots(&[(Slot::Service, "checkout")]),
+            ),
+            (
+                "add two more tasks to checkout",
+                Intent::ScaleService,
+                slots(&[(Slot::Service, "checkout")]),
+            ),
+            (
+                "silence checkout p99 latency high for half an hour",
+                Intent::SilenceAlarm,
+                slots(&[
+                    (Slot::Alarm, "checkout-p99-latency-high"),
+                    (Slot::Duration, "half an hour"),
+                ]),
+            ),
+            // Found as a window ("for thirty minutes"), given to the silence as its duration.
+            (
+                "snooze the checkout latency alarm for thirty minutes",
+                Intent::SilenceAlarm,
+                slots(&[
+                    (Slot::Alarm, "checkout-p99-latency-high"),
+                    (Slot::Duration, "for thirty minutes"),
+                ]),
+            ),
+            ("mute it", Intent::SilenceAlarm, Slots::new()),
+            (
+                "unmute checkout p99 latency high",
+                Intent::UnsilenceAlarm,
+                slots(&[(Slot::Alarm, "checkout-p99-latency-high")]),
+            ),
+            // Words it has never seen, after a verb it knows: a service the dialog resolves.
+            (
+                "could somebody bounce the flux capacitor",
+                Intent::RestartService,
+                slots(&[(Slot::Service, "flux capacitor")]),
+            ),
+        ] {
+            let u = understood(text);
+            assert_eq!(u.intent, intent, "{text}");
+            assert!(
+                crate::nlu::eval::same_slots(&want, &u.slots),
+                "{text}: {:?}",
+                u.slots
+            );
+        }
+        // A bare answer to "to how many tasks?".
+        let u = Nlu::embedded().unwrap().understand(
+            "five",
+            &catalog(),
+            &alarms(),
+            Some((Intent::ScaleService, Slot::Count)),
+        );
+        assert_eq!(
+            (u.intent, u.slots[&Slot::Count].as_str()),
+            (Intent::ScaleService, "5")
+        );
+        // A question about an action is never the action.
+        for text in [
+            "did the restart of checkout finish",
+            "who restarted checkout",
+            "is payments scaled to five",
+            "how is the rollback of pricing going",
+        ] {
+            let u = understood(text);
+            assert!(!ACTION_INTENTS.contains(&u.intent), "{text}: {u:?}");
         }
     }
 
