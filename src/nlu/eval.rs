@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::{Nlu, Understanding};
+use super::{ACTION_INTENTS, Nlu, Understanding};
 use crate::ops::{Catalog, MetricKind};
 use crate::vocab::{Intent, Slot, Slots};
 
@@ -149,6 +149,9 @@ pub struct Report {
     /// Unsupported actions answered as a question intent (the worst miss: it answers
     /// something nobody asked).
     pub actions_answered: usize,
+    /// Requests that are not for an action taken as one (as bad: it offers to change
+    /// something nobody asked to change).
+    pub taken_as_actions: usize,
 }
 
 fn refused(intent: Intent) -> bool {
@@ -200,6 +203,9 @@ pub fn evaluate(nlu: &Nlu, catalog: &Catalog, alarms: &[String], cases: &[Case])
             && Intent::QUESTIONS.contains(&got.intent)
         {
             report.actions_answered += 1;
+        }
+        if !ACTION_INTENTS.contains(&case.intent) && ACTION_INTENTS.contains(&got.intent) {
+            report.taken_as_actions += 1;
         }
         if got.intent == case.intent && same_slots(&case.slots, &got.slots) {
             report.all_right += 1;
@@ -257,11 +263,12 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "out-of-domain and unsupported actions recognised as such: {} of {} ({:.1}%); unsupported actions answered as a question: {}\n",
+            "out-of-domain and unsupported actions recognised as such: {} of {} ({:.1}%); unsupported actions answered as a question: {}; other requests taken as an action: {}\n",
             self.refusals.1,
             self.refusals.0,
             100.0 * ratio(self.refusals.1, self.refusals.0),
-            self.actions_answered
+            self.actions_answered,
+            self.taken_as_actions
         )?;
         writeln!(f, "| intent | precision | recall | cases |")?;
         writeln!(f, "| --- | --- | --- | --- |")?;
@@ -432,6 +439,7 @@ mod tests {
                 "{split}: {report}"
             );
             assert_eq!(report.actions_answered, 0, "{split}: {report}");
+            assert_eq!(report.taken_as_actions, 0, "{split}: {report}");
         }
     }
 }

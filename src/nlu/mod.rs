@@ -349,6 +349,9 @@ impl Nlu {
         let words = tokens(text);
         let is_word = |w: &str| self.knows(&canonical_word(w));
         let (marked, slots) = extract(&words, catalog, alarms, &is_word);
+        // The words an alarm may be described by: not a time ("snooze that alarm for thirty
+        // minutes" describes no alarm "thirty minutes").
+        let untimed = without_values(&words, &slots, &[Slot::Window, Slot::Duration]);
         let mut shaped = self.shape(&canonical(&marked));
         // A word that could be part of a name of something: none of ours, no sample's.
         let foreign = |w: &str| may_describe(w) && self.is_unknown(&canonical_word(w));
@@ -360,7 +363,7 @@ impl Nlu {
                 .enumerate()
                 .any(|(i, w)| (w == "alarm" || w == "alert") && (i == 0 || words[i - 1] != "in"))
             && matches!(
-                describe_alarm(&words, &[], alarms, &foreign),
+                describe_alarm(&untimed, &[], alarms, &foreign),
                 Described::One(_)
             )
         {
@@ -520,7 +523,7 @@ impl Nlu {
                 slots.contains_key(&Slot::Alarm),
                 slots.get(&Slot::Service).cloned(),
             ) && matches!(
-                describe_alarm(&words, &[], alarms, &foreign),
+                describe_alarm(&untimed, &[], alarms, &foreign),
                 Described::OnlyTheService
             ) {
                 slots.remove(&Slot::Service);
@@ -540,7 +543,7 @@ impl Nlu {
                 .get(&Slot::Service)
                 .map(|s| crate::dialog::resolve::words(s))
                 .unwrap_or_default();
-            match describe_alarm(&words, &service_words, alarms, &foreign) {
+            match describe_alarm(&untimed, &service_words, alarms, &foreign) {
                 Described::One(name) => {
                     slots.remove(&Slot::Service);
                     slots.insert(Slot::Alarm, name);
@@ -554,7 +557,7 @@ impl Nlu {
                     // A name is said in one piece: the longest run of describing words
                     // ("why is the pricing 5xx rate high alarm going off" describes
                     // `pricing 5xx rate high`, not "off").
-                    let describing = longest_run(description_words(&words), |w| {
+                    let describing = longest_run(description_words(&untimed), |w| {
                         foreign(w) || alarm_words.contains(w) && may_describe(w)
                     });
                     if !describing.is_empty() {
@@ -581,6 +584,24 @@ impl Nlu {
             confidence: best.1,
         }
     }
+}
+
+/// `words` without the words of the values of `kinds` found in them (each said in one run).
+fn without_values(words: &[String], slots: &Slots, kinds: &[Slot]) -> Vec<String> {
+    let mut out = words.to_vec();
+    for value in kinds.iter().filter_map(|k| slots.get(k)) {
+        let said: Vec<&str> = value.split_whitespace().collect();
+        if said.is_empty() || said.len() > out.len() {
+            continue;
+        }
+        let at = out
+            .windows(said.len())
+            .position(|run| run.iter().zip(&said).all(|(w, s)| w == s));
+        if let Some(at) = at {
+            out.drain(at..at + said.len());
+        }
+    }
+    out
 }
 
 /// The features of canonical words: each word, each pair of neighbours (with the start
@@ -798,6 +819,12 @@ mod tests {
                 ]),
             ),
             ("mute it", Intent::SilenceAlarm, Slots::new()),
+            // A time is no part of an alarm's description.
+            (
+                "snooze that alarm for thirty minutes",
+                Intent::SilenceAlarm,
+                slots(&[(Slot::Duration, "1800")]),
+            ),
             (
                 "unmute checkout p99 latency high",
                 Intent::UnsilenceAlarm,
