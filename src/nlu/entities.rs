@@ -398,13 +398,17 @@ fn count_span(words: &[String], before: Option<&str>) -> Option<usize> {
         crate::dialog::slots::spoken_count(words)?.1
     };
     let after = words.get(len).map(String::as_str);
+    let more = |w: &str| matches!(w, "more" | "extra" | "additional" | "fewer" | "less");
     let relative = matches!(
         before,
         Some("add" | "by" | "remove" | "another" | "extra" | "plus" | "minus" | "more")
-    ) || matches!(
-        after,
-        Some("more" | "extra" | "additional" | "fewer" | "less")
-    );
-    let target = matches!(before, Some("to" | "at")) || after.is_some_and(|a| COUNTED.contains(&a));
+    ) || after.is_some_and(more);
+    // What it counts follows it, maybe after the service's name ("4 redis proxy tasks").
+    let counts_tasks = words[len..]
+        .iter()
+        .take(4)
+        .take_while(|w| !more(w))
+        .any(|w| COUNTED.contains(&w.as_str()));
+    let target = matches!(before, Some("to" | "at")) || counts_tasks;
     (target && !relative).then_some(len)
 }
