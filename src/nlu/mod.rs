@@ -213,8 +213,15 @@ impl Nlu {
         }
         // An alarm the matcher does not know by name (only firing ones are handed to it)
         // is heard as its parts: "pricing 5xx rate high" is `{service} {metric} rate high`.
-        let alarm_detail = classes.iter().position(|c| *c == Intent::AlarmDetail);
-        for (class, words) in samples.iter().filter(|(c, _)| Some(*c) == alarm_detail) {
+        // So is one to silence: every intent that takes an alarm learns it.
+        let about_alarm: Vec<usize> = (0..classes.len())
+            .filter(|c| {
+                nlu.slots
+                    .get(&classes[*c])
+                    .is_some_and(|t| t.contains(&Slot::Alarm))
+            })
+            .collect();
+        for (class, words) in samples.iter().filter(|(c, _)| about_alarm.contains(c)) {
             if !words.iter().any(|w| w == "{alarm}") {
                 continue;
             }
@@ -323,15 +330,18 @@ impl Nlu {
 
     /// Whether an action is asked of one thing: a service (or none named: the one talked
     /// about, or the dialog asks which), never a whole cluster or "everything"; one alarm,
-    /// never "the alarms" or "all alarms".
-    fn one_target(&self, intent: Intent, words: &[String], slots: &Slots) -> bool {
+    /// never "the alarms", "all alarms" or a service's alarms.
+    fn one_target(&self, intent: Intent, words: &[String], slots: &Slots, alarm: Target) -> bool {
         let said = |list: &[&str]| words.iter().any(|w| list.contains(&w.as_str()));
         let all = said(&["all", "everything", "every", "whole", "entire", "fleet"]);
         let takes = |slot| self.slots.get(&intent).is_some_and(|t| t.contains(&slot));
         if takes(Slot::Alarm) {
-            let many = said(&["alarms", "alerts", "everything"]) || all;
-            return slots.contains_key(&Slot::Alarm)
-                || !many && !slots.contains_key(&Slot::Cluster);
+            // "Alerts for X" may be one alarm's, when X is more than a service.
+            let plural = said(&["alarms", "alerts"]) && !alarm.specific;
+            return alarm.named
+                || !all
+                    && !plural
+                    && (slots.contains_key(&Slot::Alarm) || !slots.contains_key(&Slot::Cluster));
         }
         slots.contains_key(&Slot::Service) || !all && !slots.contains_key(&Slot::Cluster)
     }
@@ -461,8 +471,7 @@ impl Nlu {
         // one its verb asks for, else one opsvoice cannot take. A request to act that the
         // model could not place is still one: it gets the honest "I can't", never "I didn't
         // get that".
-        let acting = ACTION_INTENTS.contains(&best.0) || best.0 == Intent::UnsupportedAction;
-        let order = if acting {
+        let order = if ACTION_INTENTS.contains(&best.0) {
             None
         } else {
             self.orders.order_verb(&marked)
@@ -477,21 +486,19 @@ impl Nlu {
         {
             best.0 = Intent::UnsupportedAction;
         }
-        // An action is taken on one service or one alarm at a time: "restart everything in
-        // prod" and "mute all the checkout alarms" are orders opsvoice cannot take.
-        if ACTION_INTENTS.contains(&best.0) && !self.one_target(best.0, &words, &slots) {
-            best.0 = Intent::UnsupportedAction;
-        }
+        let unsupported = |slots: Slots| Understanding {
+            intent: Intent::UnsupportedAction,
+            slots: slots
+                .into_iter()
+                .filter(|(s, _)| matches!(s, Slot::Service | Slot::Cluster))
+                .collect(),
+            confidence: best.1,
+        };
         if best.0 == Intent::UnsupportedAction {
-            return Understanding {
-                intent: Intent::UnsupportedAction,
-                slots: slots
-                    .into_iter()
-                    .filter(|(s, _)| matches!(s, Slot::Service | Slot::Cluster))
-                    .collect(),
-                confidence: best.1,
-            };
+            return unsupported(slots);
         }
+        // As said, before any of it is taken for an alarm's description.
+        let named = slots.clone();
         let not_understood = not_understood && !ACTION_INTENTS.contains(&best.0);
         let fallback = || Understanding {
             intent: Intent::Fallback,
@@ -517,18 +524,20 @@ impl Nlu {
             slots.insert(slot, unknown.join(" "));
         }
         let takes = |slot: Slot| self.slots.get(&intent).is_some_and(|t| t.contains(&slot));
-        if takes(Slot::Alarm) && !takes(Slot::Service) {
-            // "silence the checkout alarm": the alarm, described by the service's name.
-            if let (false, Some(service)) = (
+        // "silence the checkout alarm": the alarm, described by the service's name alone.
+        if takes(Slot::Alarm)
+            && !takes(Slot::Service)
+            && let (false, Some(service)) = (
                 slots.contains_key(&Slot::Alarm),
                 slots.get(&Slot::Service).cloned(),
-            ) && matches!(
+            )
+            && matches!(
                 describe_alarm(&untimed, &[], alarms, &foreign),
                 Described::OnlyTheService
-            ) {
-                slots.remove(&Slot::Service);
-                slots.insert(Slot::Alarm, service);
-            }
+            )
+        {
+            slots.remove(&Slot::Service);
+            slots.insert(Slot::Alarm, service);
         }
         if matches!(
             intent,
@@ -572,6 +581,34 @@ impl Nlu {
                 }
             }
         }
+        // An action is taken on one service or one alarm at a time: "restart everything in
+        // prod" and "mute all the checkout alarms" are orders opsvoice cannot take.
+        if ACTION_INTENTS.contains(&intent) {
+            // Alarms described by more than the service's and the cluster's names: "alerts
+            // for search indexer queue depth" are one alarm's, "the checkout alerts" all of
+            // checkout's.
+            let alarm_words: HashSet<String> = alarms
+                .iter()
+                .flat_map(|a| crate::dialog::resolve::words(a))
+                .collect();
+            let names: HashSet<String> = [Slot::Service, Slot::Cluster]
+                .iter()
+                .filter_map(|s| named.get(s))
+                .flat_map(|n| crate::dialog::resolve::words(n))
+                .collect();
+            let specific = longest_run(description_words(&untimed), |w| {
+                foreign(w) || alarm_words.contains(w) && may_describe(w)
+            })
+            .iter()
+            .any(|w| !names.contains(w));
+            let alarm = Target {
+                named: named.contains_key(&Slot::Alarm),
+                specific,
+            };
+            if !self.one_target(intent, &words, &slots, alarm) {
+                return unsupported(named);
+            }
+        }
         // A time is the intent's kind of time; a name the intent cannot take says nothing to
         // its answer.
         entities::fit_time(&takes, &mut slots);
@@ -584,6 +621,15 @@ impl Nlu {
             confidence: best.1,
         }
     }
+}
+
+/// How the alarm of an action was said.
+#[derive(Debug, Clone, Copy)]
+struct Target {
+    /// By its exact name.
+    named: bool,
+    /// Described by words other than a service's or a cluster's name.
+    specific: bool,
 }
 
 /// `words` without the words of the values of `kinds` found in them (each said in one run).

@@ -198,6 +198,12 @@ pub(super) fn canonical_word(w: &str) -> String {
         // A time is a time to the classifier; which slot it fills is the intent's to say
         // (a metric's window, a silence's duration).
         "{duration}" => "{window}",
+        // So is a number: "scale it to 8 tasks" and "bump the memory limit to 8 gigs" differ
+        // in what is counted, not in the number ("one" is too often no number at all).
+        "{count}" | "two" | "three" | "four" | "five" | "six" | "seven" | "eight" | "nine"
+        | "ten" | "eleven" | "twelve" | "fifteen" | "twenty" | "thirty" | "forty" | "fifty"
+        | "hundred" | "dozen" => "{number}",
+        digits if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) => "{number}",
         other => other,
     };
     c.to_owned()
