@@ -2,8 +2,9 @@
 //! the ASK CLI keeps it in `skill-package/interactionModels/custom/<locale>.json`.
 //!
 //! The dialog model is what lets the webhook answer with `Dialog.ElicitSlot`: each required
-//! slot has an elicitation prompt, the Fluent message the webhook would speak. Delegation is
-//! `SKILL_RESPONSE`: the webhook, not Alexa, decides every turn.
+//! slot has an elicitation prompt, the Fluent message the webhook would speak; and with
+//! `Dialog.ConfirmIntent`: each action intent requires confirmation, with a prompt. Delegation
+//! is `SKILL_RESPONSE`: the webhook, not Alexa, decides every turn.
 
 use serde_json::{Value, json};
 
@@ -61,6 +62,10 @@ fn slot_samples(slot: &SlotDef) -> Vec<String> {
 
 fn prompt_id(intent: &str, slot: &str) -> String {
     format!("Elicit.Slot.{intent}.{slot}")
+}
+
+fn confirmation_id(intent: &str) -> String {
+    format!("Confirm.Intent.{intent}")
 }
 
 /// The interaction model for [`super::LOCALE`].
@@ -130,11 +135,22 @@ pub fn model(source: &Source, options: &Options) -> Value {
                     entry
                 })
                 .collect();
+            // An action is confirmed before it is taken. The webhook reads it back in its
+            // own words (`Dialog.ConfirmIntent`); this prompt is Alexa's fallback text.
+            let mut prompts_of_intent = json!({});
+            if let Some(confirm) = &def.confirm {
+                let id = confirmation_id(&def.name);
+                prompts_of_intent = json!({ "confirmation": id });
+                prompts.push(json!({
+                    "id": id,
+                    "variations": [{ "type": "PlainText", "value": confirm.prompt }],
+                }));
+            }
             json!({
                 "name": def.name,
                 "delegationStrategy": "SKILL_RESPONSE",
-                "confirmationRequired": false,
-                "prompts": {},
+                "confirmationRequired": def.confirm.is_some(),
+                "prompts": prompts_of_intent,
                 "slots": slots,
             })
         })
