@@ -370,11 +370,11 @@ pub(crate) fn spoken_count<S: AsRef<str>>(words: &[S]) -> Option<(u64, usize)> {
     } else if article {
         i = 1;
     }
-    if hundreds == 0 {
-        if let (Some(n @ 1..=9), Some("hundred")) = (value(i), word(i + 1)) {
-            hundreds = n * 100;
-            i += 2;
-        }
+    if hundreds == 0
+        && let (Some(n @ 1..=9), Some("hundred")) = (value(i), word(i + 1))
+    {
+        hundreds = n * 100;
+        i += 2;
     }
     if hundreds > 0 && word(i) == Some("and") && value(i + 1).is_some() {
         i += 1;
@@ -384,11 +384,12 @@ pub(crate) fn spoken_count<S: AsRef<str>>(words: &[S]) -> Option<(u64, usize)> {
         rest = n;
         i += 1;
         // "twenty five": a unit after a tens.
-        if n >= 20 && n % 10 == 0 {
-            if let Some(unit @ 1..=9) = value(i) {
-                rest += unit;
-                i += 1;
-            }
+        if n >= 20
+            && n % 10 == 0
+            && let Some(unit @ 1..=9) = value(i)
+        {
+            rest += unit;
+            i += 1;
         }
         // "a couple of tasks".
         if matches!(word(i - 1), Some("couple" | "few")) && word(i) == Some("of") {

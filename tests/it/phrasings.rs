@@ -840,8 +840,11 @@ const QUESTIONS_ABOUT_ACTIONS: &[&str] = &[
     "is the recommendations 5xx alarm still snoozed",
 ];
 
+/// An order, the intent it must be understood as, and its slots.
+type Order = (&'static str, Intent, &'static [(Slot, &'static str)]);
+
 /// Orders opsvoice takes, with the intent and the slots they must be understood as.
-const ORDERS: &[(&str, Intent, &[(Slot, &str)])] = &[
+const ORDERS: &[Order] = &[
     (
         "restart checkout",
         Intent::RestartService,
