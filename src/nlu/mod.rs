@@ -511,6 +511,18 @@ impl Nlu {
         let intent = best.0;
         // The intent's file says which slot, if any, words no sample uses may fill
         // (`guess = true`: the service of a health, deployment or metric question).
+        // An order acts on what follows its verb: only words no sample uses there are a
+        // name ("bounce the flux capacitor"), not words elsewhere ("scale prod up, it's
+        // getting hammered" names prod, and no service).
+        let unknown: Vec<&str> = if ACTION_INTENTS.contains(&intent) {
+            order::verb_object(&marked)
+                .iter()
+                .map(String::as_str)
+                .take_while(|w| unknown.contains(w))
+                .collect()
+        } else {
+            unknown
+        };
         if let Some(&slot) = self.guessed.get(&intent)
             && !slots.contains_key(&slot)
             && !unknown.is_empty()
@@ -759,6 +771,8 @@ mod tests {
             // An action it takes, but on more than one thing at once.
             "restart everything in prod",
             "roll back all the services in data",
+            // The order acts on a cluster; words elsewhere name no service.
+            "scale data up, it is getting swamped",
             "mute all the checkout alarms",
             "silence every alarm for an hour",
         ] {
@@ -881,6 +895,11 @@ mod tests {
                 "could somebody bounce the flux capacitor",
                 Intent::RestartService,
                 slots(&[(Slot::Service, "flux capacitor")]),
+            ),
+            (
+                "restart frobnicator in prod",
+                Intent::RestartService,
+                slots(&[(Slot::Service, "frobnicator"), (Slot::Cluster, "prod")]),
             ),
         ] {
             let u = understood(text);

@@ -186,6 +186,29 @@ impl OrderVerbs {
     }
 }
 
+/// What the leading verb of `marked` acts on: the words after it, past articles and "back",
+/// "down" and the like, up to the next preposition ("the flux capacitor" in "could you
+/// bounce the flux capacitor in prod"). Empty when nothing follows the verb.
+pub(super) fn verb_object(marked: &[String]) -> &[String] {
+    let lead = marked
+        .iter()
+        .take_while(|w| ORDER_LEAD.contains(&w.as_str()) || FILLERS.contains(&w.as_str()))
+        .count();
+    let after = marked.get(lead + 1..).unwrap_or_default();
+    let start = after
+        .iter()
+        .take_while(|w| {
+            ORDER_PARTICLES.contains(&w.as_str()) || ORDER_ARTICLES.contains(&w.as_str())
+        })
+        .count();
+    let object = &after[start..];
+    let len = object
+        .iter()
+        .take_while(|w| !ORDER_PHRASE_ENDS.contains(&w.as_str()))
+        .count();
+    &object[..len]
+}
+
 /// Words that end what an order acts on.
 const ORDER_PHRASE_ENDS: &[&str] = &[
     "on", "for", "in", "of", "to", "at", "with", "from", "and", "or", "so", "because", "why",
