@@ -25,12 +25,18 @@ pub struct Orders {
     pub actions: Vec<Action>,
 }
 
-/// One kind of action opsvoice is asked for and cannot take.
+/// One kind of action opsvoice is asked for: one it cannot take at all, or one it takes on
+/// one thing at a time (restart one service, silence one alarm).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Action {
-    /// The message the answer names it by (`action-*`).
+    /// The message the answer names it by (`action-*`) when it cannot be done.
     pub answer: String,
+    /// The intent that takes this action on one service or alarm (`RestartService`), if
+    /// opsvoice can take it: an order led by one of its `verbs` is that intent, unless it is
+    /// about more than one thing ("restart everything in prod").
+    #[serde(default)]
+    pub intent: Option<String>,
     /// Verbs that make a request an order when it is led by one, as a whole word; the
     /// answer knows the action by them too.
     #[serde(default)]

@@ -354,7 +354,13 @@ async fn nlu_samples(file: &std::path::Path) -> anyhow::Result<()> {
     let model = opsvoice::nlu::embedded_model()?;
     let mut out = std::io::stdout().lock();
     for case in &cases {
-        let (sample, slots) = opsvoice::nlu::sample_form(&case.text, &catalog, &alarms);
+        let def = model.iter().find(|d| d.name == case.intent.name());
+        let takes: Vec<opsvoice::dialog::Slot> = def
+            .iter()
+            .flat_map(|d| &d.slots)
+            .filter_map(|s| opsvoice::dialog::Slot::parse(&s.name))
+            .collect();
+        let (sample, slots) = opsvoice::nlu::sample_form(&case.text, &catalog, &alarms, &takes);
         // An out-of-domain request has no slots, but the names in it are still names.
         let fallback = case.intent == opsvoice::dialog::Intent::Fallback;
         if !fallback && !opsvoice::nlu::eval::same_slots(&case.slots, &slots) {
@@ -364,7 +370,6 @@ async fn nlu_samples(file: &std::path::Path) -> anyhow::Result<()> {
             );
             continue;
         }
-        let def = model.iter().find(|d| d.name == case.intent.name());
         let undeclared = slots
             .keys()
             .find(|s| def.is_some_and(|d| !d.slots.iter().any(|ds| ds.name == s.name())));

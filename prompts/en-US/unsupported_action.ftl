@@ -1,15 +1,18 @@
-# UnsupportedAction: opsvoice only reads. `action` is what was asked, as a verb phrase.
+# UnsupportedAction: an action opsvoice cannot take. `action` is what was asked, as a verb phrase.
 
-unsupported-action = I can't { $action }; I only report how things are. Ask me how a service is doing, whether a deploy finished, or which alarms are firing.
-unsupported-action-service = I can't { $action }; I only report how things are. I can tell you how { $service } is doing, or whether its deploy finished.
-# What was asked, as the answer names it.
-action-restart = restart services
-action-rollback = roll back deploys
-action-scale = scale services
+unsupported-action = I can't { $action }. Ask me how a service is doing, whether a deploy finished, or which alarms are firing.
+unsupported-action-service = I can't { $action }. I can tell you how { $service } is doing, or whether its deploy finished.
+# What was asked, as the answer names it. Restarting, rolling back or scaling one service and
+# silencing one alarm are actions of their own: what is refused here is more than one at once.
+action-restart = restart more than one service at once
+action-rollback = roll back more than one service at once
+action-scale = scale more than one service at once
 action-deploy = deploy
 action-stop = stop tasks
 action-page = page anyone
 action-oncall = tell you who is on call
-action-acknowledge = acknowledge or silence alarms
+action-unsilence = turn more than one alarm back on at once
+action-silence = silence more than one alarm at once
+action-acknowledge = acknowledge alarms
 action-incident = open incidents
-action-other = make changes
+action-other = make that change

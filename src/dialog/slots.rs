@@ -1,5 +1,5 @@
-//! Slot values read leniently: `window` from ISO 8601 or from words, `metric` by name or
-//! synonym.
+//! Slot values read leniently: `window` and `duration` from ISO 8601 or from words, `count`
+//! from digits or words, `metric` by name or synonym.
 
 use std::time::Duration;
 
@@ -133,6 +133,274 @@ fn spoken_number(words: &str, numbers: &[(&str, u64)]) -> Option<u64> {
     })
 }
 
+/// The `duration` slot (how long to silence an alarm): an ISO 8601 duration as Lex and Alexa
+/// send it (`PT30M`) or the words a user types: "30 minutes", "half an hour", "an hour and a
+/// half", "two hours", "90m", "1h30m", "for a day". Unlike a window it is not capped (the
+/// policy's `silence_max` is); `None` for anything else, or for no time at all.
+#[must_use]
+pub fn parse_duration(value: &str) -> Option<Duration> {
+    let v = value.trim().to_ascii_lowercase();
+    let secs = match parse_iso_duration(&v) {
+        Some(secs) => secs,
+        None => spoken_duration(&v)?,
+    };
+    (secs > 0).then(|| Duration::from_secs(secs))
+}
+
+/// Words a duration may carry that say nothing about its length ("for the next hour").
+const DURATION_FILLER: &[&str] = &[
+    "for", "the", "next", "another", "about", "around", "roughly", "of", "and", "just", "only",
+    "please",
+];
+
+/// The seconds in a unit of time as written ("m", "mins", "hours").
+fn time_unit(word: &str) -> Option<u64> {
+    Some(match word {
+        "s" | "sec" | "secs" | "second" | "seconds" => 1,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60,
+        "h" | "hr" | "hrs" | "hour" | "hours" => 3600,
+        "d" | "day" | "days" => 86_400,
+        "w" | "wk" | "wks" | "week" | "weeks" => 604_800,
+        _ => return None,
+    })
+}
+
+/// Words into tokens: digits and letters apart ("90m" is `90 m`, "1h30m" is `1 h 30 m`), a
+/// decimal point kept between digits ("1.5 hours").
+fn number_tokens(v: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let chars: Vec<char> = v.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        let decimal_point = c == '.'
+            && current.chars().last().is_some_and(|p| p.is_ascii_digit())
+            && chars.get(i + 1).is_some_and(char::is_ascii_digit);
+        if !(c.is_alphanumeric() || decimal_point) {
+            if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        let switches = current.chars().last().is_some_and(|p| {
+            p.is_ascii_digit() != c.is_ascii_digit() && !decimal_point && p != '.'
+        });
+        if switches {
+            out.push(std::mem::take(&mut current));
+        }
+        current.push(c);
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// A duration in words: amounts each followed by their unit, added up. Every word must be
+/// part of it (or say nothing, "for the next"), so "until morning" is no duration.
+fn spoken_duration(v: &str) -> Option<u64> {
+    let words = number_tokens(v);
+    let mut total = 0.0_f64;
+    // The amount said since the last unit, and whether anything was said at all.
+    let mut amount: Option<f64> = None;
+    let mut last_unit: Option<u64> = None;
+    let mut i = 0;
+    while i < words.len() {
+        let word = words[i].as_str();
+        if let Some(unit) = time_unit(word) {
+            total += amount.take().unwrap_or(1.0) * unit as f64;
+            last_unit = Some(unit);
+            i += 1;
+            continue;
+        }
+        // "an hour and a half": half of the unit just said.
+        if word == "half" && amount.is_none() && last_unit.is_some() && i + 1 == words.len() {
+            total += last_unit.map_or(0.0, |u| u as f64 / 2.0);
+            i += 1;
+            continue;
+        }
+        let (value, len) = match word {
+            // "half an hour", "two and a half hours", "a quarter of an hour".
+            "half" | "quarter" => {
+                let part = if word == "half" { 0.5 } else { 0.25 };
+                let rest = &words[i + 1..];
+                let skip = rest
+                    .iter()
+                    .take_while(|w| matches!(w.as_str(), "a" | "an" | "of"))
+                    .count();
+                (amount.take().unwrap_or(0.0) + part, 1 + skip)
+            }
+            // "an hour and a half", "a quarter of an hour": the fraction says the amount.
+            "a" | "an"
+                if words
+                    .get(i + 1)
+                    .is_some_and(|w| w == "half" || w == "quarter") =>
+            {
+                i += 1;
+                continue;
+            }
+            "a" | "an" => spoken_count(&words[i..]).map_or((1.0, 1), |(n, len)| (n as f64, len)),
+            w if DURATION_FILLER.contains(&w) => {
+                i += 1;
+                continue;
+            }
+            w => {
+                if let Ok(n) = w.parse::<f64>() {
+                    (n, 1)
+                } else {
+                    let (n, len) = spoken_count(&words[i..])?;
+                    (n as f64, len)
+                }
+            }
+        };
+        amount = Some(value);
+        i += len;
+    }
+    if amount.is_some() || last_unit.is_none() {
+        // An amount with no unit after it ("for 30"): not a duration.
+        return None;
+    }
+    let secs = total.round();
+    (secs.is_finite() && secs >= 0.0).then(|| secs.min(u64::MAX as f64) as u64)
+}
+
+/// The `count` slot (how many tasks): digits as Lex and Alexa send them, or the words a user
+/// types ("five", "twenty five", "a dozen", "to 8 tasks", "zero"). `None` unless the words
+/// say exactly one whole number.
+#[must_use]
+pub fn parse_count(value: &str) -> Option<u32> {
+    let words: Vec<String> = number_tokens(&value.trim().to_ascii_lowercase())
+        .into_iter()
+        .filter(|w| !COUNT_FILLER.contains(&w.as_str()))
+        .collect();
+    let (n, len) = match words.first().map(String::as_str) {
+        Some(digits) if digits.chars().all(|c| c.is_ascii_digit()) => (digits.parse().ok()?, 1),
+        Some(_) => spoken_count(&words)?,
+        None => return None,
+    };
+    (len == words.len())
+        .then(|| u32::try_from(n).ok())
+        .flatten()
+}
+
+/// Words around a count that say nothing about the number ("up to 8 tasks").
+const COUNT_FILLER: &[&str] = &[
+    "to",
+    "up",
+    "down",
+    "at",
+    "of",
+    "total",
+    "in",
+    "all",
+    "just",
+    "only",
+    "exactly",
+    "please",
+    "task",
+    "tasks",
+    "instance",
+    "instances",
+    "replica",
+    "replicas",
+    "container",
+    "containers",
+    "copy",
+    "copies",
+    "pod",
+    "pods",
+];
+
+/// Whole numbers in words, one word each.
+const NUMBER_WORDS: &[(&str, u64)] = &[
+    ("zero", 0),
+    ("none", 0),
+    ("one", 1),
+    ("two", 2),
+    ("three", 3),
+    ("four", 4),
+    ("five", 5),
+    ("six", 6),
+    ("seven", 7),
+    ("eight", 8),
+    ("nine", 9),
+    ("ten", 10),
+    ("eleven", 11),
+    ("twelve", 12),
+    ("thirteen", 13),
+    ("fourteen", 14),
+    ("fifteen", 15),
+    ("sixteen", 16),
+    ("seventeen", 17),
+    ("eighteen", 18),
+    ("nineteen", 19),
+    ("twenty", 20),
+    ("thirty", 30),
+    ("forty", 40),
+    ("fifty", 50),
+    ("sixty", 60),
+    ("seventy", 70),
+    ("eighty", 80),
+    ("ninety", 90),
+    ("dozen", 12),
+    ("couple", 2),
+    ("few", 3),
+];
+
+/// The whole number said by the words at the start of `words`, and how many words it took:
+/// "twenty five" (25, 2), "a dozen" (12, 2), "half a dozen" (6, 3), "a hundred and
+/// twenty" (120, 4), "a couple of" (2, 3). A lone "a" is no number.
+#[must_use]
+pub(crate) fn spoken_count<S: AsRef<str>>(words: &[S]) -> Option<(u64, usize)> {
+    let word = |i: usize| words.get(i).map(AsRef::as_ref);
+    let value = |i: usize| {
+        word(i).and_then(|w| NUMBER_WORDS.iter().find(|(n, _)| *n == w).map(|(_, v)| *v))
+    };
+    let mut i = 0;
+    // "half a dozen".
+    if word(0) == Some("half") && matches!(word(1), Some("a" | "an")) && word(2) == Some("dozen") {
+        return Some((6, 3));
+    }
+    // "a dozen", "a hundred", "a couple of", "a few".
+    let article = matches!(word(0), Some("a" | "an"))
+        && matches!(word(1), Some("dozen" | "hundred" | "couple" | "few"));
+    let mut hundreds = 0;
+    if article && word(1) == Some("hundred") {
+        hundreds = 100;
+        i = 2;
+    } else if article {
+        i = 1;
+    }
+    if hundreds == 0
+        && let (Some(n @ 1..=9), Some("hundred")) = (value(i), word(i + 1))
+    {
+        hundreds = n * 100;
+        i += 2;
+    }
+    if hundreds > 0 && word(i) == Some("and") && value(i + 1).is_some() {
+        i += 1;
+    }
+    let mut rest = 0;
+    if let Some(n) = value(i) {
+        rest = n;
+        i += 1;
+        // "twenty five": a unit after a tens.
+        if n >= 20
+            && n % 10 == 0
+            && let Some(unit @ 1..=9) = value(i)
+        {
+            rest += unit;
+            i += 1;
+        }
+        // "a couple of tasks".
+        if matches!(word(i - 1), Some("couple" | "few")) && word(i) == Some("of") {
+            i += 1;
+        }
+    } else if hundreds == 0 {
+        return None;
+    }
+    Some((hundreds + rest, i))
+}
+
 /// The `metric` slot, read leniently.
 #[must_use]
 pub fn parse_metric(value: &str) -> Option<MetricKind> {
@@ -142,6 +410,72 @@ pub fn parse_metric(value: &str) -> Option<MetricKind> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_parse_from_iso_and_from_words() {
+        let secs = |v: &str| parse_duration(v).map(|d| d.as_secs());
+        for (said, want) in [
+            ("PT30M", 1800),
+            ("P1D", 86_400),
+            ("30 minutes", 1800),
+            ("for 30 minutes", 1800),
+            ("half an hour", 1800),
+            ("an hour", 3600),
+            ("one hour", 3600),
+            ("an hour and a half", 5400),
+            ("two and a half hours", 9000),
+            ("two hours", 7200),
+            ("for the next two hours", 7200),
+            ("90m", 5400),
+            ("1h", 3600),
+            ("1h30m", 5400),
+            ("1.5 hours", 5400),
+            ("forty five minutes", 2700),
+            ("a quarter of an hour", 900),
+            ("a couple of hours", 7200),
+            ("half a day", 43_200),
+            ("a day", 86_400),
+            ("an hour.", 3600),
+            ("3 weeks", 3 * 604_800),
+        ] {
+            assert_eq!(secs(said), Some(want), "{said}");
+        }
+        for nonsense in [
+            "",
+            "30",
+            "till morning",
+            "banana",
+            "the rest of the day",
+            "PT0S",
+        ] {
+            assert_eq!(secs(nonsense), None, "{nonsense}");
+        }
+    }
+
+    #[test]
+    fn counts_parse_from_digits_and_words() {
+        for (said, want) in [
+            ("5", 5),
+            ("0", 0),
+            ("five", 5),
+            ("zero", 0),
+            ("twelve", 12),
+            ("twenty five", 25),
+            ("a dozen", 12),
+            ("half a dozen", 6),
+            ("a hundred", 100),
+            ("one hundred and twenty", 120),
+            ("to 5", 5),
+            ("to five tasks", 5),
+            ("up to 8", 8),
+            ("10 tasks", 10),
+        ] {
+            assert_eq!(parse_count(said), Some(want), "{said}");
+        }
+        for nonsense in ["", "a", "tasks", "5 10", "1.5", "lots", "five hours", "-"] {
+            assert_eq!(parse_count(nonsense), None, "{nonsense}");
+        }
+    }
 
     #[test]
     fn windows_parse_from_iso_and_from_words() {

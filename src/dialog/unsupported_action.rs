@@ -1,7 +1,8 @@
-//! UnsupportedAction: "restart checkout", "roll back payments", "page the on-call". opsvoice
-//! only reads, so the answer says so, names what was asked, and says what it can tell
-//! instead. It fetches nothing: the service is named as the user said it, so the answer
-//! reveals nothing about what exists.
+//! UnsupportedAction: "deploy the new build", "page the on-call", "restart everything in
+//! prod". opsvoice cannot take these actions (it takes some on one service or alarm at a
+//! time, as intents of their own), so the answer says so, names what was asked, and says what
+//! it can tell instead. It fetches nothing: the service is named as the user said it, so the
+//! answer reveals nothing about what exists.
 
 use super::{Answer, Dialog, Move, Reply, Slot, Turn};
 use crate::ops::OpsError;
@@ -88,11 +89,18 @@ mod tests {
 
     #[test]
     fn the_action_is_read_from_what_was_said() {
-        assert_eq!(action(Some("please roll back payments")), "action-rollback");
+        // Words, whatever the request: "roll back payments" is RollbackService's, and "roll
+        // back everything in prod" (this intent's) is known by the same words.
+        assert_eq!(action(Some("roll back everything in prod")), "action-rollback");
         assert_eq!(action(Some("restart checkout")), "action-restart");
+        assert_eq!(action(Some("redeploy all of platform")), "action-restart");
+        assert_eq!(action(Some("deploy the new build")), "action-deploy");
+        assert_eq!(action(Some("scale up prod")), "action-scale");
         assert_eq!(action(Some("page the on call")), "action-page");
         assert_eq!(action(Some("who is on call for checkout")), "action-oncall");
-        assert_eq!(action(Some("Silence the alarms")), "action-acknowledge");
+        assert_eq!(action(Some("Silence the alarms")), "action-silence");
+        assert_eq!(action(Some("unmute every alarm")), "action-unsilence");
+        assert_eq!(action(Some("acknowledge the alarms")), "action-acknowledge");
         assert_eq!(action(Some("make it better")), "action-other");
         assert_eq!(action(None), "action-other");
         // As written, anywhere: the first kind in intents/UnsupportedAction.toml that fits.

@@ -2,8 +2,9 @@
 //! the ASK CLI keeps it in `skill-package/interactionModels/custom/<locale>.json`.
 //!
 //! The dialog model is what lets the webhook answer with `Dialog.ElicitSlot`: each required
-//! slot has an elicitation prompt, the Fluent message the webhook would speak. Delegation is
-//! `SKILL_RESPONSE`: the webhook, not Alexa, decides every turn.
+//! slot has an elicitation prompt, the Fluent message the webhook would speak; and with
+//! `Dialog.ConfirmIntent`: each action intent requires confirmation, with a prompt. Delegation
+//! is `SKILL_RESPONSE`: the webhook, not Alexa, decides every turn.
 
 use serde_json::{Value, json};
 
@@ -24,10 +25,12 @@ const BUILTINS: &[&str] = &[
     "AMAZON.YesIntent",
 ];
 
-/// The Alexa type of a slot type in `intents/`.
-fn slot_type_name(kind: &str) -> &str {
+/// The Alexa type of a slot type in `intents/`: Alexa's own `AMAZON.DURATION` (ISO 8601,
+/// `PT30M`) and `AMAZON.NUMBER` for times and counts.
+pub fn slot_type_name(kind: &str) -> &str {
     match kind {
         "Duration" => "AMAZON.DURATION",
+        "Number" => "AMAZON.NUMBER",
         other => other,
     }
 }
@@ -43,13 +46,26 @@ fn slot_samples(slot: &SlotDef) -> Vec<String> {
             format!("in {{{s}}}"),
         ],
         "AlarmName" => vec![format!("{{{s}}}"), format!("the {{{s}}} alarm")],
-        "Duration" => vec![format!("{{{s}}}"), format!("the last {{{s}}}")],
+        // A window is "the last hour"; a silence lasts "for an hour".
+        "Duration" if slot.name == "window" => {
+            vec![format!("{{{s}}}"), format!("the last {{{s}}}")]
+        }
+        "Duration" => vec![format!("{{{s}}}"), format!("for {{{s}}}")],
+        "Number" => vec![
+            format!("{{{s}}}"),
+            format!("{{{s}}} tasks"),
+            format!("to {{{s}}}"),
+        ],
         _ => vec![format!("{{{s}}}")],
     }
 }
 
 fn prompt_id(intent: &str, slot: &str) -> String {
     format!("Elicit.Slot.{intent}.{slot}")
+}
+
+fn confirmation_id(intent: &str) -> String {
+    format!("Confirm.Intent.{intent}")
 }
 
 /// The interaction model for [`super::LOCALE`].
@@ -119,11 +135,22 @@ pub fn model(source: &Source, options: &Options) -> Value {
                     entry
                 })
                 .collect();
+            // An action is confirmed before it is taken. The webhook reads it back in its
+            // own words (`Dialog.ConfirmIntent`); this prompt is Alexa's fallback text.
+            let mut prompts_of_intent = json!({});
+            if let Some(confirm) = &def.confirm {
+                let id = confirmation_id(&def.name);
+                prompts_of_intent = json!({ "confirmation": id });
+                prompts.push(json!({
+                    "id": id,
+                    "variations": [{ "type": "PlainText", "value": confirm.prompt }],
+                }));
+            }
             json!({
                 "name": def.name,
                 "delegationStrategy": "SKILL_RESPONSE",
-                "confirmationRequired": false,
-                "prompts": {},
+                "confirmationRequired": def.confirm.is_some(),
+                "prompts": prompts_of_intent,
                 "slots": slots,
             })
         })

@@ -21,6 +21,7 @@ use std::io::Write;
 use serde_json::{Value, json};
 
 use super::{BuildError, Options, Source, identifier, to_json};
+use crate::nlu::Confirm;
 
 /// The Lex locale id for our samples' locale.
 pub const LOCALE_ID: &str = "en_US";
@@ -39,10 +40,14 @@ pub fn intent_name(name: &str) -> &str {
     name.strip_prefix("AMAZON.").unwrap_or(name)
 }
 
-/// The Lex type of a slot type in `intents/`.
-fn slot_type_name(kind: &str) -> &str {
+/// The Lex type of a slot type in `intents/`. Times are Lex's own `AMAZON.Duration`, which
+/// hears "half an hour" and "ninety minutes" alike and sends ISO 8601 (`PT30M`), the form
+/// `parse_window` and `parse_duration` read first; counts are `AMAZON.Number` ("twelve" is
+/// `12`). A custom type would have to list every way to say a time or a number.
+pub fn slot_type_name(kind: &str) -> &str {
     match kind {
         "Duration" => "AMAZON.Duration",
+        "Number" => "AMAZON.Number",
         other => other,
     }
 }
@@ -59,12 +64,39 @@ fn plain_message(text: &str) -> Value {
     })
 }
 
+/// An action intent's confirmation: the question Lex asks before fulfilment and what it says
+/// on a no. The code hook answers every turn and asks with its own read-back
+/// (`ConfirmIntent`), so these are Lex's fallback text; `{slot}` references are Lex's own.
+/// Spelt as real exports spell a prompt (`promptSpecification.messageGroupsList`, as in
+/// every Slot.json) and a response (`messageGroupsList`, `allowInterrupt`), with `isActive`
+/// as exports say it for a code hook; CloudFormation's `IntentConfirmationSetting` has the
+/// same fields (`PromptSpecification`, `DeclinationResponse`, `IsActive`).
+fn confirmation(confirm: Option<&Confirm>) -> Value {
+    let Some(confirm) = confirm else {
+        return Value::Null;
+    };
+    json!({
+        "promptSpecification": {
+            "messageGroupsList": [plain_message(&confirm.prompt)],
+            "maxRetries": 2,
+            "allowInterrupt": true,
+            "messageSelectionStrategy": "Random"
+        },
+        "declinationResponse": {
+            "messageGroupsList": [plain_message(&confirm.declined)],
+            "allowInterrupt": true
+        },
+        "isActive": true
+    })
+}
+
 fn intent(
     name: &str,
     description: &str,
     parent: Option<&str>,
     samples: &[String],
     slots: &[String],
+    confirm: Option<&Confirm>,
 ) -> Value {
     // Lex's fallback intent takes a fulfilment code hook only.
     let dialog_hook = parent != Some("AMAZON.FallbackIntent");
@@ -80,7 +112,7 @@ fn intent(
         },
         "dialogCodeHook": { "enabled": dialog_hook },
         "fulfillmentCodeHook": { "enabled": true },
-        "intentConfirmationSetting": null,
+        "intentConfirmationSetting": confirmation(confirm),
         "intentClosingSetting": null,
         "inputContexts": null,
         "outputContexts": null,
@@ -137,6 +169,7 @@ pub fn files(source: &Source, options: &Options) -> super::Files {
                 None,
                 &def.samples,
                 &slots,
+                def.confirm.as_ref(),
             )),
         );
         for slot in &def.slots {
@@ -186,7 +219,14 @@ pub fn files(source: &Source, options: &Options) -> super::Files {
         };
         out.insert(
             format!("{locale_dir}/Intents/{name}/Intent.json"),
-            to_json(&intent(name, &def.description, parent, &def.samples, &[])),
+            to_json(&intent(
+                name,
+                &def.description,
+                parent,
+                &def.samples,
+                &[],
+                None,
+            )),
         );
     }
     out.insert(
@@ -197,6 +237,7 @@ pub fn files(source: &Source, options: &Options) -> super::Files {
             Some("AMAZON.FallbackIntent"),
             &[],
             &[],
+            None,
         )),
     );
     for kind in &source.types {

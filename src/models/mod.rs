@@ -24,13 +24,15 @@ use crate::speech::render::spoken_name;
 /// The locale the sample utterances in `intents/` are written in.
 pub const LOCALE: &str = "en-US";
 
-/// The custom slot types `intents/` may use, and the built-in `Duration`.
+/// The custom slot types `intents/` may use, and the built-ins `Duration` (a window, a
+/// silence's length) and `Number` (a count of tasks).
 pub const SLOT_TYPES: &[&str] = &[
     "ServiceName",
     "ClusterName",
     "AlarmName",
     "MetricName",
     "Duration",
+    "Number",
 ];
 
 /// The longest slot value Lex accepts, in characters.
@@ -564,6 +566,81 @@ mod tests {
         );
         let text = renderer.render_message("ask-window", LOCALE);
         assert!(!text.to_lowercase().contains("metric"), "{text}");
+    }
+
+    #[test]
+    fn exactly_the_actions_are_confirmed_on_both_platforms() {
+        let renderer = Renderer::embedded(None).unwrap();
+        let defs = crate::nlu::embedded_model().unwrap();
+        let source = Source::new(&defs, &Vocabulary::default(), &renderer).unwrap();
+        let actions: BTreeSet<&str> = crate::nlu::ACTION_INTENTS
+            .iter()
+            .map(|i| i.name())
+            .collect();
+        let options = Options::default();
+        let lex = lex::files(&source, &options);
+        let mut confirmed = BTreeSet::new();
+        for def in &source.intents {
+            let path = format!("opsvoice/BotLocales/en_US/Intents/{}/Intent.json", def.name);
+            let intent: serde_json::Value = serde_json::from_slice(&lex[&path]).unwrap();
+            let setting = &intent["intentConfirmationSetting"];
+            if !setting.is_null() {
+                assert_eq!(setting["isActive"], true);
+                let text = |v: &serde_json::Value| {
+                    v["messageGroupsList"][0]["message"]["plainTextMessage"]["value"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned()
+                };
+                assert!(text(&setting["promptSpecification"]).ends_with('?'));
+                assert!(!text(&setting["declinationResponse"]).is_empty());
+                confirmed.insert(def.name.as_str());
+            }
+        }
+        assert_eq!(confirmed, actions);
+        let alexa = alexa::model(&source, &options);
+        let model = &alexa["interactionModel"];
+        let prompts: BTreeSet<&str> = model["prompts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["id"].as_str())
+            .collect();
+        let confirmed: BTreeSet<&str> = model["dialog"]["intents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["confirmationRequired"] == true)
+            .map(|i| {
+                let id = i["prompts"]["confirmation"].as_str().unwrap();
+                assert!(
+                    id.starts_with("Confirm.Intent.") && prompts.contains(id),
+                    "{id}"
+                );
+                i["name"].as_str().unwrap()
+            })
+            .collect();
+        assert_eq!(confirmed, actions);
+    }
+
+    #[test]
+    fn counts_and_durations_are_the_platforms_built_in_types() {
+        assert_eq!(lex::slot_type_name("Number"), "AMAZON.Number");
+        assert_eq!(lex::slot_type_name("Duration"), "AMAZON.Duration");
+        assert_eq!(alexa::slot_type_name("Number"), "AMAZON.NUMBER");
+        assert_eq!(alexa::slot_type_name("Duration"), "AMAZON.DURATION");
+        let defs = crate::nlu::embedded_model().unwrap();
+        let kind = |intent: &str, slot: &str| {
+            defs.iter()
+                .find(|d| d.name == intent)
+                .and_then(|d| d.slots.iter().find(|s| s.name == slot))
+                .map(|s| s.kind.clone())
+        };
+        assert_eq!(kind("ScaleService", "count").as_deref(), Some("Number"));
+        assert_eq!(
+            kind("SilenceAlarm", "duration").as_deref(),
+            Some("Duration")
+        );
     }
 
     #[test]

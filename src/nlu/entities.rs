@@ -8,18 +8,68 @@ use crate::dialog::resolve::key;
 use crate::ops::{Catalog, MetricKind};
 use crate::vocab::{Slot, Slots};
 
-/// `text` as a sample utterance: lowercase, fillers dropped, and every name found replaced
-/// by its `{slot}` reference; with the slots found. For turning labelled phrasings into
+/// `text` as a sample utterance of an intent that takes the slots `takes`: lowercase,
+/// fillers dropped, and every name found replaced by its `{slot}` reference; with the slots
+/// found. A time is the intent's kind of time: "for thirty minutes" is a silence's
+/// `for {duration}`, "an hour" a metric's `{window}`. For turning labelled phrasings into
 /// samples (`opsvoice nlu samples`).
 #[must_use]
-pub fn sample_form(text: &str, catalog: &Catalog, alarms: &[String]) -> (String, Slots) {
+pub fn sample_form(
+    text: &str,
+    catalog: &Catalog,
+    alarms: &[String],
+    takes: &[Slot],
+) -> (String, Slots) {
     let words: Vec<String> = tokens(text)
         .into_iter()
         .filter(|w| !FILLERS.contains(&w.as_str()))
         .collect();
-    let (marked, slots) = extract(&words, catalog, alarms, &|_| true);
+    let (mut marked, mut slots) = extract(&words, catalog, alarms, &|_| true);
+    let takes = |slot: Slot| takes.contains(&slot);
+    if let Some(moved) = fit_time(&takes, &mut slots) {
+        let (from, to) = match moved {
+            Slot::Duration => ("{window}", "{duration}"),
+            _ => ("{duration}", "{window}"),
+        };
+        // A window found as "for thirty minutes" took its "for" along; a duration says it.
+        let lead = slots
+            .get(&moved)
+            .and_then(|v| v.split_whitespace().next())
+            .filter(|w| WINDOW_LEADS.contains(w) && moved == Slot::Duration)
+            .map(str::to_owned);
+        marked = marked
+            .into_iter()
+            .flat_map(|w| match (&lead, w == from) {
+                (Some(lead), true) => vec![lead.clone(), to.to_owned()],
+                (None, true) => vec![to.to_owned()],
+                (_, false) => vec![w],
+            })
+            .collect();
+    }
     (marked.join(" "), slots)
 }
+
+/// A time found as one kind of slot given to an intent that takes the other: a window
+/// ("for thirty minutes") is a silence's duration, a duration ("an hour") a metric's
+/// window. Returns the slot the time moved to, if it moved.
+pub(super) fn fit_time(takes: &dyn Fn(Slot) -> bool, slots: &mut Slots) -> Option<Slot> {
+    let (from, to) = if takes(Slot::Duration) && !takes(Slot::Window) {
+        (Slot::Window, Slot::Duration)
+    } else if takes(Slot::Window) && !takes(Slot::Duration) {
+        (Slot::Duration, Slot::Window)
+    } else {
+        return None;
+    };
+    if slots.contains_key(&to) {
+        return None;
+    }
+    let value = slots.remove(&from)?;
+    slots.insert(to, value);
+    Some(to)
+}
+
+/// Words that lead a counted window ("for 2 hours", "over thirty minutes").
+const WINDOW_LEADS: &[&str] = &["over", "for", "within", "in"];
 
 /// Other names people use for a cluster: "production" for `prod`, and the like.
 const CLUSTER_ALIASES: &[(&str, &[&str])] = &[
@@ -156,6 +206,24 @@ pub(super) fn extract(
             i += len;
             continue;
         }
+        // A time that is no window ("an hour", "90m"): how long, for a silence.
+        if let Some(len) = duration_span(&words[i..]) {
+            slots
+                .entry(Slot::Duration)
+                .or_insert_with(|| words[i..i + len].join(" "));
+            out.push("{duration}".to_owned());
+            i += len;
+            continue;
+        }
+        if let Some(len) = count_span(&words[i..], i.checked_sub(1).map(|p| words[p].as_str())) {
+            let said = words[i..i + len].join(" ");
+            if let Some(n) = crate::dialog::slots::parse_count(&said) {
+                slots.entry(Slot::Count).or_insert_with(|| n.to_string());
+                out.push("{count}".to_owned());
+                i += len;
+                continue;
+            }
+        }
         let exact = |len: usize| {
             let span = &words[i..i + len];
             names
@@ -265,4 +333,82 @@ fn window_span(words: &[String]) -> Option<usize> {
         return None;
     }
     (2..=4.min(words.len())).find(|len| UNITS.contains(&words[len - 1].as_str()))
+}
+
+/// Units a duration is said in (not seconds: "hang on a second" is no duration).
+const DURATION_UNITS: &[&str] = &[
+    "minute", "minutes", "min", "mins", "hour", "hours", "hr", "hrs", "day", "days", "week",
+    "weeks",
+];
+
+/// The length of a duration at the start of `words` ("an hour", "thirty minutes", "an hour
+/// and a half", "90m", "1h"), if there is one. Windows are found first: "the last hour" is
+/// no duration.
+fn duration_span(words: &[String]) -> Option<usize> {
+    let first = words.first()?.as_str();
+    // "90m", "1h", "2hrs", "30min": digits with their unit.
+    let digits = first.chars().take_while(char::is_ascii_digit).count();
+    if digits > 0 && digits < first.len() {
+        let unit = &first[digits..];
+        return matches!(unit, "m" | "h" | "d" | "min" | "mins" | "hr" | "hrs").then_some(1);
+    }
+    let amount = match crate::dialog::slots::spoken_count(words) {
+        Some((_, len)) => len,
+        None if first.chars().all(|c| c.is_ascii_digit()) || first == "a" || first == "an" => 1,
+        None => return None,
+    };
+    let unit = words.get(amount)?;
+    if !DURATION_UNITS.contains(&unit.as_str()) {
+        return None;
+    }
+    let mut len = amount + 1;
+    // "an hour and a half".
+    if words[len..].starts_with(&["and".to_owned(), "a".to_owned(), "half".to_owned()]) {
+        len += 3;
+    }
+    Some(len)
+}
+
+/// Words naming what a count counts.
+const COUNTED: &[&str] = &[
+    "task",
+    "tasks",
+    "instance",
+    "instances",
+    "replica",
+    "replicas",
+    "container",
+    "containers",
+    "copy",
+    "copies",
+    "pod",
+    "pods",
+];
+
+/// The length of a count of tasks at the start of `words`, after the word `before`: a number
+/// said as a target ("to 5", "to twelve", "at a dozen", "8 tasks"), not as a change ("add 2
+/// more tasks", "by three") or anything else ("sev one").
+fn count_span(words: &[String], before: Option<&str>) -> Option<usize> {
+    let first = words.first()?.as_str();
+    let len = if first.chars().all(|c| c.is_ascii_digit()) {
+        1
+    } else if matches!(first, "few" | "couple" | "none") {
+        return None;
+    } else {
+        crate::dialog::slots::spoken_count(words)?.1
+    };
+    let after = words.get(len).map(String::as_str);
+    let more = |w: &str| matches!(w, "more" | "extra" | "additional" | "fewer" | "less");
+    let relative = matches!(
+        before,
+        Some("add" | "by" | "remove" | "another" | "extra" | "plus" | "minus" | "more")
+    ) || after.is_some_and(more);
+    // What it counts follows it, maybe after the service's name ("4 redis proxy tasks").
+    let counts_tasks = words[len..]
+        .iter()
+        .take(4)
+        .take_while(|w| !more(w))
+        .any(|w| COUNTED.contains(&w.as_str()));
+    let target = matches!(before, Some("to" | "at")) || counts_tasks;
+    (target && !relative).then_some(len)
 }

@@ -2,14 +2,15 @@
 //! labelled phrasings (`intent`, `slots`, `text`) and reports accuracy, per-intent
 //! precision and recall, the confusions, and every miss.
 //!
-//! Slots are compared by meaning, not spelling: a window is its duration (`3600` and
-//! "the last hour" are the same), a metric its kind ("cpu" and "CPU usage"), a name its
-//! words, case aside.
+//! Slots are compared by meaning, not spelling: a window or a duration is its length in
+//! seconds (`3600`, "the last hour" and "an hour" are the same), a count its number (`12`,
+//! "twelve", "a dozen"), a metric its kind ("cpu" and "CPU usage"), a name its words, case
+//! aside.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::{Nlu, Understanding};
+use super::{ACTION_INTENTS, Nlu, Understanding};
 use crate::ops::{Catalog, MetricKind};
 use crate::vocab::{Intent, Slot, Slots};
 
@@ -101,6 +102,16 @@ fn meaning(slot: Slot, value: &str) -> String {
             .ok()
             .or_else(|| crate::dialog::parse_window(value).map(|d| d.as_secs()))
             .map_or_else(|| value.to_ascii_lowercase(), |s| s.to_string()),
+        // A duration in seconds or words: `1800` is "half an hour" and "30m".
+        Slot::Duration => value
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .or_else(|| crate::dialog::parse_duration(value).map(|d| d.as_secs()))
+            .map_or_else(|| value.to_ascii_lowercase(), |s| s.to_string()),
+        // A count in digits or words: `12` is "twelve" and "a dozen".
+        Slot::Count => crate::dialog::parse_count(value)
+            .map_or_else(|| value.to_ascii_lowercase(), |n| n.to_string()),
         Slot::Metric => MetricKind::parse(value)
             .map_or_else(|| value.to_ascii_lowercase(), |m| m.slot_value().to_owned()),
         _ => crate::dialog::resolve::words(value).join(" "),
@@ -138,6 +149,9 @@ pub struct Report {
     /// Unsupported actions answered as a question intent (the worst miss: it answers
     /// something nobody asked).
     pub actions_answered: usize,
+    /// Requests that are not for an action taken as one (as bad: it offers to change
+    /// something nobody asked to change).
+    pub taken_as_actions: usize,
 }
 
 fn refused(intent: Intent) -> bool {
@@ -189,6 +203,9 @@ pub fn evaluate(nlu: &Nlu, catalog: &Catalog, alarms: &[String], cases: &[Case])
             && Intent::QUESTIONS.contains(&got.intent)
         {
             report.actions_answered += 1;
+        }
+        if !ACTION_INTENTS.contains(&case.intent) && ACTION_INTENTS.contains(&got.intent) {
+            report.taken_as_actions += 1;
         }
         if got.intent == case.intent && same_slots(&case.slots, &got.slots) {
             report.all_right += 1;
@@ -246,11 +263,12 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "out-of-domain and unsupported actions recognised as such: {} of {} ({:.1}%); unsupported actions answered as a question: {}\n",
+            "out-of-domain and unsupported actions recognised as such: {} of {} ({:.1}%); unsupported actions answered as a question: {}; other requests taken as an action: {}\n",
             self.refusals.1,
             self.refusals.0,
             100.0 * ratio(self.refusals.1, self.refusals.0),
-            self.actions_answered
+            self.actions_answered,
+            self.taken_as_actions
         )?;
         writeln!(f, "| intent | precision | recall | cases |")?;
         writeln!(f, "| --- | --- | --- | --- |")?;
@@ -347,6 +365,22 @@ mod tests {
             &slots(&[(Slot::Service, "payments-api")]),
             &slots(&[(Slot::Service, "payments")]),
         ));
+        assert!(same_slots(
+            &slots(&[(Slot::Duration, "1800"), (Slot::Count, "12")]),
+            &slots(&[(Slot::Duration, "half an hour"), (Slot::Count, "a dozen")]),
+        ));
+        assert!(same_slots(
+            &slots(&[(Slot::Duration, "an hour"), (Slot::Count, "5")]),
+            &slots(&[(Slot::Duration, "for 60 minutes"), (Slot::Count, "five")]),
+        ));
+        assert!(!same_slots(
+            &slots(&[(Slot::Duration, "an hour")]),
+            &slots(&[(Slot::Duration, "two hours")]),
+        ));
+        assert!(!same_slots(
+            &slots(&[(Slot::Count, "5")]),
+            &slots(&[(Slot::Count, "6")]),
+        ));
         assert!(!same_slots(
             &slots(&[(Slot::Service, "cart")]),
             &slots(&[(Slot::Service, "cart"), (Slot::Cluster, "prod")]),
@@ -405,6 +439,7 @@ mod tests {
                 "{split}: {report}"
             );
             assert_eq!(report.actions_answered, 0, "{split}: {report}");
+            assert_eq!(report.taken_as_actions, 0, "{split}: {report}");
         }
     }
 }

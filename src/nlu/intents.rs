@@ -14,6 +14,16 @@ pub use crate::embedded::{BUILTINS_FILE, INTENT_FILES, ORDERS_FILE, OUT_OF_DOMAI
 /// Each custom intent needs at least this many sample utterances.
 pub const MIN_SAMPLES: usize = 12;
 
+/// The intents that change something (DESIGN §7): each confirmed before it acts, and never
+/// what a question is taken for.
+pub const ACTION_INTENTS: [Intent; 5] = [
+    Intent::RestartService,
+    Intent::RollbackService,
+    Intent::ScaleService,
+    Intent::SilenceAlarm,
+    Intent::UnsilenceAlarm,
+];
+
 /// One slot of an intent definition. Unknown keys are refused, so a misspelt one is not
 /// silently ignored.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -47,6 +57,22 @@ pub struct IntentDef {
     /// UnsupportedAction answer's; Lex and Alexa never see them.
     #[serde(default)]
     pub orders: Option<Orders>,
+    /// What Lex and Alexa ask before an action is taken, and say when it is declined (every
+    /// one of [`ACTION_INTENTS`], and only those).
+    #[serde(default)]
+    pub confirm: Option<Confirm>,
+}
+
+/// An action intent's confirmation, as the generated Lex bot and Alexa model carry it. The
+/// code hook reads the action back in its own words every time; these are the platforms'
+/// fallback text. `{slot}` references are filled in by the platform.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Confirm {
+    /// The yes-or-no question ("Restart {service}?").
+    pub prompt: String,
+    /// What is said on a no.
+    pub declined: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -151,6 +177,43 @@ pub fn validate(file: &str, def: &IntentDef, custom: bool) -> Result<(), ModelEr
         }
         validate_orders(orders).map_err(invalid)?;
     }
+    let acts = Intent::parse(&def.name).is_some_and(|i| ACTION_INTENTS.contains(&i));
+    match (&def.confirm, acts) {
+        (None, true) => {
+            return Err(invalid(format!(
+                "{} acts, so it needs a `[confirm]` prompt and declined answer",
+                def.name
+            )));
+        }
+        (Some(_), false) => {
+            return Err(invalid(format!(
+                "{} only answers, so it takes no `[confirm]`",
+                def.name
+            )));
+        }
+        (Some(confirm), true) => {
+            if !confirm.prompt.trim_end().ends_with('?') || confirm.declined.trim().is_empty() {
+                return Err(invalid(format!(
+                    "{}: `[confirm]` needs a prompt that asks (ends with `?`) and a declined answer",
+                    def.name
+                )));
+            }
+            // The platform fills a reference from a slot it has: a required one.
+            for placeholder in placeholders(&confirm.prompt) {
+                if !def
+                    .slots
+                    .iter()
+                    .any(|s| s.name == placeholder && s.required)
+                {
+                    return Err(invalid(format!(
+                        "{}: the confirmation prompt uses `{{{placeholder}}}`, which is not a required slot",
+                        def.name
+                    )));
+                }
+            }
+        }
+        (None, false) => {}
+    }
     let mut seen = HashSet::new();
     for sample in &def.samples {
         if !seen.insert(sample.to_lowercase()) {
@@ -193,6 +256,16 @@ fn validate_orders(orders: &Orders) -> Result<(), String> {
                 "action answer `{}` is not an `action-*` message",
                 action.answer
             ));
+        }
+        if let Some(intent) = &action.intent {
+            let acts = Intent::parse(intent).is_some_and(|i| ACTION_INTENTS.contains(&i));
+            if !acts {
+                return Err(format!(
+                    "action `{}` names intent `{intent}`, which is not one of {}",
+                    action.answer,
+                    ACTION_INTENTS.map(Intent::name).join(", ")
+                ));
+            }
         }
         if action.verbs.is_empty() && action.phrases.is_empty() {
             return Err(format!(
@@ -278,6 +351,7 @@ mod tests {
             slots: vec![],
             samples: vec!["how is {service}".into()],
             orders: None,
+            confirm: None,
         };
         let err = validate("x.toml", &def, false).unwrap_err().to_string();
         assert!(err.contains("not a slot"), "{err}");
@@ -305,6 +379,42 @@ mod tests {
         assert!(err.contains("one slot only"), "{err}");
         let err = checked(&slots(", gues = true", "")).unwrap_err();
         assert!(err.contains("unknown field `gues`"), "{err}");
+    }
+
+    #[test]
+    fn every_action_and_only_an_action_is_confirmed_with_its_own_slots() {
+        let file = |name: &str, confirm: &str| {
+            format!(
+                "name = \"{name}\"\nsamples = [\"restart {{service}}\"]\nslots = [\n\
+                 {{ name = \"service\", type = \"ServiceName\", required = true, prompt = \"ask-service\" }},\n\
+                 {{ name = \"cluster\", type = \"ClusterName\", prompt = \"ask-cluster\" }},\n]\n{confirm}"
+            )
+        };
+        let confirm =
+            |prompt: &str| format!("[confirm]\nprompt = \"{prompt}\"\ndeclined = \"Okay.\"");
+        let def = checked(&file("RestartService", &confirm("Restart {service}?"))).expect("valid");
+        assert_eq!(def.confirm.expect("confirm").prompt, "Restart {service}?");
+        for (name, table, problem) in [
+            ("RestartService", String::new(), "needs a `[confirm]`"),
+            (
+                "ServiceHealth",
+                confirm("Restart {service}?"),
+                "takes no `[confirm]`",
+            ),
+            (
+                "RestartService",
+                confirm("Restart {service}."),
+                "ends with `?`",
+            ),
+            (
+                "RestartService",
+                confirm("Restart {service} in {cluster}?"),
+                "`{cluster}`",
+            ),
+        ] {
+            let err = checked(&file(name, &table)).unwrap_err();
+            assert!(err.contains(problem), "{table}: {err}");
+        }
     }
 
     #[test]
@@ -358,6 +468,11 @@ mod tests {
                 "UnsupportedAction",
                 "[[orders.actions]]\nanswer = \"action-restart\"\nverb = [\"restart\"]",
                 "unknown field `verb`",
+            ),
+            (
+                "UnsupportedAction",
+                "[[orders.actions]]\nanswer = \"action-restart\"\nintent = \"ServiceHealth\"\nverbs = [\"restart\"]",
+                "not one of RestartService",
             ),
         ] {
             let err = checked(&file(name, orders)).unwrap_err();

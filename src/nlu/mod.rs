@@ -47,8 +47,8 @@ use tokens::{canonical, canonical_word, is_ignored, is_stopword, tokens};
 
 pub use entities::sample_form;
 pub use intents::{
-    BUILTINS_FILE, INTENT_FILES, IntentDef, MIN_SAMPLES, ModelError, OUT_OF_DOMAIN_FILE, SlotDef,
-    embedded_model, out_of_domain, overlaps, validate,
+    ACTION_INTENTS, BUILTINS_FILE, Confirm, INTENT_FILES, IntentDef, MIN_SAMPLES, ModelError,
+    OUT_OF_DOMAIN_FILE, SlotDef, embedded_model, out_of_domain, overlaps, validate,
 };
 
 /// Below this probability the utterance is not understood (tuned on the tuning splits,
@@ -213,8 +213,15 @@ impl Nlu {
         }
         // An alarm the matcher does not know by name (only firing ones are handed to it)
         // is heard as its parts: "pricing 5xx rate high" is `{service} {metric} rate high`.
-        let alarm_detail = classes.iter().position(|c| *c == Intent::AlarmDetail);
-        for (class, words) in samples.iter().filter(|(c, _)| Some(*c) == alarm_detail) {
+        // So is one to silence: every intent that takes an alarm learns it.
+        let about_alarm: Vec<usize> = (0..classes.len())
+            .filter(|c| {
+                nlu.slots
+                    .get(&classes[*c])
+                    .is_some_and(|t| t.contains(&Slot::Alarm))
+            })
+            .collect();
+        for (class, words) in samples.iter().filter(|(c, _)| about_alarm.contains(c)) {
             if !words.iter().any(|w| w == "{alarm}") {
                 continue;
             }
@@ -307,6 +314,38 @@ impl Nlu {
             .map(|(_, v)| canonical_word(&v.word))
     }
 
+    /// The likeliest intent that does not act, from the model's probabilities `p`, with its
+    /// share of what is left once the actions are set aside.
+    fn best_answering(&self, p: &[f32]) -> (Intent, f64) {
+        let answering = |c: &usize| !ACTION_INTENTS.contains(&self.classes[*c]);
+        let rest: f32 = (0..p.len()).filter(answering).map(|c| p[c]).sum();
+        (0..p.len())
+            .filter(answering)
+            .max_by(|a, b| p[*a].total_cmp(&p[*b]))
+            .map_or((Intent::Fallback, 0.0), |c| {
+                let share = if rest > 0.0 { p[c] / rest } else { 0.0 };
+                (self.classes[c], f64::from(share))
+            })
+    }
+
+    /// Whether an action is asked of one thing: a service (or none named: the one talked
+    /// about, or the dialog asks which), never a whole cluster or "everything"; one alarm,
+    /// never "the alarms", "all alarms" or a service's alarms.
+    fn one_target(&self, intent: Intent, words: &[String], slots: &Slots, alarm: Target) -> bool {
+        let said = |list: &[&str]| words.iter().any(|w| list.contains(&w.as_str()));
+        let all = said(&["all", "everything", "every", "whole", "entire", "fleet"]);
+        let takes = |slot| self.slots.get(&intent).is_some_and(|t| t.contains(&slot));
+        if takes(Slot::Alarm) {
+            // "Alerts for X" may be one alarm's, when X is more than a service.
+            let plural = said(&["alarms", "alerts"]) && !alarm.specific;
+            return alarm.named
+                || !all
+                    && !plural
+                    && (slots.contains_key(&Slot::Alarm) || !slots.contains_key(&Slot::Cluster));
+        }
+        slots.contains_key(&Slot::Service) || !all && !slots.contains_key(&Slot::Cluster)
+    }
+
     /// Understands `text`, resolving names against `catalog` and the `alarms` names. When the conversation is
     /// waiting for a slot (`expecting`), a bare answer ("the email one") is taken as it.
     #[must_use]
@@ -320,6 +359,9 @@ impl Nlu {
         let words = tokens(text);
         let is_word = |w: &str| self.knows(&canonical_word(w));
         let (marked, slots) = extract(&words, catalog, alarms, &is_word);
+        // The words an alarm may be described by: not a time ("snooze that alarm for thirty
+        // minutes" describes no alarm "thirty minutes").
+        let untimed = without_values(&words, &slots, &[Slot::Window, Slot::Duration]);
         let mut shaped = self.shape(&canonical(&marked));
         // A word that could be part of a name of something: none of ours, no sample's.
         let foreign = |w: &str| may_describe(w) && self.is_unknown(&canonical_word(w));
@@ -331,17 +373,18 @@ impl Nlu {
                 .enumerate()
                 .any(|(i, w)| (w == "alarm" || w == "alert") && (i == 0 || words[i - 1] != "in"))
             && matches!(
-                describe_alarm(&words, &[], alarms, &foreign),
+                describe_alarm(&untimed, &[], alarms, &foreign),
                 Described::One(_)
             )
         {
             shaped.push("{alarm}".to_owned());
         }
         let mut p = self.model.probabilities(&features(&shaped));
+        // Names only: a time or a number is said in questions and orders alike.
         let named: Vec<Slot> = slots
             .keys()
             .copied()
-            .filter(|s| *s != Slot::Window)
+            .filter(|s| !matches!(s, Slot::Window | Slot::Duration | Slot::Count))
             .collect();
         // A name of ours said is evidence the request is about our fleet.
         let names_ours = slots.contains_key(&Slot::Service) || slots.contains_key(&Slot::Alarm);
@@ -371,7 +414,12 @@ impl Nlu {
                     (0, 0.0_f32),
                     |best, (c, pc)| if pc > best.1 { (c, pc) } else { best },
                 );
-        let best = (self.classes[class], f64::from(confidence));
+        let mut best = (self.classes[class], f64::from(confidence));
+        // A question about an action ("did the restart of checkout finish", "who restarted
+        // checkout") is never taken for the action: the likeliest intent that only answers.
+        if ACTION_INTENTS.contains(&best.0) && order::asks_a_question(&words) {
+            best = self.best_answering(&p);
+        }
         let mut slots = slots;
         // Words no sample uses, in a row: most likely a name we do not know or misheard.
         let unknown: Vec<&str> = marked
@@ -388,9 +436,22 @@ impl Nlu {
             .iter()
             .any(|w| !w.starts_with('{') && !is_stopword(w));
 
+        // "five" or "to a dozen" when asked how many tasks.
+        if let Some((intent, Slot::Count)) = expecting
+            && let Some(count) = crate::dialog::slots::parse_count(text)
+        {
+            slots.insert(Slot::Count, count.to_string());
+            return Understanding {
+                intent,
+                slots,
+                confidence: best.1.max(self.threshold),
+            };
+        }
         if let Some((intent, slot)) = expecting
             && (!informative || best.1 < self.threshold)
         {
+            let takes = self.slots.get(&intent);
+            entities::fit_time(&|s| takes.is_some_and(|t| t.contains(&s)), &mut slots);
             slots.entry(slot).or_insert_with(|| {
                 if unknown.is_empty() {
                     text.trim().to_owned()
@@ -405,22 +466,40 @@ impl Nlu {
             };
         }
         let not_understood = best.1 < self.threshold || best.0 == Intent::Fallback;
-        // A request to act that the model could not place is still a request to act: it
-        // gets the honest "I can't", never "I didn't get that"; and an order is an order
-        // whatever else its words look like ("ack it" is not "cancel").
-        let order = best.0 != Intent::UnsupportedAction && self.orders.orders_action(&marked);
-        if self.classes.contains(&Intent::UnsupportedAction)
-            && (order || not_understood && self.orders.asks_to_act(&words))
+        // An order is an order whatever else its words look like ("ack it" is not "cancel",
+        // "bounce the gateway" no health question): the action the model heard, else the
+        // one its verb asks for, else one opsvoice cannot take. A request to act that the
+        // model could not place is still one: it gets the honest "I can't", never "I didn't
+        // get that".
+        let order = if ACTION_INTENTS.contains(&best.0) {
+            None
+        } else {
+            self.orders.order_verb(&marked)
+        };
+        if let Some(verb) = &order
+            && let Some(intent) = self.orders.intent_of(verb)
+            && self.classes.contains(&intent)
         {
-            return Understanding {
-                intent: Intent::UnsupportedAction,
-                slots: slots
-                    .into_iter()
-                    .filter(|(s, _)| matches!(s, Slot::Service | Slot::Cluster))
-                    .collect(),
-                confidence: best.1,
-            };
+            best.0 = intent;
+        } else if self.classes.contains(&Intent::UnsupportedAction)
+            && (order.is_some() || not_understood && self.orders.asks_to_act(&words))
+        {
+            best.0 = Intent::UnsupportedAction;
         }
+        let unsupported = |slots: Slots| Understanding {
+            intent: Intent::UnsupportedAction,
+            slots: slots
+                .into_iter()
+                .filter(|(s, _)| matches!(s, Slot::Service | Slot::Cluster))
+                .collect(),
+            confidence: best.1,
+        };
+        if best.0 == Intent::UnsupportedAction {
+            return unsupported(slots);
+        }
+        // As said, before any of it is taken for an alarm's description.
+        let named = slots.clone();
+        let not_understood = not_understood && !ACTION_INTENTS.contains(&best.0);
         let fallback = || Understanding {
             intent: Intent::Fallback,
             slots: Slots::new(),
@@ -432,18 +511,51 @@ impl Nlu {
         let intent = best.0;
         // The intent's file says which slot, if any, words no sample uses may fill
         // (`guess = true`: the service of a health, deployment or metric question).
+        // An order acts on what follows its verb: only words no sample uses there are a
+        // name ("bounce the flux capacitor"), not words elsewhere ("scale prod up, it's
+        // getting hammered" names prod, and no service).
+        let unknown: Vec<&str> = if ACTION_INTENTS.contains(&intent) {
+            order::verb_object(&marked)
+                .iter()
+                .map(String::as_str)
+                .take_while(|w| unknown.contains(w))
+                .collect()
+        } else {
+            unknown
+        };
         if let Some(&slot) = self.guessed.get(&intent)
             && !slots.contains_key(&slot)
             && !unknown.is_empty()
         {
             // Words it does not know, taken for a service no catalog has, on a guess: more
-            // likely a request about something else ("how's the weather in seattle").
-            if best.1 < UNKNOWN_NAME_CONFIDENCE {
+            // likely a request about something else ("how's the weather in seattle"). An
+            // order to act on it is about ours, and the dialog says it knows no such service.
+            if best.1 < UNKNOWN_NAME_CONFIDENCE && !ACTION_INTENTS.contains(&intent) {
                 return fallback();
             }
             slots.insert(slot, unknown.join(" "));
         }
-        if intent == Intent::AlarmDetail && !slots.contains_key(&Slot::Alarm) {
+        let takes = |slot: Slot| self.slots.get(&intent).is_some_and(|t| t.contains(&slot));
+        // "silence the checkout alarm": the alarm, described by the service's name alone.
+        if takes(Slot::Alarm)
+            && !takes(Slot::Service)
+            && let (false, Some(service)) = (
+                slots.contains_key(&Slot::Alarm),
+                slots.get(&Slot::Service).cloned(),
+            )
+            && matches!(
+                describe_alarm(&untimed, &[], alarms, &foreign),
+                Described::OnlyTheService
+            )
+        {
+            slots.remove(&Slot::Service);
+            slots.insert(Slot::Alarm, service);
+        }
+        if matches!(
+            intent,
+            Intent::AlarmDetail | Intent::SilenceAlarm | Intent::UnsilenceAlarm
+        ) && !slots.contains_key(&Slot::Alarm)
+        {
             // Spoken alarm names are descriptions: "the checkout latency alarm". One alarm
             // whose name has every describing word is the one; else keep the describing
             // words for the dialog's fuzzy match: those no sample uses, and those some
@@ -452,7 +564,7 @@ impl Nlu {
                 .get(&Slot::Service)
                 .map(|s| crate::dialog::resolve::words(s))
                 .unwrap_or_default();
-            match describe_alarm(&words, &service_words, alarms, &foreign) {
+            match describe_alarm(&untimed, &service_words, alarms, &foreign) {
                 Described::One(name) => {
                     slots.remove(&Slot::Service);
                     slots.insert(Slot::Alarm, name);
@@ -466,7 +578,7 @@ impl Nlu {
                     // A name is said in one piece: the longest run of describing words
                     // ("why is the pricing 5xx rate high alarm going off" describes
                     // `pricing 5xx rate high`, not "off").
-                    let describing = longest_run(description_words(&words), |w| {
+                    let describing = longest_run(description_words(&untimed), |w| {
                         foreign(w) || alarm_words.contains(w) && may_describe(w)
                     });
                     if !describing.is_empty() {
@@ -481,7 +593,37 @@ impl Nlu {
                 }
             }
         }
-        // A name the intent cannot take says nothing to its answer.
+        // An action is taken on one service or one alarm at a time: "restart everything in
+        // prod" and "mute all the checkout alarms" are orders opsvoice cannot take.
+        if ACTION_INTENTS.contains(&intent) {
+            // Alarms described by more than the service's and the cluster's names: "alerts
+            // for search indexer queue depth" are one alarm's, "the checkout alerts" all of
+            // checkout's.
+            let alarm_words: HashSet<String> = alarms
+                .iter()
+                .flat_map(|a| crate::dialog::resolve::words(a))
+                .collect();
+            let names: HashSet<String> = [Slot::Service, Slot::Cluster]
+                .iter()
+                .filter_map(|s| named.get(s))
+                .flat_map(|n| crate::dialog::resolve::words(n))
+                .collect();
+            let specific = longest_run(description_words(&untimed), |w| {
+                foreign(w) || alarm_words.contains(w) && may_describe(w)
+            })
+            .iter()
+            .any(|w| !names.contains(w));
+            let alarm = Target {
+                named: named.contains_key(&Slot::Alarm),
+                specific,
+            };
+            if !self.one_target(intent, &words, &slots, alarm) {
+                return unsupported(named);
+            }
+        }
+        // A time is the intent's kind of time; a name the intent cannot take says nothing to
+        // its answer.
+        entities::fit_time(&takes, &mut slots);
         if let Some(takes) = self.slots.get(&intent) {
             slots.retain(|slot, _| takes.contains(slot));
         }
@@ -491,6 +633,33 @@ impl Nlu {
             confidence: best.1,
         }
     }
+}
+
+/// How the alarm of an action was said.
+#[derive(Debug, Clone, Copy)]
+struct Target {
+    /// By its exact name.
+    named: bool,
+    /// Described by words other than a service's or a cluster's name.
+    specific: bool,
+}
+
+/// `words` without the words of the values of `kinds` found in them (each said in one run).
+fn without_values(words: &[String], slots: &Slots, kinds: &[Slot]) -> Vec<String> {
+    let mut out = words.to_vec();
+    for value in kinds.iter().filter_map(|k| slots.get(k)) {
+        let said: Vec<&str> = value.split_whitespace().collect();
+        if said.is_empty() || said.len() > out.len() {
+            continue;
+        }
+        let at = out
+            .windows(said.len())
+            .position(|run| run.iter().zip(&said).all(|(w, s)| w == s));
+        if let Some(at) = at {
+            out.drain(at..at + said.len());
+        }
+    }
+    out
 }
 
 /// The features of canonical words: each word, each pair of neighbours (with the start
@@ -592,15 +761,20 @@ mod tests {
             assert_eq!(understood(text).intent, Intent::Fallback, "{text}");
         }
         for text in [
-            "restart checkout",
-            "roll back payments please",
             "page whoever is on call",
             // Words it has never seen, but a request to act all the same.
-            "could somebody bounce the flux capacitor",
+            "could somebody escalate the flux capacitor",
             // An order, whatever else its words look like.
             "ack it",
             "please just create a ticket for the outage",
             "stop the checkout tasks",
+            // An action it takes, but on more than one thing at once.
+            "restart everything in prod",
+            "roll back all the services in data",
+            // The order acts on a cluster; words elsewhere name no service.
+            "scale data up, it is getting swamped",
+            "mute all the checkout alarms",
+            "silence every alarm for an hour",
         ] {
             assert_eq!(understood(text).intent, Intent::UnsupportedAction, "{text}");
         }
@@ -626,9 +800,9 @@ mod tests {
             "open alarms on checkout",
             "restart",
         ] {
-            assert!(!orders.orders_action(&tokens(text)), "{text}");
+            assert!(orders.order_verb(&tokens(text)).is_none(), "{text}");
         }
-        assert!(orders.orders_action(&tokens("open an incident")));
+        assert!(orders.order_verb(&tokens("open an incident")).is_some());
         // The words that follow tell an order from a question about the same thing.
         for (text, order) in [
             ("restart count on {service}", false),
@@ -647,7 +821,115 @@ mod tests {
             ("reset the {alarm}", true),
             ("resolve the incident", true),
         ] {
-            assert_eq!(orders.orders_action(&tokens(text)), order, "{text}");
+            assert_eq!(orders.order_verb(&tokens(text)).is_some(), order, "{text}");
+        }
+    }
+
+    #[test]
+    fn orders_it_takes_are_their_intents_with_their_slots() {
+        let slots = |pairs: &[(Slot, &str)]| -> Slots {
+            pairs.iter().map(|(s, v)| (*s, (*v).to_owned())).collect()
+        };
+        for (text, intent, want) in [
+            (
+                "restart checkout",
+                Intent::RestartService,
+                slots(&[(Slot::Service, "checkout")]),
+            ),
+            (
+                "roll back payments please",
+                Intent::RollbackService,
+                slots(&[(Slot::Service, "payments")]),
+            ),
+            (
+                "scale payments api to a dozen tasks in prod",
+                Intent::ScaleService,
+                slots(&[
+                    (Slot::Service, "payments-api"),
+                    (Slot::Count, "12"),
+                    (Slot::Cluster, "prod"),
+                ]),
+            ),
+            // A change without a number: the dialog asks how many, never a guess.
+            (
+                "scale up checkout",
+                Intent::ScaleService,
+                slots(&[(Slot::Service, "checkout")]),
+            ),
+            (
+                "add two more tasks to checkout",
+                Intent::ScaleService,
+                slots(&[(Slot::Service, "checkout")]),
+            ),
+            (
+                "silence checkout p99 latency high for half an hour",
+                Intent::SilenceAlarm,
+                slots(&[
+                    (Slot::Alarm, "checkout-p99-latency-high"),
+                    (Slot::Duration, "half an hour"),
+                ]),
+            ),
+            // Found as a window ("for thirty minutes"), given to the silence as its duration.
+            (
+                "snooze the checkout latency alarm for thirty minutes",
+                Intent::SilenceAlarm,
+                slots(&[
+                    (Slot::Alarm, "checkout-p99-latency-high"),
+                    (Slot::Duration, "for thirty minutes"),
+                ]),
+            ),
+            ("mute it", Intent::SilenceAlarm, Slots::new()),
+            // A time is no part of an alarm's description.
+            (
+                "snooze that alarm for thirty minutes",
+                Intent::SilenceAlarm,
+                slots(&[(Slot::Duration, "1800")]),
+            ),
+            (
+                "unmute checkout p99 latency high",
+                Intent::UnsilenceAlarm,
+                slots(&[(Slot::Alarm, "checkout-p99-latency-high")]),
+            ),
+            // Words it has never seen, after a verb it knows: a service the dialog resolves.
+            (
+                "could somebody bounce the flux capacitor",
+                Intent::RestartService,
+                slots(&[(Slot::Service, "flux capacitor")]),
+            ),
+            (
+                "restart frobnicator in prod",
+                Intent::RestartService,
+                slots(&[(Slot::Service, "frobnicator"), (Slot::Cluster, "prod")]),
+            ),
+        ] {
+            let u = understood(text);
+            assert_eq!(u.intent, intent, "{text}");
+            assert!(
+                crate::nlu::eval::same_slots(&want, &u.slots),
+                "{text}: {:?}",
+                u.slots
+            );
+        }
+        // A bare answer to "to how many tasks?".
+        let u = Nlu::embedded().unwrap().understand(
+            "five",
+            &catalog(),
+            &alarms(),
+            Some((Intent::ScaleService, Slot::Count)),
+        );
+        assert_eq!(
+            (u.intent, u.slots[&Slot::Count].as_str()),
+            (Intent::ScaleService, "5")
+        );
+        // A question about an action is never the action.
+        for text in [
+            "did the restart of checkout finish",
+            "who restarted checkout",
+            "is payments scaled to five",
+            "how is the rollback of pricing going",
+        ] {
+            let u = understood(text);
+            assert!(!ACTION_INTENTS.contains(&u.intent), "{text}: {u:?}");
         }
     }
 

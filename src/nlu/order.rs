@@ -3,10 +3,11 @@
 //! `[orders]` of `intents/UnsupportedAction.toml` (which the answer reads too); the words
 //! around them are English grammar, and live here.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::tokens::FILLERS;
 use crate::embedded::Orders;
+use crate::vocab::Intent;
 
 /// The verbs of an order, as read from the intent files.
 #[derive(Debug, Default)]
@@ -15,6 +16,9 @@ pub(super) struct OrderVerbs {
     action: HashSet<String>,
     /// Verbs that ask for a change when they act on something of ours ("create", "open").
     acting: HashSet<String>,
+    /// The intent that takes the action a verb asks for, when opsvoice can take it
+    /// ("restart" is RestartService).
+    intents: HashMap<String, Intent>,
 }
 
 /// Words naming something of ours an order can be about.
@@ -83,8 +87,22 @@ impl OrderVerbs {
             verbs
                 .action
                 .extend(orders.actions.iter().flat_map(|a| a.verbs.iter().cloned()));
+            for action in &orders.actions {
+                let Some(intent) = action.intent.as_deref().and_then(Intent::parse) else {
+                    continue;
+                };
+                for verb in &action.verbs {
+                    verbs.intents.insert(verb.clone(), intent);
+                }
+            }
         }
         verbs
+    }
+
+    /// The intent that takes what an order's verb asks for ([`Self::order_verb`]), if
+    /// opsvoice can take it.
+    pub(super) fn intent_of(&self, verb: &str) -> Option<Intent> {
+        self.intents.get(verb).copied()
     }
 
     /// Whether the words ask for an action: an action verb, or "roll back"; or for who is on
@@ -105,15 +123,26 @@ impl OrderVerbs {
     /// "down" and the like, is a name of ours or a thing such as an alarm, a ticket or the on
     /// call; after an action verb ("ack it", "restart them"), a pronoun too. So "restart count
     /// on checkout" and "call volume on checkout" ask, and "create a ticket for checkout" orders.
-    pub(super) fn orders_action(&self, marked: &[String]) -> bool {
+    ///
+    /// Returns the verb that leads the order, if the words are one: "rollback" for "roll
+    /// back" and "roll checkout back".
+    pub(super) fn order_verb(&self, marked: &[String]) -> Option<String> {
         let mut rest = marked
             .iter()
             .map(String::as_str)
             .skip_while(|w| ORDER_LEAD.contains(w) || FILLERS.contains(w));
-        let Some(verb) = rest.next() else {
-            return false;
-        };
+        let verb = rest.next()?;
         let after: Vec<&str> = rest.collect();
+        let named = if verb == "roll" && after.iter().take(4).any(|w| *w == "back") {
+            "rollback"
+        } else {
+            verb
+        };
+        self.acts_on(verb, &after).then(|| named.to_owned())
+    }
+
+    /// Whether `verb`, followed by the words `after`, orders a change to something of ours.
+    fn acts_on(&self, verb: &str, after: &[&str]) -> bool {
         let strong = self.action.contains(verb) || verb == "roll" && after.first() == Some(&"back");
         if !strong && !self.acting.contains(verb) {
             return false;
@@ -157,6 +186,29 @@ impl OrderVerbs {
     }
 }
 
+/// What the leading verb of `marked` acts on: the words after it, past articles and "back",
+/// "down" and the like, up to the next preposition ("the flux capacitor" in "could you
+/// bounce the flux capacitor in prod"). Empty when nothing follows the verb.
+pub(super) fn verb_object(marked: &[String]) -> &[String] {
+    let lead = marked
+        .iter()
+        .take_while(|w| ORDER_LEAD.contains(&w.as_str()) || FILLERS.contains(&w.as_str()))
+        .count();
+    let after = marked.get(lead + 1..).unwrap_or_default();
+    let start = after
+        .iter()
+        .take_while(|w| {
+            ORDER_PARTICLES.contains(&w.as_str()) || ORDER_ARTICLES.contains(&w.as_str())
+        })
+        .count();
+    let object = &after[start..];
+    let len = object
+        .iter()
+        .take_while(|w| !ORDER_PHRASE_ENDS.contains(&w.as_str()))
+        .count();
+    &object[..len]
+}
+
 /// Words that end what an order acts on.
 const ORDER_PHRASE_ENDS: &[&str] = &[
     "on", "for", "in", "of", "to", "at", "with", "from", "and", "or", "so", "because", "why",
@@ -181,3 +233,33 @@ const ORDER_PRONOUNS: &[&str] = &[
     "everyone",
     "anyone",
 ];
+
+/// Words that open a question ("did", "who", "what is"): a request that starts with one asks
+/// about something, even about an action ("did the restart of checkout finish", "who
+/// restarted checkout"), unless it asks for the action politely ("is it possible to
+/// restart checkout", "are you able to roll it back").
+const QUESTION_WORDS: &[&str] = &[
+    "what", "who", "whom", "whose", "when", "where", "why", "how", "which", "did", "does", "do",
+    "is", "are", "was", "were", "has", "have", "had", "should", "shall",
+];
+
+/// Politeness after a question word that makes it a request to act.
+const POLITE_ASKS: &[&[&str]] = &[
+    &["it", "possible"],
+    &["there", "a", "way"],
+    &["there", "any", "way"],
+    &["you", "able"],
+];
+
+/// Whether the words ask a question rather than order something (see [`QUESTION_WORDS`]).
+pub(super) fn asks_a_question(words: &[String]) -> bool {
+    let words: Vec<&str> = words
+        .iter()
+        .map(String::as_str)
+        .skip_while(|w| FILLERS.contains(w) || matches!(*w, "so" | "ok" | "okay" | "hey" | "and"))
+        .collect();
+    let Some((first, rest)) = words.split_first() else {
+        return false;
+    };
+    QUESTION_WORDS.contains(first) && !POLITE_ASKS.iter().any(|polite| rest.starts_with(polite))
+}

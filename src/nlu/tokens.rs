@@ -195,6 +195,15 @@ pub(super) fn canonical_word(w: &str) -> String {
         "unhealthy" | "degraded" | "broken" | "failing" | "down" | "dead" | "dying" => "unhealthy",
         "services" => "service",
         "list" | "show" | "which" => "which",
+        // A time is a time to the classifier; which slot it fills is the intent's to say
+        // (a metric's window, a silence's duration).
+        "{duration}" => "{window}",
+        // So is a number: "scale it to 8 tasks" and "bump the memory limit to 8 gigs" differ
+        // in what is counted, not in the number ("one" is too often no number at all).
+        "{count}" | "two" | "three" | "four" | "five" | "six" | "seven" | "eight" | "nine"
+        | "ten" | "eleven" | "twelve" | "fifteen" | "twenty" | "thirty" | "forty" | "fifty"
+        | "hundred" | "dozen" => "{number}",
+        digits if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) => "{number}",
         other => other,
     };
     c.to_owned()
@@ -217,6 +226,11 @@ pub(super) fn canonical(words: &[String]) -> Vec<String> {
             continue;
         }
         let c = canonical_word(w);
+        // "for thirty minutes" is found whole as a window, "for an hour" as "for" and a
+        // duration: the same to the classifier.
+        if c == "{window}" && out.last().is_some_and(|p| p == "for") {
+            out.pop();
+        }
         // "in alarm" is a state: firing ("what's in alarm for ml scoring").
         if c == "alarm" && out.last().is_some_and(|p| p == "in") {
             out.pop();

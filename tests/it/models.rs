@@ -51,6 +51,15 @@ fn json(files: &BTreeMap<String, Vec<u8>>, path: &str) -> Value {
     serde_json::from_slice(bytes).unwrap_or_else(|e| panic!("{path} is not JSON: {e}"))
 }
 
+/// The intents that act (DESIGN §7, and "unsilence"): confirmed before they are taken.
+const ACTIONS: [&str; 5] = [
+    "RestartService",
+    "RollbackService",
+    "ScaleService",
+    "SilenceAlarm",
+    "UnsilenceAlarm",
+];
+
 fn custom_intents() -> Vec<IntentDef> {
     embedded_model()
         .unwrap()
@@ -172,6 +181,36 @@ fn the_lex_import_follows_the_lexjson_layout_and_carries_every_intent() {
         assert_eq!(utterances, def.samples, "{} samples", def.name);
         assert_eq!(intent["dialogCodeHook"]["enabled"], true);
         assert_eq!(intent["fulfillmentCodeHook"]["enabled"], true);
+        // Exactly the actions are confirmed, with a question and an answer to a no (the
+        // code hook asks with its own read-back; these are Lex's fallback text).
+        let confirmation = &intent["intentConfirmationSetting"];
+        if ACTIONS.contains(&def.name.as_str()) {
+            assert_eq!(confirmation["isActive"], true, "{}", def.name);
+            let prompt = &confirmation["promptSpecification"];
+            let asked = prompt["messageGroupsList"][0]["message"]["plainTextMessage"]["value"]
+                .as_str()
+                .unwrap();
+            assert!(asked.ends_with('?'), "{}: {asked}", def.name);
+            assert!(prompt["maxRetries"].as_u64().is_some());
+            for guide_only in ["messageGroupList", "messageGroups"] {
+                assert!(prompt.get(guide_only).is_none(), "{}", def.name);
+            }
+            let declined = confirmation["declinationResponse"]["messageGroupsList"][0]["message"]
+                ["plainTextMessage"]["value"]
+                .as_str()
+                .unwrap();
+            assert!(!declined.is_empty(), "{}", def.name);
+            // Every slot it names is one Lex elicits first.
+            for slot in def
+                .slots
+                .iter()
+                .filter(|s| asked.contains(&format!("{{{}}}", s.name)))
+            {
+                assert!(slot.required, "{}: {asked}", def.name);
+            }
+        } else {
+            assert!(confirmation.is_null(), "{} is confirmed", def.name);
+        }
         let priorities = intent["slotPriorities"].as_array().unwrap();
         assert_eq!(priorities.len(), def.slots.len());
         let ranks: BTreeSet<u64> = priorities
@@ -198,11 +237,17 @@ fn the_lex_import_follows_the_lexjson_layout_and_carries_every_intent() {
             assert_eq!(str_of(&s, "name"), slot.name);
             let kind = str_of(&s, "slotTypeName");
             assert!(
-                types.contains(kind) || kind == "AMAZON.Duration",
+                types.contains(kind) || ["AMAZON.Duration", "AMAZON.Number"].contains(&kind),
                 "{}.{} has type {kind}",
                 def.name,
                 slot.name
             );
+            // A time is Lex's duration, a count its number: resolved by Lex, not listed.
+            match slot.name.as_str() {
+                "window" | "duration" => assert_eq!(kind, "AMAZON.Duration"),
+                "count" => assert_eq!(kind, "AMAZON.Number"),
+                _ => {}
+            }
             // Defect: the Lex guide's spelling (`slotValueElicitationSetting`, a top-level
             // `slotConstraint`, `messageGroupList`), which no real export uses.
             for guide_only in [
@@ -322,9 +367,14 @@ fn the_alexa_model_has_every_intent_slot_sample_and_prompt() {
                 .unwrap();
             let kind = str_of(s, "type");
             assert!(
-                types.contains_key(kind) || kind == "AMAZON.DURATION",
+                types.contains_key(kind) || ["AMAZON.DURATION", "AMAZON.NUMBER"].contains(&kind),
                 "{kind}"
             );
+            match slot.name.as_str() {
+                "window" | "duration" => assert_eq!(kind, "AMAZON.DURATION"),
+                "count" => assert_eq!(kind, "AMAZON.NUMBER"),
+                _ => {}
+            }
             for sample in s["samples"].as_array().unwrap() {
                 assert!(
                     sample
@@ -358,6 +408,32 @@ fn the_alexa_model_has_every_intent_slot_sample_and_prompt() {
         .collect();
     let dialog = &model["interactionModel"]["dialog"];
     assert_eq!(dialog["delegationStrategy"], "SKILL_RESPONSE");
+    assert_eq!(
+        opsvoice::nlu::ACTION_INTENTS.map(|i| i.name()),
+        ACTIONS,
+        "the actions are the matcher's"
+    );
+    // Exactly the actions require confirmation, each with a prompt of its own.
+    let dialog_intents = dialog["intents"].as_array().unwrap();
+    let confirmed: BTreeSet<&str> = dialog_intents
+        .iter()
+        .filter(|i| i["confirmationRequired"] == true)
+        .map(|i| str_of(i, "name"))
+        .collect();
+    assert_eq!(confirmed, ACTIONS.into_iter().collect());
+    for i in dialog_intents {
+        let name = str_of(i, "name");
+        let id = i["prompts"]["confirmation"].as_str();
+        if !confirmed.contains(name) {
+            assert!(id.is_none(), "{name}");
+            continue;
+        }
+        let id = id.unwrap_or_else(|| panic!("{name} has no confirmation prompt"));
+        assert!(id.starts_with("Confirm.Intent."), "{id}");
+        let variation = &prompts[id]["variations"][0];
+        assert_eq!(variation["type"], "PlainText");
+        assert!(str_of(variation, "value").ends_with('?'), "{name}");
+    }
     for def in custom_intents() {
         for slot in def.slots.iter().filter(|s| s.required) {
             let d = dialog["intents"]
