@@ -5,6 +5,8 @@
 #   Slack: also SLACK_SIGNING_SECRET=... SLACK_BOT_TOKEN=xoxb-...; notifications: Notifications=on
 #   (routes from infra/notify.toml, or NOTIFY_FILE=path).
 #   e.g. infra/deploy.sh Clusters=prod,staging AlexaSkillId=amzn1.ask.skill.... AlexaVendorId=M1ABC...
+#   Acting: turned on in infra/policy.toml ([actions] enabled = true); the actions role is made
+#   unless Actions=off, and SilenceAlarmPrefix=team-a- limits the alarms it may silence.
 #
 # Needs: cargo-lambda (cargo install cargo-lambda; it brings zig for the Lambda glibc), zip,
 # and the AWS CLI with credentials for the target account and region.
