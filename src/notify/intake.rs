@@ -84,6 +84,7 @@ impl Notifier {
                             action.cluster.clone(),
                             action.service.clone(),
                         )),
+                        by: None,
                     })
                     .await?;
                 }
@@ -141,6 +142,7 @@ impl Notifier {
                 what,
                 subject: change.alarm.clone(),
                 service: service.clone(),
+                by: None,
             })
             .await?;
         }
@@ -435,6 +437,7 @@ impl Notifier {
                 what: logged,
                 subject: change.service.clone(),
                 service: Some(service.clone()),
+                by: None,
             })
             .await?;
         }
