@@ -223,6 +223,14 @@ impl Builder<'_> {
             Some(assistant) => assistant,
             None => self.assistant().await?,
         };
+        let events = match (given_events, &store) {
+            (Some(given), _) => given,
+            (None, Some(store)) => {
+                events(config, assistant.clone(), store.clone(), clock.clone()).await?
+            }
+            (None, None) => crate::notify::http::EventsState::default(),
+        };
+        // The notifier's cards are acknowledged through the Slack app.
         let slack = match (given_slack, &config.slack.signing_secret, &store) {
             (Some(given), _, _) => Some(given),
             (None, Some(_), Some(store)) => Some(slack(
@@ -230,15 +238,9 @@ impl Builder<'_> {
                 assistant.clone(),
                 store.clone(),
                 clock.clone(),
+                events.notifier.clone(),
             )?),
             _ => None,
-        };
-        let events = match (given_events, &store) {
-            (Some(given), _) => given,
-            (None, Some(store)) => {
-                events(config, assistant.clone(), store.clone(), clock.clone()).await?
-            }
-            (None, None) => crate::notify::http::EventsState::default(),
         };
         let alexa = match given_alexa {
             Some(given) => given,
@@ -406,7 +408,7 @@ pub async fn events(
 
 /// The Slack app the configuration describes, over `assistant`, keeping its state in
 /// `store`: account linking when it is set up, answering in the background unless this
-/// is a Lambda function.
+/// is a Lambda function, and acknowledging the cards of `notifier`.
 ///
 /// # Errors
 /// Settings that cannot work together ([`Config::slack_problems`]), or a bad store key.
@@ -415,6 +417,7 @@ pub fn slack(
     assistant: Arc<Assistant>,
     store: Arc<dyn crate::store::Store>,
     clock: Arc<dyn Clock>,
+    notifier: Option<Arc<crate::notify::Notifier>>,
 ) -> Result<Arc<channel::slack::Slack>, StartError> {
     let problems = config.slack_problems();
     if !problems.is_empty() {
@@ -486,6 +489,7 @@ pub fn slack(
         assistant,
         inline: config::in_lambda(),
         clock,
+        notifier,
     }))
 }
 

@@ -15,8 +15,9 @@
 //!
 //! Each route has its file (`events.rs`, `commands.rs`, `interactions.rs`, and
 //! `link_pages.rs` for the account-link pages); `answer.rs` is how a question from any of
-//! them is answered and posted.
+//! them is answered and posted, and `ack.rs` is an alarm card's Acknowledge button.
 
+pub mod ack;
 mod answer;
 pub mod api;
 pub mod blocks;
@@ -99,6 +100,9 @@ pub struct Slack {
     /// nothing may be left running).
     pub inline: bool,
     pub clock: Arc<dyn Clock>,
+    /// The notifier whose alarm cards' Acknowledge buttons are pressed here, when
+    /// notifications are set up.
+    pub notifier: Option<Arc<crate::notify::Notifier>>,
 }
 
 /// How long a card's "Mute for 1 hour" mutes.
