@@ -233,3 +233,52 @@ async fn slack_down_queues_the_acknowledged_edit_and_what_happened_says_who() {
     assert!(answer.ssml.contains("&amp;&lt;co&gt;"), "{}", answer.ssml);
     assert_valid(&w.slack);
 }
+
+/// The audit test captures its thread's logs, so it runs alone (see `audit.rs`).
+#[test]
+fn the_acknowledgement_audit_is_checked_in_a_process_of_its_own() {
+    common::alone(&["notify::acks::an_acknowledgement_is_audited_once_with_who_and_what"]);
+}
+
+#[tokio::test]
+#[ignore = "captures the thread's logs: run alone by `the_acknowledgement_audit_is_checked_in_a_process_of_its_own`"]
+async fn an_acknowledgement_is_audited_once_with_who_and_what() {
+    let capture = common::LogCapture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(capture.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let w = World::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let notifier = w.notifier(file_store(&dir, w.clock.clone()));
+    accept(&notifier, &alarm_event(ALARM, "ALARM", "OK", w.clock.now())).await;
+    w.settle(&notifier).await;
+    let (ts, value) = posted_card(&w, ALARM);
+    let ana = Person::new(&w, "UANA", "ana", "oncall");
+    let dee = Person::new(&w, "UDEE", "dee", "data-team");
+    for by in [&dee, &ana, &ana] {
+        notifier
+            .acknowledge(OPS, &ts, &value, by.acker())
+            .await
+            .unwrap();
+    }
+    let logs = capture.text();
+    let audits: Vec<Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["target"] == "opsvoice::audit" && l["fields"]["message"] != "audit")
+        .collect();
+    // (The card's health line is a question, audited as every question is.)
+    assert_eq!(audits.len(), 1, "one event, for the one recorded:\n{logs}");
+    let a = &audits[0]["fields"];
+    assert_eq!(a["event"], "alarm_acknowledged");
+    assert_eq!(a["slack_user"], "UANA");
+    assert_eq!(a["slack_team"], "T0001");
+    assert_eq!(a["sub"], "sub-UANA");
+    assert_eq!(a["username"], "ana");
+    assert_eq!(a["alarm"], ALARM);
+    assert_eq!(a["service"], "prod/checkout");
+    assert_eq!(a["channel"], OPS);
+}
