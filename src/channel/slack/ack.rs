@@ -28,7 +28,7 @@ struct Press {
     #[serde(default)]
     container: Option<Container>,
     #[serde(default)]
-    message: Option<Message>,
+    message: Option<Posted>,
     #[serde(default)]
     actions: Vec<Action>,
 }
@@ -54,7 +54,7 @@ struct Container {
 }
 
 #[derive(Debug, Deserialize)]
-struct Message {
+struct Posted {
     #[serde(default)]
     ts: Option<String>,
 }
