@@ -238,7 +238,10 @@ impl Builder<'_> {
                 assistant.clone(),
                 store.clone(),
                 clock.clone(),
-                events.notifier.clone(),
+                events
+                    .notifier
+                    .clone()
+                    .map(|n| n as Arc<dyn channel::slack::ack::Acknowledge>),
             )?),
             _ => None,
         };
@@ -408,7 +411,7 @@ pub async fn events(
 
 /// The Slack app the configuration describes, over `assistant`, keeping its state in
 /// `store`: account linking when it is set up, answering in the background unless this
-/// is a Lambda function, and acknowledging the cards of `notifier`.
+/// is a Lambda function, and passing presses of Acknowledge on to `cards` (the notifier).
 ///
 /// # Errors
 /// Settings that cannot work together ([`Config::slack_problems`]), or a bad store key.
@@ -417,7 +420,7 @@ pub fn slack(
     assistant: Arc<Assistant>,
     store: Arc<dyn crate::store::Store>,
     clock: Arc<dyn Clock>,
-    notifier: Option<Arc<crate::notify::Notifier>>,
+    cards: Option<Arc<dyn channel::slack::ack::Acknowledge>>,
 ) -> Result<Arc<channel::slack::Slack>, StartError> {
     let problems = config.slack_problems();
     if !problems.is_empty() {
@@ -489,7 +492,7 @@ pub fn slack(
         assistant,
         inline: config::in_lambda(),
         clock,
-        notifier,
+        cards,
     }))
 }
 

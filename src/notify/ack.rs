@@ -8,6 +8,8 @@
 //! episode plus its acknowledgement, so every later edit by the notifier (the alarm
 //! resolving, firing again) keeps the "Acknowledged by" line ([`Notifier::edit`]).
 //! Each acknowledgement is audited (`alarm_acknowledged`) and logged for "what did I miss?".
+//! The Slack app passes presses on through its [`Acknowledge`] trait (it sits a layer
+//! below the notifier, so it names the trait, not this).
 
 use std::time::Duration;
 
@@ -15,9 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::queue::{Failed, Work};
 use super::{Episode, MEMORY, Notifier, card};
-use crate::auth::Principal;
-use crate::auth::link::SlackUser;
-use crate::auth::policy::Grants;
+use crate::channel::slack::ack::{Acked, Acker, Acknowledge};
 use crate::dialog::Intent;
 use crate::eventlog::{self, Happening, What};
 use crate::store::record::{self, Record};
@@ -43,29 +43,6 @@ pub struct Ack {
 
 impl Record for Ack {
     const KIND: &'static str = "alarm acknowledgement";
-}
-
-/// Who presses Acknowledge: the Slack user, the principal their link stands for, and what
-/// that principal may see.
-#[derive(Debug, Clone, Copy)]
-pub struct Acker<'a> {
-    pub slack: &'a SlackUser,
-    pub principal: &'a Principal,
-    pub grants: &'a Grants,
-}
-
-/// What pressing Acknowledge did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Acked {
-    /// Recorded now, and the card edited to say so (or queued to be, if Slack is down).
-    Done(Ack),
-    /// Someone was first: the Slack user who was, if their record reads.
-    Already(Option<String>),
-    /// The acknowledger's groups do not cover the alarm's service: nothing recorded.
-    Denied,
-    /// The card is no open episode's here (the alarm resolved, a newer card took over, or
-    /// the button is not one we made): nothing recorded.
-    Over,
 }
 
 impl Notifier {
@@ -140,7 +117,7 @@ impl Notifier {
             tracing::warn!(%error, "an acknowledgement was recorded but not logged for what did I miss");
         }
         self.edit_acknowledged(channel, &key).await;
-        Ok(Acked::Done(ack))
+        Ok(Acked::Done)
     }
 
     /// Edits the acknowledged card now; if Slack cannot take it now, the edit is queued and
@@ -180,6 +157,19 @@ impl Notifier {
         episode: &Episode,
     ) -> Result<Option<String>, StoreError> {
         self.store.get(&ack_key(channel, episode)).await
+    }
+}
+
+#[async_trait::async_trait]
+impl Acknowledge for Notifier {
+    async fn acknowledge(
+        &self,
+        channel: &str,
+        message_ts: &str,
+        value: &str,
+        by: Acker<'_>,
+    ) -> Result<Acked, StoreError> {
+        Notifier::acknowledge(self, channel, message_ts, value, by).await
     }
 }
 

@@ -1,7 +1,8 @@
 //! An alarm card's Acknowledge button (`action_id` [`ACK_ACTION`], its value the card's
 //! episode): the presser must be a linked Slack user whose groups cover the alarm; the
-//! notifier then records it once and edits the card ([`crate::notify::ack`]). Whoever
-//! cannot, or comes second, is told so privately, and nothing changes.
+//! cards' owner (the notifier, a layer above, behind [`Acknowledge`]) then records it once
+//! and edits the card. Whoever cannot, or comes second, is told so privately, and nothing
+//! changes.
 
 use std::sync::Arc;
 
@@ -10,12 +11,54 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::{Outgoing, Place, Slack, bad_request, blocks};
+use crate::auth::Principal;
 use crate::auth::link::SlackUser;
-use crate::notify::ack::{Acked, Acker};
+use crate::auth::policy::Grants;
 use crate::speech::render::{DEFAULT_LOCALE, s};
+use crate::store::StoreError;
 
 /// The action id of an alarm card's Acknowledge button.
 pub const ACK_ACTION: &str = "ack";
+
+/// Who presses Acknowledge: the Slack user, the principal their link stands for, and what
+/// that principal may see.
+#[derive(Debug, Clone, Copy)]
+pub struct Acker<'a> {
+    pub slack: &'a SlackUser,
+    pub principal: &'a Principal,
+    pub grants: &'a Grants,
+}
+
+/// What pressing Acknowledge did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Acked {
+    /// Recorded now, and the card edited to say so (or queued to be, if Slack is down).
+    Done,
+    /// Someone was first: the Slack user who was, if their record reads.
+    Already(Option<String>),
+    /// The acknowledger's groups do not cover the alarm's service: nothing recorded.
+    Denied,
+    /// The card is no open episode's here (the alarm resolved, a newer card took over, or
+    /// the button is not one we made): nothing recorded.
+    Over,
+}
+
+/// Whoever owns the cards: records an acknowledgement once and edits its card.
+#[async_trait::async_trait]
+pub trait Acknowledge: Send + Sync + std::fmt::Debug {
+    /// Records that `by` took the alarm whose card (at `message_ts` in `channel`) carries
+    /// the Acknowledge button with `value`, once, and edits the card.
+    ///
+    /// # Errors
+    /// A store that fails before the acknowledgement is recorded (nothing was done).
+    async fn acknowledge(
+        &self,
+        channel: &str,
+        message_ts: &str,
+        value: &str,
+        by: Acker<'_>,
+    ) -> Result<Acked, StoreError>;
+}
 
 /// What an Acknowledge press carries that we use (the rest of the payload is ignored).
 #[derive(Debug, Deserialize)]
@@ -146,7 +189,7 @@ impl Slack {
             tracing::info!(reason, "an acknowledgement was refused");
         };
         // Only cards the notifier posts carry the button.
-        let Some(notifier) = &self.notifier else {
+        let Some(cards) = &self.cards else {
             refused("no_notifier");
             return private("ack-over");
         };
@@ -183,8 +226,8 @@ impl Slack {
             principal,
             grants: &caller.grants,
         };
-        match notifier.acknowledge(channel, message_ts, value, by).await {
-            Ok(Acked::Done(_)) => None,
+        match cards.acknowledge(channel, message_ts, value, by).await {
+            Ok(Acked::Done) => None,
             Ok(Acked::Already(first)) => {
                 refused("already");
                 let text = match first {

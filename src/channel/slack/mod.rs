@@ -100,9 +100,9 @@ pub struct Slack {
     /// nothing may be left running).
     pub inline: bool,
     pub clock: Arc<dyn Clock>,
-    /// The notifier whose alarm cards' Acknowledge buttons are pressed here, when
-    /// notifications are set up.
-    pub notifier: Option<Arc<crate::notify::Notifier>>,
+    /// Whoever owns the alarm cards whose Acknowledge buttons are pressed here (the
+    /// notifier, when notifications are set up).
+    pub cards: Option<Arc<dyn ack::Acknowledge>>,
 }
 
 /// How long a card's "Mute for 1 hour" mutes.
