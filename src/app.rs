@@ -250,6 +250,14 @@ impl Builder<'_> {
             Some(assistant) => assistant,
             None => self.assistant().await?,
         };
+        let events = match (given_events, &store) {
+            (Some(given), _) => given,
+            (None, Some(store)) => {
+                events(config, assistant.clone(), store.clone(), clock.clone()).await?
+            }
+            (None, None) => crate::notify::http::EventsState::default(),
+        };
+        // The notifier's cards are acknowledged through the Slack app.
         let slack = match (given_slack, &config.slack.signing_secret, &store) {
             (Some(given), _, _) => Some(given),
             (None, Some(_), Some(store)) => Some(slack(
@@ -257,15 +265,12 @@ impl Builder<'_> {
                 assistant.clone(),
                 store.clone(),
                 clock.clone(),
+                events
+                    .notifier
+                    .clone()
+                    .map(|n| n as Arc<dyn channel::slack::ack::Acknowledge>),
             )?),
             _ => None,
-        };
-        let events = match (given_events, &store) {
-            (Some(given), _) => given,
-            (None, Some(store)) => {
-                events(config, assistant.clone(), store.clone(), clock.clone()).await?
-            }
-            (None, None) => crate::notify::http::EventsState::default(),
         };
         let alexa = match given_alexa {
             Some(given) => given,
@@ -468,7 +473,7 @@ pub async fn events(
 
 /// The Slack app the configuration describes, over `assistant`, keeping its state in
 /// `store`: account linking when it is set up, answering in the background unless this
-/// is a Lambda function.
+/// is a Lambda function, and passing presses of Acknowledge on to `cards` (the notifier).
 ///
 /// # Errors
 /// Settings that cannot work together ([`Config::slack_problems`]), or a bad store key.
@@ -477,6 +482,7 @@ pub fn slack(
     assistant: Arc<Assistant>,
     store: Arc<dyn crate::store::Store>,
     clock: Arc<dyn Clock>,
+    cards: Option<Arc<dyn channel::slack::ack::Acknowledge>>,
 ) -> Result<Arc<channel::slack::Slack>, StartError> {
     let problems = config.slack_problems();
     if !problems.is_empty() {
@@ -548,6 +554,7 @@ pub fn slack(
         assistant,
         inline: config::in_lambda(),
         clock,
+        cards,
     }))
 }
 

@@ -1,6 +1,7 @@
 //! The event log: what the notifier was told happened (alarms firing and resolving,
-//! deployments failing, rolling back or completing, ECS service warnings), kept a day in
-//! the shared store, for "what did I miss?".
+//! deployments failing, rolling back or completing, ECS service warnings) and who took an
+//! alarm (an Acknowledge on its card), kept a day in the shared store, for "what did I
+//! miss?".
 //!
 //! The record is the log's own: the notifier (its writer) and `WhatHappened` (its reader)
 //! both depend on it, and neither owns the other's schema.
@@ -26,6 +27,10 @@ pub enum What {
     ServiceWarning,
     /// An action of ours ended (restart, roll back, scale, silence): `acted` says which.
     ActionFinished,
+    /// Someone took the alarm (the subject) with its card's Acknowledge button; `by` says
+    /// who. A release from before acknowledgements passes such an entry over (with a
+    /// warning) and reads the rest of the log as before, so this needs no new version.
+    AlarmAcknowledged,
 }
 
 /// One event in the log.
@@ -38,6 +43,10 @@ pub struct Happening {
     pub subject: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<ServiceRef>,
+    /// Who did it, when a person did (the username of an acknowledgement's linked
+    /// principal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
     /// For [`What::ActionFinished`]: who did what, and how it ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acted: Option<Acted>,

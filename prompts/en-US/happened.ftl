@@ -7,6 +7,10 @@ happened-count = { $count ->
 }
 happened-firing = { $alarm } fired { $age } ago and is still firing.
 happened-resolved = { $alarm } fired { $age } ago and resolved after { $lasted }.
+# The same, once someone took the alarm with its card's Acknowledge button ($who: their
+# username).
+happened-firing-acked = { $alarm } fired { $age } ago and is still firing; { $who } acknowledged it.
+happened-resolved-acked = { $alarm } fired { $age } ago and resolved after { $lasted }; { $who } acknowledged it.
 happened-rolled-back = { $service } rolled back { $age } ago.
 happened-failed = { $service }'s deployment failed { $age } ago.
 happened-more = { $count ->

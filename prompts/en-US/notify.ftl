@@ -38,6 +38,18 @@ card-metric = { $name ->
 card-button-why = Why is it firing?
 card-button-changed = What changed?
 card-button-usage = CPU and memory
+card-button-ack = Acknowledge
+# Who took the alarm ($who: a Slack mention, made by us).
+card-acked = Acknowledged by { $who }
+card-acked-fallback = Acknowledged by { $who }.
+# Said privately to whoever presses Acknowledge when it cannot be done.
+ack-already = Already acknowledged by { $who }.
+ack-already-someone = Already acknowledged.
+ack-denied = You can't acknowledge this alarm: your groups don't cover it.
+ack-over = There is nothing to acknowledge: this card's alarm has resolved or moved on to a newer card.
+ack-link-first = Link your Slack account to your sign-in first: an acknowledgement says who took the alarm.
+ack-not-set-up = Acknowledging needs account linking, which is not set up on this opsvoice.
+ack-failed = I couldn't record that just now. Try again in a minute.
 card-button-mute = Mute for 1 hour
 card-button-alarms = Any alarms firing?
 card-button-deploy = Deploy status

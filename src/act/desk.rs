@@ -997,6 +997,7 @@ pub fn happening(record: &ActionRecord) -> crate::eventlog::Happening {
     crate::eventlog::Happening {
         at: record.updated(),
         what: crate::eventlog::What::ActionFinished,
+        by: Some(record.requester().username.clone()),
         subject,
         service,
         acted: Some(crate::eventlog::Acted {

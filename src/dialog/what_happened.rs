@@ -2,6 +2,8 @@
 //! whether it is still firing or resolved), and which deployments failed or rolled back,
 //! in a window (30 minutes unless one is named), newest first.
 //!
+//! An alarm someone took with its card's Acknowledge button says who.
+//!
 //! Two sources, merged by name: the event log the notifier writes (every alarm and
 //! deployment event it was told about, kept a day; [`crate::eventlog`]), which knows what fired
 //! and resolved in between; and the live data, which knows what is firing now and which
@@ -18,11 +20,13 @@ pub const DEFAULT_WINDOW: Duration = Duration::from_secs(30 * 60);
 /// One thing that happened, as the answer tells it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Item {
-    /// An alarm fired `ago`; `lasted` is how long, if it has resolved.
+    /// An alarm fired `ago`; `lasted` is how long, if it has resolved; `acked_by` is who
+    /// acknowledged it (a username), if someone did.
     Fired {
         alarm: String,
         ago: Duration,
         lasted: Option<Duration>,
+        acked_by: Option<String>,
     },
     RolledBack { service: ServiceRef, ago: Duration },
     Failed { service: ServiceRef, ago: Duration },
@@ -85,6 +89,8 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
     // Per service and action, the newest (a service that keeps failing to start tasks says
     // so again and again).
     let mut actions: Vec<Item> = Vec::new();
+    // Who acknowledged which alarm, and when (in log order).
+    let mut acks: Vec<(String, String, SystemTime)> = Vec::new();
     let at = |secs: i64| SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).unwrap_or(0));
     if let Some(log) = dialog.log() {
         match crate::eventlog::read(log.as_ref()).await {
@@ -135,6 +141,11 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
                                 });
                             }
                         }
+                        What::AlarmAcknowledged => {
+                            if let Some(by) = h.by.clone() {
+                                acks.push((h.subject.clone(), by, at(h.at)));
+                            }
+                        }
                         What::DeploymentCompleted => {}
                     }
                 }
@@ -175,9 +186,16 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
     let mut items: Vec<Item> = alarms
         .into_iter()
         .map(|(alarm, fired, resolved)| Item::Fired {
-            alarm,
+            // The latest acknowledgement since it fired (an earlier one was another
+            // episode's).
+            acked_by: acks
+                .iter()
+                .rev()
+                .find(|(a, _, when)| *a == alarm && *when >= fired)
+                .map(|(_, by, _)| by.clone()),
             ago: dialog.age(fired),
             lasted: resolved.map(|r| crate::clock::age(r, fired)),
+            alarm,
         })
         .chain(deployments)
         .chain(actions)
@@ -193,16 +211,29 @@ use crate::speech::render::{Button, Say, n, s};
 
 fn item(say: &Say<'_>, item: &Item) -> String {
     match item {
-        Item::Fired { alarm, ago, lasted: None } => say.msg(
+        Item::Fired { alarm, ago, lasted: None, acked_by: None } => say.msg(
             "happened-firing",
             [("alarm", s(say.name(alarm))), ("age", s(say.duration(*ago)))],
         ),
-        Item::Fired { alarm, ago, lasted: Some(lasted) } => say.msg(
+        Item::Fired { alarm, ago, lasted: None, acked_by: Some(who) } => say.msg(
+            "happened-firing-acked",
+            [("alarm", s(say.name(alarm))), ("age", s(say.duration(*ago))), ("who", s(say.name(who)))],
+        ),
+        Item::Fired { alarm, ago, lasted: Some(lasted), acked_by: None } => say.msg(
             "happened-resolved",
             [
                 ("alarm", s(say.name(alarm))),
                 ("age", s(say.duration(*ago))),
                 ("lasted", s(say.duration(*lasted))),
+            ],
+        ),
+        Item::Fired { alarm, ago, lasted: Some(lasted), acked_by: Some(who) } => say.msg(
+            "happened-resolved-acked",
+            [
+                ("alarm", s(say.name(alarm))),
+                ("age", s(say.duration(*ago))),
+                ("lasted", s(say.duration(*lasted))),
+                ("who", s(say.name(who))),
             ],
         ),
         Item::RolledBack { service, ago } => say.msg(

@@ -8,10 +8,27 @@ use serde_json::{Value, json};
 
 use crate::channel::slack::blocks::{
     self as kit, ASK_ACTION, MAX_FALLBACK, MAX_SECTION_TEXT, Message, escape, escaped_within,
+    mention,
 };
 use crate::speech::render::{Say, n, s};
 
 pub use crate::channel::slack::MUTE_ACTION;
+pub use crate::channel::slack::ack::ACK_ACTION;
+
+/// The value of an alarm card's Acknowledge button: which episode the card is (when it
+/// opened, and the alarm; the channel is where the card is).
+#[must_use]
+pub fn ack_value(opened_at: i64, alarm: &str) -> String {
+    format!("{opened_at}:{alarm}")
+}
+
+/// The episode an Acknowledge button's value names (`opened_at`, `alarm`), if it is one.
+#[must_use]
+pub fn read_ack_value(value: &str) -> Option<(i64, &str)> {
+    let (opened_at, alarm) = value.split_once(':')?;
+    let opened_at = opened_at.parse().ok()?;
+    (!alarm.is_empty()).then_some((opened_at, alarm))
+}
 
 /// What an alarm's reason says, read from CloudWatch's threshold sentence ("3 out of the
 /// last 3 datapoints [2.1 (…), …] were greater than the threshold (1.5)"): the latest
@@ -119,6 +136,11 @@ pub struct AlarmCard {
     pub late_by: Option<u64>,
     /// The alarm's actions are suppressed (a composite alarm's suppressor).
     pub suppressed: Option<Suppressed>,
+    /// When the episode opened (seconds since the epoch): with the alarm, what the
+    /// Acknowledge button names.
+    pub opened_at: i64,
+    /// The Slack user who acknowledged it, once someone has.
+    pub acked_by: Option<String>,
 }
 
 impl AlarmCard {
@@ -166,8 +188,24 @@ impl AlarmCard {
                 [("minutes", s(minutes(say, late.div_ceil(60).max(1))))],
             )));
         }
+        // Who took it stays on the card through every later edit (resolved included).
+        let acked = self
+            .acked_by
+            .as_deref()
+            .map(|user| say.msg("card-acked", [("who", s(mention(user)))]));
+        if let Some(acked) = &acked {
+            blocks.push(context(acked));
+        }
         if self.resolved_after.is_none() {
-            let mut buttons = vec![
+            let mut buttons = Vec::new();
+            if self.acked_by.is_none() {
+                buttons.push(button(
+                    say.msg("card-button-ack", []),
+                    ACK_ACTION,
+                    &ack_value(self.opened_at, &self.alarm),
+                ));
+            }
+            buttons.extend([
                 button(
                     say.msg("card-button-why", []),
                     &format!("{ASK_ACTION}-0"),
@@ -178,7 +216,7 @@ impl AlarmCard {
                     &format!("{ASK_ACTION}-1"),
                     &say.msg("say-changes", []),
                 ),
-            ];
+            ]);
             if let Some((cluster, name)) = &self.service {
                 buttons.push(button(
                     say.msg("card-button-usage", []),
@@ -239,10 +277,17 @@ impl AlarmCard {
             text.push(' ');
             text.push_str(health);
         }
-        Message {
-            text: escaped_within(&text, MAX_FALLBACK),
-            blocks,
-        }
+        // The mention is ours (it must not be escaped to work), so it goes after the
+        // escaped rest, which leaves it room.
+        let text = match self.acked_by.as_deref() {
+            Some(user) => {
+                let acked = say.msg("card-acked-fallback", [("who", s(mention(user)))]);
+                let room = MAX_FALLBACK.saturating_sub(acked.chars().count() + 1);
+                format!("{} {acked}", escaped_within(&text, room))
+            }
+            None => escaped_within(&text, MAX_FALLBACK),
+        };
+        Message { text, blocks }
     }
 }
 
@@ -419,6 +464,81 @@ mod tests {
     }
 
     #[test]
+    fn an_acknowledged_card_says_who_in_every_state_and_offers_the_button_only_before() {
+        let renderer = crate::speech::Renderer::embedded(None).expect("prompts load");
+        let say = renderer.say("en-US", crate::dialog::Mode::Text);
+        let mut card = AlarmCard {
+            alarm: "checkout-5xx<high>".to_owned(),
+            resolved_after: None,
+            what: "5xx errors are up".to_owned(),
+            health: None,
+            changed: None,
+            service: Some(("prod".to_owned(), "checkout".to_owned())),
+            fires: 1,
+            late_by: None,
+            suppressed: None,
+            opened_at: 1_700_000_000,
+            acked_by: None,
+        };
+        let buttons = |m: &Message| -> Vec<Value> {
+            m.blocks
+                .iter()
+                .filter(|b| b["type"] == "actions")
+                .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+                .collect()
+        };
+        let open = card.message(&say);
+        let ack = buttons(&open)
+            .into_iter()
+            .find(|b| b["action_id"] == ACK_ACTION)
+            .expect("an Acknowledge button");
+        assert_eq!(ack["text"]["text"], "Acknowledge");
+        let value = ack["value"].as_str().unwrap_or_default();
+        assert_eq!(
+            read_ack_value(value),
+            Some((1_700_000_000, "checkout-5xx<high>"))
+        );
+        assert!(
+            !serde_json::to_string(&open.blocks)
+                .unwrap_or_default()
+                .contains("Acknowledged")
+        );
+
+        card.acked_by = Some("U0ANA".to_owned());
+        for resolved in [None, Some(14)] {
+            card.resolved_after = resolved;
+            let m = card.message(&say);
+            let contexts: Vec<&Value> =
+                m.blocks.iter().filter(|b| b["type"] == "context").collect();
+            assert!(
+                contexts
+                    .iter()
+                    .any(|b| b["elements"][0]["text"] == "Acknowledged by <@U0ANA>"),
+                "{:#?}",
+                m.blocks
+            );
+            assert!(m.text.ends_with("Acknowledged by <@U0ANA>."), "{}", m.text);
+            assert!(m.text.contains("checkout-5xx&lt;high&gt;"), "{}", m.text);
+            assert!(
+                buttons(&m).iter().all(|b| b["action_id"] != ACK_ACTION),
+                "no second acknowledgement"
+            );
+        }
+        // A user id that is not one cannot become markup.
+        card.acked_by = Some("<!channel>".to_owned());
+        let m = card.message(&say);
+        let blocks = serde_json::to_string(&m.blocks).unwrap_or_default();
+        assert!(
+            blocks.contains("Acknowledged by &lt;!channel&gt;"),
+            "{blocks}"
+        );
+        assert!(!m.text.contains("<!channel>"), "{}", m.text);
+        assert_eq!(read_ack_value("x:y"), None);
+        assert_eq!(read_ack_value("12:"), None);
+        assert_eq!(read_ack_value("12:a:b"), Some((12, "a:b")));
+    }
+
+    #[test]
     fn the_card_words_render_from_the_prompts() {
         let renderer = crate::speech::Renderer::embedded(None).expect("prompts load");
         let say = renderer.say("en-US", crate::dialog::Mode::Text);
@@ -480,6 +600,8 @@ mod tests {
                 by: "WaitPeriod".to_owned(),
                 suppressor: "maintenance".to_owned(),
             }),
+            opened_at: 1_700_000_000,
+            acked_by: None,
         }
         .message(&say);
         assert!(

@@ -85,6 +85,7 @@ impl Notifier {
                             action.cluster.clone(),
                             action.service.clone(),
                         )),
+                        by: None,
                     })
                     .await?;
                 }
@@ -143,6 +144,7 @@ impl Notifier {
                 what,
                 subject: change.alarm.clone(),
                 service: service.clone(),
+                by: None,
             })
             .await?;
         }
@@ -438,6 +440,7 @@ impl Notifier {
                 what: logged,
                 subject: change.service.clone(),
                 service: Some(service.clone()),
+                by: None,
             })
             .await?;
         }

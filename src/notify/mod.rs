@@ -17,7 +17,10 @@
 //!   (or `Retry-After`), across restarts, until it is posted or an hour old.
 //! - [`post`]: what a job posts. New episodes wait a few seconds first, so a burst becomes
 //!   one summary card.
+//! - [`ack`]: an alarm card's Acknowledge button: recorded once, audited, logged, and kept
+//!   on the card through every later edit.
 
+pub mod ack;
 pub mod card;
 pub mod event;
 pub mod http;

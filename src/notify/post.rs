@@ -225,8 +225,14 @@ impl Notifier {
             }
             return Ok(());
         }
+        let acked = self.ack_raw(&job.channel, &episode).await?;
         let message = self
-            .alarm_card(&job.group, &episode, late)
+            .alarm_card(
+                &job.group,
+                &episode,
+                late,
+                super::ack::acked_by(acked.as_deref()),
+            )
             .await
             .message(&self.say());
         let ts = self.post(&job.channel, None, &message).await?;
@@ -266,34 +272,55 @@ impl Notifier {
     }
 
     async fn update(&self, job: &Job, key: &Key) -> Result<(), Failed> {
-        let Some((episode, _)) = self.load(key).await? else {
-            return Ok(());
-        };
-        let Some(ts) = episode.ts.clone() else {
-            return Err(Failed::Later(Duration::from_secs(1)));
-        };
-        if episode.summarised {
-            // A summary card stays as it is; the thread says what changed.
-            return Ok(());
+        self.edit(&job.channel, &job.group, key).await
+    }
+
+    /// Edits the card of the episode at `key` in `channel` to say what the store says now:
+    /// the episode and its acknowledgement. Two edits can race (the alarm resolving while
+    /// someone acknowledges it), and Slack keeps whichever lands last; so after its edit
+    /// each reads both again and, if either moved on meanwhile, edits once more. The last
+    /// writer's edit therefore always follows the last change, and the card ends up saying
+    /// the latest (resolved, and acknowledged by whoever took it).
+    pub(super) async fn edit(&self, channel: &str, group: &str, key: &Key) -> Result<(), Failed> {
+        let mut edited: Option<(String, Option<String>)> = None;
+        for _ in 0..4 {
+            let Some((episode, raw)) = self.load(key).await? else {
+                return Ok(());
+            };
+            let Some(ts) = episode.ts.clone() else {
+                return Err(Failed::Later(Duration::from_secs(1)));
+            };
+            if episode.summarised {
+                // A summary card stays as it is; the thread says what changed.
+                return Ok(());
+            }
+            let ack = self.ack_raw(channel, &episode).await?;
+            let seen = (raw, ack);
+            if edited.as_ref() == Some(&seen) {
+                return Ok(());
+            }
+            let acked_by = super::ack::acked_by(seen.1.as_deref());
+            let message = self
+                .alarm_card(group, &episode, None, acked_by)
+                .await
+                .message(&self.say());
+            let mut body = message.fields();
+            body.insert("channel".to_owned(), json!(channel));
+            body.insert("ts".to_owned(), json!(ts));
+            self.api.call("chat.update", &Value::Object(body)).await?;
+            edited = Some(seen);
         }
-        let message = self
-            .alarm_card(&job.group, &episode, None)
-            .await
-            .message(&self.say());
-        let mut body = message.fields();
-        body.insert("channel".to_owned(), json!(job.channel));
-        body.insert("ts".to_owned(), json!(ts));
-        self.api.call("chat.update", &Value::Object(body)).await?;
         Ok(())
     }
 
     /// The card for `episode`, with the service's health and recent changes as `group`
-    /// may see them.
+    /// may see them, and who acknowledged it (a Slack user).
     async fn alarm_card(
         &self,
         group: &str,
         episode: &Episode,
         late: Option<u64>,
+        acked_by: Option<String>,
     ) -> card::AlarmCard {
         let resolved_after = (!episode.firing).then(|| resolved_minutes(episode));
         let grants = self.assistant.identity.policy().group_grants(group);
@@ -345,6 +372,8 @@ impl Notifier {
             fires: episode.fires,
             late_by: late,
             suppressed: episode.suppressed.clone(),
+            opened_at: episode.opened_at,
+            acked_by,
         }
     }
 

@@ -124,6 +124,14 @@ impl Key {
         Self(format!("{}{:012}#{id}", Prefix::LOG.0, at.max(0)))
     }
 
+    /// The acknowledgement of one alarm episode's card in one channel (the episode opened
+    /// at `opened_at`, seconds since the epoch): the alarm comes last, since its name may
+    /// hold any character, `#` included.
+    #[must_use]
+    pub fn ack(channel: &str, opened_at: i64, alarm: &str) -> Self {
+        Self(format!("ack#{channel}#{opened_at}#{alarm}"))
+    }
+
     /// An action's record, by its id.
     #[must_use]
     pub fn action(id: &str) -> Self {
@@ -212,6 +220,10 @@ mod tests {
             (
                 Key::act_rate("-", "prod/checkout"),
                 "act-rate#-#prod/checkout",
+            ),
+            (
+                Key::ack("C1", 1_795_341_600, "cpu#high"),
+                "ack#C1#1795341600#cpu#high",
             ),
         ];
         for (key, text) in cases {

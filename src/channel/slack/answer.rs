@@ -118,7 +118,7 @@ impl Slack {
     }
 
     /// The link button for `user`, or why there is none.
-    async fn offer(&self, user: &SlackUser, place: &Place, why: &str) -> Outgoing {
+    pub(super) async fn offer(&self, user: &SlackUser, place: &Place, why: &str) -> Outgoing {
         let Some(links) = &self.links else {
             return Outgoing::Private(blocks::notice(
                 "Account linking is not set up on this opsvoice, so I can't answer you here. \

@@ -58,6 +58,22 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// A mention of the Slack user `id` (`<@U0123>`, which Slack shows as their name), when
+/// `id` looks like a Slack user id (upper-case letters and digits); anything else is only
+/// escaped, so it can never become other markup.
+#[must_use]
+pub fn mention(id: &str) -> String {
+    let looks_right = (2..=32).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    if looks_right {
+        format!("<@{id}>")
+    } else {
+        escape(id)
+    }
+}
+
 /// `text` cut to `max` characters, with an ellipsis when cut.
 #[must_use]
 pub fn shorten(text: &str, max: usize) -> String {
@@ -390,6 +406,9 @@ mod tests {
         assert!(cut.chars().count() <= 3000);
         assert!(cut.ends_with("&lt;…"), "{}", &cut[cut.len() - 10..]);
         assert_eq!(shorten("abcdef", 4), "abc…");
+        assert_eq!(mention("U0ANA1"), "<@U0ANA1>");
+        assert_eq!(mention("<!channel>"), "&lt;!channel&gt;");
+        assert_eq!(mention("u1|x"), "u1|x");
         assert_eq!(
             linked("ECS console: https://x.example/a|b"),
             "<https://x.example/a%7Cb|ECS console>"

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::ack::ACK_ACTION;
 use super::{MUTE_ACTION, Outgoing, Place, SlackState, bad_request, blocks, form, verified};
 use crate::auth::link::SlackUser;
 
@@ -97,6 +98,13 @@ pub async fn interactions(
     };
     if interaction.kind != "block_actions" {
         return StatusCode::OK.into_response();
+    }
+    if interaction
+        .actions
+        .iter()
+        .any(|a| a.action_id == ACK_ACTION)
+    {
+        return super::ack::pressed(slack, &payload).await;
     }
     let Some(action) = interaction.actions.iter().find(|a| {
         a.action_id.starts_with(blocks::ASK_ACTION)

@@ -15,8 +15,9 @@
 //!
 //! Each route has its file (`events.rs`, `commands.rs`, `interactions.rs`, and
 //! `link_pages.rs` for the account-link pages); `answer.rs` is how a question from any of
-//! them is answered and posted.
+//! them is answered and posted, and `ack.rs` is an alarm card's Acknowledge button.
 
+pub mod ack;
 pub mod acting;
 mod answer;
 pub mod api;
@@ -100,6 +101,9 @@ pub struct Slack {
     /// nothing may be left running).
     pub inline: bool,
     pub clock: Arc<dyn Clock>,
+    /// Whoever owns the alarm cards whose Acknowledge buttons are pressed here (the
+    /// notifier, when notifications are set up).
+    pub cards: Option<Arc<dyn ack::Acknowledge>>,
 }
 
 /// How long a card's "Mute for 1 hour" mutes.

@@ -2,9 +2,10 @@
 //! a JSON body and `Authorization: Bearer xoxb-…`, answered `{"ok": true, "ts": …}`, or
 //! `{"ok": false, "error": …}` for a bad token, a missing channel or invalid blocks (Slack
 //! checks Block Kit's limits and refuses the message). Failures can be queued: a `429` with
-//! `Retry-After`, or a `500`. `POST /response/{id}` stands in for a `response_url`.
+//! `Retry-After`, or a `500`; and a method's next call can be made slow, so that a later
+//! call lands first. `POST /response/{id}` stands in for a `response_url`.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -35,6 +36,10 @@ struct Inner {
     failures: VecDeque<Failure>,
     attempts: usize,
     ts: u64,
+    /// Calls that have arrived (a slow one counts before it is answered).
+    arrived: usize,
+    /// How long the next call of a method waits before it is taken.
+    slow: HashMap<String, Duration>,
 }
 
 #[derive(Clone)]
@@ -121,6 +126,14 @@ async fn call(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
+    let slow = {
+        let mut inner = shared.inner.lock().unwrap();
+        inner.arrived += 1;
+        inner.slow.remove(&method)
+    };
+    if let Some(delay) = slow {
+        tokio::time::sleep(delay).await;
+    }
     let response = |mut inner: std::sync::MutexGuard<'_, Inner>| -> Response {
         inner.attempts += 1;
         match inner.failures.pop_front() {
@@ -222,6 +235,22 @@ impl SlackStub {
     /// Every HTTP attempt, failed ones included.
     pub fn attempts(&self) -> usize {
         self.shared.inner.lock().unwrap().attempts
+    }
+
+    /// Calls that have arrived, answered or not yet.
+    pub fn arrived(&self) -> usize {
+        self.shared.inner.lock().unwrap().arrived
+    }
+
+    /// Takes the next call of `method` only after `delay` (as if it were slow on the way),
+    /// so that calls arriving meanwhile land first.
+    pub fn slow_next(&self, method: &str, delay: Duration) {
+        self.shared
+            .inner
+            .lock()
+            .unwrap()
+            .slow
+            .insert(method.to_owned(), delay);
     }
 
     pub fn fail_next(&self, failure: Failure) {

@@ -2,10 +2,11 @@
 //! `tests/fixtures/events/`, sources in `SOURCES.md`) through the Lambda entry and through
 //! signed SNS deliveries to `POST /events`, cards out to a loopback Slack Web API stand-in,
 //! the episode rules (resolve edits the card, flapping folds into the thread, bursts make
-//! one summary, mutes hold), the delivery queue across Slack failures and restarts, and
-//! two processes on one moto DynamoDB table.
+//! one summary, mutes hold), the delivery queue across Slack failures and restarts, two
+//! processes on one moto DynamoDB table, and alarm cards acknowledged.
 #![allow(clippy::unwrap_used)]
 
+mod acks;
 mod episodes;
 mod log;
 mod senders;

@@ -4,11 +4,12 @@
 //! the embedded SQLite store and in moto's DynamoDB.
 //!
 //! One suite a route or concern: `events` (verification, claims, retries, self-detection),
-//! `links` (account linking), `commands` (slash commands and buttons); the helpers they
-//! share are here. Nothing waits a fixed time before asserting "nothing more was posted":
+//! `links` (account linking), `commands` (slash commands and buttons), `ack` (an alarm
+//! card's Acknowledge button); the helpers they share are here. Nothing waits a fixed time before asserting "nothing more was posted":
 //! each waits for the event's store record to settle, or for a later post, first.
 #![allow(clippy::unwrap_used)]
 
+mod ack;
 mod commands;
 mod events;
 mod links;
@@ -21,7 +22,7 @@ use std::time::{Duration, SystemTime};
 
 use aws_sdk_cloudwatch::types::StateValue;
 use common::hosted_ui::HostedUi;
-use common::moto::{Fleet, Live, Moto, UserPool};
+use common::moto::{Fleet, Moto, UserPool};
 use common::slack_stub::{Post, SlackStub, block_kit_problem};
 use opsvoice::clock::ManualClock;
 use opsvoice::config::{Backend, Config, Secret, StoreLocation};
@@ -237,6 +238,14 @@ impl World {
     /// An app process (its own assistant, cache and store connection) on a fresh port,
     /// with its hosted UI stand-in registered for its callback.
     async fn process(&mut self) -> (common::TestApp, Arc<dyn Store>) {
+        let p = self.process_with(None).await;
+        (p.app, p.store)
+    }
+
+    /// [`World::process`], posting notification cards by the routes in `routes` when given
+    /// (the app's own notifier, whose cards its Slack app acknowledges), and answering
+    /// "what did I miss?" from the event log in its store.
+    async fn process_with(&mut self, routes: Option<&std::path::Path>) -> Process {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let public = format!("http://{}", listener.local_addr().unwrap());
         self.hosted = HostedUi::start(
@@ -254,6 +263,7 @@ impl World {
             client_secret: Some(Secret::new(CLIENT_SECRET)),
             ..opsvoice::config::Link::default()
         };
+        config.notify.file = routes.map(std::path::Path::to_owned);
         assert!(
             config.slack_problems().is_empty(),
             "{:?}",
@@ -261,13 +271,6 @@ impl World {
         );
         let clock: Arc<dyn Clock> = self.clock.clone();
         let sdk = self.moto.sdk().await;
-        let assistant = Live::with(
-            aws_sdk_ecs::Client::new(&sdk),
-            aws_sdk_cloudwatch::Client::new(&sdk),
-            clock.clone(),
-            &config,
-        )
-        .assistant;
         let store: Arc<dyn Store> = match config.store.location.clone().unwrap() {
             StoreLocation::Dynamo(table) => Arc::new(opsvoice::store::dynamo::DynamoStore::new(
                 aws_sdk_dynamodb::Client::new(&sdk),
@@ -278,7 +281,22 @@ impl World {
                 Arc::new(opsvoice::store::file::FileStore::open(&path, clock.clone()).unwrap())
             }
         };
-        // Built as `serve` builds it: the Slack app from the configuration, on this store.
+        let (source, calls) = opsvoice::live_source(
+            aws_sdk_ecs::Client::new(&sdk),
+            aws_sdk_cloudwatch::Client::new(&sdk),
+            clock.clone(),
+            &config,
+        );
+        let assistant = opsvoice::builder(&config)
+            .clock(clock.clone())
+            .ops(Arc::new(source))
+            .store(store.clone())
+            .lex(None)
+            .assistant()
+            .await
+            .unwrap();
+        // Built as `serve` builds it: the Slack app and the notifier from the
+        // configuration, on this store.
         let state = opsvoice::builder(&config)
             .clock(clock)
             .with_assistant(assistant)
@@ -287,7 +305,14 @@ impl World {
             .await
             .unwrap();
         assert!(state.slack.is_some());
-        (common::serve_state(listener, state, &config).await, store)
+        let notifier = state.events.notifier.clone();
+        assert_eq!(notifier.is_some(), routes.is_some());
+        Process {
+            app: common::serve_state(listener, state, &config).await,
+            store,
+            notifier,
+            calls,
+        }
     }
 
     /// Follows a link button as a browser would, signed in at the hosted UI as `user`:
@@ -315,6 +340,15 @@ impl World {
         let done = app.client.get(&callback).send().await.unwrap();
         (done.status().as_u16(), done.text().await.unwrap())
     }
+}
+
+/// An app process and what a test reads of it.
+struct Process {
+    app: common::TestApp,
+    store: Arc<dyn Store>,
+    notifier: Option<Arc<opsvoice::notify::Notifier>>,
+    /// The AWS calls it made, by API.
+    calls: Arc<opsvoice::ops::aws::CallCounts>,
 }
 
 fn file_store(dir: &tempfile::TempDir) -> impl FnOnce(&Moto) -> StoreLocation + '_ {
