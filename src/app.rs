@@ -593,16 +593,16 @@ async fn configured_source(
 }
 
 /// The demo fleet's simulated effects (actions on the demo change only the demo).
-fn demo_effector(_fleet: &ops::demo::DemoFleet) -> Option<Arc<dyn crate::act::effect::Effector>> {
-    None
+fn demo_effector(fleet: &ops::demo::DemoFleet) -> Option<Arc<dyn crate::act::effect::Effector>> {
+    Some(fleet.effector())
 }
 
 /// The AWS effector: writes through the actions role.
 fn aws_effector(
-    _config: &Config,
-    _sdk: &aws_config::SdkConfig,
+    config: &Config,
+    sdk: &aws_config::SdkConfig,
 ) -> Option<Arc<dyn crate::act::effect::Effector>> {
-    None
+    Some(crate::act::effect::aws::effector(config, sdk))
 }
 
 /// A database file of the demo's own for its action records: one per app, so two demo
@@ -788,7 +788,8 @@ pub fn check_servable(config: &Config) -> Result<(), StartError> {
         ));
     }
     let identity = identity(config, Arc::new(clock::SystemClock))?;
-    let acting = config.action_problems(identity.policy().actions().approval_required());
+    let actions = identity.policy().actions();
+    let acting = config.acting_problems(actions.enabled, actions.approval_required());
     if !acting.is_empty() {
         return Err(StartError::Config(
             acting.into_iter().map(|p| p.message).collect(),

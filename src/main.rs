@@ -509,7 +509,10 @@ fn check(config: &Config) -> anyhow::Result<()> {
     // The policy's `[actions]` may need the Slack app (approval cards).
     let policy = opsvoice::app::policy(config);
     if let Ok(policy) = &policy {
-        problems.extend(config.action_problems(policy.actions().approval_required()));
+        problems.extend(config.acting_problems(
+            policy.actions().enabled,
+            policy.actions().approval_required(),
+        ));
         problems.sort_by_key(|p| p.severity != Severity::Error);
     }
     println!(

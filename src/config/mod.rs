@@ -489,6 +489,7 @@ impl Config {
     #[must_use]
     pub fn wants_store(&self) -> bool {
         self.slack.signing_secret.is_some()
+            || self.actions.role_arn.is_some()
             || self.notify.file.is_some()
             || !self.notify.sns_topic_arns.is_empty()
     }

@@ -108,7 +108,31 @@ impl Config {
     /// read it passes what it needs, and adds these to [`Config::problems`].)
     #[must_use]
     pub fn action_problems(&self, approval_required: bool) -> Vec<Problem> {
+        self.acting_problems(false, approval_required)
+    }
+
+    /// As [`Self::action_problems`], knowing whether the policy enables acting at all:
+    /// on `aws`, acting writes through `OPSVOICE_ACTIONS_ROLE_ARN`, so a policy that
+    /// enables it without the role is an error (every action would fail at the call).
+    #[must_use]
+    pub fn acting_problems(&self, enabled: bool, approval_required: bool) -> Vec<Problem> {
         let mut found = Found(Vec::new());
+        if enabled
+            && !self.actions.off
+            && self.aws.backend == crate::config::Backend::Aws
+            && self.actions.role_arn.is_none()
+        {
+            found.error(
+                &["cognito.policy_file", "actions.role_arn"],
+                format!(
+                    "the policy in {} enables actions (`[actions] enabled = true`), but writes go \
+                     through a role of their own: set {} (or {}=off to keep actions off)",
+                    name("cognito.policy_file"),
+                    name("actions.role_arn"),
+                    name("actions.mode")
+                ),
+            );
+        }
         let missing: Vec<&'static str> = [
             ("slack.signing_secret", self.slack.signing_secret.is_none()),
             ("slack.bot_token", self.slack.bot_token.is_none()),
@@ -298,11 +322,7 @@ impl Config {
                 ),
             );
         }
-        for (key, set) in [
-            ("actions.mode", self.actions.off),
-            ("actions.role_arn", self.actions.role_arn.is_some()),
-            ("accounts.file", self.accounts.file.is_some()),
-        ] {
+        for (key, set) in [("accounts.file", self.accounts.file.is_some())] {
             if set {
                 found.warning(
                     &[key],

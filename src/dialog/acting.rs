@@ -93,45 +93,11 @@ fn anonymous() -> crate::auth::Principal {
 }
 
 fn parse_count(value: &str) -> Option<u32> {
-    let v = value.trim().to_ascii_lowercase();
-    if let Ok(n) = v.parse::<i64>() {
-        return u32::try_from(n).ok();
-    }
-    const WORDS: [&str; 21] = [
-        "zero",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-        "twenty",
-    ];
-    v.split_whitespace().find_map(|w| {
-        w.parse::<u32>().ok().or_else(|| {
-            WORDS
-                .iter()
-                .position(|x| *x == w)
-                .and_then(|p| u32::try_from(p).ok())
-        })
-    })
+    super::slots::parse_count(value)
 }
 
 fn parse_length(value: &str) -> Option<Duration> {
-    super::slots::parse_window(value)
+    super::slots::parse_duration(value)
 }
 
 fn asker<'a>(turn: &'a Turn, principal: &'a crate::auth::Principal, session: &'a str) -> Asker<'a> {
