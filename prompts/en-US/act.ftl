@@ -19,23 +19,23 @@ act-refused-bounds = I won't { $verb } { $target } that far: it is outside what 
 act-refused-no-change = There is nothing to { $verb } there: { $target } is already that way. Nothing was changed.
 
 # The read-back, then the question. `cluster` may be empty.
-act-readback-restart = Restart { $target }{ $cluster ->
-    [""] {""}
-   *[other] {" "}in { $cluster }
+act-readback-restart = Restart { $target }{ $has-cluster ->
+    [no] {""}
+   *[yes] {" "}in { $cluster }
 }? It has { $running } running { $running ->
     [one] task
    *[other] tasks
 }, and a new deployment will replace them.
-act-readback-rollback = Roll back { $target }{ $cluster ->
-    [""] {""}
-   *[other] {" "}in { $cluster }
-} from { $from } to { $to }{ $until ->
-    [""] {""}
-   *[other] , which ran until { $until }
+act-readback-rollback = Roll back { $target }{ $has-cluster ->
+    [no] {""}
+   *[yes] {" "}in { $cluster }
+} from { $from } to { $to }{ $has-until ->
+    [no] {""}
+   *[yes] , which ran until { $until }
 }?
-act-readback-scale = Scale { $target }{ $cluster ->
-    [""] {""}
-   *[other] {" "}in { $cluster }
+act-readback-scale = Scale { $target }{ $has-cluster ->
+    [no] {""}
+   *[yes] {" "}in { $cluster }
 } from { $from } to { $to } { $to ->
     [one] task
    *[other] tasks
@@ -47,9 +47,9 @@ act-shall-i = Shall I?
 act-nothing-to-confirm = There's nothing waiting for your yes, so I did nothing.
 act-cancelled = OK, I won't { $verb } { $target }. Nothing was changed.
 act-expired = That request expired before it was answered, so I did nothing. Ask again if you still want it.
-act-awaiting-approval = I've asked for approval{ $channel ->
-    [""] {" "}in Slack
-   *[other] {" "}in { $channel }
+act-awaiting-approval = I've asked for approval{ $has-channel ->
+    [no] {" "}in Slack
+   *[yes] {" "}in { $channel }
 }. Nothing changes until someone else approves.
 act-approval-unavailable = This needs a second person's approval, but I can't post the approval card, so I did nothing.
 act-started = { $verb ->
@@ -76,15 +76,15 @@ act-status-cancelled = Cancelled by the requester. Nothing was changed.
 act-status-rejected = Denied by { $approver }. Nothing was changed.
 act-status-expired = Expired: nobody answered in time. Nothing was changed.
 act-status-refused = Refused: { $reason }
-act-status-running = { $approver ->
-    [""] Running.
-   *[other] Approved by { $approver }. Running.
+act-status-running = { $has-approver ->
+    [no] Running.
+   *[yes] Approved by { $approver }. Running.
 }
 act-status-finished = { $outcome ->
     [done] Done at { $at }.
     [failed] Failed at { $at }: { $detail }.
    *[other] Outcome unknown ({ $detail }); not retried. Check the service before trying again.
-}{ $approver ->
-    [""] {""}
-   *[other] {" "}Approved by { $approver }.
+}{ $has-approver ->
+    [no] {""}
+   *[yes] {" "}Approved by { $approver }.
 }

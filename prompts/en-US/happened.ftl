@@ -38,12 +38,12 @@ happened-acted = At { $asked } { $by } { $verb ->
     [silence] silenced
     [unsilence] unsilenced
    *[other] changed
-} { $target }{ $cluster ->
-    [""] {""}
-   *[other] {" "}in { $cluster }
-}{ $approver ->
-    [""] {""}
-   *[other] , approved by { $approver }
+} { $target }{ $has-cluster ->
+    [no] {""}
+   *[yes] {" "}in { $cluster }
+}{ $has-approver ->
+    [no] {""}
+   *[yes] , approved by { $approver }
 }; { $outcome ->
     [done] it finished at { $ended }.
     [failed] it failed at { $ended }.

@@ -332,7 +332,17 @@ impl Say<'_> {
             tracing::error!(id, "prompt missing; run `opsvoice check`");
             return String::new();
         };
-        let fluent_args: FluentArgs<'a> = args.into_iter().collect();
+        let mut fluent_args: FluentArgs<'a> = FluentArgs::new();
+        for (name, value) in args {
+            // Every text argument also comes as `has-<name>`, `yes` or `no`, so a message
+            // can leave out the words around a value that is empty (Fluent's variant keys
+            // cannot be the empty string).
+            if let FluentValue::String(text) = &value {
+                let has = if text.is_empty() { "no" } else { "yes" };
+                fluent_args.set(format!("has-{name}"), FluentValue::from(has));
+            }
+            fluent_args.set(name, value);
+        }
         let mut errors = Vec::new();
         let out = bundle.format_pattern(pattern, Some(&fluent_args), &mut errors);
         if !errors.is_empty() {

@@ -729,3 +729,38 @@ async fn only_an_unreachable_key_set_is_an_outage() {
     assert!(speech_of(&r).contains("can't check your sign-in"), "{r}");
     assert!(r["response"].get("card").is_none(), "{r}");
 }
+
+/// Acting by voice (issue 31): the read-back is a `Dialog.ConfirmIntent`, and only
+/// `CONFIRMED` with our own session context acts; a confirmation without it does nothing.
+#[tokio::test]
+async fn a_restart_is_read_back_with_confirm_intent_and_done_on_confirmed() {
+    let alexa = Alexa::start().await;
+    let mut body = stamped("alexa/service-health.json", 0);
+    body["request"]["intent"] = json!({
+        "name": "RestartService",
+        "confirmationStatus": "NONE",
+        "slots": {"service": {"name": "service", "value": "checkout", "confirmationStatus": "NONE"}},
+    });
+    let r = alexa.ask(&body).await;
+    let spoken = speech_of(&r);
+    assert!(spoken.contains("Restart checkout in prod?"), "{spoken}");
+    assert!(spoken.ends_with("Shall I?"), "{spoken}");
+    let d = &r["response"]["directives"][0];
+    assert_eq!(d["type"], "Dialog.ConfirmIntent", "{r}");
+    assert_eq!(r["response"]["shouldEndSession"], false);
+
+    let mut crafted = body.clone();
+    crafted["session"]["attributes"] = json!({});
+    crafted["request"]["intent"]["confirmationStatus"] = json!("CONFIRMED");
+    let refused = speech_of(&alexa.ask(&crafted).await);
+    assert!(refused.contains("nothing waiting"), "{refused}");
+
+    let mut yes = body.clone();
+    yes["session"]["attributes"] = r["sessionAttributes"].clone();
+    yes["request"]["intent"] = d["updatedIntent"].clone();
+    yes["request"]["intent"]["confirmationStatus"] = json!("CONFIRMED");
+    let done = speech_of(&alexa.ask(&yes).await);
+    assert!(done.contains("Restarting checkout"), "{done}");
+    let again = speech_of(&alexa.ask(&yes).await);
+    assert!(again.contains("nothing waiting"), "{again}");
+}

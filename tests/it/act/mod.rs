@@ -11,6 +11,7 @@ use opsvoice::auth::policy::Policy;
 use opsvoice::ops::ServiceRef;
 use opsvoice::vocab::Verb;
 
+mod channels;
 mod desk;
 mod effect;
 mod record;

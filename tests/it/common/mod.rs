@@ -122,7 +122,24 @@ pub fn assistant() -> Arc<Assistant> {
 /// The assistant on the demo fleet at the fixtures' time, letting in whom `identity` lets in.
 pub fn demo(identity: Identity) -> opsvoice::assistant::Builder {
     let clock = clock();
-    Assistant::builder(Arc::new(DemoFleet::new(clock.clone())), clock, identity)
+    let fleet = DemoFleet::new(clock.clone());
+    // Acting on the demo, as `serve` does with no configuration: its records in a
+    // database file of this assistant's own (simulated effects, nothing real).
+    let path = std::env::temp_dir().join(format!(
+        "opsvoice-it-{}-{}.db",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    let store: Arc<dyn opsvoice::store::Store> =
+        Arc::new(opsvoice::store::file::FileStore::open(&path, clock.clone()).unwrap());
+    let desk = opsvoice::act::desk::Desk::new(
+        store,
+        clock.clone(),
+        opsvoice::act::Gate::new(false),
+        fleet.effector(),
+        None,
+    );
+    Assistant::builder(Arc::new(fleet), clock, identity).desk(Arc::new(desk))
 }
 
 pub struct Reply {
