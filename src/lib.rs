@@ -32,7 +32,7 @@
 //! 9. [`channel`] (wire formats in and out: `lex`, `alexa`, `ask`, `slack`) and [`models`] (the Lex
 //!    V2 bot and Alexa interaction model generated from `intents/`).
 //! 10. [`notify`]: events in (EventBridge, SNS), alarm and deployment cards out to Slack,
-//!    the delivery queue, and the event log "what did I miss?" reads.
+//!     the delivery queue, and the event log "what did I miss?" reads.
 //! 11. [`server`] (the axum router, middleware, `/healthz`, `/readyz`, `/metrics`) and
 //!     [`chat`] (the `opsvoice chat` REPL).
 //! 12. [`app`]: the app assembled from its configuration.

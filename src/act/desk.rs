@@ -798,10 +798,10 @@ impl Desk {
             if let Some(card) = record.card() {
                 announcer.update_card(card, record).await;
             }
-            if let Some(origin) = record.origin() {
-                if record.state().is_final() || matches!(record.state(), State::Executed { .. }) {
-                    announcer.tell(origin, record).await;
-                }
+            if let Some(origin) = record.origin()
+                && (record.state().is_final() || matches!(record.state(), State::Executed { .. }))
+            {
+                announcer.tell(origin, record).await;
             }
         }
         if let State::Finished { .. } = record.state() {
@@ -831,13 +831,13 @@ impl Desk {
                 continue;
             };
             match record.state().clone() {
-                State::Pending | State::AwaitingApproval => {
-                    if record.deadline().is_some_and(|d| epoch(now) > d) {
-                        if let Ok(r) = self.ledger.step(&id, |r, now| r.expire(now)).await {
-                            ticked.expired += 1;
-                            self.settle(&r).await;
-                            self.report(&r).await;
-                        }
+                State::Pending | State::AwaitingApproval
+                    if record.deadline().is_some_and(|d| epoch(now) > d) =>
+                {
+                    if let Ok(r) = self.ledger.step(&id, |r, now| r.expire(now)).await {
+                        ticked.expired += 1;
+                        self.settle(&r).await;
+                        self.report(&r).await;
                     }
                 }
                 State::Executed { .. } => {
@@ -943,13 +943,13 @@ impl Desk {
             let Ok(Some(taken)) = self.store.take(&key).await else {
                 continue;
             };
-            if silence.actions_were_enabled {
-                if let Err(error) = self.effector.unsilence(&silence.by, &silence.target).await {
-                    tracing::warn!(error = %crate::error::ErrorChain(&error), "a silence could not end; trying again at the next tick");
-                    let keep = now + Duration::from_secs(7 * 86_400);
-                    let _ = self.store.put(&key, &taken, keep).await;
-                    continue;
-                }
+            if silence.actions_were_enabled
+                && let Err(error) = self.effector.unsilence(&silence.by, &silence.target).await
+            {
+                tracing::warn!(error = %crate::error::ErrorChain(&error), "a silence could not end; trying again at the next tick");
+                let keep = now + Duration::from_secs(7 * 86_400);
+                let _ = self.store.put(&key, &taken, keep).await;
+                continue;
             }
             tracing::info!(
                 target: "opsvoice::audit",

@@ -199,6 +199,10 @@ struct World {
 
 impl World {
     fn new(kill_switch: bool) -> Self {
+        Self::with(kill_switch, None)
+    }
+
+    fn with(kill_switch: bool, announcer: Option<Arc<dyn opsvoice::act::desk::Announcer>>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(
             SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
@@ -213,7 +217,7 @@ impl World {
             clock.clone(),
             Gate::new(kill_switch),
             fleet.clone(),
-            None,
+            announcer,
         );
         Self {
             desk,
@@ -798,4 +802,134 @@ async fn unsilence_ends_a_silence_early() {
     w.clock.advance(Duration::from_secs(7200));
     assert_eq!(w.desk.tick().await.silences_ended, 0);
     assert_eq!(w.fleet.writes().len(), 2);
+}
+
+/// The approval cards, over the Slack Web API stand-in (real HTTP, Slack's wire format).
+async fn slack_world() -> (World, crate::common::slack_stub::SlackStub) {
+    let slack = crate::common::slack_stub::SlackStub::start("xoxb-test").await;
+    let api = opsvoice::channel::slack::api::WebApi::new(
+        Some(&slack.base),
+        Some(opsvoice::config::Secret::new("xoxb-test")),
+    );
+    let renderer = opsvoice::speech::Renderer::embedded(None).unwrap();
+    let announcer = Arc::new(opsvoice::channel::slack::acting::SlackAnnouncer::new(
+        api, renderer,
+    ));
+    (World::with(false, Some(announcer)), slack)
+}
+
+fn prod() -> Target {
+    Target::service(ServiceRef::new("prod", "checkout"))
+}
+
+fn card_posts(
+    slack: &crate::common::slack_stub::SlackStub,
+) -> Vec<crate::common::slack_stub::Post> {
+    slack
+        .posts()
+        .into_iter()
+        .filter(|p| p.method == "chat.postMessage" || p.method == "chat.update")
+        .collect()
+}
+
+#[tokio::test]
+async fn a_protected_cluster_needs_someone_else_with_the_approve_grant() {
+    let (w, slack) = slack_world().await;
+    let ana = who("ana", &["oncall"]);
+    let bob = who("bob", &["oncall"]);
+    let val = who("val", &["viewers"]);
+    let id = read_back(
+        w.request(&ana, "s", Verb::Restart, prod(), Params::default())
+            .await,
+    );
+    assert_eq!(
+        w.answer(&ana, "s", &id, true).await,
+        Answered::AwaitingApproval {
+            channel: "C0APPROVALS".to_owned()
+        }
+    );
+    assert!(w.fleet.writes().is_empty(), "nothing until approved");
+    let posts = card_posts(&slack);
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].body["channel"], "C0APPROVALS");
+    let card = posts[0].body.to_string();
+    assert!(
+        card.contains("ana asks: Restart checkout in prod?"),
+        "{card}"
+    );
+    assert!(
+        card.contains("act-approve") && card.contains("act-deny"),
+        "{card}"
+    );
+
+    // The requester, and someone without the approve grant, cannot approve.
+    assert_eq!(
+        w.desk.judge(&id, &ana, &w.grants(&ana), true).await,
+        Answered::SelfApproval
+    );
+    assert_eq!(
+        w.desk.judge(&id, &val, &w.grants(&val), true).await,
+        Answered::NotAllowed
+    );
+    assert!(w.fleet.writes().is_empty());
+
+    // Bob approves; a double click does nothing more.
+    assert!(matches!(
+        w.desk.judge(&id, &bob, &w.grants(&bob), true).await,
+        Answered::Started(_)
+    ));
+    assert!(!matches!(
+        w.desk.judge(&id, &bob, &w.grants(&bob), true).await,
+        Answered::Started(_)
+    ));
+    assert_eq!(w.fleet.writes(), vec!["ana:prod/checkout:restart"]);
+    let record = w.desk.ledger().get(&id).await.unwrap().unwrap();
+    assert_eq!(record.approver().unwrap().username, "bob");
+    // The card was updated in place: approved by bob, running; no buttons left.
+    let updates: Vec<_> = card_posts(&slack)
+        .into_iter()
+        .filter(|p| p.method == "chat.update")
+        .collect();
+    assert!(!updates.is_empty());
+    let last = updates.last().unwrap().body.to_string();
+    assert!(last.contains("Approved by bob"), "{last}");
+    assert!(!last.contains("act-approve"), "{last}");
+    // Done: the card says so.
+    *lock(&w.fleet.rolling) = false;
+    w.desk.tick().await;
+    let last = card_posts(&slack).last().unwrap().body.to_string();
+    assert!(last.contains("Done at"), "{last}");
+}
+
+#[tokio::test]
+async fn a_denied_or_expired_approval_changes_nothing_and_the_card_says_so() {
+    let (w, slack) = slack_world().await;
+    let ana = who("ana", &["oncall"]);
+    let bob = who("bob", &["oncall"]);
+    let id = read_back(
+        w.request(&ana, "s", Verb::Restart, prod(), Params::default())
+            .await,
+    );
+    w.answer(&ana, "s", &id, true).await;
+    assert_eq!(
+        w.desk.judge(&id, &bob, &w.grants(&bob), false).await,
+        Answered::Rejected
+    );
+    let last = card_posts(&slack).last().unwrap().body.to_string();
+    assert!(last.contains("Denied by bob"), "{last}");
+
+    let id = read_back(
+        w.request(&ana, "s", Verb::Restart, prod(), Params::default())
+            .await,
+    );
+    w.answer(&ana, "s", &id, true).await;
+    w.clock.advance(Duration::from_secs(601));
+    assert_eq!(w.desk.tick().await.expired, 1);
+    let last = card_posts(&slack).last().unwrap().body.to_string();
+    assert!(last.contains("Expired"), "{last}");
+    assert_eq!(
+        w.desk.judge(&id, &bob, &w.grants(&bob), true).await,
+        Answered::InProgress
+    );
+    assert!(w.fleet.writes().is_empty());
 }
