@@ -155,6 +155,75 @@ impl Record for Recent {
     const KIND: &'static str = "action rate";
 }
 
+/// The task definitions one service was seen running, oldest first: the deployment
+/// history opsvoice keeps, a rollback's evidence when ECS no longer lists the older one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ran {
+    pub seen: Vec<Seen>,
+}
+
+/// One task definition a service ran, from when it was first seen to when it was last
+/// seen (epoch seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seen {
+    pub task_definition: String,
+    pub first: i64,
+    pub last: i64,
+}
+
+impl Record for Ran {
+    const KIND: &'static str = "deployment history";
+}
+
+/// How many task definitions a service's history keeps.
+const RAN_KEEP: usize = 10;
+/// How long a service's history is kept after it was last seen.
+const RAN_RETENTION: Duration = Duration::from_secs(90 * 86_400);
+
+impl Ran {
+    /// The task definition seen before `current`, and until when, as evidence that it ran.
+    #[must_use]
+    pub fn previous(&self, current: &str) -> Option<super::effect::Previous> {
+        let at = self
+            .seen
+            .iter()
+            .rposition(|s| s.task_definition == current)?;
+        let before = self.seen[..at]
+            .iter()
+            .rev()
+            .find(|s| s.task_definition != current)?;
+        Some(super::effect::Previous {
+            task_definition: before.task_definition.clone(),
+            ran_until: Some(before.last),
+            evidence: super::effect::Evidence::History,
+        })
+    }
+
+    /// Notes `task_definition` running at `now`; whether anything changed.
+    fn note(&mut self, task_definition: &str, now: i64) -> bool {
+        if let Some(last) = self.seen.last_mut()
+            && last.task_definition == task_definition
+        {
+            // Only a coarse "still running" mark, so a steady service is not rewritten
+            // on every read.
+            if now - last.last < 60 {
+                return false;
+            }
+            last.last = now;
+            return true;
+        }
+        self.seen.push(Seen {
+            task_definition: task_definition.to_owned(),
+            first: now,
+            last: now,
+        });
+        if self.seen.len() > RAN_KEEP {
+            self.seen.remove(0);
+        }
+        true
+    }
+}
+
 /// What a tick did (for logs and tests).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Ticked {
@@ -217,6 +286,43 @@ impl Desk {
         &self.ledger
     }
 
+    /// Notes which task definition `service` runs now in its history, and returns the
+    /// history. A store that fails costs only the evidence, never the answer.
+    pub async fn observe(&self, target: &Target, service: &ServiceNow) -> Ran {
+        let Some(service_ref) = target.service_ref() else {
+            return Ran::default();
+        };
+        let key = Key::ran(&place_of(target), &service_ref.to_string());
+        let now = epoch(self.clock.now());
+        for _ in 0..3 {
+            let Ok(raw) = self.store.get(&key).await else {
+                return Ran::default();
+            };
+            let mut ran: Ran = raw
+                .as_deref()
+                .and_then(|r| decode(r).ok())
+                .unwrap_or_default();
+            // Only a primary that finished rolling out has run.
+            if service.task_definition.is_empty() || service.rolling() {
+                return ran;
+            }
+            if !ran.note(&service.task_definition, now) {
+                return ran;
+            }
+            let keep = self.clock.now() + RAN_RETENTION;
+            let stored = match &raw {
+                Some(raw) => self.store.replace(&key, raw, &encode(&ran), keep).await,
+                None => self.store.create(&key, &encode(&ran), keep).await,
+            };
+            match stored {
+                Ok(true) => return ran,
+                Ok(false) => {}
+                Err(_) => return ran,
+            }
+        }
+        Ran::default()
+    }
+
     /// The running silence of an alarm, if any.
     pub async fn silence_of(&self, target: &Target) -> Option<Silence> {
         let key = silence_key(target)?;
@@ -277,9 +383,13 @@ impl Desk {
                 }
             }
             _ => {
-                let Some(service) = self.effector.service(&target).await? else {
+                let Some(mut service) = self.effector.service(&target).await? else {
                     return Ok(Requested::Missing);
                 };
+                let history = self.observe(&target, &service).await;
+                if service.previous.is_none() {
+                    service.previous = history.previous(&service.task_definition);
+                }
                 match self
                     .service_change(verb, &target, &service, params, &settings)
                     .await
@@ -887,6 +997,7 @@ impl Desk {
             Ok(None) => return Some(Outcome::Failed),
             Err(_) => return too_long.then_some(Outcome::Unknown),
         };
+        self.observe(record.target(), &service).await;
         let primary = service
             .deployments
             .iter()

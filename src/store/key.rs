@@ -157,6 +157,13 @@ impl Key {
         Self(format!("act-rate#{place}#{service}"))
     }
 
+    /// The task definitions one service has been seen running (`place` as for
+    /// [`Key::silence`], `service` as `cluster/name`): a rollback's evidence.
+    #[must_use]
+    pub fn ran(place: &str, service: &str) -> Self {
+        Self(format!("ran#{place}#{service}"))
+    }
+
     /// A key a store listed (it was made by one of the constructors when written).
     pub(super) fn listed(text: String) -> Self {
         Self(text)
@@ -221,6 +228,7 @@ mod tests {
                 Key::act_rate("-", "prod/checkout"),
                 "act-rate#-#prod/checkout",
             ),
+            (Key::ran("-", "prod/checkout"), "ran#-#prod/checkout"),
             (
                 Key::ack("C1", 1_795_341_600, "cpu#high"),
                 "ack#C1#1795341600#cpu#high",

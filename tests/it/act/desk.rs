@@ -933,3 +933,66 @@ async fn a_denied_or_expired_approval_changes_nothing_and_the_card_says_so() {
     );
     assert!(w.fleet.writes().is_empty());
 }
+
+/// "Previous" with evidence from the history opsvoice keeps: a task definition it saw
+/// the service run, never the family's revision below the current one.
+#[tokio::test]
+async fn the_history_opsvoice_keeps_is_evidence_for_a_rollback() {
+    let w = World::new(false);
+    let ana = who("ana", &["oncall"]);
+    *lock(&w.fleet.previous) = None;
+    *lock(&w.fleet.taskdef) = "checkout:41".to_owned();
+    // Never seen anything before: no evidence, even though checkout:40 surely exists.
+    assert_eq!(
+        w.request(
+            &ana,
+            "s",
+            Verb::Rollback,
+            staging("checkout"),
+            Params::default()
+        )
+        .await,
+        Requested::Refused(Refusal::NoEvidence)
+    );
+    // An hour later a deploy has landed checkout:42.
+    w.clock.advance(Duration::from_secs(3600));
+    *lock(&w.fleet.taskdef) = "checkout:42".to_owned();
+    let Requested::ReadBack(record) = w
+        .request(
+            &ana,
+            "s",
+            Verb::Rollback,
+            staging("checkout"),
+            Params::default(),
+        )
+        .await
+    else {
+        panic!("expected a read-back");
+    };
+    match record.change() {
+        Change::Rollback {
+            from,
+            to,
+            ran_until,
+        } => {
+            assert_eq!((from.as_str(), to.as_str()), ("checkout:42", "checkout:41"));
+            assert_eq!(*ran_until, Some(1_800_000_000), "last seen running then");
+        }
+        other => panic!("{other:?}"),
+    }
+    // A deployment still rolling out is not evidence of anything.
+    *lock(&w.fleet.taskdef) = "checkout:43".to_owned();
+    *lock(&w.fleet.rolling) = true;
+    assert_eq!(
+        w.request(
+            &ana,
+            "s",
+            Verb::Rollback,
+            staging("checkout"),
+            Params::default()
+        )
+        .await,
+        Requested::Refused(Refusal::NoEvidence)
+    );
+    assert!(w.fleet.writes().is_empty());
+}
