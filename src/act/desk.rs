@@ -604,9 +604,9 @@ impl Desk {
             return self.refuse(&record, reason).await;
         }
         if record.needs_approval() {
-            return self.send_for_approval(record, asker.grants).await;
+            return Box::pin(self.send_for_approval(record, asker.grants)).await;
         }
-        self.execute(record, asker.grants).await
+        Box::pin(self.execute(record, asker.grants)).await
     }
 
     async fn refuse(&self, record: &ActionRecord, reason: Refusal) -> Answered {
@@ -719,7 +719,7 @@ impl Desk {
         if let Err(reason) = self.recheck(&record).await {
             return self.refuse(&record, reason).await;
         }
-        self.execute(record, grants).await
+        Box::pin(self.execute(record, grants)).await
     }
 
     /// Reserves a place in the per-service rate limit for action `id`; `false` when the

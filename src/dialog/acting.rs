@@ -130,7 +130,7 @@ pub(super) async fn answer(
     }
     let (target, name, cluster) = match ask {
         Ask::Silence { .. } => {
-            let alarm = need!(super::alarm_detail::target_alarm(dialog, turn).await?);
+            let alarm = need!(Box::pin(super::alarm_detail::target_alarm(dialog, turn)).await?);
             let service = dialog
                 .ops()
                 .alarm(&alarm)
@@ -139,7 +139,7 @@ pub(super) async fn answer(
             (Target::alarm(alarm.clone(), service), alarm, None)
         }
         _ => {
-            let service = need!(dialog.target_service(turn).await?);
+            let service = need!(Box::pin(dialog.target_service(turn)).await?);
             let name = service.name.clone();
             let cluster = Some(service.cluster.clone());
             (Target::service(service), name, cluster)

@@ -495,8 +495,14 @@ impl Dialog {
             } => {
                 let value = turn.slots.get(&slot).cloned().or_else(|| {
                     // A bare answer ("the email one") arrives as a fallback or as another
-                    // intent's guess; the words themselves are the value.
-                    (turn.intent == Intent::Fallback || turn.intent == intent)
+                    // intent's guess; the words themselves are the value. So are words
+                    // that name one of the options we offered, whatever intent the matcher
+                    // took them for ("checkout-cpu-high" reads like a CPU question).
+                    let offered = turn
+                        .transcript
+                        .as_deref()
+                        .is_some_and(|said| pick_option(said, &options).is_some());
+                    (turn.intent == Intent::Fallback || turn.intent == intent || offered)
                         .then(|| turn.transcript.clone())
                         .flatten()
                 });

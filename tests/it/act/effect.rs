@@ -30,22 +30,22 @@ use crate::common::proxy::{Answer, Fault, Proxy, Seen};
 const ROLE: &str = "arn:aws:iam::123456789012:role/opsvoice-act";
 const PAGES: &str = "arn:aws:sns:us-east-1:123456789012:oncall-pages";
 const SCALE_OUT: &str = "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:7d3e1f20-5a6b-4c8d-9e0f-1a2b3c4d5e6f:resource/ecs/service/prod/checkout:policyName/checkout-scale-out";
-const WRITES: [&str; 3] = ["UpdateService", "DisableAlarmActions", "EnableAlarmActions"];
+pub(super) const WRITES: [&str; 3] = ["UpdateService", "DisableAlarmActions", "EnableAlarmActions"];
 
 /// The trust policy the actions role needs: AssumeRole and SetSourceIdentity.
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":["sts:AssumeRole","sts:SetSourceIdentity"]}]}"#;
 
-struct Rig {
-    _moto: Moto,
-    proxy: Proxy,
-    seed: Seed,
-    effector: AwsEffector,
+pub(super) struct Rig {
+    pub(super) moto: Moto,
+    pub(super) proxy: Proxy,
+    pub(super) seed: Seed,
+    pub(super) effector: AwsEffector,
 }
 
 /// moto holding prod/checkout (task definitions :1 and :2, running :2, 2 tasks),
 /// prod/gateway (CodeDeploy), an alarm that only pages and one that scales, and the
 /// actions role; the effector reaches it through the inspecting proxy.
-async fn rig() -> Rig {
+pub(super) async fn rig() -> Rig {
     let moto = Moto::start();
     let seed = Seed::new(&moto.sdk().await).await;
     seed.cluster("prod").await;
@@ -116,7 +116,7 @@ async fn rig() -> Rig {
         ActionRoles::home(Some(ROLE.to_owned())),
     );
     Rig {
-        _moto: moto,
+        moto,
         proxy,
         seed,
         effector,

@@ -14,6 +14,7 @@ use opsvoice::vocab::Verb;
 mod channels;
 mod desk;
 mod effect;
+mod over_moto;
 mod record;
 
 /// DESIGN §7's policy example, with the groups of the README's example and two more.
