@@ -214,7 +214,7 @@ impl Builder<'_> {
             (None, Backend::Demo) => demo_store(self.clock.clone()),
             (None, Backend::Aws) => None,
         };
-        if let (Some(store), Some(effector)) = (act_store, effector) {
+        if let (Some(store), Some(effector)) = (act_store.clone(), effector) {
             let announcer = announcer(config);
             assistant = assistant.desk(Arc::new(crate::act::desk::Desk::new(
                 store,
@@ -224,7 +224,9 @@ impl Builder<'_> {
                 announcer,
             )));
         }
-        if let Some(store) = self.store {
+        // "What did I miss?" reads the event log: the store's, or on the demo the acting
+        // store's own (where ended actions are logged).
+        if let Some(store) = self.store.or(act_store) {
             assistant = assistant.event_log(store);
         }
         Ok(assistant.build()?)

@@ -191,6 +191,7 @@ impl Effector for Fleet {
 
 struct World {
     desk: Desk,
+    store: Arc<dyn Store>,
     fleet: Arc<Fleet>,
     clock: Arc<ManualClock>,
     policy: Policy,
@@ -213,7 +214,7 @@ impl World {
         );
         let fleet = Fleet::new();
         let desk = Desk::new(
-            store,
+            store.clone(),
             clock.clone(),
             Gate::new(kill_switch),
             fleet.clone(),
@@ -221,6 +222,7 @@ impl World {
         );
         Self {
             desk,
+            store,
             fleet,
             clock,
             policy: Policy::from_toml(POLICY).unwrap(),
@@ -995,4 +997,50 @@ async fn the_history_opsvoice_keeps_is_evidence_for_a_rollback() {
         Requested::Refused(Refusal::NoEvidence)
     );
     assert!(w.fleet.writes().is_empty());
+}
+
+/// "What did I miss?" tells an ended action: who, what, approved by whom, and how it ended.
+#[tokio::test]
+async fn what_did_i_miss_names_who_did_what_and_how_it_ended() {
+    let (w, _slack) = slack_world().await;
+    let ana = who("ana", &["oncall"]);
+    let bob = who("bob", &["oncall"]);
+    let id = read_back(
+        w.request(&ana, "s", Verb::Restart, prod(), Params::default())
+            .await,
+    );
+    w.answer(&ana, "s", &id, true).await;
+    assert!(matches!(
+        w.desk.judge(&id, &bob, &w.grants(&bob), true).await,
+        Answered::Started(_)
+    ));
+    w.clock.advance(Duration::from_secs(180));
+    *lock(&w.fleet.rolling) = false;
+    assert_eq!(w.desk.tick().await.finished, 1);
+    let clock: Arc<dyn opsvoice::clock::Clock> = w.clock.clone();
+    let assistant = opsvoice::assistant::Assistant::builder(
+        Arc::new(opsvoice::ops::demo::DemoFleet::new(clock.clone())),
+        clock,
+        opsvoice::auth::Identity::open(),
+    )
+    .event_log(w.store.clone())
+    .build()
+    .unwrap();
+    let answer = assistant
+        .ask(
+            opsvoice::channel::ask::AskRequest {
+                text: "what did I miss?".to_owned(),
+                session_id: None,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(
+        answer
+            .text
+            .contains("ana restarted checkout in prod, approved by bob; it finished at"),
+        "{}",
+        answer.text
+    );
 }

@@ -133,13 +133,15 @@ pub fn demo(identity: Identity) -> opsvoice::assistant::Builder {
     let store: Arc<dyn opsvoice::store::Store> =
         Arc::new(opsvoice::store::file::FileStore::open(&path, clock.clone()).unwrap());
     let desk = opsvoice::act::desk::Desk::new(
-        store,
+        store.clone(),
         clock.clone(),
         opsvoice::act::Gate::new(false),
         fleet.effector(),
         None,
     );
-    Assistant::builder(Arc::new(fleet), clock, identity).desk(Arc::new(desk))
+    Assistant::builder(Arc::new(fleet), clock, identity)
+        .desk(Arc::new(desk))
+        .event_log(store)
 }
 
 pub struct Reply {
