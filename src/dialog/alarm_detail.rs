@@ -103,7 +103,10 @@ pub(super) async fn target_alarm(dialog: &Dialog, turn: &Turn) -> Result<super::
         };
         let mut names = visible(ops.firing_alarms().await?);
         let mut found = resolve::resolve(spoken, &names, String::as_str);
-        if matches!(found, Match::NoMatch) {
+        // Only an exact match among the firing ones ends the search: a near one may be
+        // a firing alarm standing in for the quiet one that was named exactly
+        // ("checkout-5xx-rate-high" is not "checkout-p99-latency-high").
+        if !matches!(found, Match::Found(_)) {
             for prefix in name_prefixes(spoken, turn.slots.get(&Slot::Service)) {
                 for name in visible(ops.alarms_named(&prefix).await?) {
                     if !names.contains(&name) {
