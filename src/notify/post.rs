@@ -389,7 +389,7 @@ impl Notifier {
             }
         };
         let silence: crate::act::desk::Silence = record::decode(&raw).ok()?;
-        (silence.until > crate::store::epoch(self.now())).then(|| card::Silenced {
+        (silence.until > crate::store::epoch(self.now())).then_some(card::Silenced {
             by: silence.by.username,
             until: silence.until,
         })
