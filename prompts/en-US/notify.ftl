@@ -42,6 +42,10 @@ card-button-ack = Acknowledge
 # Who took the alarm ($who: a Slack mention, made by us).
 card-acked = Acknowledged by { $who }
 card-acked-fallback = Acknowledged by { $who }.
+# Its actions silenced (SilenceAlarm): $who a username (escaped by us where it is mrkdwn),
+# $until a clock time ("14:02 UTC").
+card-silenced = Silenced by { $who } until { $until }
+card-silenced-fallback = Silenced by { $who } until { $until }.
 # Said privately to whoever presses Acknowledge when it cannot be done.
 ack-already = Already acknowledged by { $who }.
 ack-already-someone = Already acknowledged.

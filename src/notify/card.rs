@@ -141,6 +141,16 @@ pub struct AlarmCard {
     pub opened_at: i64,
     /// The Slack user who acknowledged it, once someone has.
     pub acked_by: Option<String>,
+    /// Its actions are silenced by someone, for now (issue 31, guard rail 8).
+    pub silenced: Option<Silenced>,
+}
+
+/// A running silence on a card's alarm: who asked for it (their username) and when it
+/// ends (seconds since the epoch).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Silenced {
+    pub by: String,
+    pub until: i64,
 }
 
 impl AlarmCard {
@@ -195,6 +205,16 @@ impl AlarmCard {
             .map(|user| say.msg("card-acked", [("who", s(mention(user)))]));
         if let Some(acked) = &acked {
             blocks.push(context(acked));
+        }
+        // A silence says who and until when, so nobody wonders why nothing pages.
+        if let Some(silenced) = &self.silenced {
+            blocks.push(context(&say.msg(
+                "card-silenced",
+                [
+                    ("who", s(escape(&silenced.by))),
+                    ("until", s(say.clock(silenced.until))),
+                ],
+            )));
         }
         if self.resolved_after.is_none() {
             let mut buttons = Vec::new();
@@ -276,6 +296,16 @@ impl AlarmCard {
         if let Some(health) = &self.health {
             text.push(' ');
             text.push_str(health);
+        }
+        if let Some(silenced) = &self.silenced {
+            text.push(' ');
+            text.push_str(&say.msg(
+                "card-silenced-fallback",
+                [
+                    ("who", s(silenced.by.clone())),
+                    ("until", s(say.clock(silenced.until))),
+                ],
+            ));
         }
         // The mention is ours (it must not be escaped to work), so it goes after the
         // escaped rest, which leaves it room.
@@ -479,6 +509,7 @@ mod tests {
             suppressed: None,
             opened_at: 1_700_000_000,
             acked_by: None,
+            silenced: None,
         };
         let buttons = |m: &Message| -> Vec<Value> {
             m.blocks
@@ -602,6 +633,7 @@ mod tests {
             }),
             opened_at: 1_700_000_000,
             acked_by: None,
+            silenced: None,
         }
         .message(&say);
         assert!(
@@ -612,5 +644,43 @@ mod tests {
             alarm.text
         );
         assert!(!alarm.text.contains('{'), "{}", alarm.text);
+    }
+
+    #[test]
+    fn a_silenced_card_says_who_and_until_when_escaped() {
+        let renderer = crate::speech::Renderer::embedded(None).expect("prompts load");
+        let say = renderer.say("en-US", crate::dialog::Mode::Text);
+        let mut card = AlarmCard {
+            alarm: "checkout-5xx".to_owned(),
+            resolved_after: None,
+            what: "5xx errors are up".to_owned(),
+            health: None,
+            changed: None,
+            service: None,
+            fires: 1,
+            late_by: None,
+            suppressed: None,
+            opened_at: 1_700_000_000,
+            acked_by: None,
+            // 2023-11-14 15:00 UTC.
+            silenced: Some(Silenced {
+                by: "ana<@U1>".to_owned(),
+                until: 1_699_974_000,
+            }),
+        };
+        let m = card.message(&say);
+        let blocks = serde_json::to_string(&m.blocks).unwrap_or_default();
+        assert!(
+            blocks.contains("Silenced by ana&lt;@U1&gt; until 15:00 UTC"),
+            "{blocks}"
+        );
+        assert!(
+            m.text
+                .contains("Silenced by ana&lt;@U1&gt; until 15:00 UTC."),
+            "{}",
+            m.text
+        );
+        card.silenced = None;
+        assert!(!card.message(&say).text.contains("Silenced"));
     }
 }

@@ -374,7 +374,25 @@ impl Notifier {
             suppressed: episode.suppressed.clone(),
             opened_at: episode.opened_at,
             acked_by,
+            silenced: self.silenced(&episode.alarm).await,
         }
+    }
+
+    /// The running silence on `alarm` in the home account (the desk's record), if any: a
+    /// record whose end has passed is over, though the tick may not have taken it yet.
+    async fn silenced(&self, alarm: &str) -> Option<card::Silenced> {
+        let raw = match self.store.get(&Key::silence("-", alarm)).await {
+            Ok(raw) => raw?,
+            Err(error) => {
+                tracing::warn!(%error, "an alarm's silence could not be read; the card goes without it");
+                return None;
+            }
+        };
+        let silence: crate::act::desk::Silence = record::decode(&raw).ok()?;
+        (silence.until > crate::store::epoch(self.now())).then_some(card::Silenced {
+            by: silence.by.username,
+            until: silence.until,
+        })
     }
 
     /// The service's health verdict, as the route's group would be told it.

@@ -91,22 +91,46 @@ pub fn session(user: &SlackUser) -> String {
     format!("slack:{}:{}", user.team, user.user)
 }
 
+/// An acting button pressed: on action `id`, on the message at `message_ts`; an Approve
+/// or Deny (`judge`), or a Confirm or Cancel; yes (Confirm, Approve) or no.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Button<'a> {
+    pub id: &'a str,
+    pub message_ts: Option<&'a str>,
+    pub judge: bool,
+    pub yes: bool,
+}
+
 impl Slack {
-    /// A Confirm or Cancel (`yes`) on a read-back, or an Approve or Deny on a card
-    /// (`judge`), for action `id`, pressed by `user`.
+    /// A Confirm or Cancel on a read-back, or an Approve or Deny on a card, pressed by
+    /// `user`. What changed anything is said in the thread, for everyone there; a press
+    /// that did nothing (someone else's, a second one, a late one) is told only to the
+    /// person who pressed it.
     pub(super) async fn act_button(
         self: &Arc<Self>,
         user: &SlackUser,
         place: &Place,
-        id: &str,
-        judge: bool,
-        yes: bool,
+        button: Button<'_>,
     ) -> Outgoing {
+        let Button { id, judge, yes, .. } = button;
         let Some(desk) = self.assistant.dialog().desk().cloned() else {
             return Outgoing::Private(blocks::notice(
                 "Actions aren't set up here, so nothing was done.",
             ));
         };
+        if judge && let Some(links) = &self.links {
+            // An approver must be a linked person: offer the link, in words about approving.
+            if let Ok(None) = links.principal(user).await {
+                return self
+                    .offer(
+                        user,
+                        place,
+                        "Only a linked account can approve actions, so nothing was done. \
+                         Link yours, then press the button again.",
+                    )
+                    .await;
+            }
+        }
         let (caller, _token) = match self.caller(user, place).await {
             Ok(found) => found,
             Err(refusal) => return refusal,
@@ -163,6 +187,12 @@ impl Slack {
         };
         let record = desk.ledger().get(id).await.ok().flatten();
         let answered = desk.answer(id, &asker, yes).await;
+        // Only the requester's own answer moves the read-back; anything else did nothing.
+        let moved = !matches!(
+            answered,
+            Answered::NothingToConfirm | Answered::InProgress | Answered::Unavailable
+        );
+        let settled = !matches!(answered, Answered::Expired) && moved;
         let reply = crate::dialog::acting::reply_for(record.as_ref(), answered);
         let mut turn = crate::dialog::Turn::new(reply.0, Mode::Text);
         turn.principal = caller.principal.clone();
@@ -171,6 +201,37 @@ impl Slack {
             .assistant
             .renderer
             .render(&answer, "en-US", crate::speech::Forms::Text);
-        Outgoing::Public(blocks::notice(&rendered.text))
+        if moved && let Some(ts) = button.message_ts {
+            self.close_read_back(&desk, id, &place.channel, ts).await;
+        }
+        let message = blocks::notice(&rendered.text);
+        if settled {
+            Outgoing::Public(message)
+        } else {
+            Outgoing::Private(message)
+        }
+    }
+
+    /// Edits the read-back at `ts` in `channel` to say where action `id` stands, without
+    /// its buttons.
+    async fn close_read_back(
+        &self,
+        desk: &crate::act::desk::Desk,
+        id: &str,
+        channel: &str,
+        ts: &str,
+    ) {
+        let Ok(Some(record)) = desk.ledger().get(id).await else {
+            return;
+        };
+        let say = self.assistant.renderer.say("en-US", Mode::Text);
+        let what = crate::dialog::acting::describe_record(&say, &record);
+        let status = crate::dialog::acting::status(&say, &record);
+        let mut body = blocks::answered_read_back(&what, &status).fields();
+        body.insert("channel".to_owned(), json!(channel));
+        body.insert("ts".to_owned(), json!(ts));
+        if let Err(error) = self.api.call("chat.update", &Value::Object(body)).await {
+            tracing::warn!(%error, "an answered read-back could not be closed");
+        }
     }
 }

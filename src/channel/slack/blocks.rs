@@ -300,6 +300,20 @@ pub fn approval_card(id: &str, what: &str, status: &str, open: bool) -> Message 
     }
 }
 
+/// A read-back once its requester has answered it: what was asked and where it stands,
+/// without the Confirm and Cancel buttons (so nobody presses a spent one). `what` and
+/// `status` are plain words, escaped here.
+#[must_use]
+pub fn answered_read_back(what: &str, status: &str) -> Message {
+    Message {
+        text: escaped_within(&format!("{what} ({status})"), MAX_FALLBACK),
+        blocks: vec![
+            section(&escaped_within(what, MAX_SECTION_TEXT)),
+            context(vec![escape(status)]),
+        ],
+    }
+}
+
 /// Plain words, as one section.
 #[must_use]
 pub fn notice(text: &str) -> Message {

@@ -165,10 +165,20 @@ pub async fn interactions(
             action.action_id.as_str(),
             blocks::ACT_CONFIRM | blocks::ACT_APPROVE
         );
+        // The pressed message itself (a read-back, to close once it is answered).
+        let pressed = message
+            .and_then(|m| m.ts.clone())
+            .or_else(|| container.and_then(|c| c.message_ts.clone()));
         let worker = slack.clone();
         slack
             .run(async move {
-                let out = worker.act_button(&who, &place, &question, judge, yes).await;
+                let button = super::acting::Button {
+                    id: &question,
+                    message_ts: pressed.as_deref(),
+                    judge,
+                    yes,
+                };
+                let out = worker.act_button(&who, &place, button).await;
                 worker.deliver(&who, &place, &out).await;
             })
             .await;

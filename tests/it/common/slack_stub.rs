@@ -177,6 +177,12 @@ async fn call(
         }
         inner.ts += 1;
         let ts = format!("1700000000.{:06}", inner.ts);
+        // As Slack does: the channel the message went to (a channel id is answered as is).
+        let channel = body
+            .get("channel")
+            .and_then(Value::as_str)
+            .unwrap_or("C1")
+            .to_owned();
         inner.posts.push(Post {
             method: if method == "response" {
                 "response_url".to_owned()
@@ -185,7 +191,7 @@ async fn call(
             },
             body,
         });
-        axum::Json(json!({ "ok": true, "ts": ts, "channel": "C1" })).into_response()
+        axum::Json(json!({ "ok": true, "ts": ts, "channel": channel })).into_response()
     };
     let guard = shared.inner.lock().unwrap();
     response(guard)

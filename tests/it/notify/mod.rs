@@ -3,13 +3,14 @@
 //! signed SNS deliveries to `POST /events`, cards out to a loopback Slack Web API stand-in,
 //! the episode rules (resolve edits the card, flapping folds into the thread, bursts make
 //! one summary, mutes hold), the delivery queue across Slack failures and restarts, two
-//! processes on one moto DynamoDB table, and alarm cards acknowledged.
+//! processes on one moto DynamoDB table, alarm cards acknowledged, and silences shown.
 #![allow(clippy::unwrap_used)]
 
 mod acks;
 mod episodes;
 mod log;
 mod senders;
+mod silences;
 mod sns;
 
 use crate::common;

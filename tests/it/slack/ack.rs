@@ -42,7 +42,7 @@ async fn interact(app: &common::TestApp, clock: &dyn Clock, body: Vec<u8>) -> u1
 
 /// Links Slack user `id` as pool user `name`: asks, follows the link button, and waits
 /// for the "Linked as" message.
-async fn link(world: &World, app: &common::TestApp, id: &str, name: &str, event: &str) {
+pub(super) async fn link(world: &World, app: &common::TestApp, id: &str, name: &str, event: &str) {
     let clock = world.clock.clone();
     assert_eq!(
         ask(app, clock.as_ref(), id, "any alarms firing", event).await,
@@ -73,7 +73,7 @@ async fn link(world: &World, app: &common::TestApp, id: &str, name: &str, event:
 }
 
 /// The ephemeral messages to Slack user `id`, in order.
-fn told(slack: &SlackStub, id: &str) -> Vec<String> {
+pub(super) fn told(slack: &SlackStub, id: &str) -> Vec<String> {
     slack
         .posts()
         .iter()

@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod ack;
+mod acting;
 mod commands;
 mod events;
 mod links;
@@ -160,10 +161,17 @@ struct World {
     hosted: HostedUi,
     config: Config,
     _policy: tempfile::NamedTempFile,
+    /// What the app's actions write through (none: actions are off).
+    effector: Option<Arc<dyn opsvoice::act::effect::Effector>>,
 }
 
 impl World {
     async fn new(store: impl FnOnce(&Moto) -> StoreLocation) -> Self {
+        Self::with_policy(store, POLICY).await
+    }
+
+    /// [`World::new`] under the access policy `policy`.
+    async fn with_policy(store: impl FnOnce(&Moto) -> StoreLocation, policy_text: &str) -> Self {
         let fleet = Fleet::new()
             .service("prod", "checkout", 2)
             .service("data", "etl", 2)
@@ -183,7 +191,7 @@ impl World {
         users.sign_in("ana", Some("oncall")).await;
         users.sign_in("bob", Some("conference-room")).await;
         let mut policy = tempfile::NamedTempFile::new().unwrap();
-        policy.write_all(POLICY.as_bytes()).unwrap();
+        policy.write_all(policy_text.as_bytes()).unwrap();
         let clock = Arc::new(ManualClock::new(SystemTime::now()));
         let slack = SlackStub::start(BOT_TOKEN).await;
         let location = store(&moto);
@@ -232,6 +240,7 @@ impl World {
             hosted,
             config,
             _policy: policy,
+            effector: None,
         }
     }
 
@@ -287,14 +296,15 @@ impl World {
             clock.clone(),
             &config,
         );
-        let assistant = opsvoice::builder(&config)
+        let mut builder = opsvoice::builder(&config)
             .clock(clock.clone())
             .ops(Arc::new(source))
             .store(store.clone())
-            .lex(None)
-            .assistant()
-            .await
-            .unwrap();
+            .lex(None);
+        if let Some(effector) = &self.effector {
+            builder = builder.effector(effector.clone());
+        }
+        let assistant = builder.assistant().await.unwrap();
         // Built as `serve` builds it: the Slack app and the notifier from the
         // configuration, on this store.
         let state = opsvoice::builder(&config)
