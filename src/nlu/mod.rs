@@ -420,6 +420,20 @@ impl Nlu {
         if ACTION_INTENTS.contains(&best.0) && order::asks_a_question(&words) {
             best = self.best_answering(&p);
         }
+        // "yes roll it back", "yeah bounce it": a yes to the order read back, repeating its
+        // verb. Only when it names nothing (no service, alarm, count or time): "yes, restart
+        // checkout in staging" is an order of its own.
+        if ACTION_INTENTS.contains(&best.0)
+            && slots.is_empty()
+            && self.classes.contains(&Intent::Yes)
+            && order::opens_with_yes(&words)
+        {
+            return Understanding {
+                intent: Intent::Yes,
+                slots,
+                confidence: best.1.max(self.threshold),
+            };
+        }
         let mut slots = slots;
         // Words no sample uses, in a row: most likely a name we do not know or misheard.
         let unknown: Vec<&str> = marked
