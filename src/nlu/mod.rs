@@ -424,8 +424,8 @@ impl Nlu {
         }
         // "yes roll it back", "yeah bounce it": a yes to the order read back, repeating its
         // verb. Only when it names nothing (no service, alarm, count or time): "yes, restart
-        // checkout in staging" is an order of its own.
-        if ACTION_INTENTS.contains(&best.0)
+        // checkout in staging" is an order of its own. Taken before the order in it is.
+        if (ACTION_INTENTS.contains(&best.0) || best.0 == Intent::Yes)
             && slots.is_empty()
             && self.classes.contains(&Intent::Yes)
             && order::opens_with_yes(&words)
@@ -487,10 +487,20 @@ impl Nlu {
         // one its verb asks for, else one opsvoice cannot take. A request to act that the
         // model could not place is still one: it gets the honest "I can't", never "I didn't
         // get that".
-        let order = if ACTION_INTENTS.contains(&best.0) {
+        // The order may come last, after what prompted it: "that deploy broke user profile,
+        // roll it back", "checkout five xx alarm, silence it".
+        // An action the model is unsure of is still taken when its verb orders it.
+        let order = if ACTION_INTENTS.contains(&best.0) && !not_understood {
             None
         } else {
-            self.orders.order_verb(&marked)
+            self.orders.order_verb(&marked).or_else(|| {
+                text.split([',', ';', '.', '!', '?'])
+                    .skip(1)
+                    .find_map(|clause| {
+                        let (marked, _) = extract(&tokens(clause), catalog, alarms, &is_word);
+                        self.orders.order_verb(&marked)
+                    })
+            })
         };
         if let Some(verb) = &order
             && let Some(intent) = self.orders.intent_of(verb)

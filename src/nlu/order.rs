@@ -143,7 +143,9 @@ impl OrderVerbs {
 
     /// Whether `verb`, followed by the words `after`, orders a change to something of ours.
     fn acts_on(&self, verb: &str, after: &[&str]) -> bool {
-        let strong = self.action.contains(verb) || verb == "roll" && after.first() == Some(&"back");
+        // "roll back", and "roll it back" (as `order_verb` names it).
+        let strong = self.action.contains(verb)
+            || verb == "roll" && after.iter().take(4).any(|w| *w == "back");
         if !strong && !self.acting.contains(verb) {
             return false;
         }
