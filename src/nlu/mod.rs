@@ -228,8 +228,6 @@ impl Nlu {
             for parts in [
                 &["{service}", "{metric}", "rate", "high"][..],
                 &["{service}", "{metric}", "high"],
-                // Said shorter still: "unmute pricing 5xx", "silence checkout p99".
-                &["{service}", "{metric}"],
                 // "search indexer queue depth": the service, then words no sample uses.
                 &["{service}", UNKNOWN, UNKNOWN],
             ] {
