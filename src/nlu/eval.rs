@@ -413,6 +413,31 @@ mod tests {
     }
 
     #[test]
+    fn an_alarm_compares_as_the_alarm_the_dialog_finds() {
+        let alarm = |v: &str| -> Slots { [(Slot::Alarm, v.to_owned())].into_iter().collect() };
+        let firing = vec!["checkout-p99-latency-high".to_owned()];
+        let all = vec![
+            "checkout-p99-latency-high".to_owned(),
+            "checkout-5xx-rate-high".to_owned(),
+        ];
+        let want = alarm("checkout-5xx-rate-high");
+        assert!(same_slots_among(
+            &want,
+            &alarm("checkout 5xx"),
+            &firing,
+            &all
+        ));
+        assert!(!same_slots_among(
+            &want,
+            &alarm("checkout p99"),
+            &firing,
+            &all
+        ));
+        // Without the fleet's alarms, only the words compare.
+        assert!(!same_slots(&want, &alarm("checkout 5xx")));
+    }
+
+    #[test]
     fn a_run_counts_each_kind_of_miss() {
         let nlu = Nlu::embedded().unwrap();
         let catalog = Catalog {

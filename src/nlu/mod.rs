@@ -776,6 +776,30 @@ mod tests {
     }
 
     #[test]
+    fn a_yes_that_repeats_the_order_confirms_it() {
+        for text in ["yes roll it back", "yeah, bounce it", "sure, restart it"] {
+            assert_eq!(understood(text).intent, Intent::Yes, "{text}");
+        }
+        // Naming a target makes it an order of its own.
+        let u = understood("yes restart checkout");
+        assert_eq!(u.intent, Intent::RestartService);
+        assert_eq!(
+            u.slots.get(&Slot::Service).map(String::as_str),
+            Some("checkout")
+        );
+    }
+
+    #[test]
+    fn an_order_after_its_reason_is_an_order() {
+        let u = understood("that deploy broke checkout, roll it back");
+        assert_eq!(u.intent, Intent::RollbackService);
+        assert_eq!(
+            u.slots.get(&Slot::Service).map(String::as_str),
+            Some("checkout")
+        );
+    }
+
+    #[test]
     fn requests_it_cannot_answer_are_not_answered_as_questions() {
         for text in [
             "what's a good place for dinner",
