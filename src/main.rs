@@ -318,14 +318,25 @@ async fn nlu_eval(file: &std::path::Path) -> anyhow::Result<()> {
             alarms.into_iter().map(|a| a.name).collect::<Vec<_>>(),
         )
     };
+    // Every alarm, for the dialog's way of finding the one an understood alarm names.
+    let all: Vec<String> = {
+        use opsvoice::ops::OpsSource as _;
+        demo.all_alarms()
+            .await?
+            .into_iter()
+            .map(|a| a.name)
+            .collect()
+    };
     let nlu = opsvoice::nlu::Nlu::embedded()?;
-    let report = opsvoice::nlu::eval::evaluate(&nlu, &catalog, &alarms, &cases);
+    let report = opsvoice::nlu::eval::evaluate(&nlu, &catalog, &alarms, &all, &cases);
     let mut text = report.to_string();
     text.push_str(&format!(
         "\nat other confidence thresholds (this build uses {:.2}):\n\n| threshold | intent and slots | out of domain recognised |\n| --- | --- | --- |\n",
         opsvoice::nlu::THRESHOLD
     ));
-    for (threshold, right, refused) in opsvoice::nlu::eval::sweep(&nlu, &catalog, &alarms, &cases) {
+    for (threshold, right, refused) in
+        opsvoice::nlu::eval::sweep(&nlu, &catalog, &alarms, &all, &cases)
+    {
         text.push_str(&format!(
             "| {threshold:.2} | {:.1}% | {:.1}% |\n",
             100.0 * right,

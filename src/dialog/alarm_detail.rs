@@ -60,21 +60,6 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
     Ok(answer)
 }
 
-/// The `AlarmNamePrefix` listings that can hold an alarm spoken as `spoken`: its first
-/// word, fillers aside ("the checkout cpu alarm" is likely `checkout-…`), and the service's name when one was
-/// given. Lower case, as alarm names usually are; never empty (that would be every alarm).
-fn name_prefixes(spoken: &str, service: Option<&String>) -> Vec<String> {
-    let first = resolve::words(spoken).into_iter().next();
-    let mut prefixes: Vec<String> = Vec::with_capacity(2);
-    for p in [first, service.map(|s| s.to_lowercase())].into_iter().flatten() {
-        if !p.is_empty() && !prefixes.iter().any(|q| p.starts_with(q.as_str())) {
-            prefixes.retain(|q| !q.starts_with(p.as_str()));
-            prefixes.push(p);
-        }
-    }
-    prefixes
-}
-
 /// Like `need!`, inside a function that itself returns a `Need`.
 macro_rules! need_ok {
     ($e:expr) => {
@@ -107,7 +92,7 @@ pub(super) async fn target_alarm(dialog: &Dialog, turn: &Turn) -> Result<super::
         // a firing alarm standing in for the quiet one that was named exactly
         // ("checkout-5xx-rate-high" is not "checkout-p99-latency-high").
         if !matches!(found, Match::Found(_)) {
-            for prefix in name_prefixes(spoken, turn.slots.get(&Slot::Service)) {
+            for prefix in resolve::alarm_name_prefixes(spoken, turn.slots.get(&Slot::Service)) {
                 for name in visible(ops.alarms_named(&prefix).await?) {
                     if !names.contains(&name) {
                         names.push(name);

@@ -170,6 +170,53 @@ pub fn resolve<'a, T>(
     }
 }
 
+/// The `AlarmNamePrefix` listings that can hold an alarm spoken as `spoken`: its first
+/// word, fillers aside ("the checkout cpu alarm" is likely `checkout-…`), and the service's name when one was
+/// given. Lower case, as alarm names usually are; never empty (that would be every alarm).
+#[must_use]
+pub fn alarm_name_prefixes(spoken: &str, service: Option<&String>) -> Vec<String> {
+    let first = words(spoken).into_iter().next();
+    let mut prefixes: Vec<String> = Vec::with_capacity(2);
+    for p in [first, service.map(|s| s.to_lowercase())]
+        .into_iter()
+        .flatten()
+    {
+        if !p.is_empty() && !prefixes.iter().any(|q| p.starts_with(q.as_str())) {
+            prefixes.retain(|q| !q.starts_with(p.as_str()));
+            prefixes.push(p);
+        }
+    }
+    prefixes
+}
+
+/// The alarm a spoken `alarm` slot names, found as the dialog finds it: among the `firing`
+/// alarms, and unless one of those is named exactly, among `all` the alarms whose names
+/// start as [`alarm_name_prefixes`] says. `None` when the dialog would have to ask.
+#[must_use]
+pub fn alarm_named<'a>(
+    spoken: &str,
+    service: Option<&String>,
+    firing: &'a [String],
+    all: &'a [String],
+) -> Option<&'a str> {
+    let mut names: Vec<&'a str> = firing.iter().map(String::as_str).collect();
+    let mut found = resolve(spoken, &names, |n| n);
+    if !matches!(found, Match::Found(_)) {
+        for prefix in alarm_name_prefixes(spoken, service) {
+            for name in all.iter().filter(|a| a.starts_with(&prefix)) {
+                if !names.contains(&name.as_str()) {
+                    names.push(name);
+                }
+            }
+        }
+        found = resolve(spoken, &names, |n| n);
+    }
+    match found {
+        Match::Found(name) | Match::Likely(name) => Some(*name),
+        Match::Ambiguous(_) | Match::NoMatch => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

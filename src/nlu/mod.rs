@@ -420,6 +420,20 @@ impl Nlu {
         if ACTION_INTENTS.contains(&best.0) && order::asks_a_question(&words) {
             best = self.best_answering(&p);
         }
+        // "yes roll it back", "yeah bounce it": a yes to the order read back, repeating its
+        // verb. Only when it names nothing (no service, alarm, count or time): "yes, restart
+        // checkout in staging" is an order of its own. Taken before the order in it is.
+        if (ACTION_INTENTS.contains(&best.0) || best.0 == Intent::Yes)
+            && slots.is_empty()
+            && self.classes.contains(&Intent::Yes)
+            && order::opens_with_yes(&words)
+        {
+            return Understanding {
+                intent: Intent::Yes,
+                slots,
+                confidence: best.1.max(self.threshold),
+            };
+        }
         let mut slots = slots;
         // Words no sample uses, in a row: most likely a name we do not know or misheard.
         let unknown: Vec<&str> = marked
@@ -471,10 +485,20 @@ impl Nlu {
         // one its verb asks for, else one opsvoice cannot take. A request to act that the
         // model could not place is still one: it gets the honest "I can't", never "I didn't
         // get that".
-        let order = if ACTION_INTENTS.contains(&best.0) {
+        // The order may come last, after what prompted it: "that deploy broke user profile,
+        // roll it back", "checkout five xx alarm, silence it".
+        // An action the model is unsure of is still taken when its verb orders it.
+        let order = if ACTION_INTENTS.contains(&best.0) && !not_understood {
             None
         } else {
-            self.orders.order_verb(&marked)
+            self.orders.order_verb(&marked).or_else(|| {
+                text.split([',', ';', '.', '!', '?'])
+                    .skip(1)
+                    .find_map(|clause| {
+                        let (marked, _) = extract(&tokens(clause), catalog, alarms, &is_word);
+                        self.orders.order_verb(&marked)
+                    })
+            })
         };
         if let Some(verb) = &order
             && let Some(intent) = self.orders.intent_of(verb)
@@ -749,6 +773,30 @@ mod tests {
         Nlu::embedded()
             .unwrap()
             .understand(text, &catalog(), &alarms(), None)
+    }
+
+    #[test]
+    fn a_yes_that_repeats_the_order_confirms_it() {
+        for text in ["yes roll it back", "yeah, bounce it", "sure, restart it"] {
+            assert_eq!(understood(text).intent, Intent::Yes, "{text}");
+        }
+        // Naming a target makes it an order of its own.
+        let u = understood("yes restart checkout");
+        assert_eq!(u.intent, Intent::RestartService);
+        assert_eq!(
+            u.slots.get(&Slot::Service).map(String::as_str),
+            Some("checkout")
+        );
+    }
+
+    #[test]
+    fn an_order_after_its_reason_is_an_order() {
+        let u = understood("that deploy broke checkout, roll it back");
+        assert_eq!(u.intent, Intent::RollbackService);
+        assert_eq!(
+            u.slots.get(&Slot::Service).map(String::as_str),
+            Some("checkout")
+        );
     }
 
     #[test]

@@ -143,7 +143,9 @@ impl OrderVerbs {
 
     /// Whether `verb`, followed by the words `after`, orders a change to something of ours.
     fn acts_on(&self, verb: &str, after: &[&str]) -> bool {
-        let strong = self.action.contains(verb) || verb == "roll" && after.first() == Some(&"back");
+        // "roll back", and "roll it back" (as `order_verb` names it).
+        let strong = self.action.contains(verb)
+            || verb == "roll" && after.iter().take(4).any(|w| *w == "back");
         if !strong && !self.acting.contains(verb) {
             return false;
         }
@@ -262,4 +264,28 @@ pub(super) fn asks_a_question(words: &[String]) -> bool {
         return false;
     };
     QUESTION_WORDS.contains(first) && !POLITE_ASKS.iter().any(|polite| rest.starts_with(polite))
+}
+
+/// Words that say yes to what was just read back.
+const AFFIRMATIONS: &[&str] = &[
+    "yes",
+    "yeah",
+    "yea",
+    "yep",
+    "yup",
+    "sure",
+    "affirmative",
+    "absolutely",
+    "correct",
+];
+
+/// Whether the words open with a yes ("yes roll it back", "yeah, bounce it"): said to an
+/// order read back, they confirm it, repeating its verb. Whether the rest names anything new
+/// (a service, a count) the caller decides.
+pub(super) fn opens_with_yes(words: &[String]) -> bool {
+    words
+        .iter()
+        .map(String::as_str)
+        .find(|w| !FILLERS.contains(w) && !matches!(*w, "ok" | "okay" | "oh"))
+        .is_some_and(|w| AFFIRMATIONS.contains(&w))
 }

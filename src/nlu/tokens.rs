@@ -107,11 +107,14 @@ pub(super) fn tokens(text: &str) -> Vec<String> {
     for word in lowered.split_whitespace() {
         // "w/" typed for "with" (before its slash is trimmed away).
         let word = if word == "w/" { "with" } else { word };
-        // "re-deploy" is "redeploy", not "re" and "deploy".
+        // "re-deploy" is "redeploy", not "re" and "deploy"; "un-snooze" is "unsnooze".
         let joined;
-        let word = match word.strip_prefix("re-") {
-            Some(rest) if rest.chars().next().is_some_and(char::is_alphabetic) => {
-                joined = format!("re{rest}");
+        let word = match ["re-", "un-"]
+            .iter()
+            .find_map(|p| Some((&p[..2], word.strip_prefix(p)?)))
+        {
+            Some((prefix, rest)) if rest.chars().next().is_some_and(char::is_alphabetic) => {
+                joined = format!("{prefix}{rest}");
                 joined.as_str()
             }
             _ => word,
