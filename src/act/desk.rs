@@ -611,6 +611,14 @@ impl Desk {
 
     async fn refuse(&self, record: &ActionRecord, reason: Refusal) -> Answered {
         metrics::counter!("opsvoice_actions_total", "verb" => record.verb().policy_name(), "outcome" => reason.code()).increment(1);
+        if let Some(r) = self.record_refusal(record, reason).await {
+            self.report(&r).await;
+        }
+        Answered::Refused(reason)
+    }
+
+    /// Stores `record` as refused for `reason` (an audit event), and closes it.
+    async fn record_refusal(&self, record: &ActionRecord, reason: Refusal) -> Option<ActionRecord> {
         match self
             .ledger
             .step(record.id(), |r, now| r.refuse(reason, now))
@@ -618,26 +626,20 @@ impl Desk {
         {
             Ok(r) => {
                 self.settle(&r).await;
-                self.report(&r).await;
+                Some(r)
             }
             Err(error) => {
                 tracing::warn!(error = %error, "could not record a refusal");
+                None
             }
         }
-        Answered::Refused(reason)
     }
 
     async fn send_for_approval(&self, record: ActionRecord, grants: &Grants) -> Answered {
         let channel = grants.actions().and_then(|a| a.channel.clone());
         let (Some(channel), Some(announcer)) = (channel, self.announcer.clone()) else {
             tracing::warn!("approval needed but no approval channel or Slack app; nothing done");
-            if let Ok(r) = self
-                .ledger
-                .step(record.id(), |r, now| r.refuse(Refusal::NotEnabled, now))
-                .await
-            {
-                self.settle(&r).await;
-            }
+            self.record_refusal(&record, Refusal::NotEnabled).await;
             return Answered::ApprovalUnavailable;
         };
         let record = match self
@@ -656,13 +658,7 @@ impl Desk {
             }
             Err(error) => {
                 tracing::warn!(error = %crate::telemetry::escape_controls(&error), "could not post the approval card; nothing done");
-                if let Ok(r) = self
-                    .ledger
-                    .step(record.id(), |r, now| r.refuse(Refusal::NotEnabled, now))
-                    .await
-                {
-                    self.settle(&r).await;
-                }
+                self.record_refusal(&record, Refusal::NotEnabled).await;
                 Answered::ApprovalUnavailable
             }
         }
@@ -828,27 +824,21 @@ impl Desk {
                                 tracing::error!(error = %crate::error::ErrorChain(&error), "a silence could not be stored: its end must be made by hand");
                             }
                         }
-                        self.finish(&record, Outcome::Done, None)
-                            .await
-                            .map_or(Answered::Done(Box::new(record)), |r| {
-                                Answered::Done(Box::new(r))
-                            })
                     }
                     Change::Unsilence => {
                         if let Some(key) = silence_key(record.target()) {
                             let _ = self.store.delete(&key).await;
                         }
-                        self.finish(&record, Outcome::Done, None)
-                            .await
-                            .map_or(Answered::Done(Box::new(record)), |r| {
-                                Answered::Done(Box::new(r))
-                            })
                     }
                     _ => {
+                        // A service change ends when its deployment does: the tick follows it.
                         self.report(&record).await;
-                        Answered::Started(Box::new(record))
+                        return Answered::Started(Box::new(record));
                     }
                 }
+                // A silence set or ended is the whole of it.
+                let done = self.finish(&record, Outcome::Done, None).await;
+                Answered::Done(Box::new(done.unwrap_or(record)))
             }
             Err(EffectError::Unknown { system, source }) => {
                 tracing::warn!(system, error = %crate::error::ErrorChain(source.as_ref()), "an action's outcome is unknown; not retried");

@@ -15,6 +15,20 @@ pub struct Principal {
     pub groups: Vec<String>,
 }
 
+impl Principal {
+    /// The person an anonymous caller acts as (the demo fleet is the only place one is
+    /// let in): named, so an action's record and audit say who, and bound like anyone
+    /// else's to the session it was asked in.
+    #[must_use]
+    pub fn anonymous() -> Self {
+        Self {
+            sub: "anonymous".to_owned(),
+            username: "anonymous".to_owned(),
+            groups: Vec::new(),
+        }
+    }
+}
+
 use std::sync::Arc;
 
 use policy::{Grants, Policy};

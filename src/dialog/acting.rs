@@ -83,15 +83,6 @@ pub enum Step {
     Unavailable,
 }
 
-/// The anonymous demo caller (the demo fleet is the only place one is let in).
-fn anonymous() -> crate::auth::Principal {
-    crate::auth::Principal {
-        sub: "anonymous".to_owned(),
-        username: "anonymous".to_owned(),
-        groups: Vec::new(),
-    }
-}
-
 fn parse_count(value: &str) -> Option<u32> {
     super::slots::parse_count(value)
 }
@@ -167,7 +158,10 @@ pub(super) async fn answer(
             Move::Close,
         ));
     };
-    let principal = turn.principal.clone().unwrap_or_else(anonymous);
+    let principal = turn
+        .principal
+        .clone()
+        .unwrap_or_else(crate::auth::Principal::anonymous);
     let Some(session) = turn.session.clone() else {
         return Ok(Answer::to(
             turn,
@@ -221,7 +215,10 @@ pub(super) async fn decide(
 ) -> Answer {
     turn.context.pending = None;
     turn.confirmation = Confirmation::None;
-    let principal = turn.principal.clone().unwrap_or_else(anonymous);
+    let principal = turn
+        .principal
+        .clone()
+        .unwrap_or_else(crate::auth::Principal::anonymous);
     let session = turn.session.clone().unwrap_or_default();
     let Some(desk) = dialog.desk() else {
         return Answer::to(&turn, Reply::Fallback, Move::ElicitIntent);
@@ -289,7 +286,10 @@ fn reply_for_intent(
 /// A pending read-back answered with something else: that is a no.
 pub(super) async fn drop_pending(dialog: &Dialog, turn: &Turn, id: &str) {
     if let Some(desk) = dialog.desk() {
-        let principal = turn.principal.clone().unwrap_or_else(anonymous);
+        let principal = turn
+            .principal
+            .clone()
+            .unwrap_or_else(crate::auth::Principal::anonymous);
         let session = turn.session.clone().unwrap_or_default();
         let _ = desk
             .answer(id, &asker(turn, &principal, &session), false)

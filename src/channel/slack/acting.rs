@@ -172,12 +172,10 @@ impl Slack {
             };
             return Outgoing::Private(blocks::notice(words));
         }
-        let anonymous = crate::auth::Principal {
-            sub: "anonymous".to_owned(),
-            username: "anonymous".to_owned(),
-            groups: Vec::new(),
-        };
-        let principal = caller.principal.clone().unwrap_or(anonymous);
+        let principal = caller
+            .principal
+            .clone()
+            .unwrap_or_else(crate::auth::Principal::anonymous);
         let session = session(user);
         let asker = Asker {
             principal: &principal,
