@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 
 use super::{Outgoing, Place, Slack, bad_request, blocks};
 use crate::auth::Principal;
@@ -60,62 +59,13 @@ pub trait Acknowledge: Send + Sync + std::fmt::Debug {
     ) -> Result<Acked, StoreError>;
 }
 
-/// What an Acknowledge press carries that we use (the rest of the payload is ignored).
-#[derive(Debug, Deserialize)]
-struct Press {
-    user: User,
-    #[serde(default)]
-    team: Option<Id>,
-    #[serde(default)]
-    channel: Option<Id>,
-    #[serde(default)]
-    container: Option<Container>,
-    #[serde(default)]
-    message: Option<Posted>,
-    #[serde(default)]
-    actions: Vec<Action>,
-}
-
-#[derive(Debug, Deserialize)]
-struct User {
-    id: String,
-    #[serde(default)]
-    team_id: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Id {
-    id: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct Container {
-    #[serde(default)]
-    channel_id: Option<String>,
-    #[serde(default)]
-    message_ts: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Posted {
-    #[serde(default)]
-    ts: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Action {
-    action_id: String,
-    #[serde(default)]
-    value: Option<String>,
-}
-
-/// `POST /slack/interactions` with an Acknowledge press in `payload` (the request is
+/// `POST /slack/interactions` with an Acknowledge press, already parsed (the request is
 /// verified): answered at once, the acknowledgement done in the background (inline in
 /// Lambda), and anything to say said privately to the presser.
-pub(super) async fn pressed(slack: Arc<Slack>, payload: &str) -> Response {
-    let Ok(press) = serde_json::from_str::<Press>(payload) else {
-        return bad_request("the payload is not a Slack interaction");
-    };
+pub(super) async fn pressed(
+    slack: Arc<Slack>,
+    press: super::interactions::Interaction,
+) -> Response {
     let Some(value) = press
         .actions
         .iter()

@@ -20,61 +20,61 @@ const ACT_ACTIONS: [&str; 4] = [
 ];
 
 #[derive(Debug, Deserialize)]
-struct Interaction {
+pub(super) struct Interaction {
     #[serde(rename = "type")]
-    kind: String,
-    user: InteractionUser,
+    pub(super) kind: String,
+    pub(super) user: InteractionUser,
     #[serde(default)]
-    team: Option<Id>,
+    pub(super) team: Option<Id>,
     #[serde(default)]
-    channel: Option<Id>,
+    pub(super) channel: Option<Id>,
     #[serde(default)]
-    container: Option<Container>,
+    pub(super) container: Option<Container>,
     #[serde(default)]
-    message: Option<Posted>,
+    pub(super) message: Option<Posted>,
     #[serde(default)]
-    actions: Vec<Action>,
+    pub(super) actions: Vec<Action>,
     #[serde(default)]
-    response_url: Option<String>,
+    pub(super) response_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
-struct InteractionUser {
-    id: String,
+pub(super) struct InteractionUser {
+    pub(super) id: String,
     #[serde(default)]
-    team_id: Option<String>,
+    pub(super) team_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
-struct Id {
-    id: String,
+pub(super) struct Id {
+    pub(super) id: String,
 }
 
 #[derive(Debug, Deserialize)]
-struct Container {
+pub(super) struct Container {
     #[serde(default)]
-    is_ephemeral: bool,
+    pub(super) is_ephemeral: bool,
     #[serde(default)]
-    channel_id: Option<String>,
+    pub(super) channel_id: Option<String>,
     #[serde(default)]
-    message_ts: Option<String>,
+    pub(super) message_ts: Option<String>,
     #[serde(default)]
-    thread_ts: Option<String>,
+    pub(super) thread_ts: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
-struct Posted {
+pub(super) struct Posted {
     #[serde(default)]
-    ts: Option<String>,
+    pub(super) ts: Option<String>,
     #[serde(default)]
-    thread_ts: Option<String>,
+    pub(super) thread_ts: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
-struct Action {
-    action_id: String,
+pub(super) struct Action {
+    pub(super) action_id: String,
     #[serde(default)]
-    value: Option<String>,
+    pub(super) value: Option<String>,
 }
 
 /// `POST /slack/interactions`: a follow-up button pressed (its value is the question,
@@ -104,7 +104,7 @@ pub async fn interactions(
         .iter()
         .any(|a| a.action_id == ACK_ACTION)
     {
-        return super::ack::pressed(slack, &payload).await;
+        return super::ack::pressed(slack, interaction).await;
     }
     let Some(action) = interaction.actions.iter().find(|a| {
         a.action_id.starts_with(blocks::ASK_ACTION)
