@@ -1043,4 +1043,23 @@ async fn what_did_i_miss_names_who_did_what_and_how_it_ended() {
         "{}",
         answer.text
     );
+    // "Who restarted checkout?" is a question about its deployment; its answer says who.
+    let answer = assistant
+        .ask(
+            opsvoice::channel::ask::AskRequest {
+                text: "who restarted checkout".to_owned(),
+                session_id: None,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.intent, "DeploymentStatus", "{}", answer.text);
+    assert!(
+        answer
+            .text
+            .contains("ana restarted checkout in prod, approved by bob; it finished at"),
+        "{}",
+        answer.text
+    );
 }
