@@ -145,6 +145,24 @@ impl Record for Silence {
     const KIND: &'static str = "silence";
 }
 
+/// A request refused before any read-back: the durable half of its `action_refused` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedRequest {
+    pub id: String,
+    /// When (epoch seconds).
+    pub at: i64,
+    pub verb: Verb,
+    pub target: Target,
+    pub by: Person,
+    pub session: String,
+    /// The refusal's code (`kill_switch`, `no_grant`, …), as the audit event says it.
+    pub reason: String,
+}
+
+impl Record for RefusedRequest {
+    const KIND: &'static str = "refused action";
+}
+
 /// The executed actions on one service in the rate window (action id → epoch seconds).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct Recent {
@@ -330,10 +348,36 @@ impl Desk {
         decode(&raw).ok()
     }
 
-    fn refused(&self, reason: Refusal, verb: Verb, target: &Target, asker: &Asker<'_>) {
+    /// A request refused before its read-back: an audit event and a durable record (who,
+    /// what, where, why), kept as long as an action's record. A store that fails loses the
+    /// record, never the refusal: nothing is done either way.
+    async fn refused(&self, reason: Refusal, verb: Verb, target: &Target, asker: &Asker<'_>) {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let now = self.clock.now();
+        let record = RefusedRequest {
+            id: id.clone(),
+            at: crate::store::epoch(now),
+            verb,
+            target: target.clone(),
+            by: asker.person(),
+            session: asker.session.to_owned(),
+            reason: reason.code().to_owned(),
+        };
+        if let Err(error) = self
+            .store
+            .create(
+                &crate::store::Key::refused_action(&id),
+                &encode(&record),
+                now + super::ledger::RETENTION,
+            )
+            .await
+        {
+            tracing::warn!(error = %crate::error::ErrorChain(&error), "could not record a refused request");
+        }
         tracing::info!(
             target: "opsvoice::audit",
             event = super::record::event::REFUSED,
+            action = %id,
             sub = %crate::telemetry::escape_controls(&asker.principal.sub),
             username = %crate::telemetry::escape_controls(&asker.principal.username),
             verb = %verb,
@@ -357,7 +401,7 @@ impl Desk {
         params: Params,
     ) -> Result<Requested, OpsError> {
         if let Err(reason) = self.gate.decide(asker.grants, verb, &target) {
-            self.refused(reason, verb, &target, asker);
+            self.refused(reason, verb, &target, asker).await;
             return Ok(Requested::Refused(reason));
         }
         let settings = asker
@@ -377,7 +421,7 @@ impl Desk {
                 {
                     Ok(c) => c,
                     Err(reason) => {
-                        self.refused(reason, verb, &target, asker);
+                        self.refused(reason, verb, &target, asker).await;
                         return Ok(Requested::Refused(reason));
                     }
                 }
@@ -396,7 +440,7 @@ impl Desk {
                 {
                     Ok(c) => c,
                     Err(reason) => {
-                        self.refused(reason, verb, &target, asker);
+                        self.refused(reason, verb, &target, asker).await;
                         return Ok(Requested::Refused(reason));
                     }
                 }

@@ -536,6 +536,41 @@ async fn every_refusal_says_why_and_writes_nothing() {
         Requested::Missing
     );
     assert!(w.fleet.writes().is_empty());
+    // Each refusal is a durable record too: who asked for what, where, and why.
+    let refused = |store: Arc<dyn Store>| async move {
+        let mut reasons: Vec<(String, String, String)> = Vec::new();
+        for (_, raw) in store
+            .list(opsvoice::store::Prefix::REFUSED_ACTIONS)
+            .await
+            .unwrap()
+        {
+            let r: opsvoice::act::desk::RefusedRequest =
+                opsvoice::store::record::decode(&raw).unwrap();
+            assert_eq!(r.session, "s");
+            reasons.push((r.by.username, r.verb.policy_name().to_owned(), r.reason));
+        }
+        reasons.sort();
+        reasons
+    };
+    let row = |who: &str, verb: &str, why: &str| (who.to_owned(), verb.to_owned(), why.to_owned());
+    assert_eq!(
+        refused(off.store.clone()).await,
+        vec![row("ana", "restart", "kill_switch")]
+    );
+    assert_eq!(
+        refused(w.store.clone()).await,
+        vec![
+            row("ana", "restart", "not_ecs_controller"),
+            row("ana", "rollback", "no_evidence"),
+            row("ana", "scale", "no_change"),
+            row("ana", "scale", "out_of_bounds"),
+            row("ana", "scale", "out_of_bounds"),
+            row("ana", "silence", "not_notification_only"),
+            row("pat", "restart", "hidden"),
+            row("pat", "scale", "no_grant"),
+            row("val", "restart", "no_grant"),
+        ]
+    );
 }
 
 #[tokio::test]
