@@ -259,6 +259,8 @@ pub struct Desk {
     gate: Gate,
     effector: Arc<dyn Effector>,
     announcer: Option<Arc<dyn Announcer>>,
+    /// Where questions are answered from (see [`Desk::answering_from`]).
+    answers_from: Option<Arc<dyn crate::ops::OpsSource>>,
 }
 
 fn place_of(target: &Target) -> String {
@@ -295,7 +297,16 @@ impl Desk {
             gate,
             effector,
             announcer,
+            answers_from: None,
         }
+    }
+
+    /// The source questions are answered from: told to forget a target each time an
+    /// action changes it, so the next answer reads it fresh rather than from the cache.
+    #[must_use]
+    pub fn answering_from(mut self, ops: Arc<dyn crate::ops::OpsSource>) -> Self {
+        self.answers_from = Some(ops);
+        self
     }
 
     /// The action records.
@@ -938,6 +949,17 @@ impl Desk {
     /// Tells the approval card, the requester's thread and the event log where `record`
     /// stands.
     async fn report(&self, record: &ActionRecord) {
+        if let Some(ops) = &self.answers_from
+            && matches!(
+                record.state(),
+                State::Executed { .. } | State::Finished { .. }
+            )
+        {
+            match &record.target().subject {
+                Subject::Service { service } => ops.forget_service(service),
+                Subject::Alarm { alarm, .. } => ops.forget_alarm(alarm),
+            }
+        }
         if let Some(announcer) = &self.announcer {
             if let Some(card) = record.card() {
                 announcer.update_card(card, record).await;
