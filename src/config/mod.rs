@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub mod accounts;
 mod problems;
 pub mod settings;
 mod sources;

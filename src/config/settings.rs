@@ -531,7 +531,7 @@ fn topic_arn(arn: &str) -> bool {
     parts.len() == 6 && parts[0] == "arn" && parts[2] == "sns" && !parts[5].is_empty()
 }
 
-fn role_arn(arn: &str) -> bool {
+pub(super) fn is_role_arn(arn: &str) -> bool {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     parts.len() == 6
         && parts[0] == "arn"
@@ -615,7 +615,7 @@ pub fn parse(kind: Kind, raw: &Raw) -> Result<Value, String> {
                 None => Ok(Value::List(arns)),
             }
         }
-        Kind::RoleArn if role_arn(&value) => Ok(Value::Text(value)),
+        Kind::RoleArn if is_role_arn(&value) => Ok(Value::Text(value)),
         Kind::RoleArn => Err(format!(
             "`{value}` is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
         )),
