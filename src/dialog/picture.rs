@@ -110,10 +110,7 @@ mod tests {
 
     #[test]
     fn alarm_metrics_map_to_what_we_read() {
-        assert_eq!(
-            metric_kind("AWS/ECS/CPUUtilization"),
-            Some(MetricKind::Cpu)
-        );
+        assert_eq!(metric_kind("AWS/ECS/CPUUtilization"), Some(MetricKind::Cpu));
         assert_eq!(metric_kind("MemoryUtilization"), Some(MetricKind::Memory));
         assert_eq!(
             metric_kind("AWS/ApplicationELB/HTTPCode_Target_5XX_Count"),

@@ -243,7 +243,12 @@ mod tests {
             [("service", crate::speech::render::s("checkout"))],
         );
         assert_eq!(logs, "Looking at checkout's logs…");
-        let fleet = phrase(&renderer, "en-US", crate::dialog::Intent::FleetSummary, None);
+        let fleet = phrase(
+            &renderer,
+            "en-US",
+            crate::dialog::Intent::FleetSummary,
+            None,
+        );
         assert_eq!(fleet, "<speak><s>One moment, I'm looking…</s></speak>");
     }
 }
