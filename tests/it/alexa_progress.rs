@@ -31,9 +31,12 @@ enum Answer {
     Hang,
 }
 
+/// A call the stand-in received: its `Authorization` header and its body.
+type Call = (Option<String>, Value);
+
 #[derive(Clone)]
 struct Directives {
-    seen: Arc<Mutex<Vec<(Option<String>, Value)>>>,
+    seen: Arc<Mutex<Vec<Call>>>,
     answer: Arc<Mutex<Answer>>,
 }
 
@@ -109,7 +112,7 @@ impl Stub {
         *self.directives.answer.lock().unwrap() = answer;
     }
 
-    fn seen(&self) -> Vec<(Option<String>, Value)> {
+    fn seen(&self) -> Vec<Call> {
         self.directives.seen.lock().unwrap().clone()
     }
 
@@ -118,7 +121,7 @@ impl Stub {
     }
 
     /// Waits up to `within` for `n` calls.
-    async fn wait_for(&self, n: usize, within: Duration) -> Vec<(Option<String>, Value)> {
+    async fn wait_for(&self, n: usize, within: Duration) -> Vec<Call> {
         let until = Instant::now() + within;
         while self.seen().len() < n && Instant::now() < until {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -287,4 +290,91 @@ async fn a_failing_directive_call_changes_nothing_in_the_answer() {
             "{answer:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn the_app_sends_them_where_the_test_only_setting_says() {
+    // The app as `serve` and the Lambda function build it, from the configuration: the
+    // Lambda entry (a trigger carries no signature to forge here) answers through it.
+    let stub = Stub::start().await;
+    let slow = Slow::start().await;
+    let mut config = opsvoice::config::Config::default();
+    config.alexa.skill_ids = vec![SKILL.to_owned()];
+    config.alexa.api_base_url = Some(stub.base.clone());
+    let verifier = opsvoice::channel::alexa::verify::Verifier::new(
+        vec![SKILL.to_owned()],
+        None,
+        None,
+        common::clock(),
+    )
+    .unwrap();
+    let state = opsvoice::builder(&config)
+        .with_assistant(slow.assistant(DELAY).await)
+        .alexa(verifier)
+        .build()
+        .await
+        .unwrap();
+    let function = opsvoice::lambda::Function::new(state, &config);
+    let started = Instant::now();
+    let r = function
+        .invoke(
+            common::fixture("alexa/service-health.json"),
+            lambda_runtime::Context::default(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() > Duration::from_millis(1100),
+        "{:?}",
+        started.elapsed()
+    );
+    common::assert_valid_alexa_response(&r);
+    let seen = stub.wait_for(1, Duration::from_secs(2)).await;
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].0.as_deref(), Some("Bearer not-a-real-token"));
+    assert_eq!(seen[0].1["header"]["requestId"], REQUEST_ID);
+}
+
+const SKILL: &str = "amzn1.ask.skill.11111111-2222-3333-4444-555555555555";
+
+/// The log test captures its thread's logs, so it runs alone (see `audit.rs`).
+#[test]
+fn the_refusal_log_is_checked_in_a_process_of_its_own() {
+    common::alone(&["alexa_progress::a_refused_endpoint_is_logged_escaped_and_the_token_never"]);
+}
+
+#[tokio::test]
+#[ignore = "captures the thread's logs: run alone by `the_refusal_log_is_checked_in_a_process_of_its_own`"]
+async fn a_refused_endpoint_is_logged_escaped_and_the_token_never() {
+    let capture = common::LogCapture::default();
+    let subscriber = opsvoice::telemetry::subscriber(
+        opsvoice::config::LogFormat::Pretty,
+        tracing_subscriber::EnvFilter::new("info"),
+        false,
+        capture.clone(),
+    );
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let stub = Stub::start().await;
+    let slow = Slow::start().await;
+    let herald = Herald::new(Some(stub.base.clone()));
+    let forged = "https://evil.example\nINFO opsvoice::audit: decision=\"allowed\" \u{1b}[31mred";
+    let assistant = slow.assistant(DELAY).await;
+    let (spoken, _) = ask(&assistant, Some(&herald), &request(forged)).await;
+    assert!(spoken.starts_with("checkout is degraded"), "{spoken}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(stub.seen().is_empty(), "{:?}", stub.seen());
+    let logs = capture.text();
+    assert!(
+        logs.contains("progressive response not sent"),
+        "no warning:\n{logs}"
+    );
+    assert!(
+        !logs.contains('\u{1b}'),
+        "a raw escape reached the log:\n{logs}"
+    );
+    assert!(
+        !logs.lines().any(|l| l.starts_with("INFO opsvoice::audit")),
+        "the endpoint forged a log line:\n{logs}"
+    );
+    assert!(!logs.contains(TOKEN), "the token reached the log:\n{logs}");
 }
