@@ -383,3 +383,68 @@ print("ok", type(d).__name__, d.object_type)
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn a_metric_that_cannot_be_read_leaves_the_screen_without_a_chart_not_the_answer() {
+    use common::proxy::{Answer, Fault, Proxy};
+    let moto = Moto::seeded(
+        &Fleet::new()
+            .service("prod", "checkout", 2)
+            .alarm(
+                "checkout-cpu-high",
+                "prod",
+                "checkout",
+                StateValue::Alarm,
+                "Threshold Crossed",
+            )
+            .cpu("prod", "checkout", &[(30, 10.0), (20, 50.0), (10, 20.0)]),
+    )
+    .await;
+    let proxy = Proxy::start(format!("127.0.0.1:{}", moto.port)).await;
+    proxy.set(Fault::Inspect);
+    let through = common::moto::sdk_for(&proxy.url).await;
+    for injected in [
+        Answer::query_error("GetMetricData", 500, "InternalServiceError"),
+        Answer::hang("GetMetricData"),
+    ] {
+        proxy.answer(injected.clone());
+        let live = Live::with(
+            aws_sdk_ecs::Client::new(&through),
+            aws_sdk_cloudwatch::Client::new(&through),
+            std::sync::Arc::new(opsvoice::ops::SystemClock),
+            &opsvoice::config::Config::default(),
+        );
+        let voice = answer(
+            &live.assistant,
+            &envelope("ServiceHealth", checkout(), json!({})),
+        )
+        .await;
+        let started = std::time::Instant::now();
+        let r = answer(
+            &live.assistant,
+            &envelope("ServiceHealth", checkout(), screen()),
+        )
+        .await;
+        let took = started.elapsed();
+        // The chart waits at most a second; the words are the same as without a screen.
+        assert!(
+            took < std::time::Duration::from_millis(1500),
+            "{:?}: {took:?}",
+            injected.action
+        );
+        assert_eq!(
+            r["response"]["outputSpeech"],
+            voice["response"]["outputSpeech"]
+        );
+        let apl = apl_directives(&r);
+        assert_eq!(apl.len(), 1, "{r}");
+        let data = &apl[0]["datasources"]["payload"]["opsvoice"];
+        assert!(data["sparkline"].is_null(), "{data}");
+        assert_eq!(data["status"], "Degraded");
+        assert!(
+            proxy.actions().iter().any(|a| a == "GetMetricData"),
+            "{:?}",
+            proxy.actions()
+        );
+    }
+}
