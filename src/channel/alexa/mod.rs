@@ -84,7 +84,7 @@ pub struct Context {
     pub system: Option<System>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct System {
     #[serde(default)]
@@ -99,6 +99,20 @@ pub struct System {
     /// The token for those APIs. Never logged, never sent anywhere but [`progress::HOSTS`].
     #[serde(default)]
     pub api_access_token: Option<String>,
+}
+
+impl std::fmt::Debug for System {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("System")
+            .field("application", &self.application)
+            .field("device", &self.device)
+            .field("api_endpoint", &self.api_endpoint)
+            .field(
+                "api_access_token",
+                &self.api_access_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 /// `context.System.device`: what the device can do.

@@ -135,3 +135,16 @@ fn cutting_keeps_words_whole() {
     assert_eq!(cut("one two three", 100), "one two three");
     assert_eq!(cut("one two three four", 12), "one two…");
 }
+
+#[test]
+fn the_alexa_api_token_never_shows_in_debug_output() {
+    let envelope: Envelope = serde_json::from_value(json!({
+        "context": {"System": {"apiEndpoint": "https://api.amazonalexa.com", "apiAccessToken": "secret-token-value"}},
+        "request": {"type": "LaunchRequest", "requestId": "r", "timestamp": "2026-11-22T10:00:00Z"}
+    }))
+    .unwrap();
+    let shown = format!("{envelope:?}");
+    assert!(!shown.contains("secret-token-value"), "{shown}");
+    assert!(shown.contains("<redacted>"), "{shown}");
+    assert_eq!(envelope.heard().unwrap().token, "secret-token-value");
+}
