@@ -190,6 +190,7 @@ impl Builder<'_> {
             None => configured_source(config, self.clock.clone()).await,
         };
         let effector = self.effector.or(configured_effector);
+        let answers_from = ops.clone();
         let lex = match self.lex {
             Some(bot) => bot,
             None => channel::ask::LexBot::from_config(&config.lex)
@@ -216,13 +217,16 @@ impl Builder<'_> {
         };
         if let (Some(store), Some(effector)) = (act_store.clone(), effector) {
             let announcer = announcer(config);
-            assistant = assistant.desk(Arc::new(crate::act::desk::Desk::new(
-                store,
-                self.clock.clone(),
-                crate::act::Gate::from_config(config),
-                effector,
-                announcer,
-            )));
+            assistant = assistant.desk(Arc::new(
+                crate::act::desk::Desk::new(
+                    store,
+                    self.clock.clone(),
+                    crate::act::Gate::from_config(config),
+                    effector,
+                    announcer,
+                )
+                .answering_from(answers_from),
+            ));
         }
         // "What did I miss?" reads the event log: the store's, or on the demo the acting
         // store's own (where ended actions are logged).

@@ -27,4 +27,6 @@ alarm-changes = { $count ->
 }
 alarm-service = It belongs to { $service }.
 alarm-composite = It's a composite alarm.
+# A running silence (SilenceAlarm): $who a username, $until a clock time ("15:00 UTC").
+alarm-silenced = Its notifications are silenced by { $who } until { $until }.
 no-firing-alarm = { $service } has no alarm firing right now.

@@ -145,6 +145,24 @@ impl Record for Silence {
     const KIND: &'static str = "silence";
 }
 
+/// A request refused before any read-back: the durable half of its `action_refused` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedRequest {
+    pub id: String,
+    /// When (epoch seconds).
+    pub at: i64,
+    pub verb: Verb,
+    pub target: Target,
+    pub by: Person,
+    pub session: String,
+    /// The refusal's code (`kill_switch`, `no_grant`, …), as the audit event says it.
+    pub reason: String,
+}
+
+impl Record for RefusedRequest {
+    const KIND: &'static str = "refused action";
+}
+
 /// The executed actions on one service in the rate window (action id → epoch seconds).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct Recent {
@@ -241,6 +259,8 @@ pub struct Desk {
     gate: Gate,
     effector: Arc<dyn Effector>,
     announcer: Option<Arc<dyn Announcer>>,
+    /// Where questions are answered from (see [`Desk::answering_from`]).
+    answers_from: Option<Arc<dyn crate::ops::OpsSource>>,
 }
 
 fn place_of(target: &Target) -> String {
@@ -277,7 +297,16 @@ impl Desk {
             gate,
             effector,
             announcer,
+            answers_from: None,
         }
+    }
+
+    /// The source questions are answered from: told to forget a target each time an
+    /// action changes it, so the next answer reads it fresh rather than from the cache.
+    #[must_use]
+    pub fn answering_from(mut self, ops: Arc<dyn crate::ops::OpsSource>) -> Self {
+        self.answers_from = Some(ops);
+        self
     }
 
     /// The action records.
@@ -330,10 +359,36 @@ impl Desk {
         decode(&raw).ok()
     }
 
-    fn refused(&self, reason: Refusal, verb: Verb, target: &Target, asker: &Asker<'_>) {
+    /// A request refused before its read-back: an audit event and a durable record (who,
+    /// what, where, why), kept as long as an action's record. A store that fails loses the
+    /// record, never the refusal: nothing is done either way.
+    async fn refused(&self, reason: Refusal, verb: Verb, target: &Target, asker: &Asker<'_>) {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let now = self.clock.now();
+        let record = RefusedRequest {
+            id: id.clone(),
+            at: crate::store::epoch(now),
+            verb,
+            target: target.clone(),
+            by: asker.person(),
+            session: asker.session.to_owned(),
+            reason: reason.code().to_owned(),
+        };
+        if let Err(error) = self
+            .store
+            .create(
+                &crate::store::Key::refused_action(&id),
+                &encode(&record),
+                now + super::ledger::RETENTION,
+            )
+            .await
+        {
+            tracing::warn!(error = %crate::error::ErrorChain(&error), "could not record a refused request");
+        }
         tracing::info!(
             target: "opsvoice::audit",
             event = super::record::event::REFUSED,
+            action = %id,
             sub = %crate::telemetry::escape_controls(&asker.principal.sub),
             username = %crate::telemetry::escape_controls(&asker.principal.username),
             verb = %verb,
@@ -357,7 +412,7 @@ impl Desk {
         params: Params,
     ) -> Result<Requested, OpsError> {
         if let Err(reason) = self.gate.decide(asker.grants, verb, &target) {
-            self.refused(reason, verb, &target, asker);
+            self.refused(reason, verb, &target, asker).await;
             return Ok(Requested::Refused(reason));
         }
         let settings = asker
@@ -377,7 +432,7 @@ impl Desk {
                 {
                     Ok(c) => c,
                     Err(reason) => {
-                        self.refused(reason, verb, &target, asker);
+                        self.refused(reason, verb, &target, asker).await;
                         return Ok(Requested::Refused(reason));
                     }
                 }
@@ -396,7 +451,7 @@ impl Desk {
                 {
                     Ok(c) => c,
                     Err(reason) => {
-                        self.refused(reason, verb, &target, asker);
+                        self.refused(reason, verb, &target, asker).await;
                         return Ok(Requested::Refused(reason));
                     }
                 }
@@ -894,6 +949,17 @@ impl Desk {
     /// Tells the approval card, the requester's thread and the event log where `record`
     /// stands.
     async fn report(&self, record: &ActionRecord) {
+        if let Some(ops) = &self.answers_from
+            && matches!(
+                record.state(),
+                State::Executed { .. } | State::Finished { .. }
+            )
+        {
+            match &record.target().subject {
+                Subject::Service { service } => ops.forget_service(service),
+                Subject::Alarm { alarm, .. } => ops.forget_alarm(alarm),
+            }
+        }
         if let Some(announcer) = &self.announcer {
             if let Some(card) = record.card() {
                 announcer.update_card(card, record).await;

@@ -22,6 +22,10 @@ pub struct Report {
     pub service: Option<ServiceRef>,
     /// State changes in the last 24 hours; `None` when the history was unavailable.
     pub changes_today: Option<usize>,
+    /// Its running silence: who silenced it, and until when (epoch seconds).
+    pub silenced: Option<(String, i64)>,
+    /// Our newest silence or unsilence of it that ended in the last day.
+    pub acted: Option<Box<super::what_happened::Item>>,
 }
 
 pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsError> {
@@ -38,7 +42,26 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
     }
     let day = Duration::from_secs(24 * 3600);
     let alarm = detail.alarm;
+    let silenced = match dialog.desk() {
+        Some(desk) => desk
+            .silence_of(&crate::act::Target {
+                account: None,
+                region: None,
+                subject: crate::act::Subject::Alarm {
+                    alarm: alarm.name.clone(),
+                    service: alarm.service.clone(),
+                },
+            })
+            .await
+            .filter(|silence| silence.until > crate::store::epoch(dialog.now()))
+            .map(|silence| (silence.by.username, silence.until)),
+        None => None,
+    };
+    let acted = super::what_happened::last_acted(dialog, turn, |h| h.subject == alarm.name).await
+    .map(Box::new);
     let report = Report {
+        silenced,
+        acted,
         changes_today: detail
             .history
             .as_ref()
@@ -100,6 +123,12 @@ pub(super) async fn target_alarm(dialog: &Dialog, turn: &Turn) -> Result<super::
                 }
             }
             found = resolve::resolve(spoken, &names, String::as_str);
+            // "the checkout errors alarm": the description in the words names abbreviate.
+            if matches!(found, Match::NoMatch)
+                && let Some(described) = resolve::alarm_description(spoken)
+            {
+                found = resolve::resolve(&described, &names, String::as_str);
+            }
         }
         return Ok(match found {
             Match::Found(name) | Match::Likely(name) => Have(name.clone()),
@@ -198,8 +227,18 @@ pub(crate) fn sentences(say: &Say<'_>, r: &Report, _detail: bool) -> Vec<String>
     if let Some(service) = &r.service {
         out.push(say.msg("alarm-service", [("service", s(say.service(service)))]));
     }
+    if let Some((who, until)) = &r.silenced {
+        out.push(say.msg(
+            "alarm-silenced",
+            [("who", s(say.name(who))), ("until", s(say.clock(*until)))],
+        ));
+    }
     if let Some(changes) = r.changes_today {
         out.push(say.msg("alarm-changes", [("count", n(changes as f64))]));
+    }
+    // The running silence already says who; else who silenced or unsilenced it last.
+    if let (None, Some(acted)) = (&r.silenced, &r.acted) {
+        out.push(super::what_happened::item(say, acted));
     }
     out
 }

@@ -53,6 +53,9 @@ pub struct Report {
     pub reason: Option<String>,
     /// Recent service events, newest first (for detail).
     pub events: Vec<(String, Duration)>,
+    /// Our newest action on the service in the last day (who restarted, rolled back or
+    /// scaled it, and how it ended).
+    pub acted: Option<Box<super::what_happened::Item>>,
 }
 
 pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsError> {
@@ -101,7 +104,13 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
             .filter(|p| p.rollout == RolloutState::Failed)
             .and_then(|p| p.rollout_reason.clone())
     });
+    let acted = super::what_happened::last_acted(dialog, turn, |h| {
+        h.service.as_ref() == Some(&service)
+    })
+    .await
+    .map(Box::new);
     let report = Report {
+        acted,
         state,
         task_definition: primary
             .map(|p| p.task_definition.clone())
@@ -168,6 +177,10 @@ pub(crate) fn sentences(say: &Say<'_>, r: &Report, detail: bool) -> Vec<String> 
     }
     if r.failed_tasks > 0 && (detail || !matches!(r.state, State::Completed { .. })) {
         out.push(say.msg("deploy-failed-tasks", [("count", n(r.failed_tasks))]));
+    }
+    // Who acted on it through us: "who restarted cart" hears who.
+    if let Some(acted) = &r.acted {
+        out.push(super::what_happened::item(say, acted));
     }
     if detail || !say.voice() {
         for (event, age) in r.events.iter().take(if detail { 3 } else { 1 }) {

@@ -199,6 +199,40 @@ pub fn alarm_named<'a>(
     firing: &'a [String],
     all: &'a [String],
 ) -> Option<&'a str> {
+    alarm_named_as(spoken, service, firing, all).or_else(|| {
+        alarm_description(spoken).and_then(|d| alarm_named_as(&d, service, firing, all))
+    })
+}
+
+/// `spoken` in the words alarm names abbreviate, if any of its words differ: "checkout
+/// errors" is "checkout 5xx", which `checkout-5xx-rate-high` has.
+#[must_use]
+pub fn alarm_description(spoken: &str) -> Option<String> {
+    let said = words(spoken);
+    let described: Vec<&str> = said.iter().map(|w| alarm_word(w)).collect();
+    (described.iter().zip(&said).any(|(d, s)| d != s)).then(|| described.join(" "))
+}
+
+/// A word of an alarm's name, or of its description, reduced to what it means: "errors"
+/// and "5xx" are the same to someone describing an alarm.
+#[must_use]
+pub fn alarm_word(w: &str) -> &str {
+    match w {
+        "5xx" | "error" | "errors" | "erroring" | "failures" | "500s" | "5xxs" => "5xx",
+        "latency" | "p99" | "slow" | "slowness" => "latency",
+        "cpu" | "processor" => "cpu",
+        "lag" | "lagging" | "behind" => "lag",
+        "task" | "tasks" => "tasks",
+        other => other,
+    }
+}
+
+fn alarm_named_as<'a>(
+    spoken: &str,
+    service: Option<&String>,
+    firing: &'a [String],
+    all: &'a [String],
+) -> Option<&'a str> {
     let mut names: Vec<&'a str> = firing.iter().map(String::as_str).collect();
     let mut found = resolve(spoken, &names, |n| n);
     if !matches!(found, Match::Found(_)) {
@@ -275,5 +309,28 @@ mod tests {
     fn unrelated_words_do_not_match() {
         assert_eq!(r("kubernetes"), Match::NoMatch);
         assert_eq!(r(""), Match::NoMatch);
+    }
+
+    #[test]
+    fn an_alarm_described_in_everyday_words_is_the_one_its_name_abbreviates() {
+        let firing = vec!["checkout-p99-latency-high".to_owned()];
+        let all = vec![
+            "checkout-p99-latency-high".to_owned(),
+            "checkout-5xx-rate-high".to_owned(),
+            "pricing-5xx-rate-high".to_owned(),
+        ];
+        // Never the firing look-alike: "errors" is the 5xx alarm, quiet or not.
+        assert_eq!(
+            alarm_named("checkout errors", None, &firing, &all),
+            Some("checkout-5xx-rate-high")
+        );
+        assert_eq!(
+            alarm_named("pricing errors", None, &firing, &all),
+            Some("pricing-5xx-rate-high")
+        );
+        assert_eq!(
+            alarm_named("checkout slowness", None, &firing, &all),
+            Some("checkout-p99-latency-high")
+        );
     }
 }

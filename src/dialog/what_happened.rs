@@ -71,6 +71,44 @@ pub struct Report {
     pub items: Vec<Item>,
 }
 
+/// The newest action of ours that ended in the last day on what `about` picks (a service,
+/// or an alarm by name), told as "what did I miss?" tells it: so "who restarted cart" and
+/// "who muted the pricing alarm" hear who, on the answer they get. Nothing when the log is
+/// unavailable, or the caller may not see it.
+pub(super) async fn last_acted(
+    dialog: &Dialog,
+    turn: &Turn,
+    about: impl Fn(&crate::eventlog::Happening) -> bool,
+) -> Option<Item> {
+    let log = dialog.log()?;
+    let entries = match crate::eventlog::read(log.as_ref()).await {
+        Ok(entries) => entries,
+        Err(error) => {
+            tracing::warn!(%error, "the event log is unavailable; answering without who acted");
+            return None;
+        }
+    };
+    let since = crate::store::epoch(dialog.now() - Duration::from_secs(24 * 3600));
+    let at = |secs: i64| SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).unwrap_or(0));
+    entries
+        .into_iter()
+        .filter(|h| h.what == What::ActionFinished && h.at >= since && about(h))
+        .filter(|h| match &h.service {
+            Some(s) => turn.grants.service(turn.intent, s),
+            None => turn.grants.everything(turn.intent),
+        })
+        .max_by_key(|h| h.at)
+        .and_then(|h| {
+            Some(Item::Acted {
+                ago: dialog.age(at(h.at)),
+                subject: h.subject,
+                service: h.service,
+                acted: h.acted?,
+                ended: h.at,
+            })
+        })
+}
+
 pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsError> {
     let window = turn
         .slots
@@ -209,7 +247,7 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
 
 use crate::speech::render::{Button, Say, n, s};
 
-fn item(say: &Say<'_>, item: &Item) -> String {
+pub(crate) fn item(say: &Say<'_>, item: &Item) -> String {
     match item {
         Item::Fired { alarm, ago, lasted: None, acked_by: None } => say.msg(
             "happened-firing",

@@ -3,6 +3,7 @@
 
 use super::spelling::Spelling;
 use super::tokens::{canonical_word, is_ignored, is_stopword};
+use crate::dialog::resolve::alarm_word;
 
 /// What a spoken description of an alarm names.
 #[derive(Debug, PartialEq, Eq)]
@@ -12,19 +13,6 @@ pub(super) enum Described {
     /// Several alarms, and no word but their service's name tells them apart.
     OnlyTheService,
     Unsure,
-}
-
-/// A word of an alarm's name, or of its description, reduced to what it means: "errors"
-/// and "5xx" are the same to someone describing an alarm.
-fn alarm_word(w: &str) -> &str {
-    match w {
-        "5xx" | "error" | "errors" | "erroring" | "failures" | "500s" | "5xxs" => "5xx",
-        "latency" | "p99" | "slow" | "slowness" => "latency",
-        "cpu" | "processor" => "cpu",
-        "lag" | "lagging" | "behind" => "lag",
-        "task" | "tasks" => "tasks",
-        other => other,
-    }
 }
 
 /// The words of a description, with spoken spellings joined: "m l scoring" is `ml scoring`,

@@ -874,6 +874,19 @@ mod tests {
     }
 
     #[test]
+    fn do_with_an_article_orders_and_do_with_a_subject_asks() {
+        for (text, question) in [
+            ("do a rolling restart of checkout", false),
+            ("do me a favour and bounce it", false),
+            ("do the rollback on pricing", false),
+            ("do we restart checkout every night", true),
+            ("do you know who restarted cart", true),
+        ] {
+            assert_eq!(order::asks_a_question(&tokens(text)), question, "{text}");
+        }
+    }
+
+    #[test]
     fn orders_it_takes_are_their_intents_with_their_slots() {
         let slots = |pairs: &[(Slot, &str)]| -> Slots {
             pairs.iter().map(|(s, v)| (*s, (*v).to_owned())).collect()

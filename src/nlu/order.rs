@@ -69,6 +69,12 @@ const ORDER_OBJECTS: &[&str] = &[
     "limit",
     "limits",
     "threshold",
+    "cluster",
+    "clusters",
+    "job",
+    "jobs",
+    "script",
+    "migration",
 ];
 
 /// Words before the verb of an order: "could you please just restart it".
@@ -263,7 +269,14 @@ pub(super) fn asks_a_question(words: &[String]) -> bool {
     let Some((first, rest)) = words.split_first() else {
         return false;
     };
-    QUESTION_WORDS.contains(first) && !POLITE_ASKS.iter().any(|polite| rest.starts_with(polite))
+    // "do a rolling restart of checkout", "do me a favour and bounce it": an order.
+    let orders_a_doing = *first == "do"
+        && rest
+            .first()
+            .is_some_and(|w| matches!(*w, "a" | "an" | "the" | "me" | "us"));
+    QUESTION_WORDS.contains(first)
+        && !orders_a_doing
+        && !POLITE_ASKS.iter().any(|polite| rest.starts_with(polite))
 }
 
 /// Words that say yes to what was just read back.

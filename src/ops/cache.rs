@@ -383,6 +383,20 @@ impl OpsSource for CachedOps {
         self.inner.name()
     }
 
+    fn forget_service(&self, service: &ServiceRef) {
+        self.store.invalidate(&Key::Service(service.clone()));
+        self.store
+            .invalidate(&Key::Services(service.cluster.clone()));
+        self.store
+            .invalidate(&Key::ServiceDeployments(service.clone()));
+        self.inner.forget_service(service);
+    }
+
+    fn forget_alarm(&self, name: &str) {
+        self.store.invalidate(&Key::Alarm(name.to_owned()));
+        self.inner.forget_alarm(name);
+    }
+
     async fn catalog(&self) -> Result<Arc<Catalog>, OpsError> {
         let v = self.get(Key::Catalog, fetch_catalog).await?;
         Ok(unwrap_value!(v, Catalog))
@@ -669,5 +683,33 @@ mod tests {
                 "round {round}: 100 concurrent questions, one upstream call"
             );
         }
+    }
+
+    /// After an action of ours changed a service, the next question reads it fresh: the
+    /// cache forgets that service (and its cluster's list), and nothing else.
+    #[tokio::test]
+    async fn a_forgotten_service_is_read_again_and_others_stay_cached() {
+        let clock: Arc<dyn Clock> = Arc::new(crate::ops::SystemClock);
+        let source = Arc::new(Counting {
+            inner: DemoFleet::new(clock.clone()),
+            calls: AtomicUsize::new(0),
+        });
+        let cache = CachedOps::new(source.clone(), clock, Settings::default());
+        let (checkout, cart) = (
+            ServiceRef::new("prod", "checkout"),
+            ServiceRef::new("prod", "cart"),
+        );
+        for s in [&checkout, &cart, &checkout, &cart] {
+            cache.service(s).await.unwrap();
+        }
+        assert_eq!(source.calls.load(Ordering::SeqCst), 2);
+        cache.forget_service(&checkout);
+        cache.service(&checkout).await.unwrap();
+        cache.service(&cart).await.unwrap();
+        assert_eq!(
+            source.calls.load(Ordering::SeqCst),
+            3,
+            "checkout again, cart still cached"
+        );
     }
 }

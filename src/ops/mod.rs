@@ -498,6 +498,14 @@ pub trait OpsSource: Send + Sync + fmt::Debug {
         service: &ServiceRef,
     ) -> Result<Vec<DeploymentRecord>, OpsError>;
 
+    /// Drops what is cached about `service`: an action of ours just changed it, and the
+    /// next question ("how is the restart going?") must not hear how it was. A source
+    /// without a cache has nothing to drop.
+    fn forget_service(&self, _service: &ServiceRef) {}
+
+    /// Drops what is cached about the alarm `name` (it was just silenced or unsilenced).
+    fn forget_alarm(&self, _name: &str) {}
+
     /// Fetches again, ahead of any question, what most answers need (the catalog and the
     /// firing alarms) when it is due to go stale, so a question finds it warm. A fetch
     /// that fails keeps the last good data. A source without a cache has nothing to do.

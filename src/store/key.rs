@@ -30,6 +30,9 @@ impl Prefix {
     pub const OPEN_ACTIONS: Prefix = Prefix("open-action#");
     /// Silences running, each with the time it ends.
     pub const SILENCES: Prefix = Prefix("silence#");
+    /// Requests refused before any read-back (kill switch, no grant, bounds, evidence):
+    /// each a durable record, as an action's record is.
+    pub const REFUSED_ACTIONS: Prefix = Prefix("refused-action#");
 
     /// The prefix's text.
     #[must_use]
@@ -138,6 +141,12 @@ impl Key {
         Self(format!("{}{id}", Prefix::ACTIONS.0))
     }
 
+    /// A request refused before its read-back, by its id.
+    #[must_use]
+    pub fn refused_action(id: &str) -> Self {
+        Self(format!("{}{id}", Prefix::REFUSED_ACTIONS.0))
+    }
+
     /// The marker of an action not yet ended.
     #[must_use]
     pub fn open_action(id: &str) -> Self {
@@ -223,6 +232,7 @@ mod tests {
             (Key::log(-5, "e1"), "log#000000000000#e1"),
             (Key::action("a1"), "action#a1"),
             (Key::open_action("a1"), "open-action#a1"),
+            (Key::refused_action("r1"), "refused-action#r1"),
             (Key::silence("-", "cpu-high"), "silence#-#cpu-high"),
             (
                 Key::act_rate("-", "prod/checkout"),

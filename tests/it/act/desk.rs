@@ -536,6 +536,41 @@ async fn every_refusal_says_why_and_writes_nothing() {
         Requested::Missing
     );
     assert!(w.fleet.writes().is_empty());
+    // Each refusal is a durable record too: who asked for what, where, and why.
+    let refused = |store: Arc<dyn Store>| async move {
+        let mut reasons: Vec<(String, String, String)> = Vec::new();
+        for (_, raw) in store
+            .list(opsvoice::store::Prefix::REFUSED_ACTIONS)
+            .await
+            .unwrap()
+        {
+            let r: opsvoice::act::desk::RefusedRequest =
+                opsvoice::store::record::decode(&raw).unwrap();
+            assert_eq!(r.session, "s");
+            reasons.push((r.by.username, r.verb.policy_name().to_owned(), r.reason));
+        }
+        reasons.sort();
+        reasons
+    };
+    let row = |who: &str, verb: &str, why: &str| (who.to_owned(), verb.to_owned(), why.to_owned());
+    assert_eq!(
+        refused(off.store.clone()).await,
+        vec![row("ana", "restart", "kill_switch")]
+    );
+    assert_eq!(
+        refused(w.store.clone()).await,
+        vec![
+            row("ana", "restart", "not_ecs_controller"),
+            row("ana", "rollback", "no_evidence"),
+            row("ana", "scale", "no_change"),
+            row("ana", "scale", "out_of_bounds"),
+            row("ana", "scale", "out_of_bounds"),
+            row("ana", "silence", "not_notification_only"),
+            row("pat", "restart", "hidden"),
+            row("pat", "scale", "no_grant"),
+            row("val", "restart", "no_grant"),
+        ]
+    );
 }
 
 #[tokio::test]
@@ -1036,6 +1071,25 @@ async fn what_did_i_miss_names_who_did_what_and_how_it_ended() {
         )
         .await
         .unwrap();
+    assert!(
+        answer
+            .text
+            .contains("ana restarted checkout in prod, approved by bob; it finished at"),
+        "{}",
+        answer.text
+    );
+    // "Who restarted checkout?" is a question about its deployment; its answer says who.
+    let answer = assistant
+        .ask(
+            opsvoice::channel::ask::AskRequest {
+                text: "who restarted checkout".to_owned(),
+                session_id: None,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.intent, "DeploymentStatus", "{}", answer.text);
     assert!(
         answer
             .text
