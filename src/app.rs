@@ -286,6 +286,7 @@ impl Builder<'_> {
             assistant,
             metrics: telemetry::metrics(),
             alexa: Arc::new(alexa),
+            herald: channel::alexa::progress::Herald::new(config.alexa.api_base_url.clone()),
             slack,
             events,
             _built: server::Built::new(),

@@ -156,7 +156,11 @@ impl Function {
                     .alexa
                     .verify_request(crate::channel::alexa::verify::Via::LambdaTrigger, &body)
                     .await?;
-                let response = self.state.assistant.alexa(&envelope).await;
+                let response = self
+                    .state
+                    .assistant
+                    .alexa_with(&envelope, Some(&self.state.herald))
+                    .await;
                 Ok(serde_json::to_value(response).unwrap_or_default())
             }
             Invocation::EventBridge(event) => {

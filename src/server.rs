@@ -38,6 +38,8 @@ pub struct AppState {
     pub assistant: Arc<Assistant>,
     pub metrics: PrometheusHandle,
     pub alexa: Arc<Verifier>,
+    /// Sends Alexa progressive responses ("Looking at checkout…") for slow answers.
+    pub herald: crate::channel::alexa::progress::Herald,
     /// The Slack app; `None` when Slack is not set up (its routes then refuse everything).
     pub slack: Option<Arc<crate::channel::slack::Slack>>,
     /// `POST /events`: SNS deliveries to the notifier (each part `None` when not set up).
@@ -269,7 +271,10 @@ async fn alexa(
             .map_or("none", crate::dialog::Intent::name),
     };
     tracing::Span::current().record("intent", intent);
-    let response = state.assistant.alexa(&envelope).await;
+    let response = state
+        .assistant
+        .alexa_with(&envelope, Some(&state.herald))
+        .await;
     let mut response = Json(response).into_response();
     response.extensions_mut().insert(IntentLabel(intent));
     Ok(response)

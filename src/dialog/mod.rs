@@ -13,6 +13,7 @@ pub(crate) mod acting;
 mod builtins;
 pub mod can_fulfill;
 pub mod context;
+pub mod picture;
 mod place;
 mod render;
 pub mod resolve;

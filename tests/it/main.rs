@@ -4,6 +4,8 @@
 
 mod act;
 mod alexa;
+mod alexa_progress;
+mod alexa_screen;
 mod audit;
 mod aws;
 mod chat;

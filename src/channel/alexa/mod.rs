@@ -13,6 +13,8 @@
 //! - Speech is at most 8000 characters, card text at most 8000, the whole response at most
 //!   24 KB: enforced by shortening, never by failing.
 
+pub mod apl;
+pub mod progress;
 pub mod verify;
 
 use std::collections::HashMap;
@@ -82,13 +84,44 @@ pub struct Context {
     pub system: Option<System>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct System {
     #[serde(default)]
     pub application: Option<Application>,
     #[serde(default)]
     pub user: Option<User>,
+    #[serde(default)]
+    pub device: Option<Device>,
+    /// Where this request's Alexa APIs are (progressive responses).
+    #[serde(default)]
+    pub api_endpoint: Option<String>,
+    /// The token for those APIs. Never logged, never sent anywhere but [`progress::HOSTS`].
+    #[serde(default)]
+    pub api_access_token: Option<String>,
+}
+
+impl std::fmt::Debug for System {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("System")
+            .field("application", &self.application)
+            .field("device", &self.device)
+            .field("api_endpoint", &self.api_endpoint)
+            .field(
+                "api_access_token",
+                &self.api_access_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// `context.System.device`: what the device can do.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Device {
+    /// Each interface the device supports, with its settings (APL: `runtime.maxVersion`).
+    #[serde(default, deserialize_with = "null_default")]
+    pub supported_interfaces: HashMap<String, Value>,
 }
 
 /// The request: one flat, lenient shape for every type.
@@ -235,6 +268,26 @@ impl Envelope {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// `context.System`, when the request has one.
+    #[must_use]
+    pub fn system(&self) -> Option<&System> {
+        self.context.as_ref().and_then(|c| c.system.as_ref())
+    }
+
+    /// What a progressive response for this request needs, when it has all of it.
+    #[must_use]
+    pub fn heard(&self) -> Option<progress::Heard<'_>> {
+        let system = self.system()?;
+        fn present(v: Option<&String>) -> Option<&str> {
+            v.map(String::as_str).filter(|v| !v.trim().is_empty())
+        }
+        Some(progress::Heard {
+            api_endpoint: present(system.api_endpoint.as_ref())?,
+            token: present(system.api_access_token.as_ref())?,
+            request_id: present(self.request.request_id.as_ref())?,
+        })
     }
 
     /// The account-linking token: `session.user.accessToken`, else the one in
@@ -419,10 +472,21 @@ fn cut(text: &str, max: usize) -> String {
 }
 
 impl Assistant {
-    /// Answers a verified Alexa request.
+    /// Answers a verified Alexa request (with no progressive response).
     pub async fn alexa(&self, envelope: &Envelope) -> AlexaResponse {
+        self.alexa_with(envelope, None).await
+    }
+
+    /// Answers a verified Alexa request. With a `herald`, an answer that takes longer than
+    /// [`progress::Herald::after`] is preceded by a progressive response ("Looking at
+    /// checkout…"), sent beside it.
+    pub async fn alexa_with(
+        &self,
+        envelope: &Envelope,
+        herald: Option<&progress::Herald>,
+    ) -> AlexaResponse {
         match envelope.request.kind.as_str() {
-            "LaunchRequest" | "IntentRequest" => self.alexa_turn(envelope).await,
+            "LaunchRequest" | "IntentRequest" => self.alexa_turn(envelope, herald).await,
             "CanFulfillIntentRequest" => self.can_fulfill(envelope).await,
             "SessionEndedRequest" => {
                 tracing::info!(
@@ -442,7 +506,11 @@ impl Assistant {
         }
     }
 
-    async fn alexa_turn(&self, envelope: &Envelope) -> AlexaResponse {
+    async fn alexa_turn(
+        &self,
+        envelope: &Envelope,
+        herald: Option<&progress::Herald>,
+    ) -> AlexaResponse {
         let arrival = self
             .arrive(
                 envelope.token(),
@@ -479,7 +547,40 @@ impl Assistant {
                 },
             };
         }
-        let exchange = self.converse(turn, crate::speech::Forms::Both).await;
+        let started = std::time::Instant::now();
+        let screen = apl::renders(envelope.system());
+        let looking = herald.zip(envelope.heard()).map(|(herald, heard)| {
+            let service = turn.slots.get(&Slot::Service).cloned();
+            (herald, heard, turn.intent, service, turn.locale.clone())
+        });
+        let answering = async {
+            let exchange = self.converse(turn, crate::speech::Forms::Both).await;
+            // Only a screen waits for the picture, within what is left of the budget.
+            let sparkline = if screen && matches!(exchange.answer.next, Move::Close) {
+                let budget = self
+                    .deadline
+                    .saturating_sub(started.elapsed())
+                    .min(std::time::Duration::from_secs(1));
+                self.dialog.sparkline(&exchange.answer, budget).await
+            } else {
+                None
+            };
+            (exchange, sparkline)
+        };
+        let (exchange, sparkline) = match looking {
+            Some((herald, heard, intent, service, locale)) => {
+                let mut answering = std::pin::pin!(answering);
+                tokio::select! {
+                    done = &mut answering => done,
+                    () = tokio::time::sleep(herald.after()) => {
+                        let said = progress::phrase(&self.renderer, &locale, intent, service.as_deref());
+                        herald.speak(&heard, said);
+                        answering.await
+                    }
+                }
+            }
+            None => answering.await,
+        };
         let answer = &exchange.answer;
         let what_else = self.renderer.render_message(
             "reprompt",
@@ -535,6 +636,11 @@ impl Assistant {
             card,
             directives: directive(answer, event_intent.as_ref())
                 .into_iter()
+                .chain(
+                    screen
+                        .then(|| self.screen(envelope, &exchange, sparkline.as_ref()))
+                        .flatten(),
+                )
                 .collect(),
             can_fulfill_intent: None,
             should_end_session: Some(end),
@@ -550,6 +656,30 @@ impl Assistant {
         };
         fit(&mut out, &exchange, &self.sealer);
         out
+    }
+
+    /// The APL document for an answer a screen shows (see [`apl`]).
+    fn screen(
+        &self,
+        envelope: &Envelope,
+        exchange: &Exchange,
+        sparkline: Option<&crate::dialog::picture::Sparkline>,
+    ) -> Option<Value> {
+        if !matches!(exchange.answer.next, Move::Close) {
+            return None;
+        }
+        let locale = envelope.request.locale.clone().unwrap_or_default();
+        let say = self.renderer.say(&locale, Mode::Text);
+        let title = match &exchange.rendered.card {
+            Some(card) => card.title.clone(),
+            None => say.msg("card-title-default", []),
+        };
+        let rendered = &exchange.rendered;
+        let headline = rendered
+            .text_sentences
+            .first()
+            .or_else(|| rendered.spoken.first())?;
+        apl::directive(&say, &exchange.answer.reply, &title, headline, sparkline)
     }
 
     /// The answer for an unlinked (or refused) account: say how to link it, and show the
@@ -696,6 +826,13 @@ fn fit(out: &mut AlexaResponse, exchange: &Exchange, sealer: &crate::dialog::con
     if size(out) <= MAX_RESPONSE_BYTES {
         return;
     }
+    // The screen goes first: the words are the answer.
+    out.response
+        .directives
+        .retain(|d| d["type"] != "Alexa.Presentation.APL.RenderDocument");
+    if size(out) <= MAX_RESPONSE_BYTES {
+        return;
+    }
     if let Some(content) = out.response.card.as_mut().and_then(|c| c.content.as_mut()) {
         *content = cut(content, 1000);
     }
@@ -724,140 +861,4 @@ fn fit(out: &mut AlexaResponse, exchange: &Exchange, sealer: &crate::dialog::con
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn resolved_values_win_over_what_was_heard() {
-        let slot: AlexaSlot = serde_json::from_value(json!({
-            "name": "service", "value": "check out",
-            "resolutions": {"resolutionsPerAuthority": [
-                {"authority": "a", "status": {"code": "ER_SUCCESS_NO_MATCH"}},
-                {"authority": "b", "status": {"code": "ER_SUCCESS_MATCH"}, "values": [{"value": {"name": "checkout", "id": "checkout"}}]}
-            ]}
-        }))
-        .unwrap();
-        assert_eq!(slot.text().as_deref(), Some("checkout"));
-        let heard: AlexaSlot =
-            serde_json::from_value(json!({"name": "service", "value": "payments"})).unwrap();
-        assert_eq!(heard.text().as_deref(), Some("payments"));
-        let empty: AlexaSlot = serde_json::from_value(json!({"name": "service"})).unwrap();
-        assert_eq!(empty.text(), None);
-    }
-
-    #[test]
-    fn each_response_shape_serialises_as_alexa_expects() {
-        let wire = |r: &AlexaResponse| serde_json::to_value(r).unwrap();
-        assert_eq!(
-            wire(&AlexaResponse::empty()),
-            json!({"version": "1.0", "response": {}})
-        );
-        let full = AlexaResponse {
-            version: "1.0",
-            session_attributes: HashMap::from([("k".to_owned(), json!("v"))]),
-            response: Body {
-                output_speech: Some(speech([&"a".to_owned()])),
-                reprompt: Some(Reprompt {
-                    output_speech: speech([&"b".to_owned()]),
-                }),
-                card: Some(Card {
-                    kind: "Simple",
-                    title: Some("t".to_owned()),
-                    content: Some("c".to_owned()),
-                }),
-                directives: vec![json!({"type": "Dialog.Delegate"})],
-                can_fulfill_intent: None,
-                should_end_session: Some(false),
-            },
-        };
-        assert_eq!(
-            wire(&full),
-            json!({
-                "version": "1.0",
-                "sessionAttributes": {"k": "v"},
-                "response": {
-                    "outputSpeech": {"type": "SSML", "ssml": "<speak><s>a</s></speak>"},
-                    "reprompt": {"outputSpeech": {"type": "SSML", "ssml": "<speak><s>b</s></speak>"}},
-                    "card": {"type": "Simple", "title": "t", "content": "c"},
-                    "directives": [{"type": "Dialog.Delegate"}],
-                    "shouldEndSession": false
-                }
-            })
-        );
-        let link = Body {
-            card: Some(Card {
-                kind: "LinkAccount",
-                title: None,
-                content: None,
-            }),
-            ..Body::default()
-        };
-        assert_eq!(
-            serde_json::to_value(&link).unwrap(),
-            json!({"card": {"type": "LinkAccount"}})
-        );
-    }
-
-    #[test]
-    fn an_oversized_answer_is_cut_to_24_kb_card_first() {
-        let sentence = "checkout is degraded: 2 of 3 tasks running. ".repeat(20);
-        let spoken: Vec<String> = (0..20).map(|_| sentence.clone()).collect();
-        let exchange = Exchange {
-            answer: crate::dialog::Answer {
-                intent: Intent::ServiceHealth,
-                slots: crate::dialog::Slots::default(),
-                reply: Reply::Goodbye,
-                next: Move::Close,
-                context: SessionContext::default(),
-                detail: false,
-                stale: None,
-            },
-            rendered: crate::speech::Rendered {
-                spoken: spoken.clone(),
-                // Control characters: six bytes each once escaped in JSON.
-                text: "\u{1}".repeat(3000),
-                text_sentences: Vec::new(),
-                extras: Vec::new(),
-                card: None,
-                reprompt: None,
-            },
-            owner: None,
-        };
-        let mut out = AlexaResponse {
-            version: "1.0",
-            session_attributes: HashMap::new(),
-            response: Body {
-                output_speech: Some(speech(&exchange.rendered.spoken)),
-                card: Some(Card {
-                    kind: "Simple",
-                    title: Some("Service health".to_owned()),
-                    content: Some(exchange.rendered.text.clone()),
-                }),
-                should_end_session: Some(true),
-                ..Body::default()
-            },
-        };
-        // Long enough to need cutting: about 8 KB of speech and 18 KB of escaped card text.
-        assert!(serde_json::to_vec(&out).unwrap().len() > MAX_RESPONSE_BYTES);
-        fit(
-            &mut out,
-            &exchange,
-            &crate::dialog::context::Sealer::random(),
-        );
-        let bytes = serde_json::to_vec(&out).unwrap();
-        assert!(bytes.len() <= MAX_RESPONSE_BYTES, "{} bytes", bytes.len());
-        let card = out.response.card.as_ref().unwrap();
-        assert!(card.content.as_ref().unwrap().chars().count() <= 1000);
-        let ssml = &out.response.output_speech.as_ref().unwrap().ssml;
-        assert!(
-            ssml.starts_with("<speak>") && ssml.ends_with("</speak>"),
-            "{ssml}"
-        );
-    }
-
-    #[test]
-    fn cutting_keeps_words_whole() {
-        assert_eq!(cut("one two three", 100), "one two three");
-        assert_eq!(cut("one two three four", 12), "one two…");
-    }
-}
+mod tests;

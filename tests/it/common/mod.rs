@@ -497,6 +497,12 @@ pub fn assert_valid_alexa_response(r: &serde_json::Value) {
             "Dialog.ElicitSlot" => assert!(d["slotToElicit"].is_string()),
             "Dialog.ConfirmSlot" => assert!(d["slotToConfirm"].is_string()),
             "Dialog.ConfirmIntent" => assert!(d["updatedIntent"]["name"].is_string()),
+            "Alexa.Presentation.APL.RenderDocument" => {
+                assert!(d["token"].as_str().is_some_and(|t| !t.is_empty()), "{d}");
+                assert_eq!(d["document"]["type"], "APL");
+                assert!(d["document"]["mainTemplate"].is_object());
+                assert!(d["datasources"].is_object());
+            }
             other => panic!("directive {other}"),
         }
         if let Some(updated) = d.get("updatedIntent") {
