@@ -220,13 +220,7 @@ fn with_closest_key(message: &str) -> String {
         return message;
     };
     let unknown = rest.split('`').next().unwrap_or_default();
-    let closest = KEYS
-        .iter()
-        .map(|k| (strsim::jaro_winkler(unknown, k), *k))
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .filter(|(score, _)| *score > 0.7)
-        .map(|(_, k)| k);
-    match closest {
+    match super::closest(unknown, KEYS.iter().copied(), (unknown.len() / 3).max(2)) {
         Some(k) => format!("{message}\n(did you mean `{k}`?)"),
         None => message,
     }

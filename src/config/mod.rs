@@ -278,6 +278,21 @@ pub struct Accounts {
     pub file: Option<PathBuf>,
 }
 
+/// The `known` word closest to `word` by edit distance, if within `max` edits: the
+/// "did you mean" of every configuration file and variable.
+pub(crate) fn closest<'a>(
+    word: &str,
+    known: impl IntoIterator<Item = &'a str>,
+    max: usize,
+) -> Option<&'a str> {
+    known
+        .into_iter()
+        .map(|k| (strsim::levenshtein(word, k), k))
+        .min_by_key(|(distance, _)| *distance)
+        .filter(|(distance, _)| *distance <= max)
+        .map(|(_, k)| k)
+}
+
 /// Whether this process is a Lambda function's bootstrap (the runtime API is in the
 /// environment): then there are no arguments to parse.
 #[must_use]

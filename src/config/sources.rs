@@ -359,15 +359,16 @@ fn unknown(key: &str, file: &str) -> String {
 }
 
 fn unknown_variable(name: &str) -> String {
-    let closest = SETTINGS
-        .iter()
-        .map(|s| s.env)
-        .chain(NOT_SETTINGS)
-        .map(|known| (strsim::levenshtein(name, known), known))
-        .min_by_key(|(distance, _)| *distance)
-        .filter(|(distance, _)| *distance <= 3);
+    let closest = super::closest(
+        name,
+        SETTINGS
+            .iter()
+            .map(|s| s.env)
+            .chain(NOT_SETTINGS.iter().copied()),
+        3,
+    );
     match closest {
-        Some((_, known)) => {
+        Some(known) => {
             format!("{name} is not a setting and is ignored; did you mean {known}?")
         }
         None => {

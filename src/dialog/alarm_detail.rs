@@ -122,13 +122,7 @@ pub(super) async fn target_alarm(dialog: &Dialog, turn: &Turn) -> Result<super::
                     }
                 }
             }
-            found = resolve::resolve(spoken, &names, String::as_str);
-            // "the checkout errors alarm": the description in the words names abbreviate.
-            if matches!(found, Match::NoMatch)
-                && let Some(described) = resolve::alarm_description(spoken)
-            {
-                found = resolve::resolve(&described, &names, String::as_str);
-            }
+            found = resolve::resolve_alarm(spoken, &names, String::as_str);
         }
         return Ok(match found {
             Match::Found(name) | Match::Likely(name) => Have(name.clone()),

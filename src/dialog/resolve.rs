@@ -199,18 +199,42 @@ pub fn alarm_named<'a>(
     firing: &'a [String],
     all: &'a [String],
 ) -> Option<&'a str> {
-    alarm_named_as(spoken, service, firing, all).or_else(|| {
-        alarm_description(spoken).and_then(|d| alarm_named_as(&d, service, firing, all))
-    })
+    let mut names: Vec<&'a str> = firing.iter().map(String::as_str).collect();
+    let mut found = resolve(spoken, &names, |n| n);
+    if !matches!(found, Match::Found(_)) {
+        for prefix in alarm_name_prefixes(spoken, service) {
+            for name in all.iter().filter(|a| a.starts_with(&prefix)) {
+                if !names.contains(&name.as_str()) {
+                    names.push(name);
+                }
+            }
+        }
+        found = resolve_alarm(spoken, &names, |n| n);
+    }
+    match found {
+        Match::Found(name) | Match::Likely(name) => Some(*name),
+        Match::Ambiguous(_) | Match::NoMatch => None,
+    }
 }
 
-/// `spoken` in the words alarm names abbreviate, if any of its words differ: "checkout
-/// errors" is "checkout 5xx", which `checkout-5xx-rate-high` has.
-#[must_use]
-pub fn alarm_description(spoken: &str) -> Option<String> {
+/// [`resolve`] for alarms: as said, else (when nothing matches) as described in the words
+/// alarm names abbreviate: "checkout errors" is "checkout 5xx", which
+/// `checkout-5xx-rate-high` has.
+pub fn resolve_alarm<'a, T>(
+    spoken: &str,
+    candidates: &'a [T],
+    name: impl Fn(&T) -> &str + Copy,
+) -> Match<&'a T> {
+    let found = resolve(spoken, candidates, name);
+    if !matches!(found, Match::NoMatch) {
+        return found;
+    }
     let said = words(spoken);
     let described: Vec<&str> = said.iter().map(|w| alarm_word(w)).collect();
-    (described.iter().zip(&said).any(|(d, s)| d != s)).then(|| described.join(" "))
+    if described.iter().zip(&said).all(|(d, s)| d == s) {
+        return found;
+    }
+    resolve(&described.join(" "), candidates, name)
 }
 
 /// A word of an alarm's name, or of its description, reduced to what it means: "errors"
@@ -224,30 +248,6 @@ pub fn alarm_word(w: &str) -> &str {
         "lag" | "lagging" | "behind" => "lag",
         "task" | "tasks" => "tasks",
         other => other,
-    }
-}
-
-fn alarm_named_as<'a>(
-    spoken: &str,
-    service: Option<&String>,
-    firing: &'a [String],
-    all: &'a [String],
-) -> Option<&'a str> {
-    let mut names: Vec<&'a str> = firing.iter().map(String::as_str).collect();
-    let mut found = resolve(spoken, &names, |n| n);
-    if !matches!(found, Match::Found(_)) {
-        for prefix in alarm_name_prefixes(spoken, service) {
-            for name in all.iter().filter(|a| a.starts_with(&prefix)) {
-                if !names.contains(&name.as_str()) {
-                    names.push(name);
-                }
-            }
-        }
-        found = resolve(spoken, &names, |n| n);
-    }
-    match found {
-        Match::Found(name) | Match::Likely(name) => Some(*name),
-        Match::Ambiguous(_) | Match::NoMatch => None,
     }
 }
 

@@ -1053,24 +1053,8 @@ async fn what_did_i_miss_names_who_did_what_and_how_it_ended() {
     *lock(&w.fleet.rolling) = false;
     assert_eq!(w.desk.tick().await.finished, 1);
     let clock: Arc<dyn opsvoice::clock::Clock> = w.clock.clone();
-    let assistant = opsvoice::assistant::Assistant::builder(
-        Arc::new(opsvoice::ops::demo::DemoFleet::new(clock.clone())),
-        clock,
-        opsvoice::auth::Identity::open(),
-    )
-    .event_log(w.store.clone())
-    .build()
-    .unwrap();
-    let answer = assistant
-        .ask(
-            opsvoice::channel::ask::AskRequest {
-                text: "what did I miss?".to_owned(),
-                session_id: None,
-            },
-            None,
-        )
-        .await
-        .unwrap();
+    let answer =
+        crate::common::ask_with_log(clock.clone(), w.store.clone(), "what did I miss?").await;
     assert!(
         answer
             .text
@@ -1079,16 +1063,8 @@ async fn what_did_i_miss_names_who_did_what_and_how_it_ended() {
         answer.text
     );
     // "Who restarted checkout?" is a question about its deployment; its answer says who.
-    let answer = assistant
-        .ask(
-            opsvoice::channel::ask::AskRequest {
-                text: "who restarted checkout".to_owned(),
-                session_id: None,
-            },
-            None,
-        )
-        .await
-        .unwrap();
+    let answer =
+        crate::common::ask_with_log(clock, w.store.clone(), "who restarted checkout").await;
     assert_eq!(answer.intent, "DeploymentStatus", "{}", answer.text);
     assert!(
         answer
