@@ -4,6 +4,10 @@
 //! function, `ask`/`chat` and the tests all start here; the tests pass in moto, stand-ins
 //! or a fake clock through the same builder.
 
+mod accounts;
+
+pub use accounts::accounts_source;
+
 use std::sync::Arc;
 
 use crate::assistant::Assistant;
@@ -45,6 +49,8 @@ pub enum StartError {
     Store(#[from] crate::store::OpenError),
     #[error("notifications: {0}")]
     Notify(String),
+    #[error("OPSVOICE_ACCOUNTS_FILE {0}")]
+    Accounts(#[from] config::accounts::AccountsError),
 }
 
 /// Builds the app. Every part is given before anything is shared: the data source, the
@@ -187,7 +193,7 @@ impl Builder<'_> {
         };
         let (ops, configured_effector) = match self.ops {
             Some(ops) => (ops, None),
-            None => configured_source(config, self.clock.clone()).await,
+            None => configured_source(config, self.clock.clone()).await?,
         };
         let effector = self.effector.or(configured_effector);
         let answers_from = ops.clone();
@@ -567,14 +573,20 @@ pub fn slack(
 
 /// The data source the configuration describes: the embedded demo fleet, or ECS and
 /// CloudWatch through the AWS SDK behind the cache.
+///
+/// # Errors
+/// An accounts file that cannot be read or is wrong.
 async fn configured_source(
     config: &Config,
     clock: Arc<dyn Clock>,
-) -> (
-    Arc<dyn ops::OpsSource>,
-    Option<Arc<dyn crate::act::effect::Effector>>,
-) {
-    match config.aws.backend {
+) -> Result<
+    (
+        Arc<dyn ops::OpsSource>,
+        Option<Arc<dyn crate::act::effect::Effector>>,
+    ),
+    StartError,
+> {
+    Ok(match config.aws.backend {
         Backend::Demo => {
             let fleet = ops::demo::DemoFleet::new(clock);
             let effector = demo_effector(&fleet);
@@ -582,21 +594,31 @@ async fn configured_source(
         }
         Backend::Aws => {
             let sdk = aws::sdk_config().await;
-            let (live, _) = live_source(
-                aws_sdk_ecs::Client::new(&sdk),
-                aws_sdk_cloudwatch::Client::new(&sdk),
-                clock,
-                config,
-            );
+            let live: Arc<dyn ops::OpsSource> = match &config.accounts.file {
+                Some(path) => {
+                    let region = sdk.region().map_or("us-east-1", |r| r.as_ref());
+                    let accounts = config::accounts::load(path, region)?;
+                    Arc::new(accounts_source(&sdk, &accounts, clock, config).await.0)
+                }
+                None => Arc::new(
+                    live_source(
+                        aws_sdk_ecs::Client::new(&sdk),
+                        aws_sdk_cloudwatch::Client::new(&sdk),
+                        clock,
+                        config,
+                    )
+                    .0,
+                ),
+            };
             let effector = config
                 .actions
                 .role_arn
                 .is_some()
                 .then(|| aws_effector(config, &sdk))
                 .flatten();
-            (Arc::new(live), effector)
+            (live, effector)
         }
-    }
+    })
 }
 
 /// The demo fleet's simulated effects (actions on the demo change only the demo).

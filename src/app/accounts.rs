@@ -1,0 +1,92 @@
+//! The `aws` data source over the accounts file (`OPSVOICE_ACCOUNTS_FILE`): one member per
+//! (account, region), each the single-account source ([`super::live_source`]'s
+//! [`ops::aws::AwsOps`] behind its own cache) with the account's credentials in that
+//! region, and all of them behind one [`ops::accounts::AccountsOps`].
+
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::config::accounts::Account;
+use crate::ops;
+
+/// The time a fan-out over the members leaves the answer: what is left of the answer
+/// deadline once the cache's own upstream deadline has passed, so a member's cache
+/// answers from stale data first and a member with nothing to fall back on is left out
+/// before the answer is late.
+fn fan_out_deadline(config: &Config) -> std::time::Duration {
+    config
+        .server
+        .answer_deadline
+        .saturating_sub(std::time::Duration::from_millis(350))
+        .max(std::time::Duration::from_millis(150))
+}
+
+/// Every account's members behind one source, on `home`'s endpoint, timeouts and base
+/// credentials, and the count of calls made to AWS (AssumeRole included) by all of them.
+pub async fn accounts_source(
+    home: &SdkConfig,
+    accounts: &[Account],
+    clock: Arc<dyn Clock>,
+    config: &Config,
+) -> (ops::accounts::AccountsOps, Arc<ops::aws::CallCounts>) {
+    let calls = Arc::new(ops::aws::CallCounts::default());
+    let mut members = Vec::new();
+    for account in accounts {
+        for (region, sdk) in ops::aws::credentials::account_configs(home, account, calls.clone()).await
+        {
+            let (clusters, globs) = watched(account, config);
+            let mut aws = ops::aws::AwsOps::new(
+                aws_sdk_ecs::Client::new(&sdk),
+                aws_sdk_cloudwatch::Client::new(&sdk),
+                clusters,
+                ops::aws::Association {
+                    by_name_prefix: config.aws.alarm_name_match,
+                },
+                clock.clone(),
+            )
+            .counting_in(calls.clone());
+            if let Some(globs) = globs {
+                aws = aws.watching(globs);
+            }
+            members.push(ops::accounts::Member {
+                place: ops::Place::new(account.name.clone(), region),
+                source: Arc::new(super::cached(Arc::new(aws), clock.clone(), config)),
+            });
+        }
+    }
+    (
+        ops::accounts::AccountsOps::new(
+            members,
+            config.accounts.concurrency,
+            fan_out_deadline(config),
+        ),
+        calls,
+    )
+}
+
+/// The clusters an account's members watch: its `clusters` as names when they are plain
+/// names (no listing needed), every cluster listed when one is `*` or none is given
+/// (`OPSVOICE_CLUSTERS` then, as for one account), else the listed ones its globs match.
+fn watched(account: &Account, config: &Config) -> (Option<Vec<String>>, Option<globset::GlobSet>) {
+    if account.clusters.is_empty() {
+        return (config.aws.clusters.clone(), None);
+    }
+    if account.clusters.iter().any(|c| c == "*") {
+        return (None, None);
+    }
+    let plain = |c: &String| !c.contains(['*', '?', '[', '{']);
+    if account.clusters.iter().all(plain) {
+        return (Some(account.clusters.clone()), None);
+    }
+    let mut set = globset::GlobSetBuilder::new();
+    for glob in &account.clusters {
+        // Checked when the file was read.
+        if let Ok(glob) = globset::Glob::new(glob) {
+            set.add(glob);
+        }
+    }
+    (None, set.build().ok())
+}
