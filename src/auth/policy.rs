@@ -317,6 +317,8 @@ struct Rule {
     intents: Option<HashSet<Intent>>,
     all_services: bool,
     accounts: GlobSet,
+    /// `accounts` has `*`: every account (the default).
+    all_accounts: bool,
     /// The verbs a member may ask for, and approve for others.
     act: BTreeSet<Verb>,
     approve: BTreeSet<Verb>,
@@ -335,7 +337,13 @@ impl Rule {
 
     fn allows_service(&self, s: &ServiceRef) -> bool {
         // `*` and `*` match every name; skip the glob machinery, which is per service.
-        self.all_services || (self.clusters.is_match(&s.cluster) && self.services.is_match(&s.name))
+        (self.all_services
+            || (self.clusters.is_match(&s.cluster) && self.services.is_match(&s.name)))
+            && s.account().is_none_or(|a| self.allows_account(a))
+    }
+
+    fn allows_account(&self, account: &str) -> bool {
+        self.all_accounts || self.accounts.is_match(account)
     }
 
     /// Whether the group sees a target at all: it may ask some question, in the target's
@@ -409,6 +417,7 @@ impl Policy {
                     && g.services.iter().any(|s| s == "*"),
                 intents,
                 accounts: globs(&name, g.accounts.as_deref().unwrap_or(&["*".to_owned()]))?,
+                all_accounts: g.accounts.as_ref().is_none_or(|a| a.iter().any(|p| p == "*")),
                 act: verbs(&name, "actions", &g.actions)?,
                 approve: verbs(&name, "approve", &g.approve)?,
             };
@@ -450,6 +459,7 @@ impl Policy {
                 intents: None,
                 all_services: true,
                 accounts: any("*"),
+                all_accounts: true,
                 act: Verb::ALL.into_iter().collect(),
                 approve: Verb::ALL.into_iter().collect(),
             })),
@@ -531,12 +541,40 @@ impl Grants {
             .any(|r| r.allows_intent(intent) && r.clusters.is_match(cluster))
     }
 
-    /// Whether the caller may see things tied to no service (composite alarms) for `intent`.
+    /// Whether the caller may see things tied to no service (composite alarms) for `intent`,
+    /// in every account.
     #[must_use]
     pub fn everything(&self, intent: Intent) -> bool {
         self.rules
             .iter()
-            .any(|r| r.allows_intent(intent) && r.all_services)
+            .any(|r| r.allows_intent(intent) && r.all_services && r.all_accounts)
+    }
+
+    /// Whether the caller may ask `intent` about `account` at all (a configured account's
+    /// spoken name).
+    #[must_use]
+    pub fn account(&self, intent: Intent, account: &str) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.allows_intent(intent) && r.allows_account(account))
+    }
+
+    /// Whether the caller may hear of `alarm` for `intent`: its service's grant, or for an
+    /// alarm tied to no service (composite alarms) a group that sees every service of the
+    /// alarm's account.
+    #[must_use]
+    pub fn alarm(&self, intent: Intent, alarm: &crate::ops::Alarm) -> bool {
+        match &alarm.service {
+            Some(s) => self.service(intent, s),
+            None => self.rules.iter().any(|r| {
+                r.allows_intent(intent)
+                    && r.all_services
+                    && alarm
+                        .place
+                        .as_ref()
+                        .map_or(r.all_accounts, |p| r.allows_account(&p.account))
+            }),
+        }
     }
 
     /// The policy's `[actions]` settings, when it enables acting at all.

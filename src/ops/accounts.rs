@@ -57,18 +57,6 @@ impl AccountsOps {
         &self.members
     }
 
-    /// The distinct account names, in the order of the file.
-    #[must_use]
-    pub fn accounts(&self) -> Vec<String> {
-        let mut names: Vec<String> = Vec::new();
-        for m in self.members.iter() {
-            if !names.contains(&m.place.account) {
-                names.push(m.place.account.clone());
-            }
-        }
-        names
-    }
-
     /// Runs `ask` on every member, `concurrency` at a time, all within one deadline.
     /// Returns what answered, stamped by member, and notes the rest as left out. Fails only
     /// when no member answered (with the first failure, so the answer says which system).
@@ -367,6 +355,16 @@ impl OpsSource for AccountsOps {
             .into_iter()
             .map(|r| stamp_record(r, &member.place))
             .collect())
+    }
+
+    fn accounts(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for m in self.members.iter() {
+            if !names.contains(&m.place.account) {
+                names.push(m.place.account.clone());
+            }
+        }
+        names
     }
 
     fn forget_service(&self, service: &ServiceRef) {

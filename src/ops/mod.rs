@@ -561,6 +561,12 @@ pub trait OpsSource: Send + Sync + fmt::Debug {
         service: &ServiceRef,
     ) -> Result<Vec<DeploymentRecord>, OpsError>;
 
+    /// The configured accounts' spoken names (`OPSVOICE_ACCOUNTS_FILE`), in the file's
+    /// order; empty with one account and no file (then nothing has a [`Place`]).
+    fn accounts(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Drops what is cached about `service`: an action of ours just changed it, and the
     /// next question ("how is the restart going?") must not hear how it was. A source
     /// without a cache has nothing to drop.
