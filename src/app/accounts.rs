@@ -12,16 +12,31 @@ use crate::config::Config;
 use crate::config::accounts::Account;
 use crate::ops;
 
-/// The time a fan-out over the members leaves the answer: what is left of the answer
-/// deadline once the cache's own upstream deadline has passed, so a member's cache
-/// answers from stale data first and a member with nothing to fall back on is left out
-/// before the answer is late.
+/// The time a fan-out over the members may take: well inside the answer deadline, which
+/// also holds the understanding of the question (its names come from a fan-out too) and
+/// the words; a member still busy then is left out.
 fn fan_out_deadline(config: &Config) -> std::time::Duration {
     config
         .server
         .answer_deadline
-        .saturating_sub(std::time::Duration::from_millis(350))
+        .mul_f64(0.6)
         .max(std::time::Duration::from_millis(150))
+}
+
+/// Each member's cache: upstream fetches give up before the fan-out does, so a member
+/// with older data answers from it instead of being left out.
+fn member_cache(
+    source: Arc<dyn ops::OpsSource>,
+    clock: Arc<dyn Clock>,
+    config: &Config,
+) -> ops::cache::CachedOps {
+    let settings = ops::cache::Settings {
+        upstream_deadline: fan_out_deadline(config)
+            .saturating_sub(std::time::Duration::from_millis(300))
+            .max(std::time::Duration::from_millis(100)),
+        ..ops::cache::Settings::default()
+    };
+    ops::cache::CachedOps::new(source, clock, settings)
 }
 
 /// Every account's members behind one source, on `home`'s endpoint, timeouts and base
@@ -35,7 +50,8 @@ pub async fn accounts_source(
     let calls = Arc::new(ops::aws::CallCounts::default());
     let mut members = Vec::new();
     for account in accounts {
-        for (region, sdk) in ops::aws::credentials::account_configs(home, account, calls.clone()).await
+        for (region, sdk) in
+            ops::aws::credentials::account_configs(home, account, calls.clone()).await
         {
             let (clusters, globs) = watched(account, config);
             let mut aws = ops::aws::AwsOps::new(
@@ -53,7 +69,7 @@ pub async fn accounts_source(
             }
             members.push(ops::accounts::Member {
                 place: ops::Place::new(account.name.clone(), region),
-                source: Arc::new(super::cached(Arc::new(aws), clock.clone(), config)),
+                source: Arc::new(member_cache(Arc::new(aws), clock.clone(), config)),
             });
         }
     }

@@ -417,7 +417,10 @@ impl Policy {
                     && g.services.iter().any(|s| s == "*"),
                 intents,
                 accounts: globs(&name, g.accounts.as_deref().unwrap_or(&["*".to_owned()]))?,
-                all_accounts: g.accounts.as_ref().is_none_or(|a| a.iter().any(|p| p == "*")),
+                all_accounts: g
+                    .accounts
+                    .as_ref()
+                    .is_none_or(|a| a.iter().any(|p| p == "*")),
                 act: verbs(&name, "actions", &g.actions)?,
                 approve: verbs(&name, "approve", &g.approve)?,
             };
@@ -708,5 +711,57 @@ intents  = ["*"]
         let err = Policy::from_toml("[groups.x]\nclusters = [\"[\"]\n").unwrap_err();
         assert!(err.to_string().contains("not a valid glob"), "{err}");
         assert!(Policy::from_toml("[grups.x]\n").is_err());
+    }
+
+    #[test]
+    fn account_globs_bound_what_a_group_sees_and_approval_knows_the_account() {
+        use crate::ops::{Alarm, AlarmKind, AlarmState, Place};
+        let policy = Policy::from_toml(
+            r#"
+[actions]
+enabled = true
+approval = ["prod/*", "shared"]
+channel = "C0APPROVALS1"
+
+[groups.apps]
+clusters = ["*"]
+services = ["*"]
+intents  = ["*"]
+accounts = ["prod*", "payments team"]
+"#,
+        )
+        .unwrap();
+        let apps = policy.group_grants("apps");
+        let at =
+            |account: &str| ServiceRef::new("web", "checkout").at(Place::new(account, "eu-west-1"));
+        assert!(apps.service(Intent::ServiceHealth, &at("prod")));
+        assert!(apps.service(Intent::ServiceHealth, &at("prod-eu")));
+        assert!(apps.service(Intent::ServiceHealth, &at("payments team")));
+        assert!(!apps.service(Intent::ServiceHealth, &at("staging")));
+        assert!(apps.account(Intent::ActiveAlarms, "prod"));
+        assert!(!apps.account(Intent::ActiveAlarms, "staging"));
+        // Without accounts (no place) a service is its clusters' and names' as before.
+        assert!(apps.service(Intent::ServiceHealth, &ServiceRef::new("web", "checkout")));
+        // Tied to no service: only a group that sees every service of that account.
+        let composite = |account: Option<&str>| Alarm {
+            name: "customer-impact".to_owned(),
+            kind: AlarmKind::Composite,
+            state: AlarmState::Alarm,
+            reason: String::new(),
+            since: std::time::SystemTime::UNIX_EPOCH,
+            service: None,
+            metric: None,
+            place: account.map(|a| Place::new(a, "eu-west-1")),
+        };
+        assert!(apps.alarm(Intent::ActiveAlarms, &composite(Some("prod"))));
+        assert!(!apps.alarm(Intent::ActiveAlarms, &composite(Some("staging"))));
+        assert!(!apps.everything(Intent::ActiveAlarms), "not every account");
+        assert!(Grants::all().everything(Intent::ActiveAlarms));
+        // `account/cluster` approval globs, and plain cluster globs in any account.
+        let actions = policy.actions();
+        assert!(actions.needs_approval(Some("prod"), "web"));
+        assert!(!actions.needs_approval(Some("staging"), "web"));
+        assert!(actions.needs_approval(Some("staging"), "shared"));
+        assert!(!actions.needs_approval(None, "web"));
     }
 }

@@ -325,7 +325,10 @@ impl Config {
         if let Some(path) = &self.accounts.file {
             let region = self.aws.region.as_deref().unwrap_or("us-east-1");
             if let Err(error) = super::accounts::load(path, region) {
-                found.error(&["accounts.file"], format!("{}: {error}", name("accounts.file")));
+                found.error(
+                    &["accounts.file"],
+                    format!("{}: {error}", name("accounts.file")),
+                );
             }
         }
     }

@@ -392,8 +392,10 @@ impl Dialog {
     /// Answers one turn. Never fails: upstream errors become a spoken [`Reply::Unavailable`],
     /// and an answer built from stale data says how old it is.
     pub async fn respond(&self, turn: Turn) -> Answer {
+        // On the heap: the answer's future is large, and each scope around it would
+        // otherwise move a copy of it across the stack.
         let ((mut answer, stale), left) = crate::ops::partial::observe(
-            crate::ops::freshness::observe(self.respond_now(turn)),
+            crate::ops::freshness::observe(Box::pin(self.respond_now(turn))),
         )
         .await;
         // Old data matters once it is older than the freshest cache would hold anyway, and

@@ -187,10 +187,17 @@ pub fn account_in(text: &str, accounts: &[String]) -> Option<String> {
             if phrase_at(&words, i, account) == 0 {
                 continue;
             }
-            let before = |k: usize| i.checked_sub(k).and_then(|j| words.get(j)).map(String::as_str);
+            let before = |k: usize| {
+                i.checked_sub(k)
+                    .and_then(|j| words.get(j))
+                    .map(String::as_str)
+            };
             let preposition = |w: Option<&str>| matches!(w, Some("in" | "on" | "for" | "from"));
-            let led = preposition(before(1)) || (before(1) == Some("the") && preposition(before(2)));
-            let named = words.get(i + n).is_some_and(|w| w == "account" || w == "accounts");
+            let led =
+                preposition(before(1)) || (before(1) == Some("the") && preposition(before(2)));
+            let named = words
+                .get(i + n)
+                .is_some_and(|w| w == "account" || w == "accounts");
             let whole = {
                 let rest: Vec<&String> = words
                     .iter()
@@ -198,7 +205,8 @@ pub fn account_in(text: &str, accounts: &[String]) -> Option<String> {
                     .filter(|(k, _)| *k < i || *k >= i + n)
                     .map(|(_, w)| w)
                     .collect();
-                rest.iter().all(|w| matches!(w.as_str(), "the" | "account" | "in" | "one"))
+                rest.iter()
+                    .all(|w| matches!(w.as_str(), "the" | "account" | "in" | "one"))
             };
             if (led || named || whole) && best.is_none_or(|(len, _)| n > len) {
                 best = Some((n, account));
@@ -222,7 +230,10 @@ impl Where {
     pub fn holds(&self, place: Option<&Place>) -> bool {
         let Some(place) = place else { return true };
         self.account.as_ref().is_none_or(|a| a == &place.account)
-            && self.regions.as_ref().is_none_or(|r| r.contains(&place.region))
+            && self
+                .regions
+                .as_ref()
+                .is_none_or(|r| r.contains(&place.region))
     }
 
     /// Whether it names anything.
@@ -349,6 +360,9 @@ mod tests {
         }
         assert_eq!(without_place("checkout in staging", &accounts), "checkout");
         assert_eq!(without_place("checkout in Ireland", &accounts), "checkout");
-        assert_eq!(without_place("check in service", &accounts), "check in service");
+        assert_eq!(
+            without_place("check in service", &accounts),
+            "check in service"
+        );
     }
 }

@@ -2,9 +2,9 @@
 //! through the caller's grants (the same words whether a name is missing or not theirs),
 //! or the service last talked about; and asking back when it is missing or unclear.
 
-use super::{place, scope};
 use super::resolve::{self, Match};
 use super::{Answer, Dialog, Move, Need, Pending, Reply, Slot, Turn};
+use super::{place, scope};
 use crate::ops::{Catalog, OpsError, ServiceRef};
 
 impl Dialog {
@@ -49,35 +49,12 @@ impl Dialog {
             .filter(|s| place.holds(s.place.as_ref()))
             .filter(|s| turn.grants.service(turn.intent, s))
             .collect();
-        let same_name = |name: &str| -> Vec<String> {
-            candidates
-                .iter()
-                .filter(|s| s.name == name)
-                .map(|s| s.cluster.clone())
-                .collect()
-        };
         Ok(
             match resolve::resolve(spoken, &candidates, |s| s.name.as_str()) {
-                Match::Found(service) => {
-                    let same: Vec<&ServiceRef> = candidates
-                        .iter()
-                        .copied()
-                        .filter(|s| s.name == service.name)
-                        .collect();
-                    let places = scope::accounts_of(same.iter().map(|s| s.place.as_ref()));
-                    let regions = regions_of(&same);
-                    let clusters = same_name(&service.name);
-                    if places.len() > 1 {
-                        // Never answered from the wrong account: asked which.
-                        Need::Ask(Box::new(self.which_account(turn, &service.name, places)))
-                    } else if regions.len() > 1 {
-                        Need::Ask(Box::new(self.which_region(turn, &service.name, regions)))
-                    } else if clusters.len() > 1 {
-                        Need::Ask(Box::new(self.which_cluster(turn, &service.name, clusters)))
-                    } else {
-                        Need::Have((*service).clone())
-                    }
-                }
+                Match::Found(service) => match self.which_one(turn, &candidates, &service.name) {
+                    Some(ask) => Need::Ask(Box::new(ask)),
+                    None => Need::Have((*service).clone()),
+                },
                 Match::Likely(service) => {
                     let mut slots = turn.slots.clone();
                     slots.insert(Slot::Cluster, service.cluster.clone());
@@ -100,12 +77,10 @@ impl Dialog {
                 }
                 Match::Ambiguous(services) => {
                     if services.iter().all(|s| s.name == services[0].name) {
-                        let clusters = same_name(&services[0].name);
-                        Need::Ask(Box::new(self.which_cluster(
-                            turn,
-                            &services[0].name,
-                            clusters,
-                        )))
+                        match self.which_one(turn, &candidates, &services[0].name) {
+                            Some(ask) => Need::Ask(Box::new(ask)),
+                            None => Need::Have((*services[0]).clone()),
+                        }
                     } else {
                         let names = services.into_iter().map(|s| (*s).clone()).collect();
                         Need::Ask(Box::new(self.elicit(
@@ -204,6 +179,29 @@ impl Dialog {
             Slot::Cluster,
             Reply::UnknownCluster(spoken.to_owned()),
         )))
+    }
+
+    /// When `name` is more than one of `candidates` (in two accounts, two regions of one,
+    /// or two clusters), the question that asks which; `None` when it is one service.
+    fn which_one(&self, turn: &Turn, candidates: &[&ServiceRef], name: &str) -> Option<Answer> {
+        let same: Vec<&ServiceRef> = candidates
+            .iter()
+            .copied()
+            .filter(|s| s.name == name)
+            .collect();
+        let accounts = scope::accounts_of(same.iter().map(|s| s.place.as_ref()));
+        let regions = regions_of(&same);
+        let clusters: Vec<String> = same.iter().map(|s| s.cluster.clone()).collect();
+        if accounts.len() > 1 {
+            // Never answered from the wrong account: asked which.
+            Some(self.which_account(turn, name, accounts))
+        } else if regions.len() > 1 {
+            Some(self.which_region(turn, name, regions))
+        } else if clusters.len() > 1 {
+            Some(self.which_cluster(turn, name, clusters))
+        } else {
+            None
+        }
     }
 
     fn which_account(&self, turn: &Turn, service: &str, accounts: Vec<String>) -> Answer {

@@ -10,7 +10,7 @@
 //! from the others, and only fails when no member answered at all.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -23,6 +23,11 @@ use super::{
 
 /// How many members are asked at once, unless configured (`OPSVOICE_ACCOUNTS_CONCURRENCY`).
 pub const CONCURRENCY: usize = 8;
+
+/// How long a member that ran out of time is left out of answers without being asked
+/// (then it is asked again): one slow account must not cost every question its deadline,
+/// nor the understanding of a question and then its answer one deadline each.
+pub const SLOW_BACKOFF: Duration = Duration::from_secs(5);
 
 /// One account in one region.
 #[derive(Debug, Clone)]
@@ -38,16 +43,20 @@ pub struct AccountsOps {
     concurrency: usize,
     /// The most a fan-out may take: a member still busy then is left out.
     deadline: Duration,
+    /// Per member, until when it is left out for having been slow.
+    slow_until: Arc<Mutex<Vec<Option<tokio::time::Instant>>>>,
 }
 
 impl AccountsOps {
     /// The members, asked `concurrency` at a time (at least 1), each answer within `deadline`.
     #[must_use]
     pub fn new(members: Vec<Member>, concurrency: usize, deadline: Duration) -> Self {
+        let slow_until = Arc::new(Mutex::new(vec![None; members.len()]));
         Self {
             members: members.into(),
             concurrency: concurrency.max(1),
             deadline,
+            slow_until,
         }
     }
 
@@ -65,8 +74,16 @@ impl AccountsOps {
         F: Fn(&'a Member) -> Fut,
         Fut: Future<Output = Result<T, OpsError>>,
     {
-        let until = tokio::time::Instant::now() + self.deadline;
+        let now = tokio::time::Instant::now();
+        let until = now + self.deadline;
         let deadline = self.deadline;
+        let resting: Vec<bool> = self
+            .slow_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|u| u.is_some_and(|u| u > now))
+            .collect();
         // Polled in this task (never spawned): the freshness and partial notes of each
         // member land in the answer's own records.
         let asked: Vec<_> = self
@@ -75,7 +92,17 @@ impl AccountsOps {
             .enumerate()
             .map(|(i, m)| {
                 let fut = ask(m);
+                let resting = resting.get(i).copied().unwrap_or(false);
                 async move {
+                    if resting {
+                        return (
+                            i,
+                            Err(OpsError::Timeout {
+                                api: "accounts",
+                                after: Duration::ZERO,
+                            }),
+                        );
+                    }
                     let r = match tokio::time::timeout_at(until, fut).await {
                         Ok(r) => r,
                         Err(_) => Err(OpsError::Timeout {
@@ -101,6 +128,7 @@ impl AccountsOps {
                 Err(e) => failed.push((i, e)),
             }
         }
+        self.rest_slow(failed.iter().map(|(i, e)| (*i, e)), now);
         if ok.is_empty()
             && let Some((_, first)) = failed.first()
         {
@@ -108,6 +136,28 @@ impl AccountsOps {
         }
         self.note_left(failed.iter().map(|(i, e)| (*i, e)));
         Ok(ok)
+    }
+
+    /// Members that ran out of time (just now, not already resting) rest for
+    /// [`SLOW_BACKOFF`].
+    fn rest_slow<'e>(
+        &self,
+        failed: impl Iterator<Item = (usize, &'e OpsError)>,
+        now: tokio::time::Instant,
+    ) {
+        let mut slow = self
+            .slow_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for (i, e) in failed {
+            let resting = slow.get(i).copied().flatten().is_some_and(|u| u > now);
+            if e.is_slow()
+                && !resting
+                && let Some(until) = slow.get_mut(i)
+            {
+                *until = Some(now + SLOW_BACKOFF);
+            }
+        }
     }
 
     /// Notes the members that failed: a whole account when none of its regions answered
@@ -162,13 +212,37 @@ impl AccountsOps {
         member: &Member,
         fut: impl Future<Output = Result<T, OpsError>>,
     ) -> Result<T, OpsError> {
-        let r = match tokio::time::timeout(self.deadline, fut).await {
-            Ok(r) => r,
-            Err(_) => Err(OpsError::Timeout {
+        let i = self
+            .members
+            .iter()
+            .position(|m| m.place == member.place)
+            .unwrap_or(0);
+        let now = tokio::time::Instant::now();
+        let resting = self
+            .slow_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(i)
+            .copied()
+            .flatten()
+            .is_some_and(|u| u > now);
+        let r = if resting {
+            Err(OpsError::Timeout {
                 api: "accounts",
-                after: self.deadline,
-            }),
+                after: Duration::ZERO,
+            })
+        } else {
+            match tokio::time::timeout(self.deadline, fut).await {
+                Ok(r) => r,
+                Err(_) => Err(OpsError::Timeout {
+                    api: "accounts",
+                    after: self.deadline,
+                }),
+            }
         };
+        if let Err(e) = &r {
+            self.rest_slow(std::iter::once((i, e)), now);
+        }
         if let Err(e) = &r {
             tracing::warn!(place = %member.place, error = %crate::error::ErrorChain(e), "an account did not answer");
         }

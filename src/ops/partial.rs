@@ -77,7 +77,11 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            [("dev", None), ("prod", Some("us-east-1")), ("staging", None)]
+            [
+                ("dev", None),
+                ("prod", Some("us-east-1")),
+                ("staging", None)
+            ]
         );
     }
 
