@@ -6,7 +6,7 @@
 
 mod accounts;
 
-pub use accounts::accounts_source;
+pub use accounts::{accounts_source, check_live};
 
 use std::sync::Arc;
 

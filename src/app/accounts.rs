@@ -106,3 +106,37 @@ fn watched(account: &Account, config: &Config) -> (Option<Vec<String>>, Option<g
     }
     (None, set.build().ok())
 }
+
+/// `opsvoice check --live`: each configured account's role assumed once and one cheap
+/// read made with it (ECS `ListClusters`, one result) in its first region; per account,
+/// in the file's order, `Ok` or what failed (the cause chain, never a credential).
+///
+/// # Errors
+/// No accounts file, or one that cannot be read or is wrong.
+pub async fn check_live(
+    config: &Config,
+) -> Result<Vec<(String, Result<(), String>)>, crate::config::accounts::AccountsError> {
+    let home = crate::aws::sdk_config().await;
+    let region = home.region().map_or("us-east-1", |r| r.as_ref()).to_owned();
+    let Some(path) = &config.accounts.file else {
+        return Ok(Vec::new());
+    };
+    let accounts = crate::config::accounts::load(path, &region)?;
+    let calls = Arc::new(ops::aws::CallCounts::default());
+    let mut out = Vec::with_capacity(accounts.len());
+    for account in &accounts {
+        let configs = ops::aws::credentials::account_configs(&home, account, calls.clone()).await;
+        let result = match configs.first() {
+            Some((_, sdk)) => aws_sdk_ecs::Client::new(sdk)
+                .list_clusters()
+                .max_results(1)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| crate::error::ErrorChain(&e).to_string()),
+            None => Err("no region to read".to_owned()),
+        };
+        out.push((account.name.clone(), result));
+    }
+    Ok(out)
+}

@@ -421,3 +421,51 @@ async fn a_slow_account_is_left_out_within_the_deadline() {
         "{alarms}"
     );
 }
+
+#[tokio::test]
+async fn check_validates_the_file_and_live_says_which_roles_fail() {
+    let (moto, proxy) = world().await;
+    proxy.answer(Answer::query_error("AssumeRole", 403, "AccessDenied").only_when(STAGING));
+    let dir = std::env::temp_dir().join(format!(
+        "opsvoice-accounts-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("accounts.toml");
+    std::fs::write(&good, accounts_file()).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[account]]\nname = \"prod\"\nrgions = [\"eu-west-1\"]\n",
+    )
+    .unwrap();
+
+    let run = |file: std::path::PathBuf, args: &'static [&'static str]| {
+        let mut command = moto.opsvoice(args);
+        command
+            .env("AWS_ENDPOINT_URL", &proxy.url)
+            .env("OPSVOICE_BACKEND", "demo")
+            .env("OPSVOICE_ACCOUNTS_FILE", file);
+        tokio::task::spawn_blocking(move || command.output().unwrap())
+    };
+    let out = run(bad, &["check"]).await.unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("did you mean `regions`"), "{said}");
+    assert!(!said.contains("does not act on it yet"), "{said}");
+
+    let out = run(good, &["check", "--live"]).await.unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("account prod: ok"), "{said}");
+    assert!(said.contains("account payments team: ok"), "{said}");
+    assert!(said.contains("error: account staging:"), "{said}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 of 3 account(s) cannot be read"));
+    let mut assumed = assume_roles(&proxy);
+    assumed.sort();
+    assert_eq!(
+        assumed,
+        [role(PROD), role(STAGING), role(PAYMENTS)],
+        "each role tried once"
+    );
+}
