@@ -28,7 +28,7 @@ impl Regions {
 }
 
 /// Places people say, and the region each one is (the AWS region's own location name).
-const REGION_PLACES: &[(&str, &str)] = &[
+pub(crate) const REGION_PLACES: &[(&str, &str)] = &[
     ("ireland", "eu-west-1"),
     ("dublin", "eu-west-1"),
     ("london", "eu-west-2"),

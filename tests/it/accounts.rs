@@ -469,3 +469,45 @@ async fn check_validates_the_file_and_live_says_which_roles_fail() {
         "each role tried once"
     );
 }
+
+fn lex_event(slots: &[(&str, &str)]) -> serde_json::Value {
+    let mut e = crate::common::fixture("lex/service-health-voice.json");
+    let mut map = serde_json::Map::new();
+    for (name, value) in slots {
+        map.insert(
+            (*name).to_owned(),
+            serde_json::json!({"shape": "Scalar", "value": {"originalValue": value, "interpretedValue": value, "resolvedValues": [value]}}),
+        );
+    }
+    e["sessionState"]["intent"] = serde_json::json!({"name": "ServiceHealth", "state": "ReadyForFulfillment", "confirmationState": "None", "slots": map});
+    e
+}
+
+#[tokio::test]
+async fn lex_elicits_the_account_slot_and_answers_from_the_account_and_region_slots() {
+    let (_moto, proxy) = world().await;
+    let assistant = assistant(&proxy, None).await;
+    let lex = |slots: &[(&str, &str)]| {
+        let event = serde_json::from_value(lex_event(slots)).unwrap();
+        let assistant = assistant.clone();
+        async move { serde_json::to_value(assistant.lex(&event).await).unwrap() }
+    };
+    let asked = lex(&[("service", "checkout")]).await;
+    crate::common::assert_valid_lex_response(&asked);
+    let action = &asked["sessionState"]["dialogAction"];
+    assert_eq!(action["type"], "ElicitSlot", "{asked}");
+    assert_eq!(action["slotToElicit"], "account", "{asked}");
+
+    let said = |r: &serde_json::Value| r["messages"][0]["content"].as_str().unwrap().to_owned();
+    let staging = lex(&[("service", "checkout"), ("account", "staging")]).await;
+    assert!(
+        said(&staging).contains("checkout is deploying"),
+        "{staging}"
+    );
+    let prod = lex(&[("service", "checkout"), ("account", "prod")]).await;
+    assert!(said(&prod).contains("checkout is degraded"), "{prod}");
+    let ireland = lex(&[("service", "ledger"), ("region", "Ireland")]).await;
+    assert!(said(&ireland).contains("ledger is"), "{ireland}");
+    let nowhere = lex(&[("service", "ledger"), ("region", "us-east-1")]).await;
+    assert!(!said(&nowhere).contains("ledger is"), "{nowhere}");
+}
