@@ -377,8 +377,25 @@ impl OpsSource for AccountsOps {
     }
 
     async fn alarm(&self, name: &str) -> Result<Option<AlarmDetail>, OpsError> {
-        // An alarm is asked about by name; the first account (in the file's order) that
-        // has one by that name answers.
+        // A firing alarm (the listing every answer shares, cached) says which member holds
+        // it: only that one reads its history.
+        if let Ok(firing) = self.firing_alarms().await
+            && let Some(place) = firing
+                .iter()
+                .find(|a| a.name == name)
+                .and_then(|a| a.place.clone())
+            && let Some(member) = self.at(&place)
+        {
+            return Ok(self
+                .one(member, member.source.alarm(name))
+                .await?
+                .map(|mut d| {
+                    d.alarm = stamp_alarm(d.alarm, &member.place);
+                    d
+                }));
+        }
+        // Else by name everywhere; the first account (in the file's order) that has one by
+        // that name answers.
         let parts = self.each(|m| m.source.alarm(name)).await?;
         Ok(parts.into_iter().find_map(|(m, detail)| {
             detail.map(|mut d| {
