@@ -112,14 +112,23 @@ impl Dialog {
     /// A cluster that does not exist and one the caller may not see get the same words,
     /// so the answer never tells which clusters exist.
     pub(crate) fn target_cluster(&self, turn: &Turn, catalog: &Catalog) -> Need<Option<String>> {
+        let accounts = self.accounts(turn);
+        // With accounts, a cluster is the caller's to name only where it is in an account
+        // they may see (a cluster of a hidden account sounds like one that does not exist).
+        let in_visible_account = |c: &String| {
+            self.ops.accounts().is_empty()
+                || catalog.services.iter().any(|s| {
+                    &s.cluster == c && s.account().is_some_and(|a| accounts.iter().any(|v| v == a))
+                })
+        };
         let visible: Vec<String> = catalog
             .clusters
             .iter()
             .filter(|c| turn.grants.cluster(turn.intent, c))
+            .filter(|c| in_visible_account(c))
             .cloned()
             .collect();
         // With accounts, an account or a region is a place too, but not a cluster.
-        let accounts = self.accounts(turn);
         let names_where = |w: &str| {
             !accounts.is_empty()
                 && (scope::account_in(w, &accounts).is_some() || scope::regions_in(w).is_some())

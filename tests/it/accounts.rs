@@ -139,9 +139,9 @@ async fn seeded() -> Moto {
         (
             PAYMENTS,
             "eu-west-1",
-            Fleet::new().service("ledger", "ledger", 3).alarm(
+            Fleet::new().service("books", "ledger", 3).alarm(
                 "ledger-cpu-high",
-                "ledger",
+                "books",
                 "ledger",
                 StateValue::Alarm,
                 firing,
@@ -367,6 +367,13 @@ accounts = ["prod", "staging"]
     let hidden = ask(&assistant, "how is ledger doing").await;
     let missing = ask(&assistant, "how is frobnicator doing").await;
     assert_eq!(hidden, missing);
+    // So does a cluster only it has.
+    let hidden = ask(&assistant, "any alarms in the books cluster").await;
+    let missing = ask(&assistant, "any alarms in the zebra cluster").await;
+    assert_eq!(
+        hidden.replace("books", "NAME"),
+        missing.replace("zebra", "NAME")
+    );
     let hidden = ask(&assistant, "any alarms firing in payments team").await;
     let missing = ask(&assistant, "any alarms firing in marketing team").await;
     assert_eq!(
