@@ -272,8 +272,22 @@ pub(super) fn extract(
         slots.remove(&Slot::Metric);
         return (unmark_metric(words, &out), slots);
     }
+    // "what errors is checkout logging", "top errors for checkout": errors in the logs are
+    // what they say (LogErrors), not the error rate (MetricQuery), so "errors" stays a word.
+    let about_logs = words.iter().any(|w| LOG_WORDS.contains(&w.as_str()));
+    if about_logs && slots.get(&Slot::Metric).is_some_and(|m| m == "errors") {
+        slots.remove(&Slot::Metric);
+        return (unmark_metric(words, &out), slots);
+    }
     (out, slots)
 }
+
+/// Words that make "errors" the errors a service logs rather than its error rate.
+const LOG_WORDS: &[&str] = &[
+    "log", "logs", "logging", "logged", "exception", "exceptions", "stack", "trace", "traces",
+    "stacktrace", "stacktraces", "say", "saying", "says", "message", "messages", "pattern",
+    "patterns", "top", "common", "kind", "kinds", "grep",
+];
 
 /// Puts the words of a `{metric}` placeholder back.
 fn unmark_metric(words: &[String], marked: &[String]) -> Vec<String> {
