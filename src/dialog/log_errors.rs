@@ -277,7 +277,7 @@ fn insights_url(say: &Say<'_>, r: &Report) -> String {
         .errors
         .region
         .as_ref()
-        .map(|region| format!("?region={}", utf8_percent_encode(region, NON_ALPHANUMERIC)))
+        .map(|region| format!("?region={}", utf8_percent_encode(region, CONSOLE_VALUE)))
         .unwrap_or_else(|| say.region_query());
     let sources: String = r
         .errors

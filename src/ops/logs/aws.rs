@@ -156,6 +156,14 @@ fn epoch_secs(at: SystemTime) -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
+/// The end of a window in whole seconds, rounded up: Insights takes seconds, and a line
+/// logged in the current second is in the window.
+fn epoch_secs_up(at: SystemTime) -> i64 {
+    let d = at.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let whole = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    i64::try_from(whole).unwrap_or(i64::MAX)
+}
+
 /// An `@timestamp` as Insights gives it (`2026-11-22 10:00:00.000`, UTC) or as moto does
 /// (milliseconds since the epoch).
 fn parse_timestamp(value: &str) -> Option<SystemTime> {
@@ -229,7 +237,7 @@ impl LogSource for AwsLogs {
                 .start_query()
                 .set_log_group_names(Some(groups.names.clone()))
                 .start_time(epoch_secs(from))
-                .end_time(epoch_secs(query.end))
+                .end_time(epoch_secs_up(query.end))
                 .query_string(query_string())
                 .limit(MAX_LINES as i32)
                 .send(),

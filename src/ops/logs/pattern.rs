@@ -97,7 +97,7 @@ pub fn gist(line: &str) -> String {
     }
     let mut kept: Vec<String> = Vec::new();
     for word in &words {
-        if let Some(at) = word.find('<') {
+        if let Some(at) = placeholder_at(word) {
             let head = word[..at]
                 .split(|c| matches!(c, ':' | '=' | '(' | '[' | '"' | '{'))
                 .next()
@@ -122,7 +122,7 @@ pub fn gist(line: &str) -> String {
     if kept.len() < 2 {
         kept = words
             .iter()
-            .filter(|w| !w.contains('<'))
+            .filter(|w| placeholder_at(w).is_none())
             .take(GIST_WORDS)
             .map(|w| (*w).to_owned())
             .collect();
@@ -130,6 +130,14 @@ pub fn gist(line: &str) -> String {
     let gist = kept.join(" ");
     let gist = gist.trim_end_matches(|c: char| matches!(c, ':' | ',' | ';' | '.' | '-' | '='));
     if gist.is_empty() { shape } else { gist.to_owned() }
+}
+
+/// Where the first placeholder in `word` starts (a `<` of the log's own is text).
+fn placeholder_at(word: &str) -> Option<usize> {
+    ["<num>", "<hex>", "<uuid>", "<str>"]
+        .iter()
+        .filter_map(|p| word.find(p))
+        .min()
 }
 
 /// `<num>-<num>-<num>T<num>:<num>:<num>Z` and the like.
