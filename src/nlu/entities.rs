@@ -299,16 +299,40 @@ fn errors_said_as_text(words: &[String]) -> bool {
         // ("what's" is read as "what is".)
         let what = matches!(w(i), "what" | "which");
         (what && error(i + 1) && !measure(i + 2))
-            || (w(i) == "what" && w(i + 1) == "is" && w(i + 2) == "the" && error(i + 3) && !measure(i + 4))
+            || (w(i) == "what"
+                && w(i + 1) == "is"
+                && w(i + 2) == "the"
+                && error(i + 3)
+                && !measure(i + 4))
     });
     words.iter().any(|x| LOG_WORDS.contains(&x.as_str())) || since_deploy || asks_what
 }
 
 /// Words that make "errors" the errors a service logs rather than its error rate.
 const LOG_WORDS: &[&str] = &[
-    "log", "logs", "logging", "logged", "exception", "exceptions", "stack", "trace", "traces",
-    "stacktrace", "stacktraces", "say", "saying", "says", "message", "messages", "pattern",
-    "patterns", "top", "common", "kind", "kinds", "grep",
+    "log",
+    "logs",
+    "logging",
+    "logged",
+    "exception",
+    "exceptions",
+    "stack",
+    "trace",
+    "traces",
+    "stacktrace",
+    "stacktraces",
+    "say",
+    "saying",
+    "says",
+    "message",
+    "messages",
+    "pattern",
+    "patterns",
+    "top",
+    "common",
+    "kind",
+    "kinds",
+    "grep",
 ];
 
 /// Puts the words of a `{metric}` placeholder back.

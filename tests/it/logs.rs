@@ -2,6 +2,7 @@
 //! clients, the task definition's `awslogs` configuration, Insights queries (moto runs their
 //! `fields`, `sort` and `limit`; our code checks each line), the deadline with `StopQuery`,
 //! the grants, and hostile log text in SSML and Block Kit.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -21,7 +22,9 @@ use crate::common::proxy::{Answer, Fault, Proxy};
 const GROUP: &str = "/ecs/checkout";
 
 fn millis(at: SystemTime) -> i64 {
-    at.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_millis() as i64
+    at.duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
 }
 
 /// moto with prod/checkout, whose task definition logs to [`GROUP`] through `awslogs`, and
@@ -69,7 +72,11 @@ async fn world(moto: &Moto, before: &[&str], after: &[&str]) {
             .timeout_config(patient())
             .build(),
     );
-    logs.create_log_group().log_group_name(GROUP).send().await.unwrap();
+    logs.create_log_group()
+        .log_group_name(GROUP)
+        .send()
+        .await
+        .unwrap();
     logs.create_log_group()
         .log_group_name("/ecs/payments")
         .send()
@@ -86,11 +93,23 @@ async fn world(moto: &Moto, before: &[&str], after: &[&str]) {
     let mut events = Vec::new();
     for (i, line) in before.iter().enumerate() {
         let at = deployed - Duration::from_secs(30) + Duration::from_millis(i as u64);
-        events.push(InputLogEvent::builder().timestamp(millis(at)).message(*line).build().unwrap());
+        events.push(
+            InputLogEvent::builder()
+                .timestamp(millis(at))
+                .message(*line)
+                .build()
+                .unwrap(),
+        );
     }
     for (i, line) in after.iter().enumerate() {
         let at = deployed + Duration::from_millis(1 + i as u64);
-        events.push(InputLogEvent::builder().timestamp(millis(at)).message(*line).build().unwrap());
+        events.push(
+            InputLogEvent::builder()
+                .timestamp(millis(at))
+                .message(*line)
+                .build()
+                .unwrap(),
+        );
     }
     logs.put_log_events()
         .log_group_name(GROUP)
@@ -166,7 +185,12 @@ const AFTER: [&str; 9] = [
 #[tokio::test]
 async fn seeded_error_lines_give_the_count_and_the_top_pattern_with_what_is_new() {
     let moto = Moto::start();
-    world(&moto, &["WARN timeout calling pricing after 950 ms", "INFO started"], &AFTER).await;
+    world(
+        &moto,
+        &["WARN timeout calling pricing after 950 ms", "INFO started"],
+        &AFTER,
+    )
+    .await;
     let assistant = assistant(&moto, &moto.url(), Identity::open()).await;
     let r = ask(&assistant, "what errors is checkout logging").await;
     assert_eq!(r.intent, "LogErrors");
@@ -175,8 +199,17 @@ async fn seeded_error_lines_give_the_count_and_the_top_pattern_with_what_is_new(
         "{}",
         r.text
     );
-    assert!(r.text.contains("most say connection refused to payments-db."), "{}", r.text);
-    assert!(r.text.contains("That's new since the deploy."), "{}", r.text);
+    assert!(
+        r.text
+            .contains("most say connection refused to payments-db."),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.text.contains("That's new since the deploy."),
+        "{}",
+        r.text
+    );
     // Chat: the top patterns with counts, which are new, and the query in Logs Insights.
     assert!(
         r.text.contains(
@@ -186,7 +219,9 @@ async fn seeded_error_lines_give_the_count_and_the_top_pattern_with_what_is_new(
         r.text
     );
     assert!(
-        r.text.contains("“WARN timeout calling pricing after <num> ms”: 2 times, also before the deploy"),
+        r.text.contains(
+            "“WARN timeout calling pricing after <num> ms”: 2 times, also before the deploy"
+        ),
         "{}",
         r.text
     );
@@ -197,7 +232,10 @@ async fn seeded_error_lines_give_the_count_and_the_top_pattern_with_what_is_new(
         "{}",
         r.text
     );
-    assert!(!r.text.contains("secret"), "another service's logs never show");
+    assert!(
+        !r.text.contains("secret"),
+        "another service's logs never show"
+    );
     let ssml = crate::common::assert_valid_ssml(&r.ssml);
     assert!(ssml.contains("connection refused to payments-db"), "{ssml}");
 }
@@ -248,20 +286,27 @@ async fn a_query_past_its_deadline_is_stopped_and_answered_with_what_it_found_so
     let r = ask(&assistant, "what errors is checkout logging").await;
     let took = started.elapsed();
     assert!(
-        r.text.starts_with(
-            "The query is still running; so far, checkout logged 3 errors since the "
-        ),
+        r.text
+            .starts_with("The query is still running; so far, checkout logged 3 errors since the "),
         "{}",
         r.text
     );
-    assert!(r.text.contains("most say connection refused to payments-db."), "{}", r.text);
+    assert!(
+        r.text
+            .contains("most say connection refused to payments-db."),
+        "{}",
+        r.text
+    );
     let actions = proxy.actions();
     assert_eq!(
         actions.iter().filter(|a| *a == "StopQuery").count(),
         1,
         "{actions:?}"
     );
-    assert!(actions.iter().filter(|a| *a == "GetQueryResults").count() >= 2, "{actions:?}");
+    assert!(
+        actions.iter().filter(|a| *a == "GetQueryResults").count() >= 2,
+        "{actions:?}"
+    );
     let stop = proxy
         .requests()
         .into_iter()
@@ -273,7 +318,11 @@ async fn a_query_past_its_deadline_is_stopped_and_answered_with_what_it_found_so
         .find(|s| s.action() == "StartQuery")
         .unwrap();
     let id = serde_json::from_slice::<serde_json::Value>(&start.answer).unwrap()["queryId"].clone();
-    assert_eq!(stop.json()["queryId"], id, "the query started is the one stopped");
+    assert_eq!(
+        stop.json()["queryId"],
+        id,
+        "the query started is the one stopped"
+    );
     assert!(took < opsvoice::channel::DEFAULT_DEADLINE, "{took:?}");
 }
 
@@ -304,14 +353,27 @@ async fn a_caller_without_the_grant_hears_nothing_and_no_logs_are_read() {
         assert_eq!(r.text, "You don't have access to that.", "{toml}");
         assert!(!r.text.contains("payments-db"));
     }
-    assert_eq!(proxy.actions(), Vec::<String>::new(), "no Logs or task definition call");
+    assert_eq!(
+        proxy.actions(),
+        Vec::<String>::new(),
+        "no Logs or task definition call"
+    );
 }
 
 #[tokio::test]
 async fn hostile_log_text_is_escaped_in_ssml_and_block_kit() {
     let hostile = "ERROR payment </speak><audio src='https://evil.example/a.mp3'/> & <!channel> <@U0BAD> *bold* x: https://evil.example";
     let moto = Moto::start();
-    world(&moto, &[], &[hostile, hostile, "ERROR connection refused to payments-db:5432"]).await;
+    world(
+        &moto,
+        &[],
+        &[
+            hostile,
+            hostile,
+            "ERROR connection refused to payments-db:5432",
+        ],
+    )
+    .await;
     let assistant = assistant(&moto, &moto.url(), Identity::open()).await;
     let r = ask(&assistant, "what errors is checkout logging").await;
     let ssml = crate::common::assert_valid_ssml(&r.ssml);
@@ -320,13 +382,21 @@ async fn hostile_log_text_is_escaped_in_ssml_and_block_kit() {
     assert!(ssml.contains("checkout logged 3 errors"), "{ssml}");
 
     let turn = Turn::new(Intent::LogErrors, Mode::Text).with_slot(Slot::Service, "checkout");
-    let exchange = assistant.converse(turn, opsvoice::speech::Forms::Text).await;
+    let exchange = assistant
+        .converse(turn, opsvoice::speech::Forms::Text)
+        .await;
     let message = opsvoice::channel::slack::blocks::answer(&exchange, 0);
     let blocks = serde_json::to_string(&message.blocks).unwrap();
     assert!(blocks.contains("&lt;!channel&gt;"), "{blocks}");
     assert!(!blocks.contains("<!channel>"), "{blocks}");
     assert!(!blocks.contains("<@U0BAD>"), "{blocks}");
-    assert!(!blocks.contains("<https://evil"), "log text never becomes a link: {blocks}");
-    assert!(blocks.contains("<https://console.aws.amazon.com/cloudwatch/home"), "{blocks}");
+    assert!(
+        !blocks.contains("<https://evil"),
+        "log text never becomes a link: {blocks}"
+    );
+    assert!(
+        blocks.contains("<https://console.aws.amazon.com/cloudwatch/home"),
+        "{blocks}"
+    );
     assert!(!message.text.contains("<!channel>"), "{}", message.text);
 }

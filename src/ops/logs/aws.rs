@@ -159,7 +159,9 @@ fn epoch_secs(at: SystemTime) -> i64 {
 /// The end of a window in whole seconds, rounded up: Insights takes seconds, and a line
 /// logged in the current second is in the window.
 fn epoch_secs_up(at: SystemTime) -> i64 {
-    let d = at.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let d = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
     let whole = d.as_secs() + u64::from(d.subsec_nanos() > 0);
     i64::try_from(whole).unwrap_or(i64::MAX)
 }

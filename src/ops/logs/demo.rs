@@ -160,7 +160,11 @@ mod tests {
             .iter()
             .find(|p| p.gist.contains("pricing"))
             .unwrap();
-        assert_eq!(pricing.new, Some(false), "it timed out before the deploy too");
+        assert_eq!(
+            pricing.new,
+            Some(false),
+            "it timed out before the deploy too"
+        );
         let quiet = LogQuery {
             service: ServiceRef::new("prod", "cart"),
             ..query

@@ -130,7 +130,11 @@ pub fn summarize(
             count,
         })
         .collect();
-    patterns.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.pattern.cmp(&b.pattern)));
+    patterns.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| a.pattern.cmp(&b.pattern))
+    });
     (total, patterns)
 }
 
@@ -178,9 +182,18 @@ mod tests {
     fn lines_are_counted_by_pattern_in_the_window_and_new_ones_are_told_apart() {
         let lines = vec![
             line(50, "ERROR timeout calling pricing after 3000 ms"),
-            line(110, "ERROR connection refused to payments-db:5432 (attempt 1)"),
-            line(120, "ERROR connection refused to payments-db:5432 (attempt 2)"),
-            line(130, "ERROR connection refused to payments-db:5432 (attempt 3)"),
+            line(
+                110,
+                "ERROR connection refused to payments-db:5432 (attempt 1)",
+            ),
+            line(
+                120,
+                "ERROR connection refused to payments-db:5432 (attempt 2)",
+            ),
+            line(
+                130,
+                "ERROR connection refused to payments-db:5432 (attempt 3)",
+            ),
             line(140, "ERROR timeout calling pricing after 2950 ms"),
             line(150, "INFO order 42 placed"),
             line(500, "ERROR after the window"),

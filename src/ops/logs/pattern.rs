@@ -69,7 +69,8 @@ const LEVELS: [&str; 10] = [
 
 /// Words a gist does not end on: they lead to the value that was cut.
 const DANGLING: [&str; 14] = [
-    "after", "for", "to", "with", "at", "of", "in", "from", "by", "on", "id", "user", "sku", "charge",
+    "after", "for", "to", "with", "at", "of", "in", "from", "by", "on", "id", "user", "sku",
+    "charge",
 ];
 
 /// The most words a gist keeps.
@@ -85,8 +86,7 @@ pub fn gist(line: &str) -> String {
     // A leading time stamp (all placeholders and punctuation) and level word go.
     while let Some(first) = words.first() {
         let bare = first.trim_matches(|c: char| !c.is_alphanumeric() && c != '<' && c != '>');
-        let stamp = !first.replace("<num>", "").chars().any(char::is_alphabetic)
-            || is_stamp(first);
+        let stamp = !first.replace("<num>", "").chars().any(char::is_alphabetic) || is_stamp(first);
         let level = LEVELS.contains(&bare.to_ascii_lowercase().as_str())
             || bare.to_ascii_lowercase().starts_with("level=");
         if stamp || level {
@@ -99,7 +99,7 @@ pub fn gist(line: &str) -> String {
     for word in &words {
         if let Some(at) = placeholder_at(word) {
             let head = word[..at]
-                .split(|c| matches!(c, ':' | '=' | '(' | '[' | '"' | '{'))
+                .split([':', '=', '(', '[', '"', '{'])
                 .next()
                 .unwrap_or_default()
                 .trim_end_matches(|c: char| !c.is_alphanumeric());
@@ -115,7 +115,9 @@ pub fn gist(line: &str) -> String {
     }
     // "timed out after <num> ms" says "timed out", not "timed out after".
     while kept.len() > 2
-        && kept.last().is_some_and(|w| DANGLING.contains(&w.to_ascii_lowercase().as_str()))
+        && kept
+            .last()
+            .is_some_and(|w| DANGLING.contains(&w.to_ascii_lowercase().as_str()))
     {
         kept.pop();
     }
@@ -128,8 +130,12 @@ pub fn gist(line: &str) -> String {
             .collect();
     }
     let gist = kept.join(" ");
-    let gist = gist.trim_end_matches(|c: char| matches!(c, ':' | ',' | ';' | '.' | '-' | '='));
-    if gist.is_empty() { shape } else { gist.to_owned() }
+    let gist = gist.trim_end_matches([':', ',', ';', '.', '-', '=']);
+    if gist.is_empty() {
+        shape
+    } else {
+        gist.to_owned()
+    }
 }
 
 /// Where the first placeholder in `word` starts (a `<` of the log's own is text).
@@ -143,7 +149,8 @@ fn placeholder_at(word: &str) -> Option<usize> {
 /// `<num>-<num>-<num>T<num>:<num>:<num>Z` and the like.
 fn is_stamp(word: &str) -> bool {
     let rest = word.replace("<num>", "");
-    rest.chars().all(|c| matches!(c, 'T' | 'Z' | ':' | '-' | '.' | '+' | '[' | ']' | ','))
+    rest.chars()
+        .all(|c| matches!(c, 'T' | 'Z' | ':' | '-' | '.' | '+' | '[' | ']' | ','))
 }
 
 #[cfg(test)]
@@ -166,7 +173,11 @@ mod tests {
         );
         assert_eq!(pattern("can't parse 'x'"), "can't parse <str>");
         assert_eq!(pattern("timeout after 2.5 s"), "timeout after <num> s");
-        assert_eq!(pattern("defaced   record"), "defaced record", "words of a to f stay");
+        assert_eq!(
+            pattern("defaced   record"),
+            "defaced record",
+            "words of a to f stay"
+        );
         assert_eq!(
             pattern(r#"{"level":"error","msg":"quota exceeded for tenant 42"}"#),
             "quota exceeded for tenant <num>"
@@ -178,7 +189,10 @@ mod tests {
         let a = "2026-11-22T10:01:02.123Z ERROR request 8f3a91c2 timed out after 3000 ms";
         let b = "2026-11-22T10:05:59.900Z ERROR request 11aa22bb timed out after 3001 ms";
         assert_eq!(pattern(a), pattern(b));
-        assert_ne!(pattern(a), pattern("ERROR connection refused to payments-db:5432"));
+        assert_ne!(
+            pattern(a),
+            pattern("ERROR connection refused to payments-db:5432")
+        );
     }
 
     #[test]
