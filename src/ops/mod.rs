@@ -8,6 +8,7 @@ pub mod aws;
 pub mod cache;
 pub mod demo;
 pub mod freshness;
+pub mod logs;
 
 use std::fmt;
 use std::sync::Arc;
@@ -385,6 +386,9 @@ impl OpsError {
             | OpsError::Timeout { api, .. } => api,
         };
         // SDK calls are named "service:Operation"; the cache names what it fetched.
+        if api.starts_with("logs:") {
+            return "CloudWatch Logs";
+        }
         let cloudwatch = api.starts_with("cloudwatch")
             || matches!(
                 *api,

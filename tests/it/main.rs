@@ -22,6 +22,7 @@ mod infra;
 mod lambda;
 mod layers;
 mod lex;
+mod logs;
 mod models;
 mod notify;
 mod phrasings;

@@ -142,6 +142,7 @@ pub fn demo(identity: Identity) -> opsvoice::assistant::Builder {
     Assistant::builder(Arc::new(fleet), clock, identity)
         .desk(Arc::new(desk))
         .event_log(store)
+        .logs(Arc::new(opsvoice::ops::logs::demo::DemoLogs::new()))
 }
 
 pub struct Reply {
