@@ -147,13 +147,13 @@ pub fn y_of(value: f64, (y_min, y_max): (f64, f64)) -> i32 {
     PLOT.bottom - (f * f64::from(PLOT.bottom - PLOT.top)).round() as i32
 }
 
-/// The smallest of 1, 2, 2.5 or 5 times a power of ten at or over `v` (1 for nothing).
+/// The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten at or over `v` (1 for nothing).
 fn nice(v: f64) -> f64 {
     if !v.is_finite() || v <= 0.0 {
         return 1.0;
     }
     let power = 10f64.powf(v.log10().floor());
-    [1.0, 2.0, 2.5, 5.0, 10.0]
+    [1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0]
         .into_iter()
         .map(|m| m * power)
         .find(|c| *c >= v * 0.999_999)

@@ -6,6 +6,7 @@ mod act;
 mod alexa;
 mod audit;
 mod aws;
+mod charts;
 mod chat;
 mod cli;
 mod cognito;
