@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod ack;
+mod charts;
 mod acting;
 mod commands;
 mod events;
