@@ -106,7 +106,8 @@ fn rgb(c: (u8, u8, u8)) -> RGBColor {
 
 fn font() -> bool {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
-    *REGISTERED.get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok())
+    *REGISTERED
+        .get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok())
 }
 
 impl Picture {
@@ -254,11 +255,7 @@ fn draw(picture: &Picture, range: (f64, f64), buffer: &mut [u8]) -> DrawResult {
             rgb(GRID),
         ))?;
         if text_ok {
-            root.draw(&Text::new(
-                short_number(v),
-                (6, y - 7),
-                label(12),
-            ))?;
+            root.draw(&Text::new(short_number(v), (6, y - 7), label(12)))?;
         }
     }
     // The time scale: five times of day (UTC).
@@ -266,11 +263,7 @@ fn draw(picture: &Picture, range: (f64, f64), buffer: &mut [u8]) -> DrawResult {
         for i in 0..=4u32 {
             let t = picture.start + Duration::from_secs_f64(picture.span() * f64::from(i) / 4.0);
             let x = picture.x_of(t);
-            root.draw(&Text::new(
-                hhmm(t),
-                (x - 16, PLOT.bottom + 8),
-                label(12),
-            ))?;
+            root.draw(&Text::new(hhmm(t), (x - 16, PLOT.bottom + 8), label(12)))?;
         }
         root.draw(&Text::new(
             printable(&picture.title, 90),
@@ -360,7 +353,10 @@ fn flush<DB: DrawingBackend>(
 /// threshold, the time in `ALARM`, the last deployment), at most [`MAX_ALT`] characters.
 #[must_use]
 pub fn alt_text(say: &Say<'_>, picture: &Picture) -> String {
-    let window = picture.end.duration_since(picture.start).unwrap_or_default();
+    let window = picture
+        .end
+        .duration_since(picture.start)
+        .unwrap_or_default();
     let value = |v: f64| match picture.unit {
         Some(unit) => say.value(unit, v),
         None => short_number(v),

@@ -110,7 +110,10 @@ mod tests {
             vec![(at(100), None)]
         );
         assert!(alarm_spans(&[], AlarmState::Ok, at(100), at(0)).is_empty());
-        assert_eq!(transition("Alarm updated from OK to ALARM"), Some(("OK", "ALARM")));
+        assert_eq!(
+            transition("Alarm updated from OK to ALARM"),
+            Some(("OK", "ALARM"))
+        );
         assert_eq!(transition("Alarm created"), None);
     }
 }

@@ -22,8 +22,8 @@ use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
 
 use super::{
-    Alarm, AlarmChart, AlarmDetail, Catalog, Clock, DeploymentRecord, MetricKind, MetricSeries, OpsError,
-    OpsSource, ServiceRef, ServiceStatus, age, freshness,
+    Alarm, AlarmChart, AlarmDetail, Catalog, Clock, DeploymentRecord, MetricKind, MetricSeries,
+    OpsError, OpsSource, ServiceRef, ServiceStatus, age, freshness,
 };
 
 /// How long each kind of data is fresh.

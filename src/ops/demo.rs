@@ -21,9 +21,9 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 
 use super::{
-    Alarm, AlarmChart, AlarmDetail, AlarmKind, AlarmState, AlarmTransition, Catalog, Clock, Deployment,
-    DeploymentOutcome, DeploymentRecord, DeploymentRole, MetricKind, MetricSeries, MetricUnit,
-    OpsError, OpsSource, RolloutState, ServiceEvent, ServiceRef, ServiceStatus,
+    Alarm, AlarmChart, AlarmDetail, AlarmKind, AlarmState, AlarmTransition, Catalog, Clock,
+    Deployment, DeploymentOutcome, DeploymentRecord, DeploymentRole, MetricKind, MetricSeries,
+    MetricUnit, OpsError, OpsSource, RolloutState, ServiceEvent, ServiceRef, ServiceStatus,
 };
 
 const MINUTE: u64 = 60;

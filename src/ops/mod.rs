@@ -390,7 +390,12 @@ impl OpsError {
         let cloudwatch = api.starts_with("cloudwatch")
             || matches!(
                 *api,
-                "firing_alarms" | "all_alarms" | "alarms_named" | "alarm" | "metric" | "alarm_chart"
+                "firing_alarms"
+                    | "all_alarms"
+                    | "alarms_named"
+                    | "alarm"
+                    | "metric"
+                    | "alarm_chart"
             );
         if cloudwatch { "CloudWatch" } else { "ECS" }
     }

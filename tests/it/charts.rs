@@ -24,14 +24,24 @@ fn near(a: [u8; 3], b: (u8, u8, u8)) -> bool {
 /// How many pixels of row `y` across the plot are of `colour`.
 fn in_row(pixels: &[[u8; 3]], y: i32, colour: (u8, u8, u8)) -> usize {
     (PLOT.left..=PLOT.right)
-        .filter(|x| near(pixels[(y as u32 * chart::WIDTH + *x as u32) as usize], colour))
+        .filter(|x| {
+            near(
+                pixels[(y as u32 * chart::WIDTH + *x as u32) as usize],
+                colour,
+            )
+        })
         .count()
 }
 
 /// How many pixels of column `x` down the plot are of `colour`.
 fn in_column(pixels: &[[u8; 3]], x: i32, colour: (u8, u8, u8)) -> usize {
     (PLOT.top..=PLOT.bottom)
-        .filter(|y| near(pixels[(*y as u32 * chart::WIDTH + x as u32) as usize], colour))
+        .filter(|y| {
+            near(
+                pixels[(*y as u32 * chart::WIDTH + x as u32) as usize],
+                colour,
+            )
+        })
         .count()
 }
 
@@ -57,7 +67,16 @@ async fn a_seeded_spike_and_deployment_are_drawn_where_the_data_says() {
     seed.service("prod", "checkout", 2, None).await;
     // Three hours of CPU around 20%, with a spike to 95% from 70 to 55 minutes ago.
     let points: Vec<(u64, f64)> = (1..=170)
-        .map(|ago| (ago, if (55..=70).contains(&ago) { 95.0 } else { 20.0 + (ago % 5) as f64 }))
+        .map(|ago| {
+            (
+                ago,
+                if (55..=70).contains(&ago) {
+                    95.0
+                } else {
+                    20.0 + (ago % 5) as f64
+                },
+            )
+        })
         .collect();
     seed.ecs_metric("prod", "checkout", "CPUUtilization", &points)
         .await;
@@ -77,12 +96,7 @@ async fn a_seeded_spike_and_deployment_are_drawn_where_the_data_says() {
     let ops = opsvoice::ops::aws::AwsOps::from_config(&sdk, None, clock.clone());
     let service = ServiceRef::new("prod", "checkout");
     let deployed = ops.service_deployments(&service).await.unwrap()[0].started_at;
-    let alarm = ops
-        .alarm("checkout-cpu-high")
-        .await
-        .unwrap()
-        .unwrap()
-        .alarm;
+    let alarm = ops.alarm("checkout-cpu-high").await.unwrap().unwrap().alarm;
 
     let renderer = opsvoice::speech::render::Renderer::embedded(None).unwrap();
     let say = renderer.say("en-US", opsvoice::dialog::Mode::Text);
@@ -102,17 +116,28 @@ async fn a_seeded_spike_and_deployment_are_drawn_where_the_data_says() {
     let started = std::time::Instant::now();
     let drawn = chart::render(&picture).unwrap();
     let took = started.elapsed();
-    assert!(drawn.png.len() <= chart::MAX_BYTES, "{} bytes", drawn.png.len());
+    assert!(
+        drawn.png.len() <= chart::MAX_BYTES,
+        "{} bytes",
+        drawn.png.len()
+    );
     let (w, h, pixels) = common::decode_png(&drawn.png);
     assert_eq!((w, h), (chart::WIDTH, chart::HEIGHT));
-    assert!(drawn.y_max >= 95.0 && drawn.y_max <= 1.5 * 95.0, "{}", drawn.y_max);
+    assert!(
+        drawn.y_max >= 95.0 && drawn.y_max <= 1.5 * 95.0,
+        "{}",
+        drawn.y_max
+    );
     assert_eq!(drawn.y_min, 0.0);
 
     // The threshold: a red row at 80 on the scale, across most of the plot.
     let start = now - window;
     let y80 = row(80.0, drawn.y_min, drawn.y_max);
     let width = (PLOT.right - PLOT.left) as usize;
-    assert!(in_row(&pixels, y80, THRESHOLD) > width * 8 / 10, "threshold row {y80}");
+    assert!(
+        in_row(&pixels, y80, THRESHOLD) > width * 8 / 10,
+        "threshold row {y80}"
+    );
     // ... and only there: 10 rows above and below there is none.
     assert_eq!(in_row(&pixels, y80 - 10, THRESHOLD), 0);
     assert_eq!(in_row(&pixels, y80 + 10, THRESHOLD), 0);
@@ -125,7 +150,10 @@ async fn a_seeded_spike_and_deployment_are_drawn_where_the_data_says() {
         "deployment column {x_deploy}"
     );
     assert_eq!(in_column(&pixels, x_deploy - 10, DEPLOYMENT), 0);
-    assert!(x_deploy > PLOT.left + 500, "about 5/6 of the way: {x_deploy}");
+    assert!(
+        x_deploy > PLOT.left + 500,
+        "about 5/6 of the way: {x_deploy}"
+    );
 
     // The spike: the line reaches the row of 95 in the spike's minutes, and stays low
     // an hour before it.
@@ -137,20 +165,33 @@ async fn a_seeded_spike_and_deployment_are_drawn_where_the_data_says() {
     assert!(high, "the spike is drawn at ({x_spike}, {y95})");
     let x_before = column(start, window, real_now - Duration::from_secs(120 * 60));
     assert!(
-        !(PLOT.top..row(40.0, drawn.y_min, drawn.y_max))
-            .any(|y| near(pixels[(y as u32 * chart::WIDTH + x_before as u32) as usize], LINE)),
+        !(PLOT.top..row(40.0, drawn.y_min, drawn.y_max)).any(|y| near(
+            pixels[(y as u32 * chart::WIDTH + x_before as u32) as usize],
+            LINE
+        )),
         "two hours ago the line is under 40%"
     );
 
     // The time in ALARM is shaded from when it fired to the end, and not before the spike.
     let x_fired = column(start, window, alarm.since);
     let mid = (x_fired + PLOT.right) / 2;
-    assert!(in_column(&pixels, mid, ALARM_SHADE) > height / 3, "shaded at {mid}");
+    assert!(
+        in_column(&pixels, mid, ALARM_SHADE) > height / 3,
+        "shaded at {mid}"
+    );
     assert_eq!(in_column(&pixels, x_before, ALARM_SHADE), 0);
 
     // The alt text says the same.
     let alt = chart::alt_text(&say, &picture);
-    for words in ["CPUUtilization", "checkout", "peak 95", "threshold, 80", "ALARM since", "deployment", "checkout:1"] {
+    for words in [
+        "CPUUtilization",
+        "checkout",
+        "peak 95",
+        "threshold, 80",
+        "ALARM since",
+        "deployment",
+        "checkout:1",
+    ] {
         assert!(alt.contains(words), "{words}: {alt}");
     }
     eprintln!("rendered in {took:?}, {} bytes", drawn.png.len());

@@ -167,7 +167,10 @@ pub async fn picture(
             Picture {
                 title: say.msg(
                     "chart-title",
-                    [("subject", s(say.service(service))), ("metric", s(metric.clone()))],
+                    [
+                        ("subject", s(say.service(service))),
+                        ("metric", s(metric.clone())),
+                    ],
                 ),
                 subject: say.service(service),
                 metric,
@@ -213,7 +216,11 @@ pub async fn share(
             "{}.png",
             title
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+                .map(|c| if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '-'
+                })
                 .take(80)
                 .collect::<String>()
         );

@@ -11,9 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::answer::without_mentions;
-use super::{
-    CLAIM_LEASE, EVENT_MEMORY, Outgoing, Place, Slack, SlackState, bad_request, verified,
-};
+use super::{CLAIM_LEASE, EVENT_MEMORY, Outgoing, Place, Slack, SlackState, bad_request, verified};
 use crate::auth::link::SlackUser;
 use crate::store::{Key, StoreError};
 

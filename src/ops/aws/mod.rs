@@ -23,8 +23,8 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use tracing::Instrument;
 
 use super::{
-    Alarm, AlarmChart, AlarmDetail, Catalog, Clock, DeploymentRecord, MetricKind, MetricSeries, OpsError,
-    OpsSource, ServiceRef, ServiceStatus,
+    Alarm, AlarmChart, AlarmDetail, Catalog, Clock, DeploymentRecord, MetricKind, MetricSeries,
+    OpsError, OpsSource, ServiceRef, ServiceStatus,
 };
 
 pub(crate) use ecs::{service_status, task_definition_name};

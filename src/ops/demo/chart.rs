@@ -88,7 +88,10 @@ mod tests {
             .unwrap();
         assert_eq!(chart.threshold, Some(1500.0));
         assert_eq!(chart.state, AlarmState::Alarm);
-        assert_eq!(chart.in_alarm, vec![(now - Duration::from_secs(12 * 60), None)]);
+        assert_eq!(
+            chart.in_alarm,
+            vec![(now - Duration::from_secs(12 * 60), None)]
+        );
         assert_eq!(chart.points.len(), 180);
         let (last_at, last) = *chart.points.last().unwrap();
         assert!(last > 1500.0 && last_at <= now);

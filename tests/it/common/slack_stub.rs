@@ -178,14 +178,13 @@ fn failure_response(failure: Failure) -> Response {
 }
 
 /// `files.getUploadURLExternal` and `files.completeUploadExternal`.
-fn file_method(
-    shared: &Shared,
-    step: FileStep,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Response {
+fn file_method(shared: &Shared, step: FileStep, headers: &HeaderMap, body: &[u8]) -> Response {
     let mut inner = shared.inner.lock().unwrap();
-    if let Some(failure) = inner.file_failures.get_mut(&step).and_then(VecDeque::pop_front) {
+    if let Some(failure) = inner
+        .file_failures
+        .get_mut(&step)
+        .and_then(VecDeque::pop_front)
+    {
         let response = failure_response(failure);
         inner.file_calls.push((step, response.status().as_u16()));
         return response;
@@ -308,7 +307,9 @@ async fn upload(
         .and_then(VecDeque::pop_front)
     {
         let response = failure_response(failure);
-        inner.file_calls.push((FileStep::Upload, response.status().as_u16()));
+        inner
+            .file_calls
+            .push((FileStep::Upload, response.status().as_u16()));
         return response;
     }
     let status = match inner.pending.get_mut(&id) {

@@ -43,9 +43,18 @@ async fn an_alarm_card_is_followed_by_its_chart_in_its_thread() {
         })
         .max()
         .unwrap();
-    assert!(reddest > 500, "a threshold line: {reddest} red pixels in its row");
+    assert!(
+        reddest > 500,
+        "a threshold line: {reddest} red pixels in its row"
+    );
     let alt = file.alt.clone().unwrap_or_default();
-    for words in ["TargetResponseTime", "checkout", "threshold, 1500", "ALARM since", "deployment, checkout:42"] {
+    for words in [
+        "TargetResponseTime",
+        "checkout",
+        "threshold, 1500",
+        "ALARM since",
+        "deployment, checkout:42",
+    ] {
         assert!(alt.contains(words), "{words}: {alt}");
     }
     // Delivered: the chart's job is gone, and another round posts nothing more.
@@ -63,12 +72,17 @@ async fn a_chart_that_fails_to_upload_leaves_its_card_posted_once() {
     // The first chart's completion fails on every attempt; the second's first step is
     // rate limited for longer than a chart may wait.
     for _ in 0..3 {
-        w.slack.fail_file_step(FileStep::Complete, Failure::ServerError);
+        w.slack
+            .fail_file_step(FileStep::Complete, Failure::ServerError);
     }
-    w.slack
-        .fail_file_step(FileStep::GetUploadUrl, Failure::RateLimited { retry_after: 0 });
-    w.slack
-        .fail_file_step(FileStep::GetUploadUrl, Failure::RateLimited { retry_after: 60 });
+    w.slack.fail_file_step(
+        FileStep::GetUploadUrl,
+        Failure::RateLimited { retry_after: 0 },
+    );
+    w.slack.fail_file_step(
+        FileStep::GetUploadUrl,
+        Failure::RateLimited { retry_after: 60 },
+    );
     accept(
         &notifier,
         &alarm_event("checkout-p99-latency-high", "ALARM", "OK", w.clock.now()),
@@ -95,12 +109,12 @@ async fn a_chart_that_fails_to_upload_leaves_its_card_posted_once() {
     assert_eq!(files.len(), 1, "{:?}", w.slack.file_calls());
     assert_eq!(files[0].title, "ml-scoring-cpu-high");
     let calls = w.slack.file_calls();
-    let completes = calls.iter().filter(|(s, _)| *s == FileStep::Complete).count();
+    let completes = calls
+        .iter()
+        .filter(|(s, _)| *s == FileStep::Complete)
+        .count();
     assert!(completes >= 3, "{calls:?}");
-    assert!(
-        calls.contains(&(FileStep::GetUploadUrl, 429)),
-        "{calls:?}"
-    );
+    assert!(calls.contains(&(FileStep::GetUploadUrl, 429)), "{calls:?}");
     // The data team's channel got its own ml-scoring card, unharmed.
     assert_eq!(w.posts_to(DATA_ONLY).len(), 1);
     assert_valid(&w.slack);

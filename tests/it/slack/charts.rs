@@ -16,7 +16,10 @@ async fn a_metric_answer_is_followed_by_its_chart_in_the_thread() {
         app, slack, clock, ..
     } = demo(&dir).await;
     // Slack rate limits the first step once, briefly: the chart waits its Retry-After.
-    slack.fail_file_step(FileStep::GetUploadUrl, Failure::RateLimited { retry_after: 1 });
+    slack.fail_file_step(
+        FileStep::GetUploadUrl,
+        Failure::RateLimited { retry_after: 1 },
+    );
     let status = ask(
         &app,
         clock.as_ref(),
@@ -46,9 +49,17 @@ async fn a_metric_answer_is_followed_by_its_chart_in_the_thread() {
     );
     let file = &files[0];
     assert_eq!(file.channel.as_deref(), Some("C0OPS"));
-    assert_eq!(file.thread_ts.as_deref(), Some(THREAD), "in the answer's thread");
+    assert_eq!(
+        file.thread_ts.as_deref(),
+        Some(THREAD),
+        "in the answer's thread"
+    );
     assert!(file.filename.ends_with(".png"), "{}", file.filename);
-    assert!(file.bytes.len() <= chart::MAX_BYTES, "{} bytes", file.bytes.len());
+    assert!(
+        file.bytes.len() <= chart::MAX_BYTES,
+        "{} bytes",
+        file.bytes.len()
+    );
     let (w, h, _) = common::decode_png(&file.bytes);
     assert_eq!((w, h), (chart::WIDTH, chart::HEIGHT));
     let alt = file.alt.clone().unwrap_or_default();
@@ -68,9 +79,19 @@ async fn a_chart_that_cannot_be_uploaded_leaves_the_answer_posted_once() {
         store,
     } = demo(&dir).await;
     // A Retry-After longer than a chart may wait: given up, not waited for.
-    slack.fail_file_step(FileStep::GetUploadUrl, Failure::RateLimited { retry_after: 60 });
+    slack.fail_file_step(
+        FileStep::GetUploadUrl,
+        Failure::RateLimited { retry_after: 60 },
+    );
     assert_eq!(
-        ask(&app, clock.as_ref(), "UANA", "how is checkout doing", "EvC2").await,
+        ask(
+            &app,
+            clock.as_ref(),
+            "UANA",
+            "how is checkout doing",
+            "EvC2"
+        )
+        .await,
         200
     );
     answered(store.as_ref(), "EvC2").await;
@@ -82,7 +103,12 @@ async fn a_chart_that_cannot_be_uploaded_leaves_the_answer_posted_once() {
     for _ in 0..3 {
         slack.fail_file_step(FileStep::Upload, Failure::ServerError);
     }
-    let body = mention("UANA", "what's the memory of checkout", "EvC3", "1700000200.000300");
+    let body = mention(
+        "UANA",
+        "what's the memory of checkout",
+        "EvC3",
+        "1700000200.000300",
+    );
     let (status, _) = send(
         &app,
         "/slack/events",

@@ -10,8 +10,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod ack;
-mod charts;
 mod acting;
+mod charts;
 mod commands;
 mod events;
 mod links;
