@@ -200,7 +200,7 @@ impl WebApi {
 
     fn answer(method: &str, answer: &[u8]) -> Result<Value, SlackApiError> {
         let parsed: Value =
-            serde_json::from_slice(&answer).map_err(|_| SlackApiError::Unreachable {
+            serde_json::from_slice(answer).map_err(|_| SlackApiError::Unreachable {
                 method: method.to_owned(),
                 reason: "the answer is not JSON".to_owned(),
             })?;

@@ -11,10 +11,7 @@ use crate::ops::{AlarmChart, AlarmKind, ServiceRef};
 /// The threshold a demo alarm's reason names: "… the threshold (1500 milliseconds) …".
 fn threshold(reason: &str) -> Option<f64> {
     let rest = reason.split_once("threshold (")?.1;
-    rest.split(|c: char| c == ' ' || c == ')')
-        .next()?
-        .parse()
-        .ok()
+    rest.split([' ', ')']).next()?.parse().ok()
 }
 
 impl DemoFleet {
