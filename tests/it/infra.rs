@@ -317,13 +317,16 @@ fn the_slack_manifest_points_at_our_routes_with_the_scopes_we_use() {
         .map(|e| e.as_str().unwrap())
         .collect();
     // chat.postMessage / postEphemeral / update need chat:write; the events need their
-    // read scopes; the slash command needs commands. Nothing more.
+    // read scopes; the slash command needs commands; a chart's upload
+    // (files.getUploadURLExternal, files.completeUploadExternal) needs files:write.
+    // Nothing more.
     assert_eq!(
         scopes,
         BTreeSet::from([
             "app_mentions:read",
             "chat:write",
             "commands",
+            "files:write",
             "im:history",
             "im:read",
             "im:write"

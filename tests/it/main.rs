@@ -8,6 +8,7 @@ mod alexa_progress;
 mod alexa_screen;
 mod audit;
 mod aws;
+mod charts;
 mod chat;
 mod cli;
 mod cognito;
