@@ -118,8 +118,8 @@ async fn live(
 ) -> (Arc<Assistant>, Arc<CallCounts>) {
     let clock: Arc<dyn opsvoice::ops::Clock> = Arc::new(SystemClock);
     let config = opsvoice::config::Config::default();
-    let (source, calls) =
-        opsvoice::accounts_source(through, accounts, clock.clone(), &config).await;
+    let read = opsvoice::accounts_source(through, accounts, clock.clone(), &config).await;
+    let (source, calls) = (read.ops, read.calls);
     let assistant = Assistant::builder(Arc::new(source), clock, opsvoice::auth::Identity::open())
         .build()
         .unwrap();

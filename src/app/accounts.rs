@@ -39,16 +39,26 @@ fn member_cache(
     ops::cache::CachedOps::new(source, clock, settings)
 }
 
+/// Every account read: the data source over all of them, their logs, and the count of
+/// calls made to AWS (AssumeRole included) by all of them.
+#[derive(Debug, Clone)]
+pub struct Accounts {
+    pub ops: ops::accounts::AccountsOps,
+    pub logs: ops::accounts::AccountsLogs,
+    pub calls: Arc<ops::aws::CallCounts>,
+}
+
 /// Every account's members behind one source, on `home`'s endpoint, timeouts and base
-/// credentials, and the count of calls made to AWS (AssumeRole included) by all of them.
+/// credentials: each account's credentials shared by its data and its logs clients.
 pub async fn accounts_source(
     home: &SdkConfig,
     accounts: &[Account],
     clock: Arc<dyn Clock>,
     config: &Config,
-) -> (ops::accounts::AccountsOps, Arc<ops::aws::CallCounts>) {
+) -> Accounts {
     let calls = Arc::new(ops::aws::CallCounts::default());
     let mut members = Vec::new();
+    let mut logs: Vec<(ops::Place, Arc<dyn ops::logs::LogSource>)> = Vec::new();
     for account in accounts {
         for (region, sdk) in
             ops::aws::credentials::account_configs(home, account, calls.clone()).await
@@ -67,20 +77,29 @@ pub async fn accounts_source(
             if let Some(globs) = globs {
                 aws = aws.watching(globs);
             }
+            let place = ops::Place::new(account.name.clone(), region);
+            logs.push((
+                place.clone(),
+                Arc::new(ops::logs::aws::AwsLogs::new(
+                    aws_sdk_ecs::Client::new(&sdk),
+                    aws_sdk_cloudwatchlogs::Client::new(&sdk),
+                )),
+            ));
             members.push(ops::accounts::Member {
-                place: ops::Place::new(account.name.clone(), region),
+                place,
                 source: Arc::new(member_cache(Arc::new(aws), clock.clone(), config)),
             });
         }
     }
-    (
-        ops::accounts::AccountsOps::new(
+    Accounts {
+        ops: ops::accounts::AccountsOps::new(
             members,
             config.accounts.concurrency,
             fan_out_deadline(config),
         ),
+        logs: ops::accounts::AccountsLogs::new(logs),
         calls,
-    )
+    }
 }
 
 /// The clusters an account's members watch: its `clusters` as names when they are plain

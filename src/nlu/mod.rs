@@ -57,6 +57,15 @@ pub use intents::{
 /// values would do).
 pub const THRESHOLD: f64 = 0.3;
 
+/// A metric's word ("errors", "latency"). Anywhere but a question about logs it is found
+/// as the `{metric}` slot before words are looked at, so the words samples use leave it out:
+/// that LogErrors' samples say "errors" changes nothing for an alarm described as "the
+/// checkout errors alarm" (its words no sample uses are its name). Kept as itself when a
+/// question about logs leaves it a word.
+fn is_metric_word(word: &str) -> bool {
+    crate::ops::MetricKind::parse(word).is_some()
+}
+
 /// What the matcher understood.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Understanding {
@@ -145,13 +154,23 @@ impl Nlu {
             }
             for sample in &def.samples {
                 let words = tokens(sample);
-                spellings.extend(words.iter().filter(|w| !w.starts_with('{')).cloned());
+                spellings.extend(
+                    words
+                        .iter()
+                        .filter(|w| !w.starts_with('{') && !is_metric_word(w))
+                        .cloned(),
+                );
                 samples.push((class, canonical(&words)));
             }
         }
         let mut vocab: Vec<String> = samples
             .iter()
-            .flat_map(|(_, words)| words.iter().filter(|w| !w.starts_with('{')).cloned())
+            .flat_map(|(_, words)| {
+                words
+                    .iter()
+                    .filter(|w| !w.starts_with('{') && !is_metric_word(w))
+                    .cloned()
+            })
             .collect();
         vocab.sort();
         vocab.dedup();
@@ -279,7 +298,7 @@ impl Nlu {
         canon
             .iter()
             .map(|w| {
-                if w.starts_with('{') || self.knows(w) {
+                if w.starts_with('{') || self.knows(w) || is_metric_word(w) {
                     return w.clone();
                 }
                 self.near(w).unwrap_or_else(|| UNKNOWN.to_owned())
@@ -442,6 +461,7 @@ impl Nlu {
                 !w.starts_with('{')
                     && !is_stopword(w)
                     && !is_ignored(w)
+                    && !is_metric_word(w)
                     && self.is_unknown(&canonical_word(w))
             })
             .map(String::as_str)
@@ -500,7 +520,9 @@ impl Nlu {
                     })
             })
         };
-        if let Some(verb) = &order
+        if self.classes.contains(&Intent::UnsupportedAction) && self.orders.not_ours(&marked) {
+            best.0 = Intent::UnsupportedAction;
+        } else if let Some(verb) = &order
             && let Some(intent) = self.orders.intent_of(verb)
             && self.classes.contains(&intent)
         {
@@ -871,6 +893,54 @@ mod tests {
         ] {
             assert_eq!(orders.order_verb(&tokens(text)).is_some(), order, "{text}");
         }
+    }
+
+    #[test]
+    fn an_order_to_a_host_or_a_roll_forward_is_never_a_restart_or_a_rollback() {
+        // Each sounds like one of the actions, and acting on it would change the wrong thing.
+        for text in [
+            "reboot the instance shipping is on",
+            "restart the ec2 host under checkout",
+            "roll checkout forward",
+            "bounce the node running cart",
+        ] {
+            assert_eq!(understood(text).intent, Intent::UnsupportedAction, "{text}");
+        }
+        // A question about instances, and the actions themselves, are untouched.
+        assert_eq!(
+            understood("restart checkout").intent,
+            Intent::RestartService
+        );
+        assert_eq!(
+            understood("roll checkout back").intent,
+            Intent::RollbackService
+        );
+        assert_ne!(
+            understood("how many instances does checkout run").intent,
+            Intent::UnsupportedAction
+        );
+    }
+
+    #[test]
+    fn ending_a_silence_is_an_unsilence_and_a_silence_may_follow_its_alarm() {
+        let u = understood("cancel the snooze on checkout-5xx-rate-high");
+        assert_eq!(u.intent, Intent::UnsilenceAlarm);
+        assert_eq!(
+            u.intent,
+            understood("end the silence on checkout-5xx-rate-high").intent
+        );
+        // "cancel that" is still the built-in.
+        assert_eq!(understood("cancel that").intent, Intent::Cancel);
+        let orders = &Nlu::embedded().unwrap().orders;
+        assert!(orders.order_verb(&tokens("silence for an hour")).is_some());
+        assert!(orders.order_verb(&tokens("restart for an hour")).is_none());
+    }
+
+    #[test]
+    fn a_count_from_one_number_to_another_is_the_second() {
+        let u = understood("take catalog from 2 to 3 tasks");
+        assert_eq!(u.intent, Intent::ScaleService);
+        assert_eq!(u.slots.get(&Slot::Count).map(String::as_str), Some("3"));
     }
 
     #[test]

@@ -491,3 +491,46 @@ impl OpsSource for AccountsOps {
         self.each(|m| m.source.ready()).await.map(|_| ())
     }
 }
+
+/// Every member's logs behind one [`super::logs::LogSource`]: a query goes to the member
+/// its service is in, and only there (never another account's logs for a service).
+#[derive(Debug, Clone)]
+pub struct AccountsLogs {
+    members: Arc<[(Place, Arc<dyn super::logs::LogSource>)]>,
+}
+
+impl AccountsLogs {
+    /// The members' log sources, by place.
+    #[must_use]
+    pub fn new(members: Vec<(Place, Arc<dyn super::logs::LogSource>)>) -> Self {
+        Self {
+            members: members.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl super::logs::LogSource for AccountsLogs {
+    async fn errors(
+        &self,
+        query: &super::logs::LogQuery,
+    ) -> Result<super::logs::LogErrors, OpsError> {
+        let member = match &query.service.place {
+            Some(place) => self.members.iter().find(|(p, _)| p == place),
+            None if self.members.len() == 1 => self.members.first(),
+            None => None,
+        };
+        let Some((_, logs)) = member else {
+            return Err(OpsError::Unavailable {
+                api: "logs:StartQuery",
+                source: Arc::new(std::io::Error::other(format!(
+                    "{} is in no configured account and region",
+                    query.service
+                ))),
+            });
+        };
+        let mut bare = query.clone();
+        bare.service = query.service.unplaced();
+        logs.errors(&bare).await
+    }
+}

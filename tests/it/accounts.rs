@@ -163,8 +163,9 @@ async fn assistant(proxy: &Proxy, policy: Option<&str>) -> Arc<Assistant> {
     let home = sdk_for(&proxy.url).await;
     let accounts = opsvoice::config::accounts::parse(&accounts_file(), "us-east-1").unwrap();
     let clock: Arc<dyn opsvoice::ops::Clock> = Arc::new(SystemClock);
-    let (source, _) =
-        opsvoice::accounts_source(&home, &accounts, clock.clone(), &Config::default()).await;
+    let source = opsvoice::accounts_source(&home, &accounts, clock.clone(), &Config::default())
+        .await
+        .ops;
     let identity = match policy {
         Some(text) => {
             let policy = Policy::from_toml(text).unwrap();

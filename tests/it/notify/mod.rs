@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod acks;
+mod charts;
 mod episodes;
 mod log;
 mod senders;
