@@ -519,3 +519,43 @@ async fn lex_elicits_the_account_slot_and_answers_from_the_account_and_region_sl
     let nowhere = lex(&[("service", "ledger"), ("region", "us-east-1")]).await;
     assert!(!said(&nowhere).contains("ledger is"), "{nowhere}");
 }
+
+#[tokio::test]
+async fn a_service_logs_are_read_in_its_own_account_only() {
+    let moto = Moto::start();
+    let sdk = moto.sdk().await;
+    crate::logs::world_in(
+        &as_account(&sdk, PROD, "us-east-1").await,
+        &[],
+        &["ERROR prod-only failure: timeout calling tax-service"],
+    )
+    .await;
+    crate::logs::world_in(
+        &as_account(&sdk, STAGING, "us-east-1").await,
+        &[],
+        &["ERROR staging-only failure: connection refused to staging-db"],
+    )
+    .await;
+    let proxy = Proxy::start(format!("127.0.0.1:{}", moto.port)).await;
+    proxy.set(Fault::Inspect);
+    let home = sdk_for(&proxy.url).await;
+    let file = format!(
+        "[[account]]\nname = \"prod\"\nrole = \"{}\"\nregions = [\"us-east-1\"]\n\n[[account]]\nname = \"staging\"\nrole = \"{}\"\nregions = [\"us-east-1\"]\n",
+        role(PROD),
+        role(STAGING)
+    );
+    let accounts = opsvoice::config::accounts::parse(&file, "us-east-1").unwrap();
+    let clock: Arc<dyn opsvoice::ops::Clock> = Arc::new(SystemClock);
+    let read = opsvoice::accounts_source(&home, &accounts, clock.clone(), &Config::default()).await;
+    let assistant = Assistant::builder(Arc::new(read.ops), clock, Identity::open())
+        .logs(Arc::new(read.logs))
+        .build()
+        .unwrap();
+
+    let staging = ask(&assistant, "what errors is checkout logging in staging").await;
+    assert!(staging.contains("connection refused"), "{staging}");
+    assert!(!staging.contains("tax-service"), "{staging}");
+    let prod = ask(&assistant, "what errors is checkout logging in prod").await;
+    assert!(prod.contains("tax-service"), "{prod}");
+    assert!(!prod.contains("staging-db"), "{prod}");
+}
