@@ -5,9 +5,10 @@
 //! never sees a place).
 //!
 //! Questions about everything fan out to the members a few at a time (bounded
-//! concurrency), all under one deadline inside the answer budget. A member that fails or
-//! does not answer by then is left out and named ([`super::partial`]); the answer is made
-//! from the others, and only fails when no member answered at all.
+//! concurrency), all under one deadline inside the answer budget (one for the whole answer,
+//! however many fan-outs it makes). A member that fails or does not answer by then is left
+//! out and named ([`super::partial`]); the answer is made from the others, and only fails
+//! when no member answered at all.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -75,7 +76,7 @@ impl AccountsOps {
         Fut: Future<Output = Result<T, OpsError>>,
     {
         let now = tokio::time::Instant::now();
-        let until = now + self.deadline;
+        let until = partial::until(self.deadline);
         let deadline = self.deadline;
         let resting: Vec<bool> = self
             .slow_until
@@ -232,7 +233,7 @@ impl AccountsOps {
                 after: Duration::ZERO,
             })
         } else {
-            match tokio::time::timeout(self.deadline, fut).await {
+            match tokio::time::timeout_at(partial::until(self.deadline), fut).await {
                 Ok(r) => r,
                 Err(_) => Err(OpsError::Timeout {
                     api: "accounts",

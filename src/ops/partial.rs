@@ -7,7 +7,7 @@
 //! assembled in one task (the fan-out polls its members in that task, never spawns them),
 //! and no handler has to thread it.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 
 /// One account left out of an answer, or one region of it.
@@ -22,16 +22,37 @@ pub struct Left {
 
 tokio::task_local! {
     static LEFT: RefCell<Vec<Left>>;
+    /// When the answer's fan-outs must be done by: set by the first, kept by the others, so
+    /// an answer that asks the accounts twice (the clusters, then their services) still
+    /// waits on them for one deadline in all.
+    static UNTIL: Cell<Option<tokio::time::Instant>>;
 }
 
 /// Runs `f`, returning its output and what it had to leave out, sorted, each once.
 pub async fn observe<F: Future>(f: F) -> (F::Output, Vec<Left>) {
-    LEFT.scope(RefCell::new(Vec::new()), async {
-        let out = f.await;
-        let left = LEFT.with(|l| std::mem::take(&mut *l.borrow_mut()));
-        (out, left)
-    })
+    LEFT.scope(
+        RefCell::new(Vec::new()),
+        UNTIL.scope(Cell::new(None), async {
+            let out = f.await;
+            let left = LEFT.with(|l| std::mem::take(&mut *l.borrow_mut()));
+            (out, left)
+        }),
+    )
     .await
+}
+
+/// When a fan-out must be done by: within [`observe`], the answer's one deadline (`budget`
+/// from its first fan-out); outside, `budget` from now.
+#[must_use]
+pub fn until(budget: std::time::Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    UNTIL
+        .try_with(|u| {
+            let at = u.get().unwrap_or(now + budget);
+            u.set(Some(at));
+            at
+        })
+        .unwrap_or(now + budget)
 }
 
 /// Records that `account` (or its `region`) did not answer. Outside [`observe`], does
@@ -82,6 +103,22 @@ mod tests {
                 ("prod", Some("us-east-1")),
                 ("staging", None)
             ]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_answer_has_one_deadline_for_all_its_fan_outs() {
+        let budget = std::time::Duration::from_secs(2);
+        let ((first, second), _) = observe(async {
+            let first = until(budget);
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            (first, until(budget))
+        })
+        .await;
+        assert_eq!(first, second);
+        assert!(
+            until(budget) > first,
+            "outside an answer, each call has its own"
         );
     }
 
