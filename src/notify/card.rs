@@ -10,6 +10,8 @@ use crate::channel::slack::blocks::{
     self as kit, ASK_ACTION, MAX_FALLBACK, MAX_SECTION_TEXT, Message, escape, escaped_within,
     mention,
 };
+use super::origin::Origin;
+use crate::ops::ServiceRef;
 use crate::speech::render::{Say, n, s};
 
 pub use crate::channel::slack::MUTE_ACTION;
@@ -28,6 +30,43 @@ pub fn read_ack_value(value: &str) -> Option<(i64, &str)> {
     let (opened_at, alarm) = value.split_once(':')?;
     let opened_at = opened_at.parse().ok()?;
     (!alarm.is_empty()).then_some((opened_at, alarm))
+}
+
+/// What a Mute button mutes in its channel (and what the notifier checks): the service
+/// (`cluster/name`), or the alarm (`alarm:name`) when it is tied to none; with accounts
+/// configured, in its account and region (`prod/checkout in prod@eu-west-1`), so muting
+/// one account's checkout leaves another's heard.
+#[must_use]
+pub fn mute_subject(origin: Option<&Origin>, alarm: &str, service: Option<&ServiceRef>) -> String {
+    let base = service.map_or_else(
+        || format!("alarm:{alarm}"),
+        |s| format!("{}/{}", s.cluster, s.name),
+    );
+    match origin {
+        None => base,
+        Some(o) => format!("{base} in {}", o.place()),
+    }
+}
+
+/// Where an event happened, in words ("the prod account, eu-west-1"), unescaped.
+#[must_use]
+pub fn where_(say: &Say<'_>, origin: &Origin) -> String {
+    say.msg(
+        "card-where",
+        [
+            ("account", s(origin.account.clone())),
+            ("region", s(origin.region.clone().unwrap_or_else(|| "none".to_owned()))),
+        ],
+    )
+}
+
+/// The context line that says where (escaped), and the fallback's sentence (unescaped).
+fn where_lines(say: &Say<'_>, origin: &Origin) -> (Value, String) {
+    let place = where_(say, origin);
+    (
+        context(&say.msg("card-where-line", [("where", s(escape(&place)))])),
+        say.msg("card-where-fallback", [("where", s(place))]),
+    )
 }
 
 /// What an alarm's reason says, read from CloudWatch's threshold sentence ("3 out of the
@@ -143,6 +182,8 @@ pub struct AlarmCard {
     pub acked_by: Option<String>,
     /// Its actions are silenced by someone, for now (issue 31, guard rail 8).
     pub silenced: Option<Silenced>,
+    /// The account and region (accounts configured); `None` says nothing of where.
+    pub origin: Option<Origin>,
 }
 
 /// A running silence on a card's alarm: who asked for it (their username) and when it
@@ -168,7 +209,12 @@ impl AlarmCard {
             ),
             None => say.msg("card-firing", [("alarm", s(alarm.clone()))]),
         };
-        let mut blocks = vec![kit::section(&head), kit::section(&escape(&self.what))];
+        let mut blocks = vec![kit::section(&head)];
+        let place = self.origin.as_ref().map(|o| where_lines(say, o));
+        if let Some((line, _)) = &place {
+            blocks.push(line.clone());
+        }
+        blocks.push(kit::section(&escape(&self.what)));
         let mut lines = Vec::new();
         if let Some(suppressed) = self
             .suppressed
@@ -222,7 +268,10 @@ impl AlarmCard {
                 buttons.push(button(
                     say.msg("card-button-ack", []),
                     ACK_ACTION,
-                    &ack_value(self.opened_at, &self.alarm),
+                    &ack_value(
+                        self.opened_at,
+                        &super::scoped(self.origin.as_ref(), &self.alarm),
+                    ),
                 ));
             }
             buttons.extend([
@@ -252,13 +301,17 @@ impl AlarmCard {
                 buttons.push(button(
                     say.msg("card-button-mute", []),
                     MUTE_ACTION,
-                    &format!("{cluster}/{name}"),
+                    &mute_subject(
+                        self.origin.as_ref(),
+                        &self.alarm,
+                        Some(&ServiceRef::new(cluster.clone(), name.clone())),
+                    ),
                 ));
             } else {
                 buttons.push(button(
                     say.msg("card-button-mute", []),
                     MUTE_ACTION,
-                    &format!("alarm:{}", self.alarm),
+                    &mute_subject(self.origin.as_ref(), &self.alarm, None),
                 ));
             }
             blocks.push(json!({ "type": "actions", "elements": buttons }));
@@ -279,6 +332,10 @@ impl AlarmCard {
                 ],
             ),
         };
+        if let Some((_, sentence)) = &place {
+            text.push(' ');
+            text.push_str(sentence);
+        }
         if let Some(suppressed) = self
             .suppressed
             .as_ref()
@@ -400,6 +457,8 @@ pub struct DeploymentCard<'a> {
     pub target: Option<&'a str>,
     /// The revision serving after a rollback, when a lookup gave it.
     pub serving: Option<&'a str>,
+    /// The account and region (accounts configured); `None` says nothing of where.
+    pub origin: Option<&'a Origin>,
 }
 
 impl DeploymentCard<'_> {
@@ -415,6 +474,10 @@ impl DeploymentCard<'_> {
             ],
         );
         let mut blocks = vec![kit::section(&head)];
+        let place = self.origin.map(|o| where_lines(say, o));
+        if let Some((line, _)) = &place {
+            blocks.push(line.clone());
+        }
         let mut plain = Vec::new();
         if !self.reason.is_empty() {
             plain.push(self.reason.to_owned());
@@ -453,7 +516,8 @@ impl DeploymentCard<'_> {
         blocks.push(json!({ "type": "actions", "elements": [
             button(say.msg("card-button-deploy", []), &format!("{ASK_ACTION}-0"), &ask("card-say-deploy")),
             button(say.msg("card-button-health", []), &format!("{ASK_ACTION}-1"), &ask("card-say-health")),
-            button(say.msg("card-button-mute", []), MUTE_ACTION, &format!("{cluster}/{service}")),
+            button(say.msg("card-button-mute", []), MUTE_ACTION,
+                &mute_subject(self.origin, service, Some(&ServiceRef::new(cluster, service)))),
         ]}));
         let mut text = say.msg(
             "card-deployment-fallback",
@@ -463,6 +527,10 @@ impl DeploymentCard<'_> {
                 ("cluster", s(cluster.to_owned())),
             ],
         );
+        if let Some((_, sentence)) = place {
+            text.push(' ');
+            text.push_str(&sentence);
+        }
         for line in plain {
             text.push(' ');
             text.push_str(&line);
@@ -510,6 +578,7 @@ mod tests {
             opened_at: 1_700_000_000,
             acked_by: None,
             silenced: None,
+            origin: None,
         };
         let buttons = |m: &Message| -> Vec<Value> {
             m.blocks
@@ -600,6 +669,7 @@ mod tests {
             reason: "ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/123.",
             target: Some("ecs-svc/123"),
             serving: None,
+            origin: None,
         }
         .message(&say);
         assert!(
@@ -634,6 +704,7 @@ mod tests {
             opened_at: 1_700_000_000,
             acked_by: None,
             silenced: None,
+            origin: None,
         }
         .message(&say);
         assert!(
@@ -667,6 +738,7 @@ mod tests {
                 by: "ana<@U1>".to_owned(),
                 until: 1_699_974_000,
             }),
+            origin: None,
         };
         let m = card.message(&say);
         let blocks = serde_json::to_string(&m.blocks).unwrap_or_default();

@@ -15,6 +15,8 @@ pub struct Route {
     clusters: GlobSet,
     services: GlobSet,
     alarms: GlobSet,
+    /// Globs over configured account names (`accounts`, default all).
+    accounts: GlobSet,
     pub deployments: bool,
 }
 
@@ -31,6 +33,13 @@ impl Route {
                 }
                 None => self.clusters.is_match("*") && self.services.is_match("*"),
             }
+    }
+
+    /// Whether an event from `account` (a configured account's name; `None` without an
+    /// accounts file, which every route takes) is for this route.
+    #[must_use]
+    pub fn wants_account(&self, account: Option<&str>) -> bool {
+        account.is_none_or(|a| self.accounts.is_match(a))
     }
 
     /// Whether a deployment event on `cluster`/`service` is for this route.
@@ -66,6 +75,8 @@ struct RawRoute {
     services: Vec<String>,
     #[serde(default = "everything")]
     alarms: Vec<String>,
+    #[serde(default = "everything")]
+    accounts: Vec<String>,
     #[serde(default)]
     deployments: bool,
 }
@@ -145,6 +156,7 @@ impl Routes {
                 clusters: globs(number, "clusters", &raw.clusters)?,
                 services: globs(number, "services", &raw.services)?,
                 alarms: globs(number, "alarms", &raw.alarms)?,
+                accounts: globs(number, "accounts", &raw.accounts)?,
                 channel: raw.channel,
                 group: raw.group,
                 deployments: raw.deployments,
@@ -175,6 +187,19 @@ mod tests {
             "unplaced alarms need a route for all"
         );
         assert!(r.wants_deployment("prod", "pricing"));
+        assert!(r.wants_account(Some("staging")), "accounts default to all");
+        assert!(r.wants_account(None));
+        let only_prod = Routes::from_toml(
+            "[[route]]\nchannel = \"C0123456789\"\ngroup = \"oncall\"\naccounts = [\"prod*\"]\n",
+            Some(&groups),
+        )
+        .unwrap();
+        assert!(only_prod.0[0].wants_account(Some("prod-eu")));
+        assert!(!only_prod.0[0].wants_account(Some("staging")));
+        assert!(
+            only_prod.0[0].wants_account(None),
+            "without an accounts file every event is the home account's"
+        );
         let err = Routes::from_toml(
             "[[route]]\nchannel = \"C0123456789\"\ngroup = \"oncall\"\n[[route]]\nchannel = \"#ops\"\ngroup = \"oncall\"\n",
             Some(&groups),
