@@ -12,6 +12,7 @@ mod log;
 mod senders;
 mod silences;
 mod sns;
+mod unchanged;
 
 use crate::common;
 
