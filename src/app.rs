@@ -442,7 +442,9 @@ pub async fn notify_accounts(
                 None
             }
             Err(_) => {
-                tracing::warn!("GetCallerIdentity timed out; the default credentials' account id is unknown");
+                tracing::warn!(
+                    "GetCallerIdentity timed out; the default credentials' account id is unknown"
+                );
                 None
             }
         }

@@ -6,11 +6,11 @@
 
 use serde_json::{Value, json};
 
+use super::origin::Origin;
 use crate::channel::slack::blocks::{
     self as kit, ASK_ACTION, MAX_FALLBACK, MAX_SECTION_TEXT, Message, escape, escaped_within,
     mention,
 };
-use super::origin::Origin;
 use crate::ops::ServiceRef;
 use crate::speech::render::{Say, n, s};
 
@@ -55,7 +55,10 @@ pub fn where_(say: &Say<'_>, origin: &Origin) -> String {
         "card-where",
         [
             ("account", s(origin.account.clone())),
-            ("region", s(origin.region.clone().unwrap_or_else(|| "none".to_owned()))),
+            (
+                "region",
+                s(origin.region.clone().unwrap_or_else(|| "none".to_owned())),
+            ),
         ],
     )
 }

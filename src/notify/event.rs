@@ -685,6 +685,72 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn sample(name: &str) -> Value {
+        let text = match name {
+            "alarm" => {
+                include_str!("../../tests/fixtures/events/cloudwatch-alarm-state-change.json")
+            }
+            "deployment" => {
+                include_str!("../../tests/fixtures/events/ecs-deployment-state-change-failed.json")
+            }
+            "action" => include_str!("../../tests/fixtures/events/ecs-service-action.json"),
+            _ => include_str!("../../tests/fixtures/events/cloudwatch-alarm-sns-message.json"),
+        };
+        serde_json::from_str(text).unwrap_or_default()
+    }
+
+    #[test]
+    fn every_sender_names_its_account_and_region_in_the_documented_places() {
+        // EventBridge: the envelope's `account` and `region`.
+        let alarm = from_eventbridge(&sample("alarm")).unwrap();
+        assert_eq!(alarm.origin(), (Some("123456789012"), Some("us-east-1")));
+        let deployment = from_eventbridge(&sample("deployment")).unwrap();
+        assert_eq!(
+            deployment.origin(),
+            (Some("111122223333"), Some("us-west-2"))
+        );
+        assert_eq!(deployment.cluster(), Some("default"));
+        let action = from_eventbridge(&sample("action")).unwrap();
+        assert!(
+            action.origin().0.is_some_and(|a| a.len() == 12),
+            "{action:?}"
+        );
+        // An envelope without them: the ARN of what it is about.
+        let mut bare = sample("deployment");
+        let envelope = bare.as_object_mut().unwrap();
+        envelope.remove("account");
+        envelope.remove("region");
+        assert_eq!(
+            from_eventbridge(&bare).unwrap().origin(),
+            (Some("111122223333"), Some("us-west-2"))
+        );
+        // Not an account id, not a region: not believed.
+        let mut odd = sample("alarm");
+        odd["account"] = json!("12345");
+        odd["region"] = json!("Mars");
+        odd["resources"] = json!([]);
+        assert_eq!(from_eventbridge(&odd).unwrap().origin(), (None, None));
+
+        // SNS: the documented sample has placeholders in `AlarmArn` and `Region`.
+        let message = sample("sns").to_string();
+        let sns = from_sns_message(&message, "m-1").unwrap();
+        assert_eq!(sns.origin(), (Some("123456789012"), None));
+        // As real notifications are written: `Region` a display name, the code in the ARN.
+        let mut real = sample("sns");
+        real["AWSAccountId"] = json!("052730242331");
+        real["Region"] = json!("US East (N. Virginia)");
+        real["AlarmArn"] = json!("arn:aws:cloudwatch:us-east-1:052730242331:alarm:Traffic");
+        let sns = from_sns_message(&real.to_string(), "m-2").unwrap();
+        assert_eq!(sns.origin(), (Some("052730242331"), Some("us-east-1")));
+        // No `AWSAccountId`: the ARN's account.
+        real.as_object_mut().unwrap().remove("AWSAccountId");
+        let sns = from_sns_message(&real.to_string(), "m-3").unwrap();
+        assert_eq!(sns.origin().0, Some("052730242331"));
+        // An EventBridge event relayed through SNS keeps its envelope's account.
+        let relayed = from_sns_message(&sample("alarm").to_string(), "m-4").unwrap();
+        assert_eq!(relayed.origin(), (Some("123456789012"), Some("us-east-1")));
+    }
+
     #[test]
     fn rollbacks_expressions_and_dimensions_are_read_in_either_wire_form() {
         assert_eq!(

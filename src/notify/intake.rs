@@ -229,7 +229,13 @@ impl Notifier {
             }
             why.wanted = true;
             if self
-                .episode(&route.channel, &route.group, &change, service.as_ref(), origin)
+                .episode(
+                    &route.channel,
+                    &route.group,
+                    &change,
+                    service.as_ref(),
+                    origin,
+                )
                 .await?
             {
                 made += 1;

@@ -51,9 +51,7 @@ pub struct Accounts {
 
 /// The account id in a role ARN (`arn:aws:iam::111111111111:role/x`).
 fn arn_account(arn: &str) -> Option<String> {
-    arn.split(':')
-        .nth(4)
-        .and_then(super::event::account_id)
+    arn.split(':').nth(4).and_then(super::event::account_id)
 }
 
 impl Accounts {
@@ -183,7 +181,11 @@ name = "home"
         assert_eq!(prod.place(), "prod@us-east-1");
         assert_eq!(
             accounts
-                .resolve(Some("222222222222"), Some("eu-west-1"), Some("platform-core"))
+                .resolve(
+                    Some("222222222222"),
+                    Some("eu-west-1"),
+                    Some("platform-core")
+                )
                 .unwrap()
                 .account,
             "platform",

@@ -347,7 +347,8 @@ impl Notifier {
         // The health and change lines are asked of the data source by service name: with
         // accounts configured that name may be another account's service, so a card from
         // an account goes without them rather than say another's.
-        let (health, changed) = match (&episode.service, episode.firing && episode.origin.is_none()) {
+        let (health, changed) = match (&episode.service, episode.firing && episode.origin.is_none())
+        {
             (Some(service), true) => (
                 if grants.service(Intent::ServiceHealth, service) {
                     self.health(group, service).await

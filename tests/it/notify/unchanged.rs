@@ -32,7 +32,11 @@ pub(super) async fn sample_calls(w: &World, notifier: &Notifier) -> Vec<Value> {
         opsvoice::notify::event::from_sns_message(&message.to_string(), "sns-message-1").unwrap();
     notifier.accept("sns", event).await.unwrap();
     w.settle(notifier).await;
-    accept(notifier, &fixture("ecs-deployment-state-change-failed.json")).await;
+    accept(
+        notifier,
+        &fixture("ecs-deployment-state-change-failed.json"),
+    )
+    .await;
     w.settle(notifier).await;
     // A resolve's edit and thread reply are queued at the same moment and may go in
     // either order: the calls are compared as a set.
@@ -60,7 +64,11 @@ async fn without_an_accounts_file_cards_are_byte_for_byte_as_before() {
     let mut before: Vec<Value> =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     before.sort_by_key(|c| c.to_string());
-    assert_eq!(calls.len(), 5, "card, edit, reply, SNS card, deployment: {calls:#?}");
+    assert_eq!(
+        calls.len(),
+        5,
+        "card, edit, reply, SNS card, deployment: {calls:#?}"
+    );
     assert_eq!(calls.len(), before.len());
     for (now, then) in calls.iter().zip(&before) {
         assert_eq!(
