@@ -67,6 +67,7 @@ pub struct Builder<'a> {
     slack: Option<Arc<channel::slack::Slack>>,
     events: Option<crate::notify::http::EventsState>,
     effector: Option<Arc<dyn crate::act::effect::Effector>>,
+    logs: Option<Arc<dyn ops::logs::LogSource>>,
 }
 
 /// The app `config` describes, on the system clock.
@@ -85,6 +86,7 @@ pub fn builder(config: &Config) -> Builder<'_> {
         slack: None,
         events: None,
         effector: None,
+        logs: None,
     }
 }
 
@@ -93,6 +95,13 @@ impl Builder<'_> {
     /// (tests: the real AWS effector pointed at moto).
     pub fn effector(mut self, effector: Arc<dyn crate::act::effect::Effector>) -> Self {
         self.effector = Some(effector);
+        self
+    }
+
+    /// Reads services' logs from `logs` instead of the configured source (tests: the real
+    /// CloudWatch Logs source pointed at moto).
+    pub fn logs(mut self, logs: Arc<dyn ops::logs::LogSource>) -> Self {
+        self.logs = Some(logs);
         self
     }
 
@@ -185,10 +194,12 @@ impl Builder<'_> {
             Some(identity) => identity,
             None => identity(config, self.clock.clone())?,
         };
-        let (ops, configured_effector) = match self.ops {
-            Some(ops) => (ops, None),
+        let (ops, configured_effector, configured_logs) = match self.ops {
+            // Given data, and no logs: the demo's logs on the demo, none on `aws`.
+            Some(ops) => (ops, None, demo_logs(config)),
             None => configured_source(config, self.clock.clone()).await,
         };
+        let logs = self.logs.or(configured_logs);
         let effector = self.effector.or(configured_effector);
         let answers_from = ops.clone();
         let lex = match self.lex {
@@ -205,6 +216,9 @@ impl Builder<'_> {
                     .unwrap_or_else(|| speech::polly::Voice::new(config.polly.clone())),
             )
             .lex(lex);
+        if let Some(logs) = logs {
+            assistant = assistant.logs(logs);
+        }
         if let Some(key) = &config.server.session_key {
             assistant = assistant.sealer(dialog::context::Sealer::new(key.expose()));
         }
@@ -620,20 +634,28 @@ pub fn slack(
     }))
 }
 
+/// The demo fleet's logs, on the demo backend.
+fn demo_logs(config: &Config) -> Option<Arc<dyn ops::logs::LogSource>> {
+    (config.aws.backend == Backend::Demo)
+        .then(|| Arc::new(ops::logs::demo::DemoLogs::new()) as Arc<dyn ops::logs::LogSource>)
+}
+
 /// The data source the configuration describes: the embedded demo fleet, or ECS and
-/// CloudWatch through the AWS SDK behind the cache.
+/// CloudWatch through the AWS SDK behind the cache; its effector; and where services' logs
+/// are read (the demo's, or CloudWatch Logs).
 async fn configured_source(
     config: &Config,
     clock: Arc<dyn Clock>,
 ) -> (
     Arc<dyn ops::OpsSource>,
     Option<Arc<dyn crate::act::effect::Effector>>,
+    Option<Arc<dyn ops::logs::LogSource>>,
 ) {
     match config.aws.backend {
         Backend::Demo => {
             let fleet = ops::demo::DemoFleet::new(clock);
             let effector = demo_effector(&fleet);
-            (Arc::new(fleet), effector)
+            (Arc::new(fleet), effector, demo_logs(config))
         }
         Backend::Aws => {
             let sdk = aws::sdk_config().await;
@@ -649,7 +671,11 @@ async fn configured_source(
                 .is_some()
                 .then(|| aws_effector(config, &sdk))
                 .flatten();
-            (Arc::new(live), effector)
+            let logs = ops::logs::aws::AwsLogs::new(
+                aws_sdk_ecs::Client::new(&sdk),
+                aws_sdk_cloudwatchlogs::Client::new(&sdk),
+            );
+            (Arc::new(live), effector, Some(Arc::new(logs)))
         }
     }
 }

@@ -161,6 +161,7 @@ pub struct Builder {
     identity: crate::auth::Identity,
     log: Option<Arc<dyn crate::store::Store>>,
     desk: Option<Arc<crate::act::desk::Desk>>,
+    logs: Option<Arc<dyn crate::ops::logs::LogSource>>,
     renderer: Option<Renderer>,
     region: Option<String>,
     nlu: Option<Nlu>,
@@ -190,6 +191,13 @@ impl Builder {
     /// Reads the notifier's event log from `store` ("what did I miss?").
     pub fn event_log(mut self, store: Arc<dyn crate::store::Store>) -> Self {
         self.log = Some(store);
+        self
+    }
+
+    /// Reads services' logs from `logs` (without one, LogErrors says CloudWatch Logs is
+    /// unavailable).
+    pub fn logs(mut self, logs: Arc<dyn crate::ops::logs::LogSource>) -> Self {
+        self.logs = Some(logs);
         self
     }
 
@@ -247,6 +255,9 @@ impl Builder {
         if let Some(desk) = self.desk {
             dialog = dialog.with_desk(desk);
         }
+        if let Some(logs) = self.logs {
+            dialog = dialog.with_logs(logs);
+        }
         let renderer = match self.renderer {
             Some(renderer) => renderer,
             None => Renderer::embedded(self.region)?,
@@ -287,6 +298,7 @@ impl Assistant {
             identity,
             log: None,
             desk: None,
+            logs: None,
             renderer: None,
             region: None,
             nlu: None,

@@ -23,7 +23,7 @@
 //!    reads).
 //! 5. [`act`]: acting on the fleet (who may ask for which verb, the kill switch, the
 //!    durable action record and its claim, the desk every action passes, and the one
-//!    place that writes to AWS).
+//!    place that writes to AWS), and [`chart`] (a metric as a PNG, with its alt text).
 //! 6. [`dialog`]: one handler per intent (`Turn -> Answer`, and the answer's sentences,
 //!    links and card), with session memory.
 //! 7. [`nlu`]: the local utterance matcher.
@@ -44,6 +44,7 @@ pub mod assistant;
 pub mod auth;
 pub mod aws;
 pub mod channel;
+pub mod chart;
 pub mod chat;
 pub mod clock;
 pub mod config;

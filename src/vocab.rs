@@ -31,6 +31,7 @@ macro_rules! questions {
             ScaleService => scale_service,
             SilenceAlarm => silence_alarm,
             UnsilenceAlarm => unsilence_alarm,
+            LogErrors => log_errors,
         }
     };
 }

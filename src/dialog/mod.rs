@@ -328,6 +328,8 @@ pub struct Dialog {
     log: Option<Arc<dyn crate::store::Store>>,
     /// Where actions are asked for, when acting is set up.
     desk: Option<Arc<crate::act::desk::Desk>>,
+    /// Where services' logs are read (LogErrors), when there is a log source.
+    logs: Option<Arc<dyn crate::ops::logs::LogSource>>,
 }
 
 impl Dialog {
@@ -339,7 +341,21 @@ impl Dialog {
             clock,
             log: None,
             desk: None,
+            logs: None,
         }
+    }
+
+    /// The same dialog, reading services' logs from `logs` (LogErrors).
+    #[must_use]
+    pub fn with_logs(mut self, logs: Arc<dyn crate::ops::logs::LogSource>) -> Self {
+        self.logs = Some(logs);
+        self
+    }
+
+    /// The log source, if there is one.
+    #[must_use]
+    pub fn logs(&self) -> Option<&Arc<dyn crate::ops::logs::LogSource>> {
+        self.logs.as_ref()
     }
 
     /// The same dialog, taking actions to `desk`.

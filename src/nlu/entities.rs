@@ -272,8 +272,68 @@ pub(super) fn extract(
         slots.remove(&Slot::Metric);
         return (unmark_metric(words, &out), slots);
     }
+    // "what errors is checkout logging", "top errors for checkout": errors in the logs are
+    // what they say (LogErrors), not the error rate (MetricQuery), so "errors" stays a word.
+    if slots.get(&Slot::Metric).is_some_and(|m| m == "errors") && errors_said_as_text(words) {
+        slots.remove(&Slot::Metric);
+        return (unmark_metric(words, &out), slots);
+    }
     (out, slots)
 }
+
+/// Whether "errors" in `words` are what the errors say, not how many: said with a word of
+/// logs ("logging", "exceptions", "top"), asked as "what errors" or "what's the error" (not
+/// "what's the error rate"), or since a deployment ("errors since the deploy": what it
+/// brought).
+fn errors_said_as_text(words: &[String]) -> bool {
+    let w = |i: usize| words.get(i).map_or("", String::as_str);
+    let measure = |i: usize| matches!(w(i), "rate" | "rates" | "count" | "percentage" | "percent");
+    let error = |i: usize| matches!(w(i), "error" | "errors");
+    let since_deploy = words.iter().enumerate().any(|(i, word)| {
+        word == "since"
+            && [w(i + 1), w(i + 2)]
+                .iter()
+                .any(|x| matches!(*x, "deploy" | "deployment" | "release" | "rollout"))
+    });
+    let asks_what = (0..words.len()).any(|i| {
+        // ("what's" is read as "what is".)
+        let what = matches!(w(i), "what" | "which");
+        (what && error(i + 1) && !measure(i + 2))
+            || (w(i) == "what"
+                && w(i + 1) == "is"
+                && w(i + 2) == "the"
+                && error(i + 3)
+                && !measure(i + 4))
+    });
+    words.iter().any(|x| LOG_WORDS.contains(&x.as_str())) || since_deploy || asks_what
+}
+
+/// Words that make "errors" the errors a service logs rather than its error rate.
+const LOG_WORDS: &[&str] = &[
+    "log",
+    "logs",
+    "logging",
+    "logged",
+    "exception",
+    "exceptions",
+    "stack",
+    "trace",
+    "traces",
+    "stacktrace",
+    "stacktraces",
+    "say",
+    "saying",
+    "says",
+    "message",
+    "messages",
+    "pattern",
+    "patterns",
+    "top",
+    "common",
+    "kind",
+    "kinds",
+    "grep",
+];
 
 /// Puts the words of a `{metric}` placeholder back.
 fn unmark_metric(words: &[String], marked: &[String]) -> Vec<String> {

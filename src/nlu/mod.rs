@@ -57,6 +57,15 @@ pub use intents::{
 /// values would do).
 pub const THRESHOLD: f64 = 0.3;
 
+/// A metric's word ("errors", "latency"). Anywhere but a question about logs it is found
+/// as the `{metric}` slot before words are looked at, so the words samples use leave it out:
+/// that LogErrors' samples say "errors" changes nothing for an alarm described as "the
+/// checkout errors alarm" (its words no sample uses are its name). Kept as itself when a
+/// question about logs leaves it a word.
+fn is_metric_word(word: &str) -> bool {
+    crate::ops::MetricKind::parse(word).is_some()
+}
+
 /// What the matcher understood.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Understanding {
@@ -145,13 +154,23 @@ impl Nlu {
             }
             for sample in &def.samples {
                 let words = tokens(sample);
-                spellings.extend(words.iter().filter(|w| !w.starts_with('{')).cloned());
+                spellings.extend(
+                    words
+                        .iter()
+                        .filter(|w| !w.starts_with('{') && !is_metric_word(w))
+                        .cloned(),
+                );
                 samples.push((class, canonical(&words)));
             }
         }
         let mut vocab: Vec<String> = samples
             .iter()
-            .flat_map(|(_, words)| words.iter().filter(|w| !w.starts_with('{')).cloned())
+            .flat_map(|(_, words)| {
+                words
+                    .iter()
+                    .filter(|w| !w.starts_with('{') && !is_metric_word(w))
+                    .cloned()
+            })
             .collect();
         vocab.sort();
         vocab.dedup();
@@ -279,7 +298,7 @@ impl Nlu {
         canon
             .iter()
             .map(|w| {
-                if w.starts_with('{') || self.knows(w) {
+                if w.starts_with('{') || self.knows(w) || is_metric_word(w) {
                     return w.clone();
                 }
                 self.near(w).unwrap_or_else(|| UNKNOWN.to_owned())
@@ -442,6 +461,7 @@ impl Nlu {
                 !w.starts_with('{')
                     && !is_stopword(w)
                     && !is_ignored(w)
+                    && !is_metric_word(w)
                     && self.is_unknown(&canonical_word(w))
             })
             .map(String::as_str)

@@ -28,6 +28,10 @@ impl Notifier {
         match &job.work {
             Work::Card { episode } => self.card(job, episode, late).await,
             Work::Update { episode } => self.update(job, episode).await,
+            Work::Chart { episode } => {
+                self.chart(job, episode).await;
+                Ok(())
+            }
             Work::Reply { episode, text } => {
                 let Some((ep, _)) = self.load(episode).await? else {
                     return Ok(());
@@ -258,7 +262,56 @@ impl Notifier {
         let ts = self.post(&job.channel, None, &message).await?;
         let _ = raw;
         self.posted_ts(key, &ts, false).await;
+        // The chart follows in the card's thread, as a job of its own: the card is posted
+        // and recorded whatever becomes of it.
+        if episode.firing
+            && let Err(error) = self
+                .enqueue(
+                    &job.channel,
+                    &job.group,
+                    Work::Chart {
+                        episode: key.clone(),
+                    },
+                    Duration::ZERO,
+                )
+                .await
+        {
+            tracing::warn!(%error, "a card's chart could not be queued; the card goes without it");
+        }
         Ok(())
+    }
+
+    /// Shares the chart of an episode's alarm in its card's thread: its metric, threshold
+    /// and time in ALARM over the last 3 hours, with the service's last deployment when the
+    /// route's group may see what changed on it. Whatever happens, the card stands.
+    async fn chart(&self, job: &Job, key: &Key) {
+        let episode = match self.load(key).await {
+            Ok(Some((episode, _))) => episode,
+            Ok(None) | Err(_) => return,
+        };
+        let Some(thread) = episode.ts.clone().filter(|_| !episode.summarised) else {
+            return;
+        };
+        let grants = self.assistant.identity.policy().group_grants(&job.group);
+        let deployments = episode
+            .service
+            .clone()
+            .filter(|service| grants.service(Intent::WhatChanged, service));
+        let subject = crate::channel::slack::chart::Subject::Alarm {
+            name: episode.alarm.clone(),
+            deployments,
+            window: crate::channel::slack::chart::DEFAULT_WINDOW,
+        };
+        let _ = crate::channel::slack::chart::share(
+            &self.api,
+            self.assistant.dialog.ops().as_ref(),
+            &self.say(),
+            &subject,
+            &job.channel,
+            &thread,
+            self.now(),
+        )
+        .await;
     }
 
     /// Records a posted card's `ts` on its episode. Slack has taken the post, so a store

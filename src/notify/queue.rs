@@ -22,6 +22,10 @@ pub(super) enum Work {
     Update { episode: Key },
     /// A reply in the episode's thread.
     Reply { episode: Key, text: String },
+    /// The chart of the episode's alarm, in its card's thread (after the card; once, within
+    /// the chart's deadline, never retried: a late chart is worth nothing, and the card
+    /// stands without it).
+    Chart { episode: Key },
     /// A deployment's card: failed, rolling back, or rolled back.
     Deployment {
         cluster: String,
@@ -151,8 +155,15 @@ impl Notifier {
             .filter_map(|(k, v)| record::read::<Job>(&v).map(|j| (k, v, j)))
             .filter(|(_, _, j)| j.due <= now && j.lease <= now)
             .collect();
-        // Oldest first, so a thread's replies keep their order.
-        due.sort_by_key(|(_, _, j)| (j.created, j.id.clone()));
+        // Oldest first, so a thread's replies keep their order; charts after every post,
+        // so a chart never holds up a card.
+        due.sort_by_key(|(_, _, j)| {
+            (
+                matches!(j.work, Work::Chart { .. }),
+                j.created,
+                j.id.clone(),
+            )
+        });
         let mut posted = 0;
         for (key, raw, job) in due {
             let mut held = job.clone();

@@ -22,8 +22,8 @@ use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
 
 use super::{
-    Alarm, AlarmDetail, Catalog, Clock, DeploymentRecord, MetricKind, MetricSeries, OpsError,
-    OpsSource, ServiceRef, ServiceStatus, age, freshness,
+    Alarm, AlarmChart, AlarmDetail, Catalog, Clock, DeploymentRecord, MetricKind, MetricSeries,
+    OpsError, OpsSource, ServiceRef, ServiceStatus, age, freshness,
 };
 
 /// How long each kind of data is fresh.
@@ -84,6 +84,8 @@ enum Key {
     AlarmsNamed(String),
     Alarm(String),
     Metric(ServiceRef, MetricKind, u64),
+    /// An alarm's chart data over a window (seconds).
+    AlarmChart(String, u64),
     /// Deployments since a time, bucketed to the minute so repeats share an entry.
     DeploymentsSince(u64),
     ServiceDeployments(ServiceRef),
@@ -100,6 +102,7 @@ impl Key {
             Key::AlarmsNamed(_) => "alarms_named",
             Key::Alarm(_) => "alarm",
             Key::Metric(..) => "metric",
+            Key::AlarmChart(..) => "alarm_chart",
             Key::DeploymentsSince(_) => "deployments_since",
             Key::ServiceDeployments(_) => "service_deployments",
         }
@@ -108,7 +111,11 @@ impl Key {
     /// Which system the data comes from, as the user would call it.
     fn system(&self) -> &'static str {
         match self {
-            Key::Firing | Key::AlarmsNamed(_) | Key::Alarm(_) | Key::Metric(..) => "CloudWatch",
+            Key::Firing
+            | Key::AlarmsNamed(_)
+            | Key::Alarm(_)
+            | Key::Metric(..)
+            | Key::AlarmChart(..) => "CloudWatch",
             _ => "ECS",
         }
     }
@@ -123,6 +130,7 @@ enum Value {
     Alarms(Arc<Vec<Alarm>>),
     Alarm(Arc<Option<AlarmDetail>>),
     Metric(Arc<Option<MetricSeries>>),
+    AlarmChart(Arc<Option<AlarmChart>>),
     Records(Arc<Vec<DeploymentRecord>>),
 }
 
@@ -210,7 +218,7 @@ impl CachedOps {
             Key::Services(_) | Key::Service(_) => t.services,
             Key::Firing => t.alarms,
             Key::AlarmsNamed(_) | Key::Alarm(_) => t.alarm_detail,
-            Key::Metric(..) => t.metrics,
+            Key::Metric(..) | Key::AlarmChart(..) => t.metrics,
             Key::DeploymentsSince(_) | Key::ServiceDeployments(_) => t.deployments,
         }
     }
@@ -494,6 +502,25 @@ impl OpsSource for CachedOps {
             })
             .await?;
         Ok(unwrap_value!(v, Metric).as_ref().clone())
+    }
+
+    async fn alarm_chart(
+        &self,
+        name: &str,
+        window: Duration,
+    ) -> Result<Option<AlarmChart>, OpsError> {
+        let n = name.to_owned();
+        let v = self
+            .get(Key::AlarmChart(n.clone(), window.as_secs()), |ops| {
+                async move {
+                    ops.alarm_chart(&n, window)
+                        .await
+                        .map(|c| Value::AlarmChart(Arc::new(c)))
+                }
+                .boxed()
+            })
+            .await?;
+        Ok(unwrap_value!(v, AlarmChart).as_ref().clone())
     }
 
     async fn deployments_since(

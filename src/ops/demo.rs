@@ -11,6 +11,7 @@
 //! them for the verbs. Until something is changed, every answer is as above.
 
 mod changes;
+mod chart;
 
 pub use changes::{DemoChange, DemoRefusal, SETTLE, ServiceFacts};
 
@@ -20,9 +21,9 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 
 use super::{
-    Alarm, AlarmDetail, AlarmKind, AlarmState, AlarmTransition, Catalog, Clock, Deployment,
-    DeploymentOutcome, DeploymentRecord, DeploymentRole, MetricKind, MetricSeries, MetricUnit,
-    OpsError, OpsSource, RolloutState, ServiceEvent, ServiceRef, ServiceStatus,
+    Alarm, AlarmChart, AlarmDetail, AlarmKind, AlarmState, AlarmTransition, Catalog, Clock,
+    Deployment, DeploymentOutcome, DeploymentRecord, DeploymentRole, MetricKind, MetricSeries,
+    MetricUnit, OpsError, OpsSource, RolloutState, ServiceEvent, ServiceRef, ServiceStatus,
 };
 
 const MINUTE: u64 = 60;
@@ -711,6 +712,14 @@ impl OpsSource for DemoFleet {
         Ok(self
             .spec(service)
             .and_then(|spec| self.series(spec, kind, window)))
+    }
+
+    async fn alarm_chart(
+        &self,
+        name: &str,
+        window: Duration,
+    ) -> Result<Option<AlarmChart>, OpsError> {
+        Ok(self.chart_of(name, window))
     }
 
     async fn deployments_since(

@@ -4,10 +4,12 @@
 //! Types here are what the dialog reasons about. They say nothing about the wire:
 //! ECS and CloudWatch shapes are mapped into them by each implementation.
 
+pub mod alarm_chart;
 pub mod aws;
 pub mod cache;
 pub mod demo;
 pub mod freshness;
+pub mod logs;
 
 use std::fmt;
 use std::sync::Arc;
@@ -15,6 +17,7 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
+pub use self::alarm_chart::AlarmChart;
 pub use crate::clock::{Clock, FixedClock, ManualClock, SystemClock, age};
 
 /// A service, identified by its cluster and name (ECS names are unique per cluster only).
@@ -385,10 +388,18 @@ impl OpsError {
             | OpsError::Timeout { api, .. } => api,
         };
         // SDK calls are named "service:Operation"; the cache names what it fetched.
+        if api.starts_with("logs:") {
+            return "CloudWatch Logs";
+        }
         let cloudwatch = api.starts_with("cloudwatch")
             || matches!(
                 *api,
-                "firing_alarms" | "all_alarms" | "alarms_named" | "alarm" | "metric"
+                "firing_alarms"
+                    | "all_alarms"
+                    | "alarms_named"
+                    | "alarm"
+                    | "metric"
+                    | "alarm_chart"
             );
         if cloudwatch { "CloudWatch" } else { "ECS" }
     }
@@ -505,6 +516,24 @@ pub trait OpsSource: Send + Sync + fmt::Debug {
 
     /// Drops what is cached about the alarm `name` (it was just silenced or unsilenced).
     fn forget_alarm(&self, _name: &str) {}
+
+    /// Charts (issue 33; everything charts add to this trait is here): the series an alarm
+    /// evaluates over the trailing `window`, its threshold and its time in `ALARM`.
+    /// `None` when there is no such alarm, or it watches no metric (a composite); the
+    /// default, for a source that keeps no alarm metrics, is always `None` (a card then
+    /// goes without a chart). A service's own series is [`Self::metric`], its last
+    /// deployment [`Self::service_deployments`].
+    ///
+    /// # Errors
+    /// When CloudWatch cannot be reached.
+    async fn alarm_chart(
+        &self,
+        name: &str,
+        window: Duration,
+    ) -> Result<Option<AlarmChart>, OpsError> {
+        let _ = (name, window);
+        Ok(None)
+    }
 
     /// Fetches again, ahead of any question, what most answers need (the catalog and the
     /// firing alarms) when it is due to go stale, so a question finds it warm. A fetch

@@ -55,6 +55,7 @@ fn sdk_calls() -> BTreeSet<String> {
         ("self.client().await", "polly", Some("speech/polly.rs")),
         ("self.client", "dynamodb", Some("store/dynamo.rs")),
         ("sns", "sns", Some("notify/http.rs")),
+        ("self.logs", "logs", Some("ops/logs/aws.rs")),
     ];
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = vec![root];
@@ -155,6 +156,10 @@ fn the_function_may_make_exactly_the_calls_the_code_makes() {
         "dynamodb:DeleteItem",
         "dynamodb:Scan",
         "sns:ConfirmSubscription",
+        "logs:StartQuery",
+        "logs:GetQueryResults",
+        "logs:StopQuery",
+        "ecs:DescribeTaskDefinition",
     ] {
         assert!(
             calls.contains(expected),
@@ -186,13 +191,16 @@ fn the_function_may_make_exactly_the_calls_the_code_makes() {
 fn the_counted_upstream_calls_are_the_same_as_the_scanned_ones() {
     // ECS and CloudWatch calls are labelled for metrics as "service:Operation"; the labels
     // and the scan must agree, or one of them is wrong.
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ops/aws");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ops");
     let mut labels = BTreeSet::new();
-    for entry in std::fs::read_dir(src).unwrap() {
+    let sources = std::fs::read_dir(src.join("aws"))
+        .unwrap()
+        .chain(std::fs::read_dir(src.join("logs")).unwrap());
+    for entry in sources {
         let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
         for piece in source.split('"').skip(1).step_by(2) {
             if let Some((service, op)) = piece.split_once(':')
-                && ["ecs", "cloudwatch"].contains(&service)
+                && ["ecs", "cloudwatch", "logs"].contains(&service)
                 && op.chars().all(|c| c.is_ascii_alphabetic())
                 && op.starts_with(|c: char| c.is_ascii_uppercase())
             {
@@ -202,7 +210,7 @@ fn the_counted_upstream_calls_are_the_same_as_the_scanned_ones() {
     }
     let scanned: BTreeSet<String> = sdk_calls()
         .into_iter()
-        .filter(|c| c.starts_with("ecs:") || c.starts_with("cloudwatch:"))
+        .filter(|c| c.starts_with("ecs:") || c.starts_with("cloudwatch:") || c.starts_with("logs:"))
         .collect();
     assert_eq!(labels, scanned);
 }
@@ -309,13 +317,16 @@ fn the_slack_manifest_points_at_our_routes_with_the_scopes_we_use() {
         .map(|e| e.as_str().unwrap())
         .collect();
     // chat.postMessage / postEphemeral / update need chat:write; the events need their
-    // read scopes; the slash command needs commands. Nothing more.
+    // read scopes; the slash command needs commands; a chart's upload
+    // (files.getUploadURLExternal, files.completeUploadExternal) needs files:write.
+    // Nothing more.
     assert_eq!(
         scopes,
         BTreeSet::from([
             "app_mentions:read",
             "chat:write",
             "commands",
+            "files:write",
             "im:history",
             "im:read",
             "im:write"

@@ -11,7 +11,7 @@ const LAYERS: &[&[&str]] = &[
     &["config", "aws", "http"],
     &["telemetry", "ops", "store"],
     &["auth", "speech", "eventlog"],
-    &["act"],
+    &["act", "chart"],
     &["dialog"],
     &["nlu"],
     &["assistant"],

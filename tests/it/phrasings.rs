@@ -763,6 +763,66 @@ const PHRASINGS: &[(&str, Intent, &[&str])] = &[
         Intent::WhatHappened,
         &["in the last"],
     ),
+    (
+        "what is checkout logging right now",
+        Intent::LogErrors,
+        &["logged"],
+    ),
+    (
+        "any exceptions in payments since the deploy",
+        Intent::LogErrors,
+        &["logged"],
+    ),
+    (
+        "what errors are in the recommendations logs",
+        Intent::LogErrors,
+        &["logged"],
+    ),
+    (
+        "show me the error logs for pricing",
+        Intent::LogErrors,
+        &["logged"],
+    ),
+    (
+        "what are the checkout logs saying",
+        Intent::LogErrors,
+        &["logged"],
+    ),
+    (
+        "top errors for recommendations",
+        Intent::LogErrors,
+        &["logged"],
+    ),
+    (
+        "what exceptions is checkout throwing",
+        Intent::LogErrors,
+        &["logged"],
+    ),
+    (
+        "search the pricing logs for errors",
+        Intent::LogErrors,
+        &["logged"],
+    ),
+    (
+        "is payments api logging any errors",
+        Intent::LogErrors,
+        &["logged"],
+    ),
+    (
+        "what error messages is checkout logging in the last 2 hours",
+        Intent::LogErrors,
+        &["in the last 2 hours"],
+    ),
+    (
+        "most common error in the checkout logs",
+        Intent::LogErrors,
+        &["connection refused"],
+    ),
+    (
+        "check the logs of recommendations for exceptions",
+        Intent::LogErrors,
+        &["logged"],
+    ),
 ];
 
 #[tokio::test]

@@ -139,16 +139,29 @@ impl Slack {
 
     /// The answer to `text` from `user` at `place`.
     pub async fn reply(&self, user: &SlackUser, text: &str, place: &Place) -> Outgoing {
+        self.reply_charted(user, text, place).await.0
+    }
+
+    /// The answer to `text` from `user` at `place`, and the chart that should follow it in
+    /// its thread, if any (see [`super::chart::for_answer`]).
+    pub async fn reply_charted(
+        &self,
+        user: &SlackUser,
+        text: &str,
+        place: &Place,
+    ) -> (Outgoing, Option<super::chart::Subject>) {
+        let outgoing = |out| (out, None);
         let text: String = text.chars().take(MAX_QUESTION).collect();
         let question = match command(&text) {
             Command::Link => {
-                return self
-                    .offer(
+                return outgoing(
+                    self.offer(
                         user,
                         place,
                         "Link your Slack account to your sign-in, once.",
                     )
-                    .await;
+                    .await,
+                );
             }
             Command::Unlink => {
                 let words = match &self.links {
@@ -164,14 +177,14 @@ impl Slack {
                     },
                     None => "Account linking is not set up here, so there is nothing to unlink.",
                 };
-                return Outgoing::Private(blocks::notice(words));
+                return outgoing(Outgoing::Private(blocks::notice(words)));
             }
             Command::Help => "help".to_owned(),
             Command::Ask(q) => q.to_owned(),
         };
         let (caller, token) = match self.caller(user, place).await {
             Ok(found) => found,
-            Err(refusal) => return refusal,
+            Err(refusal) => return outgoing(refusal),
         };
         let key = Self::memory_key(user, place);
         if let Some(bot) = &self.assistant.lex {
@@ -179,7 +192,9 @@ impl Slack {
             let token = token.as_ref().map(Secret::expose_str);
             match bot.recognize(&question, &session, token).await {
                 Ok(recognized) => {
-                    return Outgoing::Public(blocks::notice(&recognized.plain.join("\n")));
+                    return outgoing(Outgoing::Public(blocks::notice(
+                        &recognized.plain.join("\n"),
+                    )));
                 }
                 Err(error) => tracing::warn!(
                     error = %crate::error::ErrorChain(&error),
@@ -225,7 +240,32 @@ impl Slack {
         {
             tracing::warn!(%error, "thread context not saved");
         }
-        Outgoing::Public(blocks::answer(&exchange, epoch(self.clock.now())))
+        (
+            Outgoing::Public(blocks::answer(&exchange, epoch(self.clock.now()))),
+            super::chart::for_answer(&exchange.answer),
+        )
+    }
+
+    /// Shares the chart of `subject` in `place`'s thread, after its answer was posted:
+    /// bounded by the chart's deadline, and whatever happens to it, the answer stands.
+    pub async fn follow_with_chart(&self, place: &Place, subject: &super::chart::Subject) {
+        let Some(thread) = &place.thread_ts else {
+            return;
+        };
+        let say = self.assistant.renderer.say(
+            crate::speech::render::DEFAULT_LOCALE,
+            crate::dialog::Mode::Text,
+        );
+        let _ = super::chart::share(
+            &self.api,
+            self.assistant.dialog.ops().as_ref(),
+            &say,
+            subject,
+            &place.channel,
+            thread,
+            self.clock.now(),
+        )
+        .await;
     }
 
     /// Posts `out` at `place` (an ephemeral for `user` when private); whether Slack took it.

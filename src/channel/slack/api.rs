@@ -1,5 +1,7 @@
 //! The Slack Web API calls we make (`chat.postMessage`, `chat.postEphemeral`,
-//! `chat.update`) and posts to a slash command's `response_url`.
+//! `chat.update`, and a file's upload: `files.getUploadURLExternal`, the bytes to its
+//! `upload_url`, `files.completeUploadExternal`) and posts to a slash command's
+//! `response_url`.
 //!
 //! Every call has a deadline. A `429` waits as long as `Retry-After` says (if that fits the
 //! call's budget) and tries again; a `5xx` or a timeout is retried with a short backoff;
@@ -37,6 +39,20 @@ pub enum SlackApiError {
     Unreachable { method: String, reason: String },
     #[error("the response_url is not one of Slack's")]
     ForeignResponseUrl,
+    #[error("the upload_url is not one of Slack's")]
+    ForeignUploadUrl,
+}
+
+/// A file to share (see [`WebApi::upload_file`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Upload<'a> {
+    pub channel: &'a str,
+    pub thread_ts: Option<&'a str>,
+    pub filename: &'a str,
+    pub title: &'a str,
+    /// The image's description for screen readers (`alt_txt`, at most 1000 characters).
+    pub alt: &'a str,
+    pub bytes: &'a [u8],
 }
 
 /// A Web API client.
@@ -84,8 +100,107 @@ impl WebApi {
                 http.post(&url).bearer_auth(token.expose_str()).json(body)
             })
             .await?;
+        Self::answer(method, &answer)
+    }
+
+    /// Calls `method` with form-encoded `fields` (the file methods take their arguments
+    /// so); Slack's answer when it says `ok`.
+    ///
+    /// # Errors
+    /// As [`Self::call`].
+    pub async fn call_form(
+        &self,
+        method: &str,
+        fields: &[(&str, &str)],
+    ) -> Result<Value, SlackApiError> {
+        let token = self.token.as_ref().ok_or(SlackApiError::NoToken)?;
+        let url = format!("{}/{method}", self.base);
+        let body: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let answer = self
+            .send(method, |http| {
+                http.post(&url)
+                    .bearer_auth(token.expose_str())
+                    .header(
+                        reqwest::header::CONTENT_TYPE,
+                        "application/x-www-form-urlencoded",
+                    )
+                    .body(body.clone())
+            })
+            .await?;
+        Self::answer(method, &answer)
+    }
+
+    /// Shares a file in `channel` (in `thread_ts`'s thread when given) with Slack's upload
+    /// flow: `files.getUploadURLExternal` (name, length, alt text), the bytes POSTed to the
+    /// `upload_url` it gives (which must be Slack's; the token never goes there), then
+    /// `files.completeUploadExternal` into the channel and thread. The file's id.
+    ///
+    /// # Errors
+    /// Any step refused or unreachable (each retried as [`Self::call`] retries), or an
+    /// upload URL that is not Slack's.
+    pub async fn upload_file(&self, file: &Upload<'_>) -> Result<String, SlackApiError> {
+        const GET_URL: &str = "files.getUploadURLExternal";
+        const COMPLETE: &str = "files.completeUploadExternal";
+        let length = file.bytes.len().to_string();
+        let got = self
+            .call_form(
+                GET_URL,
+                &[
+                    ("filename", file.filename),
+                    ("length", &length),
+                    ("alt_txt", file.alt),
+                ],
+            )
+            .await?;
+        let missing = |what: &str| SlackApiError::Refused {
+            method: GET_URL.to_owned(),
+            reason: format!("no {what} in the answer"),
+        };
+        let upload_url = got
+            .get("upload_url")
+            .and_then(Value::as_str)
+            .ok_or_else(|| missing("upload_url"))?
+            .to_owned();
+        let file_id = got
+            .get("file_id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| missing("file_id"))?
+            .to_owned();
+        if !self.is_upload_url(&upload_url) {
+            return Err(SlackApiError::ForeignUploadUrl);
+        }
+        let bytes = file.bytes.to_vec();
+        self.send("upload_url", |http| {
+            http.post(&upload_url)
+                .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                .body(bytes.clone())
+        })
+        .await?;
+        let files = serde_json::json!([{ "id": file_id, "title": file.title }]).to_string();
+        let mut fields = vec![("files", files.as_str()), ("channel_id", file.channel)];
+        if let Some(thread) = file.thread_ts {
+            fields.push(("thread_ts", thread));
+        }
+        self.call_form(COMPLETE, &fields).await?;
+        metrics::counter!("opsvoice_slack_api_total", "outcome" => "uploaded").increment(1);
+        Ok(file_id)
+    }
+
+    /// Whether `raw` is where Slack takes uploads (`https://files.slack.com/…`), or the
+    /// test-only API host.
+    fn is_upload_url(&self, raw: &str) -> bool {
+        let Ok(url) = url::Url::parse(raw) else {
+            return false;
+        };
+        (url.scheme() == "https" && url.host_str() == Some("files.slack.com"))
+            || self.is_test_host(&url)
+    }
+
+    fn answer(method: &str, answer: &[u8]) -> Result<Value, SlackApiError> {
         let parsed: Value =
-            serde_json::from_slice(&answer).map_err(|_| SlackApiError::Unreachable {
+            serde_json::from_slice(answer).map_err(|_| SlackApiError::Unreachable {
                 method: method.to_owned(),
                 reason: "the answer is not JSON".to_owned(),
             })?;
@@ -129,6 +244,10 @@ impl WebApi {
             return true;
         }
         // The test-only API stand-in also takes the response_url posts.
+        self.is_test_host(&url)
+    }
+
+    fn is_test_host(&self, url: &url::Url) -> bool {
         self.base != SLACK_API
             && url::Url::parse(&self.base).is_ok_and(|base| {
                 base.scheme() == url.scheme()

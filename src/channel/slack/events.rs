@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::answer::without_mentions;
-use super::{CLAIM_LEASE, EVENT_MEMORY, Place, Slack, SlackState, bad_request, verified};
+use super::{CLAIM_LEASE, EVENT_MEMORY, Outgoing, Place, Slack, SlackState, bad_request, verified};
 use crate::auth::link::SlackUser;
 use crate::store::{Key, StoreError};
 
@@ -174,9 +174,13 @@ async fn on_event(slack: Arc<Slack>, envelope: Envelope, headers: &HeaderMap) ->
     if slack.inline {
         // Lambda: answer before acknowledging. A post Slack would not take releases the
         // claim and is not acknowledged, so Slack delivers the event again.
-        let out = slack.reply(&who, &text, &place).await;
+        let (out, chart) = slack.reply_charted(&who, &text, &place).await;
         let delivered = slack.deliver(&who, &place, &out).await;
         slack.settle(&event_id, delivered).await;
+        // The chart follows the posted answer (never instead of it), within its deadline.
+        if let (true, Outgoing::Public(_), Some(subject)) = (delivered, &out, &chart) {
+            slack.follow_with_chart(&place, subject).await;
+        }
         return if delivered {
             StatusCode::OK.into_response()
         } else {
@@ -191,7 +195,7 @@ async fn on_event(slack: Arc<Slack>, envelope: Envelope, headers: &HeaderMap) ->
     // with retries for a few minutes (the claim held meanwhile) before it is given up.
     let worker = slack.clone();
     tokio::spawn(async move {
-        let out = worker.reply(&who, &text, &place).await;
+        let (out, chart) = worker.reply_charted(&who, &text, &place).await;
         let mut delivered = worker.deliver(&who, &place, &out).await;
         for wait in POST_RETRIES {
             if delivered {
@@ -202,6 +206,9 @@ async fn on_event(slack: Arc<Slack>, envelope: Envelope, headers: &HeaderMap) ->
             delivered = worker.deliver(&who, &place, &out).await;
         }
         worker.settle(&event_id, delivered).await;
+        if let (true, Outgoing::Public(_), Some(subject)) = (delivered, &out, &chart) {
+            worker.follow_with_chart(&place, subject).await;
+        }
     });
     StatusCode::OK.into_response()
 }

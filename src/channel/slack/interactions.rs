@@ -187,10 +187,10 @@ pub async fn interactions(
     let worker = slack.clone();
     slack
         .run(async move {
-            let out = if muting {
-                worker.mute(&who, &place, &question).await
+            let (out, chart) = if muting {
+                (worker.mute(&who, &place, &question).await, None)
             } else {
-                worker.reply(&who, &question, &place).await
+                worker.reply_charted(&who, &question, &place).await
             };
             let out = match out {
                 Outgoing::Public(message) if private => Outgoing::Private(message),
@@ -207,7 +207,11 @@ pub async fn interactions(
                 }
                 return;
             }
-            worker.deliver(&who, &place, &out).await;
+            let delivered = worker.deliver(&who, &place, &out).await;
+            // A follow-up's chart (a card's "CPU and memory", say) comes after its answer.
+            if let (true, Outgoing::Public(_), Some(subject)) = (delivered, &out, &chart) {
+                worker.follow_with_chart(&place, subject).await;
+            }
         })
         .await;
     StatusCode::OK.into_response()

@@ -22,6 +22,7 @@ pub mod acting;
 mod answer;
 pub mod api;
 pub mod blocks;
+pub mod chart;
 mod commands;
 mod events;
 mod interactions;

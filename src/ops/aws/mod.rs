@@ -7,6 +7,7 @@
 //!
 //! This layer does no caching; [`super::cache::CachedOps`] sits in front of it.
 
+mod chart;
 mod cloudwatch;
 mod ecs;
 
@@ -22,8 +23,8 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use tracing::Instrument;
 
 use super::{
-    Alarm, AlarmDetail, Catalog, Clock, DeploymentRecord, MetricKind, MetricSeries, OpsError,
-    OpsSource, ServiceRef, ServiceStatus,
+    Alarm, AlarmChart, AlarmDetail, Catalog, Clock, DeploymentRecord, MetricKind, MetricSeries,
+    OpsError, OpsSource, ServiceRef, ServiceStatus,
 };
 
 pub(crate) use ecs::{service_status, task_definition_name};
@@ -322,6 +323,14 @@ impl OpsSource for AwsOps {
         window: Duration,
     ) -> Result<Option<MetricSeries>, OpsError> {
         self.metric_series(service, kind, window).await
+    }
+
+    async fn alarm_chart(
+        &self,
+        name: &str,
+        window: Duration,
+    ) -> Result<Option<AlarmChart>, OpsError> {
+        self.chart_of(name, window).await
     }
 
     async fn deployments_since(

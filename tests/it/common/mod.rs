@@ -142,6 +142,7 @@ pub fn demo(identity: Identity) -> opsvoice::assistant::Builder {
     Assistant::builder(Arc::new(fleet), clock, identity)
         .desk(Arc::new(desk))
         .event_log(store)
+        .logs(Arc::new(opsvoice::ops::logs::demo::DemoLogs::new()))
 }
 
 pub struct Reply {
@@ -606,4 +607,22 @@ pub async fn speaking(moto: &moto::Moto) -> Arc<Assistant> {
         ))
         .build()
         .unwrap()
+}
+
+/// A PNG decoded with the `png` crate: width, height and RGB pixels (RGBA is flattened).
+pub fn decode_png(bytes: &[u8]) -> (u32, u32, Vec<[u8; 3]>) {
+    let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    let mut reader = decoder.read_info().expect("a PNG header");
+    let mut buf = vec![0; reader.output_buffer_size().expect("a sized PNG")];
+    let info = reader.next_frame(&mut buf).expect("a PNG frame");
+    let step = match info.color_type {
+        png::ColorType::Rgb => 3,
+        png::ColorType::Rgba => 4,
+        other => panic!("unexpected PNG colour type {other:?}"),
+    };
+    let pixels = buf[..info.buffer_size()]
+        .chunks(step)
+        .map(|p| [p[0], p[1], p[2]])
+        .collect();
+    (info.width, info.height, pixels)
 }

@@ -4,6 +4,15 @@
 //! checks Block Kit's limits and refuses the message). Failures can be queued: a `429` with
 //! `Retry-After`, or a `500`; and a method's next call can be made slow, so that a later
 //! call lands first. `POST /response/{id}` stands in for a `response_url`.
+//!
+//! Files, as Slack's upload flow documents it (`files.upload` is gone):
+//! `files.getUploadURLExternal` (form-encoded `filename`, `length`, optional `alt_txt` of at
+//! most 1000 characters) answers an `upload_url` on this stand-in (`POST /upload/{file_id}`,
+//! the bytes, no token) and a `file_id`; `files.completeUploadExternal` (form-encoded
+//! `files` JSON `[{"id", "title"}]`, `channel_id`, `thread_ts`) shares uploaded files.
+//! Each step's failures can be queued apart from the posts' ([`SlackStub::fail_file_step`]):
+//! a `429` with `Retry-After`, a `500`, and for the upload URL a `500` too. Files and their
+//! calls are kept apart from [`SlackStub::posts`] and [`SlackStub::attempts`].
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -29,8 +38,42 @@ pub enum Failure {
     ServerError,
 }
 
+/// A file shared through the three steps.
+#[derive(Debug, Clone)]
+pub struct SharedFile {
+    pub id: String,
+    pub filename: String,
+    pub title: String,
+    pub alt: Option<String>,
+    pub bytes: Vec<u8>,
+    pub channel: Option<String>,
+    pub thread_ts: Option<String>,
+}
+
+/// A file between `files.getUploadURLExternal` and `files.completeUploadExternal`.
+#[derive(Debug, Clone, Default)]
+struct Pending {
+    filename: String,
+    length: usize,
+    alt: Option<String>,
+    bytes: Option<Vec<u8>>,
+}
+
+/// The steps of a file's upload, to fail one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FileStep {
+    GetUploadUrl,
+    Upload,
+    Complete,
+}
+
 #[derive(Default)]
 struct Inner {
+    pending: HashMap<String, Pending>,
+    files: Vec<SharedFile>,
+    /// Every file-flow HTTP call, in order: the step and its status.
+    file_calls: Vec<(FileStep, u16)>,
+    file_failures: HashMap<FileStep, VecDeque<Failure>>,
     posts: Vec<Post>,
     refused: Vec<(String, String)>,
     failures: VecDeque<Failure>,
@@ -45,6 +88,8 @@ struct Inner {
 #[derive(Clone)]
 struct Shared {
     token: String,
+    /// This stand-in's own base URL (upload URLs point back at it).
+    base: Arc<std::sync::OnceLock<String>>,
     inner: Arc<Mutex<Inner>>,
 }
 
@@ -120,12 +165,185 @@ pub fn block_kit_problem(body: &Value) -> Option<String> {
     None
 }
 
+fn failure_response(failure: Failure) -> Response {
+    match failure {
+        Failure::RateLimited { retry_after } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", retry_after.to_string())],
+            "",
+        )
+            .into_response(),
+        Failure::ServerError => (StatusCode::INTERNAL_SERVER_ERROR, "oops").into_response(),
+    }
+}
+
+/// `files.getUploadURLExternal` and `files.completeUploadExternal`.
+fn file_method(shared: &Shared, step: FileStep, headers: &HeaderMap, body: &[u8]) -> Response {
+    let mut inner = shared.inner.lock().unwrap();
+    if let Some(failure) = inner
+        .file_failures
+        .get_mut(&step)
+        .and_then(VecDeque::pop_front)
+    {
+        let response = failure_response(failure);
+        inner.file_calls.push((step, response.status().as_u16()));
+        return response;
+    }
+    inner.file_calls.push((step, 200));
+    let refuse = |inner: &mut Inner, error: &str| {
+        let method = match step {
+            FileStep::GetUploadUrl => "files.getUploadURLExternal",
+            _ => "files.completeUploadExternal",
+        };
+        inner.refused.push((method.to_owned(), error.to_owned()));
+        axum::Json(json!({ "ok": false, "error": error })).into_response()
+    };
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if auth != format!("Bearer {}", shared.token) {
+        return refuse(&mut inner, "invalid_auth");
+    }
+    let form_encoded = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !form_encoded {
+        return refuse(&mut inner, "invalid_form_data");
+    }
+    let fields: HashMap<String, String> = url::form_urlencoded::parse(body).into_owned().collect();
+    match step {
+        FileStep::GetUploadUrl => {
+            let Some(filename) = fields.get("filename").filter(|f| !f.is_empty()) else {
+                return refuse(&mut inner, "missing_argument");
+            };
+            let Some(length) = fields
+                .get("length")
+                .and_then(|l| l.parse::<usize>().ok())
+                .filter(|l| *l > 0)
+            else {
+                return refuse(&mut inner, "missing_argument");
+            };
+            let alt = fields.get("alt_txt").cloned();
+            if alt.as_ref().is_some_and(|a| a.chars().count() > 1000) {
+                return refuse(&mut inner, "alt_txt_too_large");
+            }
+            let id = format!("F{:08}", inner.pending.len() + inner.files.len() + 1);
+            inner.pending.insert(
+                id.clone(),
+                Pending {
+                    filename: filename.clone(),
+                    length,
+                    alt,
+                    bytes: None,
+                },
+            );
+            axum::Json(json!({
+                "ok": true,
+                "upload_url": format!(
+                    "{}/upload/{id}",
+                    shared.base.get().map_or("", String::as_str)
+                ),
+                "file_id": id,
+            }))
+            .into_response()
+        }
+        _ => {
+            let Some(files) = fields
+                .get("files")
+                .and_then(|f| serde_json::from_str::<Vec<Value>>(f).ok())
+                .filter(|f| !f.is_empty())
+            else {
+                return refuse(&mut inner, "invalid_arguments");
+            };
+            let mut shared_now = Vec::new();
+            for file in &files {
+                let id = file["id"].as_str().unwrap_or_default();
+                let Some(Pending {
+                    filename,
+                    alt,
+                    bytes: Some(bytes),
+                    ..
+                }) = inner.pending.get(id).cloned()
+                else {
+                    // Never got its URL, or its bytes never arrived.
+                    return refuse(&mut inner, "file_not_found");
+                };
+                shared_now.push(SharedFile {
+                    id: id.to_owned(),
+                    title: file["title"].as_str().unwrap_or(&filename).to_owned(),
+                    filename,
+                    alt,
+                    bytes,
+                    channel: fields.get("channel_id").cloned(),
+                    thread_ts: fields.get("thread_ts").cloned(),
+                });
+            }
+            let answer: Vec<Value> = shared_now
+                .iter()
+                .map(|f| json!({ "id": f.id, "title": f.title }))
+                .collect();
+            for file in shared_now {
+                inner.pending.remove(&file.id);
+                inner.files.push(file);
+            }
+            axum::Json(json!({ "ok": true, "files": answer })).into_response()
+        }
+    }
+}
+
+/// `POST /upload/{file_id}`: the bytes of a file whose URL was handed out (200 when taken,
+/// as Slack answers; 404 for a URL it never gave, 400 for a length other than announced).
+async fn upload(
+    State(shared): State<Shared>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let mut inner = shared.inner.lock().unwrap();
+    if let Some(failure) = inner
+        .file_failures
+        .get_mut(&FileStep::Upload)
+        .and_then(VecDeque::pop_front)
+    {
+        let response = failure_response(failure);
+        inner
+            .file_calls
+            .push((FileStep::Upload, response.status().as_u16()));
+        return response;
+    }
+    let status = match inner.pending.get_mut(&id) {
+        None => StatusCode::NOT_FOUND,
+        Some(pending) if pending.length != body.len() => StatusCode::BAD_REQUEST,
+        Some(pending) => {
+            pending.bytes = Some(body.to_vec());
+            StatusCode::OK
+        }
+    };
+    inner.file_calls.push((FileStep::Upload, status.as_u16()));
+    (status, format!("OK - {}", body.len())).into_response()
+}
+
 async fn call(
     State(shared): State<Shared>,
     Path(method): Path<String>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
+    match method.as_str() {
+        "files.getUploadURLExternal" => {
+            return file_method(&shared, FileStep::GetUploadUrl, &headers, &body);
+        }
+        "files.completeUploadExternal" => {
+            return file_method(&shared, FileStep::Complete, &headers, &body);
+        }
+        "files.upload" => {
+            // Retired by Slack (2025-11-12).
+            return axum::Json(json!({ "ok": false, "error": "method_deprecated" }))
+                .into_response();
+        }
+        _ => {}
+    }
     let slow = {
         let mut inner = shared.inner.lock().unwrap();
         inner.arrived += 1;
@@ -210,17 +428,55 @@ impl SlackStub {
     pub async fn start(token: &str) -> Self {
         let shared = Shared {
             token: token.to_owned(),
+            base: Arc::default(),
             inner: Arc::default(),
         };
         let router = axum::Router::new()
             .route("/response/{id}", post(respond))
+            .route("/upload/{id}", post(upload))
             .route("/{method}", post(call))
             .with_state(shared.clone());
         let (addr, stop) = super::serve_on_loopback(router).await;
+        // Upload URLs point back here; the address is known only once bound.
+        let _ = shared.base.set(format!("http://{addr}"));
         Self {
             base: format!("http://{addr}"),
             shared,
             _stop: stop,
+        }
+    }
+
+    /// Files shared through the three steps, in order.
+    pub fn files(&self) -> Vec<SharedFile> {
+        self.shared.inner.lock().unwrap().files.clone()
+    }
+
+    /// Every call of the file flow, in order: the step and the HTTP status answered.
+    pub fn file_calls(&self) -> Vec<(FileStep, u16)> {
+        self.shared.inner.lock().unwrap().file_calls.clone()
+    }
+
+    /// Answers the next call of `step` with `failure`.
+    pub fn fail_file_step(&self, step: FileStep, failure: Failure) {
+        self.shared
+            .inner
+            .lock()
+            .unwrap()
+            .file_failures
+            .entry(step)
+            .or_default()
+            .push_back(failure);
+    }
+
+    /// The files shared, once there are at least `n` (or after `within`).
+    pub async fn wait_for_files(&self, n: usize, within: Duration) -> Vec<SharedFile> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let files = self.files();
+            if files.len() >= n || tokio::time::Instant::now() >= deadline {
+                return files;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 

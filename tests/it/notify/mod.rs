@@ -9,6 +9,7 @@
 
 mod accounts;
 mod acks;
+mod charts;
 mod episodes;
 mod log;
 mod senders;

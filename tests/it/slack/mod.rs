@@ -11,6 +11,7 @@
 
 mod ack;
 mod acting;
+mod charts;
 mod commands;
 mod events;
 mod links;
