@@ -111,6 +111,7 @@ impl Notifier {
                 service: episode.service.clone(),
                 by: Some(ack.username.clone()),
                 acted: None,
+                account: episode.origin.as_ref().map(|o| o.account.clone()),
             },
             now + MEMORY,
         )

@@ -758,4 +758,73 @@ mod tests {
         card.silenced = None;
         assert!(!card.message(&say).text.contains("Silenced"));
     }
+
+    #[test]
+    fn a_card_from_an_account_says_where_and_its_buttons_name_the_account() {
+        let renderer = crate::speech::Renderer::embedded(None).expect("prompts load");
+        let say = renderer.say("en-US", crate::dialog::Mode::Text);
+        let origin = Origin {
+            account: "payments team".to_owned(),
+            id: "111111111111".to_owned(),
+            region: Some("eu-west-1".to_owned()),
+        };
+        let card = AlarmCard {
+            alarm: "checkout-5xx".to_owned(),
+            resolved_after: None,
+            what: "5xx errors are up".to_owned(),
+            health: None,
+            changed: None,
+            service: Some(("prod".to_owned(), "checkout".to_owned())),
+            fires: 1,
+            late_by: None,
+            suppressed: None,
+            opened_at: 1_700_000_000,
+            acked_by: None,
+            silenced: None,
+            origin: Some(origin.clone()),
+        }
+        .message(&say);
+        assert_eq!(
+            card.text,
+            "checkout-5xx is firing: 5xx errors are up. In the payments team account, eu-west-1."
+        );
+        assert_eq!(
+            card.blocks[1]["elements"][0]["text"],
+            "In the payments team account, eu-west-1"
+        );
+        let values: Vec<&str> = card
+            .blocks
+            .iter()
+            .filter(|b| b["type"] == "actions")
+            .flat_map(|b| b["elements"].as_array().into_iter().flatten())
+            .filter_map(|e| e["value"].as_str())
+            .collect();
+        assert!(
+            values.contains(&"1700000000:payments team@eu-west-1#checkout-5xx"),
+            "{values:?}"
+        );
+        assert!(
+            values.contains(&"prod/checkout in payments team@eu-west-1"),
+            "{values:?}"
+        );
+        let unsaid = Origin {
+            region: None,
+            ..origin
+        };
+        let deployment = DeploymentCard {
+            cluster: "prod",
+            service: "pricing",
+            what: Deployed::Failed,
+            deployment: "ecs-svc/1",
+            reason: "",
+            target: None,
+            serving: None,
+            origin: Some(&unsaid),
+        }
+        .message(&say);
+        assert_eq!(
+            deployment.text,
+            "pricing's deployment failed in prod. In the payments team account."
+        );
+    }
 }

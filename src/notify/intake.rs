@@ -114,6 +114,7 @@ impl Notifier {
                             action.service.clone(),
                         )),
                         by: None,
+                        account: origin.map(|o| o.account.clone()),
                     })
                     .await?;
                 }
@@ -179,6 +180,7 @@ impl Notifier {
                 subject: change.alarm.clone(),
                 service: service.clone(),
                 by: None,
+                account: origin.map(|o| o.account.clone()),
             })
             .await?;
         }
@@ -490,6 +492,7 @@ impl Notifier {
                 subject: change.service.clone(),
                 service: Some(service.clone()),
                 by: None,
+                account: origin.map(|o| o.account.clone()),
             })
             .await?;
         }

@@ -82,9 +82,10 @@ async fn one_alarm_name_in_two_accounts_is_two_cards_each_naming_its_account_and
  {
     let w = World::with_policy(POLICY).await;
     let dir = tempfile::tempdir().unwrap();
+    let store = file_store(&dir, w.clock.clone());
     let notifier = w
         .notifier_with(
-            file_store(&dir, w.clock.clone()),
+            store.clone(),
             "[[route]]\nchannel = \"C0ALL00001\"\ngroup = \"oncall\"\n",
         )
         .with_accounts(accounts());
@@ -133,6 +134,19 @@ async fn one_alarm_name_in_two_accounts_is_two_cards_each_naming_its_account_and
             ack_values(card)
         );
     }
+
+    // "What did I miss?" reads each firing with its account, for the policy to filter.
+    let mut logged: Vec<Option<String>> = opsvoice::eventlog::read(store.as_ref())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.account)
+        .collect();
+    logged.sort();
+    assert_eq!(
+        logged,
+        [Some("prod".to_owned()), Some("staging".to_owned())]
+    );
 
     // Prod resolves: only prod's card is edited.
     w.clock.advance(Duration::from_secs(600));
