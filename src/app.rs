@@ -423,58 +423,6 @@ pub fn notify_routes(
         .map_err(|e| StartError::Notify(format!("OPSVOICE_NOTIFY_FILE {}: {e}", path.display())))
 }
 
-/// The accounts an event may come from (`OPSVOICE_ACCOUNTS_FILE`), by id: a role's ARN
-/// holds its account's id; an account read with the default credentials is the caller
-/// identity's (one `GetCallerIdentity`, 5 s at most, only when some account needs it).
-///
-/// # Errors
-/// An unreadable or invalid accounts file.
-pub async fn notify_accounts(
-    config: &Config,
-) -> Result<Option<crate::notify::origin::Accounts>, StartError> {
-    use crate::notify::origin::Accounts;
-    let Some(path) = &config.accounts.file else {
-        return Ok(None);
-    };
-    let sdk = aws::sdk_config().await;
-    let region = sdk
-        .region()
-        .map_or_else(|| "us-east-1".to_owned(), |r| r.as_ref().to_owned());
-    let list = config::accounts::load(path, &region)
-        .map_err(|e| StartError::Notify(format!("OPSVOICE_ACCOUNTS_FILE {e}")))?;
-    let home = if Accounts::needs_home(&list) {
-        let sts = aws_sdk_sts::Client::new(&sdk);
-        match tokio::time::timeout(
-            std::time::Duration::from_secs(5),
-            sts.get_caller_identity().send(),
-        )
-        .await
-        {
-            Ok(Ok(identity)) => identity.account().map(str::to_owned),
-            Ok(Err(error)) => {
-                tracing::warn!(error = %error::ErrorChain(&error), "the default credentials' account id is unknown");
-                None
-            }
-            Err(_) => {
-                tracing::warn!(
-                    "GetCallerIdentity timed out; the default credentials' account id is unknown"
-                );
-                None
-            }
-        }
-    } else {
-        None
-    };
-    let accounts = Accounts::new(&list, home.as_deref());
-    for name in accounts.unplaced() {
-        tracing::warn!(
-            account = name,
-            "this account's id is unknown (no role ARN, and the caller identity could not be read), so its events are dropped"
-        );
-    }
-    Ok(Some(accounts))
-}
-
 /// The notifier and the `/events` verifier the configuration describes.
 ///
 /// # Errors
@@ -504,7 +452,11 @@ pub async fn events(
                 clock.clone(),
             );
             notifier.inline = config::in_lambda();
-            if let Some(accounts) = notify_accounts(config).await? {
+            if let Some(accounts) =
+                crate::notify::origin::Accounts::load(config, &aws::sdk_config().await)
+                    .await
+                    .map_err(StartError::Notify)?
+            {
                 notifier = notifier.with_accounts(accounts);
             }
             Some(Arc::new(notifier))

@@ -96,6 +96,60 @@ impl Accounts {
         Self { entries }
     }
 
+    /// The accounts of `config`'s accounts file, by id (`None` without one), with `sdk`'s
+    /// region as the default and its credentials as the default ones: a role's ARN
+    /// holds its account's id; an account read with the default credentials is the caller
+    /// identity's (one `GetCallerIdentity`, which needs no permission, 5 s at most, only
+    /// when some account needs it). An account whose id stays unknown is warned of: its
+    /// events are dropped.
+    ///
+    /// # Errors
+    /// An unreadable or invalid accounts file, said for a person.
+    pub async fn load(
+        config: &crate::config::Config,
+        sdk: &aws_config::SdkConfig,
+    ) -> Result<Option<Self>, String> {
+        let Some(path) = &config.accounts.file else {
+            return Ok(None);
+        };
+        let region = sdk
+            .region()
+            .map_or_else(|| "us-east-1".to_owned(), |r| r.as_ref().to_owned());
+        let list = crate::config::accounts::load(path, &region)
+            .map_err(|e| format!("OPSVOICE_ACCOUNTS_FILE {e}"))?;
+        let home = if Self::needs_home(&list) {
+            let sts = aws_sdk_sts::Client::new(sdk);
+            match tokio::time::timeout(
+                std::time::Duration::from_secs(5),
+                sts.get_caller_identity().send(),
+            )
+            .await
+            {
+                Ok(Ok(identity)) => identity.account().map(str::to_owned),
+                Ok(Err(error)) => {
+                    tracing::warn!(error = %crate::error::ErrorChain(&error), "the default credentials' account id is unknown");
+                    None
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        "GetCallerIdentity timed out; the default credentials' account id is unknown"
+                    );
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let accounts = Self::new(&list, home.as_deref());
+        for name in accounts.unplaced() {
+            tracing::warn!(
+                account = name,
+                "this account's id is unknown (no role ARN, and the caller identity could not be read), so its events are dropped"
+            );
+        }
+        Ok(Some(accounts))
+    }
+
     /// The names of the accounts whose id is unknown (their events cannot be told apart).
     #[must_use]
     pub fn unplaced(&self) -> Vec<&str> {

@@ -368,3 +368,46 @@ async fn an_sns_alarm_notification_is_placed_by_its_aws_account_id() {
         "{texts:#?}"
     );
 }
+
+#[tokio::test]
+async fn the_home_accounts_id_is_the_caller_identitys_and_unknown_when_sts_cannot_say() {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(ACCOUNTS.as_bytes()).unwrap();
+    let config = Config {
+        accounts: opsvoice::config::Accounts {
+            file: Some(file.path().to_owned()),
+        },
+        ..Config::default()
+    };
+    // moto answers GetCallerIdentity with its default account.
+    let moto = common::moto::Moto::start();
+    let accounts = Accounts::load(&config, &moto.sdk().await)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(accounts.unplaced().is_empty());
+    assert_eq!(
+        accounts
+            .resolve(Some(HOME), Some("us-east-1"), None)
+            .unwrap()
+            .account,
+        "home"
+    );
+    assert_eq!(
+        accounts.resolve(Some(PROD), None, None).unwrap().account,
+        "prod",
+        "a role's account is its ARN's, no call needed"
+    );
+    // Nothing listening: the home account's id is unknown, said, and its events dropped.
+    let nowhere = common::moto::sdk_for("http://127.0.0.1:9").await;
+    let blind = Accounts::load(&config, &nowhere).await.unwrap().unwrap();
+    assert_eq!(blind.unplaced(), ["home"]);
+    assert_eq!(blind.resolve(Some(HOME), None, None), None);
+    // Without the file, nothing to place.
+    assert!(
+        Accounts::load(&Config::default(), &nowhere)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
