@@ -411,3 +411,72 @@ async fn the_home_accounts_id_is_the_caller_identitys_and_unknown_when_sts_canno
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn a_mute_holds_in_its_account_only_and_a_burst_lists_each_alarms_account() {
+    let w = World::with_policy(POLICY).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = file_store(&dir, w.clock.clone());
+    let notifier = w
+        .notifier_with(
+            store.clone(),
+            "[[route]]\nchannel = \"C0ALL00001\"\ngroup = \"oncall\"\n",
+        )
+        .with_accounts(accounts());
+    // What prod's card's Mute button stores for the alarm (tied to no service).
+    let subject = "alarm:checkout-p99-latency-high in prod@eu-west-1";
+    store
+        .put(
+            &opsvoice::store::Key::mute(ALL, subject),
+            "U0ANA",
+            w.clock.now() + Duration::from_secs(3600),
+        )
+        .await
+        .unwrap();
+    let t0 = w.clock.now();
+    for account in [PROD, STAGING] {
+        take(
+            &notifier,
+            &from(
+                alarm_event("checkout-p99-latency-high", "ALARM", "OK", t0),
+                account,
+                "eu-west-1",
+            ),
+        )
+        .await;
+    }
+    w.settle(&notifier).await;
+    let texts: Vec<String> = tops(&w, ALL).iter().map(text).collect();
+    assert_eq!(texts.len(), 1, "{texts:#?}");
+    assert!(texts[0].contains("In the staging account"), "{texts:#?}");
+
+    // Three new episodes at once: one summary, each alarm with its account.
+    w.clock.advance(Duration::from_secs(120));
+    let t1 = w.clock.now();
+    for (account, alarm) in [(PROD, "a-high"), (STAGING, "b-high"), (HOME, "c-high")] {
+        let region = if account == HOME {
+            "us-east-1"
+        } else {
+            "eu-west-1"
+        };
+        take(
+            &notifier,
+            &from(alarm_event(alarm, "ALARM", "OK", t1), account, region),
+        )
+        .await;
+    }
+    w.settle(&notifier).await;
+    let summary = tops(&w, ALL).pop().unwrap();
+    let list = summary.body["blocks"][1]["text"]["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for line in [
+        "a-high in the prod account, eu-west-1",
+        "b-high in the staging account, eu-west-1",
+        "c-high in the home account, us-east-1",
+    ] {
+        assert!(list.contains(line), "{line}: {list}");
+    }
+    assert_valid(&w.slack);
+}
