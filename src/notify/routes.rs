@@ -17,6 +17,8 @@ pub struct Route {
     alarms: GlobSet,
     /// Globs over configured account names (`accounts`, default all).
     accounts: GlobSet,
+    /// `accounts` is `["*"]` (or left out).
+    all_accounts: bool,
     pub deployments: bool,
 }
 
@@ -113,7 +115,49 @@ fn globs(number: usize, field: &str, patterns: &[String]) -> Result<GlobSet, Rou
     })
 }
 
+/// The names of the accounts in `config`'s accounts file (`None` without one), for
+/// [`Routes::check_accounts`].
+///
+/// # Errors
+/// An unreadable or invalid accounts file.
+pub fn account_names(config: &crate::config::Config) -> Result<Option<Vec<String>>, String> {
+    let Some(path) = &config.accounts.file else {
+        return Ok(None);
+    };
+    // Only the names are wanted here: the region filled in for accounts naming none is
+    // not used.
+    crate::config::accounts::load(path, "us-east-1")
+        .map(|list| Some(list.into_iter().map(|a| a.name).collect()))
+        .map_err(|e| format!("OPSVOICE_ACCOUNTS_FILE {e}"))
+}
+
 impl Routes {
+    /// Checks each route's `accounts` against the configured account names (`None`: no
+    /// accounts file): globs that match no configured account would send the channel
+    /// nothing, and narrowing by account without an accounts file narrows nothing.
+    ///
+    /// # Errors
+    /// The first route whose `accounts` is one of those, naming it.
+    pub fn check_accounts(&self, names: Option<&[String]>) -> Result<(), RoutesError> {
+        for route in &self.0 {
+            let problem = match names {
+                None if !route.all_accounts => {
+                    "`accounts` narrows by account, but OPSVOICE_ACCOUNTS_FILE is not set, so every event is the one account's".to_owned()
+                }
+                Some(names) if !names.iter().any(|n| route.accounts.is_match(n)) => format!(
+                    "`accounts` matches none of the configured accounts ({})",
+                    names.join(", ")
+                ),
+                _ => continue,
+            };
+            return Err(RoutesError::Entry {
+                number: route.number,
+                problem,
+            });
+        }
+        Ok(())
+    }
+
     /// Parses a routes file; `groups` are the policy's groups (`None`: a policy that
     /// allows everyone, as on the demo), and a route for a group the policy does not name
     /// is refused (it would receive nothing).
@@ -157,6 +201,7 @@ impl Routes {
                 services: globs(number, "services", &raw.services)?,
                 alarms: globs(number, "alarms", &raw.alarms)?,
                 accounts: globs(number, "accounts", &raw.accounts)?,
+                all_accounts: raw.accounts.iter().any(|a| a == "*"),
                 channel: raw.channel,
                 group: raw.group,
                 deployments: raw.deployments,
@@ -200,6 +245,20 @@ mod tests {
             only_prod.0[0].wants_account(None),
             "without an accounts file every event is the home account's"
         );
+        let names = ["prod-eu".to_owned(), "staging".to_owned()];
+        assert!(only_prod.check_accounts(Some(&names)).is_ok());
+        let err = only_prod.check_accounts(Some(&names[1..])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "route 1: `accounts` matches none of the configured accounts (staging)"
+        );
+        let err = only_prod.check_accounts(None).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("OPSVOICE_ACCOUNTS_FILE is not set"),
+            "{err}"
+        );
+        assert!(routes.check_accounts(None).is_ok(), "all accounts, no file");
         let err = Routes::from_toml(
             "[[route]]\nchannel = \"C0123456789\"\ngroup = \"oncall\"\n[[route]]\nchannel = \"#ops\"\ngroup = \"oncall\"\n",
             Some(&groups),
