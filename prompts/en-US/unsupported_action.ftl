@@ -4,6 +4,8 @@ unsupported-action = I can't { $action }. Ask me how a service is doing, whether
 unsupported-action-service = I can't { $action }. I can tell you how { $service } is doing, or whether its deploy finished.
 # What was asked, as the answer names it. Restarting, rolling back or scaling one service and
 # silencing one alarm are actions of their own: what is refused here is more than one at once.
+action-host = restart or change hosts and instances: I act on ECS services only
+action-roll-forward = roll a service forward; I can roll one back to the version it ran before
 action-restart = restart more than one service at once
 action-rollback = roll back more than one service at once
 action-scale = scale more than one service at once

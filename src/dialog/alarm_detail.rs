@@ -115,7 +115,11 @@ pub(super) async fn target_alarm(dialog: &Dialog, turn: &Turn) -> Result<super::
         // a firing alarm standing in for the quiet one that was named exactly
         // ("checkout-5xx-rate-high" is not "checkout-p99-latency-high").
         if !matches!(found, Match::Found(_)) {
-            for prefix in resolve::alarm_name_prefixes(spoken, turn.slots.get(&Slot::Service)) {
+            let catalog = ops.catalog().await?;
+            let services: Vec<&str> = catalog.services.iter().map(|s| s.name.as_str()).collect();
+            for prefix in
+                resolve::alarm_name_prefixes(spoken, turn.slots.get(&Slot::Service), &services)
+            {
                 for name in visible(ops.alarms_named(&prefix).await?) {
                     if !names.contains(&name) {
                         names.push(name);

@@ -171,13 +171,26 @@ pub fn resolve<'a, T>(
 }
 
 /// The `AlarmNamePrefix` listings that can hold an alarm spoken as `spoken`: its first
-/// word, fillers aside ("the checkout cpu alarm" is likely `checkout-…`), and the service's name when one was
-/// given. Lower case, as alarm names usually are; never empty (that would be every alarm).
+/// word, fillers aside ("the checkout cpu alarm" is likely `checkout-…`), the service's
+/// name when one was given, and the service among `services` that the first word or two
+/// name loosely ("the indexer queue alarm" is likely `search-indexer-…`, "paymnets api 5xx"
+/// `payments-api-…`). Lower case, as alarm names usually are; never empty (that would be
+/// every alarm).
 #[must_use]
-pub fn alarm_name_prefixes(spoken: &str, service: Option<&String>) -> Vec<String> {
-    let first = words(spoken).into_iter().next();
-    let mut prefixes: Vec<String> = Vec::with_capacity(2);
-    for p in [first, service.map(|s| s.to_lowercase())]
+pub fn alarm_name_prefixes(spoken: &str, service: Option<&String>, services: &[&str]) -> Vec<String> {
+    let said = words(spoken);
+    let first = said.first().cloned();
+    let named = [1, 2].into_iter().rev().find_map(|n| {
+        if said.len() < n {
+            return None;
+        }
+        match resolve(&said[..n].join(" "), services, |s| s) {
+            Match::Found(s) | Match::Likely(s) => Some((*s).to_lowercase()),
+            Match::Ambiguous(_) | Match::NoMatch => None,
+        }
+    });
+    let mut prefixes: Vec<String> = Vec::with_capacity(3);
+    for p in [first, service.map(|s| s.to_lowercase()), named]
         .into_iter()
         .flatten()
     {
@@ -191,18 +204,20 @@ pub fn alarm_name_prefixes(spoken: &str, service: Option<&String>) -> Vec<String
 
 /// The alarm a spoken `alarm` slot names, found as the dialog finds it: among the `firing`
 /// alarms, and unless one of those is named exactly, among `all` the alarms whose names
-/// start as [`alarm_name_prefixes`] says. `None` when the dialog would have to ask.
+/// start as [`alarm_name_prefixes`] says (with the fleet's `services`). `None` when the
+/// dialog would have to ask.
 #[must_use]
 pub fn alarm_named<'a>(
     spoken: &str,
     service: Option<&String>,
+    services: &[&str],
     firing: &'a [String],
     all: &'a [String],
 ) -> Option<&'a str> {
     let mut names: Vec<&'a str> = firing.iter().map(String::as_str).collect();
     let mut found = resolve(spoken, &names, |n| n);
     if !matches!(found, Match::Found(_)) {
-        for prefix in alarm_name_prefixes(spoken, service) {
+        for prefix in alarm_name_prefixes(spoken, service, services) {
             for name in all.iter().filter(|a| a.starts_with(&prefix)) {
                 if !names.contains(&name.as_str()) {
                     names.push(name);
@@ -321,16 +336,37 @@ mod tests {
         ];
         // Never the firing look-alike: "errors" is the 5xx alarm, quiet or not.
         assert_eq!(
-            alarm_named("checkout errors", None, &firing, &all),
+            alarm_named("checkout errors", None, &[], &firing, &all),
             Some("checkout-5xx-rate-high")
         );
         assert_eq!(
-            alarm_named("pricing errors", None, &firing, &all),
+            alarm_named("pricing errors", None, &[], &firing, &all),
             Some("pricing-5xx-rate-high")
         );
         assert_eq!(
-            alarm_named("checkout slowness", None, &firing, &all),
+            alarm_named("checkout slowness", None, &[], &firing, &all),
             Some("checkout-p99-latency-high")
         );
+    }
+
+    #[test]
+    fn an_alarm_named_by_a_loose_or_misspelt_service_is_listed_under_that_service() {
+        let services = ["search", "search-indexer", "payments", "payments-api", "pricing"];
+        let all = vec![
+            "search-indexer-queue-depth".to_owned(),
+            "payments-api-5xx-rate-high".to_owned(),
+            "pricing-5xx-rate-high".to_owned(),
+        ];
+        // No alarm name starts "indexer" or "paymnets": the service they name does.
+        for (said, want) in [
+            ("indexer queue depth", "search-indexer-queue-depth"),
+            ("paymnets api 5xx", "payments-api-5xx-rate-high"),
+            ("paymentsapi 5xx rate high", "payments-api-5xx-rate-high"),
+        ] {
+            assert_eq!(alarm_named(said, None, &services, &[], &all), Some(want), "{said}");
+            assert_eq!(alarm_named(said, None, &[], &[], &all), None, "{said} without services");
+        }
+        // A word that names no service adds no listing.
+        assert_eq!(alarm_name_prefixes("kubernetes nodes", None, &services), ["kubernetes"]);
     }
 }

@@ -218,7 +218,12 @@ pub(super) fn extract(
         if let Some(len) = count_span(&words[i..], i.checked_sub(1).map(|p| words[p].as_str())) {
             let said = words[i..i + len].join(" ");
             if let Some(n) = crate::dialog::slots::parse_count(&said) {
-                slots.entry(Slot::Count).or_insert_with(|| n.to_string());
+                // "from 2 to 3 tasks": the count asked for is the one after "to".
+                if i > 0 && words[i - 1] == "to" {
+                    slots.insert(Slot::Count, n.to_string());
+                } else {
+                    slots.entry(Slot::Count).or_insert_with(|| n.to_string());
+                }
                 out.push("{count}".to_owned());
                 i += len;
                 continue;

@@ -122,16 +122,22 @@ fn meaning(slot: Slot, value: &str) -> String {
 /// of its names, a name by its words).
 #[must_use]
 pub fn same_slots(expected: &Slots, got: &Slots) -> bool {
-    same_slots_among(expected, got, &[], &[])
+    same_slots_among(expected, got, &[], &[], &[])
 }
 
 /// [`same_slots`], with an alarm compared by the alarm the dialog takes it for: "checkout
 /// 5xx" is `checkout-5xx-rate-high` when the dialog, looking among the `firing` alarms and
 /// then those of `all` named alike, would act on that one without asking which.
 #[must_use]
-pub fn same_slots_among(expected: &Slots, got: &Slots, firing: &[String], all: &[String]) -> bool {
+pub fn same_slots_among(
+    expected: &Slots,
+    got: &Slots,
+    services: &[&str],
+    firing: &[String],
+    all: &[String],
+) -> bool {
     let alarm = |slots: &Slots, value: &str| {
-        crate::dialog::resolve::alarm_named(value, slots.get(&Slot::Service), firing, all)
+        crate::dialog::resolve::alarm_named(value, slots.get(&Slot::Service), services, firing, all)
             .map_or_else(
                 || meaning(Slot::Alarm, value),
                 |name| meaning(Slot::Alarm, name),
@@ -203,6 +209,7 @@ pub fn evaluate(
     all: &[String],
     cases: &[Case],
 ) -> Report {
+    let services: Vec<&str> = catalog.services.iter().map(|s| s.name.as_str()).collect();
     let mut report = Report {
         cases: cases.len(),
         ..Report::default()
@@ -231,7 +238,7 @@ pub fn evaluate(
         if !ACTION_INTENTS.contains(&case.intent) && ACTION_INTENTS.contains(&got.intent) {
             report.taken_as_actions += 1;
         }
-        if got.intent == case.intent && same_slots_among(&case.slots, &got.slots, alarms, all) {
+        if got.intent == case.intent && same_slots_among(&case.slots, &got.slots, &services, alarms, all) {
             report.all_right += 1;
         } else {
             report.misses.push((case.clone(), got));
@@ -424,12 +431,14 @@ mod tests {
         assert!(same_slots_among(
             &want,
             &alarm("checkout 5xx"),
+            &[],
             &firing,
             &all
         ));
         assert!(!same_slots_among(
             &want,
             &alarm("checkout p99"),
+            &[],
             &firing,
             &all
         ));

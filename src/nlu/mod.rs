@@ -520,7 +520,9 @@ impl Nlu {
                     })
             })
         };
-        if let Some(verb) = &order
+        if self.classes.contains(&Intent::UnsupportedAction) && self.orders.not_ours(&marked) {
+            best.0 = Intent::UnsupportedAction;
+        } else if let Some(verb) = &order
             && let Some(intent) = self.orders.intent_of(verb)
             && self.classes.contains(&intent)
         {
@@ -891,6 +893,45 @@ mod tests {
         ] {
             assert_eq!(orders.order_verb(&tokens(text)).is_some(), order, "{text}");
         }
+    }
+
+    #[test]
+    fn an_order_to_a_host_or_a_roll_forward_is_never_a_restart_or_a_rollback() {
+        // Each sounds like one of the actions, and acting on it would change the wrong thing.
+        for text in [
+            "reboot the instance shipping is on",
+            "restart the ec2 host under checkout",
+            "roll checkout forward",
+            "bounce the node running cart",
+        ] {
+            assert_eq!(understood(text).intent, Intent::UnsupportedAction, "{text}");
+        }
+        // A question about instances, and the actions themselves, are untouched.
+        assert_eq!(understood("restart checkout").intent, Intent::RestartService);
+        assert_eq!(understood("roll checkout back").intent, Intent::RollbackService);
+        assert_ne!(
+            understood("how many instances does checkout run").intent,
+            Intent::UnsupportedAction
+        );
+    }
+
+    #[test]
+    fn ending_a_silence_is_an_unsilence_and_a_silence_may_follow_its_alarm() {
+        let u = understood("cancel the snooze on checkout-5xx-rate-high");
+        assert_eq!(u.intent, Intent::UnsilenceAlarm);
+        assert_eq!(u.intent, understood("end the silence on checkout-5xx-rate-high").intent);
+        // "cancel that" is still the built-in.
+        assert_eq!(understood("cancel that").intent, Intent::Cancel);
+        let orders = &Nlu::embedded().unwrap().orders;
+        assert!(orders.order_verb(&tokens("silence for an hour")).is_some());
+        assert!(orders.order_verb(&tokens("restart for an hour")).is_none());
+    }
+
+    #[test]
+    fn a_count_from_one_number_to_another_is_the_second() {
+        let u = understood("take catalog from 2 to 3 tasks");
+        assert_eq!(u.intent, Intent::ScaleService);
+        assert_eq!(u.slots.get(&Slot::Count).map(String::as_str), Some("3"));
     }
 
     #[test]

@@ -31,7 +31,9 @@ const ORDER_OBJECTS: &[&str] = &[
     "ticket",
     "jira",
     "deploy",
+    "deploys",
     "deployment",
+    "deployments",
     "release",
     "build",
     "task",
@@ -139,12 +141,47 @@ impl OrderVerbs {
             .skip_while(|w| ORDER_LEAD.contains(w) || FILLERS.contains(w));
         let verb = rest.next()?;
         let after: Vec<&str> = rest.collect();
+        // "cancel the snooze on checkout errors", "end the silence on it": an unsilence.
+        let ended = after
+            .iter()
+            .find(|w| !ORDER_ARTICLES.contains(w))
+            .is_some_and(|w| SILENCES.contains(w));
+        if ENDINGS.contains(&verb) && ended && self.action.contains("unsilence") {
+            return Some("unsilence".to_owned());
+        }
         let named = if verb == "roll" && after.iter().take(4).any(|w| *w == "back") {
             "rollback"
         } else {
             verb
         };
         self.acts_on(verb, &after).then(|| named.to_owned())
+    }
+
+    /// Whether the words order a change to something opsvoice never acts on, whatever the
+    /// verb: a host rather than a service ("reboot the instance shipping is on"), or a roll
+    /// forward, which is a deploy ("roll checkout forward"). Such an order is no restart and
+    /// no rollback, however much it sounds like one.
+    pub(super) fn not_ours(&self, marked: &[String]) -> bool {
+        let mut rest = marked
+            .iter()
+            .map(String::as_str)
+            .skip_while(|w| ORDER_LEAD.contains(w) || FILLERS.contains(w));
+        let Some(verb) = rest.next() else {
+            return false;
+        };
+        if !self.action.contains(verb) && !self.acting.contains(verb) {
+            return false;
+        }
+        let after: Vec<&str> = rest.collect();
+        if verb == "roll"
+            && after.iter().take(4).any(|w| *w == "forward")
+            && !after.iter().take(4).any(|w| *w == "back")
+        {
+            return true;
+        }
+        verb_object(marked)
+            .iter()
+            .any(|w| HOSTS.contains(&w.as_str()))
     }
 
     /// Whether `verb`, followed by the words `after`, orders a change to something of ours.
@@ -173,6 +210,13 @@ impl OrderVerbs {
         let start = after
             .iter()
             .position(|w| !ORDER_PARTICLES.contains(w) && !ORDER_ARTICLES.contains(w));
+        // "silence for an hour", after what prompted it ("the pricing alarm is noisy,
+        // silence for an hour"): how long is all a silence needs to be an order.
+        if start.is_some_and(|i| after[i] == "for")
+            && self.intent_of(verb) == Some(Intent::SilenceAlarm)
+        {
+            return true;
+        }
         let Some(start) = start else {
             // "roll back", "scale up": the verb and its particle are the whole order.
             return strong && after.iter().any(|w| ORDER_PARTICLES.contains(w));
@@ -216,6 +260,18 @@ pub(super) fn verb_object(marked: &[String]) -> &[String] {
         .count();
     &object[..len]
 }
+
+/// Verbs that end something: "cancel the snooze", "end the silence", "lift the mute".
+const ENDINGS: &[&str] = &["cancel", "end", "lift", "remove", "stop", "drop", "kill", "undo"];
+/// What a silence is called.
+const SILENCES: &[&str] = &[
+    "snooze", "silence", "mute", "silencing", "muting", "snoozing",
+];
+/// Machines, which opsvoice never acts on: it acts on ECS services.
+const HOSTS: &[&str] = &[
+    "instance", "instances", "host", "hosts", "server", "servers", "node", "nodes", "machine",
+    "machines", "ec2", "vm", "vms",
+];
 
 /// Words that end what an order acts on.
 const ORDER_PHRASE_ENDS: &[&str] = &[
