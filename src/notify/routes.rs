@@ -259,6 +259,11 @@ mod tests {
             "{err}"
         );
         assert!(routes.check_accounts(None).is_ok(), "all accounts, no file");
+        // The shipped example reads, with or without accounts.
+        let shipped =
+            Routes::from_toml(include_str!("../../infra/notify.toml"), Some(&groups)).unwrap();
+        assert!(shipped.check_accounts(None).is_ok());
+        assert!(shipped.check_accounts(Some(&names)).is_ok());
         let err = Routes::from_toml(
             "[[route]]\nchannel = \"C0123456789\"\ngroup = \"oncall\"\n[[route]]\nchannel = \"#ops\"\ngroup = \"oncall\"\n",
             Some(&groups),
