@@ -250,6 +250,8 @@ impl MetricKind {
             ],
             MetricKind::Requests => &[
                 "request",
+                "req s",
+                "reqs",
                 "traffic",
                 "request rate",
                 "throughput",
