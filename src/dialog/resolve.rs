@@ -177,7 +177,11 @@ pub fn resolve<'a, T>(
 /// `payments-api-…`). Lower case, as alarm names usually are; never empty (that would be
 /// every alarm).
 #[must_use]
-pub fn alarm_name_prefixes(spoken: &str, service: Option<&String>, services: &[&str]) -> Vec<String> {
+pub fn alarm_name_prefixes(
+    spoken: &str,
+    service: Option<&String>,
+    services: &[&str],
+) -> Vec<String> {
     let said = words(spoken);
     let first = said.first().cloned();
     let named = [1, 2].into_iter().rev().find_map(|n| {
@@ -351,7 +355,13 @@ mod tests {
 
     #[test]
     fn an_alarm_named_by_a_loose_or_misspelt_service_is_listed_under_that_service() {
-        let services = ["search", "search-indexer", "payments", "payments-api", "pricing"];
+        let services = [
+            "search",
+            "search-indexer",
+            "payments",
+            "payments-api",
+            "pricing",
+        ];
         let all = vec![
             "search-indexer-queue-depth".to_owned(),
             "payments-api-5xx-rate-high".to_owned(),
@@ -363,10 +373,21 @@ mod tests {
             ("paymnets api 5xx", "payments-api-5xx-rate-high"),
             ("paymentsapi 5xx rate high", "payments-api-5xx-rate-high"),
         ] {
-            assert_eq!(alarm_named(said, None, &services, &[], &all), Some(want), "{said}");
-            assert_eq!(alarm_named(said, None, &[], &[], &all), None, "{said} without services");
+            assert_eq!(
+                alarm_named(said, None, &services, &[], &all),
+                Some(want),
+                "{said}"
+            );
+            assert_eq!(
+                alarm_named(said, None, &[], &[], &all),
+                None,
+                "{said} without services"
+            );
         }
         // A word that names no service adds no listing.
-        assert_eq!(alarm_name_prefixes("kubernetes nodes", None, &services), ["kubernetes"]);
+        assert_eq!(
+            alarm_name_prefixes("kubernetes nodes", None, &services),
+            ["kubernetes"]
+        );
     }
 }

@@ -931,13 +931,25 @@ mod tests {
         // Nor is a request the model only half places among the actions.
         assert!(!ACTION_INTENTS.contains(&understood("give orders a little more capacity").intent));
         // A question about instances, and the actions themselves, are untouched.
-        assert_eq!(understood("restart checkout").intent, Intent::RestartService);
-        assert_eq!(understood("roll checkout back").intent, Intent::RollbackService);
+        assert_eq!(
+            understood("restart checkout").intent,
+            Intent::RestartService
+        );
+        assert_eq!(
+            understood("roll checkout back").intent,
+            Intent::RollbackService
+        );
         // A direction alone is asked back ("To how many tasks?"), a number taken.
         assert_eq!(understood("scale search up").intent, Intent::ScaleService);
-        assert_eq!(understood("scale search up a bit to 6").intent, Intent::ScaleService);
+        assert_eq!(
+            understood("scale search up a bit to 6").intent,
+            Intent::ScaleService
+        );
         // Questions about the same things are questions.
-        assert_eq!(understood("give me checkout's cpu").intent, Intent::MetricQuery);
+        assert_eq!(
+            understood("give me checkout's cpu").intent,
+            Intent::MetricQuery
+        );
         assert_eq!(
             understood("can you quiet the checkout latency alarm for a bit").intent,
             Intent::SilenceAlarm
@@ -952,7 +964,10 @@ mod tests {
     fn ending_a_silence_is_an_unsilence_and_a_silence_may_follow_its_alarm() {
         let u = understood("cancel the snooze on checkout-5xx-rate-high");
         assert_eq!(u.intent, Intent::UnsilenceAlarm);
-        assert_eq!(u.intent, understood("end the silence on checkout-5xx-rate-high").intent);
+        assert_eq!(
+            u.intent,
+            understood("end the silence on checkout-5xx-rate-high").intent
+        );
         for text in [
             "resume alerts on checkout-5xx-rate-high",
             "turn checkout-5xx-rate-high alerts back on",
@@ -980,7 +995,10 @@ mod tests {
         assert_eq!(u.intent, Intent::LogErrors);
         assert_eq!(u.slots.get(&Slot::Service), None);
         let u = understood("how much memory is kafka-connect using in data");
-        assert_eq!(u.slots.get(&Slot::Cluster).map(String::as_str), Some("data"));
+        assert_eq!(
+            u.slots.get(&Slot::Cluster).map(String::as_str),
+            Some("data")
+        );
     }
 
     #[test]

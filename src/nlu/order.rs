@@ -173,8 +173,14 @@ impl OrderVerbs {
         }
         // "restore the previous version of X", "bring back the last version": a rollback.
         let earlier = after.iter().take(5).any(|w| {
-            matches!(*w, "previous" | "prior" | "last" | "old" | "older" | "earlier")
-        }) && after.iter().take(7).any(|w| matches!(*w, "version" | "revision" | "build"));
+            matches!(
+                *w,
+                "previous" | "prior" | "last" | "old" | "older" | "earlier"
+            )
+        }) && after
+            .iter()
+            .take(7)
+            .any(|w| matches!(*w, "version" | "revision" | "build"));
         if matches!(verb, "restore" | "bring" | "put" | "go") && earlier {
             return Some("rollback".to_owned());
         }
@@ -217,8 +223,18 @@ impl OrderVerbs {
                 p[0] == "every"
                     && matches!(
                         p[1].as_str(),
-                        "night" | "day" | "morning" | "evening" | "hour" | "week" | "weekend"
-                            | "monday" | "tuesday" | "wednesday" | "thursday" | "friday"
+                        "night"
+                            | "day"
+                            | "morning"
+                            | "evening"
+                            | "hour"
+                            | "week"
+                            | "weekend"
+                            | "monday"
+                            | "tuesday"
+                            | "wednesday"
+                            | "thursday"
+                            | "friday"
                     )
             });
         // Verbs of changes that are none of ours, whatever the model made of the rest
@@ -259,7 +275,9 @@ impl OrderVerbs {
             .windows(2)
             .any(|p| VAGUE_AMOUNTS.iter().any(|v| v[..] == *p))
             || after.iter().any(|w| matches!(*w, "slightly" | "somewhat"))
-            || after.windows(2).any(|p| p == ["way", "up"] || p == ["way", "down"]);
+            || after
+                .windows(2)
+                .any(|p| p == ["way", "up"] || p == ["way", "down"]);
         if self.intent_of(verb) == Some(Intent::ScaleService)
             && vague
             && !marked.iter().any(|w| w == "{count}")
@@ -364,10 +382,17 @@ pub(super) fn verb_object(marked: &[String]) -> &[String] {
 }
 
 /// Verbs that end something: "cancel the snooze", "end the silence", "lift the mute".
-const ENDINGS: &[&str] = &["cancel", "end", "lift", "remove", "stop", "drop", "kill", "undo"];
+const ENDINGS: &[&str] = &[
+    "cancel", "end", "lift", "remove", "stop", "drop", "kill", "undo",
+];
 /// What a silence is called.
 const SILENCES: &[&str] = &[
-    "snooze", "silence", "mute", "silencing", "muting", "snoozing",
+    "snooze",
+    "silence",
+    "mute",
+    "silencing",
+    "muting",
+    "snoozing",
 ];
 /// Amounts that leave the number to opsvoice: "up a bit", "down a little".
 const VAGUE_AMOUNTS: &[[&str; 2]] = &[
@@ -381,25 +406,84 @@ const VAGUE_AMOUNTS: &[[&str; 2]] = &[
 ];
 /// A task's resources and settings: no action of ours changes them.
 const SETTINGS: &[&str] = &[
-    "memory", "cpu", "cpus", "ram", "gigs", "timeout", "env", "var", "variable", "variables",
-    "autoscaling", "limit", "limits", "threshold", "config", "setting", "settings", "image",
-    "tag", "flag", "vcpu",
+    "memory",
+    "cpu",
+    "cpus",
+    "ram",
+    "gigs",
+    "timeout",
+    "env",
+    "var",
+    "variable",
+    "variables",
+    "autoscaling",
+    "limit",
+    "limits",
+    "threshold",
+    "config",
+    "setting",
+    "settings",
+    "image",
+    "tag",
+    "flag",
+    "vcpu",
 ];
 
 /// Words of a schedule: opsvoice acts now, once, never on a timetable.
 const SCHEDULES: &[&str] = &[
-    "cron", "crontab", "schedule", "scheduled", "nightly", "hourly", "weekly", "daily",
+    "cron",
+    "crontab",
+    "schedule",
+    "scheduled",
+    "nightly",
+    "hourly",
+    "weekly",
+    "daily",
 ];
 /// Verbs of changes opsvoice never makes, whatever follows them.
 const OTHER_CHANGES: &[&str] = &[
-    "promote", "merge", "create", "delete", "file", "launch", "invalidate", "assign", "block",
-    "migrate", "move", "upgrade", "downgrade", "patch", "purge", "terminate", "drain", "page",
-    "escalate", "schedule", "flip", "toggle", "wipe", "erase", "truncate", "freeze",
+    "promote",
+    "merge",
+    "create",
+    "delete",
+    "file",
+    "launch",
+    "invalidate",
+    "assign",
+    "block",
+    "migrate",
+    "move",
+    "upgrade",
+    "downgrade",
+    "patch",
+    "purge",
+    "terminate",
+    "drain",
+    "page",
+    "escalate",
+    "schedule",
+    "flip",
+    "toggle",
+    "wipe",
+    "erase",
+    "truncate",
+    "freeze",
 ];
 /// Machines, which opsvoice never acts on: it acts on ECS services.
 const HOSTS: &[&str] = &[
-    "instance", "instances", "host", "hosts", "server", "servers", "node", "nodes", "machine",
-    "machines", "ec2", "vm", "vms",
+    "instance",
+    "instances",
+    "host",
+    "hosts",
+    "server",
+    "servers",
+    "node",
+    "nodes",
+    "machine",
+    "machines",
+    "ec2",
+    "vm",
+    "vms",
 ];
 
 /// Words that end what an order acts on.
