@@ -556,3 +556,82 @@ fn the_unknown_account_counter_is_checked_alone() {
         "notify::accounts::an_event_from_an_account_not_listed_is_dropped_and_counted",
     ]);
 }
+
+/// "What did I miss?" tells a caller only what happened in the accounts its grant covers:
+/// a group granted `prod` hears prod's alarm and nothing of staging's.
+#[tokio::test]
+async fn what_did_i_miss_says_nothing_of_an_account_the_caller_may_not_see() {
+    let w = World::with_policy(POLICY).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = file_store(&dir, w.clock.clone());
+    let notifier = w
+        .notifier_with(
+            store.clone(),
+            "[[route]]\nchannel = \"C0ALL00001\"\ngroup = \"oncall\"\n",
+        )
+        .with_accounts(accounts());
+    let t0 = w.clock.now();
+    let prod = from(
+        alarm_event("checkout-p99-latency-high", "ALARM", "OK", t0),
+        PROD,
+        "eu-west-1",
+    );
+    let staging = from(
+        alarm_event("payments-5xx-high", "ALARM", "OK", t0),
+        STAGING,
+        "eu-west-1",
+    );
+    assert_eq!(take(&notifier, &prod).await, Outcome::Accepted(1));
+    assert_eq!(take(&notifier, &staging).await, Outcome::Accepted(1));
+    w.settle(&notifier).await;
+    w.clock.advance(Duration::from_secs(60));
+
+    let policy = opsvoice::auth::policy::Policy::from_toml(POLICY).unwrap();
+    for (group, hears, never) in [
+        (
+            "prod-watchers",
+            vec!["checkout-p99-latency-high"],
+            vec!["payments-5xx-high"],
+        ),
+        (
+            "oncall",
+            vec!["checkout-p99-latency-high", "payments-5xx-high"],
+            vec![],
+        ),
+    ] {
+        let grants = policy.grants(Some(&opsvoice::auth::Principal {
+            sub: "s".into(),
+            username: "u".into(),
+            groups: vec![group.into()],
+        }));
+        let assistant = opsvoice::builder(&Config::default())
+            .clock(w.clock.clone())
+            .store(store.clone())
+            .identity(opsvoice::auth::Identity::new(
+                None,
+                policy.clone(),
+                Some(grants),
+            ))
+            .lex(None)
+            .assistant()
+            .await
+            .unwrap();
+        let answer = assistant
+            .ask(
+                opsvoice::channel::ask::AskRequest {
+                    text: "what did I miss".to_owned(),
+                    session_id: None,
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(answer.intent, "WhatHappened");
+        for name in hears {
+            assert!(answer.text.contains(name), "{group}: {}", answer.text);
+        }
+        for name in never {
+            assert!(!answer.text.contains(name), "{group}: {}", answer.text);
+        }
+    }
+}
