@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: unit, integration, property, CLI and live-backend tests (the real AWS
-# SDK clients against moto server), and each bench once; then validates infra/ with
-# cfn-lint and checkov.
+# SDK clients against moto server), and each bench once; then validates infra/ (the
+# central template and the member-account template) with cfn-lint and checkov.
 #
 # First it installs moto[server] into .venv, and cfn-lint and checkov into .venv-infra
 # (once; later runs reuse them; two venvs because their pins conflict). The tests start
@@ -40,10 +40,13 @@ sys.exit(m.version('cfn-lint') != '$CFN_LINT_VERSION' or m.version('checkov') !=
         "cfn-lint==$CFN_LINT_VERSION" "checkov==$CHECKOV_VERSION"
 fi
 
-echo "==> cfn-lint infra/template.json"
-"$INFRA_VENV/bin/cfn-lint" infra/template.json
+echo "==> cfn-lint infra/template.json infra/member-account.json"
+"$INFRA_VENV/bin/cfn-lint" infra/template.json infra/member-account.json
 
-echo "==> checkov infra/template.json"
 # --skip-download: no calls to Prisma Cloud (offline; the checks themselves are local).
-"$INFRA_VENV/bin/checkov" -f infra/template.json --framework cloudformation \
-    --skip-download --compact --quiet
+# The member-account template (many accounts) skips nothing.
+for template in infra/template.json infra/member-account.json; do
+    echo "==> checkov $template"
+    "$INFRA_VENV/bin/checkov" -f "$template" --framework cloudformation \
+        --skip-download --compact --quiet
+done

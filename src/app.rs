@@ -406,7 +406,8 @@ impl Background {
     }
 }
 
-/// The notification routes in `config`'s file, checked against the policy.
+/// The notification routes in `config`'s file, checked against the policy and the accounts
+/// file (a route's `accounts` must name some configured account).
 ///
 /// # Errors
 /// An unreadable or invalid file, naming the bad entry.
@@ -424,7 +425,9 @@ pub fn notify_routes(
         ))
     })?;
     let groups = policy.group_names();
+    let accounts = crate::notify::routes::account_names(config).map_err(StartError::Notify)?;
     crate::notify::routes::Routes::from_toml(&text, groups.as_deref())
+        .and_then(|routes| routes.check_accounts(accounts.as_deref()).map(|()| routes))
         .map(Some)
         .map_err(|e| StartError::Notify(format!("OPSVOICE_NOTIFY_FILE {}: {e}", path.display())))
 }
@@ -458,6 +461,13 @@ pub async fn events(
                 clock.clone(),
             );
             notifier.inline = config::in_lambda();
+            if let Some(accounts) =
+                crate::notify::origin::Accounts::load(config, &aws::sdk_config().await)
+                    .await
+                    .map_err(StartError::Notify)?
+            {
+                notifier = notifier.with_accounts(accounts);
+            }
             Some(Arc::new(notifier))
         }
         None => None,

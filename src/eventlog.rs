@@ -50,6 +50,11 @@ pub struct Happening {
     /// For [`What::ActionFinished`]: who did what, and how it ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acted: Option<Acted>,
+    /// The configured account it happened in (`OPSVOICE_ACCOUNTS_FILE`), by its name;
+    /// `None` without accounts. A caller the policy does not grant the account hears
+    /// nothing of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 /// An action as "what did I miss?" tells it: "At 14:02 Ana rolled back checkout in prod,

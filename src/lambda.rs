@@ -246,6 +246,12 @@ impl Function {
                 crate::store::StoreError::Busy,
             ));
         }
+        if outcome == crate::notify::Outcome::UnknownAccount {
+            // Taken (a retry would be dropped again), and said.
+            return Ok(
+                serde_json::json!({ "ok": false, "reason": "the event's account is not in the accounts file" }),
+            );
+        }
         notifier.deliver_soon().await;
         Ok(serde_json::json!({ "ok": true }))
     }

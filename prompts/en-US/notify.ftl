@@ -101,3 +101,14 @@ card-deployment-fallback = { $what ->
 card-deployment-id = Deployment { $deployment }
 card-rolling-back-to = Back to deployment { $target }.
 card-rolled-back-to = Now serving { $taskdef }.
+
+# Where an event happened, when accounts are configured (OPSVOICE_ACCOUNTS_FILE):
+# $account is the account's spoken name, $region a region code or "none".
+card-where = { $region ->
+    [none] the { $account } account
+   *[other] the { $account } account, { $region }
+}
+card-where-line = In { $where }
+card-where-fallback = In { $where }.
+# A burst card's list item for an alarm in an account.
+card-burst-item = { $alarm } in { $where }

@@ -8,6 +8,7 @@ action-host = restart or change hosts and instances: I act on ECS services only
 action-roll-forward = roll a service forward; I can roll one back to the version it ran before
 action-restart = restart more than one service at once
 action-rollback = roll back more than one service at once
+action-scale-vague = choose how far to scale; say how many tasks, as in: scale it to 6
 action-scale = scale more than one service at once
 action-deploy = deploy
 action-stop = stop tasks

@@ -1167,6 +1167,7 @@ pub fn happening(record: &ActionRecord) -> crate::eventlog::Happening {
         by: Some(record.requester().username.clone()),
         subject,
         service,
+        account: record.target().account.clone(),
         acted: Some(crate::eventlog::Acted {
             verb: record.verb().policy_name().to_owned(),
             by: record.requester().username.clone(),

@@ -580,6 +580,24 @@ impl Grants {
         }
     }
 
+    /// Whether the caller may ask `intent` about `service` (`None`: a thing tied to no
+    /// service, which only a group seeing every service sees) in `account`, a configured
+    /// account's name (`None` without accounts: as [`Grants::service`] and
+    /// [`Grants::everything`]). One group must allow all three.
+    #[must_use]
+    pub fn sees_in(
+        &self,
+        intent: Intent,
+        account: Option<&str>,
+        service: Option<&ServiceRef>,
+    ) -> bool {
+        self.rules.iter().any(|r| {
+            r.allows_intent(intent)
+                && account.is_none_or(|a| r.accounts.is_match(a))
+                && service.map_or(r.all_services, |s| r.allows_service(s))
+        })
+    }
+
     /// The policy's `[actions]` settings, when it enables acting at all.
     #[must_use]
     pub fn actions(&self) -> Option<&ActionSettings> {

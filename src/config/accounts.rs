@@ -198,7 +198,8 @@ fn check(raw: RawAccount, default_region: &str) -> Result<Account, String> {
 
 /// `eu-west-1`, `us-gov-west-1`, `ap-southeast-2`: two letters, optional `-gov`, a
 /// direction word, a number.
-fn is_region(region: &str) -> bool {
+#[must_use]
+pub fn is_region(region: &str) -> bool {
     let parts: Vec<&str> = region.split('-').collect();
     let (head, rest) = match parts.as_slice() {
         [area, "gov", rest @ ..] | [area, rest @ ..] => (*area, rest),

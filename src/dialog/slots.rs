@@ -87,9 +87,9 @@ fn parse_spoken_duration(v: &str) -> Option<u64> {
     let (at, unit) = words.iter().enumerate().find_map(|(i, w)| {
         let unit = match w.trim_end_matches('s') {
             "second" | "sec" => 1u64,
-            "minute" | "min" => 60,
-            "hour" | "hr" => 3600,
-            "day" => 86_400,
+            "minute" | "min" | "m" => 60,
+            "hour" | "hr" | "h" => 3600,
+            "day" | "d" => 86_400,
             "week" => 604_800,
             _ => return None,
         };
@@ -268,10 +268,17 @@ fn spoken_duration(v: &str) -> Option<u64> {
 /// say exactly one whole number.
 #[must_use]
 pub fn parse_count(value: &str) -> Option<u32> {
-    let words: Vec<String> = number_tokens(&value.trim().to_ascii_lowercase())
+    let mut words: Vec<String> = number_tokens(&value.trim().to_ascii_lowercase())
         .into_iter()
         .filter(|w| !COUNT_FILLER.contains(&w.as_str()))
         .collect();
+    // "a single task" is one.
+    if let Some(at) = words.iter().position(|w| w == "single") {
+        words[at] = "one".to_owned();
+        if at > 0 && words[at - 1] == "a" {
+            words.remove(at - 1);
+        }
+    }
     let (n, len) = match words.first().map(String::as_str) {
         Some(digits) if digits.chars().all(|c| c.is_ascii_digit()) => (digits.parse().ok()?, 1),
         Some(_) => spoken_count(&words)?,

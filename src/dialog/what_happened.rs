@@ -93,9 +93,10 @@ pub(super) async fn last_acted(
     entries
         .into_iter()
         .filter(|h| h.what == What::ActionFinished && h.at >= since && about(h))
-        .filter(|h| match &h.service {
-            Some(s) => turn.grants.service(turn.intent, s),
-            None => turn.grants.everything(turn.intent),
+        // Only what the caller may see, in an account it may see (events carry theirs).
+        .filter(|h| {
+            turn.grants
+                .sees_in(turn.intent, h.account.as_deref(), h.service.as_ref())
         })
         .max_by_key(|h| h.at)
         .and_then(|h| {
@@ -117,9 +118,10 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
         .unwrap_or(DEFAULT_WINDOW);
     let now = dialog.now();
     let since = now - window;
-    let may_see = |service: Option<&ServiceRef>| match service {
-        Some(s) => turn.grants.service(turn.intent, s),
-        None => turn.grants.everything(turn.intent),
+    // What the caller may see: the service (or, tied to none, everything) in the account
+    // it happened in (`None` without accounts).
+    let may_see = |account: Option<&str>, service: Option<&ServiceRef>| {
+        turn.grants.sees_in(turn.intent, account, service)
     };
     // Per alarm: when it first fired in the window, and when it last resolved after that.
     let mut alarms: Vec<(String, SystemTime, Option<SystemTime>)> = Vec::new();
@@ -134,7 +136,7 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
         match crate::eventlog::read(log.as_ref()).await {
             Ok(entries) => {
                 for h in entries {
-                    if h.at < crate::store::epoch(since) || !may_see(h.service.as_ref()) {
+                    if h.at < crate::store::epoch(since) || !may_see(h.account.as_deref(), h.service.as_ref()) {
                         continue;
                     }
                     match h.what {
@@ -194,7 +196,7 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
     let ops = dialog.ops();
     let (firing, changed) = tokio::join!(ops.firing_alarms(), ops.deployments_since(since));
     for alarm in firing? {
-        if alarm.state != AlarmState::Alarm || alarm.since < since || !may_see(alarm.service.as_ref()) {
+        if alarm.state != AlarmState::Alarm || alarm.since < since || !may_see(None, alarm.service.as_ref()) {
             continue;
         }
         match alarms.iter_mut().find(|(a, ..)| *a == alarm.name) {

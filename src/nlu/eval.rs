@@ -175,6 +175,9 @@ pub struct Report {
     /// Requests that are not for an action taken as one (as bad: it offers to change
     /// something nobody asked to change).
     pub taken_as_actions: usize,
+    /// Of those, questions (a question intent expected) taken as an action: the read-back
+    /// would offer to change what was only asked about.
+    pub questions_taken_as_actions: usize,
 }
 
 fn refused(intent: Intent) -> bool {
@@ -229,14 +232,20 @@ pub fn evaluate(
             report.refusals.0 += 1;
             report.refusals.1 += usize::from(refused(got.intent));
         }
-        if case.intent == Intent::UnsupportedAction
-            && got.intent != Intent::UnsupportedAction
-            && Intent::QUESTIONS.contains(&got.intent)
-        {
+        // The registry's intents less the actions and the refusal: the questions.
+        let question = |i: Intent| {
+            Intent::QUESTIONS.contains(&i)
+                && !ACTION_INTENTS.contains(&i)
+                && i != Intent::UnsupportedAction
+        };
+        if case.intent == Intent::UnsupportedAction && question(got.intent) {
             report.actions_answered += 1;
         }
         if !ACTION_INTENTS.contains(&case.intent) && ACTION_INTENTS.contains(&got.intent) {
             report.taken_as_actions += 1;
+            if question(case.intent) {
+                report.questions_taken_as_actions += 1;
+            }
         }
         if got.intent == case.intent
             && same_slots_among(&case.slots, &got.slots, &services, alarms, all)
@@ -297,12 +306,13 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "out-of-domain and unsupported actions recognised as such: {} of {} ({:.1}%); unsupported actions answered as a question: {}; other requests taken as an action: {}\n",
+            "out-of-domain and unsupported actions recognised as such: {} of {} ({:.1}%); unsupported actions answered as a question: {}; other requests taken as an action: {} (questions: {})\n",
             self.refusals.1,
             self.refusals.0,
             100.0 * ratio(self.refusals.1, self.refusals.0),
             self.actions_answered,
-            self.taken_as_actions
+            self.taken_as_actions,
+            self.questions_taken_as_actions
         )?;
         writeln!(f, "| intent | precision | recall | cases |")?;
         writeln!(f, "| --- | --- | --- | --- |")?;
@@ -508,6 +518,40 @@ mod tests {
             );
             assert_eq!(report.actions_answered, 0, "{split}: {report}");
             assert_eq!(report.taken_as_actions, 0, "{split}: {report}");
+        }
+        // The acting splits: no question is ever read back as an action, and the floors
+        // under their figures now (tuning splits all: their misses have been read).
+        for (split, tsv, floor) in [
+            (
+                "act-dev3",
+                include_str!("../../tests/nlu/act-dev3.tsv"),
+                0.93,
+            ),
+            (
+                "act-dev4",
+                include_str!("../../tests/nlu/act-dev4.tsv"),
+                0.94,
+            ),
+            (
+                "act-dev5",
+                include_str!("../../tests/nlu/act-dev5.tsv"),
+                0.93,
+            ),
+            (
+                "act-dev6",
+                include_str!("../../tests/nlu/act-dev6.tsv"),
+                0.90,
+            ),
+            (
+                "act-dev7",
+                include_str!("../../tests/nlu/act-dev7.tsv"),
+                0.92,
+            ),
+        ] {
+            let cases = parse_cases(tsv).unwrap();
+            let report = evaluate(&Nlu::embedded().unwrap(), &catalog, &alarms, &all, &cases);
+            assert!(report.accuracy() >= floor, "{split}: {report}");
+            assert_eq!(report.questions_taken_as_actions, 0, "{split}: {report}");
         }
     }
 }

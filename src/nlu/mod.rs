@@ -508,8 +508,14 @@ impl Nlu {
         // The order may come last, after what prompted it: "that deploy broke user profile,
         // roll it back", "checkout five xx alarm, silence it".
         // An action the model is unsure of is still taken when its verb orders it.
+        // The model's action stands unless the leading verb asks for another action ("can
+        // you quiet the checkout latency alarm" is a silence, whatever the model heard).
         let order = if ACTION_INTENTS.contains(&best.0) && !not_understood {
-            None
+            self.orders.order_verb(&marked).filter(|verb| {
+                self.orders
+                    .intent_of(verb)
+                    .is_some_and(|i| i != best.0 && ACTION_INTENTS.contains(&i))
+            })
         } else {
             self.orders.order_verb(&marked).or_else(|| {
                 text.split([',', ';', '.', '!', '?'])
@@ -545,7 +551,10 @@ impl Nlu {
         }
         // As said, before any of it is taken for an alarm's description.
         let named = slots.clone();
-        let not_understood = not_understood && !ACTION_INTENTS.contains(&best.0);
+        // An action the model is unsure of is taken only when a verb orders it: a request
+        // that merely resembles one ("give orders a little more capacity") is not read back.
+        let not_understood =
+            not_understood && !(ACTION_INTENTS.contains(&best.0) && order.is_some());
         let fallback = || Understanding {
             intent: Intent::Fallback,
             slots: Slots::new(),
@@ -569,6 +578,11 @@ impl Nlu {
         } else {
             unknown
         };
+        // "top 5 error patterns": a number names no service.
+        let unknown: Vec<&str> = unknown
+            .into_iter()
+            .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
+            .collect();
         if let Some(&slot) = self.guessed.get(&intent)
             && !slots.contains_key(&slot)
             && !unknown.is_empty()
@@ -896,16 +910,26 @@ mod tests {
     }
 
     #[test]
-    fn an_order_to_a_host_or_a_roll_forward_is_never_a_restart_or_a_rollback() {
+    fn an_order_to_a_host_a_roll_forward_or_a_vague_scale_is_never_an_action() {
         // Each sounds like one of the actions, and acting on it would change the wrong thing.
         for text in [
             "reboot the instance shipping is on",
             "restart the ec2 host under checkout",
             "roll checkout forward",
             "bounce the node running cart",
+            "scale search up a bit",
+            "scale payments down a little",
+            "set up a cron to restart notifications every night",
+            "restart checkout every morning",
+            "promote the canary for web-frontend to 100%",
+            "roll out v3.2 of the gateway to 10 percent",
+            "give notifications more cpu",
+            "bump the memory on ml-scoring to 8 gigs",
         ] {
             assert_eq!(understood(text).intent, Intent::UnsupportedAction, "{text}");
         }
+        // Nor is a request the model only half places among the actions.
+        assert!(!ACTION_INTENTS.contains(&understood("give orders a little more capacity").intent));
         // A question about instances, and the actions themselves, are untouched.
         assert_eq!(
             understood("restart checkout").intent,
@@ -914,6 +938,21 @@ mod tests {
         assert_eq!(
             understood("roll checkout back").intent,
             Intent::RollbackService
+        );
+        // A direction alone is asked back ("To how many tasks?"), a number taken.
+        assert_eq!(understood("scale search up").intent, Intent::ScaleService);
+        assert_eq!(
+            understood("scale search up a bit to 6").intent,
+            Intent::ScaleService
+        );
+        // Questions about the same things are questions.
+        assert_eq!(
+            understood("give me checkout's cpu").intent,
+            Intent::MetricQuery
+        );
+        assert_eq!(
+            understood("can you quiet the checkout latency alarm for a bit").intent,
+            Intent::SilenceAlarm
         );
         assert_ne!(
             understood("how many instances does checkout run").intent,
@@ -929,11 +968,37 @@ mod tests {
             u.intent,
             understood("end the silence on checkout-5xx-rate-high").intent
         );
+        for text in [
+            "resume alerts on checkout-5xx-rate-high",
+            "turn checkout-5xx-rate-high alerts back on",
+        ] {
+            assert_eq!(understood(text).intent, Intent::UnsilenceAlarm, "{text}");
+        }
+        assert_eq!(
+            understood("restore the previous version of image-cache").intent,
+            Intent::RollbackService
+        );
         // "cancel that" is still the built-in.
         assert_eq!(understood("cancel that").intent, Intent::Cancel);
         let orders = &Nlu::embedded().unwrap().orders;
         assert!(orders.order_verb(&tokens("silence for an hour")).is_some());
         assert!(orders.order_verb(&tokens("restart for an hour")).is_none());
+    }
+
+    #[test]
+    fn short_units_single_tasks_and_numbers_that_name_nothing() {
+        use crate::dialog::slots::{parse_count, parse_window};
+        assert_eq!(parse_window("last 24h").map(|d| d.as_secs()), Some(86_400));
+        assert_eq!(parse_window("past 45m").map(|d| d.as_secs()), Some(2700));
+        assert_eq!(parse_count("a single"), Some(1));
+        let u = understood("top 5 error patterns in the last hour");
+        assert_eq!(u.intent, Intent::LogErrors);
+        assert_eq!(u.slots.get(&Slot::Service), None);
+        let u = understood("how much memory is kafka-connect using in data");
+        assert_eq!(
+            u.slots.get(&Slot::Cluster).map(String::as_str),
+            Some("data")
+        );
     }
 
     #[test]

@@ -75,6 +75,14 @@ const ORDER_OBJECTS: &[&str] = &[
     "clusters",
     "job",
     "jobs",
+    "pr",
+    "hotfix",
+    "canary",
+    "database",
+    "db",
+    "replica",
+    "image",
+    "autoscaling",
     "script",
     "migration",
 ];
@@ -149,6 +157,33 @@ impl OrderVerbs {
         if ENDINGS.contains(&verb) && ended && self.action.contains("unsilence") {
             return Some("unsilence".to_owned());
         }
+        // "resume alerts on X", "turn X's alerts back on": an alarm's notifications, back.
+        let alerts = after.iter().take(6).any(|w| {
+            matches!(
+                *w,
+                "alert" | "alerts" | "alerting" | "notifications" | "paging" | "{alarm}"
+            )
+        });
+        let back_on = after.windows(2).any(|p| p == ["back", "on"]);
+        if (matches!(verb, "resume" | "reenable" | "restore") || verb == "turn" && back_on)
+            && alerts
+            && self.action.contains("unsilence")
+        {
+            return Some("unsilence".to_owned());
+        }
+        // "restore the previous version of X", "bring back the last version": a rollback.
+        let earlier = after.iter().take(5).any(|w| {
+            matches!(
+                *w,
+                "previous" | "prior" | "last" | "old" | "older" | "earlier"
+            )
+        }) && after
+            .iter()
+            .take(7)
+            .any(|w| matches!(*w, "version" | "revision" | "build"));
+        if matches!(verb, "restore" | "bring" | "put" | "go") && earlier {
+            return Some("rollback".to_owned());
+        }
         let named = if verb == "roll" && after.iter().take(4).any(|w| *w == "back") {
             "rollback"
         } else {
@@ -157,9 +192,10 @@ impl OrderVerbs {
         self.acts_on(verb, &after).then(|| named.to_owned())
     }
 
-    /// Whether the words order a change to something opsvoice never acts on, whatever the
-    /// verb: a host rather than a service ("reboot the instance shipping is on"), or a roll
-    /// forward, which is a deploy ("roll checkout forward"). Such an order is no restart and
+    /// Whether the words order a change opsvoice never makes, whatever the verb: to a host
+    /// rather than a service ("reboot the instance shipping is on"), a roll forward, which is
+    /// a deploy ("roll checkout forward"), or a scale by an amount it would have to choose
+    /// ("scale search up a bit"). Such an order is no restart and
     /// no rollback, however much it sounds like one.
     pub(super) fn not_ours(&self, marked: &[String]) -> bool {
         let mut rest = marked
@@ -169,13 +205,82 @@ impl OrderVerbs {
         let Some(verb) = rest.next() else {
             return false;
         };
-        if !self.action.contains(verb) && !self.acting.contains(verb) {
+        // "give it more cpu": an order only with more or less of something.
+        let giving = verb == "give";
+        if !self.action.contains(verb) && !self.acting.contains(verb) && !giving {
             return false;
         }
         let after: Vec<&str> = rest.collect();
+        let more = after
+            .iter()
+            .any(|w| matches!(*w, "more" | "less" | "fewer" | "extra" | "additional"));
+        if giving && !more {
+            return false;
+        }
+        // A schedule is no action now ("set up a cron to restart it every night").
+        let scheduled = marked.iter().any(|w| SCHEDULES.contains(&w.as_str()))
+            || marked.windows(2).any(|p| {
+                p[0] == "every"
+                    && matches!(
+                        p[1].as_str(),
+                        "night"
+                            | "day"
+                            | "morning"
+                            | "evening"
+                            | "hour"
+                            | "week"
+                            | "weekend"
+                            | "monday"
+                            | "tuesday"
+                            | "wednesday"
+                            | "thursday"
+                            | "friday"
+                    )
+            });
+        // Verbs of changes that are none of ours, whatever the model made of the rest
+        // ("promote the canary for web-frontend to 100%").
+        if scheduled || OTHER_CHANGES.contains(&verb) && self.acts_on(verb, &after) {
+            return true;
+        }
+        // "roll out v3.2 of the gateway": a deploy, however close to "roll back".
+        if verb == "roll" && after.first() == Some(&"out") {
+            return true;
+        }
+        // "bump the memory on ml-scoring", "give notifications more cpu", "increase the
+        // timeout": a task's resources or settings, which no action of ours changes.
+        let object = if verb == "give" {
+            after.clone()
+        } else {
+            verb_object_words(&after)
+        };
+        // A metric's name is a resource too ("more cpu"). The verb of one of our actions
+        // acts on a service or an alarm, whose names may hold such words ("silence the
+        // checkout cpu alarm").
+        if !self.intents.contains_key(verb)
+            && object
+                .iter()
+                .any(|w| SETTINGS.contains(w) || *w == "{metric}")
+        {
+            return true;
+        }
         if verb == "roll"
             && after.iter().take(4).any(|w| *w == "forward")
             && !after.iter().take(4).any(|w| *w == "back")
+        {
+            return true;
+        }
+        // "scale search up a bit": an amount for opsvoice to choose, which it never does
+        // (a plain "scale search up" is asked back: "To how many tasks?").
+        let vague = after
+            .windows(2)
+            .any(|p| VAGUE_AMOUNTS.iter().any(|v| v[..] == *p))
+            || after.iter().any(|w| matches!(*w, "slightly" | "somewhat"))
+            || after
+                .windows(2)
+                .any(|p| p == ["way", "up"] || p == ["way", "down"]);
+        if self.intent_of(verb) == Some(Intent::ScaleService)
+            && vague
+            && !marked.iter().any(|w| w == "{count}")
         {
             return true;
         }
@@ -238,6 +343,21 @@ impl OrderVerbs {
     }
 }
 
+/// The words an order acts on, given the words after its verb (see [`verb_object`]), up
+/// to the next preposition; the words after it too when the object is a bare name ("the
+/// memory on ml-scoring": the memory).
+fn verb_object_words<'a>(after: &[&'a str]) -> Vec<&'a str> {
+    let rest: Vec<&str> = after
+        .iter()
+        .copied()
+        .skip_while(|w| ORDER_PARTICLES.contains(w) || ORDER_ARTICLES.contains(w))
+        .collect();
+    rest.iter()
+        .copied()
+        .take_while(|w| !ORDER_PHRASE_ENDS.contains(w))
+        .collect()
+}
+
 /// What the leading verb of `marked` acts on: the words after it, past articles and "back",
 /// "down" and the like, up to the next preposition ("the flux capacitor" in "could you
 /// bounce the flux capacitor in prod"). Empty when nothing follows the verb.
@@ -274,6 +394,81 @@ const SILENCES: &[&str] = &[
     "muting",
     "snoozing",
 ];
+/// Amounts that leave the number to opsvoice: "up a bit", "down a little".
+const VAGUE_AMOUNTS: &[[&str; 2]] = &[
+    ["a", "bit"],
+    ["a", "little"],
+    ["a", "tad"],
+    ["a", "touch"],
+    ["a", "smidge"],
+    ["up", "some"],
+    ["down", "some"],
+];
+/// A task's resources and settings: no action of ours changes them.
+const SETTINGS: &[&str] = &[
+    "memory",
+    "cpu",
+    "cpus",
+    "ram",
+    "gigs",
+    "timeout",
+    "env",
+    "var",
+    "variable",
+    "variables",
+    "autoscaling",
+    "limit",
+    "limits",
+    "threshold",
+    "config",
+    "setting",
+    "settings",
+    "image",
+    "tag",
+    "flag",
+    "vcpu",
+];
+
+/// Words of a schedule: opsvoice acts now, once, never on a timetable.
+const SCHEDULES: &[&str] = &[
+    "cron",
+    "crontab",
+    "schedule",
+    "scheduled",
+    "nightly",
+    "hourly",
+    "weekly",
+    "daily",
+];
+/// Verbs of changes opsvoice never makes, whatever follows them.
+const OTHER_CHANGES: &[&str] = &[
+    "promote",
+    "merge",
+    "create",
+    "delete",
+    "file",
+    "launch",
+    "invalidate",
+    "assign",
+    "block",
+    "migrate",
+    "move",
+    "upgrade",
+    "downgrade",
+    "patch",
+    "purge",
+    "terminate",
+    "drain",
+    "page",
+    "escalate",
+    "schedule",
+    "flip",
+    "toggle",
+    "wipe",
+    "erase",
+    "truncate",
+    "freeze",
+];
 /// Machines, which opsvoice never acts on: it acts on ECS services.
 const HOSTS: &[&str] = &[
     "instance",
@@ -298,7 +493,7 @@ const ORDER_PHRASE_ENDS: &[&str] = &[
 ];
 
 /// Words between an order's verb and what it acts on.
-const ORDER_PARTICLES: &[&str] = &["back", "down", "up", "off", "out", "over", "in"];
+const ORDER_PARTICLES: &[&str] = &["back", "down", "up", "off", "out", "over", "in", "on"];
 const ORDER_ARTICLES: &[&str] = &["a", "an", "the", "my", "our", "its", "their", "all", "of"];
 /// What an action verb may act on without naming it: "ack it", "page whoever is on call".
 const ORDER_PRONOUNS: &[&str] = &[

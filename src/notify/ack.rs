@@ -68,10 +68,11 @@ impl Notifier {
         let Some(episode) = record::read::<Episode>(&raw) else {
             return Ok(Acked::Over);
         };
-        let allowed = match &episode.service {
-            Some(service) => by.grants.service(Intent::ActiveAlarms, service),
-            None => by.grants.everything(Intent::ActiveAlarms),
-        };
+        let allowed = by.grants.sees_in(
+            Intent::ActiveAlarms,
+            episode.origin.as_ref().map(|o| o.account.as_str()),
+            episode.service.as_ref(),
+        );
         if !allowed {
             return Ok(Acked::Denied);
         }
@@ -110,6 +111,7 @@ impl Notifier {
                 service: episode.service.clone(),
                 by: Some(ack.username.clone()),
                 acted: None,
+                account: episode.origin.as_ref().map(|o| o.account.clone()),
             },
             now + MEMORY,
         )
@@ -176,7 +178,7 @@ impl Acknowledge for Notifier {
 
 /// Where the acknowledgement of `episode`'s card in `channel` is kept.
 fn ack_key(channel: &str, episode: &Episode) -> Key {
-    Key::ack(channel, episode.opened_at, &episode.alarm)
+    Key::ack(channel, episode.opened_at, &episode.scoped())
 }
 
 /// The Slack user who acknowledged, from a stored acknowledgement.
@@ -201,6 +203,7 @@ fn audit(channel: &str, episode: &Episode, ack: &Ack) {
         username = %esc(&ack.username),
         alarm = %esc(&ack.alarm),
         service = service.as_deref(),
+        account = episode.origin.as_ref().map(|o| o.account.as_str()),
         channel = %esc(channel),
         opened_at = episode.opened_at,
         "alarm_acknowledged"

@@ -6,10 +6,12 @@
 
 use serde_json::{Value, json};
 
+use super::origin::Origin;
 use crate::channel::slack::blocks::{
     self as kit, ASK_ACTION, MAX_FALLBACK, MAX_SECTION_TEXT, Message, escape, escaped_within,
     mention,
 };
+use crate::ops::ServiceRef;
 use crate::speech::render::{Say, n, s};
 
 pub use crate::channel::slack::MUTE_ACTION;
@@ -28,6 +30,46 @@ pub fn read_ack_value(value: &str) -> Option<(i64, &str)> {
     let (opened_at, alarm) = value.split_once(':')?;
     let opened_at = opened_at.parse().ok()?;
     (!alarm.is_empty()).then_some((opened_at, alarm))
+}
+
+/// What a Mute button mutes in its channel (and what the notifier checks): the service
+/// (`cluster/name`), or the alarm (`alarm:name`) when it is tied to none; with accounts
+/// configured, in its account and region (`prod/checkout in prod@eu-west-1`), so muting
+/// one account's checkout leaves another's heard.
+#[must_use]
+pub fn mute_subject(origin: Option<&Origin>, alarm: &str, service: Option<&ServiceRef>) -> String {
+    let base = service.map_or_else(
+        || format!("alarm:{alarm}"),
+        |s| format!("{}/{}", s.cluster, s.name),
+    );
+    match origin {
+        None => base,
+        Some(o) => format!("{base} in {}", o.place()),
+    }
+}
+
+/// Where an event happened, in words ("the prod account, eu-west-1"), unescaped.
+#[must_use]
+pub fn where_(say: &Say<'_>, origin: &Origin) -> String {
+    say.msg(
+        "card-where",
+        [
+            ("account", s(origin.account.clone())),
+            (
+                "region",
+                s(origin.region.clone().unwrap_or_else(|| "none".to_owned())),
+            ),
+        ],
+    )
+}
+
+/// The context line that says where (escaped), and the fallback's sentence (unescaped).
+fn where_lines(say: &Say<'_>, origin: &Origin) -> (Value, String) {
+    let place = where_(say, origin);
+    (
+        context(&say.msg("card-where-line", [("where", s(escape(&place)))])),
+        say.msg("card-where-fallback", [("where", s(place))]),
+    )
 }
 
 /// What an alarm's reason says, read from CloudWatch's threshold sentence ("3 out of the
@@ -143,6 +185,8 @@ pub struct AlarmCard {
     pub acked_by: Option<String>,
     /// Its actions are silenced by someone, for now (issue 31, guard rail 8).
     pub silenced: Option<Silenced>,
+    /// The account and region (accounts configured); `None` says nothing of where.
+    pub origin: Option<Origin>,
 }
 
 /// A running silence on a card's alarm: who asked for it (their username) and when it
@@ -168,7 +212,12 @@ impl AlarmCard {
             ),
             None => say.msg("card-firing", [("alarm", s(alarm.clone()))]),
         };
-        let mut blocks = vec![kit::section(&head), kit::section(&escape(&self.what))];
+        let mut blocks = vec![kit::section(&head)];
+        let place = self.origin.as_ref().map(|o| where_lines(say, o));
+        if let Some((line, _)) = &place {
+            blocks.push(line.clone());
+        }
+        blocks.push(kit::section(&escape(&self.what)));
         let mut lines = Vec::new();
         if let Some(suppressed) = self
             .suppressed
@@ -222,7 +271,10 @@ impl AlarmCard {
                 buttons.push(button(
                     say.msg("card-button-ack", []),
                     ACK_ACTION,
-                    &ack_value(self.opened_at, &self.alarm),
+                    &ack_value(
+                        self.opened_at,
+                        &super::scoped(self.origin.as_ref(), &self.alarm),
+                    ),
                 ));
             }
             buttons.extend([
@@ -252,13 +304,17 @@ impl AlarmCard {
                 buttons.push(button(
                     say.msg("card-button-mute", []),
                     MUTE_ACTION,
-                    &format!("{cluster}/{name}"),
+                    &mute_subject(
+                        self.origin.as_ref(),
+                        &self.alarm,
+                        Some(&ServiceRef::new(cluster.clone(), name.clone())),
+                    ),
                 ));
             } else {
                 buttons.push(button(
                     say.msg("card-button-mute", []),
                     MUTE_ACTION,
-                    &format!("alarm:{}", self.alarm),
+                    &mute_subject(self.origin.as_ref(), &self.alarm, None),
                 ));
             }
             blocks.push(json!({ "type": "actions", "elements": buttons }));
@@ -279,6 +335,10 @@ impl AlarmCard {
                 ],
             ),
         };
+        if let Some((_, sentence)) = &place {
+            text.push(' ');
+            text.push_str(sentence);
+        }
         if let Some(suppressed) = self
             .suppressed
             .as_ref()
@@ -400,6 +460,8 @@ pub struct DeploymentCard<'a> {
     pub target: Option<&'a str>,
     /// The revision serving after a rollback, when a lookup gave it.
     pub serving: Option<&'a str>,
+    /// The account and region (accounts configured); `None` says nothing of where.
+    pub origin: Option<&'a Origin>,
 }
 
 impl DeploymentCard<'_> {
@@ -415,6 +477,10 @@ impl DeploymentCard<'_> {
             ],
         );
         let mut blocks = vec![kit::section(&head)];
+        let place = self.origin.map(|o| where_lines(say, o));
+        if let Some((line, _)) = &place {
+            blocks.push(line.clone());
+        }
         let mut plain = Vec::new();
         if !self.reason.is_empty() {
             plain.push(self.reason.to_owned());
@@ -453,7 +519,8 @@ impl DeploymentCard<'_> {
         blocks.push(json!({ "type": "actions", "elements": [
             button(say.msg("card-button-deploy", []), &format!("{ASK_ACTION}-0"), &ask("card-say-deploy")),
             button(say.msg("card-button-health", []), &format!("{ASK_ACTION}-1"), &ask("card-say-health")),
-            button(say.msg("card-button-mute", []), MUTE_ACTION, &format!("{cluster}/{service}")),
+            button(say.msg("card-button-mute", []), MUTE_ACTION,
+                &mute_subject(self.origin, service, Some(&ServiceRef::new(cluster, service)))),
         ]}));
         let mut text = say.msg(
             "card-deployment-fallback",
@@ -463,6 +530,10 @@ impl DeploymentCard<'_> {
                 ("cluster", s(cluster.to_owned())),
             ],
         );
+        if let Some((_, sentence)) = place {
+            text.push(' ');
+            text.push_str(&sentence);
+        }
         for line in plain {
             text.push(' ');
             text.push_str(&line);
@@ -510,6 +581,7 @@ mod tests {
             opened_at: 1_700_000_000,
             acked_by: None,
             silenced: None,
+            origin: None,
         };
         let buttons = |m: &Message| -> Vec<Value> {
             m.blocks
@@ -600,6 +672,7 @@ mod tests {
             reason: "ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/123.",
             target: Some("ecs-svc/123"),
             serving: None,
+            origin: None,
         }
         .message(&say);
         assert!(
@@ -634,6 +707,7 @@ mod tests {
             opened_at: 1_700_000_000,
             acked_by: None,
             silenced: None,
+            origin: None,
         }
         .message(&say);
         assert!(
@@ -667,6 +741,7 @@ mod tests {
                 by: "ana<@U1>".to_owned(),
                 until: 1_699_974_000,
             }),
+            origin: None,
         };
         let m = card.message(&say);
         let blocks = serde_json::to_string(&m.blocks).unwrap_or_default();
@@ -682,5 +757,74 @@ mod tests {
         );
         card.silenced = None;
         assert!(!card.message(&say).text.contains("Silenced"));
+    }
+
+    #[test]
+    fn a_card_from_an_account_says_where_and_its_buttons_name_the_account() {
+        let renderer = crate::speech::Renderer::embedded(None).expect("prompts load");
+        let say = renderer.say("en-US", crate::dialog::Mode::Text);
+        let origin = Origin {
+            account: "payments team".to_owned(),
+            id: "111111111111".to_owned(),
+            region: Some("eu-west-1".to_owned()),
+        };
+        let card = AlarmCard {
+            alarm: "checkout-5xx".to_owned(),
+            resolved_after: None,
+            what: "5xx errors are up".to_owned(),
+            health: None,
+            changed: None,
+            service: Some(("prod".to_owned(), "checkout".to_owned())),
+            fires: 1,
+            late_by: None,
+            suppressed: None,
+            opened_at: 1_700_000_000,
+            acked_by: None,
+            silenced: None,
+            origin: Some(origin.clone()),
+        }
+        .message(&say);
+        assert_eq!(
+            card.text,
+            "checkout-5xx is firing: 5xx errors are up. In the payments team account, eu-west-1."
+        );
+        assert_eq!(
+            card.blocks[1]["elements"][0]["text"],
+            "In the payments team account, eu-west-1"
+        );
+        let values: Vec<&str> = card
+            .blocks
+            .iter()
+            .filter(|b| b["type"] == "actions")
+            .flat_map(|b| b["elements"].as_array().into_iter().flatten())
+            .filter_map(|e| e["value"].as_str())
+            .collect();
+        assert!(
+            values.contains(&"1700000000:payments team@eu-west-1#checkout-5xx"),
+            "{values:?}"
+        );
+        assert!(
+            values.contains(&"prod/checkout in payments team@eu-west-1"),
+            "{values:?}"
+        );
+        let unsaid = Origin {
+            region: None,
+            ..origin
+        };
+        let deployment = DeploymentCard {
+            cluster: "prod",
+            service: "pricing",
+            what: Deployed::Failed,
+            deployment: "ecs-svc/1",
+            reason: "",
+            target: None,
+            serving: None,
+            origin: Some(&unsaid),
+        }
+        .message(&say);
+        assert_eq!(
+            deployment.text,
+            "pricing's deployment failed in prod. In the payments team account."
+        );
     }
 }

@@ -41,6 +41,11 @@ pub struct AlarmChange {
     pub previous: Option<State>,
     pub reason: String,
     pub at: SystemTime,
+    /// The account the alarm is in (12 digits): the EventBridge envelope's `account`, or
+    /// the SNS message's `AWSAccountId`.
+    pub account: Option<String>,
+    /// Its region code (`eu-west-1`): the envelope's `region`, or the SNS message's
+    /// `AlarmArn` (its `Region` is a display name, "US East (N. Virginia)").
     pub region: Option<String>,
     /// `Namespace/MetricName` when the event says (the metric that returns data).
     pub metric: Option<String>,
@@ -80,6 +85,9 @@ pub struct DeploymentChange {
     pub at: SystemTime,
     /// For a rollback: the deployment it returns to (the id its reason names).
     pub rollback_to: Option<String>,
+    /// The account and region (the envelope's, else the service ARN's).
+    pub account: Option<String>,
+    pub region: Option<String>,
 }
 
 /// An ECS service action (steady state, placement failures, …).
@@ -92,6 +100,9 @@ pub struct ServiceAction {
     /// `INFO`, `WARN` or `ERROR`.
     pub severity: String,
     pub at: SystemTime,
+    /// The account and region (the envelope's, else the service ARN's).
+    pub account: Option<String>,
+    pub region: Option<String>,
 }
 
 /// An event opsvoice can use.
@@ -110,6 +121,32 @@ impl Event {
             Self::Alarm(a) => &a.id,
             Self::Deployment(d) => &d.id,
             Self::ServiceAction(s) => &s.id,
+        }
+    }
+
+    /// Where the event happened, as it says: the account id (12 digits) and the region
+    /// code, each when known.
+    #[must_use]
+    pub fn origin(&self) -> (Option<&str>, Option<&str>) {
+        let (account, region) = match self {
+            Self::Alarm(a) => (&a.account, &a.region),
+            Self::Deployment(d) => (&d.account, &d.region),
+            Self::ServiceAction(s) => (&s.account, &s.region),
+        };
+        (account.as_deref(), region.as_deref())
+    }
+
+    /// The cluster the event is about, when it says.
+    #[must_use]
+    pub fn cluster(&self) -> Option<&str> {
+        match self {
+            Self::Alarm(a) => a
+                .service
+                .as_ref()
+                .map(|s| s.cluster.as_str())
+                .or(a.cluster.as_deref()),
+            Self::Deployment(d) => Some(&d.cluster),
+            Self::ServiceAction(s) => Some(&s.cluster),
         }
     }
 
@@ -185,6 +222,8 @@ struct Envelope {
     #[serde(default)]
     time: Option<String>,
     #[serde(default)]
+    account: Option<String>,
+    #[serde(default)]
     region: Option<String>,
     #[serde(default)]
     resources: Vec<String>,
@@ -205,6 +244,33 @@ fn service_of(arn: &str) -> Option<(String, String)> {
         (Some(name), None) => Some(("default".to_owned(), name.to_owned())),
         _ => None,
     }
+}
+
+/// An AWS account id as an event gives it: exactly 12 digits, or none.
+#[must_use]
+pub fn account_id(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    (raw.len() == 12 && raw.bytes().all(|b| b.is_ascii_digit())).then(|| raw.to_owned())
+}
+
+/// A region code (`eu-west-1`), or none (a display name such as "US East (N. Virginia)",
+/// or a placeholder).
+fn region_code(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    crate::config::accounts::is_region(raw).then(|| raw.to_owned())
+}
+
+/// The region and account an ARN names (`arn:<partition>:<service>:<region>:<account>:…`),
+/// each when it is one.
+fn arn_place(arn: &str) -> (Option<String>, Option<String>) {
+    let mut parts = arn.split(':');
+    if parts.next() != Some("arn") {
+        return (None, None);
+    }
+    let mut parts = parts.skip(2);
+    let region = parts.next().and_then(region_code);
+    let account = parts.next().and_then(account_id);
+    (region, account)
 }
 
 /// A dimension's value, from EventBridge's map (`{"ClusterName": "prod"}`) or an SNS
@@ -394,6 +460,19 @@ fn read_eventbridge(value: &Value) -> Result<Event, Unusable> {
         .unwrap_or(SystemTime::UNIX_EPOCH);
     let d = &envelope.detail;
     let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
+    // Where it happened: the envelope says (`account`, `region`); failing that, the ARN of
+    // what it is about.
+    let named = envelope.resources.iter().map(|r| arn_place(r));
+    let account = envelope
+        .account
+        .as_deref()
+        .and_then(account_id)
+        .or_else(|| named.clone().find_map(|(_, a)| a));
+    let region = envelope
+        .region
+        .as_deref()
+        .and_then(region_code)
+        .or_else(|| named.clone().find_map(|(r, _)| r));
     match (envelope.source.as_str(), kind) {
         ("aws.cloudwatch", "CloudWatch Alarm State Change") => {
             let alarm = text(d, "alarmName")
@@ -439,7 +518,8 @@ fn read_eventbridge(value: &Value) -> Result<Event, Unusable> {
                     .as_deref()
                     .and_then(time)
                     .unwrap_or(at),
-                region: envelope.region,
+                account,
+                region,
                 metric: watched.metric,
                 expression: watched.expression,
                 service: watched.service,
@@ -482,6 +562,8 @@ fn read_eventbridge(value: &Value) -> Result<Event, Unusable> {
                 reason,
                 at: text(d, "updatedAt").as_deref().and_then(time).unwrap_or(at),
                 rollback_to,
+                account,
+                region,
             }))
         }
         ("aws.ecs", "ECS Service Action") => {
@@ -497,6 +579,8 @@ fn read_eventbridge(value: &Value) -> Result<Event, Unusable> {
                 name: text(d, "eventName").unwrap_or_default(),
                 severity: text(d, "eventType").unwrap_or_default(),
                 at: text(d, "createdAt").as_deref().and_then(time).unwrap_or(at),
+                account,
+                region,
             }))
         }
         (source, _) => {
@@ -549,6 +633,12 @@ pub fn from_cloudwatch_alarm(message: &Value, id: &str) -> Result<Event, Unusabl
             single
         }
     };
+    // `AWSAccountId` names the account; the region is the `AlarmArn`'s (`Region` is a
+    // display name such as "US East (N. Virginia)").
+    let (arn_region, arn_account) = text("AlarmArn")
+        .as_deref()
+        .map(arn_place)
+        .unwrap_or_default();
     Ok(Event::Alarm(AlarmChange {
         id: id.to_owned(),
         alarm,
@@ -559,7 +649,11 @@ pub fn from_cloudwatch_alarm(message: &Value, id: &str) -> Result<Event, Unusabl
             .as_deref()
             .and_then(time)
             .unwrap_or(SystemTime::UNIX_EPOCH),
-        region: text("Region"),
+        account: text("AWSAccountId")
+            .as_deref()
+            .and_then(account_id)
+            .or(arn_account),
+        region: arn_region.or_else(|| text("Region").as_deref().and_then(region_code)),
         metric: watched.metric,
         expression: watched.expression,
         service: watched.service,
@@ -590,6 +684,72 @@ pub fn from_sns_message(message: &str, message_id: &str) -> Result<Event, Unusab
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn sample(name: &str) -> Value {
+        let text = match name {
+            "alarm" => {
+                include_str!("../../tests/fixtures/events/cloudwatch-alarm-state-change.json")
+            }
+            "deployment" => {
+                include_str!("../../tests/fixtures/events/ecs-deployment-state-change-failed.json")
+            }
+            "action" => include_str!("../../tests/fixtures/events/ecs-service-action.json"),
+            _ => include_str!("../../tests/fixtures/events/cloudwatch-alarm-sns-message.json"),
+        };
+        serde_json::from_str(text).unwrap_or_default()
+    }
+
+    #[test]
+    fn every_sender_names_its_account_and_region_in_the_documented_places() {
+        // EventBridge: the envelope's `account` and `region`.
+        let alarm = from_eventbridge(&sample("alarm")).unwrap();
+        assert_eq!(alarm.origin(), (Some("123456789012"), Some("us-east-1")));
+        let deployment = from_eventbridge(&sample("deployment")).unwrap();
+        assert_eq!(
+            deployment.origin(),
+            (Some("111122223333"), Some("us-west-2"))
+        );
+        assert_eq!(deployment.cluster(), Some("default"));
+        let action = from_eventbridge(&sample("action")).unwrap();
+        assert!(
+            action.origin().0.is_some_and(|a| a.len() == 12),
+            "{action:?}"
+        );
+        // An envelope without them: the ARN of what it is about.
+        let mut bare = sample("deployment");
+        let envelope = bare.as_object_mut().unwrap();
+        envelope.remove("account");
+        envelope.remove("region");
+        assert_eq!(
+            from_eventbridge(&bare).unwrap().origin(),
+            (Some("111122223333"), Some("us-west-2"))
+        );
+        // Not an account id, not a region: not believed.
+        let mut odd = sample("alarm");
+        odd["account"] = json!("12345");
+        odd["region"] = json!("Mars");
+        odd["resources"] = json!([]);
+        assert_eq!(from_eventbridge(&odd).unwrap().origin(), (None, None));
+
+        // SNS: the documented sample has placeholders in `AlarmArn` and `Region`.
+        let message = sample("sns").to_string();
+        let sns = from_sns_message(&message, "m-1").unwrap();
+        assert_eq!(sns.origin(), (Some("123456789012"), None));
+        // As real notifications are written: `Region` a display name, the code in the ARN.
+        let mut real = sample("sns");
+        real["AWSAccountId"] = json!("052730242331");
+        real["Region"] = json!("US East (N. Virginia)");
+        real["AlarmArn"] = json!("arn:aws:cloudwatch:us-east-1:052730242331:alarm:Traffic");
+        let sns = from_sns_message(&real.to_string(), "m-2").unwrap();
+        assert_eq!(sns.origin(), (Some("052730242331"), Some("us-east-1")));
+        // No `AWSAccountId`: the ARN's account.
+        real.as_object_mut().unwrap().remove("AWSAccountId");
+        let sns = from_sns_message(&real.to_string(), "m-3").unwrap();
+        assert_eq!(sns.origin().0, Some("052730242331"));
+        // An EventBridge event relayed through SNS keeps its envelope's account.
+        let relayed = from_sns_message(&sample("alarm").to_string(), "m-4").unwrap();
+        assert_eq!(relayed.origin(), (Some("123456789012"), Some("us-east-1")));
+    }
 
     #[test]
     fn rollbacks_expressions_and_dimensions_are_read_in_either_wire_form() {

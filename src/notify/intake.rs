@@ -7,10 +7,11 @@ use std::time::{Duration, SystemTime};
 
 use super::card::Deployed;
 use super::event::{AlarmChange, DeploymentChange, DeploymentOutcome, Event, State};
+use super::origin::Origin;
 use super::queue::Work;
 use super::{
     Episode, FLAP_WINDOW, MEMORY, Notifier, Outcome, RECORDING, SETTLE, card, count,
-    resolved_minutes, skipped,
+    resolved_minutes, scoped, skipped,
 };
 use crate::dialog::Intent;
 use crate::eventlog::{self, Happening, What};
@@ -27,7 +28,34 @@ impl Notifier {
     pub async fn accept(&self, source: &'static str, event: Event) -> Result<Outcome, StoreError> {
         let now = self.now();
         let kind = event.kind();
-        let claim = Key::event(event.id());
+        // With accounts configured, an event keeps its account and region; one from an
+        // account the file does not list is nobody's to see, so it is not posted.
+        let origin = match &self.accounts {
+            None => None,
+            Some(accounts) => {
+                let (account, region) = event.origin();
+                match accounts.resolve(account, region, event.cluster()) {
+                    Some(origin) => Some(origin),
+                    None => {
+                        count(source, kind, "unknown_account");
+                        metrics::counter!("opsvoice_events_skipped_total", "kind" => kind, "reason" => "unknown_account")
+                            .increment(1);
+                        tracing::warn!(
+                            via = source,
+                            kind,
+                            account = account.unwrap_or("none"),
+                            "an event from an account not in the accounts file was dropped"
+                        );
+                        return Ok(Outcome::UnknownAccount);
+                    }
+                }
+            }
+        };
+        // The account is part of the claim: two accounts' events are never one.
+        let claim = Key::event(&match &origin {
+            None => event.id().to_owned(),
+            Some(o) => format!("{}#{}", o.id, event.id()),
+        });
         if !self
             .store
             .create(&claim, "recording", now + RECORDING)
@@ -41,7 +69,7 @@ impl Notifier {
                 }
             });
         }
-        let made = match self.record(event).await {
+        let made = match self.record(event, origin.as_ref()).await {
             Ok(made) => made,
             Err(error) => {
                 // Not recorded: release the claim, so the sender's retry is taken.
@@ -65,10 +93,10 @@ impl Notifier {
         Ok(Outcome::Accepted(made))
     }
 
-    async fn record(&self, event: Event) -> Result<usize, StoreError> {
+    async fn record(&self, event: Event, origin: Option<&Origin>) -> Result<usize, StoreError> {
         Ok(match event {
-            Event::Alarm(change) => self.alarm(change).await?,
-            Event::Deployment(change) => self.deployment(change).await?,
+            Event::Alarm(change) => self.alarm(change, origin).await?,
+            Event::Deployment(change) => self.deployment(change, origin).await?,
             Event::ServiceAction(action) => {
                 let what = if action.severity == "INFO" {
                     None
@@ -86,6 +114,7 @@ impl Notifier {
                             action.service.clone(),
                         )),
                         by: None,
+                        account: origin.map(|o| o.account.clone()),
                     })
                     .await?;
                 }
@@ -120,13 +149,19 @@ impl Notifier {
         )
     }
 
-    async fn alarm(&self, change: AlarmChange) -> Result<usize, StoreError> {
+    async fn alarm(
+        &self,
+        change: AlarmChange,
+        origin: Option<&Origin>,
+    ) -> Result<usize, StoreError> {
         // The event's own metric dimensions place it; CloudWatch is asked only for what
         // they lack (an alarm in another account, or deleted since, is found by neither,
         // so the event's word comes first). A lookup that names another cluster than the
-        // event's is not believed.
+        // event's is not believed. With accounts configured a lookup by name could answer
+        // from another account, so the event's word is all there is.
         let service = match &change.service {
             Some(service) => Some(service.clone()),
+            None if origin.is_some() => None,
             None => self
                 .alarm_service(&change.alarm)
                 .await
@@ -145,6 +180,7 @@ impl Notifier {
                 subject: change.alarm.clone(),
                 service: service.clone(),
                 by: None,
+                account: origin.map(|o| o.account.clone()),
             })
             .await?;
         }
@@ -168,16 +204,17 @@ impl Notifier {
         let policy = self.assistant.identity.policy();
         let mut made = 0;
         let mut why = Why::default();
+        let account = origin.map(|o| o.account.as_str());
         for route in &self.routes.0 {
-            if !route.wants_alarm(&change.alarm, placed) {
+            if !route.wants_alarm(&change.alarm, placed) || !route.wants_account(account) {
                 tracing::debug!(route = route.number, "the route does not take this alarm");
                 continue;
             }
-            let grants = policy.group_grants(&route.group);
-            let allowed = match &service {
-                Some(s) => grants.service(Intent::ActiveAlarms, s),
-                None => grants.everything(Intent::ActiveAlarms),
-            };
+            let allowed = policy.group_grants(&route.group).sees_in(
+                Intent::ActiveAlarms,
+                account,
+                service.as_ref(),
+            );
             if !allowed {
                 tracing::debug!(
                     route = route.number,
@@ -186,10 +223,7 @@ impl Notifier {
                 why.denied = true;
                 continue;
             }
-            let subject = service.as_ref().map_or_else(
-                || format!("alarm:{}", change.alarm),
-                |s| format!("{}/{}", s.cluster, s.name),
-            );
+            let subject = card::mute_subject(origin, &change.alarm, service.as_ref());
             if self.muted(&route.channel, &subject).await {
                 count("notify", "alarm", "muted");
                 why.muted = true;
@@ -197,7 +231,13 @@ impl Notifier {
             }
             why.wanted = true;
             if self
-                .episode(&route.channel, &route.group, &change, service.as_ref())
+                .episode(
+                    &route.channel,
+                    &route.group,
+                    &change,
+                    service.as_ref(),
+                    origin,
+                )
                 .await?
             {
                 made += 1;
@@ -216,8 +256,9 @@ impl Notifier {
         group: &str,
         change: &AlarmChange,
         service: Option<&ServiceRef>,
+        origin: Option<&Origin>,
     ) -> Result<bool, StoreError> {
-        let key = Key::episode(channel, &change.alarm);
+        let key = Key::episode(channel, &scoped(origin, &change.alarm));
         let now = self.now();
         let keep = now + MEMORY;
         for _ in 0..5 {
@@ -253,6 +294,7 @@ impl Notifier {
                         metric: change.metric.clone(),
                         expression: change.expression.clone(),
                         suppressed: change.suppressed.clone(),
+                        origin: origin.cloned(),
                     };
                     let value = record::encode(&fresh);
                     if self.store.create(&key, &value, keep).await? {
@@ -404,12 +446,21 @@ impl Notifier {
         .await
     }
 
-    async fn deployment(&self, change: DeploymentChange) -> Result<usize, StoreError> {
+    async fn deployment(
+        &self,
+        change: DeploymentChange,
+        origin: Option<&Origin>,
+    ) -> Result<usize, StoreError> {
         let service = ServiceRef::new(change.cluster.clone(), change.service.clone());
         // A rollback is told by its own deployment's events: it starts as a deployment in
         // progress whose reason says so (remembered here), and is done when that
-        // deployment completes.
-        let rollback = Key::rollback(&change.cluster, &change.service, &change.deployment);
+        // deployment completes. Deployment ids are per account, so the account is in
+        // every key they make.
+        let rollback = Key::rollback(
+            &scoped(origin, &change.cluster),
+            &change.service,
+            &change.deployment,
+        );
         // The deployment a rollback went back to: said by its start, remembered since.
         let mut target = change.rollback_to.clone().filter(|t| !t.is_empty());
         let (what, logged) = match change.outcome {
@@ -441,6 +492,7 @@ impl Notifier {
                 subject: change.service.clone(),
                 service: Some(service.clone()),
                 by: None,
+                account: origin.map(|o| o.account.clone()),
             })
             .await?;
         }
@@ -448,7 +500,9 @@ impl Notifier {
             skipped("deployment", "state", &change.service);
             return Ok(0);
         };
-        let serving = if what == Deployed::RolledBack {
+        // The revision serving is looked up where questions are answered: with accounts
+        // configured that could be another account's service of the same name, so not.
+        let serving = if what == Deployed::RolledBack && origin.is_none() {
             self.serving(&service).await
         } else {
             None
@@ -456,21 +510,25 @@ impl Notifier {
         let policy = self.assistant.identity.policy();
         let mut made = 0;
         let mut why = Why::default();
+        let account = origin.map(|o| o.account.as_str());
         for route in &self.routes.0 {
-            if !route.wants_deployment(&change.cluster, &change.service) {
+            if !route.wants_deployment(&change.cluster, &change.service)
+                || !route.wants_account(account)
+            {
                 continue;
             }
-            if !policy
-                .group_grants(&route.group)
-                .service(Intent::DeploymentStatus, &service)
-            {
+            if !policy.group_grants(&route.group).sees_in(
+                Intent::DeploymentStatus,
+                account,
+                Some(&service),
+            ) {
                 why.denied = true;
                 continue;
             }
             if self
                 .muted(
                     &route.channel,
-                    &format!("{}/{}", change.cluster, change.service),
+                    &card::mute_subject(origin, &change.service, Some(&service)),
                 )
                 .await
             {
@@ -488,7 +546,8 @@ impl Notifier {
             };
             let id = format!(
                 "deployment:{}:{}:{outcome}",
-                route.channel, change.deployment
+                route.channel,
+                scoped(origin, &change.deployment)
             );
             // Once per deployment and outcome per channel for a day, whichever event says
             // it (the job itself is gone once posted).
@@ -509,6 +568,7 @@ impl Notifier {
                     what: Some(what),
                     target: target.clone(),
                     serving: serving.clone(),
+                    origin: origin.cloned(),
                 },
                 Duration::ZERO,
             )

@@ -17,6 +17,9 @@
 //!   (or `Retry-After`), across restarts, until it is posted or an hour old.
 //! - [`post`]: what a job posts. New episodes wait a few seconds first, so a burst becomes
 //!   one summary card.
+//! - [`origin`]: which configured account (`OPSVOICE_ACCOUNTS_FILE`) an event comes
+//!   from; with accounts configured, an event keeps its account and region through its
+//!   episode, its keys and its card, and one from an account not listed is dropped.
 //! - [`ack`]: an alarm card's Acknowledge button: recorded once, audited, logged, and kept
 //!   on the card through every later edit.
 
@@ -25,6 +28,7 @@ pub mod card;
 pub mod event;
 pub mod http;
 mod intake;
+pub mod origin;
 mod post;
 mod queue;
 pub mod routes;
@@ -74,6 +78,9 @@ pub enum Outcome {
     /// Being recorded by another delivery of the same event right now: the sender
     /// should retry (it will then be a duplicate, or, if that one died, recorded).
     Busy,
+    /// From an account the accounts file does not list: dropped and counted, never
+    /// posted (the sender must not retry it).
+    UnknownAccount,
 }
 
 /// How long a claim on an event being recorded holds.
@@ -105,6 +112,27 @@ struct Episode {
     /// Its actions are suppressed (a composite alarm in a wait or extension period).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     suppressed: Option<card::Suppressed>,
+    /// The account and region, when accounts are configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    origin: Option<origin::Origin>,
+}
+
+impl Episode {
+    /// What names the episode in its channel: the alarm's name, with its account and
+    /// region in front when accounts are configured (one alarm name in two accounts is
+    /// two episodes). The episode's key, its acknowledgement's and its Acknowledge button
+    /// all use it.
+    fn scoped(&self) -> String {
+        scoped(self.origin.as_ref(), &self.alarm)
+    }
+}
+
+/// `name`, placed in `origin`'s account and region when there is one (`prod@eu-west-1#name`).
+fn scoped(origin: Option<&origin::Origin>, name: &str) -> String {
+    match origin {
+        None => name.to_owned(),
+        Some(o) => format!("{}#{name}", o.place()),
+    }
 }
 
 impl crate::store::record::Record for Episode {
@@ -121,6 +149,8 @@ pub struct Notifier {
     /// Deliver before answering (Lambda freezes the process once it has answered).
     pub inline: bool,
     wake: tokio::sync::Notify,
+    /// The configured accounts (`None`: no accounts file, events taken as they come).
+    accounts: Option<origin::Accounts>,
 }
 
 impl std::fmt::Debug for Notifier {
@@ -185,7 +215,17 @@ impl Notifier {
             clock,
             inline: false,
             wake: tokio::sync::Notify::new(),
+            accounts: None,
         }
+    }
+
+    /// The notifier with the accounts file's accounts: events keep their account and
+    /// region, cards name them, routes' `accounts` globs apply, and events from an account
+    /// not listed are dropped.
+    #[must_use]
+    pub fn with_accounts(mut self, accounts: origin::Accounts) -> Self {
+        self.accounts = Some(accounts);
+        self
     }
 
     /// After an event is accepted: wakes the delivery loop (`serve`), or delivers now, for

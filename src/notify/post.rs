@@ -63,6 +63,7 @@ impl Notifier {
                 what,
                 target,
                 serving,
+                origin,
             } => {
                 let message = card::DeploymentCard {
                     cluster,
@@ -76,9 +77,28 @@ impl Notifier {
                     reason,
                     target: target.as_deref(),
                     serving: serving.as_deref(),
+                    origin: origin.as_ref(),
                 }
                 .message(&self.say());
                 self.post(&job.channel, None, &message).await.map(|_| ())
+            }
+        }
+    }
+
+    /// An episode's alarm as a burst lists it: its name, and where when accounts are
+    /// configured.
+    fn label(&self, episode: &Episode) -> String {
+        match &episode.origin {
+            None => episode.alarm.clone(),
+            Some(origin) => {
+                let say = self.say();
+                say.msg(
+                    "card-burst-item",
+                    [
+                        ("alarm", s(episode.alarm.clone())),
+                        ("where", s(card::where_(&say, origin))),
+                    ],
+                )
             }
         }
     }
@@ -153,7 +173,7 @@ impl Notifier {
             let text = self.say().msg(
                 "thread-also-firing",
                 [
-                    ("alarm", s(episode.alarm.clone())),
+                    ("alarm", s(self.label(&episode))),
                     ("reason", s(episode.reason.clone())),
                 ],
             );
@@ -185,7 +205,7 @@ impl Notifier {
         }
         if waiting.len() + 1 >= BURST {
             // Hold the others' jobs while the summary is posted; give them back if it fails.
-            let mut names = vec![episode.alarm.clone()];
+            let mut names = vec![self.label(&episode)];
             let mut members = vec![key.clone()];
             let mut held = Vec::new();
             for (jk, jv, other, other_key) in waiting {
@@ -197,7 +217,7 @@ impl Notifier {
                     continue;
                 }
                 if let Some((other_episode, _)) = self.load(&other_key).await? {
-                    names.push(other_episode.alarm.clone());
+                    names.push(self.label(&other_episode));
                     members.push(other_key);
                 }
                 held.push((jk, jv, leased_raw));
@@ -377,7 +397,11 @@ impl Notifier {
     ) -> card::AlarmCard {
         let resolved_after = (!episode.firing).then(|| resolved_minutes(episode));
         let grants = self.assistant.identity.policy().group_grants(group);
-        let (health, changed) = match (&episode.service, episode.firing) {
+        // The health and change lines are asked of the data source by service name: with
+        // accounts configured that name may be another account's service, so a card from
+        // an account goes without them rather than say another's.
+        let (health, changed) = match (&episode.service, episode.firing && episode.origin.is_none())
+        {
             (Some(service), true) => (
                 if grants.service(Intent::ServiceHealth, service) {
                     self.health(group, service).await
@@ -427,14 +451,20 @@ impl Notifier {
             suppressed: episode.suppressed.clone(),
             opened_at: episode.opened_at,
             acked_by,
-            silenced: self.silenced(&episode.alarm).await,
+            silenced: self.silenced(episode).await,
+            origin: episode.origin.clone(),
         }
     }
 
-    /// The running silence on `alarm` in the home account (the desk's record), if any: a
-    /// record whose end has passed is over, though the tick may not have taken it yet.
-    async fn silenced(&self, alarm: &str) -> Option<card::Silenced> {
-        let raw = match self.store.get(&Key::silence("-", alarm)).await {
+    /// The running silence on the episode's alarm, in its account and region (the home
+    /// account without accounts), from the desk's record, if any: a record whose end has
+    /// passed is over, though the tick may not have taken it yet.
+    async fn silenced(&self, episode: &Episode) -> Option<card::Silenced> {
+        let place = episode
+            .origin
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), super::origin::Origin::place);
+        let raw = match self.store.get(&Key::silence(&place, &episode.alarm)).await {
             Ok(raw) => raw?,
             Err(error) => {
                 tracing::warn!(%error, "an alarm's silence could not be read; the card goes without it");

@@ -42,6 +42,9 @@ pub(super) enum Work {
         /// The revision serving after a rollback.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         serving: Option<String>,
+        /// The account and region, when accounts are configured.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        origin: Option<super::origin::Origin>,
     },
 }
 

@@ -15,6 +15,10 @@ pub struct Route {
     clusters: GlobSet,
     services: GlobSet,
     alarms: GlobSet,
+    /// Globs over configured account names (`accounts`, default all).
+    accounts: GlobSet,
+    /// `accounts` is `["*"]` (or left out).
+    all_accounts: bool,
     pub deployments: bool,
 }
 
@@ -31,6 +35,13 @@ impl Route {
                 }
                 None => self.clusters.is_match("*") && self.services.is_match("*"),
             }
+    }
+
+    /// Whether an event from `account` (a configured account's name; `None` without an
+    /// accounts file, which every route takes) is for this route.
+    #[must_use]
+    pub fn wants_account(&self, account: Option<&str>) -> bool {
+        account.is_none_or(|a| self.accounts.is_match(a))
     }
 
     /// Whether a deployment event on `cluster`/`service` is for this route.
@@ -66,6 +77,8 @@ struct RawRoute {
     services: Vec<String>,
     #[serde(default = "everything")]
     alarms: Vec<String>,
+    #[serde(default = "everything")]
+    accounts: Vec<String>,
     #[serde(default)]
     deployments: bool,
 }
@@ -102,7 +115,49 @@ fn globs(number: usize, field: &str, patterns: &[String]) -> Result<GlobSet, Rou
     })
 }
 
+/// The names of the accounts in `config`'s accounts file (`None` without one), for
+/// [`Routes::check_accounts`].
+///
+/// # Errors
+/// An unreadable or invalid accounts file.
+pub fn account_names(config: &crate::config::Config) -> Result<Option<Vec<String>>, String> {
+    let Some(path) = &config.accounts.file else {
+        return Ok(None);
+    };
+    // Only the names are wanted here: the region filled in for accounts naming none is
+    // not used.
+    crate::config::accounts::load(path, "us-east-1")
+        .map(|list| Some(list.into_iter().map(|a| a.name).collect()))
+        .map_err(|e| format!("OPSVOICE_ACCOUNTS_FILE {e}"))
+}
+
 impl Routes {
+    /// Checks each route's `accounts` against the configured account names (`None`: no
+    /// accounts file): globs that match no configured account would send the channel
+    /// nothing, and narrowing by account without an accounts file narrows nothing.
+    ///
+    /// # Errors
+    /// The first route whose `accounts` is one of those, naming it.
+    pub fn check_accounts(&self, names: Option<&[String]>) -> Result<(), RoutesError> {
+        for route in &self.0 {
+            let problem = match names {
+                None if !route.all_accounts => {
+                    "`accounts` narrows by account, but OPSVOICE_ACCOUNTS_FILE is not set, so every event is the one account's".to_owned()
+                }
+                Some(names) if !names.iter().any(|n| route.accounts.is_match(n)) => format!(
+                    "`accounts` matches none of the configured accounts ({})",
+                    names.join(", ")
+                ),
+                _ => continue,
+            };
+            return Err(RoutesError::Entry {
+                number: route.number,
+                problem,
+            });
+        }
+        Ok(())
+    }
+
     /// Parses a routes file; `groups` are the policy's groups (`None`: a policy that
     /// allows everyone, as on the demo), and a route for a group the policy does not name
     /// is refused (it would receive nothing).
@@ -145,6 +200,8 @@ impl Routes {
                 clusters: globs(number, "clusters", &raw.clusters)?,
                 services: globs(number, "services", &raw.services)?,
                 alarms: globs(number, "alarms", &raw.alarms)?,
+                accounts: globs(number, "accounts", &raw.accounts)?,
+                all_accounts: raw.accounts.iter().any(|a| a == "*"),
                 channel: raw.channel,
                 group: raw.group,
                 deployments: raw.deployments,
@@ -175,6 +232,38 @@ mod tests {
             "unplaced alarms need a route for all"
         );
         assert!(r.wants_deployment("prod", "pricing"));
+        assert!(r.wants_account(Some("staging")), "accounts default to all");
+        assert!(r.wants_account(None));
+        let only_prod = Routes::from_toml(
+            "[[route]]\nchannel = \"C0123456789\"\ngroup = \"oncall\"\naccounts = [\"prod*\"]\n",
+            Some(&groups),
+        )
+        .unwrap();
+        assert!(only_prod.0[0].wants_account(Some("prod-eu")));
+        assert!(!only_prod.0[0].wants_account(Some("staging")));
+        assert!(
+            only_prod.0[0].wants_account(None),
+            "without an accounts file every event is the home account's"
+        );
+        let names = ["prod-eu".to_owned(), "staging".to_owned()];
+        assert!(only_prod.check_accounts(Some(&names)).is_ok());
+        let err = only_prod.check_accounts(Some(&names[1..])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "route 1: `accounts` matches none of the configured accounts (staging)"
+        );
+        let err = only_prod.check_accounts(None).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("OPSVOICE_ACCOUNTS_FILE is not set"),
+            "{err}"
+        );
+        assert!(routes.check_accounts(None).is_ok(), "all accounts, no file");
+        // The shipped example reads, with or without accounts.
+        let shipped =
+            Routes::from_toml(include_str!("../../infra/notify.toml"), Some(&groups)).unwrap();
+        assert!(shipped.check_accounts(None).is_ok());
+        assert!(shipped.check_accounts(Some(&names)).is_ok());
         let err = Routes::from_toml(
             "[[route]]\nchannel = \"C0123456789\"\ngroup = \"oncall\"\n[[route]]\nchannel = \"#ops\"\ngroup = \"oncall\"\n",
             Some(&groups),

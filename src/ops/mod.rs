@@ -313,6 +313,8 @@ impl MetricKind {
             ],
             MetricKind::Requests => &[
                 "request",
+                "req s",
+                "reqs",
                 "traffic",
                 "request rate",
                 "throughput",

@@ -195,4 +195,8 @@ async fn a_seeded_spike_and_deployment_are_drawn_where_the_data_says() {
         assert!(alt.contains(words), "{words}: {alt}");
     }
     eprintln!("rendered in {took:?}, {} bytes", drawn.png.len());
+    // To look at it: OPSVOICE_CHART_PNG=/tmp/chart.png cargo test --test it charts::
+    if let Ok(path) = std::env::var("OPSVOICE_CHART_PNG") {
+        std::fs::write(path, &drawn.png).unwrap();
+    }
 }

@@ -347,6 +347,52 @@ fn check_passes_a_push_only_slack_setup_with_a_warning() {
     );
 }
 
+// Issue 32: a route narrowed to accounts that the accounts file does not have would be sent
+// nothing; `check` says which route and which accounts there are.
+#[test]
+fn check_refuses_a_route_whose_accounts_match_no_configured_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        "[groups.oncall]\nclusters = [\"*\"]\nservices = [\"*\"]\nintents = [\"*\"]\n",
+    )
+    .unwrap();
+    let routes = dir.path().join("notify.toml");
+    std::fs::write(
+        &routes,
+        "[[route]]\nchannel = \"C0OPS00001\"\ngroup = \"oncall\"\n\
+         [[route]]\nchannel = \"C0OPS00002\"\ngroup = \"oncall\"\naccounts = [\"prdo\"]\n",
+    )
+    .unwrap();
+    let accounts = dir.path().join("accounts.toml");
+    std::fs::write(
+        &accounts,
+        "[[account]]\nname = \"prod\"\nrole = \"arn:aws:iam::111111111111:role/r\"\n\
+         [[account]]\nname = \"staging\"\nrole = \"arn:aws:iam::222222222222:role/r\"\n",
+    )
+    .unwrap();
+    let out = opsvoice()
+        .arg("check")
+        .env("OPSVOICE_POLICY_FILE", &policy)
+        .env("OPSVOICE_SLACK_SIGNING_SECRET", "s")
+        .env("OPSVOICE_SLACK_BOT_TOKEN", "xoxb-1")
+        .env("OPSVOICE_NOTIFY_FILE", &routes)
+        .env("OPSVOICE_ACCOUNTS_FILE", &accounts)
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(
+            "route 2: `accounts` matches none of the configured accounts (prod, staging)"
+        ),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 // Issue 30: one problems() that check, serve and the Lambda all use, each reporting every
 // problem at once (before, loading stopped at the first, and the Lambda checked less).
 #[test]

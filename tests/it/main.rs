@@ -21,6 +21,7 @@ mod hostile;
 mod http;
 mod identity;
 mod infra;
+mod infra_accounts;
 mod lambda;
 mod layers;
 mod lex;

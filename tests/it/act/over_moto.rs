@@ -167,3 +167,56 @@ async fn lex_redeliveries_and_crafted_confirmations_write_once_at_most() {
     let body = String::from_utf8_lossy(&update.body).into_owned();
     assert!(body.contains("forceNewDeployment"), "{body}");
 }
+
+/// After an action, the next question about its target is answered from ECS, not from the
+/// cache that answered just before it (which would say the old count for up to 15 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_answer_after_an_action_reads_its_target_fresh() {
+    let rig = rig().await;
+    let clock: Arc<dyn opsvoice::clock::Clock> = Arc::new(opsvoice::clock::SystemClock);
+    let sdk = sdk_for(&rig.moto.url()).await;
+    let (live, _) = opsvoice::app::live_source(
+        aws_sdk_ecs::Client::new(&sdk),
+        aws_sdk_cloudwatch::Client::new(&sdk),
+        clock.clone(),
+        &opsvoice::config::Config::default(),
+    );
+    let live: Arc<dyn opsvoice::ops::OpsSource> = Arc::new(live);
+    let path = std::env::temp_dir().join(format!(
+        "opsvoice-it-fresh-{}.db",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let store: Arc<dyn opsvoice::store::Store> =
+        Arc::new(opsvoice::store::file::FileStore::open(&path, clock.clone()).unwrap());
+    let desk = Desk::new(
+        store,
+        clock.clone(),
+        opsvoice::act::Gate::new(false),
+        Arc::new(rig.effector.clone()),
+        None,
+    )
+    .answering_from(live.clone());
+    let a = Assistant::builder(live.clone(), clock, Identity::open())
+        .desk(Arc::new(desk))
+        .build()
+        .unwrap();
+
+    // Cached now: the service as it was, desired 2.
+    let before = live
+        .service(&opsvoice::ops::ServiceRef::new("prod", "checkout"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(before.desired, 2);
+    ask(&a, "scale checkout in prod to 3", "session-f").await;
+    let said = ask(&a, "yes", "session-f").await;
+    assert!(said.contains("Scaling checkout to 3"), "{said}");
+    assert_eq!(writes(&rig), ["AssumeRole", "UpdateService"]);
+    // Without the desk telling the cache to forget, this would still say 2.
+    let after = live
+        .service(&opsvoice::ops::ServiceRef::new("prod", "checkout"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.desired, 3);
+}

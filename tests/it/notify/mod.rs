@@ -3,9 +3,11 @@
 //! signed SNS deliveries to `POST /events`, cards out to a loopback Slack Web API stand-in,
 //! the episode rules (resolve edits the card, flapping folds into the thread, bursts make
 //! one summary, mutes hold), the delivery queue across Slack failures and restarts, two
-//! processes on one moto DynamoDB table, alarm cards acknowledged, and silences shown.
+//! processes on one moto DynamoDB table, alarm cards acknowledged, silences shown, and
+//! events from several accounts (cards name them, routes and grants filter by them).
 #![allow(clippy::unwrap_used)]
 
+mod accounts;
 mod acks;
 mod charts;
 mod episodes;
@@ -13,6 +15,7 @@ mod log;
 mod senders;
 mod silences;
 mod sns;
+mod unchanged;
 
 use crate::common;
 
@@ -91,10 +94,15 @@ pub(super) struct World {
 
 impl World {
     pub(super) async fn new() -> Self {
+        Self::with_policy(POLICY).await
+    }
+
+    /// The demo fleet behind another policy.
+    pub(super) async fn with_policy(text: &str) -> Self {
         let clock = Arc::new(ManualClock::new(SystemTime::now()));
         let dyn_clock: Arc<dyn Clock> = clock.clone();
         let mut policy = tempfile::NamedTempFile::new().unwrap();
-        policy.write_all(POLICY.as_bytes()).unwrap();
+        policy.write_all(text.as_bytes()).unwrap();
         let config = Config {
             cognito: opsvoice::config::Cognito {
                 policy_file: Some(policy.path().to_owned()),
