@@ -20,6 +20,9 @@ mod moto;
 #[path = "../tests/it/common/proxy.rs"]
 mod proxy;
 
+#[path = "bigfleet_accounts.rs"]
+mod accounts;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,11 +36,26 @@ use serde_json::{Value, json};
 async fn main() {
     let args: Vec<u64> = std::env::args()
         .skip(1)
+        .take_while(|a| a != "accounts")
         .map(|a| {
             a.parse()
                 .expect("CLUSTERS SERVICES ALARMS DELAY_MS, all numbers")
         })
         .collect();
+    if std::env::args().nth(1).as_deref() == Some("accounts") {
+        let args: Vec<u64> = std::env::args()
+            .skip(2)
+            .map(|a| {
+                a.parse()
+                    .expect("ACCOUNTS REGIONS SERVICES DELAY_MS, all numbers")
+            })
+            .collect();
+        let [accounts, regions, services, delay_ms] = args[..] else {
+            eprintln!("usage: bigfleet accounts ACCOUNTS REGIONS SERVICES DELAY_MS");
+            std::process::exit(2);
+        };
+        return accounts::run(accounts, regions, services, delay_ms).await;
+    }
     let [clusters, services, alarms, delay_ms] = args[..] else {
         eprintln!("usage: bigfleet CLUSTERS SERVICES ALARMS DELAY_MS");
         std::process::exit(2);
@@ -115,7 +133,7 @@ async fn main() {
     }
 }
 
-fn ms(d: Duration) -> String {
+pub(crate) fn ms(d: Duration) -> String {
     format!("{} ms", d.as_millis())
 }
 
@@ -125,7 +143,7 @@ fn live(sdk: &aws_config::SdkConfig) -> (Arc<Assistant>, Arc<CallCounts>) {
 }
 
 /// The answer's words and time, and the AWS calls it made, as `api n, …` (or `none`).
-async fn ask(
+pub(crate) async fn ask(
     assistant: &Assistant,
     calls: &CallCounts,
     question: &Value,
@@ -156,7 +174,7 @@ async fn ask(
 }
 
 /// A Lex V2 fulfillment event for `intent` with `slots`, as text.
-fn event(intent: &str, slots: &[(&str, &str)]) -> Value {
+pub(crate) fn event(intent: &str, slots: &[(&str, &str)]) -> Value {
     let slots: serde_json::Map<String, Value> = slots
         .iter()
         .map(|(name, value)| {

@@ -10,15 +10,21 @@
 #
 # Usage: scripts/bigfleet.sh [CLUSTERS (8)] [SERVICES per cluster (50)]
 #                            [ALARMS per service (10)] [DELAY_MS (40)]
+#        scripts/bigfleet.sh accounts [ACCOUNTS (20)] [REGIONS (2)]
+#                            [SERVICES per account and region (50)] [DELAY_MS (40)]
+# The accounts mode (issue 32) seeds every account (moto keeps one state per account, read
+# with credentials from AssumeRole into its role) in every region, and reads them all
+# through the accounts source, each account's role assumed by the SDK's provider.
 # Installs moto into .venv as scripts/test.sh does, and builds the release driver
 # (scripts/bigfleet.rs, the `bigfleet` example). Seeding 4,000 alarms takes a minute or two.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-CLUSTERS="${1:-8}"
-SERVICES="${2:-50}"
-ALARMS="${3:-10}"
-DELAY_MS="${4:-40}"
+if [ "${1:-}" = accounts ]; then
+  MODE=(accounts "${2:-20}" "${3:-2}" "${4:-50}" "${5:-40}")
+else
+  MODE=("${1:-8}" "${2:-50}" "${3:-10}" "${4:-40}")
+fi
 
 # shellcheck source=scripts/moto-venv.sh
 . scripts/moto-venv.sh
@@ -28,4 +34,4 @@ cargo build --release --quiet --example bigfleet
 
 echo "==> seeding moto and asking (moto stops when the driver exits)"
 # Bounded: a run that hangs is cut off rather than left running.
-timeout 1800 target/release/examples/bigfleet "$CLUSTERS" "$SERVICES" "$ALARMS" "$DELAY_MS"
+timeout 1800 target/release/examples/bigfleet "${MODE[@]}"

@@ -4,6 +4,12 @@
 //! function, `ask`/`chat` and the tests all start here; the tests pass in moto, stand-ins
 //! or a fake clock through the same builder.
 
+mod accounts;
+mod source;
+
+pub use accounts::{Accounts, accounts_source, check_live};
+use source::{configured_source, demo_logs};
+
 use std::sync::Arc;
 
 use crate::assistant::Assistant;
@@ -45,6 +51,8 @@ pub enum StartError {
     Store(#[from] crate::store::OpenError),
     #[error("notifications: {0}")]
     Notify(String),
+    #[error("OPSVOICE_ACCOUNTS_FILE {0}")]
+    Accounts(#[from] config::accounts::AccountsError),
 }
 
 /// Builds the app. Every part is given before anything is shared: the data source, the
@@ -197,7 +205,7 @@ impl Builder<'_> {
         let (ops, configured_effector, configured_logs) = match self.ops {
             // Given data, and no logs: the demo's logs on the demo, none on `aws`.
             Some(ops) => (ops, None, demo_logs(config)),
-            None => configured_source(config, self.clock.clone()).await,
+            None => configured_source(config, self.clock.clone()).await?,
         };
         let logs = self.logs.or(configured_logs);
         let effector = self.effector.or(configured_effector);
@@ -587,65 +595,6 @@ pub fn slack(
         clock,
         cards,
     }))
-}
-
-/// The demo fleet's logs, on the demo backend.
-fn demo_logs(config: &Config) -> Option<Arc<dyn ops::logs::LogSource>> {
-    (config.aws.backend == Backend::Demo)
-        .then(|| Arc::new(ops::logs::demo::DemoLogs::new()) as Arc<dyn ops::logs::LogSource>)
-}
-
-/// The data source the configuration describes: the embedded demo fleet, or ECS and
-/// CloudWatch through the AWS SDK behind the cache; its effector; and where services' logs
-/// are read (the demo's, or CloudWatch Logs).
-async fn configured_source(
-    config: &Config,
-    clock: Arc<dyn Clock>,
-) -> (
-    Arc<dyn ops::OpsSource>,
-    Option<Arc<dyn crate::act::effect::Effector>>,
-    Option<Arc<dyn ops::logs::LogSource>>,
-) {
-    match config.aws.backend {
-        Backend::Demo => {
-            let fleet = ops::demo::DemoFleet::new(clock);
-            let effector = demo_effector(&fleet);
-            (Arc::new(fleet), effector, demo_logs(config))
-        }
-        Backend::Aws => {
-            let sdk = aws::sdk_config().await;
-            let (live, _) = live_source(
-                aws_sdk_ecs::Client::new(&sdk),
-                aws_sdk_cloudwatch::Client::new(&sdk),
-                clock,
-                config,
-            );
-            let effector = config
-                .actions
-                .role_arn
-                .is_some()
-                .then(|| aws_effector(config, &sdk))
-                .flatten();
-            let logs = ops::logs::aws::AwsLogs::new(
-                aws_sdk_ecs::Client::new(&sdk),
-                aws_sdk_cloudwatchlogs::Client::new(&sdk),
-            );
-            (Arc::new(live), effector, Some(Arc::new(logs)))
-        }
-    }
-}
-
-/// The demo fleet's simulated effects (actions on the demo change only the demo).
-fn demo_effector(fleet: &ops::demo::DemoFleet) -> Option<Arc<dyn crate::act::effect::Effector>> {
-    Some(fleet.effector())
-}
-
-/// The AWS effector: writes through the actions role.
-fn aws_effector(
-    config: &Config,
-    sdk: &aws_config::SdkConfig,
-) -> Option<Arc<dyn crate::act::effect::Effector>> {
-    Some(crate::act::effect::aws::effector(config, sdk))
 }
 
 /// A database file of the demo's own for its action records: one per app, so two demo

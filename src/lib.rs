@@ -64,4 +64,7 @@ pub mod store;
 pub mod telemetry;
 pub mod vocab;
 
-pub use app::{StartError, alexa_verifier, builder, cached, check_servable, identity, live_source};
+pub use app::{
+    StartError, accounts_source, alexa_verifier, builder, cached, check_servable, identity,
+    live_source,
+};

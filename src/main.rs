@@ -86,7 +86,12 @@ enum Command {
         ssml: bool,
     },
     /// Validate the configuration, the intents and the prompts.
-    Check,
+    Check {
+        /// Also try each account of OPSVOICE_ACCOUNTS_FILE: assume its role once and make
+        /// one cheap read, and say which fail.
+        #[arg(long)]
+        live: bool,
+    },
     /// Print every setting: its value (secrets redacted), where it came from (default, file
     /// or env) and its environment variable.
     Config {
@@ -243,11 +248,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await?;
             Ok(())
         }
-        Command::Check => {
+        Command::Check { live } => {
             for warning in layered.unknown_variables() {
                 println!("warning: {warning}");
             }
-            check(&config)
+            check(&config)?;
+            if live {
+                check_accounts_live(&config).await?;
+            }
+            Ok(())
         }
         Command::Config { json } => {
             for warning in layered.unknown_variables() {
@@ -503,6 +512,34 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     .await?;
     background.stop().await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// `check --live`: each account's role and one read with it.
+async fn check_accounts_live(config: &Config) -> anyhow::Result<()> {
+    if config.accounts.file.is_none() {
+        println!("accounts: none configured (OPSVOICE_ACCOUNTS_FILE is not set); nothing to try");
+        return Ok(());
+    }
+    let results = opsvoice::app::check_live(config).await?;
+    let failed: Vec<&String> = results
+        .iter()
+        .filter(|(_, r)| r.is_err())
+        .map(|(name, _)| name)
+        .collect();
+    for (name, result) in &results {
+        match result {
+            Ok(()) => println!("account {name}: ok (role assumed, ECS read)"),
+            Err(why) => println!("error: account {name}: {why}"),
+        }
+    }
+    if !failed.is_empty() {
+        bail!(
+            "{} of {} account(s) cannot be read",
+            failed.len(),
+            results.len()
+        );
+    }
     Ok(())
 }
 

@@ -149,10 +149,14 @@ pub enum Slot {
     Count,
     /// How long (SilenceAlarm): "30 minutes", "an hour".
     Duration,
+    /// Which configured account (DESIGN §7): "prod", "the staging account".
+    Account,
+    /// Which region: a code ("eu-west-1"), a place ("Ireland") or an area ("Europe").
+    Region,
 }
 
 impl Slot {
-    pub const ALL: [Slot; 7] = [
+    pub const ALL: [Slot; 9] = [
         Slot::Service,
         Slot::Cluster,
         Slot::Alarm,
@@ -160,6 +164,8 @@ impl Slot {
         Slot::Window,
         Slot::Count,
         Slot::Duration,
+        Slot::Account,
+        Slot::Region,
     ];
 
     /// The wire name.
@@ -173,6 +179,8 @@ impl Slot {
             Slot::Window => "window",
             Slot::Count => "count",
             Slot::Duration => "duration",
+            Slot::Account => "account",
+            Slot::Region => "region",
         }
     }
 

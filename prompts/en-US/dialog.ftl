@@ -7,9 +7,15 @@ ask-metric = Which metric: CPU, memory, errors, latency or requests?
 ask-window = Over what time: the last hour, or the last day?
 ask-count = To how many tasks?
 ask-duration = For how long: thirty minutes, or an hour?
+ask-account = Which account?
+ask-region = Which region?
 which-service = Did you mean { $options }?
 which-cluster = { $service } runs in { $clusters }. Which cluster?
 which-alarm = Which alarm: { $options }?
+which-account = { $service } runs in the { $accounts } accounts. Which one?
+which-region = { $service } runs in { $regions }. Which region?
+# A thing named with its account, where the answer spans more than one.
+in-account = { $name } in { $account }
 did-you-mean = Did you mean { $service }?
 unknown-service = I don't know a service called { $spoken }. Which service?
 unknown-cluster = I don't know a cluster called { $spoken }. Which cluster?
@@ -35,6 +41,18 @@ stale-slow = { $system } { $count ->
    *[other] are
 } slow right now, so this is from { $age } ago.
 or = { $first } or { $last }
+# An answer made without some accounts (or regions of one), which did not answer in time.
+left-account = The { $accounts } { $count ->
+    [one] account
+   *[other] accounts
+} didn't answer; this is without { $count ->
+    [one] it
+   *[other] them
+}.
+left-region = The { $account } account didn't answer in { $regions }; this is without { $count ->
+    [one] that region
+   *[other] those regions
+}.
 
 # Slack card titles and buttons. A button's value is what the user "says" by pressing it.
 card-title = { $kind ->

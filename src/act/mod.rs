@@ -43,22 +43,25 @@ pub enum Subject {
 }
 
 impl Target {
-    /// A service in the home account.
+    /// A service: in its configured account and region when it has a place (so approval
+    /// globs, grants and the rate limit know the account), else in the home account.
     #[must_use]
     pub fn service(service: ServiceRef) -> Self {
         Self {
-            account: None,
-            region: None,
+            account: service.place.as_ref().map(|p| p.account.clone()),
+            region: service.place.as_ref().map(|p| p.region.clone()),
             subject: Subject::Service { service },
         }
     }
 
-    /// An alarm in the home account.
+    /// An alarm: in its service's account and region when it has one, else in the home
+    /// account.
     #[must_use]
     pub fn alarm(alarm: impl Into<String>, service: Option<ServiceRef>) -> Self {
+        let place = service.as_ref().and_then(|s| s.place.clone());
         Self {
-            account: None,
-            region: None,
+            account: place.as_ref().map(|p| p.account.clone()),
+            region: place.map(|p| p.region),
             subject: Subject::Alarm {
                 alarm: alarm.into(),
                 service,

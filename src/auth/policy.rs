@@ -317,6 +317,8 @@ struct Rule {
     intents: Option<HashSet<Intent>>,
     all_services: bool,
     accounts: GlobSet,
+    /// `accounts` has `*`: every account (the default).
+    all_accounts: bool,
     /// The verbs a member may ask for, and approve for others.
     act: BTreeSet<Verb>,
     approve: BTreeSet<Verb>,
@@ -335,7 +337,13 @@ impl Rule {
 
     fn allows_service(&self, s: &ServiceRef) -> bool {
         // `*` and `*` match every name; skip the glob machinery, which is per service.
-        self.all_services || (self.clusters.is_match(&s.cluster) && self.services.is_match(&s.name))
+        (self.all_services
+            || (self.clusters.is_match(&s.cluster) && self.services.is_match(&s.name)))
+            && s.account().is_none_or(|a| self.allows_account(a))
+    }
+
+    fn allows_account(&self, account: &str) -> bool {
+        self.all_accounts || self.accounts.is_match(account)
     }
 
     /// Whether the group sees a target at all: it may ask some question, in the target's
@@ -409,6 +417,10 @@ impl Policy {
                     && g.services.iter().any(|s| s == "*"),
                 intents,
                 accounts: globs(&name, g.accounts.as_deref().unwrap_or(&["*".to_owned()]))?,
+                all_accounts: g
+                    .accounts
+                    .as_ref()
+                    .is_none_or(|a| a.iter().any(|p| p == "*")),
                 act: verbs(&name, "actions", &g.actions)?,
                 approve: verbs(&name, "approve", &g.approve)?,
             };
@@ -450,6 +462,7 @@ impl Policy {
                 intents: None,
                 all_services: true,
                 accounts: any("*"),
+                all_accounts: true,
                 act: Verb::ALL.into_iter().collect(),
                 approve: Verb::ALL.into_iter().collect(),
             })),
@@ -531,12 +544,40 @@ impl Grants {
             .any(|r| r.allows_intent(intent) && r.clusters.is_match(cluster))
     }
 
-    /// Whether the caller may see things tied to no service (composite alarms) for `intent`.
+    /// Whether the caller may see things tied to no service (composite alarms) for `intent`,
+    /// in every account.
     #[must_use]
     pub fn everything(&self, intent: Intent) -> bool {
         self.rules
             .iter()
-            .any(|r| r.allows_intent(intent) && r.all_services)
+            .any(|r| r.allows_intent(intent) && r.all_services && r.all_accounts)
+    }
+
+    /// Whether the caller may ask `intent` about `account` at all (a configured account's
+    /// spoken name).
+    #[must_use]
+    pub fn account(&self, intent: Intent, account: &str) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.allows_intent(intent) && r.allows_account(account))
+    }
+
+    /// Whether the caller may hear of `alarm` for `intent`: its service's grant, or for an
+    /// alarm tied to no service (composite alarms) a group that sees every service of the
+    /// alarm's account.
+    #[must_use]
+    pub fn alarm(&self, intent: Intent, alarm: &crate::ops::Alarm) -> bool {
+        match &alarm.service {
+            Some(s) => self.service(intent, s),
+            None => self.rules.iter().any(|r| {
+                r.allows_intent(intent)
+                    && r.all_services
+                    && alarm
+                        .place
+                        .as_ref()
+                        .map_or(r.all_accounts, |p| r.allows_account(&p.account))
+            }),
+        }
     }
 
     /// Whether the caller may ask `intent` about `service` (`None`: a thing tied to no
@@ -688,5 +729,57 @@ intents  = ["*"]
         let err = Policy::from_toml("[groups.x]\nclusters = [\"[\"]\n").unwrap_err();
         assert!(err.to_string().contains("not a valid glob"), "{err}");
         assert!(Policy::from_toml("[grups.x]\n").is_err());
+    }
+
+    #[test]
+    fn account_globs_bound_what_a_group_sees_and_approval_knows_the_account() {
+        use crate::ops::{Alarm, AlarmKind, AlarmState, Place};
+        let policy = Policy::from_toml(
+            r#"
+[actions]
+enabled = true
+approval = ["prod/*", "shared"]
+channel = "C0APPROVALS1"
+
+[groups.apps]
+clusters = ["*"]
+services = ["*"]
+intents  = ["*"]
+accounts = ["prod*", "payments team"]
+"#,
+        )
+        .unwrap();
+        let apps = policy.group_grants("apps");
+        let at =
+            |account: &str| ServiceRef::new("web", "checkout").at(Place::new(account, "eu-west-1"));
+        assert!(apps.service(Intent::ServiceHealth, &at("prod")));
+        assert!(apps.service(Intent::ServiceHealth, &at("prod-eu")));
+        assert!(apps.service(Intent::ServiceHealth, &at("payments team")));
+        assert!(!apps.service(Intent::ServiceHealth, &at("staging")));
+        assert!(apps.account(Intent::ActiveAlarms, "prod"));
+        assert!(!apps.account(Intent::ActiveAlarms, "staging"));
+        // Without accounts (no place) a service is its clusters' and names' as before.
+        assert!(apps.service(Intent::ServiceHealth, &ServiceRef::new("web", "checkout")));
+        // Tied to no service: only a group that sees every service of that account.
+        let composite = |account: Option<&str>| Alarm {
+            name: "customer-impact".to_owned(),
+            kind: AlarmKind::Composite,
+            state: AlarmState::Alarm,
+            reason: String::new(),
+            since: std::time::SystemTime::UNIX_EPOCH,
+            service: None,
+            metric: None,
+            place: account.map(|a| Place::new(a, "eu-west-1")),
+        };
+        assert!(apps.alarm(Intent::ActiveAlarms, &composite(Some("prod"))));
+        assert!(!apps.alarm(Intent::ActiveAlarms, &composite(Some("staging"))));
+        assert!(!apps.everything(Intent::ActiveAlarms), "not every account");
+        assert!(Grants::all().everything(Intent::ActiveAlarms));
+        // `account/cluster` approval globs, and plain cluster globs in any account.
+        let actions = policy.actions();
+        assert!(actions.needs_approval(Some("prod"), "web"));
+        assert!(!actions.needs_approval(Some("staging"), "web"));
+        assert!(actions.needs_approval(Some("staging"), "shared"));
+        assert!(!actions.needs_approval(None, "web"));
     }
 }

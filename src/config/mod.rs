@@ -271,11 +271,22 @@ pub struct Actions {
     pub role_arn: Option<String>,
 }
 
-/// Other AWS accounts. Parsed and shown, but nothing reads the file yet.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Other AWS accounts and regions (`OPSVOICE_ACCOUNTS_FILE`, read by [`accounts::load`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Accounts {
     /// The accounts file (TOML).
     pub file: Option<PathBuf>,
+    /// How many (account, region) members are asked at once.
+    pub concurrency: usize,
+}
+
+impl Default for Accounts {
+    fn default() -> Self {
+        Self {
+            file: None,
+            concurrency: 8,
+        }
+    }
 }
 
 /// The `known` word closest to `word` by edit distance, if within `max` edits: the
@@ -497,6 +508,9 @@ impl Config {
             },
             accounts: Accounts {
                 file: path("accounts.file"),
+                concurrency: number("accounts.concurrency")
+                    .and_then(|n| usize::try_from(n).ok())
+                    .unwrap_or(d.accounts.concurrency),
             },
         }
     }

@@ -322,14 +322,12 @@ impl Config {
                 ),
             );
         }
-        for (key, set) in [("accounts.file", self.accounts.file.is_some())] {
-            if set {
-                found.warning(
-                    &[key],
-                    format!(
-                        "{} is set, but this build does not act on it yet",
-                        name(key)
-                    ),
+        if let Some(path) = &self.accounts.file {
+            let region = self.aws.region.as_deref().unwrap_or("us-east-1");
+            if let Err(error) = super::accounts::load(path, region) {
+                found.error(
+                    &["accounts.file"],
+                    format!("{}: {error}", name("accounts.file")),
                 );
             }
         }

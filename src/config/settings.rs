@@ -405,6 +405,17 @@ pub const SETTINGS: &[Setting] = &[
         Kind::Path,
         "/etc/opsvoice/accounts.toml",
     ),
+    d(
+        "accounts.concurrency",
+        "OPSVOICE_ACCOUNTS_CONCURRENCY",
+        Kind::Number {
+            min: 1,
+            max: 64,
+            unit: "accounts and regions at once",
+        },
+        "8",
+        "16",
+    ),
 ];
 
 /// The setting with this file key.

@@ -13,6 +13,8 @@ pub struct Firing {
     pub kind: AlarmKind,
     pub age: Duration,
     pub service: Option<ServiceRef>,
+    /// The account it is in, said only when the answer spans more than one account.
+    pub account: Option<String>,
 }
 
 /// The facts of an ActiveAlarms answer.
@@ -24,6 +26,8 @@ pub struct Report {
     pub service: Option<ServiceRef>,
     /// Newest first.
     pub firing: Vec<Firing>,
+    /// The account asked about, if any ("any alarms in staging").
+    pub account: Option<String>,
 }
 
 pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsError> {
@@ -34,14 +38,19 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
         None
     };
     let cluster = need!(dialog.target_place(turn).await?);
-    let firing: Vec<Firing> = ops
+    let place = dialog.place(turn);
+    let firing: Vec<crate::ops::Alarm> = ops
         .firing_alarms()
         .await?
         .into_iter()
-        .filter(|a| match &a.service {
-            Some(s) => turn.grants.service(turn.intent, s),
-            None => turn.grants.everything(turn.intent),
-        })
+        .filter(|a| turn.grants.alarm(turn.intent, a))
+        .filter(|a| place.holds(a.place.as_ref()))
+        .collect();
+    // The account is said only where it matters: when the alarms span more than one.
+    let accounts = super::scope::accounts_of(firing.iter().map(|a| a.place.as_ref()));
+    let name_accounts = accounts.len() > 1;
+    let firing: Vec<Firing> = firing
+        .into_iter()
         .filter(|a| match (&service, &cluster) {
             (Some(s), _) => a.is_about(s),
             // Composite alarms belong to no service; keep them when they name the cluster.
@@ -53,6 +62,7 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
         })
         .map(|a| Firing {
             age: dialog.age(a.since),
+            account: a.place.filter(|_| name_accounts).map(|p| p.account),
             name: a.name,
             kind: a.kind,
             service: a.service,
@@ -64,6 +74,7 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
             cluster: cluster.clone(),
             service: service.clone(),
             firing,
+            account: place.account.clone(),
         }),
         service.as_ref(),
     );
@@ -83,7 +94,8 @@ pub(crate) fn sentences(say: &Say<'_>, r: &Report, detail: bool) -> Vec<String> 
         .service
         .as_ref()
         .map(|svc| say.service(svc))
-        .or_else(|| r.cluster.as_ref().map(|c| say.name(c)));
+        .or_else(|| r.cluster.as_ref().map(|c| say.name(c)))
+        .or_else(|| r.account.as_ref().map(|a| say.name(a)));
     let count = n(r.firing.len() as f64);
     let mut out = vec![match (&scope, r.firing.is_empty()) {
         (None, true) => say.msg("alarms-none", []),
@@ -115,13 +127,17 @@ pub(crate) fn item(say: &Say<'_>, alarm: &Firing) -> String {
         AlarmKind::Composite => "alarms-item-composite",
         AlarmKind::Metric => "alarms-item",
     };
-    say.msg(
-        id,
-        [
-            ("name", s(say.name(&alarm.name))),
-            ("age", s(say.duration(alarm.age))),
-        ],
-    )
+    let name = match &alarm.account {
+        Some(account) => say.msg(
+            "in-account",
+            [
+                ("name", s(say.name(&alarm.name))),
+                ("account", s(say.name(account))),
+            ],
+        ),
+        None => say.name(&alarm.name),
+    };
+    say.msg(id, [("name", s(name)), ("age", s(say.duration(alarm.age)))])
 }
 
 /// Every firing alarm with its service (to twelve), and the console link.

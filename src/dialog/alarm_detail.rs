@@ -33,10 +33,7 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
     let Some(detail) = dialog.ops().alarm(&name).await? else {
         return Ok(dialog.elicit(turn, Slot::Alarm, Reply::UnknownAlarm(name)));
     };
-    let allowed = match &detail.alarm.service {
-        Some(s) => turn.grants.service(turn.intent, s),
-        None => turn.grants.everything(turn.intent),
-    };
+    let allowed = turn.grants.alarm(turn.intent, &detail.alarm);
     if !allowed {
         return Ok(Answer::to(turn, Reply::Denied, super::Move::Fail));
     }
@@ -102,10 +99,7 @@ pub(super) async fn target_alarm(dialog: &Dialog, turn: &Turn) -> Result<super::
         let visible = |alarms: Vec<crate::ops::Alarm>| -> Vec<String> {
             alarms
                 .into_iter()
-                .filter(|a| match &a.service {
-                    Some(s) => turn.grants.service(turn.intent, s),
-                    None => turn.grants.everything(turn.intent),
-                })
+                .filter(|a| turn.grants.alarm(turn.intent, a))
                 .map(|a| a.name)
                 .collect()
         };

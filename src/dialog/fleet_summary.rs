@@ -18,6 +18,8 @@ pub struct Problem {
     pub desired: u32,
     /// Alarms firing for the service.
     pub firing: usize,
+    /// Its account, said only when the summary spans more than one account.
+    pub account: Option<String>,
 }
 
 /// The facts of a FleetSummary answer.
@@ -25,6 +27,8 @@ pub struct Problem {
 pub struct Report {
     /// The cluster asked about; `None` means the whole fleet.
     pub cluster: Option<String>,
+    /// The account asked about ("how's staging?"), with accounts configured.
+    pub account: Option<String>,
     pub clusters: usize,
     pub services: usize,
     pub healthy: usize,
@@ -37,6 +41,7 @@ pub struct Report {
 pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsError> {
     let ops = dialog.ops();
     let cluster = need!(dialog.target_place(turn).await?);
+    let place = dialog.place(turn);
     let all = ops.clusters().await?;
     let clusters: Vec<&String> = all
         .iter()
@@ -51,16 +56,18 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
         .into_iter()
         .flatten()
         .filter(|s| turn.grants.service(turn.intent, &s.service))
+        .filter(|s| place.holds(s.service.place.as_ref()))
         .collect();
+    let name_accounts =
+        super::scope::accounts_of(statuses.iter().map(|s| s.service.place.as_ref())).len() > 1;
     let alarms = ops.firing_alarms().await.map_err(|error| {
         tracing::warn!(error = %super::ErrorChain(&error), "alarms left out of the summary");
         super::Missing::from(&error)
     });
     let mut firing_per_service: HashMap<&ServiceRef, usize> = HashMap::new();
     let mut firing_in_scope = 0;
-    let visible = |a: &&crate::ops::Alarm| match &a.service {
-        Some(s) => turn.grants.service(turn.intent, s),
-        None => turn.grants.everything(turn.intent),
+    let visible = |a: &&crate::ops::Alarm| {
+        turn.grants.alarm(turn.intent, a) && place.holds(a.place.as_ref())
     };
     for alarm in alarms.iter().flatten().filter(visible) {
         let in_scope = match (&alarm.service, &cluster) {
@@ -90,6 +97,12 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
                 running: s.running,
                 desired: s.desired,
                 firing,
+                account: s
+                    .service
+                    .place
+                    .as_ref()
+                    .filter(|_| name_accounts)
+                    .map(|p| p.account.clone()),
             })
         })
         .collect();
@@ -101,6 +114,7 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
         problems,
         firing: alarms.as_ref().map(|_| firing_in_scope).map_err(|m| *m),
         cluster: cluster.clone(),
+        account: place.account.clone(),
     };
     let mut answer = Answer::about(turn, Reply::from(report), None);
     if let Some(cluster) = cluster {
@@ -116,9 +130,10 @@ use crate::speech::render::{Button, Say, n, s};
 
 /// The sentences of a fleet summary.
 pub(crate) fn sentences(say: &Say<'_>, r: &Report, detail: bool) -> Vec<String> {
-    let scope = match &r.cluster {
-        Some(c) => say.name(c),
-        None => say.msg("fleet-scope-all", []),
+    let scope = match (&r.cluster, &r.account) {
+        (Some(c), _) => say.name(c),
+        (None, Some(a)) => say.name(a),
+        (None, None) => say.msg("fleet-scope-all", []),
     };
     let mut out = Vec::new();
     if r.problems.is_empty() {
@@ -141,7 +156,16 @@ pub(crate) fn sentences(say: &Say<'_>, r: &Report, detail: bool) -> Vec<String> 
                     .problems
                     .iter()
                     .filter(|p| p.verdict == verdict)
-                    .map(|p| say.service(&p.service))
+                    .map(|p| match &p.account {
+                        Some(account) => say.msg(
+                            "in-account",
+                            [
+                                ("name", s(say.service(&p.service))),
+                                ("account", s(say.name(account))),
+                            ],
+                        ),
+                        None => say.service(&p.service),
+                    })
                     .collect();
                 if !names.is_empty() {
                     out.push(say.msg(

@@ -17,6 +17,7 @@ pub mod picture;
 mod place;
 mod render;
 pub mod resolve;
+pub mod scope;
 pub mod slots;
 mod target;
 
@@ -220,6 +221,16 @@ pub enum Reply {
         clusters: Vec<String>,
     },
     WhichAlarm(Vec<String>),
+    /// The service runs in several accounts: which one?
+    WhichAccount {
+        service: String,
+        accounts: Vec<String>,
+    },
+    /// The service runs in several regions of its account: which one?
+    WhichRegion {
+        service: String,
+        regions: Vec<String>,
+    },
     DidYouMean(ServiceRef),
     UnknownService(String),
     UnknownCluster(String),
@@ -261,6 +272,9 @@ pub struct Answer {
     pub detail: bool,
     /// Set when part of the answer came from stale data because an upstream failed.
     pub stale: Option<crate::ops::freshness::Stale>,
+    /// The accounts (or regions of one) that did not answer in time, so the answer was
+    /// made without them and says so. Empty without accounts.
+    pub left: Vec<crate::ops::partial::Left>,
 }
 
 impl Answer {
@@ -275,6 +289,7 @@ impl Answer {
             context: turn.context.clone(),
             detail: turn.detail,
             stale: None,
+            left: Vec::new(),
         }
     }
 
@@ -393,7 +408,12 @@ impl Dialog {
     /// Answers one turn. Never fails: upstream errors become a spoken [`Reply::Unavailable`],
     /// and an answer built from stale data says how old it is.
     pub async fn respond(&self, turn: Turn) -> Answer {
-        let (mut answer, stale) = crate::ops::freshness::observe(self.respond_now(turn)).await;
+        // On the heap: the answer's future is large, and each scope around it would
+        // otherwise move a copy of it across the stack.
+        let ((mut answer, stale), left) = crate::ops::partial::observe(
+            crate::ops::freshness::observe(Box::pin(self.respond_now(turn))),
+        )
+        .await;
         // Old data matters once it is older than the freshest cache would hold anyway, and
         // only when the answer says something from it.
         let answered = !matches!(
@@ -401,6 +421,9 @@ impl Dialog {
             Reply::Unavailable(..) | Reply::TooSlow | Reply::InternalError
         );
         answer.stale = stale.filter(|s| answered && s.age >= Duration::from_secs(30));
+        if answered {
+            answer.left = left;
+        }
         answer
     }
 

@@ -161,10 +161,7 @@ mod tests {
     fn catalog() -> Catalog {
         Catalog {
             clusters: vec!["prod".to_owned(), "data".to_owned()],
-            services: vec![ServiceRef {
-                cluster: "prod".to_owned(),
-                name: "checkout".to_owned(),
-            }],
+            services: vec![ServiceRef::new("prod", "checkout")],
         }
     }
 

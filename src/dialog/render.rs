@@ -38,6 +38,7 @@ impl Renderer {
         let spoken_all = if forms.voice() {
             stale(&voice)
                 .into_iter()
+                .chain(left_out(&voice, answer))
                 .chain(sentences(&voice, answer))
                 .collect()
         } else {
@@ -62,6 +63,7 @@ impl Renderer {
             (
                 stale(&text)
                     .into_iter()
+                    .chain(left_out(&text, answer))
                     .chain(sentences(&text, answer))
                     .collect(),
                 extras(&text, answer),
@@ -95,6 +97,50 @@ impl Renderer {
     }
 }
 
+/// The accounts (or regions of one) the answer is without, named first: "The staging
+/// account didn't answer; this is without it."
+fn left_out(say: &Say<'_>, answer: &Answer) -> Vec<String> {
+    let whole: Vec<String> = answer
+        .left
+        .iter()
+        .filter(|l| l.region.is_none())
+        .map(|l| say.name(&l.account))
+        .collect();
+    let mut out = Vec::new();
+    if !whole.is_empty() {
+        out.push(say.msg(
+            "left-account",
+            [
+                ("accounts", s(say.list(&whole, 4))),
+                ("count", n(whole.len() as f64)),
+            ],
+        ));
+    }
+    let mut accounts: Vec<&str> = Vec::new();
+    for l in answer.left.iter().filter(|l| l.region.is_some()) {
+        if !accounts.contains(&l.account.as_str()) {
+            accounts.push(&l.account);
+        }
+    }
+    for account in accounts {
+        let regions: Vec<String> = answer
+            .left
+            .iter()
+            .filter(|l| l.account == account)
+            .filter_map(|l| l.region.as_deref().map(|r| say.name(r)))
+            .collect();
+        out.push(say.msg(
+            "left-region",
+            [
+                ("account", s(say.name(account))),
+                ("regions", s(say.list(&regions, 4))),
+                ("count", n(regions.len() as f64)),
+            ],
+        ));
+    }
+    out
+}
+
 /// The sentences of the answer, verdict first.
 fn sentences(say: &Say<'_>, answer: &Answer) -> Vec<String> {
     let detail = answer.detail;
@@ -109,6 +155,8 @@ fn sentences(say: &Say<'_>, answer: &Answer) -> Vec<String> {
                 Slot::Window => "ask-window",
                 Slot::Count => "ask-count",
                 Slot::Duration => "ask-duration",
+                Slot::Account => "ask-account",
+                Slot::Region => "ask-region",
             },
             [],
         )],
@@ -132,6 +180,26 @@ fn sentences(say: &Say<'_>, answer: &Answer) -> Vec<String> {
                 [
                     ("service", s(say.name(service))),
                     ("clusters", s(say.list(&names, 5))),
+                ],
+            )]
+        }
+        Reply::WhichAccount { service, accounts } => {
+            let names: Vec<String> = accounts.iter().map(|a| say.name(a)).collect();
+            vec![say.msg(
+                "which-account",
+                [
+                    ("service", s(say.name(service))),
+                    ("accounts", s(say.list(&names, 5))),
+                ],
+            )]
+        }
+        Reply::WhichRegion { service, regions } => {
+            let names: Vec<String> = regions.iter().map(|r| say.name(r)).collect();
+            vec![say.msg(
+                "which-region",
+                [
+                    ("service", s(say.name(service))),
+                    ("regions", s(say.list(&names, 5))),
                 ],
             )]
         }
@@ -207,6 +275,8 @@ fn card(say: &Say<'_>, answer: &Answer, first: Option<&str>) -> Option<Card> {
         ),
         Reply::WhichCluster { clusters, .. } => ("other", clusters.iter().map(choice).collect()),
         Reply::WhichAlarm(alarms) => ("other", alarms.iter().map(choice).collect()),
+        Reply::WhichAccount { accounts, .. } => ("other", accounts.iter().map(choice).collect()),
+        Reply::WhichRegion { regions, .. } => ("other", regions.iter().map(choice).collect()),
         Reply::DidYouMean(_) => (
             "other",
             vec![

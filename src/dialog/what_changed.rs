@@ -31,6 +31,7 @@ pub struct Report {
 pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsError> {
     let ops = dialog.ops();
     let cluster = need!(dialog.target_place(turn).await?);
+    let place = dialog.place(turn);
     let window = turn
         .slots
         .get(&Slot::Window)
@@ -43,6 +44,7 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
         .into_iter()
         .filter(|r| cluster.as_ref().is_none_or(|c| &r.service.cluster == c))
         .filter(|r| turn.grants.service(turn.intent, &r.service))
+        .filter(|r| place.holds(r.service.place.as_ref()))
         .map(|r| Change {
             age: dialog.age(r.finished_at.unwrap_or(r.started_at)),
             service: r.service,

@@ -46,6 +46,12 @@ fn slot_samples(slot: &SlotDef) -> Vec<String> {
             format!("in {{{s}}}"),
         ],
         "AlarmName" => vec![format!("{{{s}}}"), format!("the {{{s}}} alarm")],
+        "AccountName" => vec![
+            format!("{{{s}}}"),
+            format!("the {{{s}}} account"),
+            format!("in {{{s}}}"),
+        ],
+        "RegionName" => vec![format!("{{{s}}}"), format!("in {{{s}}}")],
         // A window is "the last hour"; a silence lasts "for an hour".
         "Duration" if slot.name == "window" => {
             vec![format!("{{{s}}}"), format!("the last {{{s}}}")]

@@ -31,6 +31,8 @@ pub const SLOT_TYPES: &[&str] = &[
     "ClusterName",
     "AlarmName",
     "MetricName",
+    "AccountName",
+    "RegionName",
     "Duration",
     "Number",
 ];
@@ -44,6 +46,8 @@ pub struct Vocabulary {
     pub services: BTreeSet<String>,
     pub clusters: BTreeSet<String>,
     pub alarms: BTreeSet<String>,
+    /// The configured accounts' spoken names (none without an accounts file).
+    pub accounts: BTreeSet<String>,
 }
 
 impl Vocabulary {
@@ -54,6 +58,11 @@ impl Vocabulary {
             services: catalog.services.iter().map(|s| s.name.clone()).collect(),
             clusters: catalog.clusters.iter().cloned().collect(),
             alarms: alarms.into_iter().collect(),
+            accounts: catalog
+                .services
+                .iter()
+                .filter_map(|s| s.place.as_ref().map(|p| p.account.clone()))
+                .collect(),
         }
     }
 }
@@ -294,6 +303,23 @@ pub fn speakable(raw: &str) -> String {
     joined
 }
 
+/// Each region the dialog knows by a place, its code spoken ("eu west 1") and the places
+/// as synonyms ("ireland", "dublin").
+fn region_values() -> Vec<TypeValue> {
+    let mut values: Vec<TypeValue> = Vec::new();
+    for (place, code) in crate::dialog::scope::REGION_PLACES {
+        match values.iter_mut().find(|v| v.id == *code) {
+            Some(value) => value.synonyms.push((*place).to_owned()),
+            None => values.push(TypeValue {
+                id: (*code).to_owned(),
+                value: speakable(code),
+                synonyms: vec![(*place).to_owned()],
+            }),
+        }
+    }
+    values
+}
+
 fn name_values(names: &BTreeSet<String>, generic: &str) -> Vec<TypeValue> {
     let mut values: Vec<TypeValue> = Vec::new();
     let mut taken = BTreeSet::new();
@@ -365,6 +391,18 @@ pub fn slot_types(vocabulary: &Vocabulary) -> Vec<SlotType> {
             description: "Metrics that can be asked about",
             values: metrics,
             closed: true,
+        },
+        SlotType {
+            name: "AccountName",
+            description: "The configured AWS accounts, by their spoken names",
+            values: name_values(&vocabulary.accounts, "account"),
+            closed: false,
+        },
+        SlotType {
+            name: "RegionName",
+            description: "AWS regions, by code or by the place they serve (and areas, such as Europe)",
+            values: region_values(),
+            closed: false,
         },
     ]
 }

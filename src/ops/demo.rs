@@ -485,6 +485,7 @@ impl DemoFleet {
             since: self.ago(spec.since_ago),
             service: spec.service.map(|(c, n)| ServiceRef::new(c, n)),
             metric: spec.metric.map(str::to_owned),
+            place: None,
         }
     }
 

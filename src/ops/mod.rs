@@ -4,12 +4,14 @@
 //! Types here are what the dialog reasons about. They say nothing about the wire:
 //! ECS and CloudWatch shapes are mapped into them by each implementation.
 
+pub mod accounts;
 pub mod alarm_chart;
 pub mod aws;
 pub mod cache;
 pub mod demo;
 pub mod freshness;
 pub mod logs;
+pub mod partial;
 
 use std::fmt;
 use std::sync::Arc;
@@ -20,13 +22,45 @@ use async_trait::async_trait;
 pub use self::alarm_chart::AlarmChart;
 pub use crate::clock::{Clock, FixedClock, ManualClock, SystemClock, age};
 
-/// A service, identified by its cluster and name (ECS names are unique per cluster only).
+/// Where something lives when more than one account or region is read
+/// (`OPSVOICE_ACCOUNTS_FILE`): the configured account's spoken name and the region.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub struct Place {
+    pub account: String,
+    pub region: String,
+}
+
+impl Place {
+    #[must_use]
+    pub fn new(account: impl Into<String>, region: impl Into<String>) -> Self {
+        Self {
+            account: account.into(),
+            region: region.into(),
+        }
+    }
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.account, self.region)
+    }
+}
+
+/// A service, identified by its cluster and name (ECS names are unique per cluster only),
+/// and, with accounts configured, by its account and region: "checkout" in prod and
+/// "checkout" in staging are two services.
 #[derive(
     Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
 pub struct ServiceRef {
     pub cluster: String,
     pub name: String,
+    /// `None` without an accounts file: everything is the one account's, as it always was
+    /// (and serialised exactly as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<Place>,
 }
 
 impl ServiceRef {
@@ -35,12 +69,39 @@ impl ServiceRef {
         Self {
             cluster: cluster.into(),
             name: name.into(),
+            place: None,
         }
+    }
+
+    /// The same service, placed in an account and region.
+    #[must_use]
+    pub fn at(mut self, place: Place) -> Self {
+        self.place = Some(place);
+        self
+    }
+
+    /// The same service as its own account's source knows it (no place).
+    #[must_use]
+    pub fn unplaced(&self) -> Self {
+        Self {
+            cluster: self.cluster.clone(),
+            name: self.name.clone(),
+            place: None,
+        }
+    }
+
+    /// The account's spoken name, when accounts are configured.
+    #[must_use]
+    pub fn account(&self) -> Option<&str> {
+        self.place.as_ref().map(|p| p.account.as_str())
     }
 }
 
 impl fmt::Display for ServiceRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(place) = &self.place {
+            write!(f, "{place}/")?;
+        }
         write!(f, "{}/{}", self.cluster, self.name)
     }
 }
@@ -146,6 +207,8 @@ pub struct Alarm {
     pub service: Option<ServiceRef>,
     /// `Namespace/MetricName` for metric alarms.
     pub metric: Option<String>,
+    /// The account and region it is in, with accounts configured.
+    pub place: Option<Place>,
 }
 
 impl Alarm {
@@ -510,6 +573,12 @@ pub trait OpsSource: Send + Sync + fmt::Debug {
         &self,
         service: &ServiceRef,
     ) -> Result<Vec<DeploymentRecord>, OpsError>;
+
+    /// The configured accounts' spoken names (`OPSVOICE_ACCOUNTS_FILE`), in the file's
+    /// order; empty with one account and no file (then nothing has a [`Place`]).
+    fn accounts(&self) -> Vec<String> {
+        Vec::new()
+    }
 
     /// Drops what is cached about `service`: an action of ours just changed it, and the
     /// next question ("how is the restart going?") must not hear how it was. A source

@@ -30,7 +30,13 @@ fn millis(at: SystemTime) -> i64 {
 /// moto with prod/checkout, whose task definition logs to [`GROUP`] through `awslogs`, and
 /// the log group with `before` lines from before the deployment and `after` lines since.
 async fn world(moto: &Moto, before: &[&str], after: &[&str]) {
-    let sdk = moto.sdk().await;
+    world_in(&moto.sdk().await, before, after).await;
+}
+
+/// [`world`] in the account and region `sdk` reads (the accounts tests seed one such world
+/// per account).
+pub(crate) async fn world_in(sdk: &aws_config::SdkConfig, before: &[&str], after: &[&str]) {
+    let sdk = sdk.clone();
     let seed = Seed::new(&sdk).await;
     seed.cluster("prod").await;
     let td = seed
@@ -261,6 +267,7 @@ fn json_answer(action: &str, body: String) -> Answer {
         content_type: "application/x-amz-json-1.1".to_owned(),
         body,
         hang: false,
+        only_when: None,
     }
 }
 

@@ -2,6 +2,7 @@
 //! each module is a suite, and `common` holds the helpers they share (moto, the stand-ins,
 //! the test PKI and JWKS).
 
+mod accounts;
 mod act;
 mod alexa;
 mod alexa_progress;

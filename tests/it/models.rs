@@ -131,9 +131,16 @@ fn the_lex_import_follows_the_lexjson_layout_and_carries_every_intent() {
         .collect();
     assert_eq!(
         types,
-        ["AlarmName", "ClusterName", "MetricName", "ServiceName"]
-            .map(String::from)
-            .into()
+        [
+            "AccountName",
+            "AlarmName",
+            "ClusterName",
+            "MetricName",
+            "RegionName",
+            "ServiceName"
+        ]
+        .map(String::from)
+        .into()
     );
     for name in &types {
         let t = json(

@@ -61,11 +61,12 @@ proptest! {
                 kind: AlarmKind::Metric,
                 age: Duration::from_secs(600),
                 service: Some(ServiceRef::new("prod", service.clone())),
+                account: None,
             })
             .collect();
         let answer = Answer::to(
             &turn,
-            Reply::from(Report { cluster: None, service: None, firing }),
+            Reply::from(Report { cluster: None, service: None, firing, account: None }),
             Move::Close,
         );
         let rendered = renderer.render(&answer, "en-US", opsvoice::speech::Forms::Voice);

@@ -86,6 +86,7 @@ fn an_oversized_answer_is_cut_to_24_kb_card_first() {
             context: SessionContext::default(),
             detail: false,
             stale: None,
+            left: Vec::new(),
         },
         rendered: crate::speech::Rendered {
             spoken: spoken.clone(),

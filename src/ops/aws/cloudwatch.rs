@@ -381,6 +381,7 @@ fn alarms_of(
                     (Some(ns), Some(m)) => Some(format!("{ns} {m}")),
                     _ => None,
                 },
+                place: None,
             }
         })
         .collect();
@@ -392,6 +393,7 @@ fn alarms_of(
         since: time(a.state_updated_timestamp()),
         service: None,
         metric: None,
+        place: None,
     }));
     alarms
 }

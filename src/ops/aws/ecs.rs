@@ -61,6 +61,9 @@ impl AwsOps {
                 break;
             }
         }
+        if let Some(globs) = &self.cluster_globs {
+            names.retain(|n| globs.is_match(n));
+        }
         names.sort();
         Ok(names)
     }

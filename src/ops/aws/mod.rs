@@ -9,6 +9,7 @@
 
 mod chart;
 mod cloudwatch;
+pub mod credentials;
 mod ecs;
 
 use std::collections::BTreeMap;
@@ -83,6 +84,8 @@ pub struct AwsOps {
     ecs: aws_sdk_ecs::Client,
     cloudwatch: aws_sdk_cloudwatch::Client,
     clusters: Option<Vec<String>>,
+    /// Cluster globs (an account's `clusters`): only listed clusters that match are watched.
+    cluster_globs: Option<globset::GlobSet>,
     association: Association,
     clock: Arc<dyn Clock>,
     calls: Arc<CallCounts>,
@@ -104,6 +107,7 @@ impl AwsOps {
             ecs,
             cloudwatch,
             clusters,
+            cluster_globs: None,
             association,
             clock,
             calls: Arc::default(),
@@ -125,6 +129,21 @@ impl AwsOps {
             Association::default(),
             clock,
         )
+    }
+
+    /// The same backend, watching only the listed clusters that match `globs`.
+    #[must_use]
+    pub fn watching(mut self, globs: globset::GlobSet) -> Self {
+        self.cluster_globs = Some(globs);
+        self
+    }
+
+    /// The same backend, counting its calls in `calls` (shared by every account's backend,
+    /// so one count covers them all).
+    #[must_use]
+    pub fn counting_in(mut self, calls: Arc<CallCounts>) -> Self {
+        self.calls = calls;
+        self
     }
 
     /// The upstream call counter.

@@ -119,6 +119,9 @@ pub struct Answer {
     pub body: String,
     /// Say nothing at all: the connection stays open, unanswered, until the client gives up.
     pub hang: bool,
+    /// Only for requests whose body has this text (an AssumeRole into one account: its id
+    /// is in the `RoleArn`); others go to the upstream.
+    pub only_when: Option<String>,
 }
 
 impl Answer {
@@ -131,7 +134,14 @@ impl Answer {
             body: serde_json::json!({"__type": code, "message": format!("injected {code}")})
                 .to_string(),
             hang: false,
+            only_when: None,
         }
+    }
+
+    /// The same answer, only for requests whose body has `text`.
+    pub fn only_when(mut self, text: &str) -> Self {
+        self.only_when = Some(text.to_owned());
+        self
     }
 
     /// A query-protocol error (STS, CloudWatch): an `ErrorResponse` document.
@@ -147,6 +157,7 @@ impl Answer {
                  <RequestId>injected-request</RequestId></ErrorResponse>"
             ),
             hang: false,
+            only_when: None,
         }
     }
 
@@ -158,6 +169,7 @@ impl Answer {
             content_type: String::new(),
             body: String::new(),
             hang: true,
+            only_when: None,
         }
     }
 }
@@ -185,12 +197,18 @@ impl Inspector {
         }
     }
 
-    fn answer_for(&self, action: &str) -> Option<Answer> {
+    fn answer_for(&self, action: &str, body: &[u8]) -> Option<Answer> {
+        let body = String::from_utf8_lossy(body);
         self.answers
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
-            .find(|a| a.action == action)
+            .find(|a| {
+                a.action == action
+                    && a.only_when
+                        .as_ref()
+                        .is_none_or(|t| body.contains(t.as_str()))
+            })
             .cloned()
     }
 }
@@ -277,7 +295,7 @@ impl Proxy {
             .answers
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        answers.retain(|a| a.action != answer.action);
+        answers.retain(|a| a.action != answer.action || a.only_when != answer.only_when);
         answers.push(answer);
     }
 
@@ -386,7 +404,7 @@ async fn inspect(mut client: TcpStream, upstream: &str, inspector: &Inspector) {
         body: body.clone(),
         ..Seen::default()
     };
-    let canned = inspector.answer_for(&seen.action());
+    let canned = inspector.answer_for(&seen.action(), &seen.body);
     let index = inspector.record(seen);
     if let Some(answer) = canned {
         if answer.hang {

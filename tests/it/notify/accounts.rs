@@ -377,6 +377,7 @@ async fn the_home_accounts_id_is_the_caller_identitys_and_unknown_when_sts_canno
     let config = Config {
         accounts: opsvoice::config::Accounts {
             file: Some(file.path().to_owned()),
+            ..opsvoice::config::Accounts::default()
         },
         ..Config::default()
     };

@@ -1,0 +1,537 @@
+//! Many accounts and regions behind one [`OpsSource`] (`OPSVOICE_ACCOUNTS_FILE`): each
+//! (account, region) is a member, the same source (and cache) a single account has, read
+//! with that account's credentials in that region. What a member returns is stamped with
+//! its [`Place`]; what is asked about one place goes to that member only (its own source
+//! never sees a place).
+//!
+//! Questions about everything fan out to the members a few at a time (bounded
+//! concurrency), all under one deadline inside the answer budget (one for the whole answer,
+//! however many fan-outs it makes). A member that fails or does not answer by then is left
+//! out and named ([`super::partial`]); the answer is made from the others, and only fails
+//! when no member answered at all.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use futures_util::StreamExt;
+
+use super::{
+    Alarm, AlarmDetail, Catalog, DeploymentRecord, MetricKind, MetricSeries, OpsError, OpsSource,
+    Place, ServiceRef, ServiceStatus, partial,
+};
+
+/// How many members are asked at once, unless configured (`OPSVOICE_ACCOUNTS_CONCURRENCY`).
+pub const CONCURRENCY: usize = 8;
+
+/// How long a member that ran out of time is left out of answers without being asked
+/// (then it is asked again): one slow account must not cost every question its deadline,
+/// nor the understanding of a question and then its answer one deadline each.
+pub const SLOW_BACKOFF: Duration = Duration::from_secs(5);
+
+/// One account in one region.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub place: Place,
+    pub source: Arc<dyn OpsSource>,
+}
+
+/// Every member behind one source.
+#[derive(Debug, Clone)]
+pub struct AccountsOps {
+    members: Arc<[Member]>,
+    concurrency: usize,
+    /// The most a fan-out may take: a member still busy then is left out.
+    deadline: Duration,
+    /// Per member, until when it is left out for having been slow.
+    slow_until: Arc<Mutex<Vec<Option<tokio::time::Instant>>>>,
+}
+
+impl AccountsOps {
+    /// The members, asked `concurrency` at a time (at least 1), each answer within `deadline`.
+    #[must_use]
+    pub fn new(members: Vec<Member>, concurrency: usize, deadline: Duration) -> Self {
+        let slow_until = Arc::new(Mutex::new(vec![None; members.len()]));
+        Self {
+            members: members.into(),
+            concurrency: concurrency.max(1),
+            deadline,
+            slow_until,
+        }
+    }
+
+    /// The members, in the order of the accounts file.
+    #[must_use]
+    pub fn members(&self) -> &[Member] {
+        &self.members
+    }
+
+    /// Runs `ask` on every member, `concurrency` at a time, all within one deadline.
+    /// Returns what answered, stamped by member, and notes the rest as left out. Fails only
+    /// when no member answered (with the first failure, so the answer says which system).
+    async fn each<'a, T, F, Fut>(&'a self, ask: F) -> Result<Vec<(&'a Member, T)>, OpsError>
+    where
+        F: Fn(&'a Member) -> Fut,
+        Fut: Future<Output = Result<T, OpsError>>,
+    {
+        let now = tokio::time::Instant::now();
+        let until = partial::until(self.deadline);
+        let deadline = self.deadline;
+        let resting: Vec<bool> = self
+            .slow_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|u| u.is_some_and(|u| u > now))
+            .collect();
+        // Polled in this task (never spawned): the freshness and partial notes of each
+        // member land in the answer's own records.
+        let asked: Vec<_> = self
+            .members
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let fut = ask(m);
+                let resting = resting.get(i).copied().unwrap_or(false);
+                async move {
+                    if resting {
+                        return (
+                            i,
+                            Err(OpsError::Timeout {
+                                api: "accounts",
+                                after: Duration::ZERO,
+                            }),
+                        );
+                    }
+                    let r = match tokio::time::timeout_at(until, fut).await {
+                        Ok(r) => r,
+                        Err(_) => Err(OpsError::Timeout {
+                            api: "accounts",
+                            after: deadline,
+                        }),
+                    };
+                    (i, r)
+                }
+            })
+            .collect();
+        let results: Vec<(usize, Result<T, OpsError>)> = futures_util::stream::iter(asked)
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        let mut results = results;
+        results.sort_by_key(|(i, _)| *i);
+        let mut ok = Vec::with_capacity(results.len());
+        let mut failed: Vec<(usize, OpsError)> = Vec::new();
+        for (i, r) in results {
+            match r {
+                Ok(v) => ok.push((&self.members[i], v)),
+                Err(e) => failed.push((i, e)),
+            }
+        }
+        self.rest_slow(failed.iter().map(|(i, e)| (*i, e)), now);
+        if ok.is_empty()
+            && let Some((_, first)) = failed.first()
+        {
+            return Err(first.clone());
+        }
+        self.note_left(failed.iter().map(|(i, e)| (*i, e)));
+        Ok(ok)
+    }
+
+    /// Members that ran out of time (just now, not already resting) rest for
+    /// [`SLOW_BACKOFF`].
+    fn rest_slow<'e>(
+        &self,
+        failed: impl Iterator<Item = (usize, &'e OpsError)>,
+        now: tokio::time::Instant,
+    ) {
+        let mut slow = self
+            .slow_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for (i, e) in failed {
+            let resting = slow.get(i).copied().flatten().is_some_and(|u| u > now);
+            if e.is_slow()
+                && !resting
+                && let Some(until) = slow.get_mut(i)
+            {
+                *until = Some(now + SLOW_BACKOFF);
+            }
+        }
+    }
+
+    /// Notes the members that failed: a whole account when none of its regions answered
+    /// this time, else the regions that did not.
+    fn note_left<'e>(&self, failed: impl Iterator<Item = (usize, &'e OpsError)>) {
+        let failed: Vec<usize> = failed
+            .map(|(i, e)| {
+                tracing::warn!(place = %self.members[i].place, error = %crate::error::ErrorChain(e), "an account left out of the answer");
+                i
+            })
+            .collect();
+        for &i in &failed {
+            let place = &self.members[i].place;
+            let whole = self
+                .members
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| m.place.account == place.account)
+                .all(|(j, _)| failed.contains(&j));
+            partial::note(&place.account, (!whole).then_some(place.region.as_str()));
+        }
+    }
+
+    /// The member at `place`.
+    fn at(&self, place: &Place) -> Option<&Member> {
+        self.members.iter().find(|m| &m.place == place)
+    }
+
+    /// The member that holds `service`: its place's, or (for a service named without one,
+    /// as a session from before accounts may carry) the first whose catalog has it.
+    async fn holder(&self, service: &ServiceRef) -> Result<Option<&Member>, OpsError> {
+        if let Some(place) = &service.place {
+            return Ok(self.at(place));
+        }
+        if let [only] = &*self.members {
+            return Ok(Some(only));
+        }
+        let bare = service.unplaced();
+        let found = self
+            .each(|m| {
+                let bare = bare.clone();
+                async move { Ok(m.source.catalog().await?.services.contains(&bare)) }
+            })
+            .await?;
+        Ok(found.into_iter().find(|(_, has)| *has).map(|(m, _)| m))
+    }
+
+    /// One member's answer, within the deadline; a member that fails fails the answer
+    /// (there is no other to answer from), named as left out.
+    async fn one<T>(
+        &self,
+        member: &Member,
+        fut: impl Future<Output = Result<T, OpsError>>,
+    ) -> Result<T, OpsError> {
+        let i = self
+            .members
+            .iter()
+            .position(|m| m.place == member.place)
+            .unwrap_or(0);
+        let now = tokio::time::Instant::now();
+        let resting = self
+            .slow_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(i)
+            .copied()
+            .flatten()
+            .is_some_and(|u| u > now);
+        let r = if resting {
+            Err(OpsError::Timeout {
+                api: "accounts",
+                after: Duration::ZERO,
+            })
+        } else {
+            match tokio::time::timeout_at(partial::until(self.deadline), fut).await {
+                Ok(r) => r,
+                Err(_) => Err(OpsError::Timeout {
+                    api: "accounts",
+                    after: self.deadline,
+                }),
+            }
+        };
+        if let Err(e) = &r {
+            self.rest_slow(std::iter::once((i, e)), now);
+        }
+        if let Err(e) = &r {
+            tracing::warn!(place = %member.place, error = %crate::error::ErrorChain(e), "an account did not answer");
+        }
+        r
+    }
+}
+
+fn stamp_service(service: &mut ServiceRef, place: &Place) {
+    service.place = Some(place.clone());
+}
+
+fn stamp_alarm(mut alarm: Alarm, place: &Place) -> Alarm {
+    if let Some(s) = alarm.service.as_mut() {
+        stamp_service(s, place);
+    }
+    alarm.place = Some(place.clone());
+    alarm
+}
+
+fn stamp_status(mut status: ServiceStatus, place: &Place) -> ServiceStatus {
+    stamp_service(&mut status.service, place);
+    status
+}
+
+fn stamp_record(mut record: DeploymentRecord, place: &Place) -> DeploymentRecord {
+    stamp_service(&mut record.service, place);
+    record
+}
+
+#[async_trait]
+impl OpsSource for AccountsOps {
+    fn name(&self) -> &'static str {
+        "aws"
+    }
+
+    async fn catalog(&self) -> Result<Arc<Catalog>, OpsError> {
+        let parts = self.each(|m| m.source.catalog()).await?;
+        let mut catalog = Catalog::default();
+        for (m, part) in parts {
+            for c in &part.clusters {
+                if !catalog.clusters.contains(c) {
+                    catalog.clusters.push(c.clone());
+                }
+            }
+            catalog.services.extend(
+                part.services
+                    .iter()
+                    .map(|s| s.unplaced().at(m.place.clone())),
+            );
+        }
+        Ok(Arc::new(catalog))
+    }
+
+    async fn clusters(&self) -> Result<Arc<Vec<String>>, OpsError> {
+        let parts = self.each(|m| m.source.clusters()).await?;
+        let mut clusters: Vec<String> = Vec::new();
+        for (_, part) in parts {
+            for c in part.iter() {
+                if !clusters.contains(c) {
+                    clusters.push(c.clone());
+                }
+            }
+        }
+        Ok(Arc::new(clusters))
+    }
+
+    async fn services(&self, cluster: &str) -> Result<Vec<ServiceStatus>, OpsError> {
+        let parts = self
+            .each(|m| async move {
+                // Only the members that have the cluster are asked for its services.
+                if m.source.clusters().await?.iter().any(|c| c == cluster) {
+                    m.source.services(cluster).await
+                } else {
+                    Ok(Vec::new())
+                }
+            })
+            .await?;
+        Ok(parts
+            .into_iter()
+            .flat_map(|(m, list)| list.into_iter().map(|s| stamp_status(s, &m.place)))
+            .collect())
+    }
+
+    async fn service(&self, service: &ServiceRef) -> Result<Option<ServiceStatus>, OpsError> {
+        let Some(member) = self.holder(service).await? else {
+            return Ok(None);
+        };
+        let bare = service.unplaced();
+        Ok(self
+            .one(member, member.source.service(&bare))
+            .await?
+            .map(|s| stamp_status(s, &member.place)))
+    }
+
+    async fn firing_alarms(&self) -> Result<Vec<Alarm>, OpsError> {
+        let parts = self.each(|m| m.source.firing_alarms()).await?;
+        let mut alarms: Vec<Alarm> = parts
+            .into_iter()
+            .flat_map(|(m, list)| list.into_iter().map(|a| stamp_alarm(a, &m.place)))
+            .collect();
+        alarms.sort_by_key(|a| std::cmp::Reverse(a.since));
+        Ok(alarms)
+    }
+
+    async fn service_firing_alarms(&self, service: &ServiceRef) -> Result<Vec<Alarm>, OpsError> {
+        let Some(member) = self.holder(service).await? else {
+            return Ok(Vec::new());
+        };
+        let bare = service.unplaced();
+        Ok(self
+            .one(member, member.source.service_firing_alarms(&bare))
+            .await?
+            .into_iter()
+            .map(|a| stamp_alarm(a, &member.place))
+            .collect())
+    }
+
+    async fn all_alarms(&self) -> Result<Vec<Alarm>, OpsError> {
+        let parts = self.each(|m| m.source.all_alarms()).await?;
+        Ok(parts
+            .into_iter()
+            .flat_map(|(m, list)| list.into_iter().map(|a| stamp_alarm(a, &m.place)))
+            .collect())
+    }
+
+    async fn alarms_named(&self, prefix: &str) -> Result<Vec<Alarm>, OpsError> {
+        let parts = self.each(|m| m.source.alarms_named(prefix)).await?;
+        Ok(parts
+            .into_iter()
+            .flat_map(|(m, list)| list.into_iter().map(|a| stamp_alarm(a, &m.place)))
+            .collect())
+    }
+
+    async fn alarm(&self, name: &str) -> Result<Option<AlarmDetail>, OpsError> {
+        // A firing alarm (the listing every answer shares, cached) says which member holds
+        // it: only that one reads its history.
+        if let Ok(firing) = self.firing_alarms().await
+            && let Some(place) = firing
+                .iter()
+                .find(|a| a.name == name)
+                .and_then(|a| a.place.clone())
+            && let Some(member) = self.at(&place)
+        {
+            return Ok(self
+                .one(member, member.source.alarm(name))
+                .await?
+                .map(|mut d| {
+                    d.alarm = stamp_alarm(d.alarm, &member.place);
+                    d
+                }));
+        }
+        // Else by name everywhere; the first account (in the file's order) that has one by
+        // that name answers.
+        let parts = self.each(|m| m.source.alarm(name)).await?;
+        Ok(parts.into_iter().find_map(|(m, detail)| {
+            detail.map(|mut d| {
+                d.alarm = stamp_alarm(d.alarm, &m.place);
+                d
+            })
+        }))
+    }
+
+    async fn metric(
+        &self,
+        service: &ServiceRef,
+        kind: MetricKind,
+        window: Duration,
+    ) -> Result<Option<MetricSeries>, OpsError> {
+        let Some(member) = self.holder(service).await? else {
+            return Ok(None);
+        };
+        let bare = service.unplaced();
+        self.one(member, member.source.metric(&bare, kind, window))
+            .await
+    }
+
+    async fn deployments_since(
+        &self,
+        since: SystemTime,
+    ) -> Result<Vec<DeploymentRecord>, OpsError> {
+        let parts = self.each(|m| m.source.deployments_since(since)).await?;
+        let mut records: Vec<DeploymentRecord> = parts
+            .into_iter()
+            .flat_map(|(m, list)| list.into_iter().map(|r| stamp_record(r, &m.place)))
+            .collect();
+        records.sort_by_key(|r| std::cmp::Reverse(r.started_at));
+        Ok(records)
+    }
+
+    async fn service_deployments(
+        &self,
+        service: &ServiceRef,
+    ) -> Result<Vec<DeploymentRecord>, OpsError> {
+        let Some(member) = self.holder(service).await? else {
+            return Ok(Vec::new());
+        };
+        let bare = service.unplaced();
+        Ok(self
+            .one(member, member.source.service_deployments(&bare))
+            .await?
+            .into_iter()
+            .map(|r| stamp_record(r, &member.place))
+            .collect())
+    }
+
+    fn accounts(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for m in self.members.iter() {
+            if !names.contains(&m.place.account) {
+                names.push(m.place.account.clone());
+            }
+        }
+        names
+    }
+
+    fn forget_service(&self, service: &ServiceRef) {
+        let bare = service.unplaced();
+        for m in self.members.iter() {
+            if service.place.as_ref().is_none_or(|p| p == &m.place) {
+                m.source.forget_service(&bare);
+            }
+        }
+    }
+
+    fn forget_alarm(&self, name: &str) {
+        for m in self.members.iter() {
+            m.source.forget_alarm(name);
+        }
+    }
+
+    async fn warm(&self) -> Result<(), OpsError> {
+        // Every member renews what is due, a few at a time; one that fails keeps its last
+        // good data and does not hold up the others. Not under the answer's deadline: a
+        // refresh has no one waiting on it, and each member's calls have their own.
+        let warming: Vec<_> = self.members.iter().map(|m| m.source.warm()).collect();
+        let results: Vec<Result<(), OpsError>> = futures_util::stream::iter(warming)
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        results.into_iter().find(Result::is_err).unwrap_or(Ok(()))
+    }
+
+    async fn ready(&self) -> Result<(), OpsError> {
+        // Ready while any account answers: one account down makes answers partial, not
+        // the instance unfit to serve.
+        self.each(|m| m.source.ready()).await.map(|_| ())
+    }
+}
+
+/// Every member's logs behind one [`super::logs::LogSource`]: a query goes to the member
+/// its service is in, and only there (never another account's logs for a service).
+#[derive(Debug, Clone)]
+pub struct AccountsLogs {
+    members: Arc<[(Place, Arc<dyn super::logs::LogSource>)]>,
+}
+
+impl AccountsLogs {
+    /// The members' log sources, by place.
+    #[must_use]
+    pub fn new(members: Vec<(Place, Arc<dyn super::logs::LogSource>)>) -> Self {
+        Self {
+            members: members.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl super::logs::LogSource for AccountsLogs {
+    async fn errors(
+        &self,
+        query: &super::logs::LogQuery,
+    ) -> Result<super::logs::LogErrors, OpsError> {
+        let member = match &query.service.place {
+            Some(place) => self.members.iter().find(|(p, _)| p == place),
+            None if self.members.len() == 1 => self.members.first(),
+            None => None,
+        };
+        let Some((_, logs)) = member else {
+            return Err(OpsError::Unavailable {
+                api: "logs:StartQuery",
+                source: Arc::new(std::io::Error::other(format!(
+                    "{} is in no configured account and region",
+                    query.service
+                ))),
+            });
+        };
+        let mut bare = query.clone();
+        bare.service = query.service.unplaced();
+        logs.errors(&bare).await
+    }
+}

@@ -1,0 +1,561 @@
+//! Many accounts and regions (issue 32), end to end: moto keeps a separate state per
+//! account, and credentials from `AssumeRole` into `arn:aws:iam::<id>:role/...` read and
+//! write that account's resources. Three accounts, two regions each, are seeded that way;
+//! the real SDK clients read them through the counting proxy (every request recorded), the
+//! accounts' roles assumed by the SDK's own provider, and the words and the calls are
+//! checked: AssumeRole once per account however many questions, a service in two accounts
+//! asked about (never answered from the wrong one), a caller without a grant on an account
+//! hearing nothing of it, and an account that cannot be read named while the others answer.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_config::SdkConfig;
+use aws_sdk_cloudwatch::types::StateValue;
+use opsvoice::auth::Identity;
+use opsvoice::auth::policy::Policy;
+use opsvoice::channel::Assistant;
+use opsvoice::channel::ask::AskRequest;
+use opsvoice::config::Config;
+use opsvoice::ops::SystemClock;
+
+use crate::common::moto::{Fleet, Moto, Seed, patient, sdk_for};
+use crate::common::proxy::{Answer, Fault, Proxy};
+
+const PROD: &str = "111111111111";
+const STAGING: &str = "222222222222";
+const PAYMENTS: &str = "333333333333";
+
+fn role(id: &str) -> String {
+    format!("arn:aws:iam::{id}:role/opsvoice-read")
+}
+
+fn accounts_file() -> String {
+    format!(
+        r#"
+[[account]]
+name = "prod"
+role = "{}"
+regions = ["us-east-1", "eu-west-1"]
+
+[[account]]
+name = "staging"
+role = "{}"
+external_id = "opsvoice-staging"
+regions = ["us-east-1", "eu-west-1"]
+
+[[account]]
+name = "payments team"
+role = "{}"
+regions = ["us-east-1", "eu-west-1"]
+"#,
+        role(PROD),
+        role(STAGING),
+        role(PAYMENTS)
+    )
+}
+
+/// `moto`'s configuration as the account `id` in `region`: credentials from AssumeRole
+/// into its role (what moto keys the account's state by).
+async fn as_account(moto: &SdkConfig, id: &str, region: &str) -> SdkConfig {
+    let sts = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::config::Builder::from(moto)
+            .timeout_config(patient())
+            .build(),
+    );
+    let assumed = sts
+        .assume_role()
+        .role_arn(role(id))
+        .role_session_name("seed")
+        .send()
+        .await
+        .unwrap();
+    let c = assumed.credentials().unwrap();
+    let credentials = aws_sdk_ecs::config::Credentials::new(
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_owned()),
+        None,
+        "seed",
+    );
+    moto.to_builder()
+        .region(aws_sdk_ecs::config::Region::new(region.to_owned()))
+        .credentials_provider(aws_sdk_ecs::config::SharedCredentialsProvider::new(
+            credentials,
+        ))
+        .build()
+}
+
+/// prod: checkout (healthy tasks, its CPU alarm firing) and cart in us-east-1, search in
+/// eu-west-1. staging: checkout (2 of 4: deploying) with its latency alarm firing in
+/// us-east-1, reports in eu-west-1. payments team: payments-api in us-east-1, ledger (2 of
+/// 3) with its CPU alarm firing in eu-west-1.
+async fn seeded() -> Moto {
+    let moto = Moto::start();
+    let sdk = moto.sdk().await;
+    let firing = "Threshold Crossed: 1 datapoint [95.0] was greater than the threshold (80.0).";
+    let plant = [
+        (
+            PROD,
+            "us-east-1",
+            Fleet::new()
+                .service("web", "checkout", 2)
+                .service("web", "cart", 2)
+                .alarm(
+                    "checkout-cpu-high",
+                    "web",
+                    "checkout",
+                    StateValue::Alarm,
+                    firing,
+                ),
+        ),
+        (
+            PROD,
+            "eu-west-1",
+            Fleet::new().service("web-eu", "search", 2),
+        ),
+        (
+            STAGING,
+            "us-east-1",
+            Fleet::new().service("web", "checkout", 4).alarm(
+                "checkout-latency-high",
+                "web",
+                "checkout",
+                StateValue::Alarm,
+                firing,
+            ),
+        ),
+        (
+            STAGING,
+            "eu-west-1",
+            Fleet::new().service("batch", "reports", 2),
+        ),
+        (
+            PAYMENTS,
+            "us-east-1",
+            Fleet::new().service("pay", "payments-api", 2),
+        ),
+        (
+            PAYMENTS,
+            "eu-west-1",
+            Fleet::new().service("books", "ledger", 3).alarm(
+                "ledger-cpu-high",
+                "books",
+                "ledger",
+                StateValue::Alarm,
+                firing,
+            ),
+        ),
+    ];
+    for (id, region, fleet) in plant {
+        Seed::new(&as_account(&sdk, id, region).await)
+            .await
+            .plant(&fleet)
+            .await;
+    }
+    moto
+}
+
+/// The assistant over every account, reading through `proxy`, for callers with `grants`
+/// (everything when `None`), with an event log for "what did I miss?".
+async fn assistant(proxy: &Proxy, policy: Option<&str>) -> Arc<Assistant> {
+    let home = sdk_for(&proxy.url).await;
+    let accounts = opsvoice::config::accounts::parse(&accounts_file(), "us-east-1").unwrap();
+    let clock: Arc<dyn opsvoice::ops::Clock> = Arc::new(SystemClock);
+    let source = opsvoice::accounts_source(&home, &accounts, clock.clone(), &Config::default())
+        .await
+        .ops;
+    let identity = match policy {
+        Some(text) => {
+            let policy = Policy::from_toml(text).unwrap();
+            let grants = policy.group_grants("app");
+            Identity::new(None, policy, Some(grants))
+        }
+        None => Identity::open(),
+    };
+    let path = std::env::temp_dir().join(format!(
+        "opsvoice-it-accounts-{}-{}.db",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    let store: Arc<dyn opsvoice::store::Store> =
+        Arc::new(opsvoice::store::file::FileStore::open(&path, clock.clone()).unwrap());
+    Assistant::builder(Arc::new(source), clock, identity)
+        .event_log(store)
+        .build()
+        .unwrap()
+}
+
+async fn ask_in(assistant: &Assistant, session: Option<&str>, text: &str) -> String {
+    assistant
+        .ask(
+            AskRequest {
+                text: text.to_owned(),
+                session_id: session.map(str::to_owned),
+            },
+            None,
+        )
+        .await
+        .unwrap()
+        .text
+}
+
+async fn ask(assistant: &Assistant, text: &str) -> String {
+    ask_in(assistant, None, text).await
+}
+
+/// What a speaker would say (the SSML).
+async fn spoken(assistant: &Assistant, text: &str) -> String {
+    assistant
+        .ask(
+            AskRequest {
+                text: text.to_owned(),
+                session_id: None,
+            },
+            None,
+        )
+        .await
+        .unwrap()
+        .ssml
+}
+
+/// moto, seeded, and the inspecting proxy in front of it.
+async fn world() -> (Moto, Proxy) {
+    let moto = seeded().await;
+    let proxy = Proxy::start(format!("127.0.0.1:{}", moto.port)).await;
+    proxy.set(Fault::Inspect);
+    (moto, proxy)
+}
+
+fn assume_roles(proxy: &Proxy) -> Vec<String> {
+    proxy
+        .requests()
+        .iter()
+        .filter(|r| r.action() == "AssumeRole")
+        .map(|r| r.param("RoleArn").unwrap_or_default())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_account_and_region_answers_and_each_role_is_assumed_once() {
+    let (_moto, proxy) = world().await;
+    let assistant = assistant(&proxy, None).await;
+
+    let alarms = ask(&assistant, "any alarms firing").await;
+    assert!(alarms.starts_with("3 alarms are firing."), "{alarms}");
+    for named in [
+        "checkout-cpu-high in prod",
+        "checkout-latency-high in staging",
+        "ledger-cpu-high in payments team",
+    ] {
+        assert!(alarms.contains(named), "{named}: {alarms}");
+    }
+
+    let fleet = ask(&assistant, "how is the fleet doing").await;
+    assert!(
+        fleet.starts_with("The fleet: 4 of 7 services healthy. 3 alarms firing."),
+        "{fleet}"
+    );
+    assert!(
+        fleet.contains("• staging/us-east-1/web/checkout: deploying"),
+        "{fleet}"
+    );
+    // Spoken, the account is named: the fleet spans three.
+    let fleet = spoken(&assistant, "how is the fleet doing").await;
+    assert!(fleet.contains("checkout in prod"), "{fleet}");
+    assert!(fleet.contains("checkout in staging"), "{fleet}");
+    assert!(fleet.contains("ledger in payments team"), "{fleet}");
+
+    // A service named once is answered from where it is, whatever the region.
+    let search = ask(&assistant, "how is search doing").await;
+    assert!(search.starts_with("search is healthy"), "{search}");
+    let ledger = ask(&assistant, "is ledger healthy").await;
+    assert!(ledger.starts_with("ledger is"), "{ledger}");
+    assert!(ledger.contains("2 of 3"), "{ledger}");
+
+    // Many questions later, each account's role was assumed once: one provider and one
+    // identity cache per account, shared by its clients in both regions.
+    for question in [
+        "any alarms firing",
+        "what changed in the last hour",
+        "how is cart doing",
+        "how is payments api doing",
+    ] {
+        ask(&assistant, question).await;
+    }
+    let mut assumed = assume_roles(&proxy);
+    assumed.sort();
+    assert_eq!(assumed, [role(PROD), role(STAGING), role(PAYMENTS)]);
+    let staging = proxy
+        .requests()
+        .into_iter()
+        .find(|r| r.action() == "AssumeRole" && r.param("RoleArn") == Some(role(STAGING)))
+        .unwrap();
+    assert_eq!(
+        staging.param("ExternalId").as_deref(),
+        Some("opsvoice-staging")
+    );
+    assert_eq!(
+        staging.param("RoleSessionName").as_deref(),
+        Some("opsvoice-read")
+    );
+}
+
+#[tokio::test]
+async fn a_service_in_two_accounts_is_asked_about_never_answered_from_the_wrong_one() {
+    let (_moto, proxy) = world().await;
+    let assistant = assistant(&proxy, None).await;
+
+    let asked = ask_in(&assistant, Some("room-1"), "how is checkout doing").await;
+    assert_eq!(
+        asked,
+        "checkout runs in the prod and staging accounts. Which one?"
+    );
+    let staging = ask_in(&assistant, Some("room-1"), "staging").await;
+    assert!(staging.starts_with("checkout is deploying"), "{staging}");
+    assert!(staging.contains("2 of 4"), "{staging}");
+
+    for (question, verdict) in [
+        ("how is checkout doing in prod", "checkout is degraded"),
+        (
+            "is checkout healthy in the staging account",
+            "checkout is deploying",
+        ),
+        ("how is checkout in staging", "checkout is deploying"),
+    ] {
+        let said = ask(&assistant, question).await;
+        assert!(said.starts_with(verdict), "{question}: {said}");
+    }
+
+    // Alarms in one account, and in one region.
+    let staging_alarms = ask(&assistant, "any alarms firing in staging").await;
+    assert!(
+        staging_alarms.starts_with("One alarm is firing in staging"),
+        "{staging_alarms}"
+    );
+    assert!(staging_alarms.contains("checkout-latency-high"));
+    assert!(!staging_alarms.contains("checkout-cpu-high"));
+    let europe = ask(&assistant, "any alarms firing in Europe").await;
+    assert!(europe.starts_with("One alarm is firing"), "{europe}");
+    assert!(europe.contains("ledger-cpu-high"), "{europe}");
+    // Named in one account, the account goes unsaid.
+    assert!(!europe.contains("in payments team"), "{europe}");
+}
+
+#[tokio::test]
+async fn a_caller_without_a_grant_on_an_account_hears_nothing_of_it() {
+    let (_moto, proxy) = world().await;
+    let policy = r#"
+[groups.app]
+clusters = ["*"]
+services = ["*"]
+intents  = ["*"]
+accounts = ["prod", "staging"]
+"#;
+    let assistant = assistant(&proxy, Some(policy)).await;
+
+    let alarms = ask(&assistant, "any alarms firing").await;
+    assert!(alarms.starts_with("2 alarms are firing."), "{alarms}");
+    let fleet = ask(&assistant, "how is the fleet doing").await;
+    assert!(fleet.contains("of 5 services healthy"), "{fleet}");
+    let missed = ask(&assistant, "what did I miss").await;
+    for said in [&alarms, &fleet, &missed] {
+        assert!(!said.contains("ledger"), "{said}");
+        assert!(!said.contains("payments"), "{said}");
+    }
+    // Its services sound exactly like services that do not exist, and so does the account.
+    let hidden = ask(&assistant, "how is ledger doing").await;
+    let missing = ask(&assistant, "how is frobnicator doing").await;
+    assert_eq!(hidden, missing);
+    // So does a cluster only it has.
+    let hidden = ask(&assistant, "any alarms in the books cluster").await;
+    let missing = ask(&assistant, "any alarms in the zebra cluster").await;
+    assert_eq!(
+        hidden.replace("books", "NAME"),
+        missing.replace("zebra", "NAME")
+    );
+    let hidden = ask(&assistant, "any alarms firing in payments team").await;
+    let missing = ask(&assistant, "any alarms firing in marketing team").await;
+    assert_eq!(
+        hidden.replace("payments team", "NAME"),
+        missing.replace("marketing team", "NAME")
+    );
+}
+
+#[tokio::test]
+async fn an_account_whose_role_cannot_be_assumed_is_named_while_the_others_answer() {
+    let (_moto, proxy) = world().await;
+    proxy.answer(Answer::query_error("AssumeRole", 403, "AccessDenied").only_when(STAGING));
+    let assistant = assistant(&proxy, None).await;
+
+    let alarms = ask(&assistant, "any alarms firing").await;
+    assert!(
+        alarms.starts_with(
+            "The staging account didn't answer; this is without it. 2 alarms are firing."
+        ),
+        "{alarms}"
+    );
+    assert!(alarms.contains("checkout-cpu-high in prod"), "{alarms}");
+    assert!(
+        alarms.contains("ledger-cpu-high in payments team"),
+        "{alarms}"
+    );
+    let fleet = ask(&assistant, "how is the fleet doing").await;
+    assert!(
+        fleet.starts_with("The staging account didn't answer"),
+        "{fleet}"
+    );
+    assert!(fleet.contains("of 5 services healthy"), "{fleet}");
+}
+
+#[tokio::test]
+async fn a_slow_account_is_left_out_within_the_deadline() {
+    let (_moto, proxy) = world().await;
+    proxy.answer(Answer::hang("AssumeRole").only_when(PAYMENTS));
+    let assistant = assistant(&proxy, None).await;
+
+    let started = Instant::now();
+    let alarms = ask(&assistant, "any alarms firing").await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert!(
+        alarms.starts_with("The payments team account didn't answer; this is without it."),
+        "{alarms}"
+    );
+    assert!(alarms.contains("2 alarms are firing"), "{alarms}");
+    assert!(
+        alarms.contains("checkout-latency-high in staging"),
+        "{alarms}"
+    );
+}
+
+#[tokio::test]
+async fn check_validates_the_file_and_live_says_which_roles_fail() {
+    let (moto, proxy) = world().await;
+    proxy.answer(Answer::query_error("AssumeRole", 403, "AccessDenied").only_when(STAGING));
+    let dir = std::env::temp_dir().join(format!(
+        "opsvoice-accounts-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("accounts.toml");
+    std::fs::write(&good, accounts_file()).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[account]]\nname = \"prod\"\nrgions = [\"eu-west-1\"]\n",
+    )
+    .unwrap();
+
+    let run = |file: std::path::PathBuf, args: &'static [&'static str]| {
+        let mut command = moto.opsvoice(args);
+        command
+            .env("AWS_ENDPOINT_URL", &proxy.url)
+            .env("OPSVOICE_BACKEND", "demo")
+            .env("OPSVOICE_ACCOUNTS_FILE", file);
+        tokio::task::spawn_blocking(move || command.output().unwrap())
+    };
+    let out = run(bad, &["check"]).await.unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("did you mean `regions`"), "{said}");
+    assert!(!said.contains("does not act on it yet"), "{said}");
+
+    let out = run(good, &["check", "--live"]).await.unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("account prod: ok"), "{said}");
+    assert!(said.contains("account payments team: ok"), "{said}");
+    assert!(said.contains("error: account staging:"), "{said}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 of 3 account(s) cannot be read"));
+    let mut assumed = assume_roles(&proxy);
+    assumed.sort();
+    assert_eq!(
+        assumed,
+        [role(PROD), role(STAGING), role(PAYMENTS)],
+        "each role tried once"
+    );
+}
+
+fn lex_event(slots: &[(&str, &str)]) -> serde_json::Value {
+    let mut e = crate::common::fixture("lex/service-health-voice.json");
+    let mut map = serde_json::Map::new();
+    for (name, value) in slots {
+        map.insert(
+            (*name).to_owned(),
+            serde_json::json!({"shape": "Scalar", "value": {"originalValue": value, "interpretedValue": value, "resolvedValues": [value]}}),
+        );
+    }
+    e["sessionState"]["intent"] = serde_json::json!({"name": "ServiceHealth", "state": "ReadyForFulfillment", "confirmationState": "None", "slots": map});
+    e
+}
+
+#[tokio::test]
+async fn lex_elicits_the_account_slot_and_answers_from_the_account_and_region_slots() {
+    let (_moto, proxy) = world().await;
+    let assistant = assistant(&proxy, None).await;
+    let lex = |slots: &[(&str, &str)]| {
+        let event = serde_json::from_value(lex_event(slots)).unwrap();
+        let assistant = assistant.clone();
+        async move { serde_json::to_value(assistant.lex(&event).await).unwrap() }
+    };
+    let asked = lex(&[("service", "checkout")]).await;
+    crate::common::assert_valid_lex_response(&asked);
+    let action = &asked["sessionState"]["dialogAction"];
+    assert_eq!(action["type"], "ElicitSlot", "{asked}");
+    assert_eq!(action["slotToElicit"], "account", "{asked}");
+
+    let said = |r: &serde_json::Value| r["messages"][0]["content"].as_str().unwrap().to_owned();
+    let staging = lex(&[("service", "checkout"), ("account", "staging")]).await;
+    assert!(
+        said(&staging).contains("checkout is deploying"),
+        "{staging}"
+    );
+    let prod = lex(&[("service", "checkout"), ("account", "prod")]).await;
+    assert!(said(&prod).contains("checkout is degraded"), "{prod}");
+    let ireland = lex(&[("service", "ledger"), ("region", "Ireland")]).await;
+    assert!(said(&ireland).contains("ledger is"), "{ireland}");
+    let nowhere = lex(&[("service", "ledger"), ("region", "us-east-1")]).await;
+    assert!(!said(&nowhere).contains("ledger is"), "{nowhere}");
+}
+
+#[tokio::test]
+async fn a_service_logs_are_read_in_its_own_account_only() {
+    let moto = Moto::start();
+    let sdk = moto.sdk().await;
+    crate::logs::world_in(
+        &as_account(&sdk, PROD, "us-east-1").await,
+        &[],
+        &["ERROR prod-only failure: timeout calling tax-service"],
+    )
+    .await;
+    crate::logs::world_in(
+        &as_account(&sdk, STAGING, "us-east-1").await,
+        &[],
+        &["ERROR staging-only failure: connection refused to staging-db"],
+    )
+    .await;
+    let proxy = Proxy::start(format!("127.0.0.1:{}", moto.port)).await;
+    proxy.set(Fault::Inspect);
+    let home = sdk_for(&proxy.url).await;
+    let file = format!(
+        "[[account]]\nname = \"prod\"\nrole = \"{}\"\nregions = [\"us-east-1\"]\n\n[[account]]\nname = \"staging\"\nrole = \"{}\"\nregions = [\"us-east-1\"]\n",
+        role(PROD),
+        role(STAGING)
+    );
+    let accounts = opsvoice::config::accounts::parse(&file, "us-east-1").unwrap();
+    let clock: Arc<dyn opsvoice::ops::Clock> = Arc::new(SystemClock);
+    let read = opsvoice::accounts_source(&home, &accounts, clock.clone(), &Config::default()).await;
+    let assistant = Assistant::builder(Arc::new(read.ops), clock, Identity::open())
+        .logs(Arc::new(read.logs))
+        .build()
+        .unwrap();
+
+    let staging = ask(&assistant, "what errors is checkout logging in staging").await;
+    assert!(staging.contains("connection refused"), "{staging}");
+    assert!(!staging.contains("tax-service"), "{staging}");
+    let prod = ask(&assistant, "what errors is checkout logging in prod").await;
+    assert!(prod.contains("tax-service"), "{prod}");
+    assert!(!prod.contains("staging-db"), "{prod}");
+}
