@@ -14,6 +14,7 @@ act-refused-rate-limited = I won't { $verb } { $target } now: it has had too man
 act-refused-target-changed = I didn't { $verb } { $target }: it changed since I read the change back to you. Ask again to see where it stands now.
 act-refused-no-evidence = I won't roll back { $target }: I can't tell which version it ran before. Nothing was changed.
 act-refused-controller = I won't { $verb } { $target }: it is deployed by CodeDeploy or another controller, not by ECS. Use that tool instead. Nothing was changed.
+act-refused-elsewhere = I won't { $verb } { $target }: I read that account and region, but I'm not set up to act there yet; only the home account's actions role is used. Nothing was changed.
 act-refused-alarm-scales = I won't silence { $target }: it does more than notify (it scales or stops something), and silencing it would stop that too. Nothing was changed.
 act-refused-bounds = I won't { $verb } { $target } that far: it is outside what this deployment allows. Nothing was changed.
 act-refused-no-change = There is nothing to { $verb } there: { $target } is already that way. Nothing was changed.

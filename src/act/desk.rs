@@ -415,6 +415,11 @@ impl Desk {
             self.refused(reason, verb, &target, asker).await;
             return Ok(Requested::Refused(reason));
         }
+        if !self.effector.acts_in(&target) {
+            let reason = Refusal::NotSetUpHere;
+            self.refused(reason, verb, &target, asker).await;
+            return Ok(Requested::Refused(reason));
+        }
         let settings = asker
             .grants
             .actions()

@@ -166,6 +166,14 @@ pub enum EffectError {
 /// Reads targets fresh and writes changes: the only code that calls an AWS write API.
 #[async_trait::async_trait]
 pub trait Effector: Send + Sync + std::fmt::Debug {
+    /// Whether this effector can read and write `target` at all (its account and region).
+    /// Asked before anything else, so a target elsewhere is refused with its reason and no
+    /// call. Default: everywhere.
+    fn acts_in(&self, target: &Target) -> bool {
+        let _ = target;
+        true
+    }
+
     /// The service as it is now (`None`: it does not exist, or the target is an alarm).
     ///
     /// # Errors

@@ -144,6 +144,10 @@ pub enum Refusal {
     /// A service deployed by CodeDeploy or an external controller.
     #[error("the service is not deployed by ECS")]
     NotEcsController,
+    /// A target in an account or region opsvoice reads but is not set up to act in (no
+    /// actions role used there yet): refused before any call, rather than "unreachable".
+    #[error("opsvoice is not set up to act in the target's account or region")]
+    NotSetUpHere,
     /// An alarm with an action that is not a notification (Auto Scaling, EC2).
     #[error("the alarm does more than notify")]
     NotNotificationOnly,
@@ -169,6 +173,7 @@ impl Refusal {
             Refusal::TargetChanged => "target_changed",
             Refusal::NoEvidence => "no_evidence",
             Refusal::NotEcsController => "not_ecs_controller",
+            Refusal::NotSetUpHere => "not_set_up_here",
             Refusal::NotNotificationOnly => "not_notification_only",
             Refusal::OutOfBounds => "out_of_bounds",
             Refusal::NoChange => "no_change",
@@ -188,6 +193,7 @@ impl Refusal {
             Refusal::TargetChanged => "act-refused-target-changed",
             Refusal::NoEvidence => "act-refused-no-evidence",
             Refusal::NotEcsController => "act-refused-controller",
+            Refusal::NotSetUpHere => "act-refused-elsewhere",
             Refusal::NotNotificationOnly => "act-refused-alarm-scales",
             Refusal::OutOfBounds => "act-refused-bounds",
             Refusal::NoChange => "act-refused-no-change",

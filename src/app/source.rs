@@ -39,11 +39,18 @@ pub(super) async fn configured_source(
         }
         Backend::Aws => {
             let sdk = aws::sdk_config().await;
+            let mut roles = crate::act::effect::aws::ActionRoles::from_config(config);
             let (live, logs): (Arc<dyn ops::OpsSource>, Arc<dyn ops::logs::LogSource>) =
                 match &config.accounts.file {
                     Some(path) => {
                         let region = sdk.region().map_or("us-east-1", |r| r.as_ref());
                         let accounts = config::accounts::load(path, region)?;
+                        // The account read with the default credentials is the home one:
+                        // acted in through OPSVOICE_ACTIONS_ROLE_ARN. Others are refused
+                        // with the reason, before any call.
+                        for account in accounts.iter().filter(|a| a.role.is_none()) {
+                            roles = roles.home_account(account.name.clone());
+                        }
                         let read = accounts_source(&sdk, &accounts, clock, config).await;
                         (Arc::new(read.ops), Arc::new(read.logs))
                     }
@@ -67,8 +74,7 @@ pub(super) async fn configured_source(
                 .actions
                 .role_arn
                 .is_some()
-                .then(|| aws_effector(config, &sdk))
-                .flatten();
+                .then(|| crate::act::effect::aws::effector_with(&sdk, roles));
             (live, effector, Some(logs))
         }
     })
@@ -77,12 +83,4 @@ pub(super) async fn configured_source(
 /// The demo fleet's simulated effects (actions on the demo change only the demo).
 fn demo_effector(fleet: &ops::demo::DemoFleet) -> Option<Arc<dyn crate::act::effect::Effector>> {
     Some(fleet.effector())
-}
-
-/// The AWS effector: writes through the actions role.
-fn aws_effector(
-    config: &Config,
-    sdk: &aws_config::SdkConfig,
-) -> Option<Arc<dyn crate::act::effect::Effector>> {
-    Some(crate::act::effect::aws::effector(config, sdk))
 }

@@ -559,3 +559,81 @@ async fn a_service_logs_are_read_in_its_own_account_only() {
     assert!(prod.contains("tax-service"), "{prod}");
     assert!(!prod.contains("staging-db"), "{prod}");
 }
+
+/// An action on a service in an account read through its role is refused with the reason,
+/// before any call: acting there is not set up yet (only the home account's actions role
+/// is used). Nothing is assumed or written.
+#[tokio::test]
+async fn an_action_in_an_account_opsvoice_cannot_act_in_is_refused_with_the_reason() {
+    let (_moto, proxy) = world().await;
+    let home = sdk_for(&proxy.url).await;
+    let accounts = opsvoice::config::accounts::parse(&accounts_file(), "us-east-1").unwrap();
+    let clock: Arc<dyn opsvoice::ops::Clock> = Arc::new(SystemClock);
+    let source = opsvoice::accounts_source(&home, &accounts, clock.clone(), &Config::default())
+        .await
+        .ops;
+    let policy = Policy::from_toml(
+        r#"
+[actions]
+enabled = true
+
+[groups.app]
+clusters = ["*"]
+services = ["*"]
+intents  = ["*"]
+actions  = ["restart", "scale"]
+"#,
+    )
+    .unwrap();
+    let grants = policy.group_grants("app");
+    let path = std::env::temp_dir().join(format!(
+        "opsvoice-it-accounts-act-{}.db",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let store: Arc<dyn opsvoice::store::Store> =
+        Arc::new(opsvoice::store::file::FileStore::open(&path, clock.clone()).unwrap());
+    let effector = opsvoice::act::effect::aws::effector_with(
+        &home,
+        opsvoice::act::effect::aws::ActionRoles::home(Some(
+            "arn:aws:iam::123456789012:role/opsvoice-act".to_owned(),
+        )),
+    );
+    let desk = opsvoice::act::desk::Desk::new(
+        store,
+        clock.clone(),
+        opsvoice::act::Gate::new(false),
+        effector,
+        None,
+    );
+    let assistant = Assistant::builder(
+        Arc::new(source),
+        clock,
+        Identity::new(None, policy, Some(grants)),
+    )
+    .desk(Arc::new(desk))
+    .build()
+    .unwrap();
+    let said = ask_in(&assistant, Some("s-1"), "restart cart in prod").await;
+    assert!(said.contains("not set up to act there"), "{said}");
+    let said = ask_in(&assistant, Some("s-1"), "yes").await;
+    assert!(!said.contains("Restarting"), "{said}");
+    let writes: Vec<String> = proxy
+        .requests()
+        .iter()
+        .map(|r| r.action())
+        .filter(|a| {
+            matches!(
+                a.as_str(),
+                "UpdateService" | "DisableAlarmActions" | "EnableAlarmActions"
+            )
+        })
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+    assert!(
+        !assume_roles(&proxy)
+            .iter()
+            .any(|r| r.contains("opsvoice-act")),
+        "{:?}",
+        assume_roles(&proxy)
+    );
+}

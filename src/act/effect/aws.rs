@@ -116,6 +116,9 @@ fn fits(name: &str) -> bool {
 pub struct ActionRoles {
     home: Option<String>,
     accounts: BTreeMap<String, String>,
+    /// Configured accounts read with the default credentials (no read role): the home
+    /// account under its spoken name, acted in through the home actions role.
+    home_names: std::collections::BTreeSet<String>,
 }
 
 impl ActionRoles {
@@ -125,7 +128,22 @@ impl ActionRoles {
         Self {
             home: role_arn,
             accounts: BTreeMap::new(),
+            home_names: std::collections::BTreeSet::new(),
         }
+    }
+
+    /// Names a configured account that is the home one (listed without a read role).
+    #[must_use]
+    pub fn home_account(mut self, name: impl Into<String>) -> Self {
+        self.home_names.insert(name.into());
+        self
+    }
+
+    /// Whether `account` (a configured account's name; `None` without accounts) is the
+    /// home account.
+    #[must_use]
+    pub fn is_home(&self, account: Option<&str>) -> bool {
+        account.is_none_or(|a| self.home_names.contains(a))
     }
 
     /// The roles the configuration names.
@@ -147,12 +165,12 @@ impl ActionRoles {
     /// No role is configured for the target's account.
     pub fn for_target(&self, target: &Target) -> Result<&str, RoleError> {
         match &target.account {
-            None => self.home.as_deref().ok_or(RoleError::NotConfigured),
-            Some(name) => self
+            Some(name) if !self.is_home(Some(name)) => self
                 .accounts
                 .get(name)
                 .map(String::as_str)
                 .ok_or_else(|| RoleError::NoAccountRole(name.clone())),
+            _ => self.home.as_deref().ok_or(RoleError::NotConfigured),
         }
     }
 }
@@ -255,7 +273,7 @@ impl AwsEffector {
     fn here(&self, target: &Target) -> Result<(), NotHere> {
         let home_region = self.sdk.region().map(ToString::to_string);
         let region_ok = target.region.is_none() || target.region == home_region;
-        if target.account.is_none() && region_ok {
+        if self.roles.is_home(target.account.as_deref()) && region_ok {
             Ok(())
         } else {
             Err(NotHere(format!(
@@ -589,6 +607,10 @@ fn alarm_now(
 
 #[async_trait]
 impl Effector for AwsEffector {
+    fn acts_in(&self, target: &Target) -> bool {
+        self.here(target).is_ok()
+    }
+
     async fn service(&self, target: &Target) -> Result<Option<ServiceNow>, OpsError> {
         let Subject::Service { service } = &target.subject else {
             return Ok(None);
@@ -661,7 +683,13 @@ impl Effector for AwsEffector {
 /// Without that role every write is refused with [`EffectError::Role`] before any call.
 #[must_use]
 pub fn effector(config: &Config, sdk: &SdkConfig) -> Arc<dyn Effector> {
-    Arc::new(AwsEffector::new(sdk, ActionRoles::from_config(config)))
+    effector_with(sdk, ActionRoles::from_config(config))
+}
+
+/// [`effector`] with the roles given (the home account named in the accounts file).
+#[must_use]
+pub fn effector_with(sdk: &SdkConfig, roles: ActionRoles) -> Arc<dyn Effector> {
+    Arc::new(AwsEffector::new(sdk, roles))
 }
 
 #[cfg(test)]
@@ -678,6 +706,32 @@ mod tests {
     }
 
     const SUB: &str = "4f2c8a1e-9b7d-4e3a-8c6f-1d2e3f4a5b6c";
+
+    #[test]
+    fn the_home_account_under_its_name_acts_through_the_home_role_and_others_have_none() {
+        let roles =
+            ActionRoles::home(Some("arn:aws:iam::1:role/act".to_owned())).home_account("home");
+        let at = |account: Option<&str>| Target {
+            account: account.map(str::to_owned),
+            region: None,
+            subject: crate::act::Subject::Service {
+                service: crate::ops::ServiceRef::new("web", "checkout"),
+            },
+        };
+        assert_eq!(
+            roles.for_target(&at(None)).unwrap(),
+            "arn:aws:iam::1:role/act"
+        );
+        assert_eq!(
+            roles.for_target(&at(Some("home"))).unwrap(),
+            "arn:aws:iam::1:role/act"
+        );
+        assert!(matches!(
+            roles.for_target(&at(Some("prod"))),
+            Err(RoleError::NoAccountRole(a)) if a == "prod"
+        ));
+        assert!(roles.is_home(None) && roles.is_home(Some("home")) && !roles.is_home(Some("prod")));
+    }
 
     #[test]
     fn a_plain_username_is_the_source_identity() {
