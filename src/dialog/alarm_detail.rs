@@ -109,18 +109,38 @@ pub(super) async fn target_alarm(dialog: &Dialog, turn: &Turn) -> Result<super::
         // a firing alarm standing in for the quiet one that was named exactly
         // ("checkout-5xx-rate-high" is not "checkout-p99-latency-high").
         if !matches!(found, Match::Found(_)) {
-            let catalog = ops.catalog().await?;
-            let services: Vec<&str> = catalog.services.iter().map(|s| s.name.as_str()).collect();
-            for prefix in
-                resolve::alarm_name_prefixes(spoken, turn.slots.get(&Slot::Service), &services)
-            {
-                for name in visible(ops.alarms_named(&prefix).await?) {
-                    if !names.contains(&name) {
-                        names.push(name);
+            // Listed by the words' first word and the service said; only when those find
+            // nothing, by the service the words name loosely ("the indexer queue alarm"),
+            // from the catalog when it can be read (it is no reason to fail the answer).
+            let mut listed: Vec<String> = Vec::new();
+            for round in 0..2 {
+                let services: Vec<String> = if round == 0 {
+                    Vec::new()
+                } else {
+                    match ops.catalog().await {
+                        Ok(c) => c.services.iter().map(|s| s.name.clone()).collect(),
+                        Err(_) => break,
                     }
+                };
+                let services: Vec<&str> = services.iter().map(String::as_str).collect();
+                for prefix in
+                    resolve::alarm_name_prefixes(spoken, turn.slots.get(&Slot::Service), &services)
+                {
+                    if listed.contains(&prefix) {
+                        continue;
+                    }
+                    for name in visible(ops.alarms_named(&prefix).await?) {
+                        if !names.contains(&name) {
+                            names.push(name);
+                        }
+                    }
+                    listed.push(prefix);
+                }
+                found = resolve::resolve_alarm(spoken, &names, String::as_str);
+                if !matches!(found, Match::NoMatch) {
+                    break;
                 }
             }
-            found = resolve::resolve_alarm(spoken, &names, String::as_str);
         }
         return Ok(match found {
             Match::Found(name) | Match::Likely(name) => Have(name.clone()),
