@@ -192,11 +192,12 @@ impl OrderVerbs {
         self.acts_on(verb, &after).then(|| named.to_owned())
     }
 
-    /// Whether the words order a change opsvoice never makes, whatever the verb: to a host
-    /// rather than a service ("reboot the instance shipping is on"), a roll forward, which is
-    /// a deploy ("roll checkout forward"), or a scale by an amount it would have to choose
-    /// ("scale search up a bit"). Such an order is no restart and
-    /// no rollback, however much it sounds like one.
+    /// Whether the words order a change opsvoice never makes, whatever the verb: a schedule
+    /// ("restart it every night"), a change of another kind ("promote the canary"), a roll
+    /// out or roll forward, which is a deploy, a task's resources or settings ("give it more
+    /// cpu"), a scale by an amount it would have to choose ("scale search up a bit"), or a
+    /// host rather than a service ("reboot the instance shipping is on"). Such an order is no
+    /// restart, rollback or scale, however much it sounds like one.
     pub(super) fn not_ours(&self, marked: &[String]) -> bool {
         let mut rest = marked
             .iter()
@@ -248,11 +249,8 @@ impl OrderVerbs {
         }
         // "bump the memory on ml-scoring", "give notifications more cpu", "increase the
         // timeout": a task's resources or settings, which no action of ours changes.
-        let object = if verb == "give" {
-            after.clone()
-        } else {
-            verb_object_words(&after)
-        };
+        let acted_on: Vec<&str> = verb_object(marked).iter().map(String::as_str).collect();
+        let object = if giving { &after } else { &acted_on };
         // A metric's name is a resource too ("more cpu"). The verb of one of our actions
         // acts on a service or an alarm, whose names may hold such words ("silence the
         // checkout cpu alarm").
@@ -284,9 +282,7 @@ impl OrderVerbs {
         {
             return true;
         }
-        verb_object(marked)
-            .iter()
-            .any(|w| HOSTS.contains(&w.as_str()))
+        acted_on.iter().any(|w| HOSTS.contains(w))
     }
 
     /// Whether `verb`, followed by the words `after`, orders a change to something of ours.
@@ -341,21 +337,6 @@ impl OrderVerbs {
                     || strong && i == 0 && ORDER_PRONOUNS.contains(w)
             })
     }
-}
-
-/// The words an order acts on, given the words after its verb (see [`verb_object`]), up
-/// to the next preposition; the words after it too when the object is a bare name ("the
-/// memory on ml-scoring": the memory).
-fn verb_object_words<'a>(after: &[&'a str]) -> Vec<&'a str> {
-    let rest: Vec<&str> = after
-        .iter()
-        .copied()
-        .skip_while(|w| ORDER_PARTICLES.contains(w) || ORDER_ARTICLES.contains(w))
-        .collect();
-    rest.iter()
-        .copied()
-        .take_while(|w| !ORDER_PHRASE_ENDS.contains(w))
-        .collect()
 }
 
 /// What the leading verb of `marked` acts on: the words after it, past articles and "back",
