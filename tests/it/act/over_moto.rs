@@ -28,6 +28,15 @@ fn writes(rig: &super::effect::Rig) -> Vec<String> {
 }
 
 async fn assistant(rig: &super::effect::Rig, kill_switch: bool) -> Arc<Assistant> {
+    assistant_and_source(rig, kill_switch).await.0
+}
+
+/// The assistant over moto as `serve` wires it (its desk tells the cached source to forget
+/// what an action changed), and that source.
+async fn assistant_and_source(
+    rig: &super::effect::Rig,
+    kill_switch: bool,
+) -> (Arc<Assistant>, Arc<dyn opsvoice::ops::OpsSource>) {
     let clock: Arc<dyn opsvoice::clock::Clock> = Arc::new(opsvoice::clock::SystemClock);
     let sdk = sdk_for(&rig.moto.url()).await;
     let (live, _) = opsvoice::app::live_source(
@@ -36,6 +45,7 @@ async fn assistant(rig: &super::effect::Rig, kill_switch: bool) -> Arc<Assistant
         clock.clone(),
         &opsvoice::config::Config::default(),
     );
+    let live: Arc<dyn opsvoice::ops::OpsSource> = Arc::new(live);
     let path = std::env::temp_dir().join(format!(
         "opsvoice-it-moto-{}.db",
         uuid::Uuid::new_v4().simple()
@@ -48,11 +58,13 @@ async fn assistant(rig: &super::effect::Rig, kill_switch: bool) -> Arc<Assistant
         opsvoice::act::Gate::new(kill_switch),
         Arc::new(rig.effector.clone()),
         None,
-    );
-    Assistant::builder(Arc::new(live), clock, Identity::open())
+    )
+    .answering_from(live.clone());
+    let assistant = Assistant::builder(live.clone(), clock, Identity::open())
         .desk(Arc::new(desk))
         .build()
-        .unwrap()
+        .unwrap();
+    (assistant, live)
 }
 
 async fn ask(assistant: &Assistant, text: &str, session: &str) -> String {
@@ -173,33 +185,7 @@ async fn lex_redeliveries_and_crafted_confirmations_write_once_at_most() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_answer_after_an_action_reads_its_target_fresh() {
     let rig = rig().await;
-    let clock: Arc<dyn opsvoice::clock::Clock> = Arc::new(opsvoice::clock::SystemClock);
-    let sdk = sdk_for(&rig.moto.url()).await;
-    let (live, _) = opsvoice::app::live_source(
-        aws_sdk_ecs::Client::new(&sdk),
-        aws_sdk_cloudwatch::Client::new(&sdk),
-        clock.clone(),
-        &opsvoice::config::Config::default(),
-    );
-    let live: Arc<dyn opsvoice::ops::OpsSource> = Arc::new(live);
-    let path = std::env::temp_dir().join(format!(
-        "opsvoice-it-fresh-{}.db",
-        uuid::Uuid::new_v4().simple()
-    ));
-    let store: Arc<dyn opsvoice::store::Store> =
-        Arc::new(opsvoice::store::file::FileStore::open(&path, clock.clone()).unwrap());
-    let desk = Desk::new(
-        store,
-        clock.clone(),
-        opsvoice::act::Gate::new(false),
-        Arc::new(rig.effector.clone()),
-        None,
-    )
-    .answering_from(live.clone());
-    let a = Assistant::builder(live.clone(), clock, Identity::open())
-        .desk(Arc::new(desk))
-        .build()
-        .unwrap();
+    let (a, live) = assistant_and_source(&rig, false).await;
 
     // Cached now: the service as it was, desired 2.
     let before = live
