@@ -58,6 +58,15 @@ async fn take(notifier: &Notifier, event: &Value) -> Outcome {
     notifier.accept("eventbridge", event).await.unwrap()
 }
 
+/// A notifier over the accounts, routing every event to [`ALL`] for `oncall`.
+fn to_all_with_accounts(w: &World, store: Arc<dyn Store>) -> Notifier {
+    w.notifier_with(
+        store,
+        &format!("[[route]]\nchannel = \"{ALL}\"\ngroup = \"oncall\"\n"),
+    )
+    .with_accounts(accounts())
+}
+
 fn tops(w: &World, channel: &str) -> Vec<Post> {
     w.posts_to(channel)
         .into_iter()
@@ -83,12 +92,7 @@ async fn one_alarm_name_in_two_accounts_is_two_cards_each_naming_its_account_and
     let w = World::with_policy(POLICY).await;
     let dir = tempfile::tempdir().unwrap();
     let store = file_store(&dir, w.clock.clone());
-    let notifier = w
-        .notifier_with(
-            store.clone(),
-            "[[route]]\nchannel = \"C0ALL00001\"\ngroup = \"oncall\"\n",
-        )
-        .with_accounts(accounts());
+    let notifier = to_all_with_accounts(&w, store.clone());
     let t0 = w.clock.now();
     let prod = from(
         alarm_event("checkout-p99-latency-high", "ALARM", "OK", t0),
@@ -419,12 +423,7 @@ async fn a_mute_holds_in_its_account_only_and_a_burst_lists_each_alarms_account(
     let w = World::with_policy(POLICY).await;
     let dir = tempfile::tempdir().unwrap();
     let store = file_store(&dir, w.clock.clone());
-    let notifier = w
-        .notifier_with(
-            store.clone(),
-            "[[route]]\nchannel = \"C0ALL00001\"\ngroup = \"oncall\"\n",
-        )
-        .with_accounts(accounts());
+    let notifier = to_all_with_accounts(&w, store.clone());
     // What prod's card's Mute button stores for the alarm (tied to no service).
     let subject = "alarm:checkout-p99-latency-high in prod@eu-west-1";
     store
@@ -565,12 +564,7 @@ async fn what_did_i_miss_says_nothing_of_an_account_the_caller_may_not_see() {
     let w = World::with_policy(POLICY).await;
     let dir = tempfile::tempdir().unwrap();
     let store = file_store(&dir, w.clock.clone());
-    let notifier = w
-        .notifier_with(
-            store.clone(),
-            "[[route]]\nchannel = \"C0ALL00001\"\ngroup = \"oncall\"\n",
-        )
-        .with_accounts(accounts());
+    let notifier = to_all_with_accounts(&w, store.clone());
     let t0 = w.clock.now();
     let prod = from(
         alarm_event("checkout-p99-latency-high", "ALARM", "OK", t0),
