@@ -208,7 +208,8 @@ pub fn alarm_name_prefixes(
 
 /// The alarm a spoken `alarm` slot names, found as the dialog finds it: among the `firing`
 /// alarms, and unless one of those is named exactly, among `all` the alarms whose names
-/// start as [`alarm_name_prefixes`] says (with the fleet's `services`). `None` when the
+/// start as [`alarm_name_prefixes`] says (the fleet's `services` only when the words alone
+/// find none). `None` when the
 /// dialog would have to ask.
 #[must_use]
 pub fn alarm_named<'a>(
@@ -221,14 +222,21 @@ pub fn alarm_named<'a>(
     let mut names: Vec<&'a str> = firing.iter().map(String::as_str).collect();
     let mut found = resolve(spoken, &names, |n| n);
     if !matches!(found, Match::Found(_)) {
-        for prefix in alarm_name_prefixes(spoken, service, services) {
-            for name in all.iter().filter(|a| a.starts_with(&prefix)) {
-                if !names.contains(&name.as_str()) {
-                    names.push(name);
+        // As the dialog lists them: by the words' own first word and the service said;
+        // by the service the words name loosely only when those find nothing.
+        for services in [&[][..], services] {
+            for prefix in alarm_name_prefixes(spoken, service, services) {
+                for name in all.iter().filter(|a| a.starts_with(&prefix)) {
+                    if !names.contains(&name.as_str()) {
+                        names.push(name);
+                    }
                 }
             }
+            found = resolve_alarm(spoken, &names, |n| n);
+            if !matches!(found, Match::NoMatch) {
+                break;
+            }
         }
-        found = resolve_alarm(spoken, &names, |n| n);
     }
     match found {
         Match::Found(name) | Match::Likely(name) => Some(*name),
