@@ -81,6 +81,81 @@ const CLUSTER_ALIASES: &[(&str, &[&str])] = &[
     ("development", &["dev"]),
 ];
 
+/// Words that are part of a service's name but said for other things too ("check the
+/// logs", "the api", "clear the cache"): never taken for the service alone.
+const NOT_ALIASES: &[&str] = &[
+    "check", "log", "logs", "user", "users", "store", "connect", "export", "cache", "api",
+    "mobile", "profile", "image", "feature", "sender", "web", "data", "service", "app", "job",
+    "worker", "workers", "task", "tasks", "cat", "ship", "rep", "pay", "order", "sea", "ord",
+    "inv", "not", "use", "red", "led", "aud", "fea", "ima", "ema", "gat", "pri", "repo",
+    "res", "rev", "email", "sms", "ing", "int", "con", "sco", "fro", "che", "ind", "shi",
+    // Technologies: "the redis cache" or "a kafka topic" need not be the service built on it.
+    "redis", "kafka", "postgres", "mysql", "mongo", "nginx", "elastic", "rabbit", "memcached",
+];
+
+/// The other names of `catalog`'s services: each word of a name that no other service's
+/// name has ("bff" for `mobile-bff`, "kafka" for `kafka-connect`, "indexer" for
+/// `search-indexer`), and the short forms people type, a few letters of one such word
+/// with an optional plural ("recs" and "reco" for `recommendations`, "notifs" for
+/// `notifications`). Never a stopword, a word of [`NOT_ALIASES`], a service's own name or
+/// a word two services share.
+pub(super) fn service_aliases(catalog: &Catalog) -> Vec<(String, &str)> {
+    let mut owners: HashMap<&str, Vec<&str>> = HashMap::new();
+    for service in &catalog.services {
+        for part in service.name.split(|c: char| !c.is_alphanumeric()) {
+            let names = owners.entry(part).or_default();
+            if !names.contains(&service.name.as_str()) {
+                names.push(&service.name);
+            }
+        }
+    }
+    let own_names: std::collections::HashSet<String> =
+        catalog.services.iter().map(|s| key(&s.name)).collect();
+    let own_name = |w: &str| own_names.contains(w);
+    let usable = |w: &str| {
+        w.len() >= 2
+            && w.chars().all(|c| c.is_ascii_alphabetic())
+            && !is_stopword(w)
+            && !NOT_ALIASES.contains(&w)
+            && !own_name(w)
+    };
+    // Sorted, so the words a short form begins are one run (a catalog has thousands).
+    let mut owners: Vec<(String, Vec<&str>)> = owners
+        .into_iter()
+        .filter(|(part, _)| part.len() >= 2 && part.is_ascii())
+        .map(|(part, names)| (part.to_ascii_lowercase(), names))
+        .collect();
+    owners.sort();
+    let mut aliases: Vec<(String, &str)> = Vec::new();
+    for (part, names) in &owners {
+        let [service] = names[..] else { continue };
+        if !own_name(part) {
+            aliases.push((format!("{part}s"), service));
+            aliases.push((part.clone(), service));
+        }
+        // Short forms of a long word: three to five letters ("recs", "notif").
+        if part.len() < 7 {
+            continue;
+        }
+        for cut in 3..=5 {
+            let short = &part[..cut];
+            let from = owners.partition_point(|(other, _)| other.as_str() < short);
+            let shared = owners[from..]
+                .iter()
+                .take_while(|(other, _)| other.starts_with(short))
+                .any(|(_, n)| n.as_slice() != [service]);
+            if !shared {
+                aliases.push((short.to_owned(), service));
+                aliases.push((format!("{short}s"), service));
+            }
+        }
+    }
+    aliases.retain(|(a, _)| usable(a));
+    aliases.sort();
+    aliases.dedup();
+    aliases
+}
+
 /// The one-word metric names long enough to be misheard as such ("memry"), with their
 /// metric: built once.
 fn metric_words() -> &'static [(&'static str, MetricKind)] {
@@ -110,6 +185,19 @@ pub(super) fn extract(
     alarms: &[String],
     is_word: &dyn Fn(&str) -> bool,
 ) -> (Vec<String>, Slots) {
+    let (marked, slots, _) = extract_all(words, catalog, alarms, is_word);
+    (marked, slots)
+}
+
+/// [`extract`], and the kinds of name said more than once ("restart checkout and cart"
+/// names two services; the slots keep the first).
+pub(super) fn extract_all(
+    words: &[String],
+    catalog: &Catalog,
+    alarms: &[String],
+    is_word: &dyn Fn(&str) -> bool,
+) -> (Vec<String>, Slots, Vec<Slot>) {
+    let mut repeated: Vec<Slot> = Vec::new();
     // Every known name by its key ("payments-api" -> "paymentsapi"); first kind wins, in
     // the order alarms, services, clusters. Plural and singular both point at a service.
     let mut names: HashMap<String, (Slot, &str)> = HashMap::new();
@@ -145,6 +233,12 @@ pub(super) fn extract(
                 .or_insert((Slot::Cluster, cluster));
         }
     }
+    // What people call a service by part of its name ("the bff", "recs"): said exactly,
+    // never a slip from one ("price" is no short form of "pricing").
+    let aliases: HashMap<String, &str> = service_aliases(catalog)
+        .into_iter()
+        .filter(|(alias, _)| !names.contains_key(alias))
+        .collect();
     let near = |span: &[String]| -> Option<(Slot, String)> {
         // Every word of it unknown: a word the samples use is itself, never part of a
         // misheard name ("is checkout" is not "ischeckout").
@@ -241,6 +335,12 @@ pub(super) fn extract(
                 })
                 .map(|(slot, value)| (*slot, (*value).to_owned()))
                 .or_else(|| {
+                    (len == 1)
+                        .then(|| aliases.get(&span[0]))
+                        .flatten()
+                        .map(|service| (Slot::Service, (*service).to_owned()))
+                })
+                .or_else(|| {
                     (len <= 3)
                         .then(|| {
                             MetricKind::parse(&span.join(" "))
@@ -260,8 +360,12 @@ pub(super) fn extract(
             });
         if let Some((len, (slot, value))) = found {
             i += len;
-            if slots.contains_key(&slot) {
+            if slots.get(&slot).is_some_and(|first| *first != value) {
                 // A second name of the same kind: keep the first, skip this one.
+                repeated.push(slot);
+                continue 'outer;
+            }
+            if slots.contains_key(&slot) {
                 continue 'outer;
             }
             slots.insert(slot, value);
@@ -275,15 +379,15 @@ pub(super) fn extract(
     let about_alarms = words.iter().any(|w| canonical_word(w) == "alarm");
     if about_alarms && slots.contains_key(&Slot::Metric) && !slots.contains_key(&Slot::Alarm) {
         slots.remove(&Slot::Metric);
-        return (unmark_metric(words, &out), slots);
+        return (unmark_metric(words, &out), slots, repeated);
     }
     // "what errors is checkout logging", "top errors for checkout": errors in the logs are
     // what they say (LogErrors), not the error rate (MetricQuery), so "errors" stays a word.
     if slots.get(&Slot::Metric).is_some_and(|m| m == "errors") && errors_said_as_text(words) {
         slots.remove(&Slot::Metric);
-        return (unmark_metric(words, &out), slots);
+        return (unmark_metric(words, &out), slots, repeated);
     }
-    (out, slots)
+    (out, slots, repeated)
 }
 
 /// Whether "errors" in `words` are what the errors say, not how many: said with a word of

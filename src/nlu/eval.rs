@@ -247,8 +247,28 @@ pub fn evaluate(
                 report.questions_taken_as_actions += 1;
             }
         }
+        // A refusal is compared by the service it names: its answer uses nothing else (the
+        // writers of the splits disagree on labelling a cluster there, and it changes no
+        // word of what is said).
+        let compared = |slots: &Slots| -> Slots {
+            if case.intent == Intent::UnsupportedAction {
+                slots
+                    .iter()
+                    .filter(|(s, _)| **s == Slot::Service)
+                    .map(|(s, v)| (*s, v.clone()))
+                    .collect()
+            } else {
+                slots.clone()
+            }
+        };
         if got.intent == case.intent
-            && same_slots_among(&case.slots, &got.slots, &services, alarms, all)
+            && same_slots_among(
+                &compared(&case.slots),
+                &compared(&got.slots),
+                &services,
+                alarms,
+                all,
+            )
         {
             report.all_right += 1;
         } else {

@@ -39,7 +39,7 @@ use std::sync::Arc;
 use crate::ops::Catalog;
 use crate::vocab::{Intent, Slot, Slots};
 use alarm::{Described, describe_alarm, description_words, longest_run, may_describe};
-use entities::extract;
+use entities::{extract, extract_all};
 use model::{Classifier, Example};
 use order::OrderVerbs;
 use spelling::Spelling;
@@ -377,7 +377,7 @@ impl Nlu {
     ) -> Understanding {
         let words = tokens(text);
         let is_word = |w: &str| self.knows(&canonical_word(w));
-        let (marked, slots) = extract(&words, catalog, alarms, &is_word);
+        let (marked, slots, repeated) = extract_all(&words, catalog, alarms, &is_word);
         // The words an alarm may be described by: not a time ("snooze that alarm for thirty
         // minutes" describes no alarm "thirty minutes").
         let untimed = without_values(&words, &slots, &[Slot::Window, Slot::Duration]);
@@ -678,6 +678,16 @@ impl Nlu {
                 specific,
             };
             if !self.one_target(intent, &words, &slots, alarm) {
+                return unsupported(named);
+            }
+            // "restart checkout and cart": two services (or alarms) at once, no one target.
+            let joined = words
+                .iter()
+                .any(|w| matches!(w.as_str(), "and" | "&" | "plus" | "both" | "too" | "also"));
+            let two = |slot| takes(slot) && repeated.contains(&slot);
+            if joined && (two(Slot::Service) || two(Slot::Alarm) && !takes(Slot::Service)) {
+                let mut named = named;
+                named.remove(&Slot::Service);
                 return unsupported(named);
             }
         }
