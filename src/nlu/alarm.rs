@@ -139,3 +139,62 @@ pub(super) fn describe_alarm(
         [] => Described::Unsure,
     }
 }
+
+/// Whether a name (a service's, a cluster's) is part of the alarm's name.
+pub(super) fn in_name(name: &str, alarm: &str) -> bool {
+    let alarm = crate::dialog::resolve::words(alarm);
+    let name = crate::dialog::resolve::words(name);
+    !name.is_empty() && name.iter().all(|w| alarm.contains(w))
+}
+
+/// `marked` with the words describing `alarm` (those of its name, the service, metric and
+/// cluster found among them) as one `{alarm}`, where the first of them was.
+pub(super) fn mark(marked: &[String], slots: &crate::vocab::Slots, alarm: &str) -> Vec<String> {
+    use crate::vocab::Slot;
+    let name: Vec<String> = crate::dialog::resolve::words(alarm)
+        .iter()
+        .map(|w| alarm_word(w).to_owned())
+        .collect();
+    let placeholder_in_name = |w: &str| match w {
+        "{metric}" => true,
+        "{service}" => slots.get(&Slot::Service).is_some_and(|s| in_name(s, alarm)),
+        "{cluster}" => slots.get(&Slot::Cluster).is_some_and(|c| in_name(c, alarm)),
+        _ => false,
+    };
+    let mut out: Vec<String> = Vec::with_capacity(marked.len());
+    let mut placed = false;
+    for w in description_words(marked) {
+        let describing = placeholder_in_name(&w)
+            || may_describe(&w) && name.iter().any(|n| n == alarm_word(&w));
+        if !describing {
+            out.push(w);
+        } else if !placed {
+            out.push("{alarm}".to_owned());
+            placed = true;
+        }
+    }
+    out
+}
+
+/// Whether `words` describe `alarm` by more than the names of services and clusters ("kafka
+/// lag", "customer impact", not "the checkout alarm", which the dialog asks about).
+pub(super) fn told_by_more_than_names(
+    words: &[String],
+    alarm: &str,
+    catalog: &crate::ops::Catalog,
+) -> bool {
+    let name: Vec<String> = crate::dialog::resolve::words(alarm)
+        .iter()
+        .map(|w| alarm_word(w).to_owned())
+        .collect();
+    let names: std::collections::HashSet<String> = catalog
+        .services
+        .iter()
+        .map(|s| s.name.as_str())
+        .chain(catalog.clusters.iter().map(String::as_str))
+        .flat_map(crate::dialog::resolve::words)
+        .collect();
+    description_words(words).iter().any(|w| {
+        may_describe(w) && !names.contains(w) && name.iter().any(|n| n == alarm_word(w))
+    })
+}

@@ -156,6 +156,22 @@ pub(super) fn service_aliases(catalog: &Catalog) -> Vec<(String, &str)> {
     aliases
 }
 
+/// `words` with each other name of a service ([`service_aliases`]) as the words of the
+/// service's name: "recs tasks low" is "recommendations tasks low".
+pub(super) fn with_service_names(words: &[String], catalog: &Catalog) -> Vec<String> {
+    let aliases: HashMap<String, &str> = service_aliases(catalog).into_iter().collect();
+    let mut out: Vec<String> = words
+        .iter()
+        .flat_map(|w| match aliases.get(w) {
+            Some(service) => crate::dialog::resolve::words(service),
+            None => vec![w.clone()],
+        })
+        .collect();
+    // "search indexer" is said whole already: no "search search indexer".
+    out.dedup();
+    out
+}
+
 /// The one-word metric names long enough to be misheard as such ("memry"), with their
 /// metric: built once.
 fn metric_words() -> &'static [(&'static str, MetricKind)] {

@@ -377,13 +377,41 @@ impl Nlu {
     ) -> Understanding {
         let words = tokens(text);
         let is_word = |w: &str| self.knows(&canonical_word(w));
-        let (marked, slots, repeated) = extract_all(&words, catalog, alarms, &is_word);
+        let (mut marked, mut slots, repeated) = extract_all(&words, catalog, alarms, &is_word);
         // The words an alarm may be described by: not a time ("snooze that alarm for thirty
-        // minutes" describes no alarm "thirty minutes").
-        let untimed = without_values(&words, &slots, &[Slot::Window, Slot::Duration]);
-        let mut shaped = self.shape(&canonical(&marked));
+        // minutes" describes no alarm "thirty minutes"), a service by its name ("recs" is
+        // `recommendations`).
+        let untimed = entities::with_service_names(
+            &without_values(&words, &slots, &[Slot::Window, Slot::Duration]),
+            catalog,
+        );
         // A word that could be part of a name of something: none of ours, no sample's.
         let foreign = |w: &str| may_describe(w) && self.is_unknown(&canonical_word(w));
+        // "mute kafka lag", "silence customer impact", "the recs tasks low alarm": an alarm
+        // described, said with a word of silencing or of alarms, is that alarm named. Without
+        // one it may be a question about the metric ("checkout latency").
+        // Never "all the alarms on checkout", nor an alarm told by its service alone ("ack the
+        // alarm on checkout"): those are for the dialog, or no one alarm.
+        let mut described_alarm = false;
+        if !slots.contains_key(&Slot::Alarm)
+            && order::about_an_alarm(&words)
+            && !order::about_many(&words)
+            && let Described::One(name) = describe_alarm(&untimed, &[], alarms, &foreign)
+            && alarm::told_by_more_than_names(&untimed, &name, catalog)
+        {
+            marked = alarm::mark(&marked, &slots, &name);
+            slots.remove(&Slot::Metric);
+            if slots
+                .get(&Slot::Cluster)
+                .is_some_and(|c| alarm::in_name(c, &name))
+            {
+                slots.remove(&Slot::Cluster);
+            }
+            slots.insert(Slot::Alarm, name);
+            described_alarm = true;
+        }
+        let (marked, slots) = (marked, slots);
+        let mut shaped = self.shape(&canonical(&marked));
         // "the ml scoring cpu alarm": one alarm described (singular) reads as that alarm
         // named; "kafka connect alarms" is a list.
         if !slots.contains_key(&Slot::Alarm)
@@ -548,6 +576,16 @@ impl Nlu {
         };
         if best.0 == Intent::UnsupportedAction {
             return unsupported(slots);
+        }
+        // The service said as part of the alarm described is the alarm's, not another slot.
+        let mut slots = slots;
+        if described_alarm
+            && let Some(alarm) = slots.get(&Slot::Alarm).cloned()
+            && slots
+                .get(&Slot::Service)
+                .is_some_and(|s| alarm::in_name(s, &alarm))
+        {
+            slots.remove(&Slot::Service);
         }
         // As said, before any of it is taken for an alarm's description.
         let named = slots.clone();

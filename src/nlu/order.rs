@@ -510,6 +510,32 @@ const POLITE_ASKS: &[&[&str]] = &[
 ];
 
 /// Whether the words ask a question rather than order something (see [`QUESTION_WORDS`]).
+/// Words of silencing an alarm, or of its ending, and of one alarm: said with them, an
+/// alarm's description is its name ("mute kafka lag", "the customer impact alert").
+const ALARM_WORDS: &[&str] = &[
+    "alarm", "alert", "mute", "muted", "muting", "unmute", "unmuted", "silence", "silenced",
+    "silencing", "unsilence", "unsilenced", "snooze", "snoozed", "snoozing", "unsnooze",
+    "unsnoozed", "snoze", "quiet", "hush", "shush", "paging", "reenable", "snooze's",
+];
+
+/// Whether `words` speak of many things at once ("all", "every", "alarms").
+pub(super) fn about_many(words: &[String]) -> bool {
+    words.iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "all" | "every" | "everything" | "alarms" | "alerts" | "whole" | "entire"
+        )
+    })
+}
+
+/// Whether `words` speak of one alarm or of silencing one (see [`ALARM_WORDS`]).
+pub(super) fn about_an_alarm(words: &[String]) -> bool {
+    words.iter().enumerate().any(|(i, w)| {
+        ALARM_WORDS.contains(&w.as_str()) && (i == 0 || words[i - 1] != "in")
+            || w == "shut" && words.get(i + 1).is_some_and(|n| n == "up")
+    })
+}
+
 pub(super) fn asks_a_question(words: &[String]) -> bool {
     let words: Vec<&str> = words
         .iter()
