@@ -67,7 +67,11 @@ pub(crate) const NUMBERS: &[(&str, u64)] = &[
 ];
 
 fn parse_spoken_duration(v: &str) -> Option<u64> {
-    if v.contains("today") || v.contains("last day") || v.contains("past day") {
+    if v.contains("today")
+        || v.contains("yesterday")
+        || v.contains("last day")
+        || v.contains("past day")
+    {
         return Some(86_400);
     }
     if v.contains("half an hour") || v.contains("half hour") {

@@ -81,6 +81,9 @@ const CLUSTER_ALIASES: &[(&str, &[&str])] = &[
     ("development", &["dev"]),
 ];
 
+/// Words that take back the name said before them: "restart checkout, no wait, cart".
+const CORRECTIONS: &[&str] = &["wait", "sorry", "actually", "mean", "rather", "instead", "correction"];
+
 /// Words that are part of a service's name but said for other things too ("check the
 /// logs", "the api", "clear the cache"): never taken for the service alone.
 const NOT_ALIASES: &[&str] = &[
@@ -214,6 +217,8 @@ pub(super) fn extract_all(
     is_word: &dyn Fn(&str) -> bool,
 ) -> (Vec<String>, Slots, Vec<Slot>) {
     let mut repeated: Vec<Slot> = Vec::new();
+    // A correction said since the last name ("no wait", "sorry", "i mean").
+    let mut corrected = false;
     // Every known name by its key ("payments-api" -> "paymentsapi"); first kind wins, in
     // the order alarms, services, clusters. Plural and singular both point at a service.
     let mut names: HashMap<String, (Slot, &str)> = HashMap::new();
@@ -230,6 +235,17 @@ pub(super) fn extract_all(
         names
             .entry(format!("{k}s"))
             .or_insert((Slot::Service, &service.name));
+        // "payment api" for `payments-api`: any word of the name without its plural.
+        let words = crate::dialog::resolve::words(&service.name);
+        if words.len() > 1 {
+            let singular: String = words
+                .iter()
+                .map(|w| w.strip_suffix('s').filter(|w| w.len() >= 3).unwrap_or(w))
+                .collect();
+            names
+                .entry(singular)
+                .or_insert((Slot::Service, &service.name));
+        }
         names.insert(k, (Slot::Service, &service.name));
     }
     for cluster in &catalog.clusters {
@@ -377,8 +393,14 @@ pub(super) fn extract_all(
         if let Some((len, (slot, value))) = found {
             i += len;
             if slots.get(&slot).is_some_and(|first| *first != value) {
-                // A second name of the same kind: keep the first, skip this one.
-                repeated.push(slot);
+                // "restart checkout no wait cart": a second name after a correction is the
+                // one meant. Else a second name of the same kind: keep the first, skip this.
+                if corrected {
+                    slots.insert(slot, value);
+                    corrected = false;
+                } else {
+                    repeated.push(slot);
+                }
                 continue 'outer;
             }
             if slots.contains_key(&slot) {
@@ -388,6 +410,9 @@ pub(super) fn extract_all(
             out.push(format!("{{{}}}", slot.name()));
             continue 'outer;
         }
+        corrected |= !slots.is_empty()
+            && (CORRECTIONS.contains(&words[i].as_str())
+                || words[i] == "make" && matches!(words.get(i + 1).map(String::as_str), Some("that" | "it")));
         out.push(words[i].clone());
         i += 1;
     }
