@@ -554,6 +554,18 @@ impl Nlu {
                     })
             })
         };
+        // "restart my laptop", "mute the tv at home": an order, but to nothing of a fleet's.
+        if self.orders.order_verb(&marked).is_some()
+            && slots.is_empty()
+            && order::personal(&marked)
+            && self.classes.contains(&Intent::Fallback)
+        {
+            return Understanding {
+                intent: Intent::Fallback,
+                slots: Slots::new(),
+                confidence: best.1,
+            };
+        }
         if self.classes.contains(&Intent::UnsupportedAction) && self.orders.not_ours(&marked) {
             best.0 = Intent::UnsupportedAction;
         } else if let Some(verb) = &order

@@ -238,6 +238,21 @@ impl OrderVerbs {
                             | "friday"
                     )
             });
+        // "restart orders tonight", "scale cart down to 2 at 6pm", "recycle it every 6
+        // hours": an action later or again is a schedule, which opsvoice does not keep (a
+        // silence "until tomorrow" is one now).
+        let later = matches!(
+            self.intent_of(verb),
+            Some(Intent::RestartService | Intent::RollbackService | Intent::ScaleService)
+        ) && marked.iter().enumerate().any(|(i, w)| {
+            let next = marked.get(i + 1).map_or("", String::as_str);
+            matches!(w.as_str(), "tonight" | "tomorrow")
+                || w == "every"
+                    && (next.starts_with(|c: char| c.is_ascii_digit())
+                        || matches!(next, "weekday" | "weekdays" | "other" | "few" | "{count}" | "{duration}" | "{window}"))
+                || w == "at" && at_a_time(next)
+        });
+        let scheduled = scheduled || later;
         // Verbs of changes that are none of ours, whatever the model made of the rest
         // ("promote the canary for web-frontend to 100%").
         if scheduled || OTHER_CHANGES.contains(&verb) && self.acts_on(verb, &after) {
@@ -272,7 +287,9 @@ impl OrderVerbs {
         let vague = after
             .windows(2)
             .any(|p| VAGUE_AMOUNTS.iter().any(|v| v[..] == *p))
-            || after.iter().any(|w| matches!(*w, "slightly" | "somewhat"))
+            || after
+                .iter()
+                .any(|w| matches!(*w, "slightly" | "somewhat" | "whatever" | "however"))
             || after
                 .windows(2)
                 .any(|p| p == ["way", "up"] || p == ["way", "down"]);
@@ -377,6 +394,11 @@ const SILENCES: &[&str] = &[
 ];
 /// Amounts that leave the number to opsvoice: "up a bit", "down a little".
 const VAGUE_AMOUNTS: &[[&str; 2]] = &[
+    ["a", "lot"],
+    ["a", "bunch"],
+    ["as", "needed"],
+    ["it", "needs"],
+    ["you", "think"],
     ["a", "bit"],
     ["a", "little"],
     ["a", "tad"],
@@ -517,6 +539,27 @@ const ALARM_WORDS: &[&str] = &[
     "silencing", "unsilence", "unsilenced", "snooze", "snoozed", "snoozing", "unsnooze",
     "unsnoozed", "snoze", "quiet", "hush", "shush", "paging", "reenable", "snooze's",
 ];
+
+/// Whether a word is a time of day ("6pm", "noon", "2am").
+fn at_a_time(w: &str) -> bool {
+    let digits = w.chars().take_while(char::is_ascii_digit).count();
+    matches!(w, "noon" | "midnight")
+        || digits > 0 && matches!(&w[digits..], "am" | "pm" | "" | ":00" | ":30")
+}
+
+/// Whether `words` are about the speaker's own things, not a fleet's ("restart my laptop",
+/// "silence my phone", "reboot the router at home"): unless they name one of ours.
+pub(super) fn personal(marked: &[String]) -> bool {
+    const OURS: &[&str] = &[
+        "service", "services", "cluster", "alarm", "alarms", "alert", "alerts", "deploy",
+        "deployment", "app", "task", "tasks", "container", "containers", "team", "pager",
+        "manager", "boss", "lead", "colleague", "teammate", "on", "oncall",
+    ];
+    marked.windows(2).any(|p| {
+        (p[0] == "my" && !p[1].starts_with('{') && !OURS.contains(&p[1].as_str()))
+            || p == ["at", "home"]
+    })
+}
 
 /// Whether `words` speak of many things at once ("all", "every", "alarms").
 pub(super) fn about_many(words: &[String]) -> bool {
