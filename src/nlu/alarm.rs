@@ -198,3 +198,39 @@ pub(super) fn told_by_more_than_names(
         may_describe(w) && !names.contains(w) && name.iter().any(|n| n == alarm_word(w))
     })
 }
+
+/// Words alarm names are made of, beyond the fleet's names ("queue depth", "5xx rate
+/// high"), as [`alarm_word`] reduces them.
+const ALARM_VOCABULARY: &[&str] = &[
+    "queue", "depth", "rate", "high", "low", "impact", "lag", "latency", "5xx", "cpu",
+    "memory", "tasks", "running", "consumer", "customer", "composite", "backlog", "timeouts",
+    "throttles", "health", "disk", "saturation", "availability", "budget", "burn",
+];
+
+/// The words describing an alarm that is not among `firing` ("pricing 5xx", "search indexer
+/// queue depth"): the longest run of words of alarm names and of the fleet's names, at
+/// least two, for the dialog to find among every alarm.
+pub(super) fn described_run(
+    words: &[String],
+    firing: &[String],
+    catalog: &crate::ops::Catalog,
+) -> Option<String> {
+    let vocabulary: std::collections::HashSet<String> = firing
+        .iter()
+        .flat_map(|a| crate::dialog::resolve::words(a))
+        .chain(
+            catalog
+                .services
+                .iter()
+                .map(|s| s.name.as_str())
+                .chain(catalog.clusters.iter().map(String::as_str))
+                .flat_map(crate::dialog::resolve::words),
+        )
+        .map(|w| alarm_word(&w).to_owned())
+        .chain(ALARM_VOCABULARY.iter().map(|w| (*w).to_owned()))
+        .collect();
+    let run = longest_run(description_words(words), |w| {
+        may_describe(w) && vocabulary.contains(alarm_word(w))
+    });
+    (run.len() >= 2).then(|| run.join(" "))
+}

@@ -163,15 +163,18 @@ pub(super) fn service_aliases(catalog: &Catalog) -> Vec<(String, &str)> {
 /// service's name: "recs tasks low" is "recommendations tasks low".
 pub(super) fn with_service_names(words: &[String], catalog: &Catalog) -> Vec<String> {
     let aliases: HashMap<String, &str> = service_aliases(catalog).into_iter().collect();
-    let mut out: Vec<String> = words
-        .iter()
-        .flat_map(|w| match aliases.get(w) {
-            Some(service) => crate::dialog::resolve::words(service),
-            None => vec![w.clone()],
-        })
-        .collect();
-    // "search indexer" is said whole already: no "search search indexer".
-    out.dedup();
+    let mut out: Vec<String> = Vec::with_capacity(words.len());
+    for w in words {
+        match aliases.get(w) {
+            Some(service) => {
+                let name = crate::dialog::resolve::words(service);
+                // "search indexer" said whole already: no "search search indexer".
+                let said = usize::from(out.last().is_some_and(|l| name.first() == Some(l)));
+                out.extend(name.into_iter().skip(said));
+            }
+            None => out.push(w.clone()),
+        }
+    }
     out
 }
 
@@ -455,7 +458,23 @@ fn errors_said_as_text(words: &[String]) -> bool {
                 && error(i + 3)
                 && !measure(i + 4))
     });
-    words.iter().any(|x| LOG_WORDS.contains(&x.as_str())) || since_deploy || asks_what
+    // "what's it erroring on", "errors from the last hour, what are they", "show me its
+    // errors".
+    let erroring_on = (0..words.len())
+        .any(|i| w(i) == "erroring" && matches!(w(i + 1), "on" | "with" | "about"));
+    let what_they_are = (0..words.len()).any(|i| {
+        w(i) == "what" && matches!(w(i + 1), "are" | "were") && matches!(w(i + 2), "they" | "those")
+    });
+    let shown = (0..words.len()).any(|i| {
+        matches!(w(i), "show" | "read" | "list")
+            && (i + 1..(i + 5).min(words.len())).any(|j| error(j) && !measure(j + 1))
+    });
+    words.iter().any(|x| LOG_WORDS.contains(&x.as_str()))
+        || since_deploy
+        || asks_what
+        || erroring_on
+        || what_they_are
+        || shown
 }
 
 /// Words that make "errors" the errors a service logs rather than its error rate.
@@ -583,6 +602,8 @@ fn duration_span(words: &[String]) -> Option<usize> {
 const COUNTED: &[&str] = &[
     "task",
     "tasks",
+    "worker",
+    "workers",
     "instance",
     "instances",
     "replica",
@@ -602,6 +623,9 @@ fn count_span(words: &[String], before: Option<&str>) -> Option<usize> {
     let first = words.first()?.as_str();
     let len = if first.chars().all(|c| c.is_ascii_digit()) {
         1
+    } else if first == "a" && words.get(1).is_some_and(|w| w == "single") {
+        // "to a single task".
+        2
     } else if matches!(first, "few" | "couple" | "none") {
         return None;
     } else {
@@ -619,6 +643,7 @@ fn count_span(words: &[String], before: Option<&str>) -> Option<usize> {
         .take(4)
         .take_while(|w| !more(w))
         .any(|w| COUNTED.contains(&w.as_str()));
-    let target = matches!(before, Some("to" | "at")) || counts_tasks;
+    // "desired count 5".
+    let target = matches!(before, Some("to" | "at" | "count")) || counts_tasks;
     (target && !relative).then_some(len)
 }

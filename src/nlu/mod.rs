@@ -393,10 +393,25 @@ impl Nlu {
         // Never "all the alarms on checkout", nor an alarm told by its service alone ("ack the
         // alarm on checkout"): those are for the dialog, or no one alarm.
         let mut described_alarm = false;
-        if !slots.contains_key(&Slot::Alarm)
+        let one_alarm = !slots.contains_key(&Slot::Alarm)
             && order::about_an_alarm(&words)
-            && !order::about_many(&words)
-            && let Described::One(name) = describe_alarm(&untimed, &[], alarms, &foreign)
+            && !order::about_many(&words);
+        // The one firing alarm described, else the words of the description for the dialog
+        // to find among every alarm ("snooze pricing 5xx": that alarm is not firing).
+        let described = one_alarm
+            .then(|| match describe_alarm(&untimed, &[], alarms, &foreign) {
+                Described::One(name) => Some(name),
+                // Only to silence or unsilence one: "make a new alarm for cart memory"
+                // describes none of ours.
+                Described::OnlyTheService | Described::Unsure
+                    if order::silencing(&words) || !order::changes_an_alarm(&words) =>
+                {
+                    alarm::described_run(&untimed, alarms, catalog)
+                }
+                Described::OnlyTheService | Described::Unsure => None,
+            })
+            .flatten();
+        if let Some(name) = described
             && alarm::told_by_more_than_names(&untimed, &name, catalog)
         {
             marked = alarm::mark(&marked, &slots, &name);
@@ -1148,9 +1163,9 @@ mod tests {
             ),
             // Words it has never seen, after a verb it knows: a service the dialog resolves.
             (
-                "could somebody bounce the flux capacitor",
+                "could somebody bounce the flux frobnicator",
                 Intent::RestartService,
-                slots(&[(Slot::Service, "flux capacitor")]),
+                slots(&[(Slot::Service, "flux frobnicator")]),
             ),
             (
                 "restart frobnicator in prod",

@@ -553,7 +553,8 @@ pub(super) fn personal(marked: &[String]) -> bool {
     const OURS: &[&str] = &[
         "service", "services", "cluster", "alarm", "alarms", "alert", "alerts", "deploy",
         "deployment", "app", "task", "tasks", "container", "containers", "team", "pager",
-        "manager", "boss", "lead", "colleague", "teammate", "on", "oncall",
+        "manager", "boss", "lead", "colleague", "teammate", "on", "oncall", "pr", "prs",
+        "branch", "change", "changes", "commit", "code", "build", "release",
     ];
     marked.windows(2).any(|p| {
         (p[0] == "my" && !p[1].starts_with('{') && !OURS.contains(&p[1].as_str()))
@@ -568,6 +569,26 @@ pub(super) fn about_many(words: &[String]) -> bool {
             w.as_str(),
             "all" | "every" | "everything" | "alarms" | "alerts" | "whole" | "entire"
         )
+    })
+}
+
+/// Whether `words` ask to make, remove or change an alarm ("make a new alarm for cart
+/// memory", "raise the threshold of the queue depth alarm"): never one of ours to name.
+pub(super) fn changes_an_alarm(words: &[String]) -> bool {
+    words.iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "new" | "create" | "make" | "add" | "delete" | "remove" | "edit" | "change" | "raise"
+                | "lower" | "threshold" | "thresholds" | "tune" | "set"
+        )
+    })
+}
+
+/// Whether `words` speak of silencing an alarm or of ending a silence.
+pub(super) fn silencing(words: &[String]) -> bool {
+    words.iter().enumerate().any(|(i, w)| {
+        ALARM_WORDS.contains(&w.as_str()) && !matches!(w.as_str(), "alarm" | "alert")
+            || w == "shut" && words.get(i + 1).is_some_and(|n| n == "up")
     })
 }
 
@@ -593,9 +614,33 @@ pub(super) fn asks_a_question(words: &[String]) -> bool {
         && rest
             .first()
             .is_some_and(|w| matches!(*w, "a" | "an" | "the" | "me" | "us"));
-    QUESTION_WORDS.contains(first)
-        && !orders_a_doing
-        && !POLITE_ASKS.iter().any(|polite| rest.starts_with(polite))
+    // "reviews got rolled back last night, right?": what was done, asked about.
+    let done = words.windows(2).any(|p| {
+        matches!(p[0], "got" | "was" | "were" | "been" | "already")
+            && matches!(
+                p[1],
+                "restarted"
+                    | "bounced"
+                    | "rolled"
+                    | "reverted"
+                    | "scaled"
+                    | "silenced"
+                    | "muted"
+                    | "snoozed"
+                    | "unmuted"
+                    | "recycled"
+                    | "redeployed"
+                    | "cycled"
+                    | "kicked"
+            )
+    });
+    let tag = matches!(words.last(), Some(&"right" | &"correct" | &"yeah"))
+        && words.len() > 2
+        && words.iter().any(|w| QUESTION_WORDS.contains(w) || w.ends_with("ed"));
+    done || tag
+        || QUESTION_WORDS.contains(first)
+            && !orders_a_doing
+            && !POLITE_ASKS.iter().any(|polite| rest.starts_with(polite))
 }
 
 /// Words that say yes to what was just read back.
