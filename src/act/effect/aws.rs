@@ -16,6 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use aws_config::SdkConfig;
+use aws_config::identity::IdentityCache;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_cloudwatch::types::AlarmType;
@@ -28,13 +29,13 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::{AlarmNow, Applied, EffectError, Effector, Previous, ServiceNow};
 use crate::act::record::{Change, Person};
-use crate::act::{Subject, Target};
+use crate::act::{Refusal, Subject, Target};
 use crate::aws::{ATTEMPT_TIMEOUT, OPERATION_TIMEOUT};
 use crate::config::Config;
 use crate::ops::aws::{
     CallCounts, classify as read_error, is_throttle, observed, service_status, task_definition_name,
 };
-use crate::ops::{DeploymentRole, OpsError, ServiceRef};
+use crate::ops::{DeploymentRole, OpsError, Place, ServiceRef};
 
 /// The most the `sts:AssumeRole` before a write may take, its own retry included (an
 /// `AssumeRole` changes nothing, so retrying it is safe).
@@ -110,8 +111,8 @@ fn fits(name: &str) -> bool {
     (STS_NAME_MIN..=SessionIdentity::MAX).contains(&name.len()) && name.chars().all(allowed)
 }
 
-/// Which role writes where: the home account's (`OPSVOICE_ACTIONS_ROLE_ARN`) and, once
-/// the accounts file is read, each configured account's `actions_role` by its name.
+/// Which role writes where: the home account's (`OPSVOICE_ACTIONS_ROLE_ARN`) and each
+/// configured account's `actions_role`, by the account's name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ActionRoles {
     home: Option<String>,
@@ -159,17 +160,46 @@ impl ActionRoles {
         self
     }
 
-    /// The role that writes to `target`.
+    /// The roles of the configured `accounts`: each one's `actions_role`, and the home
+    /// role (`home`, `OPSVOICE_ACTIONS_ROLE_ARN`) for those read with the default
+    /// credentials (no read role: the home account under its spoken name) and no
+    /// `actions_role` of their own.
+    #[must_use]
+    pub fn of_accounts(home: Option<String>, accounts: &[crate::config::accounts::Account]) -> Self {
+        let mut roles = Self::home(home);
+        for account in accounts {
+            if account.role.is_none() {
+                roles = roles.home_account(account.name.clone());
+            }
+            if let Some(arn) = &account.actions_role {
+                roles = roles.account(account.name.clone(), arn.clone());
+            }
+        }
+        roles
+    }
+
+    /// Whether any role writes anywhere (else acting cannot be set up at all).
+    #[must_use]
+    pub fn any(&self) -> bool {
+        self.home.is_some() || !self.accounts.is_empty()
+    }
+
+    /// The role that writes to `target`: its account's own `actions_role`; else, for the
+    /// home account (no accounts, or one read with the default credentials), the home
+    /// role.
     ///
     /// # Errors
     /// No role is configured for the target's account.
     pub fn for_target(&self, target: &Target) -> Result<&str, RoleError> {
+        if let Some(name) = &target.account
+            && let Some(arn) = self.accounts.get(name)
+        {
+            return Ok(arn);
+        }
         match &target.account {
-            Some(name) if !self.is_home(Some(name)) => self
-                .accounts
-                .get(name)
-                .map(String::as_str)
-                .ok_or_else(|| RoleError::NoAccountRole(name.clone())),
+            Some(name) if !self.is_home(Some(name)) => {
+                Err(RoleError::NoAccountRole(name.clone()))
+            }
             _ => self.home.as_deref().ok_or(RoleError::NotConfigured),
         }
     }
@@ -192,21 +222,49 @@ pub enum RoleError {
     ),
 }
 
-/// A target outside what this effector reads and writes: another account or region
-/// (the accounts file is not read yet, so only the home account and region are).
+/// A target outside what this effector reads and writes: another account or region than
+/// the configured ones (without accounts, the home account in the home region).
 #[derive(Debug, thiserror::Error)]
 #[error("{0} is not an account and region opsvoice is set up to act in")]
 pub struct NotHere(String);
 
+/// One account in one region, as the effector reads and writes it: the read clients (the
+/// account's read credentials, shared with the data source's members, so reading here
+/// assumes no role of its own) and what the write clients are built from (the region;
+/// their credentials are the actions role's, assumed per action).
+#[derive(Debug, Clone)]
+struct At {
+    ecs: aws_sdk_ecs::Client,
+    cloudwatch: aws_sdk_cloudwatch::Client,
+    /// The home configuration (endpoint, HTTP client) in this region.
+    write: SdkConfig,
+}
+
+impl At {
+    fn new(read: &SdkConfig, home: &SdkConfig) -> Self {
+        let mut write = home.to_builder();
+        write.set_region(read.region().cloned());
+        Self {
+            ecs: aws_sdk_ecs::Client::new(read),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(read),
+            write: write.build(),
+        }
+    }
+}
+
 /// The [`Effector`] over AWS. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AwsEffector {
-    /// The read clients, with the default credentials.
-    ecs: aws_sdk_ecs::Client,
-    cloudwatch: aws_sdk_cloudwatch::Client,
-    /// Assumes the actions role, with the default credentials.
+    /// Without accounts: the home account in the home region, read with the default
+    /// credentials.
+    home: At,
+    /// With accounts: every configured account in each of its regions, by place. A
+    /// target is read and written in its own place only.
+    places: Arc<BTreeMap<Place, At>>,
+    /// Assumes the actions roles, with the default credentials (the function's role:
+    /// the only principal the actions roles trust).
     sts: aws_sdk_sts::Client,
-    /// What the write clients are built from (endpoint, region, HTTP client).
+    /// The home configuration (its region is the home region).
     sdk: SdkConfig,
     roles: ActionRoles,
     write_timeout: Duration,
@@ -215,8 +273,8 @@ pub struct AwsEffector {
 }
 
 impl AwsEffector {
-    /// An effector whose reads and `sts:AssumeRole` use `sdk`'s credentials and whose
-    /// writes use the role `roles` names for the target.
+    /// An effector over the home account alone: reads and `sts:AssumeRole` use `sdk`'s
+    /// credentials, and writes the role `roles` names for the target.
     #[must_use]
     pub fn new(sdk: &SdkConfig, roles: ActionRoles) -> Self {
         let sts = aws_sdk_sts::Client::from_conf(
@@ -231,14 +289,34 @@ impl AwsEffector {
                 .build(),
         );
         Self {
-            ecs: aws_sdk_ecs::Client::new(sdk),
-            cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
+            home: At::new(sdk, sdk),
+            places: Arc::default(),
             sts,
             sdk: sdk.clone(),
             roles,
             write_timeout: WRITE_TIMEOUT,
             calls: Arc::default(),
         }
+    }
+
+    /// An effector over configured accounts: each place read with its own configuration
+    /// (`places`: the account's read credentials in that region, as the data source reads
+    /// it) and written in its region through its account's actions role, assumed with
+    /// `home`'s (the default) credentials. Only these places are acted in.
+    #[must_use]
+    pub fn with_places(
+        home: &SdkConfig,
+        roles: ActionRoles,
+        places: impl IntoIterator<Item = (Place, SdkConfig)>,
+    ) -> Self {
+        let mut effector = Self::new(home, roles);
+        effector.places = Arc::new(
+            places
+                .into_iter()
+                .map(|(place, read)| (place, At::new(&read, home)))
+                .collect(),
+        );
+        effector
     }
 
     /// The same effector with another write deadline (tests of the timeout).
@@ -269,18 +347,31 @@ impl AwsEffector {
             .map_err(|e| read_error(api, e, started.elapsed()))
     }
 
-    /// Refuses targets in another account or region than the home one.
-    fn here(&self, target: &Target) -> Result<(), NotHere> {
-        let home_region = self.sdk.region().map(ToString::to_string);
-        let region_ok = target.region.is_none() || target.region == home_region;
-        if self.roles.is_home(target.account.as_deref()) && region_ok {
-            Ok(())
-        } else {
-            Err(NotHere(format!(
+    /// Where `target` is read and written: its place among the configured ones, or
+    /// without accounts the home account in the home region. Anything else is refused.
+    fn at(&self, target: &Target) -> Result<&At, NotHere> {
+        let not_here = || {
+            NotHere(format!(
                 "{}/{}",
                 target.account.as_deref().unwrap_or("home"),
                 target.region.as_deref().unwrap_or("-")
-            )))
+            ))
+        };
+        if self.places.is_empty() {
+            let home_region = self.sdk.region().map(ToString::to_string);
+            let region_ok = target.region.is_none() || target.region == home_region;
+            return if self.roles.is_home(target.account.as_deref()) && region_ok {
+                Ok(&self.home)
+            } else {
+                Err(not_here())
+            };
+        }
+        match (&target.account, &target.region) {
+            (Some(account), Some(region)) => self
+                .places
+                .get(&Place::new(account.clone(), region.clone()))
+                .ok_or_else(not_here),
+            _ => Err(not_here()),
         }
     }
 
@@ -326,29 +417,32 @@ impl AwsEffector {
             .build()
     }
 
-    fn ecs_writer(&self, credentials: Credentials) -> aws_sdk_ecs::Client {
+    fn ecs_writer(&self, at: &At, credentials: Credentials) -> aws_sdk_ecs::Client {
         aws_sdk_ecs::Client::from_conf(
-            aws_sdk_ecs::config::Builder::from(&self.sdk)
+            aws_sdk_ecs::config::Builder::from(&at.write)
                 .credentials_provider(credentials)
+                .identity_cache(IdentityCache::no_cache())
                 .retry_config(RetryConfig::disabled())
                 .timeout_config(self.write_timeouts())
                 .build(),
         )
     }
 
-    fn cloudwatch_writer(&self, credentials: Credentials) -> aws_sdk_cloudwatch::Client {
+    fn cloudwatch_writer(&self, at: &At, credentials: Credentials) -> aws_sdk_cloudwatch::Client {
         aws_sdk_cloudwatch::Client::from_conf(
-            aws_sdk_cloudwatch::config::Builder::from(&self.sdk)
+            aws_sdk_cloudwatch::config::Builder::from(&at.write)
                 .credentials_provider(credentials)
+                .identity_cache(IdentityCache::no_cache())
                 .retry_config(RetryConfig::disabled())
                 .timeout_config(self.write_timeouts())
                 .build(),
         )
     }
 
-    /// The one write call, with `credentials`.
+    /// The one write call, at `at` with `credentials`.
     async fn write(
         &self,
+        at: &At,
         credentials: Credentials,
         target: &Target,
         write: Write,
@@ -356,7 +450,7 @@ impl AwsEffector {
         let started = Instant::now();
         let (api, result) = match write {
             Write::Service { service, update } => {
-                let ecs = self.ecs_writer(credentials);
+                let ecs = self.ecs_writer(at, credentials);
                 let call = ecs
                     .update_service()
                     .cluster(&service.cluster)
@@ -371,7 +465,7 @@ impl AwsEffector {
                 (api, request_id(out).map_err(|e| classify(SYSTEM_ECS, e)))
             }
             Write::Alarm { alarm, enable } => {
-                let cloudwatch = self.cloudwatch_writer(credentials);
+                let cloudwatch = self.cloudwatch_writer(at, credentials);
                 if enable {
                     let api = "cloudwatch:EnableAlarmActions";
                     let call = cloudwatch.enable_alarm_actions().alarm_names(alarm);
@@ -607,8 +701,16 @@ fn alarm_now(
 
 #[async_trait]
 impl Effector for AwsEffector {
-    fn acts_in(&self, target: &Target) -> bool {
-        self.here(target).is_ok()
+    fn acts_in(&self, target: &Target) -> Result<(), Refusal> {
+        self.at(target).map_err(|_| Refusal::NotSetUpHere)?;
+        self.roles
+            .for_target(target)
+            .map(|_| ())
+            .map_err(|_| Refusal::NoActionsRole)
+    }
+
+    fn regions_of(&self, account: &str) -> usize {
+        self.places.keys().filter(|p| p.account == account).count()
     }
 
     async fn service(&self, target: &Target) -> Result<Option<ServiceNow>, OpsError> {
@@ -616,14 +718,14 @@ impl Effector for AwsEffector {
             return Ok(None);
         };
         let api = "ecs:DescribeServices";
-        self.here(target).map_err(|e| OpsError::Unavailable {
+        let at = self.at(target).map_err(|e| OpsError::Unavailable {
             api,
             source: Arc::new(e),
         })?;
         let out = self
             .read(
                 api,
-                self.ecs
+                at.ecs
                     .describe_services()
                     .cluster(&service.cluster)
                     .services(&service.name)
@@ -642,14 +744,14 @@ impl Effector for AwsEffector {
             return Ok(None);
         };
         let api = "cloudwatch:DescribeAlarms";
-        self.here(target).map_err(|e| OpsError::Unavailable {
+        let at = self.at(target).map_err(|e| OpsError::Unavailable {
             api,
             source: Arc::new(e),
         })?;
         let out = self
             .read(
                 api,
-                self.cloudwatch
+                at.cloudwatch
                     .describe_alarms()
                     .alarm_names(alarm)
                     .alarm_types(AlarmType::MetricAlarm)
@@ -667,10 +769,11 @@ impl Effector for AwsEffector {
         change: &Change,
     ) -> Result<Applied, EffectError> {
         let write = Write::of(target, change)?;
-        self.here(target)
+        let at = self
+            .at(target)
             .map_err(|e| EffectError::Role(Box::new(e)))?;
         let credentials = self.assume(actor, target).await?;
-        self.write(credentials, target, write).await
+        self.write(at, credentials, target, write).await
     }
 
     async fn unsilence(&self, actor: &Person, target: &Target) -> Result<Applied, EffectError> {
@@ -690,6 +793,23 @@ pub fn effector(config: &Config, sdk: &SdkConfig) -> Arc<dyn Effector> {
 #[must_use]
 pub fn effector_with(sdk: &SdkConfig, roles: ActionRoles) -> Arc<dyn Effector> {
     Arc::new(AwsEffector::new(sdk, roles))
+}
+
+/// The effector over the accounts file's `accounts`, each place read as `places` reads it
+/// (the data source's configurations: the same credentials, so no extra AssumeRole) and
+/// written through its account's `actions_role` (the home role, `home_role`, for the home
+/// account listed without a read role); `None` when no role writes anywhere.
+#[must_use]
+pub fn effector_over(
+    home: &SdkConfig,
+    home_role: Option<String>,
+    accounts: &[crate::config::accounts::Account],
+    places: impl IntoIterator<Item = (Place, SdkConfig)>,
+) -> Option<Arc<dyn Effector>> {
+    let roles = ActionRoles::of_accounts(home_role, accounts);
+    roles
+        .any()
+        .then(|| Arc::new(AwsEffector::with_places(home, roles, places)) as Arc<dyn Effector>)
 }
 
 #[cfg(test)]
@@ -999,7 +1119,7 @@ mod tests {
                 .await;
             let effector = AwsEffector::new(&sdk, ActionRoles::default());
             let result = effector
-                .ecs_writer(Credentials::new("k", "s", None, None, "tests"))
+                .ecs_writer(&effector.home, Credentials::new("k", "s", None, None, "tests"))
                 .update_service()
                 .cluster("prod")
                 .service("checkout")
