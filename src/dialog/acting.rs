@@ -166,12 +166,14 @@ pub(super) async fn answer(
         Ask::Silence { .. } => {
             let alarm = need!(Box::pin(super::alarm_detail::target_alarm(dialog, turn)).await?);
             // With accounts, the alarm's one place: never the first of several.
-            let place = need!(Box::pin(super::alarm_detail::the_place(dialog, turn, &alarm)).await?);
+            let place =
+                need!(Box::pin(super::alarm_detail::the_place(dialog, turn, &alarm)).await?);
             let detail = match &place {
                 Some(p) => dialog.ops().alarm_at(&alarm, p).await?,
                 None => dialog.ops().alarm(&alarm).await?,
             };
-            let (service, stamped) = detail.map_or((None, None), |d| (d.alarm.service, d.alarm.place));
+            let (service, stamped) =
+                detail.map_or((None, None), |d| (d.alarm.service, d.alarm.place));
             (
                 Target::alarm_at(alarm.clone(), service, place.or(stamped)),
                 alarm,
@@ -458,22 +460,24 @@ pub(crate) fn sentences(say: &Say<'_>, act: &Act, _detail: bool) -> Vec<String> 
             out.push(say.msg("act-shall-i", []));
             out
         }
-        Step::Refused(reason) => vec![say.msg(
-            reason.message_id(),
-            [
-                ("verb", verb()),
-                ("target", target()),
-                (
-                    "account",
-                    s(act
-                        .at
-                        .account
-                        .as_deref()
-                        .map(|a| say.name(a))
-                        .unwrap_or_default()),
-                ),
-            ],
-        )],
+        Step::Refused(reason) => vec![
+            say.msg(
+                reason.message_id(),
+                [
+                    ("verb", verb()),
+                    ("target", target()),
+                    (
+                        "account",
+                        s(act
+                            .at
+                            .account
+                            .as_deref()
+                            .map(|a| say.name(a))
+                            .unwrap_or_default()),
+                    ),
+                ],
+            ),
+        ],
         Step::NothingToConfirm => vec![say.msg("act-nothing-to-confirm", [])],
         Step::Cancelled => vec![say.msg("act-cancelled", [("verb", verb()), ("target", target())])],
         Step::Expired => vec![say.msg("act-expired", [])],
@@ -629,5 +633,73 @@ pub(crate) fn status(say: &Say<'_>, record: &ActionRecord) -> String {
                 ("approver", approver),
             ],
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::act::record::Person;
+    use crate::ops::{Place, ServiceRef};
+    use crate::speech::Renderer;
+    use crate::vocab::Mode;
+
+    fn record(place: Option<Place>, region_named: bool) -> ActionRecord {
+        let mut service = ServiceRef::new("web", "checkout");
+        service.place = place;
+        ActionRecord::request(
+            "a1",
+            Change::Restart { running: 3 },
+            Target::service(service),
+            Person {
+                sub: "s-ana".into(),
+                username: "ana".into(),
+            },
+            "ask:1",
+            true,
+            Duration::from_secs(600),
+            std::time::SystemTime::UNIX_EPOCH,
+        )
+        .unwrap()
+        .with_region_named(region_named)
+    }
+
+    #[test]
+    fn the_card_names_the_account_and_the_region_only_when_the_account_has_several() {
+        let renderer = Renderer::embedded(None).unwrap();
+        let say = renderer.say("en-US", Mode::Text);
+        let prod = Some(Place::new("prod", "eu-west-1"));
+        assert_eq!(
+            describe_record(&say, &record(prod.clone(), true)),
+            "ana asks: Restart checkout in web (the prod account, eu-west-1)? It has 3 running tasks, and a new deployment will replace them."
+        );
+        assert_eq!(
+            describe_record(&say, &record(prod, false)),
+            "ana asks: Restart checkout in web (the prod account)? It has 3 running tasks, and a new deployment will replace them."
+        );
+        // Without accounts, as it always was.
+        assert_eq!(
+            describe_record(&say, &record(None, false)),
+            "ana asks: Restart checkout in web? It has 3 running tasks, and a new deployment will replace them."
+        );
+        // Spoken, the region is said as words.
+        let voice = renderer.say("en-US", Mode::Voice);
+        let spoken = describe_record(&voice, &record(Some(Place::new("prod", "eu-west-1")), true));
+        assert!(spoken.contains("(the prod account, "), "{spoken}");
+    }
+
+    #[test]
+    fn a_read_only_account_is_named_in_the_refusal() {
+        let renderer = Renderer::embedded(None).unwrap();
+        let say = renderer.say("en-US", Mode::Text);
+        let target =
+            Target::service(ServiceRef::new("web", "checkout").at(Place::new("dev", "us-east-1")));
+        assert_eq!(
+            Refusal::NoActionsRole.explain(&say, Verb::Scale, &target),
+            "I won't scale checkout: the dev account is read only for me, with no actions role set up there. Nothing was changed."
+        );
+        assert_eq!(Refusal::NoActionsRole.code(), "no_actions_role");
     }
 }

@@ -138,7 +138,10 @@ pub(crate) fn sentences(say: &Say<'_>, placed: &[Placed]) -> Vec<String> {
                 [
                     (
                         "account",
-                        s(p.account.as_deref().map(|a| say.name(a)).unwrap_or_default()),
+                        s(p.account
+                            .as_deref()
+                            .map(|a| say.name(a))
+                            .unwrap_or_default()),
                     ),
                     (
                         "region",

@@ -512,9 +512,18 @@ async fn lex_elicits_the_account_slot_and_answers_from_the_account_and_region_sl
     // A question about a service in two accounts is answered for both.
     let both = lex(&[("service", "checkout")]).await;
     crate::common::assert_valid_lex_response(&both);
-    assert_eq!(both["sessionState"]["dialogAction"]["type"], "Close", "{both}");
-    assert!(said(&both).contains("In prod, checkout is degraded"), "{both}");
-    assert!(said(&both).contains("in staging, checkout is deploying"), "{both}");
+    assert_eq!(
+        both["sessionState"]["dialogAction"]["type"], "Close",
+        "{both}"
+    );
+    assert!(
+        said(&both).contains("In prod, checkout is degraded"),
+        "{both}"
+    );
+    assert!(
+        said(&both).contains("in staging, checkout is deploying"),
+        "{both}"
+    );
     // An action on it asks which account.
     let mut restart = lex_event(&[("service", "checkout")]);
     restart["sessionState"]["intent"]["name"] = serde_json::json!("RestartService");

@@ -190,15 +190,11 @@ async fn world(policy: &str) -> World {
     );
     let policy = Policy::from_toml(policy).unwrap();
     let grants = policy.group_grants("app");
-    let assistant = Assistant::builder(
-        ops,
-        clock_dyn,
-        Identity::new(None, policy, Some(grants)),
-    )
-    .desk(desk.clone())
-    .event_log(store)
-    .build()
-    .unwrap();
+    let assistant = Assistant::builder(ops, clock_dyn, Identity::new(None, policy, Some(grants)))
+        .desk(desk.clone())
+        .event_log(store)
+        .build()
+        .unwrap();
     World {
         _moto: moto,
         moto_sdk,
@@ -251,7 +247,10 @@ impl World {
     fn acted_as(&self) -> Vec<Seen> {
         self.seen("AssumeRole")
             .into_iter()
-            .filter(|r| r.param("RoleArn").is_some_and(|a| a.ends_with("opsvoice-act")))
+            .filter(|r| {
+                r.param("RoleArn")
+                    .is_some_and(|a| a.ends_with("opsvoice-act"))
+            })
             .collect()
     }
 
@@ -315,7 +314,9 @@ async fn a_restart_in_a_member_account_writes_there_through_its_own_actions_role
     let said = w.ask("s-1", "restart checkout in prod").await;
     // prod is read in two regions: the read-back names the region too.
     assert!(
-        said.starts_with("Restart checkout in web (the prod account, us-east-1)? It has 2 running tasks"),
+        said.starts_with(
+            "Restart checkout in web (the prod account, us-east-1)? It has 2 running tasks"
+        ),
         "{said}"
     );
     assert!(w.writes().is_empty() && w.acted_as().is_empty());
@@ -402,7 +403,9 @@ async fn an_account_without_an_actions_role_is_refused_with_the_reason_and_nothi
 async fn a_silence_in_a_member_account_disables_and_later_enables_that_account_s_alarm() {
     let w = world(&policy("")).await;
     // The alarm is in prod and staging: an action on it asks which, never the first.
-    let mut said = w.ask("s-1", "silence checkout-cpu-high for 30 minutes").await;
+    let mut said = w
+        .ask("s-1", "silence checkout-cpu-high for 30 minutes")
+        .await;
     if said.starts_with("Which alarm") || said.starts_with("I can't find") {
         // The embedded model knows the demo's alarm names, not moto's: it asks back.
         said = w.ask("s-1", "checkout-cpu-high").await;
@@ -418,10 +421,16 @@ async fn a_silence_in_a_member_account_disables_and_later_enables_that_account_s
     );
     assert!(w.writes().is_empty());
     let said = w.ask("s-1", "yes").await;
-    assert!(said.starts_with("checkout-cpu-high is silenced until"), "{said}");
+    assert!(
+        said.starts_with("checkout-cpu-high is silenced until"),
+        "{said}"
+    );
 
     assert_eq!(w.writes(), ["DisableAlarmActions"]);
-    assert!(!w.actions_enabled(STAGING).await, "staging's alarm is silenced");
+    assert!(
+        !w.actions_enabled(STAGING).await,
+        "staging's alarm is silenced"
+    );
     assert!(w.actions_enabled(PROD).await, "prod's is not");
     assert!(w.actions_enabled(HOME).await, "nor the home account's");
 
@@ -448,8 +457,10 @@ async fn a_silence_in_a_member_account_disables_and_later_enables_that_account_s
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_account_cluster_approval_glob_asks_a_second_person_only_in_that_account() {
-    let w = world(&policy(r#"approval = ["prod/*"]
-channel = "C0APPROVALS""#))
+    let w = world(&policy(
+        r#"approval = ["prod/*"]
+channel = "C0APPROVALS""#,
+    ))
     .await;
     let prod = w.ask("s-1", "restart checkout in prod").await;
     assert!(
@@ -545,7 +556,9 @@ async fn a_question_about_a_name_in_a_few_places_is_answered_for_each_and_an_act
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alarm_named_in_two_accounts_is_told_for_both_never_the_first_in_file_order() {
     let w = world(&policy("")).await;
-    let mut said = w.ask("q-1", "tell me about the checkout-cpu-high alarm").await;
+    let mut said = w
+        .ask("q-1", "tell me about the checkout-cpu-high alarm")
+        .await;
     if said.starts_with("Which alarm") || said.starts_with("I can't find") {
         said = w.ask("q-1", "checkout-cpu-high").await;
     }
@@ -560,7 +573,10 @@ async fn an_alarm_named_in_two_accounts_is_told_for_both_never_the_first_in_file
     );
     // Named with its account, the one place is answered (the quiet one in staging).
     let said = w
-        .ask("q-2", "tell me about the checkout-cpu-high alarm in staging")
+        .ask(
+            "q-2",
+            "tell me about the checkout-cpu-high alarm in staging",
+        )
         .await;
     let said = if said.starts_with("Which alarm") || said.starts_with("I can't find") {
         w.ask("q-2", "checkout-cpu-high").await

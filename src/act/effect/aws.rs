@@ -165,7 +165,10 @@ impl ActionRoles {
     /// credentials (no read role: the home account under its spoken name) and no
     /// `actions_role` of their own.
     #[must_use]
-    pub fn of_accounts(home: Option<String>, accounts: &[crate::config::accounts::Account]) -> Self {
+    pub fn of_accounts(
+        home: Option<String>,
+        accounts: &[crate::config::accounts::Account],
+    ) -> Self {
         let mut roles = Self::home(home);
         for account in accounts {
             if account.role.is_none() {
@@ -197,9 +200,7 @@ impl ActionRoles {
             return Ok(arn);
         }
         match &target.account {
-            Some(name) if !self.is_home(Some(name)) => {
-                Err(RoleError::NoAccountRole(name.clone()))
-            }
+            Some(name) if !self.is_home(Some(name)) => Err(RoleError::NoAccountRole(name.clone())),
             _ => self.home.as_deref().ok_or(RoleError::NotConfigured),
         }
     }
@@ -854,6 +855,115 @@ mod tests {
     }
 
     #[test]
+    fn an_account_acts_through_its_own_role_and_the_home_one_only_as_a_fallback() {
+        let accounts = crate::config::accounts::parse(
+            r#"
+[[account]]
+name = "home"
+actions_role = "arn:aws:iam::123456789012:role/home-act"
+[[account]]
+name = "lab"
+[[account]]
+name = "prod"
+role = "arn:aws:iam::111111111111:role/opsvoice-read"
+actions_role = "arn:aws:iam::111111111111:role/opsvoice-act"
+[[account]]
+name = "dev"
+role = "arn:aws:iam::333333333333:role/opsvoice-read"
+"#,
+            "us-east-1",
+        )
+        .unwrap();
+        let roles = ActionRoles::of_accounts(Some("arn:aws:iam::1:role/act".into()), &accounts);
+        let at = |account: &str| Target {
+            account: Some(account.to_owned()),
+            region: Some("us-east-1".to_owned()),
+            subject: crate::act::Subject::Service {
+                service: ServiceRef::new("web", "checkout"),
+            },
+        };
+        // Its own actions role first, even for an account read with the default
+        // credentials; the home role for one without (the home account); none else.
+        assert_eq!(
+            roles.for_target(&at("home")).unwrap(),
+            "arn:aws:iam::123456789012:role/home-act"
+        );
+        assert_eq!(
+            roles.for_target(&at("lab")).unwrap(),
+            "arn:aws:iam::1:role/act"
+        );
+        assert_eq!(
+            roles.for_target(&at("prod")).unwrap(),
+            "arn:aws:iam::111111111111:role/opsvoice-act"
+        );
+        assert!(matches!(
+            roles.for_target(&at("dev")),
+            Err(RoleError::NoAccountRole(a)) if a == "dev"
+        ));
+        assert!(roles.any());
+        assert!(!ActionRoles::of_accounts(None, &accounts[3..]).any());
+    }
+
+    #[tokio::test]
+    async fn a_place_not_read_or_an_account_without_a_role_is_refused_before_any_call() {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+            .load()
+            .await;
+        let roles = ActionRoles::home(None).account("prod", "arn:aws:iam::111111111111:role/act");
+        let place = |a: &str, r: &str| {
+            let mut b = sdk.to_builder();
+            b.set_region(Some(aws_config::Region::new(r.to_owned())));
+            (Place::new(a, r), b.build())
+        };
+        let effector = AwsEffector::with_places(
+            &sdk,
+            roles,
+            [
+                place("prod", "us-east-1"),
+                place("prod", "eu-west-1"),
+                place("dev", "us-east-1"),
+            ],
+        );
+        let at = |a: Option<&str>, r: Option<&str>| Target {
+            account: a.map(str::to_owned),
+            region: r.map(str::to_owned),
+            subject: crate::act::Subject::Service {
+                service: ServiceRef::new("web", "checkout"),
+            },
+        };
+        assert_eq!(
+            effector.acts_in(&at(Some("prod"), Some("eu-west-1"))),
+            Ok(())
+        );
+        assert_eq!(
+            effector.acts_in(&at(Some("dev"), Some("us-east-1"))),
+            Err(Refusal::NoActionsRole)
+        );
+        for nowhere in [
+            at(Some("prod"), Some("ap-south-1")),
+            at(Some("qa"), Some("us-east-1")),
+            at(None, None),
+        ] {
+            assert_eq!(
+                effector.acts_in(&nowhere),
+                Err(Refusal::NotSetUpHere),
+                "{nowhere}"
+            );
+        }
+        assert_eq!(effector.regions_of("prod"), 2);
+        assert_eq!(effector.regions_of("dev"), 1);
+        // The writers are built in the target's own region.
+        let eu = effector.at(&at(Some("prod"), Some("eu-west-1"))).unwrap();
+        assert_eq!(
+            eu.write.region().map(ToString::to_string).as_deref(),
+            Some("eu-west-1")
+        );
+        assert!(effector.calls().snapshot().is_empty(), "nothing was called");
+    }
+
+    #[test]
     fn a_plain_username_is_the_source_identity() {
         for name in ["alice", "al", "a.lice@example.com", "ops_bot+1=2,3-4"] {
             let id = SessionIdentity::for_person(&person(name, SUB)).unwrap();
@@ -1119,7 +1229,10 @@ mod tests {
                 .await;
             let effector = AwsEffector::new(&sdk, ActionRoles::default());
             let result = effector
-                .ecs_writer(&effector.home, Credentials::new("k", "s", None, None, "tests"))
+                .ecs_writer(
+                    &effector.home,
+                    Credentials::new("k", "s", None, None, "tests"),
+                )
                 .update_service()
                 .cluster("prod")
                 .service("checkout")
