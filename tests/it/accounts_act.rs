@@ -433,6 +433,24 @@ async fn a_silence_in_a_member_account_disables_and_later_enables_that_account_s
     );
     assert!(w.actions_enabled(PROD).await, "prod's is not");
     assert!(w.actions_enabled(HOME).await, "nor the home account's");
+    // Asked about in its account, staging's says who silenced it (its silence is kept
+    // by account and region); prod's says nothing of it.
+    for (account, silenced) in [("staging", true), ("prod", false)] {
+        let mut said = w
+            .ask(
+                account,
+                &format!("tell me about the checkout-cpu-high alarm in {account}"),
+            )
+            .await;
+        if !said.starts_with("checkout-cpu-high") {
+            said = w.ask(account, "checkout-cpu-high").await;
+        }
+        assert_eq!(
+            said.contains("silenced by anonymous until"),
+            silenced,
+            "{account}: {said}"
+        );
+    }
 
     // Not due yet: nothing. Past its end, the tick enables staging's alarm again, through
     // staging's actions role.
