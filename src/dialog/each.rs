@@ -107,6 +107,16 @@ impl Dialog {
             });
         }
         let mut answer = Answer::to(turn, Reply::InEach(placed), Move::Close);
+        // "It" is no one place now: a follow-up ("restart it") asks again rather than
+        // act on a service talked about before. An alarm is its name, which asks which.
+        answer.context.service = None;
+        answer.context.cluster = None;
+        if let Some((_, alarm)) = places
+            .first()
+            .and_then(|p| p.slots.iter().find(|(slot, _)| *slot == Slot::Alarm))
+        {
+            answer.context.alarm = Some(alarm.clone());
+        }
         answer.context.pending = None;
         answer.context.last = Some(context::Asked {
             intent: turn.intent,

@@ -524,6 +524,7 @@ async fn the_rate_limit_counts_per_account_so_one_name_in_two_accounts_has_two_b
 async fn a_question_about_a_name_in_a_few_places_is_answered_for_each_and_an_action_asks() {
     let w = world(&policy("")).await;
     // Three places: one sentence, each place named.
+    w.ask("q-1", "how is cart doing").await;
     let said = w.ask("q-1", "how is checkout doing").await;
     let first = said.lines().next().unwrap();
     assert!(
@@ -539,6 +540,10 @@ async fn a_question_about_a_name_in_a_few_places_is_answered_for_each_and_an_act
         "{said}"
     );
     assert_eq!(first.matches(". ").count(), 0, "one sentence: {first}");
+    // "It" is none of them (nor cart, asked about before): a follow-up asks rather than
+    // act on one.
+    let said = w.ask("q-1", "restart it").await;
+    assert!(said.starts_with("Which service"), "{said}");
     // Two regions of one account: the regions tell them apart.
     let said = w.ask("q-2", "how is search doing in prod").await;
     assert!(
