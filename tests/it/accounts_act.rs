@@ -158,6 +158,14 @@ struct World {
 /// the effector over the same places (their read credentials; each account's actions
 /// role for writes), with no home actions role. Callers are the policy's `app` group.
 async fn world(policy: &str) -> World {
+    world_with(policy, None).await
+}
+
+/// [`world`], with approval cards posted to `announcer`.
+async fn world_with(
+    policy: &str,
+    announcer: Option<Arc<dyn opsvoice::act::desk::Announcer>>,
+) -> World {
     let moto = seeded().await;
     let moto_sdk = moto.sdk().await;
     let proxy = Proxy::start(format!("127.0.0.1:{}", moto.port)).await;
@@ -184,7 +192,7 @@ async fn world(policy: &str) -> World {
             clock_dyn.clone(),
             opsvoice::act::Gate::new(false),
             effector,
-            None,
+            announcer,
         )
         .answering_from(ops.clone()),
     );
@@ -608,4 +616,101 @@ async fn an_alarm_named_in_two_accounts_is_told_for_both_never_the_first_in_file
     };
     assert!(!said.contains("In prod"), "{said}");
     assert!(said.starts_with("checkout-cpu-high"), "{said}");
+}
+
+/// Approval cards, kept instead of posted (what a card says is the read-back, tested with
+/// the renderer; here, which record it is for).
+#[derive(Debug, Default)]
+struct Cards(std::sync::Mutex<Vec<opsvoice::act::record::ActionRecord>>);
+
+#[async_trait::async_trait]
+impl opsvoice::act::desk::Announcer for Cards {
+    async fn ask_approval(
+        &self,
+        _channel: &str,
+        record: &opsvoice::act::record::ActionRecord,
+    ) -> Result<opsvoice::act::record::Place, String> {
+        self.0.lock().unwrap().push(record.clone());
+        Ok(opsvoice::act::record::Place {
+            channel: "C0APPROVALS".into(),
+            ts: "1.2".into(),
+        })
+    }
+
+    async fn update_card(
+        &self,
+        _card: &opsvoice::act::record::Place,
+        _record: &opsvoice::act::record::ActionRecord,
+    ) {
+    }
+
+    async fn tell(
+        &self,
+        _origin: &opsvoice::act::record::Place,
+        _record: &opsvoice::act::record::ActionRecord,
+    ) {
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approved_action_in_a_member_account_is_checked_again_and_written_there() {
+    let cards = Arc::new(Cards::default());
+    let text = policy(
+        r#"approval = ["prod/*"]
+channel = "C0APPROVALS""#,
+    );
+    let w = world_with(&text, Some(cards.clone())).await;
+    let before = w.deployment(PROD).await;
+    w.ask("s-1", "restart checkout in prod").await;
+    let said = w.ask("s-1", "yes").await;
+    assert!(said.starts_with("I've asked for approval"), "{said}");
+    let card = cards.0.lock().unwrap().pop().unwrap();
+    assert_eq!(card.target().account.as_deref(), Some("prod"));
+    assert_eq!(card.target().region.as_deref(), Some("us-east-1"));
+    assert!(card.region_named(), "prod is read in two regions");
+    assert!(w.writes().is_empty() && w.acted_as().is_empty());
+
+    // Bob approves: the target is read again in prod (with prod's read credentials), then
+    // written there through prod's actions role, named for the requester.
+    let bob = opsvoice::auth::Principal {
+        sub: "bob".into(),
+        username: "bob".into(),
+        groups: vec!["app".into()],
+    };
+    let grants = Policy::from_toml(&text).unwrap().group_grants("app");
+    let prod_read_key = w
+        .seen("AssumeRole")
+        .iter()
+        .find(|r| r.param("RoleArn") == Some(read_role(PROD)))
+        .map(|r| xml(&r.answer_text(), "AccessKeyId"))
+        .unwrap();
+    w.proxy.forget();
+    let answered = w.desk.judge(card.id(), &bob, &grants, true).await;
+    assert!(
+        matches!(answered, opsvoice::act::desk::Answered::Started(_)),
+        "{answered:?}"
+    );
+    let rechecks = w.seen("DescribeServices");
+    assert!(!rechecks.is_empty(), "the re-check on approval");
+    for read in &rechecks {
+        assert_eq!(read.access_key(), Some(prod_read_key.as_str()));
+        assert!(
+            read.header("authorization")
+                .unwrap()
+                .contains("/us-east-1/ecs/aws4_request")
+        );
+    }
+    assert_eq!(w.writes(), ["UpdateService"]);
+    let assumed = w.acted_as();
+    assert_eq!(assumed.len(), 1);
+    assert_eq!(assumed[0].param("RoleArn"), Some(act_role(PROD)));
+    assert_eq!(
+        assumed[0].param("SourceIdentity").as_deref(),
+        Some("anonymous"),
+        "the requester is named on the write"
+    );
+    assert_ne!(w.deployment(PROD).await, before);
+    // A second approval does nothing more.
+    w.desk.judge(card.id(), &bob, &grants, true).await;
+    assert_eq!(w.writes(), ["UpdateService"]);
 }
