@@ -3,6 +3,11 @@
 //! on the actions role, with the requester as `SourceIdentity` (so CloudTrail names the
 //! person on the write), then exactly one write call, made once.
 //!
+//! With accounts (`OPSVOICE_ACCOUNTS_FILE`), every target is read and written in its own
+//! account and region, and nowhere else: read with that account's read credentials (the
+//! ones its questions are read with), written through that account's `actions_role` in
+//! that region. An account without one is read only ([`Refusal::NoActionsRole`]).
+//!
 //! Why once: `UpdateService` takes no client token, so a retried call is a second change
 //! (two forced deployments), and a call that timed out may still have been applied. The
 //! write clients therefore run with retries off and a deadline, and every failure is
