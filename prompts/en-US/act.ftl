@@ -14,35 +14,47 @@ act-refused-rate-limited = I won't { $verb } { $target } now: it has had too man
 act-refused-target-changed = I didn't { $verb } { $target }: it changed since I read the change back to you. Ask again to see where it stands now.
 act-refused-no-evidence = I won't roll back { $target }: I can't tell which version it ran before. Nothing was changed.
 act-refused-controller = I won't { $verb } { $target }: it is deployed by CodeDeploy or another controller, not by ECS. Use that tool instead. Nothing was changed.
-act-refused-elsewhere = I won't { $verb } { $target }: I read that account and region, but I'm not set up to act there yet; only the home account's actions role is used. Nothing was changed.
+act-refused-elsewhere = I won't { $verb } { $target }: it is in an account or region I'm not set up to act in. Nothing was changed.
+# An account listed without an actions role: read only.
+act-refused-read-only = I won't { $verb } { $target }: { $has-account ->
+    [yes] the { $account } account
+   *[no] this account
+} is read only for me, with no actions role set up there. Nothing was changed.
 act-refused-alarm-scales = I won't silence { $target }: it does more than notify (it scales or stops something), and silencing it would stop that too. Nothing was changed.
 act-refused-bounds = I won't { $verb } { $target } that far: it is outside what this deployment allows. Nothing was changed.
 act-refused-no-change = There is nothing to { $verb } there: { $target } is already that way. Nothing was changed.
 
-# The read-back, then the question. `cluster` may be empty.
+# Where an action's target is, said after it: its account, and its region when the
+# account is read in more than one.
+act-place = {" "}(the { $account } account{ $has-region ->
+    [yes] , { $region }
+   *[no] {""}
+})
+
+# The read-back, then the question. `cluster` and `place` (act-place) may be empty.
 act-readback-restart = Restart { $target }{ $has-cluster ->
     [no] {""}
    *[yes] {" "}in { $cluster }
-}? It has { $running } running { $running ->
+}{ $place }? It has { $running } running { $running ->
     [one] task
    *[other] tasks
 }, and a new deployment will replace them.
 act-readback-rollback = Roll back { $target }{ $has-cluster ->
     [no] {""}
    *[yes] {" "}in { $cluster }
-} from { $from } to { $to }{ $has-until ->
+}{ $place } from { $from } to { $to }{ $has-until ->
     [no] {""}
    *[yes] , which ran until { $until }
 }?
 act-readback-scale = Scale { $target }{ $has-cluster ->
     [no] {""}
    *[yes] {" "}in { $cluster }
-} from { $from } to { $to } { $to ->
+}{ $place } from { $from } to { $to } { $to ->
     [one] task
    *[other] tasks
 }?
-act-readback-silence = Silence { $target } until { $until }? Its notifications stop until then.
-act-readback-unsilence = End the silence on { $target } now? Its notifications start again.
+act-readback-silence = Silence { $target }{ $place } until { $until }? Its notifications stop until then.
+act-readback-unsilence = End the silence on { $target }{ $place } now? Its notifications start again.
 act-needs-approval = A second person will have to approve it in Slack.
 act-shall-i = Shall I?
 act-nothing-to-confirm = There's nothing waiting for your yes, so I did nothing.

@@ -14,8 +14,20 @@ which-cluster = { $service } runs in { $clusters }. Which cluster?
 which-alarm = Which alarm: { $options }?
 which-account = { $service } runs in the { $accounts } accounts. Which one?
 which-region = { $service } runs in { $regions }. Which region?
+which-account-alarm = There is a { $service } alarm in the { $accounts } accounts. Which one?
+which-region-alarm = There is a { $service } alarm in { $regions }. Which region?
 # A thing named with its account, where the answer spans more than one.
 in-account = { $name } in { $account }
+# One place's answer to a question about a name in two or three places (joined with "; "
+# into one sentence). `account` is empty when the places are all in one account, `region`
+# when the account has only this place.
+in-each-place = in { $has-account ->
+    [yes] { $account }{ $has-region ->
+        [yes] {" "}({ $region })
+       *[no] {""}
+    }
+   *[no] { $region }
+}, { $answer }
 did-you-mean = Did you mean { $service }?
 unknown-service = I don't know a service called { $spoken }. Which service?
 unknown-cluster = I don't know a cluster called { $spoken }. Which cluster?

@@ -415,8 +415,7 @@ impl Desk {
             self.refused(reason, verb, &target, asker).await;
             return Ok(Requested::Refused(reason));
         }
-        if !self.effector.acts_in(&target) {
-            let reason = Refusal::NotSetUpHere;
+        if let Err(reason) = self.effector.acts_in(&target) {
             self.refused(reason, verb, &target, asker).await;
             return Ok(Requested::Refused(reason));
         }
@@ -463,6 +462,12 @@ impl Desk {
             }
         };
         let needs_approval = Gate::needs_approval(asker.grants, &target);
+        // The read-back and the card say the account; the region too when the account is
+        // read in more than one.
+        let region_named = target
+            .account
+            .as_deref()
+            .is_some_and(|a| self.effector.regions_of(a) > 1);
         let id = uuid::Uuid::new_v4().simple().to_string();
         let record = match ActionRecord::request(
             id,
@@ -474,7 +479,10 @@ impl Desk {
             settings.approval_ttl,
             now,
         ) {
-            Ok(r) => r.with_basis(basis).with_origin(asker.origin.clone()),
+            Ok(r) => r
+                .with_basis(basis)
+                .with_origin(asker.origin.clone())
+                .with_region_named(region_named),
             Err(_) => return Ok(Requested::Refused(Refusal::Mismatch)),
         };
         if let Err(error) = self.ledger.open(&record).await {

@@ -166,12 +166,23 @@ pub enum EffectError {
 /// Reads targets fresh and writes changes: the only code that calls an AWS write API.
 #[async_trait::async_trait]
 pub trait Effector: Send + Sync + std::fmt::Debug {
-    /// Whether this effector can read and write `target` at all (its account and region).
-    /// Asked before anything else, so a target elsewhere is refused with its reason and no
-    /// call. Default: everywhere.
-    fn acts_in(&self, target: &Target) -> bool {
+    /// Whether this effector can read and write `target` at all: its account and region
+    /// are ones it reads ([`super::Refusal::NotSetUpHere`] if not), and an actions role
+    /// writes there ([`super::Refusal::NoActionsRole`] if none). Asked before anything
+    /// else, so such a target is refused with its reason and no call. Default: everywhere.
+    ///
+    /// # Errors
+    /// The refusal that says why not.
+    fn acts_in(&self, target: &Target) -> Result<(), super::Refusal> {
         let _ = target;
-        true
+        Ok(())
+    }
+
+    /// How many regions of `account` (a configured account's name) this effector reads:
+    /// the read-back names the region too when it is more than one. Default: one.
+    fn regions_of(&self, account: &str) -> usize {
+        let _ = account;
+        1
     }
 
     /// The service as it is now (`None`: it does not exist, or the target is an alarm).

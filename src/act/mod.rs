@@ -69,6 +69,22 @@ impl Target {
         }
     }
 
+    /// An alarm in `place` (its account and region, as the accounts' source stamps it),
+    /// else in its service's, else in the home account.
+    #[must_use]
+    pub fn alarm_at(
+        alarm: impl Into<String>,
+        service: Option<ServiceRef>,
+        place: Option<crate::ops::Place>,
+    ) -> Self {
+        let mut target = Self::alarm(alarm, service);
+        if let Some(place) = place {
+            target.account = Some(place.account);
+            target.region = Some(place.region);
+        }
+        target
+    }
+
     /// The service the target is or belongs to, which decides who sees it.
     #[must_use]
     pub fn service_ref(&self) -> Option<&ServiceRef> {
@@ -144,10 +160,15 @@ pub enum Refusal {
     /// A service deployed by CodeDeploy or an external controller.
     #[error("the service is not deployed by ECS")]
     NotEcsController,
-    /// A target in an account or region opsvoice reads but is not set up to act in (no
-    /// actions role used there yet): refused before any call, rather than "unreachable".
+    /// A target in an account or region opsvoice does not act in (none of the places it
+    /// reads, or, without accounts, another region than the home one): refused before any
+    /// call, rather than "unreachable".
     #[error("opsvoice is not set up to act in the target's account or region")]
     NotSetUpHere,
+    /// A target in a configured account without an `actions_role` (or, for the home
+    /// account, without `OPSVOICE_ACTIONS_ROLE_ARN`): read only, refused before any call.
+    #[error("no actions role is configured for the target's account")]
+    NoActionsRole,
     /// An alarm with an action that is not a notification (Auto Scaling, EC2).
     #[error("the alarm does more than notify")]
     NotNotificationOnly,
@@ -174,6 +195,7 @@ impl Refusal {
             Refusal::NoEvidence => "no_evidence",
             Refusal::NotEcsController => "not_ecs_controller",
             Refusal::NotSetUpHere => "not_set_up_here",
+            Refusal::NoActionsRole => "no_actions_role",
             Refusal::NotNotificationOnly => "not_notification_only",
             Refusal::OutOfBounds => "out_of_bounds",
             Refusal::NoChange => "no_change",
@@ -194,6 +216,7 @@ impl Refusal {
             Refusal::NoEvidence => "act-refused-no-evidence",
             Refusal::NotEcsController => "act-refused-controller",
             Refusal::NotSetUpHere => "act-refused-elsewhere",
+            Refusal::NoActionsRole => "act-refused-read-only",
             Refusal::NotNotificationOnly => "act-refused-alarm-scales",
             Refusal::OutOfBounds => "act-refused-bounds",
             Refusal::NoChange => "act-refused-no-change",
@@ -208,9 +231,18 @@ impl Refusal {
             Subject::Service { service } => say.name(&service.name),
             Subject::Alarm { alarm, .. } => say.name(alarm),
         };
+        let account = target
+            .account
+            .as_deref()
+            .map(|a| say.name(a))
+            .unwrap_or_default();
         say.msg(
             self.message_id(),
-            [("verb", s(verb.spoken())), ("target", s(name))],
+            [
+                ("verb", s(verb.spoken())),
+                ("target", s(name)),
+                ("account", s(account)),
+            ],
         )
     }
 }

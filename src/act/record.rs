@@ -229,6 +229,10 @@ pub struct ActionRecord {
     /// action's own, when an instance died between the call and its record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     claimed_at: Option<i64>,
+    /// Whether the read-back and the card name the target's region as well as its
+    /// account: when the account is read in more than one region.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    region_named: bool,
 }
 
 impl Record for ActionRecord {
@@ -297,7 +301,22 @@ impl ActionRecord {
             origin: None,
             detail: None,
             claimed_at: None,
+            region_named: false,
         })
+    }
+
+    /// The same record, naming the target's region when it is said (its account is read
+    /// in more than one region; set before it is first stored).
+    #[must_use]
+    pub fn with_region_named(mut self, named: bool) -> Self {
+        self.region_named = named;
+        self
+    }
+
+    /// Whether the target's region is said with its account.
+    #[must_use]
+    pub fn region_named(&self) -> bool {
+        self.region_named
     }
 
     /// The same record, relying on `basis` (set before it is first stored).

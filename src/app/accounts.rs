@@ -39,13 +39,31 @@ fn member_cache(
     ops::cache::CachedOps::new(source, clock, settings)
 }
 
-/// Every account read: the data source over all of them, their logs, and the count of
-/// calls made to AWS (AssumeRole included) by all of them.
+/// Every account read: the data source over all of them, their logs, the count of calls
+/// made to AWS (AssumeRole included) by all of them, and each place's configuration (the
+/// account's read credentials in that region), which the effector reads with too.
 #[derive(Debug, Clone)]
 pub struct Accounts {
     pub ops: ops::accounts::AccountsOps,
     pub logs: ops::accounts::AccountsLogs,
     pub calls: Arc<ops::aws::CallCounts>,
+    pub configs: Vec<(ops::Place, SdkConfig)>,
+}
+
+impl Accounts {
+    /// The effector that acts in these accounts: each place read as the data source
+    /// reads it, and written through its account's `actions_role` (the home account,
+    /// listed without a read role, through `home_role`: `OPSVOICE_ACTIONS_ROLE_ARN`).
+    /// `None` when no role writes anywhere.
+    #[must_use]
+    pub fn effector(
+        &self,
+        home: &SdkConfig,
+        home_role: Option<String>,
+        accounts: &[Account],
+    ) -> Option<Arc<dyn crate::act::effect::Effector>> {
+        crate::act::effect::aws::effector_over(home, home_role, accounts, self.configs.clone())
+    }
 }
 
 /// Every account's members behind one source, on `home`'s endpoint, timeouts and base
@@ -59,6 +77,7 @@ pub async fn accounts_source(
     let calls = Arc::new(ops::aws::CallCounts::default());
     let mut members = Vec::new();
     let mut logs: Vec<(ops::Place, Arc<dyn ops::logs::LogSource>)> = Vec::new();
+    let mut configs = Vec::new();
     for account in accounts {
         for (region, sdk) in
             ops::aws::credentials::account_configs(home, account, calls.clone()).await
@@ -78,6 +97,7 @@ pub async fn accounts_source(
                 aws = aws.watching(globs);
             }
             let place = ops::Place::new(account.name.clone(), region);
+            configs.push((place.clone(), sdk.clone()));
             logs.push((
                 place.clone(),
                 Arc::new(ops::logs::aws::AwsLogs::new(
@@ -99,6 +119,7 @@ pub async fn accounts_source(
         ),
         logs: ops::accounts::AccountsLogs::new(logs),
         calls,
+        configs,
     }
 }
 

@@ -39,43 +39,48 @@ pub(super) async fn configured_source(
         }
         Backend::Aws => {
             let sdk = aws::sdk_config().await;
-            let mut roles = crate::act::effect::aws::ActionRoles::from_config(config);
-            let (live, logs): (Arc<dyn ops::OpsSource>, Arc<dyn ops::logs::LogSource>) =
-                match &config.accounts.file {
-                    Some(path) => {
-                        let region = sdk.region().map_or("us-east-1", |r| r.as_ref());
-                        let accounts = config::accounts::load(path, region)?;
-                        // The account read with the default credentials is the home one:
-                        // acted in through OPSVOICE_ACTIONS_ROLE_ARN. Others are refused
-                        // with the reason, before any call.
-                        for account in accounts.iter().filter(|a| a.role.is_none()) {
-                            roles = roles.home_account(account.name.clone());
-                        }
-                        let read = accounts_source(&sdk, &accounts, clock, config).await;
-                        (Arc::new(read.ops), Arc::new(read.logs))
-                    }
-                    None => (
-                        Arc::new(
-                            live_source(
-                                aws_sdk_ecs::Client::new(&sdk),
-                                aws_sdk_cloudwatch::Client::new(&sdk),
-                                clock,
-                                config,
-                            )
-                            .0,
-                        ),
-                        Arc::new(ops::logs::aws::AwsLogs::new(
-                            aws_sdk_ecs::Client::new(&sdk),
-                            aws_sdk_cloudwatchlogs::Client::new(&sdk),
-                        )),
-                    ),
-                };
-            let effector = config
-                .actions
-                .role_arn
-                .is_some()
-                .then(|| crate::act::effect::aws::effector_with(&sdk, roles));
-            (live, effector, Some(logs))
+            let role = config.actions.role_arn.clone();
+            match &config.accounts.file {
+                Some(path) => {
+                    let region = sdk.region().map_or("us-east-1", |r| r.as_ref());
+                    let accounts = config::accounts::load(path, region)?;
+                    let read = accounts_source(&sdk, &accounts, clock, config).await;
+                    // Each account acts through its own actions role, in the place it is
+                    // read; the one read with the default credentials (the home account)
+                    // through OPSVOICE_ACTIONS_ROLE_ARN. An account without one is
+                    // refused with the reason, before any call.
+                    let effector = read.effector(&sdk, role, &accounts);
+                    (
+                        Arc::new(read.ops) as Arc<dyn ops::OpsSource>,
+                        effector,
+                        Some(Arc::new(read.logs) as Arc<dyn ops::logs::LogSource>),
+                    )
+                }
+                None => {
+                    let live = live_source(
+                        aws_sdk_ecs::Client::new(&sdk),
+                        aws_sdk_cloudwatch::Client::new(&sdk),
+                        clock,
+                        config,
+                    )
+                    .0;
+                    let logs = ops::logs::aws::AwsLogs::new(
+                        aws_sdk_ecs::Client::new(&sdk),
+                        aws_sdk_cloudwatchlogs::Client::new(&sdk),
+                    );
+                    let effector = role.is_some().then(|| {
+                        crate::act::effect::aws::effector_with(
+                            &sdk,
+                            crate::act::effect::aws::ActionRoles::home(role),
+                        )
+                    });
+                    (
+                        Arc::new(live) as Arc<dyn ops::OpsSource>,
+                        effector,
+                        Some(Arc::new(logs) as Arc<dyn ops::logs::LogSource>),
+                    )
+                }
+            }
         }
     })
 }

@@ -515,11 +515,25 @@ impl Config {
         }
     }
 
-    /// Whether anything needs the store: the Slack app, or notifications.
+    /// Whether some configured account has an `actions_role` (`false` without an accounts
+    /// file, or with one that cannot be read: that is said on its own).
+    #[must_use]
+    pub fn accounts_act(&self) -> bool {
+        let Some(path) = &self.accounts.file else {
+            return false;
+        };
+        let region = self.aws.region.as_deref().unwrap_or("us-east-1");
+        accounts::load(path, region)
+            .is_ok_and(|accounts| accounts.iter().any(|a| a.actions_role.is_some()))
+    }
+
+    /// Whether anything needs the store: the Slack app, notifications, or acting (an
+    /// actions role, the home account's or a configured account's).
     #[must_use]
     pub fn wants_store(&self) -> bool {
         self.slack.signing_secret.is_some()
             || self.actions.role_arn.is_some()
+            || self.accounts_act()
             || self.notify.file.is_some()
             || !self.notify.sns_topic_arns.is_empty()
     }

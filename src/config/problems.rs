@@ -112,8 +112,9 @@ impl Config {
     }
 
     /// As [`Self::action_problems`], knowing whether the policy enables acting at all:
-    /// on `aws`, acting writes through `OPSVOICE_ACTIONS_ROLE_ARN`, so a policy that
-    /// enables it without the role is an error (every action would fail at the call).
+    /// on `aws`, acting writes through a role of its own (`OPSVOICE_ACTIONS_ROLE_ARN` in
+    /// the home account, an account's `actions_role` in it), so a policy that enables it
+    /// with no such role anywhere is an error (every action would be refused).
     #[must_use]
     pub fn acting_problems(&self, enabled: bool, approval_required: bool) -> Vec<Problem> {
         let mut found = Found(Vec::new());
@@ -121,14 +122,17 @@ impl Config {
             && !self.actions.off
             && self.aws.backend == crate::config::Backend::Aws
             && self.actions.role_arn.is_none()
+            && !self.accounts_act()
         {
             found.error(
                 &["cognito.policy_file", "actions.role_arn"],
                 format!(
                     "the policy in {} enables actions (`[actions] enabled = true`), but writes go \
-                     through a role of their own: set {} (or {}=off to keep actions off)",
+                     through a role of their own: set {} (or an account's actions_role in {}; \
+                     or {}=off to keep actions off)",
                     name("cognito.policy_file"),
                     name("actions.role_arn"),
+                    name("accounts.file"),
                     name("actions.mode")
                 ),
             );

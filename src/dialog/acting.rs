@@ -46,7 +46,49 @@ pub struct Act {
     pub name: String,
     /// The service's cluster, when the target is a service.
     pub cluster: Option<String>,
+    /// Where the target is, as said: its account (with accounts), and its region when
+    /// the account is read in more than one.
+    pub at: At,
     pub step: Step,
+}
+
+/// An action's target's account and region, as the read-back and the card say them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct At {
+    pub account: Option<String>,
+    pub region: Option<String>,
+}
+
+impl At {
+    /// Where `target` is: its account, and its region when `region_named`.
+    #[must_use]
+    pub fn of(target: &Target, region_named: bool) -> Self {
+        Self {
+            account: target.account.clone(),
+            region: target.region.clone().filter(|_| region_named),
+        }
+    }
+
+    /// " (the prod account, eu-west-1)", or nothing without an account.
+    fn words(&self, say: &Say<'_>) -> String {
+        let Some(account) = &self.account else {
+            return String::new();
+        };
+        say.msg(
+            "act-place",
+            [
+                ("account", s(say.name(account))),
+                (
+                    "region",
+                    s(self
+                        .region
+                        .as_deref()
+                        .map(|r| say.name(r))
+                        .unwrap_or_default()),
+                ),
+            ],
+        )
+    }
 }
 
 /// Where the action stands, as this answer tells it.
@@ -115,6 +157,7 @@ pub(super) async fn answer(
             verb,
             name: String::new(),
             cluster: None,
+            at: At::default(),
             step: Step::NothingToConfirm,
         };
         return Ok(Answer::to(turn, wrap(act), Move::Close));
@@ -122,12 +165,20 @@ pub(super) async fn answer(
     let (target, name, cluster) = match ask {
         Ask::Silence { .. } => {
             let alarm = need!(Box::pin(super::alarm_detail::target_alarm(dialog, turn)).await?);
-            let service = dialog
-                .ops()
-                .alarm(&alarm)
-                .await?
-                .and_then(|d| d.alarm.service);
-            (Target::alarm(alarm.clone(), service), alarm, None)
+            // With accounts, the alarm's one place: never the first of several.
+            let place =
+                need!(Box::pin(super::alarm_detail::the_place(dialog, turn, &alarm)).await?);
+            let detail = match &place {
+                Some(p) => dialog.ops().alarm_at(&alarm, p).await?,
+                None => dialog.ops().alarm(&alarm).await?,
+            };
+            let (service, stamped) =
+                detail.map_or((None, None), |d| (d.alarm.service, d.alarm.place));
+            (
+                Target::alarm_at(alarm.clone(), service, place.or(stamped)),
+                alarm,
+                None,
+            )
         }
         _ => {
             let service = need!(Box::pin(dialog.target_service(turn)).await?);
@@ -145,10 +196,12 @@ pub(super) async fn answer(
         }
         return Ok(dialog.elicit(&asking, Slot::Count, Reply::Ask(Slot::Count)));
     }
+    let at = At::of(&target, false);
     let act = |step| Act {
         verb,
         name: name.clone(),
         cluster: cluster.clone(),
+        at: at.clone(),
         step,
     };
     let Some(desk) = dialog.desk() else {
@@ -187,7 +240,11 @@ pub(super) async fn answer(
                 change: record.change().clone(),
                 needs_approval: record.needs_approval(),
             };
-            let mut answer = Answer::to(turn, wrap(act(step)), Move::ConfirmIntent);
+            let act = Act {
+                at: At::of(record.target(), record.region_named()),
+                ..act(step)
+            };
+            let mut answer = Answer::to(turn, wrap(act), Move::ConfirmIntent);
             answer.context.pending = Some(Pending::Action {
                 id: record.id().to_owned(),
                 intent: turn.intent,
@@ -249,7 +306,10 @@ fn reply_for_intent(
     record: Option<&ActionRecord>,
     answered: Answered,
 ) -> (Intent, Reply) {
-    let (verb, name, cluster) = record.map_or((Verb::Restart, String::new(), None), describe);
+    let (verb, name, cluster, at) = record.map_or(
+        (Verb::Restart, String::new(), None, At::default()),
+        describe,
+    );
     let step = match answered {
         Answered::NothingToConfirm => Step::NothingToConfirm,
         Answered::Cancelled => Step::Cancelled,
@@ -278,6 +338,7 @@ fn reply_for_intent(
         verb,
         name,
         cluster,
+        at,
         step,
     };
     (intent, wrap_for(intent, act))
@@ -297,14 +358,16 @@ pub(super) async fn drop_pending(dialog: &Dialog, turn: &Turn, id: &str) {
     }
 }
 
-fn describe(record: &ActionRecord) -> (Verb, String, Option<String>) {
+fn describe(record: &ActionRecord) -> (Verb, String, Option<String>, At) {
+    let at = At::of(record.target(), record.region_named());
     match &record.target().subject {
         crate::act::Subject::Service { service } => (
             record.verb(),
             service.name.clone(),
             Some(service.cluster.clone()),
+            at,
         ),
-        crate::act::Subject::Alarm { alarm, .. } => (record.verb(), alarm.clone(), None),
+        crate::act::Subject::Alarm { alarm, .. } => (record.verb(), alarm.clone(), None, at),
     }
 }
 
@@ -327,12 +390,14 @@ fn readback(say: &Say<'_>, act: &Act, change: &Change) -> String {
         .as_deref()
         .map(|c| say.name(c))
         .unwrap_or_default());
+    let place = || s(act.at.words(say));
     match change {
         Change::Restart { running } => say.msg(
             "act-readback-restart",
             [
                 ("target", target),
                 ("cluster", cluster),
+                ("place", place()),
                 ("running", n(f64::from(*running))),
             ],
         ),
@@ -345,6 +410,7 @@ fn readback(say: &Say<'_>, act: &Act, change: &Change) -> String {
             [
                 ("target", target),
                 ("cluster", cluster),
+                ("place", place()),
                 ("from", s(say.taskdef(from))),
                 ("to", s(say.taskdef(to))),
                 (
@@ -358,15 +424,23 @@ fn readback(say: &Say<'_>, act: &Act, change: &Change) -> String {
             [
                 ("target", target),
                 ("cluster", cluster),
+                ("place", place()),
                 ("from", n(f64::from(*from))),
                 ("to", n(f64::from(*to))),
             ],
         ),
         Change::Silence { until, .. } => say.msg(
             "act-readback-silence",
-            [("target", target), ("until", s(say.clock(*until)))],
+            [
+                ("target", target),
+                ("place", place()),
+                ("until", s(say.clock(*until))),
+            ],
         ),
-        Change::Unsilence => say.msg("act-readback-unsilence", [("target", target)]),
+        Change::Unsilence => say.msg(
+            "act-readback-unsilence",
+            [("target", target), ("place", place())],
+        ),
     }
 }
 
@@ -386,10 +460,24 @@ pub(crate) fn sentences(say: &Say<'_>, act: &Act, _detail: bool) -> Vec<String> 
             out.push(say.msg("act-shall-i", []));
             out
         }
-        Step::Refused(reason) => vec![say.msg(
-            reason.message_id(),
-            [("verb", verb()), ("target", target())],
-        )],
+        Step::Refused(reason) => vec![
+            say.msg(
+                reason.message_id(),
+                [
+                    ("verb", verb()),
+                    ("target", target()),
+                    (
+                        "account",
+                        s(act
+                            .at
+                            .account
+                            .as_deref()
+                            .map(|a| say.name(a))
+                            .unwrap_or_default()),
+                    ),
+                ],
+            ),
+        ],
         Step::NothingToConfirm => vec![say.msg("act-nothing-to-confirm", [])],
         Step::Cancelled => vec![say.msg("act-cancelled", [("verb", verb()), ("target", target())])],
         Step::Expired => vec![say.msg("act-expired", [])],
@@ -473,11 +561,12 @@ impl Act {
 
 /// The read-back of `record` as one sentence, with who asks: what an approval card says.
 pub(crate) fn describe_record(say: &Say<'_>, record: &ActionRecord) -> String {
-    let (verb, name, cluster) = describe(record);
+    let (verb, name, cluster, at) = describe(record);
     let act = Act {
         verb,
         name,
         cluster,
+        at,
         step: Step::Unavailable,
     };
     say.msg(
@@ -497,8 +586,13 @@ pub(crate) fn status(say: &Say<'_>, record: &ActionRecord) -> String {
         .approver()
         .map(|a| a.username.clone())
         .unwrap_or_default());
-    let (_, name, _) = describe(record);
+    let (_, name, _, at) = describe(record);
     let target = s(say.name(&name));
+    let account = s(at
+        .account
+        .as_deref()
+        .map(|a| say.name(a))
+        .unwrap_or_default());
     let detail = s(record.detail().unwrap_or_default().to_owned());
     match record.state() {
         State::Pending | State::Confirmed => say.msg("act-status-pending", []),
@@ -519,7 +613,11 @@ pub(crate) fn status(say: &Say<'_>, record: &ActionRecord) -> String {
                 "reason",
                 s(say.msg(
                     reason.message_id(),
-                    [("verb", s(record.verb().spoken())), ("target", target)],
+                    [
+                        ("verb", s(record.verb().spoken())),
+                        ("target", target),
+                        ("account", account),
+                    ],
                 )),
             )],
         ),
@@ -535,5 +633,73 @@ pub(crate) fn status(say: &Say<'_>, record: &ActionRecord) -> String {
                 ("approver", approver),
             ],
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::act::record::Person;
+    use crate::ops::{Place, ServiceRef};
+    use crate::speech::Renderer;
+    use crate::vocab::Mode;
+
+    fn record(place: Option<Place>, region_named: bool) -> ActionRecord {
+        let mut service = ServiceRef::new("web", "checkout");
+        service.place = place;
+        ActionRecord::request(
+            "a1",
+            Change::Restart { running: 3 },
+            Target::service(service),
+            Person {
+                sub: "s-ana".into(),
+                username: "ana".into(),
+            },
+            "ask:1",
+            true,
+            Duration::from_secs(600),
+            std::time::SystemTime::UNIX_EPOCH,
+        )
+        .unwrap()
+        .with_region_named(region_named)
+    }
+
+    #[test]
+    fn the_card_names_the_account_and_the_region_only_when_the_account_has_several() {
+        let renderer = Renderer::embedded(None).unwrap();
+        let say = renderer.say("en-US", Mode::Text);
+        let prod = Some(Place::new("prod", "eu-west-1"));
+        assert_eq!(
+            describe_record(&say, &record(prod.clone(), true)),
+            "ana asks: Restart checkout in web (the prod account, eu-west-1)? It has 3 running tasks, and a new deployment will replace them."
+        );
+        assert_eq!(
+            describe_record(&say, &record(prod, false)),
+            "ana asks: Restart checkout in web (the prod account)? It has 3 running tasks, and a new deployment will replace them."
+        );
+        // Without accounts, as it always was.
+        assert_eq!(
+            describe_record(&say, &record(None, false)),
+            "ana asks: Restart checkout in web? It has 3 running tasks, and a new deployment will replace them."
+        );
+        // Spoken, the region is said as words.
+        let voice = renderer.say("en-US", Mode::Voice);
+        let spoken = describe_record(&voice, &record(Some(Place::new("prod", "eu-west-1")), true));
+        assert!(spoken.contains("(the prod account, "), "{spoken}");
+    }
+
+    #[test]
+    fn a_read_only_account_is_named_in_the_refusal() {
+        let renderer = Renderer::embedded(None).unwrap();
+        let say = renderer.say("en-US", Mode::Text);
+        let target =
+            Target::service(ServiceRef::new("web", "checkout").at(Place::new("dev", "us-east-1")));
+        assert_eq!(
+            Refusal::NoActionsRole.explain(&say, Verb::Scale, &target),
+            "I won't scale checkout: the dev account is read only for me, with no actions role set up there. Nothing was changed."
+        );
+        assert_eq!(Refusal::NoActionsRole.code(), "no_actions_role");
     }
 }

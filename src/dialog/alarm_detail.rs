@@ -30,7 +30,11 @@ pub struct Report {
 
 pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsError> {
     let name = need!(target_alarm(dialog, turn).await?);
-    let Some(detail) = dialog.ops().alarm(&name).await? else {
+    let detail = match need!(the_place(dialog, turn, &name).await?) {
+        Some(place) => dialog.ops().alarm_at(&name, &place).await?,
+        None => dialog.ops().alarm(&name).await?,
+    };
+    let Some(detail) = detail else {
         return Ok(dialog.elicit(turn, Slot::Alarm, Reply::UnknownAlarm(name)));
     };
     let allowed = turn.grants.alarm(turn.intent, &detail.alarm);
@@ -41,14 +45,11 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
     let alarm = detail.alarm;
     let silenced = match dialog.desk() {
         Some(desk) => desk
-            .silence_of(&crate::act::Target {
-                account: None,
-                region: None,
-                subject: crate::act::Subject::Alarm {
-                    alarm: alarm.name.clone(),
-                    service: alarm.service.clone(),
-                },
-            })
+            .silence_of(&crate::act::Target::alarm_at(
+                alarm.name.clone(),
+                alarm.service.clone(),
+                alarm.place.clone(),
+            ))
             .await
             .filter(|silence| silence.until > crate::store::epoch(dialog.now()))
             .map(|silence| (silence.by.username, silence.until)),
@@ -80,6 +81,90 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
     Ok(answer)
 }
 
+/// With accounts, the one place of the alarm `name` the turn is about: among the alarms
+/// by that exact name (firing or not) the caller may see, in the account and regions the
+/// turn names. Several: a question is answered in each of two or three
+/// ([`Dialog::in_each`]), an action (and a question about more) asks which. None: the
+/// alarm is not there, said as for any unknown alarm. `Have(None)` without accounts (the
+/// one account's alarm, as always).
+pub(super) async fn the_place(
+    dialog: &Dialog,
+    turn: &Turn,
+    name: &str,
+) -> Result<super::Need<Option<crate::ops::Place>>, OpsError> {
+    use super::Need::{Ask, Have};
+    if dialog.ops().accounts().is_empty() {
+        return Ok(Have(None));
+    }
+    let heard = dialog.place(turn);
+    let mut places: Vec<crate::ops::Place> = Vec::new();
+    for alarm in dialog.ops().alarms_named(name).await? {
+        if alarm.name == name
+            && turn.grants.alarm(turn.intent, &alarm)
+            && heard.holds(alarm.place.as_ref())
+            && let Some(place) = alarm.place
+            && !places.contains(&place)
+        {
+            places.push(place);
+        }
+    }
+    match places.len() {
+        0 => Ok(Ask(Box::new(dialog.elicit(
+            turn,
+            Slot::Alarm,
+            Reply::UnknownAlarm(name.to_owned()),
+        )))),
+        1 => Ok(Have(places.pop())),
+        _ => {
+            let spots = places
+                .iter()
+                .map(|place| super::each::Spot {
+                    place: place.clone(),
+                    slots: vec![(Slot::Alarm, name.to_owned())],
+                })
+                .collect();
+            if let Some(each) = Box::pin(dialog.in_each(turn, spots)).await {
+                return Ok(Ask(Box::new(each)));
+            }
+            Ok(Ask(Box::new(which_place(dialog, turn, name, &places))))
+        }
+    }
+}
+
+/// "There is a checkout-cpu-high alarm in the prod and staging accounts. Which one?" (or,
+/// in one account, which region), the alarm's name kept for the answer.
+fn which_place(
+    dialog: &Dialog,
+    turn: &Turn,
+    name: &str,
+    places: &[crate::ops::Place],
+) -> Answer {
+    let mut turn = turn.clone();
+    turn.slots.insert(Slot::Alarm, name.to_owned());
+    let accounts = super::scope::accounts_of(places.iter().map(Some));
+    if accounts.len() > 1 {
+        return dialog.elicit(
+            &turn,
+            Slot::Account,
+            Reply::WhichAccount {
+                service: name.to_owned(),
+                accounts,
+                alarm: true,
+            },
+        );
+    }
+    let regions = places.iter().map(|p| p.region.clone()).collect();
+    dialog.elicit(
+        &turn,
+        Slot::Region,
+        Reply::WhichRegion {
+            service: name.to_owned(),
+            regions,
+            alarm: true,
+        },
+    )
+}
+
 /// Like `need!`, inside a function that itself returns a `Need`.
 macro_rules! need_ok {
     ($e:expr) => {
@@ -96,12 +181,16 @@ pub(super) async fn target_alarm(dialog: &Dialog, turn: &Turn) -> Result<super::
     if let Some(spoken) = turn.slots.get(&Slot::Alarm) {
         // Only the alarms the caller may see can be named. The firing ones first (the
         // list every answer shares); then those named like the words or the service.
+        // One name once, however many accounts have an alarm by it (which one is asked
+        // or answered for each once the name is known).
         let visible = |alarms: Vec<crate::ops::Alarm>| -> Vec<String> {
-            alarms
-                .into_iter()
-                .filter(|a| turn.grants.alarm(turn.intent, a))
-                .map(|a| a.name)
-                .collect()
+            let mut names: Vec<String> = Vec::new();
+            for a in alarms {
+                if turn.grants.alarm(turn.intent, &a) && !names.contains(&a.name) {
+                    names.push(a.name);
+                }
+            }
+            names
         };
         let mut names = visible(ops.firing_alarms().await?);
         let mut found = resolve::resolve(spoken, &names, String::as_str);

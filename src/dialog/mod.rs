@@ -13,6 +13,7 @@ pub(crate) mod acting;
 mod builtins;
 pub mod can_fulfill;
 pub mod context;
+pub mod each;
 pub mod picture;
 mod place;
 mod render;
@@ -213,6 +214,8 @@ pub enum Move {
 pub enum Reply {
     /// A question answered.
     Report(Report),
+    /// A question about a name in two or three places, answered for each.
+    InEach(Vec<each::Placed>),
     /// Ask for a missing slot.
     Ask(Slot),
     WhichService(Vec<ServiceRef>),
@@ -221,15 +224,18 @@ pub enum Reply {
         clusters: Vec<String>,
     },
     WhichAlarm(Vec<String>),
-    /// The service runs in several accounts: which one?
+    /// The service (or, `alarm`, the alarm) is in several accounts: which one?
     WhichAccount {
         service: String,
         accounts: Vec<String>,
+        alarm: bool,
     },
-    /// The service runs in several regions of its account: which one?
+    /// The service (or, `alarm`, the alarm) is in several regions of its account: which
+    /// one?
     WhichRegion {
         service: String,
         regions: Vec<String>,
+        alarm: bool,
     },
     DidYouMean(ServiceRef),
     UnknownService(String),

@@ -146,6 +146,7 @@ fn sentences(say: &Say<'_>, answer: &Answer) -> Vec<String> {
     let detail = answer.detail;
     match &answer.reply {
         Reply::Report(r) => r.sentences(say, detail),
+        Reply::InEach(placed) => super::each::sentences(say, placed),
         Reply::Ask(slot) => vec![say.msg(
             match slot {
                 Slot::Service => "ask-service",
@@ -183,20 +184,36 @@ fn sentences(say: &Say<'_>, answer: &Answer) -> Vec<String> {
                 ],
             )]
         }
-        Reply::WhichAccount { service, accounts } => {
+        Reply::WhichAccount {
+            service,
+            accounts,
+            alarm,
+        } => {
             let names: Vec<String> = accounts.iter().map(|a| say.name(a)).collect();
             vec![say.msg(
-                "which-account",
+                if *alarm {
+                    "which-account-alarm"
+                } else {
+                    "which-account"
+                },
                 [
                     ("service", s(say.name(service))),
                     ("accounts", s(say.list(&names, 5))),
                 ],
             )]
         }
-        Reply::WhichRegion { service, regions } => {
+        Reply::WhichRegion {
+            service,
+            regions,
+            alarm,
+        } => {
             let names: Vec<String> = regions.iter().map(|r| say.name(r)).collect();
             vec![say.msg(
-                "which-region",
+                if *alarm {
+                    "which-region-alarm"
+                } else {
+                    "which-region"
+                },
                 [
                     ("service", s(say.name(service))),
                     ("regions", s(say.list(&names, 5))),
@@ -249,6 +266,7 @@ fn sentences(say: &Say<'_>, answer: &Answer) -> Vec<String> {
 fn extras(say: &Say<'_>, answer: &Answer) -> Vec<String> {
     match &answer.reply {
         Reply::Report(r) => r.links(say),
+        Reply::InEach(placed) => super::each::links(say, placed),
         _ => Vec::new(),
     }
 }

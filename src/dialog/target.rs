@@ -4,7 +4,7 @@
 
 use super::resolve::{self, Match};
 use super::{Answer, Dialog, Move, Need, Pending, Reply, Slot, Turn};
-use super::{place, scope};
+use super::{each, place, scope};
 use crate::ops::{Catalog, OpsError, ServiceRef};
 
 impl Dialog {
@@ -51,10 +51,12 @@ impl Dialog {
             .collect();
         Ok(
             match resolve::resolve(spoken, &candidates, |s| s.name.as_str()) {
-                Match::Found(service) => match self.which_one(turn, &candidates, &service.name) {
-                    Some(ask) => Need::Ask(Box::new(ask)),
-                    None => Need::Have((*service).clone()),
-                },
+                Match::Found(service) => {
+                    match self.which_or_each(turn, &candidates, &service.name).await {
+                        Some(ask) => Need::Ask(Box::new(ask)),
+                        None => Need::Have((*service).clone()),
+                    }
+                }
                 Match::Likely(service) => {
                     let mut slots = turn.slots.clone();
                     slots.insert(Slot::Cluster, service.cluster.clone());
@@ -77,7 +79,10 @@ impl Dialog {
                 }
                 Match::Ambiguous(services) => {
                     if services.iter().all(|s| s.name == services[0].name) {
-                        match self.which_one(turn, &candidates, &services[0].name) {
+                        match self
+                            .which_or_each(turn, &candidates, &services[0].name)
+                            .await
+                        {
                             Some(ask) => Need::Ask(Box::new(ask)),
                             None => Need::Have((*services[0]).clone()),
                         }
@@ -190,6 +195,41 @@ impl Dialog {
         )))
     }
 
+    /// When `name` is more than one of `candidates`: a question about it answered in each
+    /// of its two or three places (accounts, regions), else the question that asks which;
+    /// `None` when it is one service.
+    async fn which_or_each(
+        &self,
+        turn: &Turn,
+        candidates: &[&ServiceRef],
+        name: &str,
+    ) -> Option<Answer> {
+        let ask = self.which_one(turn, candidates, name)?;
+        let same: Vec<&ServiceRef> = candidates
+            .iter()
+            .copied()
+            .filter(|s| s.name == name)
+            .collect();
+        let spots: Option<Vec<each::Spot>> = same
+            .iter()
+            .map(|s| {
+                s.place.clone().map(|place| each::Spot {
+                    place,
+                    slots: vec![
+                        (Slot::Service, s.name.clone()),
+                        (Slot::Cluster, s.cluster.clone()),
+                    ],
+                })
+            })
+            .collect();
+        if let Some(spots) = spots
+            && let Some(each) = self.in_each(turn, spots).await
+        {
+            return Some(each);
+        }
+        Some(ask)
+    }
+
     /// When `name` is more than one of `candidates` (in two accounts, two regions of one,
     /// or two clusters), the question that asks which; `None` when it is one service.
     fn which_one(&self, turn: &Turn, candidates: &[&ServiceRef], name: &str) -> Option<Answer> {
@@ -222,6 +262,7 @@ impl Dialog {
             Reply::WhichAccount {
                 service: service.to_owned(),
                 accounts,
+                alarm: false,
             },
         )
     }
@@ -235,6 +276,7 @@ impl Dialog {
             Reply::WhichRegion {
                 service: service.to_owned(),
                 regions,
+                alarm: false,
             },
         )
     }

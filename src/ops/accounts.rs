@@ -406,6 +406,19 @@ impl OpsSource for AccountsOps {
         }))
     }
 
+    async fn alarm_at(&self, name: &str, place: &Place) -> Result<Option<AlarmDetail>, OpsError> {
+        let Some(member) = self.at(place) else {
+            return Ok(None);
+        };
+        Ok(self
+            .one(member, member.source.alarm(name))
+            .await?
+            .map(|mut d| {
+                d.alarm = stamp_alarm(d.alarm, &member.place);
+                d
+            }))
+    }
+
     async fn metric(
         &self,
         service: &ServiceRef,

@@ -546,6 +546,17 @@ pub trait OpsSource: Send + Sync + fmt::Debug {
     /// When CloudWatch cannot be reached.
     async fn alarm(&self, name: &str) -> Result<Option<AlarmDetail>, OpsError>;
 
+    /// One alarm with its recent history, in the account and region `place` (with
+    /// accounts, an alarm name may be in several): `None` if it is not there. A source
+    /// over one account has no places, and answers as [`Self::alarm`].
+    ///
+    /// # Errors
+    /// When CloudWatch cannot be reached.
+    async fn alarm_at(&self, name: &str, place: &Place) -> Result<Option<AlarmDetail>, OpsError> {
+        let _ = place;
+        self.alarm(name).await
+    }
+
     /// A metric of a service over the trailing `window`. `None` when the metric is not
     /// mapped for that service (e.g. no load balancer, so no 5xx or latency).
     ///

@@ -58,7 +58,7 @@ regions = ["us-east-1", "eu-west-1"]
 
 /// `moto`'s configuration as the account `id` in `region`: credentials from AssumeRole
 /// into its role (what moto keys the account's state by).
-async fn as_account(moto: &SdkConfig, id: &str, region: &str) -> SdkConfig {
+pub(crate) async fn as_account(moto: &SdkConfig, id: &str, region: &str) -> SdkConfig {
     let sts = aws_sdk_sts::Client::from_conf(
         aws_sdk_sts::config::Builder::from(moto)
             .timeout_config(patient())
@@ -307,14 +307,22 @@ async fn a_service_in_two_accounts_is_asked_about_never_answered_from_the_wrong_
     let (_moto, proxy) = world().await;
     let assistant = assistant(&proxy, None).await;
 
-    let asked = ask_in(&assistant, Some("room-1"), "how is checkout doing").await;
+    // Asked about, it is answered for both, each named (two places are few enough).
+    let both = ask_in(&assistant, Some("room-1"), "how is checkout doing").await;
+    assert!(
+        both.starts_with("In prod, checkout is degraded: all 2 tasks running"),
+        "{both}"
+    );
+    assert!(
+        both.contains("; in staging, checkout is deploying: 2 of 4 new tasks up"),
+        "{both}"
+    );
+    // Asked to act on, it is asked which.
+    let asked = ask_in(&assistant, Some("room-1"), "restart checkout").await;
     assert_eq!(
         asked,
         "checkout runs in the prod and staging accounts. Which one?"
     );
-    let staging = ask_in(&assistant, Some("room-1"), "staging").await;
-    assert!(staging.starts_with("checkout is deploying"), "{staging}");
-    assert!(staging.contains("2 of 4"), "{staging}");
 
     for (question, verdict) in [
         ("how is checkout doing in prod", "checkout is degraded"),
@@ -500,13 +508,32 @@ async fn lex_elicits_the_account_slot_and_answers_from_the_account_and_region_sl
         let assistant = assistant.clone();
         async move { serde_json::to_value(assistant.lex(&event).await).unwrap() }
     };
-    let asked = lex(&[("service", "checkout")]).await;
+    let said = |r: &serde_json::Value| r["messages"][0]["content"].as_str().unwrap().to_owned();
+    // A question about a service in two accounts is answered for both.
+    let both = lex(&[("service", "checkout")]).await;
+    crate::common::assert_valid_lex_response(&both);
+    assert_eq!(
+        both["sessionState"]["dialogAction"]["type"], "Close",
+        "{both}"
+    );
+    assert!(
+        said(&both).contains("In prod, checkout is degraded"),
+        "{both}"
+    );
+    assert!(
+        said(&both).contains("in staging, checkout is deploying"),
+        "{both}"
+    );
+    // An action on it asks which account.
+    let mut restart = lex_event(&[("service", "checkout")]);
+    restart["sessionState"]["intent"]["name"] = serde_json::json!("RestartService");
+    let event = serde_json::from_value(restart).unwrap();
+    let asked = serde_json::to_value(assistant.lex(&event).await).unwrap();
     crate::common::assert_valid_lex_response(&asked);
     let action = &asked["sessionState"]["dialogAction"];
     assert_eq!(action["type"], "ElicitSlot", "{asked}");
     assert_eq!(action["slotToElicit"], "account", "{asked}");
 
-    let said = |r: &serde_json::Value| r["messages"][0]["content"].as_str().unwrap().to_owned();
     let staging = lex(&[("service", "checkout"), ("account", "staging")]).await;
     assert!(
         said(&staging).contains("checkout is deploying"),
@@ -560,9 +587,9 @@ async fn a_service_logs_are_read_in_its_own_account_only() {
     assert!(!prod.contains("staging-db"), "{prod}");
 }
 
-/// An action on a service in an account read through its role is refused with the reason,
-/// before any call: acting there is not set up yet (only the home account's actions role
-/// is used). Nothing is assumed or written.
+/// An action on a service in an account and region the effector does not act in (here: an
+/// effector over the home account alone) is refused with the reason, before any call.
+/// Nothing is assumed or written. (Acting in the accounts themselves: `accounts_act`.)
 #[tokio::test]
 async fn an_action_in_an_account_opsvoice_cannot_act_in_is_refused_with_the_reason() {
     let (_moto, proxy) = world().await;
@@ -614,7 +641,7 @@ actions  = ["restart", "scale"]
     .build()
     .unwrap();
     let said = ask_in(&assistant, Some("s-1"), "restart cart in prod").await;
-    assert!(said.contains("not set up to act there"), "{said}");
+    assert!(said.contains("not set up to act in"), "{said}");
     let said = ask_in(&assistant, Some("s-1"), "yes").await;
     assert!(!said.contains("Restarting"), "{said}");
     let writes: Vec<String> = proxy

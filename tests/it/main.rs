@@ -3,6 +3,7 @@
 //! the test PKI and JWKS).
 
 mod accounts;
+mod accounts_act;
 mod act;
 mod alexa;
 mod alexa_progress;

@@ -3,6 +3,11 @@
 //! on the actions role, with the requester as `SourceIdentity` (so CloudTrail names the
 //! person on the write), then exactly one write call, made once.
 //!
+//! With accounts (`OPSVOICE_ACCOUNTS_FILE`), every target is read and written in its own
+//! account and region, and nowhere else: read with that account's read credentials (the
+//! ones its questions are read with), written through that account's `actions_role` in
+//! that region. An account without one is read only ([`Refusal::NoActionsRole`]).
+//!
 //! Why once: `UpdateService` takes no client token, so a retried call is a second change
 //! (two forced deployments), and a call that timed out may still have been applied. The
 //! write clients therefore run with retries off and a deadline, and every failure is
@@ -16,6 +21,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use aws_config::SdkConfig;
+use aws_config::identity::IdentityCache;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_cloudwatch::types::AlarmType;
@@ -28,13 +34,13 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::{AlarmNow, Applied, EffectError, Effector, Previous, ServiceNow};
 use crate::act::record::{Change, Person};
-use crate::act::{Subject, Target};
+use crate::act::{Refusal, Subject, Target};
 use crate::aws::{ATTEMPT_TIMEOUT, OPERATION_TIMEOUT};
 use crate::config::Config;
 use crate::ops::aws::{
     CallCounts, classify as read_error, is_throttle, observed, service_status, task_definition_name,
 };
-use crate::ops::{DeploymentRole, OpsError, ServiceRef};
+use crate::ops::{DeploymentRole, OpsError, Place, ServiceRef};
 
 /// The most the `sts:AssumeRole` before a write may take, its own retry included (an
 /// `AssumeRole` changes nothing, so retrying it is safe).
@@ -110,8 +116,8 @@ fn fits(name: &str) -> bool {
     (STS_NAME_MIN..=SessionIdentity::MAX).contains(&name.len()) && name.chars().all(allowed)
 }
 
-/// Which role writes where: the home account's (`OPSVOICE_ACTIONS_ROLE_ARN`) and, once
-/// the accounts file is read, each configured account's `actions_role` by its name.
+/// Which role writes where: the home account's (`OPSVOICE_ACTIONS_ROLE_ARN`) and each
+/// configured account's `actions_role`, by the account's name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ActionRoles {
     home: Option<String>,
@@ -159,17 +165,47 @@ impl ActionRoles {
         self
     }
 
-    /// The role that writes to `target`.
+    /// The roles of the configured `accounts`: each one's `actions_role`, and the home
+    /// role (`home`, `OPSVOICE_ACTIONS_ROLE_ARN`) for those read with the default
+    /// credentials (no read role: the home account under its spoken name) and no
+    /// `actions_role` of their own.
+    #[must_use]
+    pub fn of_accounts(
+        home: Option<String>,
+        accounts: &[crate::config::accounts::Account],
+    ) -> Self {
+        let mut roles = Self::home(home);
+        for account in accounts {
+            if account.role.is_none() {
+                roles = roles.home_account(account.name.clone());
+            }
+            if let Some(arn) = &account.actions_role {
+                roles = roles.account(account.name.clone(), arn.clone());
+            }
+        }
+        roles
+    }
+
+    /// Whether any role writes anywhere (else acting cannot be set up at all).
+    #[must_use]
+    pub fn any(&self) -> bool {
+        self.home.is_some() || !self.accounts.is_empty()
+    }
+
+    /// The role that writes to `target`: its account's own `actions_role`; else, for the
+    /// home account (no accounts, or one read with the default credentials), the home
+    /// role.
     ///
     /// # Errors
     /// No role is configured for the target's account.
     pub fn for_target(&self, target: &Target) -> Result<&str, RoleError> {
+        if let Some(name) = &target.account
+            && let Some(arn) = self.accounts.get(name)
+        {
+            return Ok(arn);
+        }
         match &target.account {
-            Some(name) if !self.is_home(Some(name)) => self
-                .accounts
-                .get(name)
-                .map(String::as_str)
-                .ok_or_else(|| RoleError::NoAccountRole(name.clone())),
+            Some(name) if !self.is_home(Some(name)) => Err(RoleError::NoAccountRole(name.clone())),
             _ => self.home.as_deref().ok_or(RoleError::NotConfigured),
         }
     }
@@ -192,21 +228,49 @@ pub enum RoleError {
     ),
 }
 
-/// A target outside what this effector reads and writes: another account or region
-/// (the accounts file is not read yet, so only the home account and region are).
+/// A target outside what this effector reads and writes: another account or region than
+/// the configured ones (without accounts, the home account in the home region).
 #[derive(Debug, thiserror::Error)]
 #[error("{0} is not an account and region opsvoice is set up to act in")]
 pub struct NotHere(String);
 
+/// One account in one region, as the effector reads and writes it: the read clients (the
+/// account's read credentials, shared with the data source's members, so reading here
+/// assumes no role of its own) and what the write clients are built from (the region;
+/// their credentials are the actions role's, assumed per action).
+#[derive(Debug, Clone)]
+struct At {
+    ecs: aws_sdk_ecs::Client,
+    cloudwatch: aws_sdk_cloudwatch::Client,
+    /// The home configuration (endpoint, HTTP client) in this region.
+    write: SdkConfig,
+}
+
+impl At {
+    fn new(read: &SdkConfig, home: &SdkConfig) -> Self {
+        let mut write = home.to_builder();
+        write.set_region(read.region().cloned());
+        Self {
+            ecs: aws_sdk_ecs::Client::new(read),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(read),
+            write: write.build(),
+        }
+    }
+}
+
 /// The [`Effector`] over AWS. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AwsEffector {
-    /// The read clients, with the default credentials.
-    ecs: aws_sdk_ecs::Client,
-    cloudwatch: aws_sdk_cloudwatch::Client,
-    /// Assumes the actions role, with the default credentials.
+    /// Without accounts: the home account in the home region, read with the default
+    /// credentials.
+    home: At,
+    /// With accounts: every configured account in each of its regions, by place. A
+    /// target is read and written in its own place only.
+    places: Arc<BTreeMap<Place, At>>,
+    /// Assumes the actions roles, with the default credentials (the function's role:
+    /// the only principal the actions roles trust).
     sts: aws_sdk_sts::Client,
-    /// What the write clients are built from (endpoint, region, HTTP client).
+    /// The home configuration (its region is the home region).
     sdk: SdkConfig,
     roles: ActionRoles,
     write_timeout: Duration,
@@ -215,8 +279,8 @@ pub struct AwsEffector {
 }
 
 impl AwsEffector {
-    /// An effector whose reads and `sts:AssumeRole` use `sdk`'s credentials and whose
-    /// writes use the role `roles` names for the target.
+    /// An effector over the home account alone: reads and `sts:AssumeRole` use `sdk`'s
+    /// credentials, and writes the role `roles` names for the target.
     #[must_use]
     pub fn new(sdk: &SdkConfig, roles: ActionRoles) -> Self {
         let sts = aws_sdk_sts::Client::from_conf(
@@ -231,14 +295,34 @@ impl AwsEffector {
                 .build(),
         );
         Self {
-            ecs: aws_sdk_ecs::Client::new(sdk),
-            cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
+            home: At::new(sdk, sdk),
+            places: Arc::default(),
             sts,
             sdk: sdk.clone(),
             roles,
             write_timeout: WRITE_TIMEOUT,
             calls: Arc::default(),
         }
+    }
+
+    /// An effector over configured accounts: each place read with its own configuration
+    /// (`places`: the account's read credentials in that region, as the data source reads
+    /// it) and written in its region through its account's actions role, assumed with
+    /// `home`'s (the default) credentials. Only these places are acted in.
+    #[must_use]
+    pub fn with_places(
+        home: &SdkConfig,
+        roles: ActionRoles,
+        places: impl IntoIterator<Item = (Place, SdkConfig)>,
+    ) -> Self {
+        let mut effector = Self::new(home, roles);
+        effector.places = Arc::new(
+            places
+                .into_iter()
+                .map(|(place, read)| (place, At::new(&read, home)))
+                .collect(),
+        );
+        effector
     }
 
     /// The same effector with another write deadline (tests of the timeout).
@@ -269,18 +353,31 @@ impl AwsEffector {
             .map_err(|e| read_error(api, e, started.elapsed()))
     }
 
-    /// Refuses targets in another account or region than the home one.
-    fn here(&self, target: &Target) -> Result<(), NotHere> {
-        let home_region = self.sdk.region().map(ToString::to_string);
-        let region_ok = target.region.is_none() || target.region == home_region;
-        if self.roles.is_home(target.account.as_deref()) && region_ok {
-            Ok(())
-        } else {
-            Err(NotHere(format!(
+    /// Where `target` is read and written: its place among the configured ones, or
+    /// without accounts the home account in the home region. Anything else is refused.
+    fn at(&self, target: &Target) -> Result<&At, NotHere> {
+        let not_here = || {
+            NotHere(format!(
                 "{}/{}",
                 target.account.as_deref().unwrap_or("home"),
                 target.region.as_deref().unwrap_or("-")
-            )))
+            ))
+        };
+        if self.places.is_empty() {
+            let home_region = self.sdk.region().map(ToString::to_string);
+            let region_ok = target.region.is_none() || target.region == home_region;
+            return if self.roles.is_home(target.account.as_deref()) && region_ok {
+                Ok(&self.home)
+            } else {
+                Err(not_here())
+            };
+        }
+        match (&target.account, &target.region) {
+            (Some(account), Some(region)) => self
+                .places
+                .get(&Place::new(account.clone(), region.clone()))
+                .ok_or_else(not_here),
+            _ => Err(not_here()),
         }
     }
 
@@ -326,29 +423,32 @@ impl AwsEffector {
             .build()
     }
 
-    fn ecs_writer(&self, credentials: Credentials) -> aws_sdk_ecs::Client {
+    fn ecs_writer(&self, at: &At, credentials: Credentials) -> aws_sdk_ecs::Client {
         aws_sdk_ecs::Client::from_conf(
-            aws_sdk_ecs::config::Builder::from(&self.sdk)
+            aws_sdk_ecs::config::Builder::from(&at.write)
                 .credentials_provider(credentials)
+                .identity_cache(IdentityCache::no_cache())
                 .retry_config(RetryConfig::disabled())
                 .timeout_config(self.write_timeouts())
                 .build(),
         )
     }
 
-    fn cloudwatch_writer(&self, credentials: Credentials) -> aws_sdk_cloudwatch::Client {
+    fn cloudwatch_writer(&self, at: &At, credentials: Credentials) -> aws_sdk_cloudwatch::Client {
         aws_sdk_cloudwatch::Client::from_conf(
-            aws_sdk_cloudwatch::config::Builder::from(&self.sdk)
+            aws_sdk_cloudwatch::config::Builder::from(&at.write)
                 .credentials_provider(credentials)
+                .identity_cache(IdentityCache::no_cache())
                 .retry_config(RetryConfig::disabled())
                 .timeout_config(self.write_timeouts())
                 .build(),
         )
     }
 
-    /// The one write call, with `credentials`.
+    /// The one write call, at `at` with `credentials`.
     async fn write(
         &self,
+        at: &At,
         credentials: Credentials,
         target: &Target,
         write: Write,
@@ -356,7 +456,7 @@ impl AwsEffector {
         let started = Instant::now();
         let (api, result) = match write {
             Write::Service { service, update } => {
-                let ecs = self.ecs_writer(credentials);
+                let ecs = self.ecs_writer(at, credentials);
                 let call = ecs
                     .update_service()
                     .cluster(&service.cluster)
@@ -371,7 +471,7 @@ impl AwsEffector {
                 (api, request_id(out).map_err(|e| classify(SYSTEM_ECS, e)))
             }
             Write::Alarm { alarm, enable } => {
-                let cloudwatch = self.cloudwatch_writer(credentials);
+                let cloudwatch = self.cloudwatch_writer(at, credentials);
                 if enable {
                     let api = "cloudwatch:EnableAlarmActions";
                     let call = cloudwatch.enable_alarm_actions().alarm_names(alarm);
@@ -607,8 +707,16 @@ fn alarm_now(
 
 #[async_trait]
 impl Effector for AwsEffector {
-    fn acts_in(&self, target: &Target) -> bool {
-        self.here(target).is_ok()
+    fn acts_in(&self, target: &Target) -> Result<(), Refusal> {
+        self.at(target).map_err(|_| Refusal::NotSetUpHere)?;
+        self.roles
+            .for_target(target)
+            .map(|_| ())
+            .map_err(|_| Refusal::NoActionsRole)
+    }
+
+    fn regions_of(&self, account: &str) -> usize {
+        self.places.keys().filter(|p| p.account == account).count()
     }
 
     async fn service(&self, target: &Target) -> Result<Option<ServiceNow>, OpsError> {
@@ -616,14 +724,14 @@ impl Effector for AwsEffector {
             return Ok(None);
         };
         let api = "ecs:DescribeServices";
-        self.here(target).map_err(|e| OpsError::Unavailable {
+        let at = self.at(target).map_err(|e| OpsError::Unavailable {
             api,
             source: Arc::new(e),
         })?;
         let out = self
             .read(
                 api,
-                self.ecs
+                at.ecs
                     .describe_services()
                     .cluster(&service.cluster)
                     .services(&service.name)
@@ -642,14 +750,14 @@ impl Effector for AwsEffector {
             return Ok(None);
         };
         let api = "cloudwatch:DescribeAlarms";
-        self.here(target).map_err(|e| OpsError::Unavailable {
+        let at = self.at(target).map_err(|e| OpsError::Unavailable {
             api,
             source: Arc::new(e),
         })?;
         let out = self
             .read(
                 api,
-                self.cloudwatch
+                at.cloudwatch
                     .describe_alarms()
                     .alarm_names(alarm)
                     .alarm_types(AlarmType::MetricAlarm)
@@ -667,10 +775,11 @@ impl Effector for AwsEffector {
         change: &Change,
     ) -> Result<Applied, EffectError> {
         let write = Write::of(target, change)?;
-        self.here(target)
+        let at = self
+            .at(target)
             .map_err(|e| EffectError::Role(Box::new(e)))?;
         let credentials = self.assume(actor, target).await?;
-        self.write(credentials, target, write).await
+        self.write(at, credentials, target, write).await
     }
 
     async fn unsilence(&self, actor: &Person, target: &Target) -> Result<Applied, EffectError> {
@@ -690,6 +799,23 @@ pub fn effector(config: &Config, sdk: &SdkConfig) -> Arc<dyn Effector> {
 #[must_use]
 pub fn effector_with(sdk: &SdkConfig, roles: ActionRoles) -> Arc<dyn Effector> {
     Arc::new(AwsEffector::new(sdk, roles))
+}
+
+/// The effector over the accounts file's `accounts`, each place read as `places` reads it
+/// (the data source's configurations: the same credentials, so no extra AssumeRole) and
+/// written through its account's `actions_role` (the home role, `home_role`, for the home
+/// account listed without a read role); `None` when no role writes anywhere.
+#[must_use]
+pub fn effector_over(
+    home: &SdkConfig,
+    home_role: Option<String>,
+    accounts: &[crate::config::accounts::Account],
+    places: impl IntoIterator<Item = (Place, SdkConfig)>,
+) -> Option<Arc<dyn Effector>> {
+    let roles = ActionRoles::of_accounts(home_role, accounts);
+    roles
+        .any()
+        .then(|| Arc::new(AwsEffector::with_places(home, roles, places)) as Arc<dyn Effector>)
 }
 
 #[cfg(test)]
@@ -731,6 +857,115 @@ mod tests {
             Err(RoleError::NoAccountRole(a)) if a == "prod"
         ));
         assert!(roles.is_home(None) && roles.is_home(Some("home")) && !roles.is_home(Some("prod")));
+    }
+
+    #[test]
+    fn an_account_acts_through_its_own_role_and_the_home_one_only_as_a_fallback() {
+        let accounts = crate::config::accounts::parse(
+            r#"
+[[account]]
+name = "home"
+actions_role = "arn:aws:iam::123456789012:role/home-act"
+[[account]]
+name = "lab"
+[[account]]
+name = "prod"
+role = "arn:aws:iam::111111111111:role/opsvoice-read"
+actions_role = "arn:aws:iam::111111111111:role/opsvoice-act"
+[[account]]
+name = "dev"
+role = "arn:aws:iam::333333333333:role/opsvoice-read"
+"#,
+            "us-east-1",
+        )
+        .unwrap();
+        let roles = ActionRoles::of_accounts(Some("arn:aws:iam::1:role/act".into()), &accounts);
+        let at = |account: &str| Target {
+            account: Some(account.to_owned()),
+            region: Some("us-east-1".to_owned()),
+            subject: crate::act::Subject::Service {
+                service: ServiceRef::new("web", "checkout"),
+            },
+        };
+        // Its own actions role first, even for an account read with the default
+        // credentials; the home role for one without (the home account); none else.
+        assert_eq!(
+            roles.for_target(&at("home")).unwrap(),
+            "arn:aws:iam::123456789012:role/home-act"
+        );
+        assert_eq!(
+            roles.for_target(&at("lab")).unwrap(),
+            "arn:aws:iam::1:role/act"
+        );
+        assert_eq!(
+            roles.for_target(&at("prod")).unwrap(),
+            "arn:aws:iam::111111111111:role/opsvoice-act"
+        );
+        assert!(matches!(
+            roles.for_target(&at("dev")),
+            Err(RoleError::NoAccountRole(a)) if a == "dev"
+        ));
+        assert!(roles.any());
+        assert!(!ActionRoles::of_accounts(None, &accounts[3..]).any());
+    }
+
+    #[tokio::test]
+    async fn a_place_not_read_or_an_account_without_a_role_is_refused_before_any_call() {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+            .load()
+            .await;
+        let roles = ActionRoles::home(None).account("prod", "arn:aws:iam::111111111111:role/act");
+        let place = |a: &str, r: &str| {
+            let mut b = sdk.to_builder();
+            b.set_region(Some(aws_config::Region::new(r.to_owned())));
+            (Place::new(a, r), b.build())
+        };
+        let effector = AwsEffector::with_places(
+            &sdk,
+            roles,
+            [
+                place("prod", "us-east-1"),
+                place("prod", "eu-west-1"),
+                place("dev", "us-east-1"),
+            ],
+        );
+        let at = |a: Option<&str>, r: Option<&str>| Target {
+            account: a.map(str::to_owned),
+            region: r.map(str::to_owned),
+            subject: crate::act::Subject::Service {
+                service: ServiceRef::new("web", "checkout"),
+            },
+        };
+        assert_eq!(
+            effector.acts_in(&at(Some("prod"), Some("eu-west-1"))),
+            Ok(())
+        );
+        assert_eq!(
+            effector.acts_in(&at(Some("dev"), Some("us-east-1"))),
+            Err(Refusal::NoActionsRole)
+        );
+        for nowhere in [
+            at(Some("prod"), Some("ap-south-1")),
+            at(Some("qa"), Some("us-east-1")),
+            at(None, None),
+        ] {
+            assert_eq!(
+                effector.acts_in(&nowhere),
+                Err(Refusal::NotSetUpHere),
+                "{nowhere}"
+            );
+        }
+        assert_eq!(effector.regions_of("prod"), 2);
+        assert_eq!(effector.regions_of("dev"), 1);
+        // The writers are built in the target's own region.
+        let eu = effector.at(&at(Some("prod"), Some("eu-west-1"))).unwrap();
+        assert_eq!(
+            eu.write.region().map(ToString::to_string).as_deref(),
+            Some("eu-west-1")
+        );
+        assert!(effector.calls().snapshot().is_empty(), "nothing was called");
     }
 
     #[test]
@@ -999,7 +1234,10 @@ mod tests {
                 .await;
             let effector = AwsEffector::new(&sdk, ActionRoles::default());
             let result = effector
-                .ecs_writer(Credentials::new("k", "s", None, None, "tests"))
+                .ecs_writer(
+                    &effector.home,
+                    Credentials::new("k", "s", None, None, "tests"),
+                )
                 .update_service()
                 .cluster("prod")
                 .service("checkout")
