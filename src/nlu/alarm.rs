@@ -164,8 +164,8 @@ pub(super) fn mark(marked: &[String], slots: &crate::vocab::Slots, alarm: &str) 
     let mut out: Vec<String> = Vec::with_capacity(marked.len());
     let mut placed = false;
     for w in description_words(marked) {
-        let describing = placeholder_in_name(&w)
-            || may_describe(&w) && name.iter().any(|n| n == alarm_word(&w));
+        let describing =
+            placeholder_in_name(&w) || may_describe(&w) && name.iter().any(|n| n == alarm_word(&w));
         if !describing {
             out.push(w);
         } else if !placed {
@@ -194,26 +194,50 @@ pub(super) fn told_by_more_than_names(
         .chain(catalog.clusters.iter().map(String::as_str))
         .flat_map(crate::dialog::resolve::words)
         .collect();
-    description_words(words).iter().any(|w| {
-        may_describe(w) && !names.contains(w) && name.iter().any(|n| n == alarm_word(w))
-    })
+    description_words(words)
+        .iter()
+        .any(|w| may_describe(w) && !names.contains(w) && name.iter().any(|n| n == alarm_word(w)))
 }
 
 /// Words alarm names are made of, beyond the fleet's names ("queue depth", "5xx rate
 /// high"), as [`alarm_word`] reduces them.
 const ALARM_VOCABULARY: &[&str] = &[
-    "queue", "depth", "rate", "high", "low", "impact", "lag", "latency", "5xx", "cpu",
-    "memory", "tasks", "running", "consumer", "customer", "composite", "backlog", "timeouts",
-    "throttles", "health", "disk", "saturation", "availability", "budget", "burn",
+    "queue",
+    "depth",
+    "rate",
+    "high",
+    "low",
+    "impact",
+    "lag",
+    "latency",
+    "5xx",
+    "cpu",
+    "memory",
+    "tasks",
+    "running",
+    "consumer",
+    "customer",
+    "composite",
+    "backlog",
+    "timeouts",
+    "throttles",
+    "health",
+    "disk",
+    "saturation",
+    "availability",
+    "budget",
+    "burn",
 ];
 
 /// The words describing an alarm that is not among `firing` ("pricing 5xx", "search indexer
-/// queue depth"): the longest run of words of alarm names and of the fleet's names, at
-/// least two, for the dialog to find among every alarm.
+/// queue depth"): the longest run of words of alarm names, of the fleet's names and
+/// `foreign` ones (a name no one told us of), at least two, for the dialog to find among
+/// every alarm.
 pub(super) fn described_run(
     words: &[String],
     firing: &[String],
     catalog: &crate::ops::Catalog,
+    foreign: &dyn Fn(&str) -> bool,
 ) -> Option<String> {
     let vocabulary: std::collections::HashSet<String> = firing
         .iter()
@@ -230,7 +254,7 @@ pub(super) fn described_run(
         .chain(ALARM_VOCABULARY.iter().map(|w| (*w).to_owned()))
         .collect();
     let run = longest_run(description_words(words), |w| {
-        may_describe(w) && vocabulary.contains(alarm_word(w))
+        may_describe(w) && vocabulary.contains(alarm_word(w)) || foreign(w)
     });
     (run.len() >= 2).then(|| run.join(" "))
 }

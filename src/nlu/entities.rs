@@ -82,18 +82,84 @@ const CLUSTER_ALIASES: &[(&str, &[&str])] = &[
 ];
 
 /// Words that take back the name said before them: "restart checkout, no wait, cart".
-const CORRECTIONS: &[&str] = &["wait", "sorry", "actually", "mean", "rather", "instead", "correction"];
+const CORRECTIONS: &[&str] = &[
+    "wait",
+    "sorry",
+    "actually",
+    "mean",
+    "rather",
+    "instead",
+    "correction",
+];
 
 /// Words that are part of a service's name but said for other things too ("check the
 /// logs", "the api", "clear the cache"): never taken for the service alone.
 const NOT_ALIASES: &[&str] = &[
-    "check", "log", "logs", "user", "users", "store", "connect", "export", "cache", "api",
-    "mobile", "profile", "image", "feature", "sender", "web", "data", "service", "app", "job",
-    "worker", "workers", "task", "tasks", "cat", "ship", "rep", "pay", "order", "sea", "ord",
-    "inv", "not", "use", "red", "led", "aud", "fea", "ima", "ema", "gat", "pri", "repo",
-    "res", "rev", "email", "sms", "ing", "int", "con", "sco", "fro", "che", "ind", "shi",
+    "check",
+    "log",
+    "logs",
+    "user",
+    "users",
+    "store",
+    "connect",
+    "export",
+    "cache",
+    "api",
+    "mobile",
+    "profile",
+    "image",
+    "feature",
+    "sender",
+    "web",
+    "data",
+    "service",
+    "app",
+    "job",
+    "worker",
+    "workers",
+    "task",
+    "tasks",
+    "cat",
+    "ship",
+    "rep",
+    "pay",
+    "order",
+    "sea",
+    "ord",
+    "inv",
+    "not",
+    "use",
+    "red",
+    "led",
+    "aud",
+    "fea",
+    "ima",
+    "ema",
+    "gat",
+    "pri",
+    "repo",
+    "res",
+    "rev",
+    "email",
+    "sms",
+    "ing",
+    "int",
+    "con",
+    "sco",
+    "fro",
+    "che",
+    "ind",
+    "shi",
     // Technologies: "the redis cache" or "a kafka topic" need not be the service built on it.
-    "redis", "kafka", "postgres", "mysql", "mongo", "nginx", "elastic", "rabbit", "memcached",
+    "redis",
+    "kafka",
+    "postgres",
+    "mysql",
+    "mongo",
+    "nginx",
+    "elastic",
+    "rabbit",
+    "memcached",
 ];
 
 /// The other names of `catalog`'s services: each word of a name that no other service's
@@ -415,7 +481,8 @@ pub(super) fn extract_all(
         }
         corrected |= !slots.is_empty()
             && (CORRECTIONS.contains(&words[i].as_str())
-                || words[i] == "make" && matches!(words.get(i + 1).map(String::as_str), Some("that" | "it")));
+                || words[i] == "make"
+                    && matches!(words.get(i + 1).map(String::as_str), Some("that" | "it")));
         out.push(words[i].clone());
         i += 1;
     }
@@ -460,8 +527,8 @@ fn errors_said_as_text(words: &[String]) -> bool {
     });
     // "what's it erroring on", "errors from the last hour, what are they", "show me its
     // errors".
-    let erroring_on = (0..words.len())
-        .any(|i| w(i) == "erroring" && matches!(w(i + 1), "on" | "with" | "about"));
+    let erroring_on =
+        (0..words.len()).any(|i| w(i) == "erroring" && matches!(w(i + 1), "on" | "with" | "about"));
     let what_they_are = (0..words.len()).any(|i| {
         w(i) == "what" && matches!(w(i + 1), "are" | "were") && matches!(w(i + 2), "they" | "those")
     });

@@ -545,26 +545,36 @@ mod tests {
             (
                 "act-dev3",
                 include_str!("../../tests/nlu/act-dev3.tsv"),
-                0.93,
+                0.96,
             ),
             (
                 "act-dev4",
                 include_str!("../../tests/nlu/act-dev4.tsv"),
-                0.94,
+                0.98,
             ),
             (
                 "act-dev5",
                 include_str!("../../tests/nlu/act-dev5.tsv"),
-                0.93,
+                0.96,
             ),
             (
                 "act-dev6",
                 include_str!("../../tests/nlu/act-dev6.tsv"),
-                0.90,
+                0.95,
             ),
             (
                 "act-dev7",
                 include_str!("../../tests/nlu/act-dev7.tsv"),
+                0.95,
+            ),
+            (
+                "act-dev8",
+                include_str!("../../tests/nlu/act-dev8.tsv"),
+                0.95,
+            ),
+            (
+                "act-dev9",
+                include_str!("../../tests/nlu/act-dev9.tsv"),
                 0.92,
             ),
         ] {

@@ -406,7 +406,7 @@ impl Nlu {
                 Described::OnlyTheService | Described::Unsure
                     if order::silencing(&words) || !order::changes_an_alarm(&words) =>
                 {
-                    alarm::described_run(&untimed, alarms, catalog)
+                    alarm::described_run(&untimed, alarms, catalog, &foreign)
                 }
                 Described::OnlyTheService | Described::Unsure => None,
             })
@@ -570,8 +570,9 @@ impl Nlu {
             })
         };
         // "restart my laptop", "mute the tv at home": an order, but to nothing of a fleet's.
-        if self.orders.order_verb(&marked).is_some()
-            && slots.is_empty()
+        // Asked too: "did my rent payment go through" is no deploy of payments.
+        if (self.orders.order_verb(&marked).is_some() && slots.is_empty()
+            || !ACTION_INTENTS.contains(&best.0) && !slots.contains_key(&Slot::Alarm))
             && order::personal(&marked)
             && self.classes.contains(&Intent::Fallback)
         {

@@ -249,7 +249,16 @@ impl OrderVerbs {
             matches!(w.as_str(), "tonight" | "tomorrow")
                 || w == "every"
                     && (next.starts_with(|c: char| c.is_ascii_digit())
-                        || matches!(next, "weekday" | "weekdays" | "other" | "few" | "{count}" | "{duration}" | "{window}"))
+                        || matches!(
+                            next,
+                            "weekday"
+                                | "weekdays"
+                                | "other"
+                                | "few"
+                                | "{count}"
+                                | "{duration}"
+                                | "{window}"
+                        ))
                 || w == "at" && at_a_time(next)
         });
         let scheduled = scheduled || later;
@@ -535,9 +544,30 @@ const POLITE_ASKS: &[&[&str]] = &[
 /// Words of silencing an alarm, or of its ending, and of one alarm: said with them, an
 /// alarm's description is its name ("mute kafka lag", "the customer impact alert").
 const ALARM_WORDS: &[&str] = &[
-    "alarm", "alert", "mute", "muted", "muting", "unmute", "unmuted", "silence", "silenced",
-    "silencing", "unsilence", "unsilenced", "snooze", "snoozed", "snoozing", "unsnooze",
-    "unsnoozed", "snoze", "quiet", "hush", "shush", "paging", "reenable", "snooze's",
+    "alarm",
+    "alert",
+    "mute",
+    "muted",
+    "muting",
+    "unmute",
+    "unmuted",
+    "silence",
+    "silenced",
+    "silencing",
+    "unsilence",
+    "unsilenced",
+    "snooze",
+    "snoozed",
+    "snoozing",
+    "unsnooze",
+    "unsnoozed",
+    "snoze",
+    "quiet",
+    "hush",
+    "shush",
+    "paging",
+    "reenable",
+    "snooze's",
 ];
 
 /// Whether a word is a time of day ("6pm", "noon", "2am").
@@ -551,10 +581,75 @@ fn at_a_time(w: &str) -> bool {
 /// "silence my phone", "reboot the router at home"): unless they name one of ours.
 pub(super) fn personal(marked: &[String]) -> bool {
     const OURS: &[&str] = &[
-        "service", "services", "cluster", "alarm", "alarms", "alert", "alerts", "deploy",
-        "deployment", "app", "task", "tasks", "container", "containers", "team", "pager",
-        "manager", "boss", "lead", "colleague", "teammate", "on", "oncall", "pr", "prs",
-        "branch", "change", "changes", "commit", "code", "build", "release",
+        "service",
+        "services",
+        "cluster",
+        "alarm",
+        "alarms",
+        "alert",
+        "alerts",
+        "deploy",
+        "deployment",
+        "app",
+        "task",
+        "tasks",
+        "container",
+        "containers",
+        "team",
+        "pager",
+        "manager",
+        "boss",
+        "lead",
+        "colleague",
+        "teammate",
+        "on",
+        "oncall",
+        "pr",
+        "prs",
+        "branch",
+        "change",
+        "changes",
+        "commit",
+        "code",
+        "build",
+        "release",
+        "error",
+        "errors",
+        "latency",
+        "cpu",
+        "memory",
+        "traffic",
+        "requests",
+        "logs",
+        "dashboard",
+        "fleet",
+        "clusters",
+        "stack",
+        "system",
+        "systems",
+        "infra",
+        "prod",
+        "stuff",
+        "things",
+        "shift",
+        "rotation",
+        "pages",
+        "page",
+        "incident",
+        "incidents",
+        "queue",
+        "rollback",
+        "restart",
+        "end",
+        "side",
+        "options",
+        "option",
+        "view",
+        "screen",
+        "bad",
+        "guess",
+        "question",
+        "turn",
     ];
     marked.windows(2).any(|p| {
         (p[0] == "my" && !p[1].starts_with('{') && !OURS.contains(&p[1].as_str()))
@@ -578,8 +673,20 @@ pub(super) fn changes_an_alarm(words: &[String]) -> bool {
     words.iter().any(|w| {
         matches!(
             w.as_str(),
-            "new" | "create" | "make" | "add" | "delete" | "remove" | "edit" | "change" | "raise"
-                | "lower" | "threshold" | "thresholds" | "tune" | "set"
+            "new"
+                | "create"
+                | "make"
+                | "add"
+                | "delete"
+                | "remove"
+                | "edit"
+                | "change"
+                | "raise"
+                | "lower"
+                | "threshold"
+                | "thresholds"
+                | "tune"
+                | "set"
         )
     })
 }
@@ -636,7 +743,9 @@ pub(super) fn asks_a_question(words: &[String]) -> bool {
     });
     let tag = matches!(words.last(), Some(&"right" | &"correct" | &"yeah"))
         && words.len() > 2
-        && words.iter().any(|w| QUESTION_WORDS.contains(w) || w.ends_with("ed"));
+        && words
+            .iter()
+            .any(|w| QUESTION_WORDS.contains(w) || w.ends_with("ed"));
     done || tag
         || QUESTION_WORDS.contains(first)
             && !orders_a_doing
