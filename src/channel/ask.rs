@@ -328,7 +328,9 @@ impl Assistant {
         scope: String,
     ) -> Asked {
         let context = self.sessions.get(&scope);
-        let understood = self.understand_text(&request.text, &context).await;
+        let understood = self
+            .understand_text(&request.text, &context, &caller.grants)
+            .await;
         let turn = Turn {
             intent: understood.intent,
             slots: understood.slots,
@@ -374,10 +376,13 @@ impl Assistant {
     /// What the local NLU makes of `text` in `context`, with the live service, cluster
     /// and alarm names (without them the words still reach the dialog, which resolves, or
     /// reports, them itself).
+    /// Only the services `grants` let the caller see are names to it: a service it may not
+    /// see is heard as words, exactly as one that does not exist.
     pub(crate) async fn understand_text(
         &self,
         text: &str,
         context: &SessionContext,
+        grants: &crate::auth::policy::Grants,
     ) -> crate::nlu::Understanding {
         let ops = self.dialog.ops();
         let (catalog, alarms) = tokio::join!(ops.catalog(), ops.firing_alarms());
@@ -385,6 +390,23 @@ impl Assistant {
             tracing::warn!(error = %crate::error::ErrorChain(&error), "service names unavailable");
             std::sync::Arc::default()
         });
+        let catalog = if catalog
+            .services
+            .iter()
+            .all(|s| grants.sees(s.account(), Some(s)))
+        {
+            catalog
+        } else {
+            std::sync::Arc::new(crate::ops::Catalog {
+                clusters: catalog.clusters.clone(),
+                services: catalog
+                    .services
+                    .iter()
+                    .filter(|s| grants.sees(s.account(), Some(s)))
+                    .cloned()
+                    .collect(),
+            })
+        };
         let alarms: Vec<String> = alarms
             .map(|a| a.into_iter().map(|a| a.name).collect())
             .unwrap_or_else(|error| {

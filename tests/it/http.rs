@@ -139,12 +139,26 @@ async fn ask_resolves_near_ties_and_likely_names_by_asking_back() {
     let (_, r) = app
         .post_json(
             "/v1/ask",
-            &json!({"text": "is fraud ok", "session_id": "room-2"}),
+            &json!({"text": "is ledgr export ok", "session_id": "room-2"}),
         )
         .await;
-    assert_eq!(r["text"], "Did you mean fraud-check?");
+    assert_eq!(r["text"], "Did you mean ledger-export?");
     let (_, r) = app
         .post_json("/v1/ask", &json!({"text": "yes", "session_id": "room-2"}))
+        .await;
+    assert!(
+        r["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("ledger-export is healthy"),
+        "{r}"
+    );
+    // A word of one service's name and no other's is that service: no need to ask.
+    let (_, r) = app
+        .post_json(
+            "/v1/ask",
+            &json!({"text": "is fraud ok", "session_id": "room-4"}),
+        )
         .await;
     assert!(
         r["text"]

@@ -203,7 +203,10 @@ impl Slack {
             }
         }
         let context = self.context(&key).await;
-        let understood = self.assistant.understand_text(&question, &context).await;
+        let understood = self
+            .assistant
+            .understand_text(&question, &context, &caller.grants)
+            .await;
         let turn = Turn {
             intent: understood.intent,
             slots: understood.slots,
