@@ -606,7 +606,6 @@ impl Nlu {
             return unsupported(slots);
         }
         // The service said as part of the alarm described is the alarm's, not another slot.
-        let mut slots = slots;
         if described_alarm
             && let Some(alarm) = slots.get(&Slot::Alarm).cloned()
             && slots
