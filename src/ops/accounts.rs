@@ -4,11 +4,14 @@
 //! its [`Place`]; what is asked about one place goes to that member only (its own source
 //! never sees a place).
 //!
-//! Questions about everything fan out to the members a few at a time (bounded
-//! concurrency), all under one deadline inside the answer budget (one for the whole answer,
-//! however many fan-outs it makes). A member that fails or does not answer by then is left
-//! out and named ([`super::partial`]); the answer is made from the others, and only fails
-//! when no member answered at all.
+//! Questions about everything fan out to the members at once, within bounds (at most a few
+//! members of any one account, and at most so many members in all, shared by every answer
+//! under way: AWS throttles per account and region, and the process keeps a bound), all
+//! under one deadline inside the answer budget (one for the whole answer, however many
+//! fan-outs it makes). A member that fails or does not answer by then is left out and
+//! named ([`super::partial`]); the answer is made from the others, and only fails when no
+//! member answered at all. The background refresh ([`OpsSource::warm`]) renews a few
+//! members at a time.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -16,14 +19,34 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
+use tokio::sync::Semaphore;
 
 use super::{
     Alarm, AlarmDetail, Catalog, DeploymentRecord, MetricKind, MetricSeries, OpsError, OpsSource,
     Place, ServiceRef, ServiceStatus, partial,
 };
 
-/// How many members are asked at once, unless configured (`OPSVOICE_ACCOUNTS_CONCURRENCY`).
-pub const CONCURRENCY: usize = 8;
+/// How many members are asked at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Concurrency {
+    /// Members of one account the answers ask at once (`OPSVOICE_ACCOUNTS_CONCURRENCY`).
+    pub per_account: usize,
+    /// Members asked at once by every answer under way together
+    /// (`OPSVOICE_ACCOUNTS_ANSWER_CONCURRENCY`).
+    pub answers: usize,
+    /// Members the background refresh renews at once (`OPSVOICE_ACCOUNTS_CONCURRENCY`).
+    pub refresh: usize,
+}
+
+impl Default for Concurrency {
+    fn default() -> Self {
+        Self {
+            per_account: 8,
+            answers: 64,
+            refresh: 8,
+        }
+    }
+}
 
 /// How long a member that ran out of time is left out of answers without being asked
 /// (then it is asked again): one slow account must not cost every question its deadline,
@@ -41,7 +64,13 @@ pub struct Member {
 #[derive(Debug, Clone)]
 pub struct AccountsOps {
     members: Arc<[Member]>,
-    concurrency: usize,
+    concurrency: Concurrency,
+    /// Per member, the index of its account's permits in `per_account`.
+    account_of: Arc<[usize]>,
+    /// Per account, the members of it being asked now.
+    per_account: Arc<[Arc<Semaphore>]>,
+    /// The members being asked now, by every answer.
+    answers: Arc<Semaphore>,
     /// The most a fan-out may take: a member still busy then is left out.
     deadline: Duration,
     /// Per member, until when it is left out for having been slow.
@@ -49,13 +78,39 @@ pub struct AccountsOps {
 }
 
 impl AccountsOps {
-    /// The members, asked `concurrency` at a time (at least 1), each answer within `deadline`.
+    /// The members, asked within `concurrency` (each bound at least 1), each answer
+    /// within `deadline`.
     #[must_use]
-    pub fn new(members: Vec<Member>, concurrency: usize, deadline: Duration) -> Self {
+    pub fn new(members: Vec<Member>, concurrency: Concurrency, deadline: Duration) -> Self {
+        let concurrency = Concurrency {
+            per_account: concurrency.per_account.max(1),
+            answers: concurrency.answers.max(1),
+            refresh: concurrency.refresh.max(1),
+        };
         let slow_until = Arc::new(Mutex::new(vec![None; members.len()]));
+        let mut accounts: Vec<&str> = Vec::new();
+        let account_of: Vec<usize> = members
+            .iter()
+            .map(|m| {
+                accounts
+                    .iter()
+                    .position(|a| *a == m.place.account)
+                    .unwrap_or_else(|| {
+                        accounts.push(&m.place.account);
+                        accounts.len() - 1
+                    })
+            })
+            .collect();
+        let per_account = accounts
+            .iter()
+            .map(|_| Arc::new(Semaphore::new(concurrency.per_account)))
+            .collect();
         Self {
+            concurrency,
+            account_of: account_of.into(),
+            per_account,
+            answers: Arc::new(Semaphore::new(concurrency.answers)),
             members: members.into(),
-            concurrency: concurrency.max(1),
             deadline,
             slow_until,
         }
@@ -67,7 +122,40 @@ impl AccountsOps {
         &self.members
     }
 
-    /// Runs `ask` on every member, `concurrency` at a time, all within one deadline.
+    /// The bounds the members are asked within.
+    #[must_use]
+    pub fn concurrency(&self) -> Concurrency {
+        self.concurrency
+    }
+
+    /// `fut`, asked of member `i` once its account and the answers have room for it.
+    async fn within_bounds<T>(&self, i: usize, fut: impl Future<Output = T>) -> T {
+        // Always the account's permit first, then the shared one: nobody holds the shared
+        // one while waiting for an account's.
+        let account = self
+            .account_of
+            .get(i)
+            .and_then(|&a| self.per_account.get(a));
+        let _account = match account {
+            Some(permits) => permits.acquire().await.ok(),
+            None => None,
+        };
+        let _answers = self.answers.acquire().await.ok();
+        fut.await
+    }
+
+    /// Whether member `i` is resting after being slow, at `now`.
+    fn resting(&self, i: usize, now: tokio::time::Instant) -> bool {
+        self.slow_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(i)
+            .copied()
+            .flatten()
+            .is_some_and(|u| u > now)
+    }
+
+    /// Runs `ask` on every member, at once within the bounds, all within one deadline.
     /// Returns what answered, stamped by member, and notes the rest as left out. Fails only
     /// when no member answered (with the first failure, so the answer says which system).
     async fn each<'a, T, F, Fut>(&'a self, ask: F) -> Result<Vec<(&'a Member, T)>, OpsError>
@@ -78,52 +166,31 @@ impl AccountsOps {
         let now = tokio::time::Instant::now();
         let until = partial::until(self.deadline);
         let deadline = self.deadline;
-        let resting: Vec<bool> = self
-            .slow_until
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .map(|u| u.is_some_and(|u| u > now))
-            .collect();
         // Polled in this task (never spawned): the freshness and partial notes of each
         // member land in the answer's own records.
-        let asked: Vec<_> = self
-            .members
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                let fut = ask(m);
-                let resting = resting.get(i).copied().unwrap_or(false);
-                async move {
-                    if resting {
-                        return (
-                            i,
-                            Err(OpsError::Timeout {
-                                api: "accounts",
-                                after: Duration::ZERO,
-                            }),
-                        );
-                    }
-                    let r = match tokio::time::timeout_at(until, fut).await {
-                        Ok(r) => r,
-                        Err(_) => Err(OpsError::Timeout {
-                            api: "accounts",
-                            after: deadline,
-                        }),
-                    };
-                    (i, r)
+        let asked = self.members.iter().enumerate().map(|(i, m)| {
+            let resting = self.resting(i, now);
+            let fut = ask(m);
+            async move {
+                if resting {
+                    return Err(OpsError::Timeout {
+                        api: "accounts",
+                        after: Duration::ZERO,
+                    });
                 }
-            })
-            .collect();
-        let results: Vec<(usize, Result<T, OpsError>)> = futures_util::stream::iter(asked)
-            .buffer_unordered(self.concurrency)
-            .collect()
-            .await;
-        let mut results = results;
-        results.sort_by_key(|(i, _)| *i);
+                match tokio::time::timeout_at(until, self.within_bounds(i, fut)).await {
+                    Ok(r) => r,
+                    Err(_) => Err(OpsError::Timeout {
+                        api: "accounts",
+                        after: deadline,
+                    }),
+                }
+            }
+        });
+        let results: Vec<Result<T, OpsError>> = futures_util::future::join_all(asked).await;
         let mut ok = Vec::with_capacity(results.len());
         let mut failed: Vec<(usize, OpsError)> = Vec::new();
-        for (i, r) in results {
+        for (i, r) in results.into_iter().enumerate() {
             match r {
                 Ok(v) => ok.push((&self.members[i], v)),
                 Err(e) => failed.push((i, e)),
@@ -219,21 +286,14 @@ impl AccountsOps {
             .position(|m| m.place == member.place)
             .unwrap_or(0);
         let now = tokio::time::Instant::now();
-        let resting = self
-            .slow_until
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(i)
-            .copied()
-            .flatten()
-            .is_some_and(|u| u > now);
-        let r = if resting {
+        let r = if self.resting(i, now) {
             Err(OpsError::Timeout {
                 api: "accounts",
                 after: Duration::ZERO,
             })
         } else {
-            match tokio::time::timeout_at(partial::until(self.deadline), fut).await {
+            let until = partial::until(self.deadline);
+            match tokio::time::timeout_at(until, self.within_bounds(i, fut)).await {
                 Ok(r) => r,
                 Err(_) => Err(OpsError::Timeout {
                     api: "accounts",
@@ -480,7 +540,7 @@ impl OpsSource for AccountsOps {
         // refresh has no one waiting on it, and each member's calls have their own.
         let warming: Vec<_> = self.members.iter().map(|m| m.source.warm()).collect();
         let results: Vec<Result<(), OpsError>> = futures_util::stream::iter(warming)
-            .buffer_unordered(self.concurrency)
+            .buffer_unordered(self.concurrency.refresh)
             .collect()
             .await;
         results.into_iter().find(Result::is_err).unwrap_or(Ok(()))
