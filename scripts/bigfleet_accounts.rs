@@ -125,9 +125,19 @@ async fn live(
     {
         config.accounts.answer_concurrency = n;
     }
+    // `BIGFLEET_DEADLINE_MS=10000`: a longer answer deadline, to see how long an answer
+    // takes with every account in it (the fan-out has 60% of it).
+    let deadline = std::env::var("BIGFLEET_DEADLINE_MS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .map(Duration::from_millis);
+    if let Some(deadline) = deadline {
+        config.server.answer_deadline = deadline;
+    }
     let read = opsvoice::accounts_source(through, accounts, clock.clone(), &config).await;
     let (source, calls) = (read.ops, read.calls);
     let assistant = Assistant::builder(Arc::new(source), clock, opsvoice::auth::Identity::open())
+        .deadline(config.server.answer_deadline)
         .build()
         .unwrap();
     (assistant, calls)

@@ -49,8 +49,10 @@ pub fn install() -> bool {
     if std::env::var_os("BIGFLEET_TIMELINE").is_none() {
         return false;
     }
+    // The operations, and their attempts (`try_attempt`: a retry after an attempt timed
+    // out is a second request moto works on).
     let only_operations = tracing_subscriber::filter::filter_fn(|m| {
-        m.is_span() && m.fields().field("rpc.method").is_some()
+        m.is_span() && (m.fields().field("rpc.method").is_some() || m.name() == "try_attempt")
     });
     let subscriber = tracing_subscriber::registry().with(Timeline.with_filter(only_operations));
     tracing::subscriber::set_global_default(subscriber).unwrap();
@@ -96,6 +98,10 @@ pub fn report(from: Instant, took: Duration) {
             last.as_millis()
         );
     }
+    let calls: Vec<_> = calls
+        .into_iter()
+        .filter(|(a, ..)| a != "try_attempt")
+        .collect();
     let mut edges: Vec<(Instant, i32)> = calls
         .iter()
         .flat_map(|(_, s, e)| [(*s, 1), (*e, -1)])
