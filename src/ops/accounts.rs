@@ -19,7 +19,7 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{
     Alarm, AlarmDetail, Catalog, DeploymentRecord, MetricKind, MetricSeries, OpsError, OpsSource,
@@ -42,7 +42,7 @@ impl Default for Concurrency {
     fn default() -> Self {
         Self {
             per_account: 8,
-            answers: 64,
+            answers: 32,
             refresh: 8,
         }
     }
@@ -60,17 +60,118 @@ pub struct Member {
     pub source: Arc<dyn OpsSource>,
 }
 
+/// Who is being asked now, within the bounds. A member counts once against its account's
+/// bound and the answers' bound however many reads (of however many answers) it is doing:
+/// a member's services and its alarms (FleetSummary asks for both at once) never wait for
+/// each other, nor behind other members' turns.
+#[derive(Debug)]
+struct Room {
+    /// Per member, the index of its account's permits in `per_account`.
+    account_of: Vec<usize>,
+    /// Per account, its members being asked now.
+    per_account: Vec<Arc<Semaphore>>,
+    /// The members being asked now, by every answer.
+    answers: Arc<Semaphore>,
+    /// Per member: its reads under way, and the permits they share.
+    busy: Vec<Mutex<Busy>>,
+    /// Per member: one asker at a time waits for its permits.
+    entering: Vec<tokio::sync::Mutex<()>>,
+}
+
+#[derive(Debug, Default)]
+struct Busy {
+    reads: usize,
+    permits: Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)>,
+}
+
+/// One read of member `i` under way; the member's permits go back when its last read
+/// ends.
+struct Inside<'a> {
+    room: &'a Room,
+    i: usize,
+}
+
+impl Drop for Inside<'_> {
+    fn drop(&mut self) {
+        let mut busy = self.room.busy[self.i]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        busy.reads = busy.reads.saturating_sub(1);
+        if busy.reads == 0 {
+            busy.permits = None;
+        }
+    }
+}
+
+impl Room {
+    fn new(members: &[Member], concurrency: Concurrency) -> Self {
+        let mut accounts: Vec<&str> = Vec::new();
+        let account_of: Vec<usize> = members
+            .iter()
+            .map(|m| {
+                accounts
+                    .iter()
+                    .position(|a| *a == m.place.account)
+                    .unwrap_or_else(|| {
+                        accounts.push(&m.place.account);
+                        accounts.len() - 1
+                    })
+            })
+            .collect();
+        Self {
+            account_of,
+            per_account: accounts
+                .iter()
+                .map(|_| Arc::new(Semaphore::new(concurrency.per_account)))
+                .collect(),
+            answers: Arc::new(Semaphore::new(concurrency.answers)),
+            busy: members.iter().map(|_| Mutex::default()).collect(),
+            entering: members
+                .iter()
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+        }
+    }
+
+    /// A read of member `i` joins its reads under way, if any.
+    fn join(&self, i: usize) -> Option<Inside<'_>> {
+        let mut busy = self.busy[i].lock().unwrap_or_else(PoisonError::into_inner);
+        (busy.reads > 0).then(|| {
+            busy.reads += 1;
+            Inside { room: self, i }
+        })
+    }
+
+    /// Waits until member `i` may be asked: at once when it is being asked already, else
+    /// once its account and the answers have room for it.
+    async fn enter(&self, i: usize) -> Inside<'_> {
+        if let Some(inside) = self.join(i) {
+            return inside;
+        }
+        let _one = self.entering[i].lock().await;
+        if let Some(inside) = self.join(i) {
+            return inside;
+        }
+        // Always the account's permit first, then the shared one: nobody holds a shared
+        // permit while waiting for an account's.
+        let account = self.per_account[self.account_of[i]]
+            .clone()
+            .acquire_owned()
+            .await;
+        let answers = self.answers.clone().acquire_owned().await;
+        let mut busy = self.busy[i].lock().unwrap_or_else(PoisonError::into_inner);
+        busy.reads += 1;
+        busy.permits = account.ok().zip(answers.ok());
+        Inside { room: self, i }
+    }
+}
+
 /// Every member behind one source.
 #[derive(Debug, Clone)]
 pub struct AccountsOps {
     members: Arc<[Member]>,
     concurrency: Concurrency,
-    /// Per member, the index of its account's permits in `per_account`.
-    account_of: Arc<[usize]>,
-    /// Per account, the members of it being asked now.
-    per_account: Arc<[Arc<Semaphore>]>,
-    /// The members being asked now, by every answer.
-    answers: Arc<Semaphore>,
+    room: Arc<Room>,
     /// The most a fan-out may take: a member still busy then is left out.
     deadline: Duration,
     /// Per member, until when it is left out for having been slow.
@@ -88,28 +189,9 @@ impl AccountsOps {
             refresh: concurrency.refresh.max(1),
         };
         let slow_until = Arc::new(Mutex::new(vec![None; members.len()]));
-        let mut accounts: Vec<&str> = Vec::new();
-        let account_of: Vec<usize> = members
-            .iter()
-            .map(|m| {
-                accounts
-                    .iter()
-                    .position(|a| *a == m.place.account)
-                    .unwrap_or_else(|| {
-                        accounts.push(&m.place.account);
-                        accounts.len() - 1
-                    })
-            })
-            .collect();
-        let per_account = accounts
-            .iter()
-            .map(|_| Arc::new(Semaphore::new(concurrency.per_account)))
-            .collect();
         Self {
             concurrency,
-            account_of: account_of.into(),
-            per_account,
-            answers: Arc::new(Semaphore::new(concurrency.answers)),
+            room: Arc::new(Room::new(&members, concurrency)),
             members: members.into(),
             deadline,
             slow_until,
@@ -128,19 +210,9 @@ impl AccountsOps {
         self.concurrency
     }
 
-    /// `fut`, asked of member `i` once its account and the answers have room for it.
+    /// `fut`, asked of member `i` once it may be asked ([`Room::enter`]).
     async fn within_bounds<T>(&self, i: usize, fut: impl Future<Output = T>) -> T {
-        // Always the account's permit first, then the shared one: nobody holds the shared
-        // one while waiting for an account's.
-        let account = self
-            .account_of
-            .get(i)
-            .and_then(|&a| self.per_account.get(a));
-        let _account = match account {
-            Some(permits) => permits.acquire().await.ok(),
-            None => None,
-        };
-        let _answers = self.answers.acquire().await.ok();
+        let _inside = self.room.enter(i).await;
         fut.await
     }
 
@@ -593,5 +665,75 @@ impl super::logs::LogSource for AccountsLogs {
         let mut bare = query.clone();
         bare.service = query.service.unplaced();
         logs.errors(&bare).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::FutureExt;
+
+    use super::*;
+
+    fn members(places: &[(&str, &str)]) -> Vec<Member> {
+        let clock: Arc<dyn super::super::Clock> = Arc::new(super::super::SystemClock);
+        places
+            .iter()
+            .map(|(account, region)| Member {
+                place: Place::new(*account, *region),
+                source: Arc::new(super::super::demo::DemoFleet::new(clock.clone())),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_member_counts_once_however_many_reads_and_others_wait_their_turn() {
+        let members = members(&[("prod", "us-east-1"), ("staging", "us-east-1")]);
+        let room = Room::new(
+            &members,
+            Concurrency {
+                per_account: 8,
+                answers: 1,
+                refresh: 8,
+            },
+        );
+        let services = room.enter(0).now_or_never().expect("room for one");
+        let alarms = room
+            .enter(0)
+            .now_or_never()
+            .expect("the same member: joins");
+        assert!(room.enter(1).now_or_never().is_none(), "bound 1: waits");
+        drop(services);
+        assert!(
+            room.enter(1).now_or_never().is_none(),
+            "prod still has a read under way"
+        );
+        drop(alarms);
+        assert!(room.enter(1).now_or_never().is_some(), "prod is done");
+    }
+
+    #[test]
+    fn an_account_has_at_most_its_bound_of_regions_asked_at_once() {
+        let members = members(&[
+            ("prod", "us-east-1"),
+            ("prod", "eu-west-1"),
+            ("staging", "us-east-1"),
+        ]);
+        let room = Room::new(
+            &members,
+            Concurrency {
+                per_account: 1,
+                answers: 8,
+                refresh: 8,
+            },
+        );
+        let east = room.enter(0).now_or_never().expect("room");
+        assert!(
+            room.enter(1).now_or_never().is_none(),
+            "prod's other region waits"
+        );
+        let staging = room.enter(2).now_or_never();
+        assert!(staging.is_some(), "another account does not wait for prod");
+        drop(east);
+        assert!(room.enter(1).now_or_never().is_some());
     }
 }

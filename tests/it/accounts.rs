@@ -721,7 +721,7 @@ fn made(proxy: &Proxy, action: &str) -> usize {
 
 /// The fan-out's bounds: with `accounts.concurrency = 1` and `accounts.answer_concurrency
 /// = 2`, an answer never has more than two members' requests in flight, nor two regions
-/// of one account, and still hears from every account; by default (8 per account, 64 in
+/// of one account, and still hears from every account; by default (8 per account, 32 in
 /// all) the six members are asked at once, both regions of an account together on the
 /// one AssumeRole of their account.
 #[tokio::test]
@@ -741,6 +741,27 @@ async fn an_answer_asks_no_more_members_at_once_than_configured_in_all_and_per_a
     assert!(most <= 2, "{most} members asked at once, bound 2");
     assert_eq!(most_of_one, 1, "one region of an account at a time");
     assert_eq!(made(&proxy, "AssumeRole"), 3, "once per account");
+
+    // FleetSummary asks each member for its services and its alarms at once: a member
+    // counts once against the bounds, its alarms never wait behind the other members'
+    // services, and nothing is listed twice.
+    proxy.forget();
+    let narrow = assistant_with(&proxy, None, &bounded).await;
+    let fleet = lex_says(&narrow, "FleetSummary").await;
+    assert!(fleet.contains("4 of 7 services healthy"), "{fleet}");
+    assert!(fleet.contains("3 alarms firing"), "{fleet}");
+    let (most, most_of_one) = most_members_at_once(&proxy);
+    assert!(most <= 2, "{most} members asked at once, bound 2");
+    assert_eq!(most_of_one, 1, "one region of an account at a time");
+    for (action, n) in [
+        ("AssumeRole", 3),
+        ("ListClusters", 6),
+        ("ListServices", 6),
+        ("DescribeServices", 6),
+        ("DescribeAlarms", 6),
+    ] {
+        assert_eq!(made(&proxy, action), n, "{action}");
+    }
 
     proxy.forget();
     let wide = assistant(&proxy, None).await;
