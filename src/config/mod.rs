@@ -288,7 +288,7 @@ impl Default for Accounts {
         Self {
             file: None,
             concurrency: 8,
-            answer_concurrency: 32,
+            answer_concurrency: 24,
         }
     }
 }

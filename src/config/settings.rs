@@ -424,8 +424,8 @@ pub const SETTINGS: &[Setting] = &[
             max: 1024,
             unit: "accounts and regions at once",
         },
-        "32",
-        "64",
+        "24",
+        "48",
     ),
 ];
 

@@ -42,7 +42,7 @@ impl Default for Concurrency {
     fn default() -> Self {
         Self {
             per_account: 8,
-            answers: 32,
+            answers: 24,
             refresh: 8,
         }
     }

@@ -721,7 +721,7 @@ fn made(proxy: &Proxy, action: &str) -> usize {
 
 /// The fan-out's bounds: with `accounts.concurrency = 1` and `accounts.answer_concurrency
 /// = 2`, an answer never has more than two members' requests in flight, nor two regions
-/// of one account, and still hears from every account; by default (8 per account, 32 in
+/// of one account, and still hears from every account; by default (8 per account, 24 in
 /// all) the six members are asked at once, both regions of an account together on the
 /// one AssumeRole of their account.
 #[tokio::test]
