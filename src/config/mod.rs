@@ -279,7 +279,8 @@ pub struct Accounts {
     /// How many (account, region) members of one account the answers ask at once, and
     /// how many members the background refresh renews at once.
     pub concurrency: usize,
-    /// How many members all the answers under way ask at once.
+    /// How many AWS calls all the answers under way make at once across accounts, as the
+    /// members being asked make them (a member listing its services counts 4).
     pub answer_concurrency: usize,
 }
 
@@ -288,7 +289,7 @@ impl Default for Accounts {
         Self {
             file: None,
             concurrency: 8,
-            answer_concurrency: 24,
+            answer_concurrency: 64,
         }
     }
 }

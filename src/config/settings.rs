@@ -422,10 +422,10 @@ pub const SETTINGS: &[Setting] = &[
         Kind::Number {
             min: 1,
             max: 1024,
-            unit: "accounts and regions at once",
+            unit: "AWS calls at once",
         },
-        "24",
-        "48",
+        "64",
+        "128",
     ),
 ];
 

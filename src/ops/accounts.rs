@@ -26,13 +26,14 @@ use super::{
     Place, ServiceRef, ServiceStatus, partial,
 };
 
-/// How many members are asked at once.
+/// How much is asked at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Concurrency {
     /// Members of one account the answers ask at once (`OPSVOICE_ACCOUNTS_CONCURRENCY`).
     pub per_account: usize,
-    /// Members asked at once by every answer under way together
-    /// (`OPSVOICE_ACCOUNTS_ANSWER_CONCURRENCY`).
+    /// AWS calls every answer under way asks at once together, across accounts, as the
+    /// members being asked make them: [`LISTING`] for one listing its services, 1 for any
+    /// other read (`OPSVOICE_ACCOUNTS_ANSWER_CONCURRENCY`).
     pub answers: usize,
     /// Members the background refresh renews at once (`OPSVOICE_ACCOUNTS_CONCURRENCY`).
     pub refresh: usize,
@@ -42,11 +43,18 @@ impl Default for Concurrency {
     fn default() -> Self {
         Self {
             per_account: 8,
-            answers: 24,
+            answers: 64,
             refresh: 8,
         }
     }
 }
+
+/// What a member listing a cluster's services (with their DescribeServices, 4 calls at once)
+/// counts against the answers' bound: a fan-out that makes many calls in each member asks
+/// fewer members at once. Measured on one moto (`scripts/bigfleet.sh accounts`): every
+/// member's DescribeServices at once made the upstream a queue that served them all
+/// equally, and none had finished by the deadline.
+pub const LISTING: u32 = 4;
 
 /// How long a member that ran out of time is left out of answers without being asked
 /// (then it is asked again): one slow account must not cost every question its deadline,
@@ -70,8 +78,10 @@ struct Room {
     account_of: Vec<usize>,
     /// Per account, its members being asked now.
     per_account: Vec<Arc<Semaphore>>,
-    /// The members being asked now, by every answer.
+    /// The calls being made now, by every answer.
     answers: Arc<Semaphore>,
+    /// How many permits `answers` has.
+    bound: usize,
     /// Per member: its reads under way, and the permits they share.
     busy: Vec<Mutex<Busy>>,
     /// Per member: one asker at a time waits for its permits.
@@ -81,7 +91,17 @@ struct Room {
 #[derive(Debug, Default)]
 struct Busy {
     reads: usize,
+    /// The account's permit and the answers' permits (as many as the heaviest read).
     permits: Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)>,
+}
+
+impl Busy {
+    /// The answers' permits held.
+    fn weight(&self) -> u32 {
+        self.permits.as_ref().map_or(0, |(_, answers)| {
+            u32::try_from(answers.num_permits()).unwrap_or(0)
+        })
+    }
 }
 
 /// One read of member `i` under way; the member's permits go back when its last read
@@ -125,6 +145,7 @@ impl Room {
                 .map(|_| Arc::new(Semaphore::new(concurrency.per_account)))
                 .collect(),
             answers: Arc::new(Semaphore::new(concurrency.answers)),
+            bound: concurrency.answers,
             busy: members.iter().map(|_| Mutex::default()).collect(),
             entering: members
                 .iter()
@@ -133,32 +154,55 @@ impl Room {
         }
     }
 
-    /// A read of member `i` joins its reads under way, if any.
-    fn join(&self, i: usize) -> Option<Inside<'_>> {
+    /// A read of member `i` (of `weight`) joins its reads under way, if any holds as much.
+    fn join(&self, i: usize, weight: u32) -> Option<Inside<'_>> {
         let mut busy = self.busy[i].lock().unwrap_or_else(PoisonError::into_inner);
-        (busy.reads > 0).then(|| {
+        (busy.reads > 0 && busy.weight() >= weight).then(|| {
             busy.reads += 1;
             Inside { room: self, i }
         })
     }
 
-    /// Waits until member `i` may be asked: at once when it is being asked already, else
-    /// once its account and the answers have room for it.
-    async fn enter(&self, i: usize) -> Inside<'_> {
-        if let Some(inside) = self.join(i) {
+    /// Waits until member `i` may be asked for a read of `weight` (answers' permits, at
+    /// most the bound): at once when it is being asked already for as much, else once its
+    /// account and the answers have room for it.
+    async fn enter(&self, i: usize, weight: u32) -> Inside<'_> {
+        let weight = weight.clamp(1, u32::try_from(self.bound).unwrap_or(u32::MAX));
+        if let Some(inside) = self.join(i, weight) {
             return inside;
         }
         let _one = self.entering[i].lock().await;
-        if let Some(inside) = self.join(i) {
+        if let Some(inside) = self.join(i, weight) {
             return inside;
         }
-        // Always the account's permit first, then the shared one: nobody holds a shared
+        let held = {
+            let busy = self.busy[i].lock().unwrap_or_else(PoisonError::into_inner);
+            (busy.reads > 0).then(|| busy.weight())
+        };
+        if let Some(held) = held {
+            // Under way, but lighter: only the difference is waited for.
+            let more = self
+                .answers
+                .clone()
+                .acquire_many_owned(weight.saturating_sub(held))
+                .await;
+            let mut busy = self.busy[i].lock().unwrap_or_else(PoisonError::into_inner);
+            if busy.reads > 0
+                && let (Some((_, answers)), Ok(more)) = (busy.permits.as_mut(), more)
+            {
+                answers.merge(more);
+                busy.reads += 1;
+                return Inside { room: self, i };
+            }
+            // Its reads ended meanwhile: it is entered afresh.
+        }
+        // Always the account's permit first, then the shared ones: nobody holds a shared
         // permit while waiting for an account's.
         let account = self.per_account[self.account_of[i]]
             .clone()
             .acquire_owned()
             .await;
-        let answers = self.answers.clone().acquire_owned().await;
+        let answers = self.answers.clone().acquire_many_owned(weight).await;
         let mut busy = self.busy[i].lock().unwrap_or_else(PoisonError::into_inner);
         busy.reads += 1;
         busy.permits = account.ok().zip(answers.ok());
@@ -210,9 +254,10 @@ impl AccountsOps {
         self.concurrency
     }
 
-    /// `fut`, asked of member `i` once it may be asked ([`Room::enter`]).
-    async fn within_bounds<T>(&self, i: usize, fut: impl Future<Output = T>) -> T {
-        let _inside = self.room.enter(i).await;
+    /// `fut`, a read of `weight` asked of member `i` once it may be asked
+    /// ([`Room::enter`]).
+    async fn within_bounds<T>(&self, i: usize, weight: u32, fut: impl Future<Output = T>) -> T {
+        let _inside = self.room.enter(i, weight).await;
         fut.await
     }
 
@@ -227,10 +272,24 @@ impl AccountsOps {
             .is_some_and(|u| u > now)
     }
 
-    /// Runs `ask` on every member, at once within the bounds, all within one deadline.
-    /// Returns what answered, stamped by member, and notes the rest as left out. Fails only
-    /// when no member answered (with the first failure, so the answer says which system).
+    /// Runs `ask` (one read of each member) on every member, at once within the bounds,
+    /// all within one deadline. Returns what answered, stamped by member, and notes the rest
+    /// as left out. Fails only when no member answered (with the first failure, so the
+    /// answer says which system).
     async fn each<'a, T, F, Fut>(&'a self, ask: F) -> Result<Vec<(&'a Member, T)>, OpsError>
+    where
+        F: Fn(&'a Member) -> Fut,
+        Fut: Future<Output = Result<T, OpsError>>,
+    {
+        self.each_weighing(1, ask).await
+    }
+
+    /// [`AccountsOps::each`], for a read that makes `weight` calls at once in each member.
+    async fn each_weighing<'a, T, F, Fut>(
+        &'a self,
+        weight: u32,
+        ask: F,
+    ) -> Result<Vec<(&'a Member, T)>, OpsError>
     where
         F: Fn(&'a Member) -> Fut,
         Fut: Future<Output = Result<T, OpsError>>,
@@ -250,7 +309,7 @@ impl AccountsOps {
                         after: Duration::ZERO,
                     });
                 }
-                match tokio::time::timeout_at(until, self.within_bounds(i, fut)).await {
+                match tokio::time::timeout_at(until, self.within_bounds(i, weight, fut)).await {
                     Ok(r) => r,
                     Err(_) => Err(OpsError::Timeout {
                         api: "accounts",
@@ -365,7 +424,7 @@ impl AccountsOps {
             })
         } else {
             let until = partial::until(self.deadline);
-            match tokio::time::timeout_at(until, self.within_bounds(i, fut)).await {
+            match tokio::time::timeout_at(until, self.within_bounds(i, 1, fut)).await {
                 Ok(r) => r,
                 Err(_) => Err(OpsError::Timeout {
                     api: "accounts",
@@ -444,7 +503,7 @@ impl OpsSource for AccountsOps {
 
     async fn services(&self, cluster: &str) -> Result<Vec<ServiceStatus>, OpsError> {
         let parts = self
-            .each(|m| async move {
+            .each_weighing(LISTING, |m| async move {
                 // Only the members that have the cluster are asked for its services.
                 if m.source.clusters().await?.iter().any(|c| c == cluster) {
                     m.source.services(cluster).await
@@ -556,7 +615,9 @@ impl OpsSource for AccountsOps {
         &self,
         since: SystemTime,
     ) -> Result<Vec<DeploymentRecord>, OpsError> {
-        let parts = self.each(|m| m.source.deployments_since(since)).await?;
+        let parts = self
+            .each_weighing(LISTING, |m| m.source.deployments_since(since))
+            .await?;
         let mut records: Vec<DeploymentRecord> = parts
             .into_iter()
             .flat_map(|(m, list)| list.into_iter().map(|r| stamp_record(r, &m.place)))
@@ -696,19 +757,42 @@ mod tests {
                 refresh: 8,
             },
         );
-        let services = room.enter(0).now_or_never().expect("room for one");
+        let services = room.enter(0, 1).now_or_never().expect("room for one");
         let alarms = room
-            .enter(0)
+            .enter(0, 1)
             .now_or_never()
             .expect("the same member: joins");
-        assert!(room.enter(1).now_or_never().is_none(), "bound 1: waits");
+        assert!(room.enter(1, 1).now_or_never().is_none(), "bound 1: waits");
         drop(services);
         assert!(
-            room.enter(1).now_or_never().is_none(),
+            room.enter(1, 1).now_or_never().is_none(),
             "prod still has a read under way"
         );
         drop(alarms);
-        assert!(room.enter(1).now_or_never().is_some(), "prod is done");
+        assert!(room.enter(1, 1).now_or_never().is_some(), "prod is done");
+    }
+
+    #[test]
+    fn a_listing_counts_as_its_calls_and_a_lighter_read_of_the_member_joins_it() {
+        let members = members(&[("prod", "us-east-1"), ("staging", "us-east-1")]);
+        let room = Room::new(
+            &members,
+            Concurrency {
+                per_account: 8,
+                answers: LISTING as usize + 1,
+                refresh: 8,
+            },
+        );
+        let listing = room.enter(0, LISTING).now_or_never().expect("room");
+        let alarms = room.enter(0, 1).now_or_never().expect("lighter: joins");
+        let other = room.enter(1, 1).now_or_never().expect("one call left");
+        assert!(
+            room.enter(1, LISTING).now_or_never().is_none(),
+            "staging's listing needs 3 more"
+        );
+        drop((listing, alarms));
+        assert!(room.enter(1, LISTING).now_or_never().is_some());
+        drop(other);
     }
 
     #[test]
@@ -726,14 +810,14 @@ mod tests {
                 refresh: 8,
             },
         );
-        let east = room.enter(0).now_or_never().expect("room");
+        let east = room.enter(0, 1).now_or_never().expect("room");
         assert!(
-            room.enter(1).now_or_never().is_none(),
+            room.enter(1, 1).now_or_never().is_none(),
             "prod's other region waits"
         );
-        let staging = room.enter(2).now_or_never();
+        let staging = room.enter(2, 1).now_or_never();
         assert!(staging.is_some(), "another account does not wait for prod");
         drop(east);
-        assert!(room.enter(1).now_or_never().is_some());
+        assert!(room.enter(1, 1).now_or_never().is_some());
     }
 }
