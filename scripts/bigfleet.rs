@@ -22,6 +22,8 @@ mod proxy;
 
 #[path = "bigfleet_accounts.rs"]
 mod accounts;
+#[path = "bigfleet_timeline.rs"]
+mod timeline;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

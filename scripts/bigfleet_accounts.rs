@@ -16,7 +16,7 @@ use opsvoice::ops::SystemClock;
 use opsvoice::ops::aws::CallCounts;
 use serde_json::Value;
 
-use super::{ask, event, moto, ms, proxy};
+use super::{ask, event, moto, ms, proxy, timeline};
 
 fn account_id(a: u64) -> String {
     format!("{:012}", 100_000_000_000 + a)
@@ -117,21 +117,44 @@ async fn live(
     accounts: &[opsvoice::config::accounts::Account],
 ) -> (Arc<Assistant>, Arc<CallCounts>) {
     let clock: Arc<dyn opsvoice::ops::Clock> = Arc::new(SystemClock);
-    let config = opsvoice::config::Config::default();
+    let mut config = opsvoice::config::Config::default();
+    // `BIGFLEET_ANSWERS=16`: another bound on the members all answers ask at once.
+    if let Some(n) = std::env::var("BIGFLEET_ANSWERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        config.accounts.answer_concurrency = n;
+    }
+    // `BIGFLEET_DEADLINE_MS=10000`: a longer answer deadline, to see how long an answer
+    // takes with every account in it (the fan-out has 60% of it).
+    let deadline = std::env::var("BIGFLEET_DEADLINE_MS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .map(Duration::from_millis);
+    if let Some(deadline) = deadline {
+        config.server.answer_deadline = deadline;
+    }
     let read = opsvoice::accounts_source(through, accounts, clock.clone(), &config).await;
     let (source, calls) = (read.ops, read.calls);
     let assistant = Assistant::builder(Arc::new(source), clock, opsvoice::auth::Identity::open())
+        .deadline(config.server.answer_deadline)
         .build()
         .unwrap();
     (assistant, calls)
 }
 
 pub async fn run(accounts: u64, regions: u64, services: u64, delay_ms: u64) {
+    let timeline = timeline::install();
+    // `BIGFLEET_ONLY=ServiceHealth,FleetSummary`: only these intents.
+    let only = std::env::var("BIGFLEET_ONLY").ok();
     let moto = moto::Moto::start();
     let started = Instant::now();
     seed(&moto, accounts, regions, services).await;
     let total = accounts * regions * services;
     eprintln!("seeded {total} services in {:.0?}", started.elapsed());
+    if std::env::var_os("BIGFLEET_MOTO").is_some() {
+        probe_moto(&moto, services).await;
+    }
     let proxy = proxy::Proxy::start(format!("127.0.0.1:{}", moto.port)).await;
     proxy.set(proxy::Fault::PerRequest(Duration::from_millis(delay_ms)));
     let through = moto::sdk_for(&proxy.url).await;
@@ -171,12 +194,34 @@ pub async fn run(accounts: u64, regions: u64, services: u64, delay_ms: u64) {
     println!("| --- | --- | --- | --- | --- | --- | --- |");
     let mut said = Vec::new();
     for (name, question) in &questions {
+        if only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|n| n == *name))
+        {
+            continue;
+        }
+        // moto (one process) is still working through what an answer that ran out of
+        // time left in flight: each answer is timed on an idle moto.
+        settle().await;
         let (cold, cold_calls) = live(&through, &listed).await;
+        timeline::clear();
+        let asked = Instant::now();
         let (took_cold, words, calls_cold) = ask(&cold, &cold_calls, question).await;
+        if timeline {
+            eprintln!("{name}, cold: {}", ms(took_cold));
+            timeline::report(asked, took_cold);
+        }
+        if std::env::var_os("BIGFLEET_COLD").is_some() {
+            // `BIGFLEET_COLD=1`: the cold answers only.
+            println!("| {name} | {} | {calls_cold} | | | | |", ms(took_cold));
+            said.push((name, words));
+            continue;
+        }
         let (took_warm, _, calls_warm) = ask(&cold, &cold_calls, question).await;
 
         let (refreshed, refreshed_calls) = live(&through, &listed).await;
         let _ = refreshed.dialog().ops().warm().await;
+        settle().await;
         let (took_refreshed, _, calls_refreshed) =
             ask(&refreshed, &refreshed_calls, question).await;
         println!(
@@ -192,4 +237,92 @@ pub async fn run(accounts: u64, regions: u64, services: u64, delay_ms: u64) {
         let first = words.lines().next().unwrap_or_default();
         println!("- {name} (cold): {first}");
     }
+}
+
+/// `BIGFLEET_MOTO=1`: moto alone, no proxy, no delay: each API the cold answers use, 20
+/// times one after another (moto's own time per call, with the SDK's), then 200
+/// DescribeServices calls (10 services each) 1, 8 and 32 at a time (moto's throughput).
+async fn probe_moto(moto: &moto::Moto, services: u64) {
+    use futures_util::StreamExt as _;
+    let sdk = moto.sdk().await;
+    let member = as_account(&sdk, 0, REGIONS[0]).await;
+    let ecs = aws_sdk_ecs::Client::new(&member);
+    let cw = aws_sdk_cloudwatch::Client::new(&member);
+    let sts = aws_sdk_sts::Client::new(&sdk);
+    let ten: Vec<String> = (0..10.min(services))
+        .map(|s| service_name(0, 0, s))
+        .collect();
+    let median = |mut times: Vec<Duration>| {
+        times.sort();
+        times[times.len() / 2]
+    };
+    let mut line = Vec::new();
+    macro_rules! serially {
+        ($name:expr, $call:expr) => {{
+            let mut times = Vec::new();
+            for _ in 0..20 {
+                let started = Instant::now();
+                $call.send().await.unwrap();
+                times.push(started.elapsed());
+            }
+            line.push(format!(
+                "{} {:.1} ms",
+                $name,
+                median(times).as_secs_f64() * 1000.0
+            ));
+        }};
+    }
+    serially!(
+        "AssumeRole",
+        sts.assume_role()
+            .role_arn(format!("arn:aws:iam::{}:role/opsvoice-read", account_id(1)))
+            .role_session_name("probe")
+    );
+    serially!("ListClusters", ecs.list_clusters());
+    serially!(
+        "ListServices",
+        ecs.list_services().cluster("main").max_results(100)
+    );
+    serially!(
+        "DescribeServices (10)",
+        ecs.describe_services()
+            .cluster("main")
+            .set_services(Some(ten.clone()))
+    );
+    serially!(
+        "DescribeAlarms (ALARM)",
+        cw.describe_alarms().state_value(StateValue::Alarm)
+    );
+    eprintln!(
+        "moto alone, median of 20 one at a time: {}",
+        line.join(", ")
+    );
+    for at_once in [1, 8, 32] {
+        let started = Instant::now();
+        futures_util::stream::iter(0..200)
+            .for_each_concurrent(at_once, |_| {
+                let (ecs, ten) = (&ecs, &ten);
+                async move {
+                    ecs.describe_services()
+                        .cluster("main")
+                        .set_services(Some(ten.clone()))
+                        .send()
+                        .await
+                        .unwrap();
+                }
+            })
+            .await;
+        let took = started.elapsed();
+        eprintln!(
+            "moto alone, 200 DescribeServices {at_once} at a time: {} ({:.1} ms a call)",
+            ms(took),
+            took.as_secs_f64() * 1000.0 / 200.0
+        );
+    }
+}
+
+/// Lets moto finish the requests an answer gave up on (they keep moto busy after the
+/// answer is given), so the next answer is not timed against them.
+async fn settle() {
+    tokio::time::sleep(Duration::from_secs(3)).await;
 }

@@ -27,6 +27,7 @@ fn fan_out_deadline(config: &Config) -> std::time::Duration {
 /// with older data answers from it instead of being left out.
 fn member_cache(
     source: Arc<dyn ops::OpsSource>,
+    account: &str,
     clock: Arc<dyn Clock>,
     config: &Config,
 ) -> ops::cache::CachedOps {
@@ -36,7 +37,7 @@ fn member_cache(
             .max(std::time::Duration::from_millis(100)),
         ..ops::cache::Settings::default()
     };
-    ops::cache::CachedOps::new(source, clock, settings)
+    ops::cache::CachedOps::new(source, clock, settings).in_account(account)
 }
 
 /// Every account read: the data source over all of them, their logs, the count of calls
@@ -92,7 +93,8 @@ pub async fn accounts_source(
                 },
                 clock.clone(),
             )
-            .counting_in(calls.clone());
+            .counting_in(calls.clone())
+            .in_account(&account.name);
             if let Some(globs) = globs {
                 aws = aws.watching(globs);
             }
@@ -100,21 +102,33 @@ pub async fn accounts_source(
             configs.push((place.clone(), sdk.clone()));
             logs.push((
                 place.clone(),
-                Arc::new(ops::logs::aws::AwsLogs::new(
-                    aws_sdk_ecs::Client::new(&sdk),
-                    aws_sdk_cloudwatchlogs::Client::new(&sdk),
-                )),
+                Arc::new(
+                    ops::logs::aws::AwsLogs::new(
+                        aws_sdk_ecs::Client::new(&sdk),
+                        aws_sdk_cloudwatchlogs::Client::new(&sdk),
+                    )
+                    .in_account(&account.name),
+                ),
             ));
             members.push(ops::accounts::Member {
                 place,
-                source: Arc::new(member_cache(Arc::new(aws), clock.clone(), config)),
+                source: Arc::new(member_cache(
+                    Arc::new(aws),
+                    &account.name,
+                    clock.clone(),
+                    config,
+                )),
             });
         }
     }
     Accounts {
         ops: ops::accounts::AccountsOps::new(
             members,
-            config.accounts.concurrency,
+            ops::accounts::Concurrency {
+                per_account: config.accounts.concurrency,
+                answers: config.accounts.answer_concurrency,
+                refresh: config.accounts.concurrency,
+            },
             fan_out_deadline(config),
         ),
         logs: ops::accounts::AccountsLogs::new(logs),

@@ -276,8 +276,12 @@ pub struct Actions {
 pub struct Accounts {
     /// The accounts file (TOML).
     pub file: Option<PathBuf>,
-    /// How many (account, region) members are asked at once.
+    /// How many (account, region) members of one account the answers ask at once, and
+    /// how many members the background refresh renews at once.
     pub concurrency: usize,
+    /// How many AWS calls all the answers under way make at once across accounts, as the
+    /// members being asked make them (a member listing its services counts 4).
+    pub answer_concurrency: usize,
 }
 
 impl Default for Accounts {
@@ -285,6 +289,7 @@ impl Default for Accounts {
         Self {
             file: None,
             concurrency: 8,
+            answer_concurrency: 64,
         }
     }
 }
@@ -511,6 +516,9 @@ impl Config {
                 concurrency: number("accounts.concurrency")
                     .and_then(|n| usize::try_from(n).ok())
                     .unwrap_or(d.accounts.concurrency),
+                answer_concurrency: number("accounts.answer_concurrency")
+                    .and_then(|n| usize::try_from(n).ok())
+                    .unwrap_or(d.accounts.answer_concurrency),
             },
         }
     }

@@ -416,6 +416,17 @@ pub const SETTINGS: &[Setting] = &[
         "8",
         "16",
     ),
+    d(
+        "accounts.answer_concurrency",
+        "OPSVOICE_ACCOUNTS_ANSWER_CONCURRENCY",
+        Kind::Number {
+            min: 1,
+            max: 1024,
+            unit: "AWS calls at once",
+        },
+        "64",
+        "128",
+    ),
 ];
 
 /// The setting with this file key.

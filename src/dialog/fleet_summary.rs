@@ -48,11 +48,16 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
         .filter(|c| cluster.as_ref().is_none_or(|want| want == *c))
         .filter(|c| turn.grants.cluster(turn.intent, c))
         .collect();
-    // Services before alarms: listing them is what ties alarms to services by name, so the
-    // firing list (shared with every other answer) is built once, complete. With the
-    // background refresh it is warm anyway.
-    let statuses: Vec<_> = try_join_all(clusters.iter().map(|c| ops.services(c)))
-        .await?
+    // The services and the firing alarms at once. The services are asked first: their
+    // listing is under way when the alarms need the names that tie them to services, so
+    // the alarms wait for it instead of listing the names again (the firing list, shared
+    // with every other answer, is built once, complete). With the background refresh the
+    // alarms are warm anyway.
+    let (statuses, alarms) = tokio::join!(
+        try_join_all(clusters.iter().map(|c| ops.services(c))),
+        ops.firing_alarms()
+    );
+    let statuses: Vec<_> = statuses?
         .into_iter()
         .flatten()
         .filter(|s| turn.grants.service(turn.intent, &s.service))
@@ -60,7 +65,7 @@ pub(super) async fn answer(dialog: &Dialog, turn: &Turn) -> Result<Answer, OpsEr
         .collect();
     let name_accounts =
         super::scope::accounts_of(statuses.iter().map(|s| s.service.place.as_ref())).len() > 1;
-    let alarms = ops.firing_alarms().await.map_err(|error| {
+    let alarms = alarms.map_err(|error| {
         tracing::warn!(error = %super::ErrorChain(&error), "alarms left out of the summary");
         super::Missing::from(&error)
     });

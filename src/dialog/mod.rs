@@ -420,6 +420,13 @@ impl Dialog {
             crate::ops::freshness::observe(Box::pin(self.respond_now(turn))),
         )
         .await;
+        // With accounts: each account an answer had to leave out (or a region of it), by
+        // name, in `/metrics` (only configured accounts are ever left out, so the label is
+        // bounded by the accounts file; without accounts the series never appears).
+        for l in &left {
+            metrics::counter!("opsvoice_answers_left_out_total", "account" => l.account.clone())
+                .increment(1);
+        }
         // Old data matters once it is older than the freshest cache would hold anyway, and
         // only when the answer says something from it.
         let answered = !matches!(

@@ -4,11 +4,14 @@
 //! its [`Place`]; what is asked about one place goes to that member only (its own source
 //! never sees a place).
 //!
-//! Questions about everything fan out to the members a few at a time (bounded
-//! concurrency), all under one deadline inside the answer budget (one for the whole answer,
-//! however many fan-outs it makes). A member that fails or does not answer by then is left
-//! out and named ([`super::partial`]); the answer is made from the others, and only fails
-//! when no member answered at all.
+//! Questions about everything fan out to the members at once, within bounds (at most a few
+//! members of any one account, and at most so many members in all, shared by every answer
+//! under way: AWS throttles per account and region, and the process keeps a bound), all
+//! under one deadline inside the answer budget (one for the whole answer, however many
+//! fan-outs it makes). A member that fails or does not answer by then is left out and
+//! named ([`super::partial`]); the answer is made from the others, and only fails when no
+//! member answered at all. The background refresh ([`OpsSource::warm`]) renews a few
+//! members at a time.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -16,14 +19,42 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{
     Alarm, AlarmDetail, Catalog, DeploymentRecord, MetricKind, MetricSeries, OpsError, OpsSource,
     Place, ServiceRef, ServiceStatus, partial,
 };
 
-/// How many members are asked at once, unless configured (`OPSVOICE_ACCOUNTS_CONCURRENCY`).
-pub const CONCURRENCY: usize = 8;
+/// How much is asked at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Concurrency {
+    /// Members of one account the answers ask at once (`OPSVOICE_ACCOUNTS_CONCURRENCY`).
+    pub per_account: usize,
+    /// AWS calls every answer under way asks at once together, across accounts, as the
+    /// members being asked make them: [`LISTING`] for one listing its services, 1 for any
+    /// other read (`OPSVOICE_ACCOUNTS_ANSWER_CONCURRENCY`).
+    pub answers: usize,
+    /// Members the background refresh renews at once (`OPSVOICE_ACCOUNTS_CONCURRENCY`).
+    pub refresh: usize,
+}
+
+impl Default for Concurrency {
+    fn default() -> Self {
+        Self {
+            per_account: 8,
+            answers: 64,
+            refresh: 8,
+        }
+    }
+}
+
+/// What a member listing a cluster's services (with their DescribeServices, 4 calls at once)
+/// counts against the answers' bound: a fan-out that makes many calls in each member asks
+/// fewer members at once. Measured on one moto (`scripts/bigfleet.sh accounts`): every
+/// member's DescribeServices at once made the upstream a queue that served them all
+/// equally, and none had finished by the deadline.
+pub const LISTING: u32 = 4;
 
 /// How long a member that ran out of time is left out of answers without being asked
 /// (then it is asked again): one slow account must not cost every question its deadline,
@@ -37,11 +68,154 @@ pub struct Member {
     pub source: Arc<dyn OpsSource>,
 }
 
+/// Who is being asked now, within the bounds. A member counts once against its account's
+/// bound and the answers' bound however many reads (of however many answers) it is doing:
+/// a member's services and its alarms (FleetSummary asks for both at once) never wait for
+/// each other, nor behind other members' turns.
+#[derive(Debug)]
+struct Room {
+    /// Per member, the index of its account's permits in `per_account`.
+    account_of: Vec<usize>,
+    /// Per account, its members being asked now.
+    per_account: Vec<Arc<Semaphore>>,
+    /// The calls being made now, by every answer.
+    answers: Arc<Semaphore>,
+    /// How many permits `answers` has.
+    bound: usize,
+    /// Per member: its reads under way, and the permits they share.
+    busy: Vec<Mutex<Busy>>,
+    /// Per member: one asker at a time waits for its permits.
+    entering: Vec<tokio::sync::Mutex<()>>,
+}
+
+#[derive(Debug, Default)]
+struct Busy {
+    reads: usize,
+    /// The account's permit and the answers' permits (as many as the heaviest read).
+    permits: Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)>,
+}
+
+impl Busy {
+    /// The answers' permits held.
+    fn weight(&self) -> u32 {
+        self.permits.as_ref().map_or(0, |(_, answers)| {
+            u32::try_from(answers.num_permits()).unwrap_or(0)
+        })
+    }
+}
+
+/// One read of member `i` under way; the member's permits go back when its last read
+/// ends.
+struct Inside<'a> {
+    room: &'a Room,
+    i: usize,
+}
+
+impl Drop for Inside<'_> {
+    fn drop(&mut self) {
+        let mut busy = self.room.busy[self.i]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        busy.reads = busy.reads.saturating_sub(1);
+        if busy.reads == 0 {
+            busy.permits = None;
+        }
+    }
+}
+
+impl Room {
+    fn new(members: &[Member], concurrency: Concurrency) -> Self {
+        let mut accounts: Vec<&str> = Vec::new();
+        let account_of: Vec<usize> = members
+            .iter()
+            .map(|m| {
+                accounts
+                    .iter()
+                    .position(|a| *a == m.place.account)
+                    .unwrap_or_else(|| {
+                        accounts.push(&m.place.account);
+                        accounts.len() - 1
+                    })
+            })
+            .collect();
+        Self {
+            account_of,
+            per_account: accounts
+                .iter()
+                .map(|_| Arc::new(Semaphore::new(concurrency.per_account)))
+                .collect(),
+            answers: Arc::new(Semaphore::new(concurrency.answers)),
+            bound: concurrency.answers,
+            busy: members.iter().map(|_| Mutex::default()).collect(),
+            entering: members
+                .iter()
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+        }
+    }
+
+    /// A read of member `i` (of `weight`) joins its reads under way, if any holds as much.
+    fn join(&self, i: usize, weight: u32) -> Option<Inside<'_>> {
+        let mut busy = self.busy[i].lock().unwrap_or_else(PoisonError::into_inner);
+        (busy.reads > 0 && busy.weight() >= weight).then(|| {
+            busy.reads += 1;
+            Inside { room: self, i }
+        })
+    }
+
+    /// Waits until member `i` may be asked for a read of `weight` (answers' permits, at
+    /// most the bound): at once when it is being asked already for as much, else once its
+    /// account and the answers have room for it.
+    async fn enter(&self, i: usize, weight: u32) -> Inside<'_> {
+        let weight = weight.clamp(1, u32::try_from(self.bound).unwrap_or(u32::MAX));
+        if let Some(inside) = self.join(i, weight) {
+            return inside;
+        }
+        let _one = self.entering[i].lock().await;
+        if let Some(inside) = self.join(i, weight) {
+            return inside;
+        }
+        let held = {
+            let busy = self.busy[i].lock().unwrap_or_else(PoisonError::into_inner);
+            (busy.reads > 0).then(|| busy.weight())
+        };
+        if let Some(held) = held {
+            // Under way, but lighter: only the difference is waited for.
+            let more = self
+                .answers
+                .clone()
+                .acquire_many_owned(weight.saturating_sub(held))
+                .await;
+            let mut busy = self.busy[i].lock().unwrap_or_else(PoisonError::into_inner);
+            if busy.reads > 0
+                && let (Some((_, answers)), Ok(more)) = (busy.permits.as_mut(), more)
+            {
+                answers.merge(more);
+                busy.reads += 1;
+                return Inside { room: self, i };
+            }
+            // Its reads ended meanwhile: it is entered afresh.
+        }
+        // Always the account's permit first, then the shared ones: nobody holds a shared
+        // permit while waiting for an account's.
+        let account = self.per_account[self.account_of[i]]
+            .clone()
+            .acquire_owned()
+            .await;
+        let answers = self.answers.clone().acquire_many_owned(weight).await;
+        let mut busy = self.busy[i].lock().unwrap_or_else(PoisonError::into_inner);
+        busy.reads += 1;
+        busy.permits = account.ok().zip(answers.ok());
+        Inside { room: self, i }
+    }
+}
+
 /// Every member behind one source.
 #[derive(Debug, Clone)]
 pub struct AccountsOps {
     members: Arc<[Member]>,
-    concurrency: usize,
+    concurrency: Concurrency,
+    room: Arc<Room>,
     /// The most a fan-out may take: a member still busy then is left out.
     deadline: Duration,
     /// Per member, until when it is left out for having been slow.
@@ -49,13 +223,20 @@ pub struct AccountsOps {
 }
 
 impl AccountsOps {
-    /// The members, asked `concurrency` at a time (at least 1), each answer within `deadline`.
+    /// The members, asked within `concurrency` (each bound at least 1), each answer
+    /// within `deadline`.
     #[must_use]
-    pub fn new(members: Vec<Member>, concurrency: usize, deadline: Duration) -> Self {
+    pub fn new(members: Vec<Member>, concurrency: Concurrency, deadline: Duration) -> Self {
+        let concurrency = Concurrency {
+            per_account: concurrency.per_account.max(1),
+            answers: concurrency.answers.max(1),
+            refresh: concurrency.refresh.max(1),
+        };
         let slow_until = Arc::new(Mutex::new(vec![None; members.len()]));
         Self {
+            concurrency,
+            room: Arc::new(Room::new(&members, concurrency)),
             members: members.into(),
-            concurrency: concurrency.max(1),
             deadline,
             slow_until,
         }
@@ -67,10 +248,48 @@ impl AccountsOps {
         &self.members
     }
 
-    /// Runs `ask` on every member, `concurrency` at a time, all within one deadline.
-    /// Returns what answered, stamped by member, and notes the rest as left out. Fails only
-    /// when no member answered (with the first failure, so the answer says which system).
+    /// The bounds the members are asked within.
+    #[must_use]
+    pub fn concurrency(&self) -> Concurrency {
+        self.concurrency
+    }
+
+    /// `fut`, a read of `weight` asked of member `i` once it may be asked
+    /// ([`Room::enter`]).
+    async fn within_bounds<T>(&self, i: usize, weight: u32, fut: impl Future<Output = T>) -> T {
+        let _inside = self.room.enter(i, weight).await;
+        fut.await
+    }
+
+    /// Whether member `i` is resting after being slow, at `now`.
+    fn resting(&self, i: usize, now: tokio::time::Instant) -> bool {
+        self.slow_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(i)
+            .copied()
+            .flatten()
+            .is_some_and(|u| u > now)
+    }
+
+    /// Runs `ask` (one read of each member) on every member, at once within the bounds,
+    /// all within one deadline. Returns what answered, stamped by member, and notes the rest
+    /// as left out. Fails only when no member answered (with the first failure, so the
+    /// answer says which system).
     async fn each<'a, T, F, Fut>(&'a self, ask: F) -> Result<Vec<(&'a Member, T)>, OpsError>
+    where
+        F: Fn(&'a Member) -> Fut,
+        Fut: Future<Output = Result<T, OpsError>>,
+    {
+        self.each_weighing(1, ask).await
+    }
+
+    /// [`AccountsOps::each`], for a read that makes `weight` calls at once in each member.
+    async fn each_weighing<'a, T, F, Fut>(
+        &'a self,
+        weight: u32,
+        ask: F,
+    ) -> Result<Vec<(&'a Member, T)>, OpsError>
     where
         F: Fn(&'a Member) -> Fut,
         Fut: Future<Output = Result<T, OpsError>>,
@@ -78,52 +297,31 @@ impl AccountsOps {
         let now = tokio::time::Instant::now();
         let until = partial::until(self.deadline);
         let deadline = self.deadline;
-        let resting: Vec<bool> = self
-            .slow_until
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .map(|u| u.is_some_and(|u| u > now))
-            .collect();
         // Polled in this task (never spawned): the freshness and partial notes of each
         // member land in the answer's own records.
-        let asked: Vec<_> = self
-            .members
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                let fut = ask(m);
-                let resting = resting.get(i).copied().unwrap_or(false);
-                async move {
-                    if resting {
-                        return (
-                            i,
-                            Err(OpsError::Timeout {
-                                api: "accounts",
-                                after: Duration::ZERO,
-                            }),
-                        );
-                    }
-                    let r = match tokio::time::timeout_at(until, fut).await {
-                        Ok(r) => r,
-                        Err(_) => Err(OpsError::Timeout {
-                            api: "accounts",
-                            after: deadline,
-                        }),
-                    };
-                    (i, r)
+        let asked = self.members.iter().enumerate().map(|(i, m)| {
+            let resting = self.resting(i, now);
+            let fut = ask(m);
+            async move {
+                if resting {
+                    return Err(OpsError::Timeout {
+                        api: "accounts",
+                        after: Duration::ZERO,
+                    });
                 }
-            })
-            .collect();
-        let results: Vec<(usize, Result<T, OpsError>)> = futures_util::stream::iter(asked)
-            .buffer_unordered(self.concurrency)
-            .collect()
-            .await;
-        let mut results = results;
-        results.sort_by_key(|(i, _)| *i);
+                match tokio::time::timeout_at(until, self.within_bounds(i, weight, fut)).await {
+                    Ok(r) => r,
+                    Err(_) => Err(OpsError::Timeout {
+                        api: "accounts",
+                        after: deadline,
+                    }),
+                }
+            }
+        });
+        let results: Vec<Result<T, OpsError>> = futures_util::future::join_all(asked).await;
         let mut ok = Vec::with_capacity(results.len());
         let mut failed: Vec<(usize, OpsError)> = Vec::new();
-        for (i, r) in results {
+        for (i, r) in results.into_iter().enumerate() {
             match r {
                 Ok(v) => ok.push((&self.members[i], v)),
                 Err(e) => failed.push((i, e)),
@@ -219,21 +417,14 @@ impl AccountsOps {
             .position(|m| m.place == member.place)
             .unwrap_or(0);
         let now = tokio::time::Instant::now();
-        let resting = self
-            .slow_until
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(i)
-            .copied()
-            .flatten()
-            .is_some_and(|u| u > now);
-        let r = if resting {
+        let r = if self.resting(i, now) {
             Err(OpsError::Timeout {
                 api: "accounts",
                 after: Duration::ZERO,
             })
         } else {
-            match tokio::time::timeout_at(partial::until(self.deadline), fut).await {
+            let until = partial::until(self.deadline);
+            match tokio::time::timeout_at(until, self.within_bounds(i, 1, fut)).await {
                 Ok(r) => r,
                 Err(_) => Err(OpsError::Timeout {
                     api: "accounts",
@@ -312,7 +503,7 @@ impl OpsSource for AccountsOps {
 
     async fn services(&self, cluster: &str) -> Result<Vec<ServiceStatus>, OpsError> {
         let parts = self
-            .each(|m| async move {
+            .each_weighing(LISTING, |m| async move {
                 // Only the members that have the cluster are asked for its services.
                 if m.source.clusters().await?.iter().any(|c| c == cluster) {
                     m.source.services(cluster).await
@@ -437,7 +628,9 @@ impl OpsSource for AccountsOps {
         &self,
         since: SystemTime,
     ) -> Result<Vec<DeploymentRecord>, OpsError> {
-        let parts = self.each(|m| m.source.deployments_since(since)).await?;
+        let parts = self
+            .each_weighing(LISTING, |m| m.source.deployments_since(since))
+            .await?;
         let mut records: Vec<DeploymentRecord> = parts
             .into_iter()
             .flat_map(|(m, list)| list.into_iter().map(|r| stamp_record(r, &m.place)))
@@ -493,7 +686,7 @@ impl OpsSource for AccountsOps {
         // refresh has no one waiting on it, and each member's calls have their own.
         let warming: Vec<_> = self.members.iter().map(|m| m.source.warm()).collect();
         let results: Vec<Result<(), OpsError>> = futures_util::stream::iter(warming)
-            .buffer_unordered(self.concurrency)
+            .buffer_unordered(self.concurrency.refresh)
             .collect()
             .await;
         results.into_iter().find(Result::is_err).unwrap_or(Ok(()))
@@ -546,5 +739,98 @@ impl super::logs::LogSource for AccountsLogs {
         let mut bare = query.clone();
         bare.service = query.service.unplaced();
         logs.errors(&bare).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::FutureExt;
+
+    use super::*;
+
+    fn members(places: &[(&str, &str)]) -> Vec<Member> {
+        let clock: Arc<dyn super::super::Clock> = Arc::new(super::super::SystemClock);
+        places
+            .iter()
+            .map(|(account, region)| Member {
+                place: Place::new(*account, *region),
+                source: Arc::new(super::super::demo::DemoFleet::new(clock.clone())),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_member_counts_once_however_many_reads_and_others_wait_their_turn() {
+        let members = members(&[("prod", "us-east-1"), ("staging", "us-east-1")]);
+        let room = Room::new(
+            &members,
+            Concurrency {
+                per_account: 8,
+                answers: 1,
+                refresh: 8,
+            },
+        );
+        let services = room.enter(0, 1).now_or_never().expect("room for one");
+        let alarms = room
+            .enter(0, 1)
+            .now_or_never()
+            .expect("the same member: joins");
+        assert!(room.enter(1, 1).now_or_never().is_none(), "bound 1: waits");
+        drop(services);
+        assert!(
+            room.enter(1, 1).now_or_never().is_none(),
+            "prod still has a read under way"
+        );
+        drop(alarms);
+        assert!(room.enter(1, 1).now_or_never().is_some(), "prod is done");
+    }
+
+    #[test]
+    fn a_listing_counts_as_its_calls_and_a_lighter_read_of_the_member_joins_it() {
+        let members = members(&[("prod", "us-east-1"), ("staging", "us-east-1")]);
+        let room = Room::new(
+            &members,
+            Concurrency {
+                per_account: 8,
+                answers: LISTING as usize + 1,
+                refresh: 8,
+            },
+        );
+        let listing = room.enter(0, LISTING).now_or_never().expect("room");
+        let alarms = room.enter(0, 1).now_or_never().expect("lighter: joins");
+        let other = room.enter(1, 1).now_or_never().expect("one call left");
+        assert!(
+            room.enter(1, LISTING).now_or_never().is_none(),
+            "staging's listing needs 3 more"
+        );
+        drop((listing, alarms));
+        assert!(room.enter(1, LISTING).now_or_never().is_some());
+        drop(other);
+    }
+
+    #[test]
+    fn an_account_has_at_most_its_bound_of_regions_asked_at_once() {
+        let members = members(&[
+            ("prod", "us-east-1"),
+            ("prod", "eu-west-1"),
+            ("staging", "us-east-1"),
+        ]);
+        let room = Room::new(
+            &members,
+            Concurrency {
+                per_account: 1,
+                answers: 8,
+                refresh: 8,
+            },
+        );
+        let east = room.enter(0, 1).now_or_never().expect("room");
+        assert!(
+            room.enter(1, 1).now_or_never().is_none(),
+            "prod's other region waits"
+        );
+        let staging = room.enter(2, 1).now_or_never();
+        assert!(staging.is_some(), "another account does not wait for prod");
+        drop(east);
+        assert!(room.enter(1, 1).now_or_never().is_some());
     }
 }

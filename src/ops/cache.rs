@@ -167,6 +167,9 @@ pub struct CachedOps {
     /// When each key last failed, and whether it failed by being slow.
     failures: moka::sync::Cache<Key, (SystemTime, bool)>,
     next_flight: AtomicU64,
+    /// The configured account cached (its spoken name), for `/metrics`; `None` without
+    /// accounts.
+    account: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for CachedOps {
@@ -208,7 +211,16 @@ impl CachedOps {
             failures: moka::sync::Cache::builder().max_capacity(20_000).build(),
             next_flight: AtomicU64::new(0),
             settings,
+            account: None,
         }
+    }
+
+    /// The same cache, of the configured account `name`: `opsvoice_cache_total` carries it
+    /// as the `account` label (bounded by the accounts file).
+    #[must_use]
+    pub fn in_account(mut self, name: &str) -> Self {
+        self.account = Some(name.into());
+        self
     }
 
     fn ttl(&self, key: &Key) -> Duration {
@@ -308,22 +320,30 @@ impl CachedOps {
             let mut flights = self.flights.lock().unwrap_or_else(PoisonError::into_inner);
             self.board(&mut flights, &key, fetch)
         };
-        Self::count(&key, "refresh");
+        self.count(&key, "refresh");
         flight.await.map(Some).inspect_err(|error| {
             self.failures
                 .insert(key.clone(), (self.clock.now(), error.is_slow()));
         })
     }
 
-    fn count(key: &Key, result: &'static str) {
-        metrics::counter!("opsvoice_cache_total", "kind" => key.kind(), "result" => result)
-            .increment(1);
+    fn count(&self, key: &Key, result: &'static str) {
+        match &self.account {
+            None => {
+                metrics::counter!("opsvoice_cache_total", "kind" => key.kind(), "result" => result)
+                    .increment(1);
+            }
+            Some(account) => {
+                metrics::counter!("opsvoice_cache_total", "kind" => key.kind(), "result" => result, "account" => account.to_string())
+                    .increment(1);
+            }
+        }
     }
 
     /// `entry`'s value if it is within `key`'s TTL at `now` (counted as a hit).
     fn fresh(&self, key: &Key, entry: Option<&Entry>, now: SystemTime) -> Option<Value> {
         let entry = entry.filter(|e| age(now, e.fetched_at) < self.ttl(key))?;
-        Self::count(key, "hit");
+        self.count(key, "hit");
         Some(entry.value.clone())
     }
 
@@ -352,7 +372,7 @@ impl CachedOps {
         if let Some((_, slow)) = backing_off
             && let Some(value) = cached.as_ref().and_then(|e| serve_stale(e, slow))
         {
-            Self::count(&key, "stale");
+            self.count(&key, "stale");
             return Ok(value);
         }
         let (flight, joined) = {
@@ -364,7 +384,7 @@ impl CachedOps {
             }
             self.board(&mut flights, &key, fetch)
         };
-        Self::count(&key, if joined { "coalesced" } else { "miss" });
+        self.count(&key, if joined { "coalesced" } else { "miss" });
         match flight.await {
             Ok(value) => Ok(value),
             Err(error) => {
@@ -375,7 +395,7 @@ impl CachedOps {
                 {
                     Some(value) => {
                         tracing::warn!(kind = key.kind(), %error, "serving stale data");
-                        Self::count(&key, "stale");
+                        self.count(&key, "stale");
                         Ok(value)
                     }
                     None => Err(error),
@@ -565,10 +585,12 @@ impl OpsSource for CachedOps {
     }
 
     async fn warm(&self) -> Result<(), OpsError> {
-        // The catalog first: its service names are what tie alarms to services by name,
-        // so the firing list is built complete, without listing the services twice.
-        let catalog = self.renew(Key::Catalog, fetch_catalog).await;
-        let firing = self.renew(Key::Firing, fetch_firing).await;
+        // Both at once: the firing alarms' names (what ties an alarm to its service by
+        // name) come from the catalog's listing under way, joined, not listed twice.
+        let (catalog, firing) = tokio::join!(
+            self.renew(Key::Catalog, fetch_catalog),
+            self.renew(Key::Firing, fetch_firing)
+        );
         // The catalog holds the cluster list too: FleetSummary's ListClusters is then warm.
         if let Ok(Some(Value::Catalog(catalog))) = &catalog {
             self.store.insert(

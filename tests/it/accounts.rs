@@ -160,10 +160,15 @@ async fn seeded() -> Moto {
 /// The assistant over every account, reading through `proxy`, for callers with `grants`
 /// (everything when `None`), with an event log for "what did I miss?".
 async fn assistant(proxy: &Proxy, policy: Option<&str>) -> Arc<Assistant> {
+    assistant_with(proxy, policy, &Config::default()).await
+}
+
+/// [`assistant`], configured by `config` (its accounts settings).
+async fn assistant_with(proxy: &Proxy, policy: Option<&str>, config: &Config) -> Arc<Assistant> {
     let home = sdk_for(&proxy.url).await;
     let accounts = opsvoice::config::accounts::parse(&accounts_file(), "us-east-1").unwrap();
     let clock: Arc<dyn opsvoice::ops::Clock> = Arc::new(SystemClock);
-    let source = opsvoice::accounts_source(&home, &accounts, clock.clone(), &Config::default())
+    let source = opsvoice::accounts_source(&home, &accounts, clock.clone(), config)
         .await
         .ops;
     let identity = match policy {
@@ -487,6 +492,12 @@ async fn check_validates_the_file_and_live_says_which_roles_fail() {
 }
 
 fn lex_event(slots: &[(&str, &str)]) -> serde_json::Value {
+    lex_asking("ServiceHealth", slots)
+}
+
+/// A Lex fulfillment event for `intent` with `slots` (the NLU is Lex's: the answer reads
+/// only what its intent needs).
+fn lex_asking(intent: &str, slots: &[(&str, &str)]) -> serde_json::Value {
     let mut e = crate::common::fixture("lex/service-health-voice.json");
     let mut map = serde_json::Map::new();
     for (name, value) in slots {
@@ -495,7 +506,7 @@ fn lex_event(slots: &[(&str, &str)]) -> serde_json::Value {
             serde_json::json!({"shape": "Scalar", "value": {"originalValue": value, "interpretedValue": value, "resolvedValues": [value]}}),
         );
     }
-    e["sessionState"]["intent"] = serde_json::json!({"name": "ServiceHealth", "state": "ReadyForFulfillment", "confirmationState": "None", "slots": map});
+    e["sessionState"]["intent"] = serde_json::json!({"name": intent, "state": "ReadyForFulfillment", "confirmationState": "None", "slots": map});
     e
 }
 
@@ -663,4 +674,309 @@ actions  = ["restart", "scale"]
         "{:?}",
         assume_roles(&proxy)
     );
+}
+
+/// Which account (its id) each access key the accounts' roles were assumed into belongs to,
+/// from the AssumeRole requests and moto's answers to them.
+fn keys_of_accounts(proxy: &Proxy) -> std::collections::HashMap<String, String> {
+    proxy
+        .requests()
+        .iter()
+        .filter(|r| r.action() == "AssumeRole")
+        .filter_map(|r| {
+            let id = r.param("RoleArn")?.split(':').nth(4)?.to_owned();
+            let answer = r.answer_text();
+            let key = answer.split("<AccessKeyId>").nth(1)?.split('<').next()?;
+            Some((key.to_owned(), id))
+        })
+        .collect()
+}
+
+/// The member (account id, region) a request was made for: by the key it was signed with
+/// and the region it was signed for. `None` for AssumeRole (made with the home key).
+fn member_of(
+    request: &crate::common::proxy::Seen,
+    keys: &std::collections::HashMap<String, String>,
+) -> Option<(String, String)> {
+    Some((
+        keys.get(request.access_key()?)?.clone(),
+        request.region()?.to_owned(),
+    ))
+}
+
+/// The most members that had requests in flight together, in all and of one account, as
+/// the proxy saw them (each request with those still unanswered when it arrived).
+fn most_members_at_once(proxy: &Proxy) -> (usize, usize) {
+    let requests = proxy.requests();
+    let keys = keys_of_accounts(proxy);
+    let (mut most, mut most_of_one) = (0, 0);
+    for r in &requests {
+        let Some(member) = member_of(r, &keys) else {
+            continue;
+        };
+        let mut together: std::collections::BTreeSet<(String, String)> = r
+            .in_flight_with
+            .iter()
+            .filter_map(|&i| member_of(&requests[i], &keys))
+            .collect();
+        together.insert(member);
+        most = most.max(together.len());
+        for (account, _) in &together {
+            let of_one = together.iter().filter(|(a, _)| a == account).count();
+            most_of_one = most_of_one.max(of_one);
+        }
+    }
+    (most, most_of_one)
+}
+
+/// What the assistant says (SSML: the fixture is a voice turn) to a Lex fulfillment of
+/// `intent`, no slots.
+async fn lex_says(assistant: &Assistant, intent: &str) -> String {
+    let event = serde_json::from_value(lex_asking(intent, &[])).unwrap();
+    let r = serde_json::to_value(assistant.lex(&event).await).unwrap();
+    r["messages"][0]["content"].as_str().unwrap().to_owned()
+}
+
+/// How many requests the proxy saw for `action`.
+fn made(proxy: &Proxy, action: &str) -> usize {
+    proxy
+        .requests()
+        .iter()
+        .filter(|r| r.action() == action)
+        .count()
+}
+
+/// The fan-out's bounds: with `accounts.concurrency = 1` and `accounts.answer_concurrency
+/// = 2`, an answer never has more than two members' requests in flight, nor two regions
+/// of one account, and still hears from every account. A member listing its services
+/// counts as 4 calls: with a bound of 8, FleetSummary lists two members at a time. By
+/// default (8 per account, 64 calls in all) the six members are asked at once, both
+/// regions of an account together on the one AssumeRole of their account.
+#[tokio::test]
+async fn an_answer_asks_no_more_members_at_once_than_configured_in_all_and_per_account() {
+    let (_moto, proxy) = world().await;
+    // Each request held a little, as a region's round trip: what is asked at once is in
+    // flight at once.
+    proxy.hold_each(Duration::from_millis(50));
+
+    let mut bounded = Config::default();
+    bounded.accounts.concurrency = 1;
+    bounded.accounts.answer_concurrency = 2;
+    let narrow = assistant_with(&proxy, None, &bounded).await;
+    let alarms = ask(&narrow, "any alarms firing").await;
+    assert!(alarms.starts_with("3 alarms are firing."), "{alarms}");
+    let (most, most_of_one) = most_members_at_once(&proxy);
+    assert!(most <= 2, "{most} members asked at once, bound 2");
+    assert_eq!(most_of_one, 1, "one region of an account at a time");
+    assert_eq!(made(&proxy, "AssumeRole"), 3, "once per account");
+
+    // FleetSummary asks each member for its services (4 calls at once) and its alarms at
+    // once: a member counts once, as 4, its alarms never wait behind the other members'
+    // services, and nothing is listed twice.
+    proxy.forget();
+    let mut listing = Config::default();
+    listing.accounts.answer_concurrency = 8;
+    let two = assistant_with(&proxy, None, &listing).await;
+    let fleet = lex_says(&two, "FleetSummary").await;
+    assert!(fleet.contains("4 of 7 services healthy"), "{fleet}");
+    assert!(fleet.contains("3 alarms firing"), "{fleet}");
+    let requests = proxy.requests();
+    let keys = keys_of_accounts(&proxy);
+    let listing_at_once = requests
+        .iter()
+        .filter(|r| matches!(r.action().as_str(), "ListServices" | "DescribeServices"))
+        .map(|r| {
+            let mut together: std::collections::BTreeSet<_> = r
+                .in_flight_with
+                .iter()
+                .map(|&i| &requests[i])
+                .filter(|o| matches!(o.action().as_str(), "ListServices" | "DescribeServices"))
+                .filter_map(|o| member_of(o, &keys))
+                .collect();
+            together.extend(member_of(r, &keys));
+            together.len()
+        })
+        .max()
+        .unwrap_or(0);
+    assert!(
+        listing_at_once <= 2,
+        "{listing_at_once} members listing at once, bound 8 calls"
+    );
+    for (action, n) in [
+        ("AssumeRole", 3),
+        ("ListClusters", 6),
+        ("ListServices", 6),
+        ("DescribeServices", 6),
+        ("DescribeAlarms", 6),
+    ] {
+        assert_eq!(made(&proxy, action), n, "{action}");
+    }
+
+    proxy.forget();
+    let wide = assistant(&proxy, None).await;
+    let alarms = ask(&wide, "any alarms firing").await;
+    assert!(alarms.starts_with("3 alarms are firing."), "{alarms}");
+    let (most, most_of_one) = most_members_at_once(&proxy);
+    assert!(most > 2, "by default the members are asked at once: {most}");
+    assert_eq!(most_of_one, 2, "both regions of an account together");
+    assert_eq!(made(&proxy, "AssumeRole"), 3, "once per account");
+}
+
+/// A member's reads are pipelined, never doubled: the firing alarms are asked for while the
+/// names that tie them to services are being listed (the alarms wait for that listing
+/// rather than list the names again), and FleetSummary reads the services and the alarms
+/// of each member at once. Every call is counted.
+#[tokio::test]
+async fn the_alarms_are_read_while_the_names_are_listed_and_nothing_is_listed_twice() {
+    let (_moto, proxy) = world().await;
+    proxy.hold_each(Duration::from_millis(50));
+    let cold = assistant(&proxy, None).await;
+    /// Whether some `this` request of a member was in flight with a `that` of the same one.
+    fn together(proxy: &Proxy, this: &str, that: &[&str]) -> bool {
+        let requests = proxy.requests();
+        let keys = keys_of_accounts(proxy);
+        requests.iter().filter(|r| r.action() == this).any(|r| {
+            r.in_flight_with.iter().any(|&i| {
+                that.contains(&requests[i].action().as_str())
+                    && member_of(&requests[i], &keys) == member_of(r, &keys)
+            })
+        })
+    }
+
+    let alarms = lex_says(&cold, "ActiveAlarms").await;
+    assert!(alarms.contains("3 alarms are firing."), "{alarms}");
+    // Six members (three accounts, two regions each): one AssumeRole per account, and per
+    // member one DescribeAlarms and one listing of its names.
+    for (action, n) in [
+        ("AssumeRole", 3),
+        ("DescribeAlarms", 6),
+        ("ListClusters", 6),
+        ("ListServices", 6),
+    ] {
+        assert_eq!(made(&proxy, action), n, "{action}");
+    }
+    assert!(
+        together(&proxy, "ListClusters", &["DescribeAlarms"])
+            || together(&proxy, "DescribeAlarms", &["ListClusters"]),
+        "the alarms are asked for while the names are listed"
+    );
+
+    proxy.forget();
+    let cold = assistant(&proxy, None).await;
+    let fleet = lex_says(&cold, "FleetSummary").await;
+    assert!(fleet.contains("4 of 7 services healthy"), "{fleet}");
+    assert!(fleet.contains("3 alarms firing"), "{fleet}");
+    assert!(!fleet.contains("didn't answer"), "{fleet}");
+    for (action, n) in [
+        ("AssumeRole", 3),
+        ("ListClusters", 6),
+        ("ListServices", 6),
+        ("DescribeServices", 6),
+        ("DescribeAlarms", 6),
+    ] {
+        assert_eq!(made(&proxy, action), n, "{action}");
+    }
+    assert!(
+        together(
+            &proxy,
+            "DescribeAlarms",
+            &["ListServices", "DescribeServices"]
+        ) || together(&proxy, "ListServices", &["DescribeAlarms"]),
+        "a member's alarms are asked for with its services"
+    );
+}
+
+/// `/metrics` with two accounts: the series of AWS calls (AssumeRole included), of the
+/// cache, and of answers that left an account out carry the configured account's name as
+/// `account`, and no other value (the accounts file bounds it). Alone in its process: the
+/// recorder is process-wide.
+#[tokio::test]
+#[ignore = "reads process-wide metrics: run alone by `the_metrics_are_checked_alone`"]
+async fn with_two_accounts_the_aws_series_carry_the_account_and_only_configured_names() {
+    let metrics = opsvoice::telemetry::metrics();
+    let (_moto, proxy) = world().await;
+    // Two accounts: prod reads; staging's role cannot be assumed.
+    proxy.answer(Answer::query_error("AssumeRole", 403, "AccessDenied").only_when(STAGING));
+    let file = format!(
+        "[[account]]\nname = \"prod\"\nrole = \"{}\"\nregions = [\"us-east-1\", \"eu-west-1\"]\n\n\
+         [[account]]\nname = \"staging\"\nrole = \"{}\"\nregions = [\"us-east-1\"]\n",
+        role(PROD),
+        role(STAGING)
+    );
+    let accounts = opsvoice::config::accounts::parse(&file, "us-east-1").unwrap();
+    let clock: Arc<dyn opsvoice::ops::Clock> = Arc::new(SystemClock);
+    let home = sdk_for(&proxy.url).await;
+    let source = opsvoice::accounts_source(&home, &accounts, clock.clone(), &Config::default())
+        .await
+        .ops;
+    let assistant = Assistant::builder(Arc::new(source), clock, Identity::open())
+        .build()
+        .unwrap();
+    let alarms = ask(&assistant, "any alarms firing").await;
+    assert!(
+        alarms.starts_with("The staging account didn't answer; this is without it."),
+        "{alarms}"
+    );
+    ask(&assistant, "any alarms firing").await;
+
+    let text = metrics.render();
+    for needle in [
+        "opsvoice_upstream_calls_total{api=\"sts:AssumeRole\",outcome=\"ok\",account=\"prod\"} 1",
+        "opsvoice_upstream_calls_total{api=\"sts:AssumeRole\",outcome=\"error\",account=\"staging\"}",
+        "opsvoice_upstream_calls_total{api=\"ecs:ListClusters\",outcome=\"ok\",account=\"prod\"} 2",
+        "opsvoice_upstream_calls_total{api=\"cloudwatch:DescribeAlarms\",outcome=\"ok\",account=\"prod\"} 2",
+        "opsvoice_upstream_seconds_count{api=\"cloudwatch:DescribeAlarms\",account=\"prod\"} 2",
+        "opsvoice_cache_total{kind=\"firing_alarms\",result=\"miss\",account=\"prod\"} 2",
+        "opsvoice_cache_total{kind=\"firing_alarms\",result=\"hit\",account=\"prod\"}",
+        "opsvoice_answers_left_out_total{account=\"staging\"} 2",
+    ] {
+        assert!(text.contains(needle), "{needle} not in /metrics:\n{text}");
+    }
+    // Every account label is a configured account's name; the series that are not about a
+    // place (answers by intent, HTTP) have none.
+    for line in text.lines().filter(|l| l.contains("account=\"")) {
+        assert!(
+            line.contains("account=\"prod\"") || line.contains("account=\"staging\""),
+            "{line}"
+        );
+        assert!(
+            line.starts_with("opsvoice_upstream_")
+                || line.starts_with("opsvoice_cache_total")
+                || line.starts_with("opsvoice_answers_left_out_total"),
+            "{line}"
+        );
+    }
+}
+
+/// Without accounts, `/metrics` is exactly as before: no series has an `account` label,
+/// and the AWS calls are counted as they were. Alone in its process, as above.
+#[tokio::test]
+#[ignore = "reads process-wide metrics: run alone by `the_metrics_are_checked_alone`"]
+async fn without_accounts_no_series_has_an_account_label() {
+    let metrics = opsvoice::telemetry::metrics();
+    let moto = Moto::seeded(&Fleet::new().service("web", "checkout", 2)).await;
+    let live = crate::common::moto::Live::on(&moto.sdk().await, Arc::new(SystemClock));
+    let health = ask(&live.assistant, "how is checkout doing").await;
+    assert!(health.starts_with("checkout is healthy"), "{health}");
+    let text = metrics.render();
+    assert!(
+        text.contains(
+            "opsvoice_upstream_calls_total{api=\"ecs:DescribeServices\",outcome=\"ok\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("opsvoice_cache_total{kind=\"catalog\",result=\"miss\"}"),
+        "{text}"
+    );
+    assert!(!text.contains("account="), "{text}");
+    assert!(!text.contains("opsvoice_answers_left_out_total"), "{text}");
+}
+
+#[test]
+fn the_metrics_are_checked_alone() {
+    crate::common::alone(&[
+        "accounts::with_two_accounts_the_aws_series_carry_the_account_and_only_configured_names",
+        "accounts::without_accounts_no_series_has_an_account_label",
+    ]);
 }

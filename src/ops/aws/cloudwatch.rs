@@ -55,15 +55,59 @@ impl AwsOps {
     /// The alarms (metric and composite) `filter` asks for, all pages, each tied to its
     /// service by dimensions or, when configured, by name.
     pub(super) async fn describe_alarms(&self, filter: Filter) -> Result<Vec<Alarm>, OpsError> {
-        if self.association.by_name_prefix && self.known_services().is_empty() {
-            // Tying alarms to services by name needs the service names, once (the catalog,
-            // refreshed in the background, has usually found them already). Best effort:
-            // without them the alarms are still listed, tied by dimensions only.
+        // The names and the alarms are read at the same time: the alarms wait for nothing.
+        let (mut alarms, ()) = futures_util::future::try_join(self.alarm_pages(filter), async {
+            self.learn_names().await;
+            Ok(())
+        })
+        .await?;
+        if self.association.by_name_prefix {
+            let known = self.known_services();
+            for alarm in alarms.iter_mut().filter(|a| a.service.is_none()) {
+                // The longest matching name wins: "payments-api-5xx" is payments-api's.
+                alarm.service = known
+                    .iter()
+                    .filter(|s| named_for(&alarm.name, s))
+                    .max_by_key(|s| s.name.len())
+                    .cloned();
+            }
+        }
+        Ok(alarms)
+    }
+
+    /// Tying alarms to services by name needs the service names, once (the catalog,
+    /// refreshed in the background, has usually found them already). A listing under way
+    /// (the catalog, or a cluster's services) is about to find them: it is waited for, not
+    /// made again. Best effort: without the names the alarms are still listed, tied by
+    /// dimensions only.
+    async fn learn_names(&self) {
+        use futures_util::FutureExt as _;
+        if !self.association.by_name_prefix || !self.known_services().is_empty() {
+            return;
+        }
+        let under_way: Vec<futures_util::future::BoxFuture<'static, ()>> = self
+            .catalogs
+            .all_under_way()
+            .into_iter()
+            .map(|f| f.map(drop).boxed())
+            .chain(
+                self.listings
+                    .all_under_way()
+                    .into_iter()
+                    .map(|f| f.map(drop).boxed()),
+            )
+            .collect();
+        futures_util::future::join_all(under_way).await;
+        if self.known_services().is_empty() {
             // Listing the catalog remembers every service it finds.
             if let Err(error) = self.catalog().await {
                 tracing::warn!(error = %crate::error::ErrorChain(&error), "alarms tied by dimensions only: service names unavailable");
             }
         }
+    }
+
+    /// The alarms `filter` asks for, all pages, tied to services by dimensions.
+    async fn alarm_pages(&self, filter: Filter) -> Result<Vec<Alarm>, OpsError> {
         let (state_filter, prefix) = match filter {
             Filter::State(state) => (Some(state), None),
             Filter::NamePrefix(prefix) => (None, Some(prefix)),
@@ -90,17 +134,6 @@ impl AwsOps {
             token = page.next_token().map(str::to_owned);
             if token.is_none() {
                 break;
-            }
-        }
-        if self.association.by_name_prefix {
-            let known = self.known_services();
-            for alarm in alarms.iter_mut().filter(|a| a.service.is_none()) {
-                // The longest matching name wins: "payments-api-5xx" is payments-api's.
-                alarm.service = known
-                    .iter()
-                    .filter(|s| named_for(&alarm.name, s))
-                    .max_by_key(|s| s.name.len())
-                    .cloned();
             }
         }
         Ok(alarms)

@@ -23,11 +23,13 @@ const RENEW_BEFORE: Duration = Duration::from_secs(300);
 /// The session name the read role is assumed with (CloudTrail shows it).
 const SESSION_NAME: &str = "opsvoice-read";
 
-/// The account's provider, counting each AssumeRole it makes (`sts:AssumeRole`).
+/// The account's provider, counting each AssumeRole it makes (`sts:AssumeRole`, in
+/// `calls` and in `/metrics` with the account's name).
 #[derive(Debug)]
 struct Counted {
     inner: aws_config::sts::AssumeRoleProvider,
     calls: Arc<CallCounts>,
+    account: String,
 }
 
 impl ProvideCredentials for Counted {
@@ -36,7 +38,18 @@ impl ProvideCredentials for Counted {
         Self: 'a,
     {
         self.calls.add("sts:AssumeRole");
-        self.inner.provide_credentials()
+        future::ProvideCredentials::new(async move {
+            let started = std::time::Instant::now();
+            let result = self.inner.provide_credentials().await;
+            let outcome = if result.is_ok() { "ok" } else { "error" };
+            super::record_call(
+                "sts:AssumeRole",
+                outcome,
+                Some(&self.account),
+                started.elapsed(),
+            );
+            result
+        })
     }
 }
 
@@ -60,6 +73,7 @@ pub async fn account_configs(
             let provider = Counted {
                 inner: builder.build().await,
                 calls,
+                account: account.name.clone(),
             };
             Some(SharedCredentialsProvider::new(provider))
         }

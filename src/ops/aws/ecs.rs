@@ -68,8 +68,26 @@ impl AwsOps {
         Ok(names)
     }
 
-    /// The services of a cluster (ListServices, 100 a page, all pages).
+    /// The services of a cluster (ListServices, 100 a page, all pages), remembered for
+    /// tying alarms to services by name. A listing of the same cluster already under way is
+    /// joined.
     pub(super) async fn service_names(&self, cluster: &str) -> Result<Vec<ServiceRef>, OpsError> {
+        use futures_util::FutureExt as _;
+        let (me, c) = (self.clone(), cluster.to_owned());
+        self.listings
+            .join_or_start(cluster.to_owned(), move || {
+                async move {
+                    let names = me.list_service_names(&c).await?;
+                    me.remember(&names);
+                    Ok(names)
+                }
+                .boxed()
+            })
+            .await
+    }
+
+    /// [`AwsOps::service_names`]' listing.
+    async fn list_service_names(&self, cluster: &str) -> Result<Vec<ServiceRef>, OpsError> {
         let mut names = Vec::new();
         let mut token = None;
         loop {

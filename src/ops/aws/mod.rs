@@ -11,6 +11,7 @@ mod chart;
 mod cloudwatch;
 pub mod credentials;
 mod ecs;
+mod flights;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -91,6 +92,14 @@ pub struct AwsOps {
     calls: Arc<CallCounts>,
     /// Services seen in listings, for associating alarms by name prefix.
     known: Arc<RwLock<Vec<ServiceRef>>>,
+    /// The configured account read (its spoken name), for `/metrics`; `None` without
+    /// accounts.
+    account: Option<Arc<str>>,
+    /// The catalog's listing while it is under way (joined, not made twice).
+    catalogs: Arc<flights::Flights<(), Result<Arc<Catalog>, OpsError>>>,
+    /// Each cluster's ListServices while under way (the catalog's and a cluster's
+    /// services' share one).
+    listings: Arc<flights::Flights<String, Result<Vec<ServiceRef>, OpsError>>>,
 }
 
 impl AwsOps {
@@ -112,6 +121,9 @@ impl AwsOps {
             clock,
             calls: Arc::default(),
             known: Arc::default(),
+            account: None,
+            catalogs: Arc::default(),
+            listings: Arc::default(),
         }
     }
 
@@ -152,6 +164,14 @@ impl AwsOps {
         self.calls.clone()
     }
 
+    /// The same backend, reading the configured account `name`: its calls carry the
+    /// `account` label in `/metrics` (bounded by the accounts file).
+    #[must_use]
+    pub fn in_account(mut self, name: &str) -> Self {
+        self.account = Some(name.into());
+        self
+    }
+
     /// Runs one SDK call: counted, timed, traced, and its error classified.
     async fn call<T, O, R>(
         &self,
@@ -163,7 +183,7 @@ impl AwsOps {
         R: std::fmt::Debug + Send + Sync + 'static,
     {
         let started = Instant::now();
-        let result = observed(&self.calls, api, request).await;
+        let result = observed_in(&self.calls, api, self.account.as_deref(), request).await;
         result.map_err(|error| classify(api, error, started.elapsed()))
     }
 
@@ -201,6 +221,22 @@ where
     O: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
+    observed_in(calls, api, None, request).await
+}
+
+/// [`observed`], in a configured `account` (its spoken name): the `/metrics` series carry
+/// it as their `account` label. Without accounts (`None`) the series are exactly as
+/// before, without the label.
+pub(crate) async fn observed_in<T, O, R>(
+    calls: &CallCounts,
+    api: &'static str,
+    account: Option<&str>,
+    request: impl Future<Output = Result<T, SdkError<O, R>>>,
+) -> Result<T, SdkError<O, R>>
+where
+    O: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
     calls.add(api);
     let started = Instant::now();
     let span = tracing::info_span!("upstream", api, elapsed_ms = tracing::field::Empty);
@@ -212,13 +248,36 @@ where
         Err(e) if is_throttle(e.code()) => "throttled",
         Err(_) => "error",
     };
-    metrics::counter!("opsvoice_upstream_calls_total", "api" => api, "outcome" => outcome)
-        .increment(1);
-    metrics::histogram!("opsvoice_upstream_seconds", "api" => api).record(elapsed.as_secs_f64());
+    record_call(api, outcome, account, elapsed);
     if let Err(error) = &result {
         tracing::warn!(parent: &span, api, code = error.code().unwrap_or("-"), error = %crate::error::ErrorChain(error), "upstream call failed");
     }
     result
+}
+
+/// One upstream call in `/metrics`: `opsvoice_upstream_calls_total{api,outcome}` and
+/// `opsvoice_upstream_seconds{api}`, with `account` too when it was made in a configured
+/// account.
+pub(crate) fn record_call(
+    api: &'static str,
+    outcome: &'static str,
+    account: Option<&str>,
+    elapsed: Duration,
+) {
+    match account {
+        None => {
+            metrics::counter!("opsvoice_upstream_calls_total", "api" => api, "outcome" => outcome)
+                .increment(1);
+            metrics::histogram!("opsvoice_upstream_seconds", "api" => api)
+                .record(elapsed.as_secs_f64());
+        }
+        Some(account) => {
+            metrics::counter!("opsvoice_upstream_calls_total", "api" => api, "outcome" => outcome, "account" => account.to_owned())
+                .increment(1);
+            metrics::histogram!("opsvoice_upstream_seconds", "api" => api, "account" => account.to_owned())
+                .record(elapsed.as_secs_f64());
+        }
+    }
 }
 
 /// Whether an error code is AWS throttling (each service names it its own way).
@@ -278,15 +337,26 @@ impl OpsSource for AwsOps {
     }
 
     async fn catalog(&self) -> Result<Arc<Catalog>, OpsError> {
-        let clusters = self.cluster_names().await?;
-        let services: Vec<ServiceRef> =
-            futures_util::future::try_join_all(clusters.iter().map(|c| self.service_names(c)))
-                .await?
-                .into_iter()
-                .flatten()
-                .collect();
-        self.remember(&services);
-        Ok(Arc::new(Catalog { clusters, services }))
+        // One listing at a time: the catalog asked for again while it is being listed (a
+        // question and the firing alarms' names, say) joins the one under way.
+        let me = self.clone();
+        self.catalogs
+            .join_or_start((), move || {
+                use futures_util::FutureExt as _;
+                async move {
+                    let clusters = me.cluster_names().await?;
+                    let services: Vec<ServiceRef> = futures_util::future::try_join_all(
+                        clusters.iter().map(|c| me.service_names(c)),
+                    )
+                    .await?
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                    Ok(Arc::new(Catalog { clusters, services }))
+                }
+                .boxed()
+            })
+            .await
     }
 
     async fn clusters(&self) -> Result<Arc<Vec<String>>, OpsError> {
@@ -295,7 +365,6 @@ impl OpsSource for AwsOps {
 
     async fn services(&self, cluster: &str) -> Result<Vec<ServiceStatus>, OpsError> {
         let names = self.service_names(cluster).await?;
-        self.remember(&names);
         let names: Vec<String> = names.into_iter().map(|s| s.name).collect();
         self.describe_services(cluster, &names).await
     }

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 
 use super::{ERROR_WORDS, LogErrors, LogLine, LogQuery, LogSource, MAX_LINES, summarize};
 use crate::ops::OpsError;
-use crate::ops::aws::{CallCounts, classify, observed};
+use crate::ops::aws::{CallCounts, classify, observed_in};
 
 /// How often a running query is asked for its results.
 const POLL: Duration = Duration::from_millis(250);
@@ -55,6 +55,8 @@ pub struct AwsLogs {
     logs: aws_sdk_cloudwatchlogs::Client,
     groups: moka::future::Cache<String, Arc<Groups>>,
     calls: Arc<CallCounts>,
+    /// The configured account read, for `/metrics`; `None` without accounts.
+    account: Option<Arc<str>>,
 }
 
 impl AwsLogs {
@@ -65,7 +67,16 @@ impl AwsLogs {
             logs,
             groups: moka::future::Cache::builder().max_capacity(1_000).build(),
             calls: Arc::new(CallCounts::default()),
+            account: None,
         }
+    }
+
+    /// The same logs, read in the configured account `name`: its calls carry the `account`
+    /// label in `/metrics`.
+    #[must_use]
+    pub fn in_account(mut self, name: &str) -> Self {
+        self.account = Some(name.into());
+        self
     }
 
     /// The calls made so far, by API.
@@ -88,7 +99,7 @@ impl AwsLogs {
         R: std::fmt::Debug + Send + Sync + 'static,
     {
         let started = std::time::Instant::now();
-        observed(&self.calls, api, request)
+        observed_in(&self.calls, api, self.account.as_deref(), request)
             .await
             .map_err(|error| classify(api, error, started.elapsed()))
     }

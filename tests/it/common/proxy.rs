@@ -54,6 +54,9 @@ pub struct Seen {
     pub status: Option<u16>,
     pub answer_headers: Vec<(String, String)>,
     pub answer: Vec<u8>,
+    /// The requests (their indices in [`Proxy::requests`]) that were still unanswered
+    /// when this one arrived: what was in flight with it, without a clock.
+    pub in_flight_with: Vec<usize>,
 }
 
 impl Seen {
@@ -94,6 +97,13 @@ impl Seen {
         let auth = self.header("authorization")?;
         let credential = auth.split("Credential=").nth(1)?;
         credential.split('/').next()
+    }
+
+    /// The region the request was signed for (SigV4 `Credential=<key>/<date>/<region>/...`).
+    pub fn region(&self) -> Option<&str> {
+        let auth = self.header("authorization")?;
+        let credential = auth.split("Credential=").nth(1)?;
+        credential.split('/').nth(2)
     }
 
     /// The answer's body as text.
@@ -179,17 +189,28 @@ impl Answer {
 struct Inspector {
     seen: Mutex<Vec<Seen>>,
     answers: Mutex<Vec<Answer>>,
+    /// The requests not answered yet, by index.
+    open: Mutex<std::collections::BTreeSet<usize>>,
+    /// How long each request is held before it goes to the upstream.
+    hold: Mutex<Duration>,
 }
 
 impl Inspector {
-    fn record(&self, seen: Seen) -> usize {
+    fn record(&self, mut seen: Seen) -> usize {
         let mut all = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        seen.in_flight_with = open.iter().copied().collect();
         all.push(seen);
+        open.insert(all.len() - 1);
         all.len() - 1
     }
 
     fn answered(&self, index: usize, status: u16, headers: Vec<(String, String)>, body: Vec<u8>) {
         let mut all = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        self.open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&index);
         if let Some(seen) = all.get_mut(index) {
             seen.status = Some(status);
             seen.answer_headers = headers;
@@ -297,6 +318,16 @@ impl Proxy {
             .unwrap_or_else(PoisonError::into_inner);
         answers.retain(|a| a.action != answer.action || a.only_when != answer.only_when);
         answers.push(answer);
+    }
+
+    /// From now on, in [`Fault::Inspect`], each request is held this long before it goes to
+    /// the upstream (a region's round trip), so what is asked at once is in flight at once.
+    pub fn hold_each(&self, hold: Duration) {
+        *self
+            .inspector
+            .hold
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = hold;
     }
 
     /// Every request goes to the upstream again.
@@ -424,6 +455,13 @@ async fn inspect(mut client: TcpStream, upstream: &str, inspector: &Inspector) {
         let _ = client.write_all(&response).await;
         let _ = client.shutdown().await;
         return;
+    }
+    let hold = *inspector
+        .hold
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if !hold.is_zero() {
+        tokio::time::sleep(hold).await;
     }
     let Ok(mut server) = TcpStream::connect(upstream).await else {
         let _ = client.shutdown().await;
