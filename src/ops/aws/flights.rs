@@ -15,12 +15,15 @@ use futures_util::future::{BoxFuture, Shared, WeakShared};
 
 type Flight<V> = Shared<BoxFuture<'static, V>>;
 
+/// The listings under way, by key, each with the id it was started under.
+type UnderWay<K, V> = Mutex<HashMap<K, (u64, WeakShared<BoxFuture<'static, V>>)>>;
+
 /// Listings under way, by key.
 pub(super) struct Flights<K, V: Clone> {
     next: AtomicU64,
     /// Held weakly: a listing every asker gave up on (and dropped) is gone, never joined
     /// half done later.
-    under_way: Arc<Mutex<HashMap<K, (u64, WeakShared<BoxFuture<'static, V>>)>>>,
+    under_way: Arc<UnderWay<K, V>>,
 }
 
 impl<K, V: Clone> Default for Flights<K, V> {
