@@ -14,7 +14,14 @@
 #                            [SERVICES per account and region (50)] [DELAY_MS (40)]
 # The accounts mode (issue 32) seeds every account (moto keeps one state per account, read
 # with credentials from AssumeRole into its role) in every region, and reads them all
-# through the accounts source, each account's role assumed by the SDK's provider.
+# through the accounts source, each account's role assumed by the SDK's provider. It lets
+# moto go idle (3 s) before each question. In this mode:
+#   BIGFLEET_TIMELINE=1   where each cold answer's time goes (every SDK call, timed)
+#   BIGFLEET_MOTO=1       moto alone first (each API's time, DescribeServices' throughput)
+#   BIGFLEET_ONLY=ServiceHealth,FleetSummary   only these intents
+#   BIGFLEET_COLD=1       the cold answers only
+#   BIGFLEET_ANSWERS=N    accounts.answer_concurrency (default 64)
+#   BIGFLEET_DEADLINE_MS=N  the answer deadline (default 3000; the fan-out has 60%)
 # Installs moto into .venv as scripts/test.sh does, and builds the release driver
 # (scripts/bigfleet.rs, the `bigfleet` example). Seeding 4,000 alarms takes a minute or two.
 set -euo pipefail

@@ -5,7 +5,7 @@
 //! never sees a place).
 //!
 //! Questions about everything fan out to the members at once, within bounds (at most a few
-//! members of any one account, and at most so many members in all, shared by every answer
+//! members of any one account, and at most so many AWS calls in all, shared by every answer
 //! under way: AWS throttles per account and region, and the process keeps a bound), all
 //! under one deadline inside the answer budget (one for the whole answer, however many
 //! fan-outs it makes). A member that fails or does not answer by then is left out and

@@ -55,13 +55,17 @@ impl AwsOps {
     /// The alarms (metric and composite) `filter` asks for, all pages, each tied to its
     /// service by dimensions or, when configured, by name.
     pub(super) async fn describe_alarms(&self, filter: Filter) -> Result<Vec<Alarm>, OpsError> {
-        // The names and the alarms are read at the same time: the alarms wait for nothing.
+        // The alarms are asked for at once; a listing of the names already under way (the
+        // catalog, a cluster's services) is joined meanwhile.
         let (mut alarms, ()) = futures_util::future::try_join(self.alarm_pages(filter), async {
-            self.learn_names().await;
+            self.names_under_way().await;
             Ok(())
         })
         .await?;
-        if self.association.by_name_prefix {
+        // Only an alarm no dimension ties to a service (a composite one, say) needs the
+        // names: when every one is tied, none are listed.
+        if self.association.by_name_prefix && alarms.iter().any(|a| a.service.is_none()) {
+            self.learn_names().await;
             let known = self.known_services();
             for alarm in alarms.iter_mut().filter(|a| a.service.is_none()) {
                 // The longest matching name wins: "payments-api-5xx" is payments-api's.
@@ -75,12 +79,9 @@ impl AwsOps {
         Ok(alarms)
     }
 
-    /// Tying alarms to services by name needs the service names, once (the catalog,
-    /// refreshed in the background, has usually found them already). A listing under way
-    /// (the catalog, or a cluster's services) is about to find them: it is waited for, not
-    /// made again. Best effort: without the names the alarms are still listed, tied by
-    /// dimensions only.
-    async fn learn_names(&self) {
+    /// Waits for the listings of service names under way (the catalog, a cluster's
+    /// services), when no names are known yet and the alarms may need them.
+    async fn names_under_way(&self) {
         use futures_util::FutureExt as _;
         if !self.association.by_name_prefix || !self.known_services().is_empty() {
             return;
@@ -98,6 +99,14 @@ impl AwsOps {
             )
             .collect();
         futures_util::future::join_all(under_way).await;
+    }
+
+    /// Tying alarms to services by name needs the service names, once (the catalog,
+    /// refreshed in the background, has usually found them already). A listing under way
+    /// is waited for, not made again. Best effort: without the names the alarms are still
+    /// listed, tied by dimensions only.
+    async fn learn_names(&self) {
+        self.names_under_way().await;
         if self.known_services().is_empty() {
             // Listing the catalog remembers every service it finds.
             if let Err(error) = self.catalog().await {

@@ -14,15 +14,16 @@ use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared, WeakShared};
 
 type Flight<V> = Shared<BoxFuture<'static, V>>;
-/// A listing under way, held weakly, with the number it was started under.
-type Joinable<V> = (u64, WeakShared<BoxFuture<'static, V>>);
+
+/// The listings under way, by key, each with the id it was started under.
+type UnderWay<K, V> = Mutex<HashMap<K, (u64, WeakShared<BoxFuture<'static, V>>)>>;
 
 /// Listings under way, by key.
 pub(super) struct Flights<K, V: Clone> {
     next: AtomicU64,
     /// Held weakly: a listing every asker gave up on (and dropped) is gone, never joined
     /// half done later.
-    under_way: Arc<Mutex<HashMap<K, Joinable<V>>>>,
+    under_way: Arc<UnderWay<K, V>>,
 }
 
 impl<K, V: Clone> Default for Flights<K, V> {
