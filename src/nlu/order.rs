@@ -540,12 +540,10 @@ const POLITE_ASKS: &[&[&str]] = &[
     &["you", "able"],
 ];
 
-/// Whether the words ask a question rather than order something (see [`QUESTION_WORDS`]).
-/// Words of silencing an alarm, or of its ending, and of one alarm: said with them, an
-/// alarm's description is its name ("mute kafka lag", "the customer impact alert").
-const ALARM_WORDS: &[&str] = &[
-    "alarm",
-    "alert",
+/// Words of silencing an alarm, or of its ending: said with them (or with "alarm" or
+/// "alert"), an alarm's description is its name ("mute kafka lag", "the customer impact
+/// alert").
+const SILENCING_WORDS: &[&str] = &[
     "mute",
     "muted",
     "muting",
@@ -693,20 +691,26 @@ pub(super) fn changes_an_alarm(words: &[String]) -> bool {
 
 /// Whether `words` speak of silencing an alarm or of ending a silence.
 pub(super) fn silencing(words: &[String]) -> bool {
-    words.iter().enumerate().any(|(i, w)| {
-        ALARM_WORDS.contains(&w.as_str()) && !matches!(w.as_str(), "alarm" | "alert")
-            || w == "shut" && words.get(i + 1).is_some_and(|n| n == "up")
-    })
+    said(words, |_, w| SILENCING_WORDS.contains(&w))
 }
 
-/// Whether `words` speak of one alarm or of silencing one (see [`ALARM_WORDS`]).
+/// Whether `words` speak of one alarm or of silencing one (not "in silence").
 pub(super) fn about_an_alarm(words: &[String]) -> bool {
-    words.iter().enumerate().any(|(i, w)| {
-        ALARM_WORDS.contains(&w.as_str()) && (i == 0 || words[i - 1] != "in")
-            || w == "shut" && words.get(i + 1).is_some_and(|n| n == "up")
+    said(words, |i, w| {
+        (SILENCING_WORDS.contains(&w) || matches!(w, "alarm" | "alert"))
+            && (i == 0 || words[i - 1] != "in")
     })
 }
 
+/// Whether a word of `words` is `wanted` (given its place), or "shut up" is said.
+fn said(words: &[String], wanted: impl Fn(usize, &str) -> bool) -> bool {
+    words
+        .iter()
+        .enumerate()
+        .any(|(i, w)| wanted(i, w) || w == "shut" && words.get(i + 1).is_some_and(|n| n == "up"))
+}
+
+/// Whether the words ask a question rather than order something (see [`QUESTION_WORDS`]).
 pub(super) fn asks_a_question(words: &[String]) -> bool {
     let words: Vec<&str> = words
         .iter()
