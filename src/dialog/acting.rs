@@ -129,8 +129,8 @@ fn parse_count(value: &str) -> Option<u32> {
     super::slots::parse_count(value)
 }
 
-fn parse_length(value: &str) -> Option<Duration> {
-    super::slots::parse_duration(value)
+fn parse_length(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    super::slots::parse_silence_length(value, now)
 }
 
 fn asker<'a>(turn: &'a Turn, principal: &'a crate::auth::Principal, session: &'a str) -> Asker<'a> {
@@ -227,7 +227,7 @@ pub(super) async fn answer(
         duration: turn
             .slots
             .get(&Slot::Duration)
-            .and_then(|d| parse_length(d)),
+            .and_then(|d| parse_length(d, dialog.now())),
         end: matches!(ask, Ask::Silence { end: true }),
     };
     let requested = desk

@@ -92,7 +92,9 @@ impl Dialog {
                 (Some(Slot::Metric), _) => known(super::parse_metric(value).is_some()),
                 (Some(Slot::Window), _) => known(super::parse_window(value).is_some()),
                 (Some(Slot::Count), _) => known(super::parse_count(value).is_some()),
-                (Some(Slot::Duration), _) => known(super::parse_duration(value).is_some()),
+                (Some(Slot::Duration), _) => known(
+                    super::parse_silence_length(value, std::time::SystemTime::now()).is_some(),
+                ),
                 // Alarm names, or no catalog to check against: likely, not certain.
                 _ => (Ability::Maybe, Ability::Yes),
             };

@@ -87,7 +87,7 @@ use std::time::Duration;
 pub use crate::error::ErrorChain;
 pub use crate::vocab::{Intent, Mode, Slot, Slots};
 pub use context::{Pending, SessionContext};
-pub use slots::{parse_count, parse_duration, parse_metric, parse_window};
+pub use slots::{parse_count, parse_duration, parse_metric, parse_silence_length, parse_window};
 
 use crate::clock::Clock;
 use crate::ops::{OpsError, OpsSource, ServiceRef};

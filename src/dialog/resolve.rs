@@ -270,7 +270,8 @@ pub fn resolve_alarm<'a, T>(
 pub fn alarm_word(w: &str) -> &str {
     match w {
         "5xx" | "error" | "errors" | "erroring" | "failures" | "500s" | "5xxs" => "5xx",
-        "latency" | "p99" | "slow" | "slowness" => "latency",
+        "latency" | "p99" | "slow" | "slowness" | "response" | "responsetime" => "latency",
+        "cust" => "customer",
         "cpu" | "processor" => "cpu",
         "lag" | "lagging" | "behind" => "lag",
         "task" | "tasks" => "tasks",

@@ -77,6 +77,9 @@ fn parse_spoken_duration(v: &str) -> Option<u64> {
     if v.contains("half an hour") || v.contains("half hour") {
         return Some(1800);
     }
+    if v.contains("quarter hour") || v.contains("quarter of an hour") {
+        return Some(900);
+    }
     // The unit is a word of its own: "three days" has "hr" in it, but is days. A count
     // may be stuck to it ("24hrs"), and punctuation to either ("an hour.").
     let spaced: String = v
@@ -149,6 +152,143 @@ pub fn parse_duration(value: &str) -> Option<Duration> {
         None => spoken_duration(&v)?,
     };
     (secs > 0).then(|| Duration::from_secs(secs))
+}
+
+/// A silence's length: a duration ([`parse_duration`]) or the time from `now` until an end
+/// said as a time of day, in UTC, the time opsvoice speaks in (the read-back says "until
+/// 17:00 UTC", so a person hears what was understood): "until 5pm", "till 17:30",
+/// "until midnight", "overnight", "until tomorrow morning", "for the rest of the day",
+/// "till end of day", "until monday", "over the weekend". `None` for anything else ("until
+/// the fix is out"), or an end more than 8 days away.
+#[must_use]
+pub fn parse_silence_length(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    parse_duration(value).or_else(|| {
+        let now = now.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+        let end = end_time(&value.trim().to_ascii_lowercase(), now)?;
+        let length = end.checked_sub(now).filter(|&s| s > 0 && s <= 8 * 86_400)?;
+        Some(Duration::from_secs(length))
+    })
+}
+
+/// Words that lead an end time ("until 5pm", "thru the night").
+pub(crate) const UNTIL: &[&str] = &["until", "till", "til", "untill", "untl", "thru", "through"];
+
+/// Words about an end time that say nothing of it ("until about 5 pm UTC please").
+const END_FILLER: &[&str] = &[
+    "for", "the", "about", "around", "roughly", "at", "utc", "gmt", "please", "pls", "of", "my",
+    "our", "oclock", "o", "clock",
+];
+
+const DAY: u64 = 86_400;
+const WEEKDAYS: &[&str] = &[
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+
+/// The first moment after `now` (seconds since the epoch) at `hh:mm` UTC, `days_ahead`
+/// days on at least (0: today if still to come, else tomorrow).
+fn next_at(now: u64, hh: u64, mm: u64, days_ahead: u64) -> u64 {
+    let day = now / DAY + days_ahead;
+    let at = day * DAY + hh * 3600 + mm * 60;
+    if at <= now { at + DAY } else { at }
+}
+
+/// The end an end-time phrase names, in seconds since the epoch, or `None`.
+fn end_time(v: &str, now: u64) -> Option<u64> {
+    let words: Vec<String> = number_tokens(v)
+        .into_iter()
+        .filter(|w| !UNTIL.contains(&w.as_str()) && !END_FILLER.contains(&w.as_str()))
+        .collect();
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    // The morning: 09:00; "tomorrow morning" said after midnight still means the coming one.
+    let morning = |tomorrow: bool| {
+        let hour = (now % DAY) / 3600;
+        next_at(now, 9, 0, u64::from(tomorrow && hour >= 5))
+    };
+    let end_of_day = || {
+        if (now % DAY) < 18 * 3600 {
+            next_at(now, 18, 0, 0)
+        } else {
+            next_at(now, 0, 0, 0)
+        }
+    };
+    match words.as_slice() {
+        ["midnight"] => return Some(next_at(now, 0, 0, 0)),
+        ["noon" | "midday" | "lunch" | "lunchtime"] => return Some(next_at(now, 12, 0, 0)),
+        ["morning"] | ["overnight"] | ["night"] | ["rest", "night"] | ["tomorrow", "am"] => {
+            return Some(morning(false));
+        }
+        ["tomorrow"] | ["tomorrow", "morning"] | ["morning", "tomorrow"] => {
+            return Some(morning(true));
+        }
+        ["evening" | "tonight"] | ["this", "evening"] => return Some(next_at(now, 18, 0, 0)),
+        ["eod"]
+        | ["cob"]
+        | ["end", "day"]
+        | ["end", "today"]
+        | ["close", "business"]
+        | ["end", "business"]
+        | ["rest", "day"]
+        | ["rest", "today"] => {
+            return Some(end_of_day());
+        }
+        // The weekend ends on Monday morning; a day named is its next morning, a week on
+        // when it is today.
+        ["weekend"] | ["over", "weekend"] | ["after", "weekend"] | ["weekend", "over"] => {
+            return end_time("monday", now);
+        }
+        [day] | [day, "morning"] if WEEKDAYS.contains(day) => {
+            let weekday = (now / DAY + 3) % 7; // 1970-01-01 was a Thursday (Monday is 0).
+            let wanted = WEEKDAYS.iter().position(|d| d == day)? as u64;
+            let ahead = match (wanted + 7 - weekday) % 7 {
+                0 => 7,
+                n => n,
+            };
+            return Some(next_at(now, 9, 0, ahead));
+        }
+        _ => {}
+    }
+    // A time of day: "5pm", "5 30 pm", "17 00", "9", "9am tomorrow", "5pm today".
+    let (clock, day) = match words.as_slice() {
+        [rest @ .., "tomorrow"] | ["tomorrow", rest @ ..] => (rest, 1),
+        [rest @ .., "today" | "tonight"] => (rest, 0),
+        rest => (rest, 0),
+    };
+    let number = |w: &str| w.parse::<u64>().ok();
+    let (hh, mm, half) = match clock {
+        [h] => (number(h)?, 0, None),
+        [h, m] if number(m).is_some() => (number(h)?, number(m)?, None),
+        [h, ap @ ("am" | "pm")] => (number(h)?, 0, Some(*ap)),
+        [h, a @ ("a" | "p"), "m"] => (number(h)?, 0, Some(if *a == "a" { "am" } else { "pm" })),
+        [h, m, ap @ ("am" | "pm")] => (number(h)?, number(m)?, Some(*ap)),
+        // "1730", "0900".
+        _ => return None,
+    };
+    let (hh, mm) = match clock {
+        [h] if h.len() == 4 => (hh / 100, hh % 100),
+        _ => (hh, mm),
+    };
+    if mm >= 60 {
+        return None;
+    }
+    let hh = match half {
+        Some(_) if !(1..=12).contains(&hh) => return None,
+        Some("am") => hh % 12,
+        Some(_) => hh % 12 + 12,
+        None if hh >= 24 => return None,
+        None => hh,
+    };
+    let at = next_at(now, hh, mm, day);
+    // "until 9" with no am or pm and a 12-hour clock: the nearer of 9:00 and 21:00.
+    if half.is_none() && day == 0 && (1..12).contains(&hh) && clock[0].len() <= 2 {
+        return Some(at.min(next_at(now, hh + 12, mm, 0)));
+    }
+    Some(at)
 }
 
 /// Words a duration may carry that say nothing about its length ("for the next hour").
@@ -421,6 +561,53 @@ pub fn parse_metric(value: &str) -> Option<MetricKind> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_silence_may_end_at_a_time_of_day_in_utc() {
+        // Monday 2026-12-07, 10:00 UTC.
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_796_637_600);
+        let length = |v: &str| parse_silence_length(v, now).map(|d| d.as_secs() / 60);
+        for (said, minutes) in [
+            ("an hour", Some(60)),
+            ("until 5pm", Some(7 * 60)),
+            ("till 5:30 pm", Some(7 * 60 + 30)),
+            ("until 17:00", Some(7 * 60)),
+            ("until 1730", Some(7 * 60 + 30)),
+            ("til 9am", Some(23 * 60)),
+            ("until 9am tomorrow", Some(23 * 60)),
+            ("until tomorrow 9am", Some(23 * 60)),
+            // No am or pm: the nearer of the two.
+            ("until 3", Some(5 * 60)),
+            ("until 11", Some(60)),
+            ("until midnight", Some(14 * 60)),
+            ("until noon", Some(2 * 60)),
+            ("overnight", Some(23 * 60)),
+            ("until tomorrow morning", Some(23 * 60)),
+            ("until the morning", Some(23 * 60)),
+            ("for the rest of the day", Some(8 * 60)),
+            ("the rest of the day", Some(8 * 60)),
+            ("till end of day", Some(8 * 60)),
+            ("until eod", Some(8 * 60)),
+            ("until this evening", Some(8 * 60)),
+            ("until wednesday", Some((2 * 24 - 1) * 60)),
+            ("until monday morning", Some((7 * 24 - 1) * 60)),
+            ("over the weekend", Some((7 * 24 - 1) * 60)),
+            ("until 5 pm utc", Some(7 * 60)),
+            ("until the fix is out", None),
+            ("until 25:00", None),
+            ("until 13pm", None),
+            ("until 5:75", None),
+            ("whenever", None),
+        ] {
+            assert_eq!(length(said), minutes, "{said}");
+        }
+        // Said after midnight, "tomorrow morning" is still the coming morning.
+        let early = std::time::UNIX_EPOCH + Duration::from_secs(1_796_637_600 - 8 * 3600);
+        assert_eq!(
+            parse_silence_length("until tomorrow morning", early).map(|d| d.as_secs() / 60),
+            Some(7 * 60)
+        );
+    }
 
     #[test]
     fn durations_parse_from_iso_and_from_words() {

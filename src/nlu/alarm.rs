@@ -60,10 +60,10 @@ pub(super) fn may_describe(w: &str) -> bool {
     !is_stopword(w) && !is_ignored(w) && !NOT_DESCRIBING.contains(&w)
 }
 
-/// The longest run of consecutive `words` that are `describing` (the first, of equals).
-/// A word other than a stopword between two describing words is part of the name too
-/// ("search indexer queue depth", though samples use "queue").
-pub(super) fn longest_run(words: Vec<String>, describing: impl Fn(&str) -> bool) -> Vec<String> {
+/// The runs of consecutive `words` that are `describing`, longest first (the earlier, of
+/// equals). A word other than a stopword between two describing words is part of the name
+/// too ("search indexer queue depth", though samples use "queue").
+pub(super) fn runs(words: &[String], describing: impl Fn(&str) -> bool) -> Vec<Vec<String>> {
     let marks: Vec<bool> = words.iter().map(|w| describing(w)).collect();
     let bridges = |i: usize| {
         i > 0
@@ -73,16 +73,30 @@ pub(super) fn longest_run(words: Vec<String>, describing: impl Fn(&str) -> bool)
             && may_describe(&words[i])
             && canonical_word(&words[i]) != "alarm"
     };
-    let mut best = 0..0;
-    let mut start = 0;
-    for (i, &marked) in marks.iter().enumerate() {
-        if !marked && !bridges(i) {
-            start = i + 1;
-        } else if i + 1 - start > best.len() {
-            best = start..i + 1;
+    let mut found: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut start: Option<usize> = None;
+    for i in 0..=words.len() {
+        let inside = i < words.len() && (marks[i] || bridges(i));
+        match (inside, start) {
+            (true, None) => start = Some(i),
+            (false, Some(from)) => {
+                found.push(from..i);
+                start = None;
+            }
+            _ => {}
         }
     }
-    words.into_iter().take(best.end).skip(best.start).collect()
+    // Stable: the earlier of equals stays first.
+    found.sort_by_key(|r| std::cmp::Reverse(r.len()));
+    found.into_iter().map(|r| words[r].to_vec()).collect()
+}
+
+/// The longest of [`runs`], or none.
+pub(super) fn longest_run(words: Vec<String>, describing: impl Fn(&str) -> bool) -> Vec<String> {
+    runs(&words, describing)
+        .into_iter()
+        .next()
+        .unwrap_or_default()
 }
 
 /// Whether a name's words have `word`, or a word of five letters or more it is one slip
@@ -112,19 +126,61 @@ pub(super) fn describe_alarm(
         })
         .collect();
     // The describing words some alarm's name has; the rest ("why", "firing") say nothing
-    // about which. A name is said in one piece, so the longest run of them is the one.
+    // about which. A name is said in one piece: each run of them, longest first, until
+    // one tells an alarm ("mute checkout latency overnight, load test tonight").
     let described: Vec<String> = description_words(words)
         .iter()
         .map(|w| alarm_word(w).to_owned())
         .collect();
-    let content: Vec<Spelling> = longest_run(described, |w| {
+    let mut outcome = Described::Unsure;
+    let runs = runs(&described, |w| {
         let w = Spelling::new(w.to_owned());
         names.iter().any(|(_, name)| has_word(name, &w)) || foreign(&w.word)
-    })
-    .into_iter()
-    .chain(service_words.iter().cloned())
-    .map(Spelling::new)
-    .collect();
+    });
+    // Every word of any alarm's name said anywhere must be in the one named: "checkout
+    // 5xx rate high" is no firing alarm, though "checkout" alone would be one.
+    let placed: Vec<Spelling> = runs
+        .iter()
+        .flatten()
+        .map(|w| Spelling::new(w.clone()))
+        .filter(|w| names.iter().any(|(_, name)| has_word(name, w)))
+        .collect();
+    let has_all = |alarm: &str| {
+        names
+            .iter()
+            .find(|(n, _)| n.as_str() == alarm)
+            .is_some_and(|(_, name)| placed.iter().all(|w| has_word(name, w)))
+    };
+    for run in runs.iter().cloned() {
+        let content: Vec<Spelling> = run
+            .into_iter()
+            .chain(service_words.iter().cloned())
+            .map(Spelling::new)
+            .collect();
+        match fitting(&names, &content, foreign) {
+            Described::One(name) if has_all(&name) => return Described::One(name),
+            Described::One(_) => {}
+            Described::OnlyTheService => outcome = Described::OnlyTheService,
+            Described::Unsure => {}
+        }
+    }
+    // Told by its service alone only when nothing else was said of it.
+    if service_words.is_empty() || !runs.is_empty() {
+        return outcome;
+    }
+    let content: Vec<Spelling> = service_words.iter().cloned().map(Spelling::new).collect();
+    fitting(&names, &content, foreign)
+}
+
+/// The alarm of `names` that `content` (a run of describing words) names: the one that has
+/// every word; else the one that has the most, two at least, when the rest are words of no
+/// alarm ("customer impact composite", "checkout response time"), never a word that may be
+/// a name of something else.
+fn fitting(
+    names: &[(&String, Vec<Spelling>)],
+    content: &[Spelling],
+    foreign: &dyn Fn(&str) -> bool,
+) -> Described {
     if content.is_empty() {
         return Described::Unsure;
     }
@@ -134,9 +190,34 @@ pub(super) fn describe_alarm(
         .map(|(name, _)| *name)
         .collect();
     match fits[..] {
-        [one] => Described::One(one.clone()),
-        [_, _, ..] => Described::OnlyTheService,
-        [] => Described::Unsure,
+        [one] => return Described::One(one.clone()),
+        [_, _, ..] => return Described::OnlyTheService,
+        [] => {}
+    }
+    // The words no alarm has must say nothing of a name.
+    let unplaced = |w: &Spelling| !names.iter().any(|(_, name)| has_word(name, w));
+    if content.iter().any(|w| unplaced(w) && foreign(&w.word)) {
+        return Described::Unsure;
+    }
+    // Every word some alarm has must be in this one's name: "checkout 5xx rate high" is
+    // not `recommendations-5xx-rate-high`, whatever else matches.
+    let placed: Vec<&Spelling> = content.iter().filter(|w| !unplaced(w)).collect();
+    let overlap = |name: &[Spelling]| {
+        if placed.iter().all(|w| has_word(name, w)) {
+            placed.len()
+        } else {
+            0
+        }
+    };
+    let best = names.iter().map(|(_, n)| overlap(n)).max().unwrap_or(0);
+    let at_best: Vec<&String> = names
+        .iter()
+        .filter(|(_, n)| overlap(n) == best)
+        .map(|(name, _)| *name)
+        .collect();
+    match at_best[..] {
+        [one] if best >= 2 => Described::One(one.clone()),
+        _ => Described::Unsure,
     }
 }
 

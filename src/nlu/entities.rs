@@ -63,6 +63,16 @@ pub(super) fn fit_time(takes: &dyn Fn(Slot) -> bool, slots: &mut Slots) -> Optio
     if slots.contains_key(&to) {
         return None;
     }
+    // An end ("overnight", "until 5pm") is no window: "what did I miss overnight" asks for
+    // the catch-up, whose own window is since the person last looked.
+    if from == Slot::Duration
+        && slots
+            .get(&from)
+            .is_some_and(|v| crate::dialog::parse_duration(v).is_none())
+    {
+        slots.remove(&from);
+        return None;
+    }
     let value = slots.remove(&from)?;
     slots.insert(to, value);
     Some(to)
@@ -401,8 +411,8 @@ pub(super) fn extract_all(
             i += len;
             continue;
         }
-        // A time that is no window ("an hour", "90m"): how long, for a silence.
-        if let Some(len) = duration_span(&words[i..]) {
+        // A time that is no window ("an hour", "90m", "until 5pm"): how long, for a silence.
+        if let Some(len) = duration_span(&words[i..]).or_else(|| until_span(&words[i..])) {
             slots
                 .entry(Slot::Duration)
                 .or_insert_with(|| words[i..i + len].join(" "));
@@ -410,11 +420,28 @@ pub(super) fn extract_all(
             i += len;
             continue;
         }
-        if let Some(len) = count_span(&words[i..], i.checked_sub(1).map(|p| words[p].as_str())) {
+        // "scale web-frontend 10", "cart scale 4": a number right after the service's name
+        // or "scale" in an order to scale is the count asked for.
+        let scaling = words
+            .iter()
+            .any(|w| matches!(w.as_str(), "scale" | "scaled"));
+        let before = match i.checked_sub(1).map(|p| words[p].as_str()) {
+            Some(_) if corrected && slots.contains_key(&Slot::Count) => Some("to"),
+            Some(_)
+                if scaling
+                    && matches!(out.last().map(String::as_str), Some("{service}" | "scale")) =>
+            {
+                Some("to")
+            }
+            before => before,
+        };
+        if let Some(len) = count_span(&words[i..], before) {
             let said = words[i..i + len].join(" ");
             if let Some(n) = crate::dialog::slots::parse_count(&said) {
-                // "from 2 to 3 tasks": the count asked for is the one after "to".
-                if i > 0 && words[i - 1] == "to" {
+                // "from 2 to 3 tasks": the count asked for is the one after "to"; "two no
+                // make it three": the one after a correction.
+                if i > 0 && words[i - 1] == "to" || corrected {
+                    corrected = false;
                     slots.insert(Slot::Count, n.to_string());
                 } else {
                     slots.entry(Slot::Count).or_insert_with(|| n.to_string());
@@ -430,6 +457,33 @@ pub(super) fn extract_all(
                 .get(&span.concat())
                 .filter(|(slot, _)| match slot {
                     Slot::Alarm => len >= 2,
+                    // "serving stale data": a cluster's name said as the word it is.
+                    Slot::Cluster
+                        if i > 0
+                            && matches!(
+                                words[i - 1].as_str(),
+                                "stale"
+                                    | "bad"
+                                    | "old"
+                                    | "wrong"
+                                    | "corrupt"
+                                    | "corrupted"
+                                    | "missing"
+                                    | "duplicate"
+                                    | "fresh"
+                                    | "more"
+                                    | "less"
+                                    | "much"
+                                    | "some"
+                                    | "any"
+                                    | "our"
+                                    | "your"
+                                    | "their"
+                            )
+                            && !words.get(i + len).is_some_and(|w| w.starts_with("cluster")) =>
+                    {
+                        false
+                    }
                     // "pay ments a p i": a name spelt out runs long.
                     Slot::Service => len <= 6,
                     _ => len <= 3,
@@ -479,8 +533,16 @@ pub(super) fn extract_all(
             out.push(format!("{{{}}}", slot.name()));
             continue 'outer;
         }
+        // "restart cart no catalog", "to two no make it three": a "no" after what it takes back.
+        let no_then = words[i] == "no"
+            && i > 0
+            && !matches!(
+                words[i - 1].as_str(),
+                "is" | "are" | "say" | "said" | "with" | "have"
+            );
         corrected |= !slots.is_empty()
             && (CORRECTIONS.contains(&words[i].as_str())
+                || no_then
                 || words[i] == "make"
                     && matches!(words.get(i + 1).map(String::as_str), Some("that" | "it")));
         out.push(words[i].clone());
@@ -536,7 +598,23 @@ fn errors_said_as_text(words: &[String]) -> bool {
         matches!(w(i), "show" | "read" | "list")
             && (i + 1..(i + 5).min(words.len())).any(|j| error(j) && !measure(j + 1))
     });
+    // "how many failures has it logged", "just the number": a count all the same.
+    let counted = (0..words.len()).any(|i| {
+        (w(i) == "how" && w(i + 1) == "many")
+            || (matches!(w(i), "number" | "count") && w(i + 1) == "of")
+            || (w(i) == "the" && w(i + 1) == "number")
+    });
+    if counted {
+        return false;
+    }
+    // "why is cart throwing 500s" asks what the errors are; "is cart throwing errors" how
+    // many.
+    let why_throwing = words.iter().any(|x| x == "why")
+        && words
+            .iter()
+            .any(|x| matches!(x.as_str(), "throwing" | "throws" | "erroring" | "failing"));
     words.iter().any(|x| LOG_WORDS.contains(&x.as_str()))
+        || why_throwing
         || since_deploy
         || asks_what
         || erroring_on
@@ -569,6 +647,15 @@ const LOG_WORDS: &[&str] = &[
     "kind",
     "kinds",
     "grep",
+    "msg",
+    "msgs",
+    "dump",
+    "summarise",
+    "summarize",
+    "summary",
+    "complaining",
+    "moaning",
+    "spewing",
 ];
 
 /// Puts the words of a `{metric}` placeholder back.
@@ -663,6 +750,28 @@ fn duration_span(words: &[String]) -> Option<usize> {
         len += 3;
     }
     Some(len)
+}
+
+/// The length of an end time at the start of `words` ("until 5pm", "till tomorrow morning",
+/// "overnight", "the rest of the day", "over the weekend"), if there is one: the longest
+/// run of up to six words that [`crate::dialog::parse_silence_length`] reads as an end.
+/// It begins with a word that leads an end, never with one that only may ("the morning" of
+/// "what happened in the morning" is no end).
+fn until_span(words: &[String]) -> Option<usize> {
+    let first = words.first()?.as_str();
+    let second = words.get(1).map(String::as_str);
+    let leads = crate::dialog::slots::UNTIL.contains(&first)
+        || matches!(first, "overnight" | "rest" | "eod" | "cob")
+        || (first == "the" && second == Some("rest"))
+        || (first == "over" && matches!(second, Some("the" | "weekend")));
+    if !leads {
+        return None;
+    }
+    // Any fixed moment will do: only whether the words read as an end matters here.
+    let then = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_637_600);
+    (1..=6.min(words.len()))
+        .rev()
+        .find(|&len| crate::dialog::parse_silence_length(&words[..len].join(" "), then).is_some())
 }
 
 /// Words naming what a count counts.
