@@ -26,7 +26,24 @@ pub fn sample_form(
         .collect();
     let (mut marked, mut slots) = extract(&words, catalog, alarms, &|_| true);
     let takes = |slot: Slot| takes.contains(&slot);
-    if let Some(moved) = fit_time(&takes, &mut slots) {
+    let said_duration = slots.get(&Slot::Duration).cloned();
+    let moved = fit_time(&takes, &mut slots);
+    // An end time dropped as no window ("what did I miss overnight") is words again.
+    if let Some(end) =
+        said_duration.filter(|_| moved.is_none() && !slots.contains_key(&Slot::Duration))
+    {
+        marked = marked
+            .into_iter()
+            .flat_map(|w| {
+                if w == "{duration}" {
+                    end.split_whitespace().map(str::to_owned).collect()
+                } else {
+                    vec![w]
+                }
+            })
+            .collect();
+    }
+    if let Some(moved) = moved {
         let (from, to) = match moved {
             Slot::Duration => ("{window}", "{duration}"),
             _ => ("{duration}", "{window}"),
@@ -737,7 +754,14 @@ fn duration_span(words: &[String]) -> Option<usize> {
     }
     let amount = match crate::dialog::slots::spoken_count(words) {
         Some((_, len)) => len,
-        None if first.chars().all(|c| c.is_ascii_digit()) || first == "a" || first == "an" => 1,
+        // "the next hour": one.
+        None if first.chars().all(|c| c.is_ascii_digit())
+            || first == "a"
+            || first == "an"
+            || first == "next" =>
+        {
+            1
+        }
         None => return None,
     };
     let unit = words.get(amount)?;
@@ -763,6 +787,7 @@ fn until_span(words: &[String]) -> Option<usize> {
     let leads = crate::dialog::slots::UNTIL.contains(&first)
         || matches!(first, "overnight" | "rest" | "eod" | "cob")
         || (first == "the" && second == Some("rest"))
+        || (first == "for" && second == Some("the"))
         || (first == "over" && matches!(second, Some("the" | "weekend")));
     if !leads {
         return None;

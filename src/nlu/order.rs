@@ -649,10 +649,43 @@ pub(super) fn personal(marked: &[String]) -> bool {
         "question",
         "turn",
     ];
+    // Things of a home or a desk, whoever's they are ("mute the tv", "turn off the smoke
+    // alarm", "how do I mute myself on zoom", "wake me up at six").
+    const HOME: &[&str] = &[
+        "tv",
+        "television",
+        "zoom",
+        "myself",
+        "phone",
+        "laptop",
+        "clock",
+        "smoke",
+        "car",
+        "doorbell",
+        "radio",
+        "music",
+        "spotify",
+        "lights",
+        "thermostat",
+        "mic",
+        "microphone",
+        "headphones",
+        "wifi",
+        "router",
+        "kettle",
+        "oven",
+        "fridge",
+        "spouse",
+        "kids",
+        "dog",
+    ];
     marked.windows(2).any(|p| {
         (p[0] == "my" && !p[1].starts_with('{') && !OURS.contains(&p[1].as_str()))
             || p == ["at", "home"]
-    })
+            || p == ["wake", "me"]
+            || p == ["remind", "me"]
+            || p == ["group", "chat"]
+    }) || marked.iter().any(|w| HOME.contains(&w.as_str()))
 }
 
 /// Whether `words` speak of many things at once ("all", "every", "alarms").
