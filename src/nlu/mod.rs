@@ -375,7 +375,7 @@ impl Nlu {
         alarms: &[String],
         expecting: Option<(Intent, Slot)>,
     ) -> Understanding {
-        let words = tokens(text);
+        let words = verbs_respelt(tokens(text), catalog, |w| self.knows(&canonical_word(w)));
         let is_word = |w: &str| self.knows(&canonical_word(w));
         let (mut marked, mut slots, repeated) = extract_all(&words, catalog, alarms, &is_word);
         // The words an alarm may be described by: not a time ("snooze that alarm for thirty
@@ -819,6 +819,66 @@ fn features(words: &[String]) -> Vec<String> {
     out
 }
 
+/// The verbs of acting, which a typo must not hide ("umute", "silense", "unmuet").
+const VERBS: &[&str] = &[
+    "mute",
+    "unmute",
+    "silence",
+    "unsilence",
+    "snooze",
+    "unsnooze",
+    "restart",
+    "rollback",
+    "revert",
+    "scale",
+    "bounce",
+    "redeploy",
+    "alarm",
+    "alert",
+];
+
+/// `words` with each unknown word of four letters or more one slip (a letter added, lost,
+/// changed or two swapped) from one verb of [`VERBS`] respelt as it, the one with the same
+/// first letter when two are that near ("umute" is "unmute"). Never a word one slip from a
+/// word of a service's name.
+fn verbs_respelt(
+    words: Vec<String>,
+    catalog: &Catalog,
+    known: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let near = |a: &str, b: &str| strsim::osa_distance(a, b) <= 1;
+    words
+        .into_iter()
+        .map(|w| {
+            if w.chars().count() < 4 || !w.chars().all(|c| c.is_ascii_alphabetic()) || known(&w) {
+                return w;
+            }
+            let a_name = catalog
+                .services
+                .iter()
+                .flat_map(|s| crate::dialog::resolve::words(&s.name))
+                .any(|n| near(&n, &w));
+            if a_name {
+                return w;
+            }
+            let close: Vec<&str> = VERBS.iter().copied().filter(|v| near(v, &w)).collect();
+            let pick = match close[..] {
+                [one] => Some(one),
+                [..] => {
+                    let first = w.chars().next();
+                    let same: Vec<&str> = close
+                        .iter()
+                        .copied()
+                        .filter(|v| v.chars().next() == first)
+                        .collect();
+                    (same.len() == 1).then(|| same[0])
+                }
+            };
+            pick.map_or(w, str::to_owned)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -884,6 +944,54 @@ mod tests {
         Nlu::embedded()
             .unwrap()
             .understand(text, &catalog(), &alarms(), None)
+    }
+
+    #[test]
+    fn a_silence_until_a_time_and_a_verb_typed_wrong_are_understood() {
+        for (text, intent, duration) in [
+            (
+                "snooze checkout latency overnight",
+                Intent::SilenceAlarm,
+                Some("overnight"),
+            ),
+            (
+                "mute checkout latency until 5pm",
+                Intent::SilenceAlarm,
+                Some("until 5pm"),
+            ),
+            (
+                "mute checkout latency for the rest of the day",
+                Intent::SilenceAlarm,
+                Some("for the rest of the day"),
+            ),
+            ("umute checkout latency", Intent::UnsilenceAlarm, None),
+            ("silense checkout latency", Intent::SilenceAlarm, None),
+        ] {
+            let got = understood(text);
+            assert_eq!(got.intent, intent, "{text}");
+            assert_eq!(
+                got.slots.get(&Slot::Alarm).map(String::as_str),
+                Some("checkout-p99-latency-high"),
+                "{text}"
+            );
+            assert_eq!(
+                got.slots.get(&Slot::Duration).map(String::as_str),
+                duration,
+                "{text}"
+            );
+        }
+        // An end time is no window: the catch-up has its own.
+        let got = understood("what did i miss overnight");
+        assert_eq!(got.intent, Intent::WhatHappened);
+        assert!(got.slots.is_empty(), "{:?}", got.slots);
+        // A service's name typed wrong is not a verb.
+        assert_eq!(
+            understood("restart checkout")
+                .slots
+                .get(&Slot::Service)
+                .map(String::as_str),
+            Some("checkout")
+        );
     }
 
     #[test]

@@ -730,7 +730,8 @@ pub(super) fn silencing(words: &[String]) -> bool {
 /// Whether `words` speak of one alarm or of silencing one (not "in silence").
 pub(super) fn about_an_alarm(words: &[String]) -> bool {
     said(words, |i, w| {
-        (SILENCING_WORDS.contains(&w) || matches!(w, "alarm" | "alert"))
+        (SILENCING_WORDS.contains(&w)
+            || matches!(w, "alarm" | "alert" | "flapping" | "tripped" | "tripping"))
             && (i == 0 || words[i - 1] != "in")
     })
 }
