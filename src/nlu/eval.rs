@@ -586,12 +586,39 @@ mod tests {
             (
                 "act-dev9",
                 include_str!("../../tests/nlu/act-dev9.tsv"),
-                0.92,
+                0.96,
+            ),
+            (
+                "act-dev10",
+                include_str!("../../tests/nlu/act-dev10.tsv"),
+                0.95,
             ),
         ] {
             let cases = parse_cases(tsv).unwrap();
             let report = evaluate(&Nlu::embedded().unwrap(), &catalog, &alarms, &all, &cases);
             assert!(report.accuracy() >= floor, "{split}: {report}");
+            assert_eq!(report.questions_taken_as_actions, 0, "{split}: {report}");
+        }
+        // The held-out acting splits (each scored once clean, 96.7%; misses unread): the
+        // issue's bar, 95% in domain and 95% of refusals, and no question read back.
+        for (split, tsv) in [
+            (
+                "act-final10",
+                include_str!("../../tests/nlu/act-final10.tsv"),
+            ),
+            (
+                "act-final11",
+                include_str!("../../tests/nlu/act-final11.tsv"),
+            ),
+        ] {
+            let cases = parse_cases(tsv).unwrap();
+            assert_eq!(cases.len(), 300, "{split}");
+            let report = evaluate(&Nlu::embedded().unwrap(), &catalog, &alarms, &all, &cases);
+            assert!(report.accuracy() >= 0.96, "{split}: {report}");
+            assert!(
+                ratio(report.refusals.1, report.refusals.0) >= 0.95,
+                "{split}: {report}"
+            );
             assert_eq!(report.questions_taken_as_actions, 0, "{split}: {report}");
         }
     }

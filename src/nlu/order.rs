@@ -267,6 +267,23 @@ impl OrderVerbs {
         if scheduled || OTHER_CHANGES.contains(&verb) && self.acts_on(verb, &after) {
             return true;
         }
+        // An alarm's own settings, or the alarm itself made, removed or renamed ("lower the
+        // running tasks threshold to 2", "remove the customer impact alarm").
+        let an_alarm = after
+            .iter()
+            .any(|w| matches!(*w, "{alarm}" | "alarm" | "alarms" | "alert" | "alerts"));
+        if marked
+            .iter()
+            .any(|w| matches!(w.as_str(), "threshold" | "thresholds"))
+            || an_alarm
+                && !after.iter().any(|w| SILENCING_WORDS.contains(w))
+                && matches!(
+                    verb,
+                    "remove" | "delete" | "rename" | "create" | "add" | "edit" | "recreate"
+                )
+        {
+            return true;
+        }
         // "roll out v3.2 of the gateway": a deploy, however close to "roll back".
         if verb == "roll" && after.first() == Some(&"out") {
             return true;
@@ -784,7 +801,16 @@ pub(super) fn asks_a_question(words: &[String]) -> bool {
         && words
             .iter()
             .any(|w| QUESTION_WORDS.contains(w) || w.ends_with("ed"));
+    // "tell me about the kafka alarm", "give me the story on the queue depth alarm".
+    let tell_me = matches!(*first, "tell" | "show" | "explain")
+        && rest.first().is_some_and(|w| matches!(*w, "me" | "us"))
+        || *first == "give"
+            && rest.starts_with(&["me", "the"])
+            && !rest
+                .iter()
+                .any(|w| matches!(*w, "more" | "extra" | "{count}"));
     done || tag
+        || tell_me
         || QUESTION_WORDS.contains(first)
             && !orders_a_doing
             && !POLITE_ASKS.iter().any(|polite| rest.starts_with(polite))

@@ -211,3 +211,31 @@ async fn questions_about_actions_are_never_read_back() {
         assert!(!text.contains("Shall I?"), "{q}: {text}");
     }
 }
+
+#[tokio::test]
+async fn a_silence_may_end_at_a_time_of_day_and_the_read_back_says_it_in_utc() {
+    let app = spawn_demo().await;
+    // Two hours from the fixtures' now, as a time of day (UTC), said as a person would.
+    let at = (common::NOW + 2 * 3600) % 86_400;
+    let end = format!("{:02}:{:02}", at / 3600, at % 3600 / 60);
+    let r = ask(&app, &format!("mute kafka lag until {end}"), "t-1").await;
+    let text = r["text"].as_str().unwrap();
+    assert!(text.contains("kafka-connect-consumer-lag"), "{text}");
+    assert!(text.contains(&format!("until {end} UTC")), "{text}");
+    assert!(text.contains("Shall I?"), "{text}");
+    let yes = ask(&app, "yes", "t-1").await;
+    let text = yes["text"].as_str().unwrap();
+    assert!(
+        text.contains(&format!("silenced until {end} UTC")),
+        "{text}"
+    );
+    // An end past the policy's longest silence (4 hours) is refused, and says why.
+    let late = (common::NOW + 6 * 3600) % 86_400;
+    let late = format!("{:02}:{:02}", late / 3600, late % 3600 / 60);
+    let r = ask(&app, &format!("mute kafka lag until {late}"), "t-2").await;
+    let text = r["text"].as_str().unwrap();
+    assert!(
+        text.contains("outside what this deployment allows"),
+        "{text}"
+    );
+}
