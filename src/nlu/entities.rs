@@ -418,6 +418,8 @@ pub(super) fn extract_all(
     };
     let mut out = Vec::with_capacity(words.len());
     let mut slots = Slots::new();
+    // The words the `{metric}` placeholder stands for, to put back.
+    let mut metric_said = 0..0;
     let mut i = 0;
     'outer: while i < words.len() {
         if let Some(len) = window_span(&words[i..]) {
@@ -546,6 +548,9 @@ pub(super) fn extract_all(
             if slots.contains_key(&slot) {
                 continue 'outer;
             }
+            if slot == Slot::Metric {
+                metric_said = i - len..i;
+            }
             slots.insert(slot, value);
             out.push(format!("{{{}}}", slot.name()));
             continue 'outer;
@@ -569,13 +574,13 @@ pub(super) fn extract_all(
     let about_alarms = words.iter().any(|w| canonical_word(w) == "alarm");
     if about_alarms && slots.contains_key(&Slot::Metric) && !slots.contains_key(&Slot::Alarm) {
         slots.remove(&Slot::Metric);
-        return (unmark_metric(words, &out), slots, repeated);
+        return (unmark_metric(&out, &words[metric_said]), slots, repeated);
     }
     // "what errors is checkout logging", "top errors for checkout": errors in the logs are
     // what they say (LogErrors), not the error rate (MetricQuery), so "errors" stays a word.
     if slots.get(&Slot::Metric).is_some_and(|m| m == "errors") && errors_said_as_text(words) {
         slots.remove(&Slot::Metric);
-        return (unmark_metric(words, &out), slots, repeated);
+        return (unmark_metric(&out, &words[metric_said]), slots, repeated);
     }
     (out, slots, repeated)
 }
@@ -675,34 +680,18 @@ const LOG_WORDS: &[&str] = &[
     "spewing",
 ];
 
-/// Puts the words of a `{metric}` placeholder back.
-fn unmark_metric(words: &[String], marked: &[String]) -> Vec<String> {
-    // Re-walk: every placeholder but {metric} stands for the same words as before, so
-    // rebuild by replacing {metric} with the words the other tokens do not account for.
-    let mut out = Vec::with_capacity(words.len());
-    let mut wi = 0;
-    for (mi, token) in marked.iter().enumerate() {
-        if token != "{metric}" {
-            out.push(token.clone());
-            if !token.starts_with('{') {
-                wi = words[wi..]
-                    .iter()
-                    .position(|w| w == token)
-                    .map_or(wi, |p| wi + p + 1);
+/// `marked` with its `{metric}` placeholder as the words `said` it stood for.
+fn unmark_metric(marked: &[String], said: &[String]) -> Vec<String> {
+    marked
+        .iter()
+        .flat_map(|token| {
+            if token == "{metric}" {
+                said.to_vec()
             } else {
-                wi += 1;
+                vec![token.clone()]
             }
-            continue;
-        }
-        // The metric's words run up to the next plain token.
-        let next = marked[mi + 1..].iter().find(|t| !t.starts_with('{'));
-        let end = next
-            .and_then(|n| words[wi..].iter().position(|w| w == n).map(|p| wi + p))
-            .unwrap_or(words.len());
-        out.extend(words[wi..end].iter().cloned());
-        wi = end;
-    }
-    out
+        })
+        .collect()
 }
 
 /// The length of a time window at the start of `words` ("last hour", "past 30 minutes",
