@@ -139,10 +139,10 @@ async fn ask_resolves_near_ties_and_likely_names_by_asking_back() {
     let (_, r) = app
         .post_json(
             "/v1/ask",
-            &json!({"text": "is ledgr export ok", "session_id": "room-2"}),
+            &json!({"text": "is image resizr ok", "session_id": "room-2"}),
         )
         .await;
-    assert_eq!(r["text"], "Did you mean ledger-export?");
+    assert_eq!(r["text"], "Did you mean image-resizer?");
     let (_, r) = app
         .post_json("/v1/ask", &json!({"text": "yes", "session_id": "room-2"}))
         .await;
@@ -150,7 +150,7 @@ async fn ask_resolves_near_ties_and_likely_names_by_asking_back() {
         r["text"]
             .as_str()
             .unwrap()
-            .starts_with("ledger-export is healthy"),
+            .starts_with("image-resizer is healthy"),
         "{r}"
     );
     // A word of one service's name and no other's is that service: no need to ask.
