@@ -75,8 +75,12 @@ pub(super) fn runs(words: &[String], describing: impl Fn(&str) -> bool) -> Vec<V
     };
     let mut found: Vec<std::ops::Range<usize>> = Vec::new();
     let mut start: Option<usize> = None;
-    for i in 0..=words.len() {
-        let inside = i < words.len() && (marks[i] || bridges(i));
+    for (i, inside) in marks
+        .iter()
+        .enumerate()
+        .map(|(i, &marked)| (i, marked || bridges(i)))
+        .chain(std::iter::once((words.len(), false)))
+    {
         match (inside, start) {
             (true, None) => start = Some(i),
             (false, Some(from)) => {
