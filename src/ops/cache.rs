@@ -38,6 +38,11 @@ use super::{
 /// overlaps the last.
 pub const INDEX_DEADLINE: Duration = Duration::from_secs(120);
 
+/// After the listing behind the index failed, how long the refresh waits before listing
+/// again (not every few seconds: a failing listing of thousands of alarms must not become
+/// a steady load).
+pub const INDEX_RETRY: Duration = Duration::from_secs(60);
+
 /// How long each kind of data is fresh.
 #[derive(Debug, Clone, Copy)]
 pub struct Ttls {
@@ -299,10 +304,16 @@ impl CachedOps {
     /// renewal of what goes stale in seconds. A renewal that fails keeps the index it had.
     async fn renew_index(&self) -> Result<(), OpsError> {
         let key = Key::AlarmIndex;
+        let now = self.clock.now();
+        if let Some((failed_at, _)) = self.failures.get(&key)
+            && age(now, failed_at) < INDEX_RETRY
+        {
+            return Ok(());
+        }
         let Some(entry) = self.store.get(&key) else {
             return self.renew(key, fetch_index).await.map(drop);
         };
-        if age(self.clock.now(), entry.fetched_at) < self.ttl(&key) / 2 {
+        if age(now, entry.fetched_at) < self.ttl(&key) / 2 {
             return Ok(());
         }
         let (flight, joined) = {
@@ -311,13 +322,49 @@ impl CachedOps {
         };
         if !joined {
             self.count(&key, "refresh");
+            let (failures, clock) = (self.failures.clone(), self.clock.clone());
             tokio::spawn(async move {
                 if let Err(error) = flight.await {
+                    failures.insert(Key::AlarmIndex, (clock.now(), error.is_slow()));
                     tracing::warn!(error = %crate::error::ErrorChain(&error), "the index of alarm names was not renewed; the last one is kept");
                 }
             });
         }
         Ok(())
+    }
+
+    /// Renews what is due of the catalog, the firing alarms and every cluster's statuses.
+    async fn renew_soon(&self) -> Result<(), OpsError> {
+        // All at once: the firing alarms' names (what ties an alarm to its service by
+        // name) come from the catalog's listing under way, joined, not listed twice; the
+        // statuses of the clusters known already are renewed meanwhile.
+        let ((catalog, firing), statuses) = tokio::join!(
+            async {
+                tokio::join!(
+                    self.renew(Key::Catalog, fetch_catalog),
+                    self.renew(Key::Firing, fetch_firing)
+                )
+            },
+            self.renew_services(self.known_clusters())
+        );
+        // The catalog holds the cluster list too: FleetSummary's ListClusters is then warm.
+        if let Ok(Some(Value::Catalog(catalog))) = &catalog {
+            self.store.insert(
+                Key::Clusters,
+                Entry {
+                    value: Value::Clusters(Arc::new(catalog.clusters.clone())),
+                    fetched_at: self.clock.now(),
+                },
+            );
+        }
+        // The clusters the catalog has just found (all of them, the first time): those
+        // renewed above are fresh, and asked nothing.
+        let found = self.renew_services(self.known_clusters()).await;
+        catalog
+            .map(drop)
+            .and(firing.map(drop))
+            .and(statuses)
+            .and(found)
     }
 
     /// Caches `inner`, measuring freshness with `clock`.
@@ -802,40 +849,17 @@ impl OpsSource for CachedOps {
     }
 
     async fn warm(&self) -> Result<(), OpsError> {
-        // All at once: the firing alarms' names (what ties an alarm to its service by
-        // name) come from the catalog's listing under way, joined, not listed twice; the
-        // statuses of the clusters known already are renewed meanwhile.
-        let ((catalog, firing), statuses) = tokio::join!(
-            async {
-                tokio::join!(
-                    self.renew(Key::Catalog, fetch_catalog),
-                    self.renew(Key::Firing, fetch_firing)
-                )
-            },
-            self.renew_services(self.known_clusters())
-        );
-        // The catalog holds the cluster list too: FleetSummary's ListClusters is then warm.
-        if let Ok(Some(Value::Catalog(catalog))) = &catalog {
-            self.store.insert(
-                Key::Clusters,
-                Entry {
-                    value: Value::Clusters(Arc::new(catalog.clusters.clone())),
-                    fetched_at: self.clock.now(),
-                },
-            );
-        }
-        // The clusters the catalog has just found (all of them, the first time): those
-        // renewed above are fresh, and asked nothing.
-        let (found, index) = tokio::join!(
-            self.renew_services(self.known_clusters()),
-            self.renew_index()
-        );
-        catalog
-            .map(drop)
-            .and(firing.map(drop))
-            .and(statuses)
-            .and(found)
-            .and(index)
+        let filling = !self.store.contains_key(&Key::AlarmIndex);
+        let (soon, index) = tokio::join!(self.renew_soon(), self.renew_index());
+        // The first index is waited for (seconds, on a big account's alarms): what went
+        // past half its TTL meanwhile is renewed again (and nothing else), so a refresh
+        // always leaves what goes stale in seconds fresh.
+        let again = if filling {
+            self.renew_soon().await
+        } else {
+            Ok(())
+        };
+        soon.and(index).and(again)
     }
 
     async fn ready(&self) -> Result<(), OpsError> {

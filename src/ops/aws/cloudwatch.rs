@@ -58,6 +58,11 @@ pub(super) enum Filter {
 /// throttles anyone else. The firing listing and a name's are one page: not paced.
 pub const EVERYTHING_PACE: Duration = Duration::from_millis(250);
 
+/// How long one page of the listing of every alarm may take (an attempt, and the operation
+/// with its retry): background work nobody waits on, so not the answers' 2 s. (moto ignores
+/// `MaxRecords` and answers every alarm at once: 4,000 alarms take it more than 2 s.)
+pub const EVERYTHING_PAGE_TIMEOUT: Duration = Duration::from_secs(15);
+
 impl AwsOps {
     /// The alarms (metric and composite) `filter` asks for, all pages, each tied to its
     /// service by dimensions or, when configured, by name.
@@ -136,20 +141,28 @@ impl AwsOps {
             if paced && token.is_some() {
                 tokio::time::sleep(EVERYTHING_PACE).await;
             }
-            let page = self
-                .call(
-                    "cloudwatch:DescribeAlarms",
-                    self.cloudwatch
-                        .describe_alarms()
-                        .alarm_types(AlarmType::MetricAlarm)
-                        .alarm_types(AlarmType::CompositeAlarm)
-                        .set_state_value(state_filter.clone())
-                        .set_alarm_name_prefix(prefix.clone())
-                        .max_records(100)
-                        .set_next_token(token)
-                        .send(),
-                )
-                .await?;
+            let request = self
+                .cloudwatch
+                .describe_alarms()
+                .alarm_types(AlarmType::MetricAlarm)
+                .alarm_types(AlarmType::CompositeAlarm)
+                .set_state_value(state_filter.clone())
+                .set_alarm_name_prefix(prefix.clone())
+                .max_records(100)
+                .set_next_token(token);
+            let page = if paced {
+                let patient = aws_sdk_cloudwatch::config::Builder::default().timeout_config(
+                    aws_sdk_cloudwatch::config::timeout::TimeoutConfig::builder()
+                        .operation_attempt_timeout(EVERYTHING_PAGE_TIMEOUT)
+                        .operation_timeout(EVERYTHING_PAGE_TIMEOUT)
+                        .build(),
+                );
+                let request = request.customize().config_override(patient).send();
+                self.call("cloudwatch:DescribeAlarms", request).await?
+            } else {
+                self.call("cloudwatch:DescribeAlarms", request.send())
+                    .await?
+            };
             alarms.extend(alarms_of(&page));
             token = page.next_token().map(str::to_owned);
             if token.is_none() {

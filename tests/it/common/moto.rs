@@ -41,27 +41,49 @@ pub fn moto_server_path_at(path: &std::path::Path) -> Result<PathBuf, String> {
 pub struct Moto {
     pub port: u16,
     child: Option<Child>,
+    /// The one account it serves every request as (`MOTO_ACCOUNT_ID`), if set.
+    account: Option<String>,
 }
 
 impl Moto {
     /// Starts moto. New ECS services start with 2 running tasks, so a service that wants 2
     /// is healthy and one that wants more is mid-rollout.
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// Starts moto serving every request as the account `id`, whatever key signed it
+    /// (`MOTO_ACCOUNT_ID`, which moto 5 reads before the request's own key; see
+    /// `moto/core/responses.py`, `get_current_account`): one shard of a fleet of accounts.
+    pub fn start_as(id: &str) -> Self {
+        Self::start_with(Some(id.to_owned()))
+    }
+
+    fn start_with(account: Option<String>) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let mut moto = Self { port, child: None };
+        let mut moto = Self {
+            port,
+            child: None,
+            account,
+        };
         moto.spawn();
         moto
     }
 
     fn spawn(&mut self) {
         let path = moto_server_path().unwrap_or_else(|e| panic!("{e}"));
-        let child = Command::new(path)
+        let mut command = Command::new(path);
+        command
             .args(["-H", "127.0.0.1", "-p", &self.port.to_string()])
-            .env("MOTO_ECS_SERVICE_RUNNING", "2")
+            .env("MOTO_ECS_SERVICE_RUNNING", "2");
+        if let Some(id) = &self.account {
+            command.env("MOTO_ACCOUNT_ID", id);
+        }
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -80,6 +102,11 @@ impl Moto {
 
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// The opsvoice binary with `args`, on the `aws` backend against this moto through the
