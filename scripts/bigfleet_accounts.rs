@@ -226,9 +226,12 @@ pub async fn run(accounts: u64, regions: u64, services: u64, delay_ms: u64) {
     let timeline = timeline::install();
     // `BIGFLEET_ONLY=ServiceHealth,FleetSummary`: only these intents.
     let only = std::env::var("BIGFLEET_ONLY").ok();
-    let world = World::start(accounts).await;
+    let mut world = World::start(accounts).await;
     let started = Instant::now();
     seed(&world.seed_url(), accounts, regions, services).await;
+    if let World::Sharded(shards) = &mut world {
+        shards.check_running();
+    }
     let total = accounts * regions * services;
     eprintln!(
         "seeded {total} services in {:.0?}, {}",

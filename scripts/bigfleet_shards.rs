@@ -54,12 +54,17 @@ impl Shards {
     /// A moto for the home account and one for each of `ids`, started at once, and the
     /// router in front (no delay until [`Shards::set_delay`]).
     pub async fn start(ids: &[String]) -> Self {
-        let home = tokio::task::spawn_blocking(Moto::start);
+        // Every port picked before any server starts: two servers started at once on one
+        // port would leave one account's moto serving two accounts.
+        let mut ports = Moto::free_ports(ids.len() + 1);
+        let home_port = ports.pop().unwrap();
+        let home = tokio::task::spawn_blocking(move || Moto::start_on(home_port, None));
         let started: Vec<_> = ids
             .iter()
-            .map(|id| {
+            .zip(ports)
+            .map(|(id, port)| {
                 let id = id.clone();
-                tokio::task::spawn_blocking(move || (id.clone(), Moto::start_as(&id)))
+                tokio::task::spawn_blocking(move || (id.clone(), Moto::start_on(port, Some(&id))))
             })
             .collect();
         let home = home.await.unwrap();
@@ -116,6 +121,14 @@ impl Shards {
     /// The moto of account `id` (the home one for an id not sharded), to probe it alone.
     pub fn moto_of(&self, id: &str) -> &Moto {
         self.accounts.get(id).unwrap_or(&self.home)
+    }
+
+    /// Panics unless every moto server still runs (one that could not listen exits).
+    pub fn check_running(&mut self) {
+        assert!(self.home.running(), "the home moto has exited");
+        for (id, moto) in &mut self.accounts {
+            assert!(moto.running(), "the moto of account {id} has exited");
+        }
     }
 
     /// Every moto server's process id (the home one's included).

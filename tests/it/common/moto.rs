@@ -49,22 +49,31 @@ impl Moto {
     /// Starts moto. New ECS services start with 2 running tasks, so a service that wants 2
     /// is healthy and one that wants more is mid-rollout.
     pub fn start() -> Self {
-        Self::start_with(None)
-    }
-
-    /// Starts moto serving every request as the account `id`, whatever key signed it
-    /// (`MOTO_ACCOUNT_ID`, which moto 5 reads before the request's own key; see
-    /// `moto/core/responses.py`, `get_current_account`): one shard of a fleet of accounts.
-    pub fn start_as(id: &str) -> Self {
-        Self::start_with(Some(id.to_owned()))
-    }
-
-    fn start_with(account: Option<String>) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
+        Self::start_on(port, None)
+    }
+
+    /// `n` distinct free ports, for servers started at once (each picked while the others
+    /// are still held, so no two are the same).
+    pub fn free_ports(n: usize) -> Vec<u16> {
+        let held: Vec<TcpListener> = (0..n)
+            .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+            .collect();
+        held.iter()
+            .map(|l| l.local_addr().unwrap().port())
+            .collect()
+    }
+
+    /// Starts moto on `port` serving every request as the account `id` (when given),
+    /// whatever key signed it (`MOTO_ACCOUNT_ID`, which moto 5 reads before the request's
+    /// own key; see `moto/core/responses.py`, `get_current_account`): one shard of a fleet
+    /// of accounts.
+    pub fn start_on(port: u16, account: Option<&str>) -> Self {
+        let account = account.map(str::to_owned);
         let mut moto = Self {
             port,
             child: None,
@@ -107,6 +116,13 @@ impl Moto {
     /// The server's process id, while it runs.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
+    }
+
+    /// Whether the server is still running (one that could not listen has exited).
+    pub fn running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
     /// The opsvoice binary with `args`, on the `aws` backend against this moto through the
