@@ -653,6 +653,11 @@ impl OpsSource for AccountsOps {
         &self,
         since: SystemTime,
     ) -> Result<Vec<DeploymentRecord>, OpsError> {
+        // Each member's clusters first, all at once (one call each, as FleetSummary asks
+        // them): only the listing of the services (a few calls at once in each member)
+        // then waits its turn, not the AssumeRole and ListClusters before it too. What
+        // fails here is left out below as well.
+        let _ = self.each(|m| m.source.clusters()).await;
         let parts = self
             .each_weighing(LISTING, |m| m.source.deployments_since(since))
             .await?;
