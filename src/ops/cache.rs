@@ -849,16 +849,19 @@ impl OpsSource for CachedOps {
     }
 
     async fn warm(&self) -> Result<(), OpsError> {
-        let filling = !self.store.contains_key(&Key::AlarmIndex);
-        let (soon, index) = tokio::join!(self.renew_soon(), self.renew_index());
-        // The first index is waited for (seconds, on a big account's alarms): what went
-        // past half its TTL meanwhile is renewed again (and nothing else), so a refresh
-        // always leaves what goes stale in seconds fresh.
-        let again = if filling {
-            self.renew_soon().await
-        } else {
-            Ok(())
-        };
+        if self.store.contains_key(&Key::AlarmIndex) {
+            // Renewed in the background when due: nothing here waits for it.
+            let (soon, index) = tokio::join!(self.renew_soon(), self.renew_index());
+            return soon.and(index);
+        }
+        // The first index is waited for: after what goes stale in seconds (its listing of
+        // every alarm must not delay them, nor be slowed by them; the catalog it ties
+        // alarms to services with is listed by then), and then what went past half its
+        // TTL meanwhile (seconds, on a big account's alarms) is renewed again, and nothing
+        // else, so a refresh always leaves it fresh.
+        let soon = self.renew_soon().await;
+        let index = self.renew_index().await;
+        let again = self.renew_soon().await;
         soon.and(index).and(again)
     }
 
