@@ -22,6 +22,8 @@ mod proxy;
 
 #[path = "bigfleet_accounts.rs"]
 mod accounts;
+#[path = "bigfleet_shards.rs"]
+mod shards;
 #[path = "bigfleet_timeline.rs"]
 mod timeline;
 
@@ -110,21 +112,39 @@ async fn main() {
         "| intent | cold | AWS calls (cold) | refreshed | AWS calls (refreshed) | warm | AWS calls (warm) |"
     );
     println!("| --- | --- | --- | --- | --- | --- | --- |");
+    // `BIGFLEET_RUNS=5`: each measure that many times, the median and range shown.
+    let runs: usize = std::env::var("BIGFLEET_RUNS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
+        .max(1);
     let mut said = Vec::new();
     for (name, question) in &questions {
-        let (cold, cold_calls) = live(&through);
-        let (took_cold, words, calls_cold) = ask(&cold, &cold_calls, question).await;
-        let (took_warm, _, calls_warm) = ask(&cold, &cold_calls, question).await;
+        let (mut cold_times, mut warm_times, mut refreshed_times) =
+            (Vec::new(), Vec::new(), Vec::new());
+        let mut first = None;
+        for _ in 0..runs {
+            let (cold, cold_calls) = live(&through);
+            let (took_cold, words, calls_cold) = ask(&cold, &cold_calls, question).await;
+            let (took_warm, _, calls_warm) = ask(&cold, &cold_calls, question).await;
 
-        let (refreshed, refreshed_calls) = live(&through);
-        refreshed.dialog().ops().warm().await.unwrap();
-        let (took_refreshed, _, calls_refreshed) =
-            ask(&refreshed, &refreshed_calls, question).await;
+            let (refreshed, refreshed_calls) = live(&through);
+            if let Err(error) = refreshed.dialog().ops().warm().await {
+                eprintln!("{name}: the refresh failed in part: {error}");
+            }
+            let (took_refreshed, _, calls_refreshed) =
+                ask(&refreshed, &refreshed_calls, question).await;
+            cold_times.push(took_cold);
+            warm_times.push(took_warm);
+            refreshed_times.push(took_refreshed);
+            first.get_or_insert((words, calls_cold, calls_refreshed, calls_warm));
+        }
+        let (words, calls_cold, calls_refreshed, calls_warm) = first.unwrap_or_default();
         println!(
             "| {name} | {} | {calls_cold} | {} | {calls_refreshed} | {} | {calls_warm} |",
-            ms(took_cold),
-            ms(took_refreshed),
-            ms(took_warm)
+            accounts::times(&cold_times),
+            accounts::times(&refreshed_times),
+            accounts::times(&warm_times)
         );
         said.push((name, words));
     }

@@ -14,14 +14,22 @@
 #                            [SERVICES per account and region (50)] [DELAY_MS (40)]
 # The accounts mode (issue 32) seeds every account (moto keeps one state per account, read
 # with credentials from AssumeRole into its role) in every region, and reads them all
-# through the accounts source, each account's role assumed by the SDK's provider. It lets
-# moto go idle (3 s) before each question. In this mode:
-#   BIGFLEET_TIMELINE=1   where each cold answer's time goes (every SDK call, timed)
+# through the accounts source, each account's role assumed by the SDK's provider. Each
+# account has a moto server of its own (as AWS serves accounts independently), behind a
+# router that adds the delay and sends each request to its account's moto
+# (scripts/bigfleet_shards.rs). It lets moto go idle (3 s) before each question. In this
+# mode:
+#   BIGFLEET_SHARDS=1     one moto for every account, behind the delay proxy (as before)
+#   BIGFLEET_TIMELINE=1   where each cold answer's time goes (every SDK call, timed; the
+#                         CPU time of moto, of this process and of the rest of the machine)
 #   BIGFLEET_MOTO=1       moto alone first (each API's time, DescribeServices' throughput)
 #   BIGFLEET_ONLY=ServiceHealth,FleetSummary   only these intents
 #   BIGFLEET_COLD=1       the cold answers only
 #   BIGFLEET_ANSWERS=N    accounts.answer_concurrency (default 64)
 #   BIGFLEET_DEADLINE_MS=N  the answer deadline (default 3000; the fan-out has 60%)
+# In both modes:
+#   BIGFLEET_RUNS=N       each measure N times (a new assistant each time): the median and
+#                         the range
 # Installs moto into .venv as scripts/test.sh does, and builds the release driver
 # (scripts/bigfleet.rs, the `bigfleet` example). Seeding 4,000 alarms takes a minute or two.
 set -euo pipefail

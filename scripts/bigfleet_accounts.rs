@@ -3,9 +3,15 @@
 //! services are seeded with credentials from AssumeRole into its role, in each region
 //! (one cluster, `main`, everywhere; SERVICES services in each; two CPU alarms a service,
 //! one firing on every tenth). The assistant reads every (account, region) through the
-//! accounts source, each account's role assumed by the SDK's provider, through the
-//! per-request delay proxy; every intent is asked cold, refreshed and warm, with the AWS
-//! calls each made (AssumeRole included).
+//! accounts source, each account's role assumed by the SDK's provider, with DELAY_MS added
+//! to every call; every intent is asked cold, refreshed and warm, with the AWS calls each
+//! made (AssumeRole included).
+//!
+//! By default each account has a moto server of its own, as AWS serves accounts
+//! independently ([`super::shards`]: a router sends each request to its account's moto,
+//! after the delay). `BIGFLEET_SHARDS=1` is one moto for every account behind the
+//! per-request delay proxy (the measure before the shards: one Python process serving the
+//! whole fleet's calls one at a time).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,7 +22,7 @@ use opsvoice::ops::SystemClock;
 use opsvoice::ops::aws::CallCounts;
 use serde_json::Value;
 
-use super::{ask, event, moto, ms, proxy, timeline};
+use super::{ask, event, moto, ms, proxy, shards, timeline};
 
 fn account_id(a: u64) -> String {
     format!("{:012}", 100_000_000_000 + a)
@@ -75,9 +81,9 @@ fn service_name(a: u64, r: u64, s: u64) -> String {
     format!("t{a}r{r}-svc{s:02}")
 }
 
-async fn seed(moto: &moto::Moto, accounts: u64, regions: u64, services: u64) {
+async fn seed(url: &str, accounts: u64, regions: u64, services: u64) {
     use futures_util::StreamExt as _;
-    let sdk = moto.sdk().await;
+    let sdk = moto::sdk_for(url).await;
     let members: Vec<(u64, u64)> = (0..accounts)
         .flat_map(|a| (0..regions).map(move |r| (a, r)))
         .collect();
@@ -143,21 +149,99 @@ async fn live(
     (assistant, calls)
 }
 
+/// The moto the fleet is seeded in and read from, and what adds the delay.
+enum World {
+    /// One moto for every account, behind the per-request delay proxy.
+    One(moto::Moto, proxy::Proxy),
+    /// A moto per account and the home one, behind the routing router.
+    Sharded(shards::Shards),
+}
+
+impl World {
+    async fn start(accounts: u64) -> Self {
+        let one = std::env::var("BIGFLEET_SHARDS").is_ok_and(|v| v.trim() == "1");
+        if one {
+            let moto = moto::Moto::start();
+            let proxy = proxy::Proxy::start(format!("127.0.0.1:{}", moto.port)).await;
+            return World::One(moto, proxy);
+        }
+        let ids: Vec<String> = (0..accounts).map(account_id).collect();
+        World::Sharded(shards::Shards::start(&ids).await)
+    }
+
+    /// Where the seeding goes (no delay).
+    fn seed_url(&self) -> String {
+        match self {
+            World::One(moto, _) => moto.url(),
+            World::Sharded(shards) => shards.url.clone(),
+        }
+    }
+
+    /// Where the assistant reads, `delay` added to each call.
+    fn read_url(&self, delay: Duration) -> String {
+        match self {
+            World::One(_, proxy) => {
+                proxy.set(proxy::Fault::PerRequest(delay));
+                proxy.url.clone()
+            }
+            World::Sharded(shards) => {
+                shards.set_delay(delay);
+                shards.url.clone()
+            }
+        }
+    }
+
+    /// The moto account 0 is served by, to probe alone.
+    fn moto_of_first(&self) -> &moto::Moto {
+        match self {
+            World::One(moto, _) => moto,
+            World::Sharded(shards) => shards.moto_of(&account_id(0)),
+        }
+    }
+
+    /// The moto servers' process ids.
+    fn pids(&self) -> Vec<u32> {
+        match self {
+            World::One(moto, _) => moto.pid().into_iter().collect(),
+            World::Sharded(shards) => shards.pids(),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            World::One(..) => "one moto server for every account (BIGFLEET_SHARDS=1)".to_owned(),
+            World::Sharded(shards) => {
+                let (home, accounts) = shards.routed();
+                format!(
+                    "a moto server per account ({} in all, the home account's included; \
+                     {accounts} requests to the accounts' so far, {home} to the home one)",
+                    shards.servers()
+                )
+            }
+        }
+    }
+}
+
 pub async fn run(accounts: u64, regions: u64, services: u64, delay_ms: u64) {
     let timeline = timeline::install();
     // `BIGFLEET_ONLY=ServiceHealth,FleetSummary`: only these intents.
     let only = std::env::var("BIGFLEET_ONLY").ok();
-    let moto = moto::Moto::start();
+    let mut world = World::start(accounts).await;
     let started = Instant::now();
-    seed(&moto, accounts, regions, services).await;
-    let total = accounts * regions * services;
-    eprintln!("seeded {total} services in {:.0?}", started.elapsed());
-    if std::env::var_os("BIGFLEET_MOTO").is_some() {
-        probe_moto(&moto, services).await;
+    seed(&world.seed_url(), accounts, regions, services).await;
+    if let World::Sharded(shards) = &mut world {
+        shards.check_running();
     }
-    let proxy = proxy::Proxy::start(format!("127.0.0.1:{}", moto.port)).await;
-    proxy.set(proxy::Fault::PerRequest(Duration::from_millis(delay_ms)));
-    let through = moto::sdk_for(&proxy.url).await;
+    let total = accounts * regions * services;
+    eprintln!(
+        "seeded {total} services in {:.0?}, {}",
+        started.elapsed(),
+        world.describe()
+    );
+    if std::env::var_os("BIGFLEET_MOTO").is_some() {
+        probe_moto(world.moto_of_first(), services).await;
+    }
+    let through = moto::sdk_for(&world.read_url(Duration::from_millis(delay_ms))).await;
     let listed =
         opsvoice::config::accounts::parse(&accounts_file(accounts, regions), "us-east-1").unwrap();
 
@@ -185,13 +269,21 @@ pub async fn run(accounts: u64, regions: u64, services: u64, delay_ms: u64) {
         ("WhatChanged", event("WhatChanged", &[])),
     ];
     println!(
-        "{accounts} accounts x {regions} regions, {total} services, {} alarms, {delay_ms} ms added per AWS call\n",
-        total * 2
+        "{accounts} accounts x {regions} regions, {total} services, {} alarms, {delay_ms} ms added per AWS call, {}\n",
+        total * 2,
+        world.describe()
     );
     println!(
         "| intent | cold | AWS calls (cold) | refreshed | AWS calls (refreshed) | warm | AWS calls (warm) |"
     );
     println!("| --- | --- | --- | --- | --- | --- | --- |");
+    // `BIGFLEET_RUNS=5`: each measure that many times (a new assistant each time), the
+    // range and median shown; the calls and the words are the first run's.
+    let runs: usize = std::env::var("BIGFLEET_RUNS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
+        .max(1);
     let mut said = Vec::new();
     for (name, question) in &questions {
         if only
@@ -200,35 +292,60 @@ pub async fn run(accounts: u64, regions: u64, services: u64, delay_ms: u64) {
         {
             continue;
         }
-        // moto (one process) is still working through what an answer that ran out of
-        // time left in flight: each answer is timed on an idle moto.
-        settle().await;
-        let (cold, cold_calls) = live(&through, &listed).await;
-        timeline::clear();
-        let asked = Instant::now();
-        let (took_cold, words, calls_cold) = ask(&cold, &cold_calls, question).await;
-        if timeline {
-            eprintln!("{name}, cold: {}", ms(took_cold));
-            timeline::report(asked, took_cold);
-        }
-        if std::env::var_os("BIGFLEET_COLD").is_some() {
-            // `BIGFLEET_COLD=1`: the cold answers only.
-            println!("| {name} | {} | {calls_cold} | | | | |", ms(took_cold));
-            said.push((name, words));
-            continue;
-        }
-        let (took_warm, _, calls_warm) = ask(&cold, &cold_calls, question).await;
+        let (mut cold_times, mut warm_times, mut refreshed_times) =
+            (Vec::new(), Vec::new(), Vec::new());
+        let (mut first, mut partial) = (None, 0);
+        for _ in 0..runs {
+            // moto is still working through what an answer that ran out of time left in
+            // flight: each answer is timed on an idle moto.
+            settle().await;
+            let (cold, cold_calls) = live(&through, &listed).await;
+            timeline::clear();
+            let pids = world.pids();
+            let cpu = timeline::Cpu::now(&pids);
+            let asked = Instant::now();
+            let (took_cold, words, calls_cold) = ask(&cold, &cold_calls, question).await;
+            if timeline {
+                eprintln!("{name}, cold: {}", ms(took_cold));
+                timeline::report(asked, took_cold);
+                // moto works on after an answer that gave up: its CPU counted until idle.
+                let answered = timeline::Cpu::now(&pids);
+                settle().await;
+                eprintln!("    during the answer: {}", answered.since(&cpu));
+                eprintln!(
+                    "    until moto was idle: {}",
+                    timeline::Cpu::now(&pids).since(&cpu)
+                );
+            }
+            cold_times.push(took_cold);
+            if words.contains("didn't answer") {
+                partial += 1;
+            }
+            if std::env::var_os("BIGFLEET_COLD").is_some() {
+                // `BIGFLEET_COLD=1`: the cold answers only.
+                first.get_or_insert((words, calls_cold, String::new(), String::new()));
+                continue;
+            }
+            let (took_warm, _, calls_warm) = ask(&cold, &cold_calls, question).await;
+            warm_times.push(took_warm);
 
-        let (refreshed, refreshed_calls) = live(&through, &listed).await;
-        let _ = refreshed.dialog().ops().warm().await;
-        settle().await;
-        let (took_refreshed, _, calls_refreshed) =
-            ask(&refreshed, &refreshed_calls, question).await;
+            let (refreshed, refreshed_calls) = live(&through, &listed).await;
+            let _ = refreshed.dialog().ops().warm().await;
+            settle().await;
+            let (took_refreshed, _, calls_refreshed) =
+                ask(&refreshed, &refreshed_calls, question).await;
+            refreshed_times.push(took_refreshed);
+            first.get_or_insert((words, calls_cold, calls_refreshed, calls_warm));
+        }
+        let (words, calls_cold, calls_refreshed, calls_warm) = first.unwrap_or_default();
+        let mut cold = times(&cold_times);
+        if partial > 0 {
+            cold.push_str(&format!(", partial in {partial} of {runs}"));
+        }
         println!(
-            "| {name} | {} | {calls_cold} | {} | {calls_refreshed} | {} | {calls_warm} |",
-            ms(took_cold),
-            ms(took_refreshed),
-            ms(took_warm)
+            "| {name} | {cold} | {calls_cold} | {} | {calls_refreshed} | {} | {calls_warm} |",
+            times(&refreshed_times),
+            times(&warm_times)
         );
         said.push((name, words));
     }
@@ -236,6 +353,23 @@ pub async fn run(accounts: u64, regions: u64, services: u64, delay_ms: u64) {
     for (name, words) in said {
         let first = words.lines().next().unwrap_or_default();
         println!("- {name} (cold): {first}");
+    }
+    println!("\n{}", world.describe());
+}
+
+/// One run's time, or the median of several with their range.
+pub(crate) fn times(all: &[Duration]) -> String {
+    let mut sorted = all.to_vec();
+    sorted.sort();
+    match sorted.as_slice() {
+        [] => String::new(),
+        [one] => ms(*one),
+        many => format!(
+            "{} ({} to {})",
+            ms(many[many.len() / 2]),
+            many[0].as_millis(),
+            many[many.len() - 1].as_millis()
+        ),
     }
 }
 

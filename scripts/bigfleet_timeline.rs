@@ -127,3 +127,77 @@ pub fn report(from: Instant, took: Duration) {
         tenths.join(" ")
     );
 }
+
+/// CPU time so far, from `/proc` (Linux; zero elsewhere): this process's, the moto servers'
+/// (`pids`), and the whole machine's busy and total time (every core).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cpu {
+    ours: Duration,
+    moto: Duration,
+    busy: Duration,
+    total: Duration,
+}
+
+/// A process's user + system time (`/proc/<pid>/stat` fields 14 and 15, in clock ticks
+/// of 10 ms).
+fn process_cpu(pid: &str) -> Duration {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return Duration::ZERO;
+    };
+    // The command may hold spaces: the fields start after its closing parenthesis.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+impl Cpu {
+    pub fn now(moto: &[u32]) -> Self {
+        let (busy, total) = std::fs::read_to_string("/proc/stat")
+            .ok()
+            .and_then(|s| {
+                let first = s.lines().next()?.to_owned();
+                let ticks: Vec<u64> = first
+                    .split_whitespace()
+                    .skip(1)
+                    .filter_map(|t| t.parse().ok())
+                    .collect();
+                // user nice system idle iowait irq softirq steal ...
+                let idle = ticks.get(3).copied().unwrap_or(0) + ticks.get(4).copied().unwrap_or(0);
+                let total: u64 = ticks.iter().take(8).sum();
+                Some((total - idle, total))
+            })
+            .unwrap_or((0, 0));
+        Self {
+            ours: process_cpu("self"),
+            moto: moto.iter().map(|p| process_cpu(&p.to_string())).sum(),
+            busy: Duration::from_millis(busy * 10),
+            total: Duration::from_millis(total * 10),
+        }
+    }
+
+    /// What was spent since `before`, in words.
+    pub fn since(&self, before: &Cpu) -> String {
+        let ours = self.ours.saturating_sub(before.ours);
+        let moto = self.moto.saturating_sub(before.moto);
+        let busy = self.busy.saturating_sub(before.busy);
+        let total = self.total.saturating_sub(before.total);
+        let others = busy.saturating_sub(ours + moto);
+        format!(
+            "CPU: moto {} ms, this process {} ms, the rest of the machine {} ms; {} ms busy of {} ms on every core",
+            moto.as_millis(),
+            ours.as_millis(),
+            others.as_millis(),
+            busy.as_millis(),
+            total.as_millis()
+        )
+    }
+}

@@ -790,10 +790,12 @@ pub fn check_servable(config: &Config) -> Result<(), StartError> {
     Ok(())
 }
 
-/// How often the background refresh looks at the hot data: a third of the alarm TTL
-/// (15 s by default), so the firing alarms are renewed at half their TTL and a question
-/// never finds them expired. The catalog is renewed at half its own TTL (150 s). That is
-/// about one DescribeAlarms every 8 to 10 s, far inside CloudWatch's rate limits.
+/// How often the background refresh looks at the hot data: a third of the TTL of the
+/// alarms and the service statuses (15 s by default), so the firing alarms and every
+/// cluster's statuses are renewed at half their TTL (every 8 to 12 s) and a question never
+/// finds them expired. The catalog and the index of alarm names are renewed at half their
+/// own TTL (150 s). What that costs per account and region (calls a minute, against ECS's
+/// and CloudWatch's rate limits) is in the README, *Big accounts*.
 pub const WARM_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Keeps `ops` warm ([`ops::OpsSource::warm`]) now and then about every `every` (each

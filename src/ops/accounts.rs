@@ -561,7 +561,32 @@ impl OpsSource for AccountsOps {
     }
 
     async fn alarms_named(&self, prefix: &str) -> Result<Vec<Alarm>, OpsError> {
-        let parts = self.each(|m| m.source.alarms_named(prefix)).await?;
+        // Each member's index of alarm names (kept by the refresh) first: a name is asked
+        // for only where no fresh index answers for it, so a named alarm costs no call
+        // where it is not. Only when no index anywhere has it (an alarm made since they
+        // were, or no refresh yet) is every member asked, as without an index.
+        let indexed: Vec<Option<Vec<Alarm>>> = self
+            .members
+            .iter()
+            .map(|m| m.source.indexed_alarms(prefix))
+            .collect();
+        let anywhere = indexed.iter().flatten().any(|found| !found.is_empty());
+        let parts = self
+            .each(|m| {
+                let held = self
+                    .members
+                    .iter()
+                    .position(|x| x.place == m.place)
+                    .and_then(|i| indexed[i].clone())
+                    .filter(|_| anywhere);
+                async move {
+                    match held {
+                        Some(found) => Ok(found),
+                        None => m.source.alarms_named(prefix).await,
+                    }
+                }
+            })
+            .await?;
         Ok(parts
             .into_iter()
             .flat_map(|(m, list)| list.into_iter().map(|a| stamp_alarm(a, &m.place)))
@@ -628,6 +653,11 @@ impl OpsSource for AccountsOps {
         &self,
         since: SystemTime,
     ) -> Result<Vec<DeploymentRecord>, OpsError> {
+        // Each member's clusters first, all at once (one call each, as FleetSummary asks
+        // them): only the listing of the services (a few calls at once in each member)
+        // then waits its turn, not the AssumeRole and ListClusters before it too. What
+        // fails here is left out below as well.
+        let _ = self.each(|m| m.source.clusters()).await;
         let parts = self
             .each_weighing(LISTING, |m| m.source.deployments_since(since))
             .await?;

@@ -9,6 +9,12 @@
 //!   retrying for a short back-off, so an outage is not hammered.
 //! - **Deadline**: every upstream fetch is cut off after a budget shorter than the answer
 //!   deadline, so there is always time left to answer from stale data.
+//! - **Kept warm** ([`OpsSource::warm`], `serve`'s background refresh): the catalog, the
+//!   firing alarms, every cluster's service statuses and an index of alarm names are
+//!   fetched again at half their TTL, so a question finds what it needs here: a fleet
+//!   summary, "what changed" (the deployments DescribeServices reports) and a service's
+//!   health and deployments are answered from the statuses kept, an alarm the firing listing
+//!   has needs only its history, and an alarm named is looked for in the index.
 //!
 //! Freshness is measured with the injected clock, so tests move time instead of sleeping.
 
@@ -22,9 +28,20 @@ use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
 
 use super::{
-    Alarm, AlarmChart, AlarmDetail, Catalog, Clock, DeploymentRecord, MetricKind, MetricSeries,
-    OpsError, OpsSource, ServiceRef, ServiceStatus, age, freshness,
+    Alarm, AlarmChart, AlarmDetail, AlarmTransition, Catalog, Clock, DeploymentRecord, MetricKind,
+    MetricSeries, OpsError, OpsSource, ServiceRef, ServiceStatus, age, freshness,
 };
+
+/// The most the listing behind the index of alarm names may take: it reads every alarm,
+/// paced (a page every 250 ms: 4,000 alarms take about 12 s), in the background, with
+/// nobody waiting on it; less than the half catalog TTL it is renewed at, so a renewal never
+/// overlaps the last.
+pub const INDEX_DEADLINE: Duration = Duration::from_secs(120);
+
+/// After the listing behind the index failed, how long the refresh waits before listing
+/// again (not every few seconds: a failing listing of thousands of alarms must not become
+/// a steady load).
+pub const INDEX_RETRY: Duration = Duration::from_secs(60);
 
 /// How long each kind of data is fresh.
 #[derive(Debug, Clone, Copy)]
@@ -82,7 +99,12 @@ enum Key {
     Firing,
     /// Alarms by name prefix, as asked for by AlarmDetail.
     AlarmsNamed(String),
+    /// Every alarm (its name, service and place; states as listed then), kept by the
+    /// background refresh to find a named alarm without asking.
+    AlarmIndex,
     Alarm(String),
+    /// An alarm's history alone (the alarm itself is in the firing listing).
+    AlarmHistory(String),
     Metric(ServiceRef, MetricKind, u64),
     /// An alarm's chart data over a window (seconds).
     AlarmChart(String, u64),
@@ -100,7 +122,9 @@ impl Key {
             Key::Service(_) => "service",
             Key::Firing => "firing_alarms",
             Key::AlarmsNamed(_) => "alarms_named",
+            Key::AlarmIndex => "alarm_index",
             Key::Alarm(_) => "alarm",
+            Key::AlarmHistory(_) => "alarm_history",
             Key::Metric(..) => "metric",
             Key::AlarmChart(..) => "alarm_chart",
             Key::DeploymentsSince(_) => "deployments_since",
@@ -113,7 +137,9 @@ impl Key {
         match self {
             Key::Firing
             | Key::AlarmsNamed(_)
+            | Key::AlarmIndex
             | Key::Alarm(_)
+            | Key::AlarmHistory(_)
             | Key::Metric(..)
             | Key::AlarmChart(..) => "CloudWatch",
             _ => "ECS",
@@ -129,6 +155,7 @@ enum Value {
     Service(Arc<Option<ServiceStatus>>),
     Alarms(Arc<Vec<Alarm>>),
     Alarm(Arc<Option<AlarmDetail>>),
+    History(Arc<Option<Vec<AlarmTransition>>>),
     Metric(Arc<Option<MetricSeries>>),
     AlarmChart(Arc<Option<AlarmChart>>),
     Records(Arc<Vec<DeploymentRecord>>),
@@ -155,6 +182,25 @@ fn fetch_firing(ops: Arc<dyn OpsSource>) -> BoxFuture<'static, Result<Value, Ops
             .map(|a| Value::Alarms(Arc::new(a)))
     }
     .boxed()
+}
+
+/// The upstream fetch of a cluster's service statuses: what FleetSummary, "what changed" and
+/// a service's health share, and the background refresh renews.
+fn fetch_services(
+    ops: Arc<dyn OpsSource>,
+    cluster: String,
+) -> BoxFuture<'static, Result<Value, OpsError>> {
+    async move {
+        ops.services(&cluster)
+            .await
+            .map(|s| Value::Services(Arc::new(s)))
+    }
+    .boxed()
+}
+
+/// The upstream fetch of every alarm, for the index of alarm names.
+fn fetch_index(ops: Arc<dyn OpsSource>) -> BoxFuture<'static, Result<Value, OpsError>> {
+    async move { ops.all_alarms().await.map(|a| Value::Alarms(Arc::new(a))) }.boxed()
 }
 
 /// An [`OpsSource`] with caching, single-flight, stale-while-error and deadlines.
@@ -197,6 +243,130 @@ impl CachedOps {
         Ok(unwrap_value!(v, Alarms))
     }
 
+    /// The value stored for `key` while it is within its TTL, without asking upstream.
+    fn stored_fresh(&self, key: &Key) -> Option<Value> {
+        let entry = self.store.get(key)?;
+        (age(self.clock.now(), entry.fetched_at) < self.ttl(key)).then_some(entry.value)
+    }
+
+    /// A cluster's service statuses, from the cache, shared (not copied).
+    async fn shared_services(&self, cluster: &str) -> Result<Arc<Vec<ServiceStatus>>, OpsError> {
+        let c = cluster.to_owned();
+        let v = self
+            .get(Key::Services(c.clone()), move |ops| fetch_services(ops, c))
+            .await?;
+        Ok(unwrap_value!(v, Services))
+    }
+
+    /// `service`'s status from its cluster's statuses kept, stale but within `max_stale`,
+    /// its age noted for the answer, when asking for it failed with `error`.
+    fn stale_status(&self, service: &ServiceRef, error: &OpsError) -> Option<ServiceStatus> {
+        let key = Key::Services(service.cluster.clone());
+        let entry = self.store.get(&key)?;
+        let stale_for = age(self.clock.now(), entry.fetched_at);
+        if stale_for > self.settings.max_stale {
+            return None;
+        }
+        let Value::Services(statuses) = entry.value else {
+            return None;
+        };
+        let status = statuses.iter().find(|s| s.service == *service)?.clone();
+        freshness::note(key.system(), stale_for, error.is_slow());
+        self.count(&Key::Service(service.clone()), "stale");
+        Some(status)
+    }
+
+    /// The clusters of the cached catalog, however old (none before the first listing).
+    fn known_clusters(&self) -> Vec<String> {
+        match self.store.get(&Key::Catalog).map(|e| e.value) {
+            Some(Value::Catalog(catalog)) => catalog.clusters.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Renews the service statuses of each of `clusters` that is due, all at once (each
+    /// cluster's DescribeServices a few at a time, as for a question).
+    async fn renew_services(&self, clusters: Vec<String>) -> Result<(), OpsError> {
+        let renewals = clusters.into_iter().map(|c| {
+            let key = Key::Services(c.clone());
+            self.renew(key, move |ops| fetch_services(ops, c))
+        });
+        futures_util::future::join_all(renewals)
+            .await
+            .into_iter()
+            .find_map(Result::err)
+            .map_or(Ok(()), Err)
+    }
+
+    /// Renews the index of alarm names when it is due. The first one is waited for (a
+    /// refresh then leaves everything warm); later ones are left to run in the background
+    /// (a big account's alarms are listed paced, for seconds), so they never hold up the
+    /// renewal of what goes stale in seconds. A renewal that fails keeps the index it had.
+    async fn renew_index(&self) -> Result<(), OpsError> {
+        let key = Key::AlarmIndex;
+        let now = self.clock.now();
+        if let Some((failed_at, _)) = self.failures.get(&key)
+            && age(now, failed_at) < INDEX_RETRY
+        {
+            return Ok(());
+        }
+        let Some(entry) = self.store.get(&key) else {
+            return self.renew(key, fetch_index).await.map(drop);
+        };
+        if age(now, entry.fetched_at) < self.ttl(&key) / 2 {
+            return Ok(());
+        }
+        let (flight, joined) = {
+            let mut flights = self.flights.lock().unwrap_or_else(PoisonError::into_inner);
+            self.board(&mut flights, &key, fetch_index)
+        };
+        if !joined {
+            self.count(&key, "refresh");
+            let (failures, clock) = (self.failures.clone(), self.clock.clone());
+            tokio::spawn(async move {
+                if let Err(error) = flight.await {
+                    failures.insert(Key::AlarmIndex, (clock.now(), error.is_slow()));
+                    tracing::warn!(error = %crate::error::ErrorChain(&error), "the index of alarm names was not renewed; the last one is kept");
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// Renews what is due of the catalog, the firing alarms and every cluster's statuses.
+    async fn renew_soon(&self) -> Result<(), OpsError> {
+        // All at once: the firing alarms' names (what ties an alarm to its service by
+        // name) come from the catalog's listing under way, joined, not listed twice; the
+        // statuses of the clusters known already are renewed meanwhile.
+        let ((catalog, firing), statuses) = tokio::join!(
+            async {
+                tokio::join!(
+                    self.renew(Key::Catalog, fetch_catalog),
+                    self.renew(Key::Firing, fetch_firing)
+                )
+            },
+            self.renew_services(self.known_clusters())
+        );
+        // The catalog holds the cluster list too: FleetSummary's ListClusters is then warm.
+        if let Ok(Some(Value::Catalog(catalog))) = &catalog {
+            self.store.insert(
+                Key::Clusters,
+                Entry {
+                    value: Value::Clusters(Arc::new(catalog.clusters.clone())),
+                    fetched_at: self.clock.now(),
+                },
+            );
+        }
+        // The clusters the catalog has just found (all of them, the first time): those
+        // renewed above are fresh, and asked nothing.
+        let found = self.renew_services(self.known_clusters()).await;
+        catalog
+            .map(drop)
+            .and(firing.map(drop))
+            .and(statuses)
+            .and(found)
+    }
+
     /// Caches `inner`, measuring freshness with `clock`.
     #[must_use]
     pub fn new(inner: Arc<dyn OpsSource>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
@@ -226,12 +396,21 @@ impl CachedOps {
     fn ttl(&self, key: &Key) -> Duration {
         let t = &self.settings.ttls;
         match key {
-            Key::Catalog | Key::Clusters => t.catalog,
+            Key::Catalog | Key::Clusters | Key::AlarmIndex => t.catalog,
             Key::Services(_) | Key::Service(_) => t.services,
             Key::Firing => t.alarms,
-            Key::AlarmsNamed(_) | Key::Alarm(_) => t.alarm_detail,
+            Key::AlarmsNamed(_) | Key::Alarm(_) | Key::AlarmHistory(_) => t.alarm_detail,
             Key::Metric(..) | Key::AlarmChart(..) => t.metrics,
             Key::DeploymentsSince(_) | Key::ServiceDeployments(_) => t.deployments,
+        }
+    }
+
+    /// The most one upstream fetch for `key` may take: the answers' budget, but for the
+    /// index of alarm names, which only the background refresh fetches.
+    fn deadline(&self, key: &Key) -> Duration {
+        match key {
+            Key::AlarmIndex => INDEX_DEADLINE.max(self.settings.upstream_deadline),
+            _ => self.settings.upstream_deadline,
         }
     }
 
@@ -245,7 +424,7 @@ impl CachedOps {
         id: u64,
         fetching: BoxFuture<'static, Result<Value, OpsError>>,
     ) -> Flight {
-        let deadline = self.settings.upstream_deadline;
+        let deadline = self.deadline(&key);
         let api = key.kind();
         let store = self.store.clone();
         let failures = self.failures.clone();
@@ -422,6 +601,7 @@ impl OpsSource for CachedOps {
 
     fn forget_alarm(&self, name: &str) {
         self.store.invalidate(&Key::Alarm(name.to_owned()));
+        self.store.invalidate(&Key::AlarmHistory(name.to_owned()));
         self.inner.forget_alarm(name);
     }
 
@@ -440,30 +620,40 @@ impl OpsSource for CachedOps {
     }
 
     async fn services(&self, cluster: &str) -> Result<Vec<ServiceStatus>, OpsError> {
-        let c = cluster.to_owned();
-        let v = self
-            .get(Key::Services(c.clone()), |ops| {
-                async move { ops.services(&c).await.map(|s| Value::Services(Arc::new(s))) }.boxed()
-            })
-            .await?;
-        Ok(unwrap_value!(v, Services).as_ref().clone())
+        Ok(self.shared_services(cluster).await?.as_ref().clone())
     }
 
     async fn service(&self, service: &ServiceRef) -> Result<Option<ServiceStatus>, OpsError> {
+        // The cluster's statuses, while fresh (the refresh keeps them so), have it: the
+        // same DescribeServices, no call of its own. A service they lack (created since)
+        // is asked for.
+        if let Some(Value::Services(statuses)) =
+            self.stored_fresh(&Key::Services(service.cluster.clone()))
+            && let Some(status) = statuses.iter().find(|s| s.service == *service)
+        {
+            self.count(&Key::Service(service.clone()), "hit");
+            return Ok(Some(status.clone()));
+        }
         let s = service.clone();
-        let v = self
+        let asked = self
             .get(Key::Service(s.clone()), |ops| {
                 async move { ops.service(&s).await.map(|s| Value::Service(Arc::new(s))) }.boxed()
             })
-            .await?;
-        Ok(unwrap_value!(v, Service).as_ref().clone())
+            .await;
+        match asked {
+            Ok(v) => Ok(unwrap_value!(v, Service).as_ref().clone()),
+            // Never asked for alone (the statuses kept had it) and ECS failing now: the
+            // statuses kept, with their age, as for any stale answer.
+            Err(error) => self.stale_status(service, &error).ok_or(error).map(Some),
+        }
     }
 
     async fn firing_alarms(&self) -> Result<Vec<Alarm>, OpsError> {
         Ok(self.shared_firing().await?.as_ref().clone())
     }
 
-    /// Not cached: only `models build --from-backend` reads the whole list, once.
+    /// Not cached: `models build --from-backend` reads the whole list once. (The index of
+    /// alarm names the refresh keeps is read through [`OpsSource::indexed_alarms`].)
     async fn all_alarms(&self) -> Result<Vec<Alarm>, OpsError> {
         self.inner.all_alarms().await
     }
@@ -480,6 +670,14 @@ impl OpsSource for CachedOps {
     }
 
     async fn alarms_named(&self, prefix: &str) -> Result<Vec<Alarm>, OpsError> {
+        // The index the refresh keeps, when it has the name; else asked (an alarm made
+        // since the index was, or no index yet).
+        if let Some(found) = self.indexed_alarms(prefix)
+            && !found.is_empty()
+        {
+            self.count(&Key::AlarmIndex, "hit");
+            return Ok(found);
+        }
         let p = prefix.to_owned();
         let v = self
             .get(Key::AlarmsNamed(p.clone()), |ops| {
@@ -494,7 +692,52 @@ impl OpsSource for CachedOps {
         Ok(unwrap_value!(v, Alarms).as_ref().clone())
     }
 
+    fn indexed_alarms(&self, prefix: &str) -> Option<Vec<Alarm>> {
+        let Value::Alarms(all) = self.stored_fresh(&Key::AlarmIndex)? else {
+            return None;
+        };
+        if prefix.is_empty() {
+            // As `AlarmNamePrefix`: an empty prefix names nothing here, not everything.
+            return Some(Vec::new());
+        }
+        Some(
+            all.iter()
+                .filter(|a| a.name.starts_with(prefix))
+                .cloned()
+                .collect(),
+        )
+    }
+
     async fn alarm(&self, name: &str) -> Result<Option<AlarmDetail>, OpsError> {
+        // An alarm in the firing listing (fresh: the one every answer shares) needs no
+        // lookup: only its history is read, one call.
+        if let Some(Value::Alarms(firing)) = self.stored_fresh(&Key::Firing)
+            && let Some(alarm) = firing.iter().find(|a| a.name == name)
+        {
+            let n = name.to_owned();
+            let history = self
+                .get(Key::AlarmHistory(n.clone()), |ops| {
+                    async move {
+                        ops.alarm_history(&n)
+                            .await
+                            .map(|h| Value::History(Arc::new(h)))
+                    }
+                    .boxed()
+                })
+                .await;
+            let history = match history {
+                Ok(v) => unwrap_value!(v, History).as_ref().clone(),
+                Err(error) => {
+                    // Best effort, as the history always is: the alarm without it.
+                    tracing::warn!(%error, "alarm history unavailable");
+                    None
+                }
+            };
+            return Ok(Some(AlarmDetail {
+                alarm: alarm.clone(),
+                history,
+            }));
+        }
         let n = name.to_owned();
         let v = self
             .get(Key::Alarm(n.clone()), |ops| {
@@ -547,6 +790,19 @@ impl OpsSource for CachedOps {
         &self,
         since: SystemTime,
     ) -> Result<Vec<DeploymentRecord>, OpsError> {
+        // From the statuses kept (FleetSummary's, renewed by the refresh) when the
+        // deployments are theirs: the same calls, made once for both, or none.
+        if let Some(history) = self.inner.history_of_status() {
+            let clusters = self.clusters().await?;
+            let fleets = futures_util::future::try_join_all(
+                clusters.iter().map(|c| self.shared_services(c)),
+            )
+            .await?;
+            return Ok(super::changed_since(
+                fleets.iter().flat_map(|f| f.iter()).flat_map(history),
+                since,
+            ));
+        }
         // Share an entry across the requests of the same minute.
         let minute = since
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -570,6 +826,14 @@ impl OpsSource for CachedOps {
         &self,
         service: &ServiceRef,
     ) -> Result<Vec<DeploymentRecord>, OpsError> {
+        // From the service's status (the one its health is told from) when they are its.
+        if let Some(history) = self.inner.history_of_status() {
+            return Ok(self
+                .service(service)
+                .await?
+                .map(|s| history(&s))
+                .unwrap_or_default());
+        }
         let s = service.clone();
         let v = self
             .get(Key::ServiceDeployments(s.clone()), |ops| {
@@ -585,23 +849,20 @@ impl OpsSource for CachedOps {
     }
 
     async fn warm(&self) -> Result<(), OpsError> {
-        // Both at once: the firing alarms' names (what ties an alarm to its service by
-        // name) come from the catalog's listing under way, joined, not listed twice.
-        let (catalog, firing) = tokio::join!(
-            self.renew(Key::Catalog, fetch_catalog),
-            self.renew(Key::Firing, fetch_firing)
-        );
-        // The catalog holds the cluster list too: FleetSummary's ListClusters is then warm.
-        if let Ok(Some(Value::Catalog(catalog))) = &catalog {
-            self.store.insert(
-                Key::Clusters,
-                Entry {
-                    value: Value::Clusters(Arc::new(catalog.clusters.clone())),
-                    fetched_at: self.clock.now(),
-                },
-            );
+        if self.store.contains_key(&Key::AlarmIndex) {
+            // Renewed in the background when due: nothing here waits for it.
+            let (soon, index) = tokio::join!(self.renew_soon(), self.renew_index());
+            return soon.and(index);
         }
-        catalog.and(firing).map(|_| ())
+        // The first index is waited for: after what goes stale in seconds (its listing of
+        // every alarm must not delay them, nor be slowed by them; the catalog it ties
+        // alarms to services with is listed by then), and then what went past half its
+        // TTL meanwhile (seconds, on a big account's alarms) is renewed again, and nothing
+        // else, so a refresh always leaves it fresh.
+        let soon = self.renew_soon().await;
+        let index = self.renew_index().await;
+        let again = self.renew_soon().await;
+        soon.and(index).and(again)
     }
 
     async fn ready(&self) -> Result<(), OpsError> {

@@ -462,7 +462,9 @@ impl OpsError {
                 "firing_alarms"
                     | "all_alarms"
                     | "alarms_named"
+                    | "alarm_index"
                     | "alarm"
+                    | "alarm_history"
                     | "metric"
                     | "alarm_chart"
             );
@@ -510,8 +512,10 @@ pub trait OpsSource: Send + Sync + fmt::Debug {
     async fn firing_alarms(&self) -> Result<Vec<Alarm>, OpsError>;
 
     /// Every alarm, metric and composite, in any state, each tied to its service where it
-    /// can be. This reads the account's whole alarm list, page after page: only
-    /// `models build --from-backend` uses it, offline. No answer and no refresh does.
+    /// can be. This reads the account's whole alarm list, page after page (paced, see
+    /// `aws`): `models build --from-backend` uses it, offline, and the background refresh
+    /// keeps an index of alarm names from it (renewed with the catalog, see
+    /// [`Self::indexed_alarms`]). No answer does.
     ///
     /// # Errors
     /// When CloudWatch cannot be reached.
@@ -534,17 +538,38 @@ pub trait OpsSource: Send + Sync + fmt::Debug {
 
     /// The alarms, in any state, whose names start with `prefix` (case as CloudWatch
     /// stores it): how a spoken alarm name that is not firing is found without reading
-    /// every alarm (`AlarmNamePrefix`).
+    /// every alarm (`AlarmNamePrefix`). What to rely on is their names, services and
+    /// places: a cache may answer from its index of alarm names ([`Self::indexed_alarms`]),
+    /// whose states are as old as the index; an alarm's state now is [`Self::alarm`]'s.
     ///
     /// # Errors
     /// When CloudWatch cannot be reached.
     async fn alarms_named(&self, prefix: &str) -> Result<Vec<Alarm>, OpsError>;
+
+    /// The alarms whose names start with `prefix`, from the index of alarm names the
+    /// background refresh keeps (every alarm's name, service and place, renewed with the
+    /// catalog), without any call: `None` when there is no fresh index (no refresh has made
+    /// one, or the source keeps none). States are as old as the index.
+    fn indexed_alarms(&self, prefix: &str) -> Option<Vec<Alarm>> {
+        let _ = prefix;
+        None
+    }
 
     /// One alarm with its recent history, `None` if it does not exist.
     ///
     /// # Errors
     /// When CloudWatch cannot be reached.
     async fn alarm(&self, name: &str) -> Result<Option<AlarmDetail>, OpsError>;
+
+    /// The recent history of the alarm `name` alone (its state changes of the last day),
+    /// `None` when it could not be read: what a cache asks for an alarm the firing listing
+    /// already gave it. The default reads the whole alarm.
+    ///
+    /// # Errors
+    /// When CloudWatch cannot be reached.
+    async fn alarm_history(&self, name: &str) -> Result<Option<Vec<AlarmTransition>>, OpsError> {
+        Ok(self.alarm(name).await?.and_then(|d| d.history))
+    }
 
     /// One alarm with its recent history, in the account and region `place` (with
     /// accounts, an alarm name may be in several): `None` if it is not there. A source
@@ -585,6 +610,15 @@ pub trait OpsSource: Send + Sync + fmt::Debug {
         service: &ServiceRef,
     ) -> Result<Vec<DeploymentRecord>, OpsError>;
 
+    /// How this source's deployments follow from a service's status, when they are exactly
+    /// that (ECS: DescribeServices' deployments, with their `createdAt` and `updatedAt`, and
+    /// the rollbacks its events tell): a cache then answers [`Self::deployments_since`] and
+    /// [`Self::service_deployments`] from the statuses it keeps, with no call of their own.
+    /// `None` (the default) when the source keeps a history of its own.
+    fn history_of_status(&self) -> Option<fn(&ServiceStatus) -> Vec<DeploymentRecord>> {
+        None
+    }
+
     /// The configured accounts' spoken names (`OPSVOICE_ACCOUNTS_FILE`), in the file's
     /// order; empty with one account and no file (then nothing has a [`Place`]).
     fn accounts(&self) -> Vec<String> {
@@ -617,9 +651,10 @@ pub trait OpsSource: Send + Sync + fmt::Debug {
         Ok(None)
     }
 
-    /// Fetches again, ahead of any question, what most answers need (the catalog and the
-    /// firing alarms) when it is due to go stale, so a question finds it warm. A fetch
-    /// that fails keeps the last good data. A source without a cache has nothing to do.
+    /// Fetches again, ahead of any question, what the answers need (the catalog, the
+    /// firing alarms, every cluster's service statuses, the index of alarm names) when it is
+    /// due to go stale, so a question finds it warm. A fetch that fails keeps the last good
+    /// data. A source without a cache has nothing to do.
     ///
     /// # Errors
     /// The first upstream failure; the data it would have renewed is kept.

@@ -928,6 +928,111 @@ async fn the_alarms_are_read_with_the_services_and_the_names_are_listed_only_whe
     );
 }
 
+/// What a Lex fulfillment of `intent` with `slots` gets said (SSML).
+async fn lex_with(assistant: &Assistant, intent: &str, slots: &[(&str, &str)]) -> String {
+    let event = serde_json::from_value(lex_asking(intent, slots)).unwrap();
+    let r = serde_json::to_value(assistant.lex(&event).await).unwrap();
+    r["messages"][0]["content"].as_str().unwrap().to_owned()
+}
+
+/// After one background refresh (what `serve` runs every few seconds), every answer about
+/// everything is told from what it keeps: the fleet, what changed, the alarms and a
+/// service's health make no call at all; an alarm the firing listing has costs its history
+/// alone, and a quiet one named costs its alarm and its history, both only in the account
+/// and region it is in (the index of alarm names says where: no member is asked who has
+/// it). The refresh itself costs, per member here (one cluster, a few services, one page of
+/// alarms): ListClusters, two ListServices (the names, then the statuses), one
+/// DescribeServices, two DescribeAlarms (the firing ones, every alarm's name), and each
+/// account's role assumed once.
+#[tokio::test]
+async fn after_a_refresh_questions_about_everything_make_no_call_and_an_alarm_is_read_only_where_it_is()
+ {
+    let (moto, proxy) = world().await;
+    // A quiet alarm in prod, us-east-1.
+    Seed::new(&as_account(&moto.sdk().await, PROD, "us-east-1").await)
+        .await
+        .service_alarm(
+            "cart-cpu-high",
+            "web",
+            "cart",
+            StateValue::Ok,
+            "Threshold Crossed: 1 datapoint [12.0] was not greater than the threshold (80.0).",
+        )
+        .await;
+    proxy.forget();
+    let assistant = assistant(&proxy, None).await;
+    assistant.dialog().ops().warm().await.unwrap();
+    for (action, n) in [
+        ("AssumeRole", 3),
+        ("ListClusters", 6),
+        ("ListServices", 12),
+        ("DescribeServices", 6),
+        ("DescribeAlarms", 12),
+    ] {
+        assert_eq!(made(&proxy, action), n, "the refresh's {action}");
+    }
+    assert_eq!(
+        proxy.requests().len(),
+        3 + 6 + 12 + 6 + 12,
+        "{:?}",
+        proxy.actions()
+    );
+    let keys = keys_of_accounts(&proxy);
+    proxy.forget();
+
+    let fleet = lex_says(&assistant, "FleetSummary").await;
+    assert!(fleet.contains("4 of 7 services healthy"), "{fleet}");
+    assert!(fleet.contains("3 alarms firing"), "{fleet}");
+    let changed = lex_says(&assistant, "WhatChanged").await;
+    assert!(!changed.contains("didn't answer"), "{changed}");
+    let alarms = lex_says(&assistant, "ActiveAlarms").await;
+    assert!(alarms.contains("3 alarms are firing"), "{alarms}");
+    let health = lex_with(&assistant, "ServiceHealth", &[("service", "ledger")]).await;
+    assert!(health.contains("2 of 3"), "{health}");
+    assert_eq!(proxy.actions(), Vec::<String>::new(), "no call at all");
+
+    // Firing in payments team, eu-west-1: its history there, nothing else.
+    let firing = lex_with(&assistant, "AlarmDetail", &[("alarm", "ledger-cpu-high")]).await;
+    assert!(
+        firing.contains("ledger CPU high has been firing"),
+        "{firing}"
+    );
+    assert_eq!(proxy.actions(), ["DescribeAlarmHistory"]);
+    let payments = (PAYMENTS.to_owned(), "eu-west-1".to_owned());
+    assert_eq!(member_of(&proxy.requests()[0], &keys), Some(payments));
+
+    // Quiet, in prod, us-east-1: the alarm now (its state) and its history, there only.
+    proxy.forget();
+    let quiet = lex_with(&assistant, "AlarmDetail", &[("alarm", "cart-cpu-high")]).await;
+    assert!(quiet.contains("cart CPU high"), "{quiet}");
+    assert!(quiet.contains("is not firing; it has been OK"), "{quiet}");
+    let mut actions = proxy.actions();
+    actions.sort();
+    assert_eq!(actions, ["DescribeAlarmHistory", "DescribeAlarms"]);
+    let prod = (PROD.to_owned(), "us-east-1".to_owned());
+    for r in proxy.requests() {
+        assert_eq!(member_of(&r, &keys), Some(prod.clone()), "{}", r.action());
+    }
+
+    // A name no index has (an alarm made since they were, say) is asked for everywhere,
+    // as without an index.
+    proxy.forget();
+    let unknown = lex_with(
+        &assistant,
+        "AlarmDetail",
+        &[("alarm", "frobnicator-cpu-high")],
+    )
+    .await;
+    assert!(!unknown.contains("firing"), "{unknown}");
+    let asked: std::collections::BTreeSet<_> = proxy
+        .requests()
+        .iter()
+        .filter(|r| r.action() == "DescribeAlarms")
+        .filter_map(|r| member_of(r, &keys))
+        .collect();
+    assert_eq!(asked.len(), 6, "every member: {asked:?}");
+}
+
 /// `/metrics` with two accounts: the series of AWS calls (AssumeRole included), of the
 /// cache, and of answers that left an account out carry the configured account's name as
 /// `account`, and no other value (the accounts file bounds it). Alone in its process: the

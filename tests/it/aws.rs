@@ -709,8 +709,9 @@ async fn answers_read_the_firing_alarms_not_every_alarm() {
     );
 }
 
-/// `serve`'s background refresh: after it has run, the first question finds the catalog
-/// and the firing alarms warm; it keeps renewing them; and it stops when told to.
+/// `serve`'s background refresh: after it has run, the first question finds the catalog,
+/// the firing alarms and the service statuses warm; it keeps renewing them; and it stops
+/// when told to.
 #[tokio::test]
 async fn the_background_refresh_warms_the_first_question_and_stops_when_told() {
     let moto = Moto::seeded(&fleet()).await;
@@ -728,30 +729,95 @@ async fn the_background_refresh_warms_the_first_question_and_stops_when_told() {
     // the idle server the issue describes, compressed (the renewal age is what matters).
     tokio::time::sleep(Duration::from_secs(2)).await;
     let warmed = calls.snapshot();
+    // The firing alarms and the index of every alarm's name (one page each here).
     assert_eq!(
         warmed.get("cloudwatch:DescribeAlarms"),
-        Some(&1),
+        Some(&2),
         "{warmed:?}"
     );
     assert_eq!(warmed.get("ecs:ListClusters"), Some(&1), "{warmed:?}");
+    // Each of the two clusters' statuses: one DescribeServices each.
+    assert_eq!(warmed.get("ecs:DescribeServices"), Some(&2), "{warmed:?}");
 
     let spoken = lex_says(&assistant, &lex_event("ServiceHealth", Some("checkout"))).await;
     assert!(spoken.starts_with("checkout is degraded"), "{spoken}");
     let after = calls.snapshot();
-    for api in [
-        "ecs:ListClusters",
-        "ecs:ListServices",
-        "cloudwatch:DescribeAlarms",
-    ] {
-        assert_eq!(after.get(api), warmed.get(api), "{api}: {after:?}");
-    }
-    assert_eq!(after.get("ecs:DescribeServices"), Some(&1), "{after:?}");
+    assert_eq!(after, warmed, "the question made no call");
 
     stop.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(2), warm)
         .await
         .expect("the refresh stops when told")
         .unwrap();
+}
+
+/// After one refresh, the answers that read everything make no call: the fleet and what
+/// changed (its deployments are the ones DescribeServices reports) are told from the
+/// statuses kept, a service's health and deployments too; an alarm the firing listing has
+/// costs only its history; one named that is not firing, found in the index of alarm
+/// names, costs its alarm and its history (no listing by its name).
+#[tokio::test]
+async fn after_a_refresh_the_fleet_and_what_changed_make_no_call_and_an_alarm_only_its_own() {
+    let moto = Moto::seeded(&fleet()).await;
+    let sdk = moto.sdk().await;
+    let (assistant, calls) = live(&sdk, Arc::new(SystemClock));
+    assistant.dialog().ops().warm().await.unwrap();
+    let warmed = calls.snapshot();
+
+    let fleet = lex_says(&assistant, &lex_event("FleetSummary", None)).await;
+    assert!(fleet.contains("of 4 services healthy"), "{fleet}");
+    let changed = lex_says(&assistant, &lex_event("WhatChanged", None)).await;
+    assert!(
+        changed.starts_with("4 deployments in the last hour."),
+        "{changed}"
+    );
+    assert!(changed.contains("payments API is rolling out"), "{changed}");
+    let deploying = lex_says(
+        &assistant,
+        &lex_event("DeploymentStatus", Some("payments-api")),
+    )
+    .await;
+    assert!(deploying.contains("payments API"), "{deploying}");
+    let health = lex_says(&assistant, &lex_event("ServiceHealth", Some("cart"))).await;
+    assert!(health.starts_with("cart is healthy"), "{health}");
+    assert_eq!(calls.snapshot(), warmed, "no call at all");
+
+    let alarm = |name: &str| {
+        let mut e = lex_event("AlarmDetail", None);
+        e["sessionState"]["intent"]["slots"]["alarm"] = json!({"shape": "Scalar",
+            "value": {"originalValue": name, "interpretedValue": name, "resolvedValues": [name]}});
+        e
+    };
+    let made = |api: &str, before: &std::collections::BTreeMap<&str, u64>| {
+        calls.get(api) - before.get(api).copied().unwrap_or(0)
+    };
+    let firing = lex_says(&assistant, &alarm("checkout-cpu-high")).await;
+    assert!(firing.contains("has been firing"), "{firing}");
+    let after = calls.snapshot();
+    assert_eq!(
+        made("cloudwatch:DescribeAlarmHistory", &warmed),
+        1,
+        "{after:?}"
+    );
+    assert_eq!(made("cloudwatch:DescribeAlarms", &warmed), 0, "{after:?}");
+    assert_eq!(
+        after.values().sum::<u64>(),
+        warmed.values().sum::<u64>() + 1
+    );
+
+    let quiet = lex_says(&assistant, &alarm("cart-cpu-high")).await;
+    assert!(quiet.contains("is not firing"), "{quiet}");
+    assert_eq!(
+        made("cloudwatch:DescribeAlarms", &after),
+        1,
+        "{:?}",
+        calls.snapshot()
+    );
+    assert_eq!(made("cloudwatch:DescribeAlarmHistory", &after), 1);
+    assert_eq!(
+        calls.snapshot().values().sum::<u64>(),
+        after.values().sum::<u64>() + 2
+    );
 }
 
 /// With the upstream down during a refresh, the last good data stays, and an answer

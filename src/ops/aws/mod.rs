@@ -25,8 +25,8 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use tracing::Instrument;
 
 use super::{
-    Alarm, AlarmChart, AlarmDetail, Catalog, Clock, DeploymentRecord, MetricKind, MetricSeries,
-    OpsError, OpsSource, ServiceRef, ServiceStatus,
+    Alarm, AlarmChart, AlarmDetail, AlarmTransition, Catalog, Clock, DeploymentRecord, MetricKind,
+    MetricSeries, OpsError, OpsSource, ServiceRef, ServiceStatus,
 };
 
 pub(crate) use ecs::{service_status, task_definition_name};
@@ -402,6 +402,14 @@ impl OpsSource for AwsOps {
 
     async fn alarm(&self, name: &str) -> Result<Option<AlarmDetail>, OpsError> {
         self.alarm_detail(name).await
+    }
+
+    async fn alarm_history(&self, name: &str) -> Result<Option<Vec<AlarmTransition>>, OpsError> {
+        Ok(self.history(name).await)
+    }
+
+    fn history_of_status(&self) -> Option<fn(&ServiceStatus) -> Vec<DeploymentRecord>> {
+        Some(ecs::history)
     }
 
     async fn metric(

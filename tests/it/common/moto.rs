@@ -41,6 +41,8 @@ pub fn moto_server_path_at(path: &std::path::Path) -> Result<PathBuf, String> {
 pub struct Moto {
     pub port: u16,
     child: Option<Child>,
+    /// The one account it serves every request as (`MOTO_ACCOUNT_ID`), if set.
+    account: Option<String>,
 }
 
 impl Moto {
@@ -52,16 +54,45 @@ impl Moto {
             .local_addr()
             .unwrap()
             .port();
-        let mut moto = Self { port, child: None };
+        Self::start_on(port, None)
+    }
+
+    /// `n` distinct free ports, for servers started at once (each picked while the others
+    /// are still held, so no two are the same).
+    pub fn free_ports(n: usize) -> Vec<u16> {
+        let held: Vec<TcpListener> = (0..n)
+            .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+            .collect();
+        held.iter()
+            .map(|l| l.local_addr().unwrap().port())
+            .collect()
+    }
+
+    /// Starts moto on `port` serving every request as the account `id` (when given),
+    /// whatever key signed it (`MOTO_ACCOUNT_ID`, which moto 5 reads before the request's
+    /// own key; see `moto/core/responses.py`, `get_current_account`): one shard of a fleet
+    /// of accounts.
+    pub fn start_on(port: u16, account: Option<&str>) -> Self {
+        let account = account.map(str::to_owned);
+        let mut moto = Self {
+            port,
+            child: None,
+            account,
+        };
         moto.spawn();
         moto
     }
 
     fn spawn(&mut self) {
         let path = moto_server_path().unwrap_or_else(|e| panic!("{e}"));
-        let child = Command::new(path)
+        let mut command = Command::new(path);
+        command
             .args(["-H", "127.0.0.1", "-p", &self.port.to_string()])
-            .env("MOTO_ECS_SERVICE_RUNNING", "2")
+            .env("MOTO_ECS_SERVICE_RUNNING", "2");
+        if let Some(id) = &self.account {
+            command.env("MOTO_ACCOUNT_ID", id);
+        }
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -80,6 +111,18 @@ impl Moto {
 
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Whether the server is still running (one that could not listen has exited).
+    pub fn running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
     /// The opsvoice binary with `args`, on the `aws` backend against this moto through the
