@@ -386,9 +386,9 @@ impl Background {
                 until_stopped(stopped.clone()),
             )));
         }
-        // The catalog and the firing alarms are kept warm, so a question (the first
-        // included) finds them cached: it joins a fetch already under way (single-flight)
-        // instead of starting its own.
+        // The catalog, the firing alarms, the service statuses and the index of alarm
+        // names are kept warm, so a question (the first included) finds them cached: it
+        // joins a fetch already under way (single-flight) instead of starting its own.
         tasks.push(tokio::spawn(keep_warm(
             state.assistant.dialog().ops().clone(),
             WARM_EVERY,
