@@ -170,6 +170,10 @@ pub fn parse_silence_length(value: &str, now: std::time::SystemTime) -> Option<D
     })
 }
 
+/// A fixed moment (Monday 2026-12-07, 10:00 UTC) against which an end said in words can be
+/// read where no clock matters: whether words are an end at all, and two ends compared.
+pub(crate) const SOME_MOMENT: std::time::Duration = Duration::from_secs(1_796_637_600);
+
 /// Words that lead an end time ("until 5pm", "thru the night").
 pub(crate) const UNTIL: &[&str] = &["until", "till", "til", "untill", "untl", "thru", "through"];
 

@@ -782,7 +782,7 @@ fn until_span(words: &[String]) -> Option<usize> {
         return None;
     }
     // Any fixed moment will do: only whether the words read as an end matters here.
-    let then = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_637_600);
+    let then = std::time::UNIX_EPOCH + crate::dialog::slots::SOME_MOMENT;
     (1..=6.min(words.len()))
         .rev()
         .find(|&len| crate::dialog::parse_silence_length(&words[..len].join(" "), then).is_some())

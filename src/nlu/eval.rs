@@ -110,7 +110,7 @@ fn meaning(slot: Slot, value: &str) -> String {
             .parse::<u64>()
             .ok()
             .or_else(|| {
-                let then = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_637_600);
+                let then = std::time::UNIX_EPOCH + crate::dialog::slots::SOME_MOMENT;
                 crate::dialog::parse_silence_length(value, then).map(|d| d.as_secs())
             })
             .map_or_else(|| value.to_ascii_lowercase(), |s| s.to_string()),
